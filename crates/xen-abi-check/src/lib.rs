@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! Proves `xen-headers` against Xen's own C headers.
+//!
+//! One table ([`table::all`]) lists every structure size and alignment, every field offset and
+//! size, every constant and every string the Rust ABI defines, each next to the C expression
+//! that must produce the same value. [`run`] turns the table into a C probe, compiles it with the
+//! system C compiler (found through the `cc` crate) against a directory of Xen public headers,
+//! runs it and compares what it prints with the Rust values.
+//!
+//! This crate is a host tool (it uses `std`); it sits beside the layering, not in it. The
+//! command-line front end is `check-xen-abi` (`scripts/check-xen-abi`).
+
+pub mod probe;
+pub mod table;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The Xen release the Rust ABI follows.
+pub const XEN_RELEASE: &str = "4.17";
+
+/// Where the headers are looked for when `XEN_INCLUDE` is not set: Debian's libxen-dev.
+pub const DEFAULT_INCLUDE: &str = "/usr/include";
+
+/// A value on either side of a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// An integer (sizes, offsets and constants; wide enough for any C integer type).
+    Int(i128),
+    /// A string constant.
+    Str(String),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Int(v) if *v < 0 => write!(f, "{v}"),
+            Self::Int(v) => write!(f, "{v} ({v:#x})"),
+            Self::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// One check: a C expression and the value the Rust definitions give for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// The C expression the probe evaluates, e.g. `offsetof(struct vcpu_info, time)`.
+    pub c_expr: String,
+    /// The value the Rust definitions give.
+    pub rust: Value,
+}
+
+/// The outcome of one check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The check.
+    pub item: Item,
+    /// What the C probe printed for it.
+    pub c: Value,
+}
+
+impl Outcome {
+    /// Whether C and Rust agree.
+    #[must_use]
+    pub fn matches(&self) -> bool {
+        self.c == self.item.rust
+    }
+}
+
+/// Everything one run found.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// One outcome per table item, in table order.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Report {
+    /// Number of checks made.
+    #[must_use]
+    pub fn checked(&self) -> usize {
+        self.outcomes.len()
+    }
+
+    /// The checks where C and Rust disagree.
+    pub fn mismatches(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes.iter().filter(|o| !o.matches())
+    }
+
+    /// The summary line scripts and CI look for.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        format!(
+            "xen-abi: {} checked, {} mismatches",
+            self.checked(),
+            self.mismatches().count()
+        )
+    }
+}
+
+/// Why a run could not produce a report.
+#[derive(Debug)]
+pub enum Error {
+    /// The Xen public headers are not in the include directory.
+    HeadersMissing(PathBuf),
+    /// The probe did not compile, run or print what was expected.
+    Probe(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::HeadersMissing(dir) => write!(
+                f,
+                "Xen public headers not found: no xen/xen.h or xen.h under {} (install Debian's \
+                 libxen-dev, or point XEN_INCLUDE at a directory holding xen/xen.h or at a Xen \
+                 tree's xen/include/public)",
+                dir.display()
+            ),
+            Self::Probe(msg) => write!(f, "C probe failed: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The include directory to check against: `XEN_INCLUDE` if set, else [`DEFAULT_INCLUDE`].
+#[must_use]
+pub fn include_dir_from_env() -> PathBuf {
+    std::env::var_os("XEN_INCLUDE").map_or_else(|| PathBuf::from(DEFAULT_INCLUDE), PathBuf::from)
+}
+
+/// Runs every check in the table against the headers in `include`.
+///
+/// `include` is either a directory holding `xen/xen.h` (like `/usr/include`) or Xen's
+/// `xen/include/public` itself (holding `xen.h`).
+///
+/// # Errors
+///
+/// [`Error::HeadersMissing`] when no Xen headers are there, [`Error::Probe`] when the probe
+/// cannot be built, run or understood.
+pub fn run(include: &Path) -> Result<Report, Error> {
+    run_items(include, table::all())
+}
+
+/// Runs the given checks against the headers in `include` (see [`run`]).
+///
+/// # Errors
+///
+/// As for [`run`].
+pub fn run_items(include: &Path, items: Vec<Item>) -> Result<Report, Error> {
+    let c_values = probe::evaluate(include, &items)?;
+    let outcomes = items
+        .into_iter()
+        .zip(c_values)
+        .map(|(item, c)| Outcome { item, c })
+        .collect();
+    Ok(Report { outcomes })
+}

@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! `public/memory.h`.
+
+use super::Table;
+
+pub fn items(_t: &mut Table) {}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! xen.sys: the only component that talks to Xen directly. It detects the hypervisor, issues
+//! hypercalls and exports the C ABI (HVM, memory, event channel, grant table, sched, version,
+//! unplug, log, config) that xenbus.sys and xenfilt.sys import by name.
+//!
+//! Layering: the portable core of this crate is `#![no_std]` + `alloc` and is tested on Linux;
+//! the Windows entry points live in the `cfg(windows)` module `glue`, which holds no decisions
+//! of its own.
+
+#![no_std]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+// Host builds produce a cdylib too; linking one needs std's panic handler and allocator. The
+// portable code itself only ever names `core` and `alloc`.
+#[cfg(not(windows))]
+extern crate std;
+
+#[cfg(windows)]
+mod glue;
