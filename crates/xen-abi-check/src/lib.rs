@@ -74,6 +74,9 @@ impl Outcome {
 pub struct Report {
     /// One outcome per table item, in table order.
     pub outcomes: Vec<Outcome>,
+    /// Macros the C headers define under a covered prefix that the table neither checks nor
+    /// exempts (see [`table::COVERED_PREFIXES`]): each one is a definition we forgot.
+    pub uncovered: Vec<String>,
 }
 
 impl Report {
@@ -86,6 +89,12 @@ impl Report {
     /// The checks where C and Rust disagree.
     pub fn mismatches(&self) -> impl Iterator<Item = &Outcome> {
         self.outcomes.iter().filter(|o| !o.matches())
+    }
+
+    /// Whether everything matched and nothing was forgotten.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        self.mismatches().next().is_none() && self.uncovered.is_empty()
     }
 
     /// The summary line scripts and CI look for.
@@ -141,7 +150,39 @@ pub fn include_dir_from_env() -> PathBuf {
 /// [`Error::HeadersMissing`] when no Xen headers are there, [`Error::Probe`] when the probe
 /// cannot be built, run or understood.
 pub fn run(include: &Path) -> Result<Report, Error> {
-    run_items(include, table::all())
+    let items = table::all();
+    let uncovered = uncovered(include, &items)?;
+    let mut report = run_items(include, items)?;
+    report.uncovered = uncovered;
+    Ok(report)
+}
+
+/// Whether an [`table::EXEMPT`] pattern (an exact name, or a stem ending in `*`) covers `name`.
+fn exempts(pattern: &str, name: &str) -> bool {
+    pattern
+        .strip_suffix('*')
+        .map_or(pattern == name, |stem| name.starts_with(stem))
+}
+
+/// The macros the headers define under [`table::COVERED_PREFIXES`] that `items` does not check
+/// and [`table::EXEMPT`] does not excuse, sorted.
+///
+/// # Errors
+///
+/// As for [`run`].
+pub fn uncovered(include: &Path, items: &[Item]) -> Result<Vec<String>, Error> {
+    let checked: std::collections::BTreeSet<&str> =
+        items.iter().map(|item| item.c_expr.as_str()).collect();
+    let mut missing: Vec<String> = probe::defined_macros(include)?
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| table::COVERED_PREFIXES.iter().any(|p| name.starts_with(p)))
+        .filter(|name| !checked.contains(name.as_str()))
+        .filter(|name| !table::EXEMPT.iter().any(|(exempt, _)| exempts(exempt, name)))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    Ok(missing)
 }
 
 /// Runs the given checks against the headers in `include` (see [`run`]).
@@ -156,5 +197,21 @@ pub fn run_items(include: &Path, items: Vec<Item>) -> Result<Report, Error> {
         .zip(c_values)
         .map(|(item, c)| Outcome { item, c })
         .collect();
-    Ok(Report { outcomes })
+    Ok(Report {
+        outcomes,
+        uncovered: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exempts;
+
+    #[test]
+    fn exemption_patterns_match_exactly_or_by_stem() {
+        assert!(exempts("VIRQ_ARCH_*", "VIRQ_ARCH_3"));
+        assert!(!exempts("VIRQ_ARCH_*", "VIRQ_TIMER"));
+        assert!(exempts("DOMID_COW", "DOMID_COW"));
+        assert!(!exempts("DOMID_COW", "DOMID_COWX"));
+    }
 }

@@ -41,8 +41,17 @@ fn main() -> ExitCode {
             println!("ok       {} = {}", outcome.item.c_expr, outcome.c);
         }
     }
+    for name in &report.uncovered {
+        println!("UNCOVERED {name}: defined by the C headers, neither checked nor exempted");
+    }
+    if !report.uncovered.is_empty() {
+        println!(
+            "xen-abi: {} C definitions under covered prefixes have no table entry",
+            report.uncovered.len()
+        );
+    }
     println!("{}", report.summary());
-    if report.mismatches().next().is_some() {
+    if !report.passed() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

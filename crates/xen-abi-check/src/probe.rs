@@ -179,18 +179,44 @@ fn scratch_dir() -> Result<PathBuf, Error> {
 ///
 /// [`Error::HeadersMissing`] or [`Error::Probe`].
 pub fn evaluate(include: &Path, items: &[Item]) -> Result<Vec<Value>, Error> {
+    in_scratch(|work| build_and_run(include, items, work))
+}
+
+/// Every object-like macro the probe's headers define (name and replacement text), as the C
+/// preprocessor sees them with the probe's interface version.
+///
+/// # Errors
+///
+/// [`Error::HeadersMissing`] or [`Error::Probe`].
+pub fn defined_macros(include: &Path) -> Result<Vec<(String, String)>, Error> {
+    in_scratch(|work| {
+        let include = resolve_include(include, work)?;
+        let src = work.join("macros.c");
+        fs::write(&src, source(&[])).map_err(|e| Error::Probe(format!("write macros.c: {e}")))?;
+        let mut cmd = compiler_command()?;
+        cmd.arg("-I").arg(&include).arg("-E").arg("-dM").arg(&src);
+        let stdout = run_checked(&mut cmd, "preprocessing the headers")?;
+        Ok(stdout
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix("#define ")?;
+                let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
+                (!name.contains('(')).then(|| (name.to_owned(), value.to_owned()))
+            })
+            .collect())
+    })
+}
+
+/// Runs `f` in a fresh scratch directory and removes it afterwards.
+fn in_scratch<T>(f: impl FnOnce(&Path) -> Result<T, Error>) -> Result<T, Error> {
     let work = scratch_dir()?;
-    let result = build_and_run(include, items, &work);
+    let result = f(&work);
     let _ = fs::remove_dir_all(&work);
     result
 }
 
-fn build_and_run(include: &Path, items: &[Item], work: &Path) -> Result<Vec<Value>, Error> {
-    let include = resolve_include(include, work)?;
-    let src = work.join("probe.c");
-    let exe = work.join("probe");
-    fs::write(&src, source(items)).map_err(|e| Error::Probe(format!("write probe.c: {e}")))?;
-
+/// The system C compiler for the host, as the `cc` crate finds it.
+fn compiler_command() -> Result<Command, Error> {
     let compiler = cc::Build::new()
         .cargo_metadata(false)
         .target(env!("XEN_ABI_CHECK_TARGET"))
@@ -200,26 +226,33 @@ fn build_and_run(include: &Path, items: &[Item], work: &Path) -> Result<Vec<Valu
         .warnings(false)
         .try_get_compiler()
         .map_err(|e| Error::Probe(format!("no C compiler: {e}")))?;
-    let mut cmd = compiler.to_command();
-    cmd.arg("-I").arg(&include).arg(&src).arg("-o").arg(&exe);
+    Ok(compiler.to_command())
+}
+
+/// Runs `cmd`, failing with its stderr unless it succeeds; returns its stdout.
+fn run_checked(cmd: &mut Command, what: &str) -> Result<String, Error> {
     let out = cmd
         .output()
-        .map_err(|e| Error::Probe(format!("cannot run the C compiler: {e}")))?;
+        .map_err(|e| Error::Probe(format!("{what}: cannot start: {e}")))?;
     if !out.status.success() {
         return Err(Error::Probe(format!(
-            "compiling the probe against {} failed:\n{}",
-            include.display(),
+            "{what} failed ({}):\n{}",
+            out.status,
             String::from_utf8_lossy(&out.stderr)
         )));
     }
-    let out = Command::new(&exe)
-        .output()
-        .map_err(|e| Error::Probe(format!("cannot run the probe: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::Probe(format!("the probe exited with {}", out.status)));
-    }
-    let stdout = String::from_utf8(out.stdout)
-        .map_err(|e| Error::Probe(format!("probe output is not UTF-8: {e}")))?;
+    String::from_utf8(out.stdout).map_err(|e| Error::Probe(format!("{what}: output not UTF-8: {e}")))
+}
+
+fn build_and_run(include: &Path, items: &[Item], work: &Path) -> Result<Vec<Value>, Error> {
+    let include = resolve_include(include, work)?;
+    let src = work.join("probe.c");
+    let exe = work.join("probe");
+    fs::write(&src, source(items)).map_err(|e| Error::Probe(format!("write probe.c: {e}")))?;
+    let mut cmd = compiler_command()?;
+    cmd.arg("-I").arg(&include).arg(&src).arg("-o").arg(&exe);
+    run_checked(&mut cmd, &format!("compiling the probe against {}", include.display()))?;
+    let stdout = run_checked(&mut Command::new(&exe), "running the probe")?;
     parse(&stdout, items.len())
 }
 
