@@ -192,10 +192,13 @@ impl<'s, 'a> SliceArgs<'s, 'a> {
 
     fn take(&mut self) -> Result<(usize, Arg<'a>), FormatError> {
         let index = self.next;
-        let arg = *self.args.get(index).ok_or(FormatError::MissingArguments {
-            needed: index.saturating_add(1),
-            supplied: self.args.len(),
-        })?;
+        let arg = *self
+            .args
+            .get(index)
+            .ok_or_else(|| FormatError::MissingArguments {
+                needed: index.saturating_add(1),
+                supplied: self.args.len(),
+            })?;
         self.next = index.saturating_add(1);
         Ok((index, arg))
     }
@@ -263,15 +266,23 @@ mod tests {
         let mut src = SliceArgs::new(&args);
         assert_eq!(src.next_str(3), Ok(Some(&b"abc"[..])));
         let w = src.next_wide_str(10).unwrap().unwrap();
-        assert_eq!((w.len(), w.get(0), w.get(1), w.get(2)), (2, Some(0x41), Some(0x42), None));
+        assert_eq!(
+            (w.len(), w.get(0), w.get(1), w.get(2)),
+            (2, Some(0x41), Some(0x42), None)
+        );
         assert_eq!(src.next_str(1), Err(FormatError::ArgumentType { index: 2 }));
     }
 
     #[test]
     fn raw_wide_strings_read_unaligned_memory() {
         let bytes = [0u8, 0x41, 0, 0x42, 0];
+        #[allow(clippy::cast_ptr_alignment)] // The point of the test: `from_raw` reads unaligned.
+        let ptr = bytes.as_ptr().wrapping_add(1).cast::<u16>();
         // SAFETY: two units starting at offset 1 lie inside `bytes`.
-        let w = unsafe { WideStr::from_raw(bytes.as_ptr().wrapping_add(1).cast::<u16>(), 2) };
-        assert_eq!((w.get(0), w.get(1), w.get(2)), (Some(0x41), Some(0x42), None));
+        let w = unsafe { WideStr::from_raw(ptr, 2) };
+        assert_eq!(
+            (w.get(0), w.get(1), w.get(2)),
+            (Some(0x41), Some(0x42), None)
+        );
     }
 }

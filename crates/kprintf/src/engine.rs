@@ -17,10 +17,10 @@
 //! unit: ASCII passes through, anything else prints `?` (the kernel converts with the ANSI code
 //! page; child drivers only pass ASCII here).
 
+use crate::FormatError;
 use crate::args::ArgSource;
 use crate::sink::Sink;
 use crate::spec::{self, Conversion, Count, Flags, Spec};
-use crate::FormatError;
 
 /// Integer precision cap of the MSVC CRT (`MAXPRECISION`).
 const MAX_INT_PRECISION: usize = 512;
@@ -99,10 +99,7 @@ struct Field {
     precision: Option<usize>,
 }
 
-fn resolve<'a, A: ArgSource<'a> + ?Sized>(
-    spec: &Spec,
-    args: &mut A,
-) -> Result<Field, FormatError> {
+fn resolve<'a, A: ArgSource<'a> + ?Sized>(spec: &Spec, args: &mut A) -> Result<Field, FormatError> {
     let mut flags = spec.flags;
     let width = match spec.width {
         Count::None => 0,
@@ -149,7 +146,15 @@ fn convert<'a, A: ArgSource<'a> + ?Sized, S: Sink + ?Sized>(
         Conversion::Signed => {
             let bits = spec.length.int_bits().unwrap_or(32);
             let value = sign_extend(args.next_word()?, bits);
-            integer(out, &field, value.unsigned_abs(), value < 0, 10, false, true)
+            integer(
+                out,
+                &field,
+                value.unsigned_abs(),
+                value < 0,
+                10,
+                false,
+                true,
+            )
         }
         Conversion::Unsigned { radix, upper } => {
             let bits = spec.length.int_bits().unwrap_or(32);
@@ -164,23 +169,27 @@ fn convert<'a, A: ArgSource<'a> + ?Sized, S: Sink + ?Sized>(
         }
         Conversion::Char { wide } => {
             let word = args.next_word()?;
-            let byte = if wide { narrow(truncate(word, 16)) } else { word.to_le_bytes()[0] };
-            text(out, &field.flags, field.width, 1, |o| o.put(&[byte]))
+            let byte = if wide {
+                narrow(truncate(word, 16))
+            } else {
+                word.to_le_bytes()[0]
+            };
+            text(out, field.flags, field.width, 1, |o| o.put(&[byte]))
         }
         Conversion::Str { wide: false } => {
             let max = field.precision.unwrap_or(usize::MAX);
             let s = args.next_str(max)?.unwrap_or(b"(null)");
             let s = s.get(..s.len().min(max)).unwrap_or_default();
-            text(out, &field.flags, field.width, s.len(), |o| o.put(s))
+            text(out, field.flags, field.width, s.len(), |o| o.put(s))
         }
         Conversion::Str { wide: true } => {
             let max = field.precision.unwrap_or(usize::MAX);
             match args.next_wide_str(max)? {
                 None => {
                     let s = b"(null)".get(..6.min(max)).unwrap_or_default();
-                    text(out, &field.flags, field.width, s.len(), |o| o.put(s))
+                    text(out, field.flags, field.width, s.len(), |o| o.put(s))
                 }
-                Some(w) => text(out, &field.flags, field.width, w.len(), |o| {
+                Some(w) => text(out, field.flags, field.width, w.len(), |o| {
                     let mut buf = [0u8; 64];
                     let mut start = 0usize;
                     while start < w.len() {
@@ -227,7 +236,7 @@ const fn truncate(word: u64, bits: u32) -> u64 {
 /// Pads a text field of `len` bytes written by `body` to `width`.
 fn text<S: Sink + ?Sized>(
     out: &mut Out<'_, S>,
-    flags: &Flags,
+    flags: Flags,
     width: usize,
     len: usize,
     body: impl FnOnce(&mut Out<'_, S>) -> Result<(), FormatError>,
@@ -269,7 +278,10 @@ fn integer<S: Sink + ?Sized>(
     while v != 0 {
         start = start.saturating_sub(1);
         let digit = v.checked_rem(radix64).unwrap_or(0);
-        if let (Some(slot), Some(&d)) = (buf.get_mut(start), table.get(digit as usize)) {
+        if let (Some(slot), Some(&d)) = (
+            buf.get_mut(start),
+            table.get(usize::try_from(digit).unwrap_or(0)),
+        ) {
             *slot = d;
         }
         v = v.checked_div(radix64).unwrap_or(0);
@@ -277,10 +289,9 @@ fn integer<S: Sink + ?Sized>(
     let digits = buf.get(start..).unwrap_or_default();
 
     // A given precision turns off `0` padding (C and MSVC); default precision is 1.
-    let (precision, zero) = match field.precision {
-        Some(p) => (p.min(MAX_INT_PRECISION), false),
-        None => (1, flags.zero),
-    };
+    let (precision, zero) = field
+        .precision
+        .map_or((1, flags.zero), |p| (p.min(MAX_INT_PRECISION), false));
     let mut leading_zeros = precision.saturating_sub(digits.len());
     // `#` with octal forces a leading zero.
     if flags.alt && radix == 8 && leading_zeros == 0 && digits.first() != Some(&b'0') {

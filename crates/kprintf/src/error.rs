@@ -75,7 +75,10 @@ impl fmt::Display for FormatError {
                 char::from(conversion)
             ),
             Self::InvalidLength { offset } => {
-                write!(f, "length modifier does not fit the conversion at offset {offset}")
+                write!(
+                    f,
+                    "length modifier does not fit the conversion at offset {offset}"
+                )
             }
             Self::WidthOverflow { offset } => {
                 write!(f, "width or precision too large at offset {offset}")

@@ -13,7 +13,7 @@
 //!   semantics (LLP64 `%lu`, `I64`, `%p` as 16 upper-case hex digits...). It validates the whole
 //!   format before reading any argument or writing any byte, and it allocates nothing.
 //! * Argument sources: [`SliceArgs`] (safe, typed, bounded), [`Win64VaList`] (an MSVC x64
-//!   `va_list`) and [`SysVVaList`] (a SysV x86_64 `va_list`, for host tests).
+//!   `va_list`) and [`SysVVaList`] (a System V x86_64 `va_list`, for host tests).
 //! * [`win64_variadic_thunk!`] and [`sysv64_variadic_thunk!`] define C-variadic entry points that
 //!   forward to a Rust function taking the fixed arguments and a raw `va_list`.
 
@@ -46,8 +46,8 @@ pub use engine::format;
 pub use error::FormatError;
 pub use sink::{BufSink, Sink, SinkFull};
 pub use valist::{
-    RawSysVVaList, RawWin64VaList, SLOT_SIZE, SYSV_GP_AREA, SysVVaList, SysVVaListTag,
-    Win64VaList, win64_slot_offset,
+    RawSysVVaList, RawWin64VaList, SLOT_SIZE, SYSV_GP_AREA, SysVVaList, SysVVaListTag, Win64VaList,
+    win64_slot_offset,
 };
 
 /// Formats into `buf` and returns the formatted bytes, like `RtlStringCbVPrintfA` without the

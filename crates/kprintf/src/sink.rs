@@ -51,7 +51,7 @@ impl<'a> BufSink<'a> {
 
     /// The whole underlying buffer back, for returning the written prefix with its lifetime.
     #[must_use]
-    pub fn into_inner(self) -> &'a mut [u8] {
+    pub const fn into_inner(self) -> &'a mut [u8] {
         self.buf
     }
 
@@ -71,7 +71,11 @@ impl Sink for BufSink<'_> {
         }
         // `n` is at most the free space, so `len + n` is at most `buf.len()`.
         self.len = self.len.saturating_add(n);
-        if n == bytes.len() { Ok(()) } else { Err(SinkFull) }
+        if n == bytes.len() {
+            Ok(())
+        } else {
+            Err(SinkFull)
+        }
     }
 }
 

@@ -123,9 +123,14 @@ impl Spec {
     /// How many arguments this specification consumes.
     #[must_use]
     pub fn arg_count(&self) -> usize {
-        usize::from(matches!(self.width, Count::Arg))
-            + usize::from(matches!(self.precision, Count::Arg))
-            + usize::from(!matches!(self.conversion, Conversion::Percent))
+        [
+            matches!(self.width, Count::Arg),
+            matches!(self.precision, Count::Arg),
+            !matches!(self.conversion, Conversion::Percent),
+        ]
+        .into_iter()
+        .filter(|&consumes| consumes)
+        .count()
     }
 }
 
@@ -136,7 +141,7 @@ struct Cursor<'a> {
     offset: usize,
 }
 
-impl<'a> Cursor<'a> {
+impl Cursor<'_> {
     const fn peek(&self) -> Option<u8> {
         match self.rest {
             [c, ..] => Some(*c),
@@ -144,7 +149,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn bump(&mut self) {
+    const fn bump(&mut self) {
         if let Some((_, rest)) = self.rest.split_first() {
             self.rest = rest;
         }
@@ -232,7 +237,10 @@ impl<'a> Cursor<'a> {
 /// [`FormatError::Unsupported`], [`FormatError::InvalidLength`] or
 /// [`FormatError::WidthOverflow`], each naming `offset`.
 pub fn parse(fmt: &[u8], offset: usize) -> Result<(Spec, usize), FormatError> {
-    let after_percent = fmt.get(offset..).and_then(|s| s.get(1..)).unwrap_or_default();
+    let after_percent = fmt
+        .get(offset..)
+        .and_then(|s| s.get(1..))
+        .unwrap_or_default();
     let mut cur = Cursor {
         rest: after_percent,
         offset,
@@ -275,6 +283,19 @@ pub fn parse(fmt: &[u8], offset: usize) -> Result<(Spec, usize), FormatError> {
     let c = cur.peek().ok_or_else(|| cur.truncated())?;
     cur.bump();
 
+    let conversion = conversion(c, length, offset)?;
+    let spec = Spec {
+        flags,
+        width,
+        precision,
+        length,
+        conversion,
+    };
+    Ok((spec, end_offset(fmt, &cur)))
+}
+
+/// The conversion for character `c` under `length`.
+fn conversion(c: u8, length: Length, offset: usize) -> Result<Conversion, FormatError> {
     let invalid_length = FormatError::InvalidLength { offset };
     let int_length = |conversion| {
         if length.int_bits().is_some() {
@@ -283,26 +304,26 @@ pub fn parse(fmt: &[u8], offset: usize) -> Result<(Spec, usize), FormatError> {
             Err(invalid_length)
         }
     };
-    let conversion = match c {
-        b'd' | b'i' => int_length(Conversion::Signed)?,
+    match c {
+        b'd' | b'i' => int_length(Conversion::Signed),
         b'u' => int_length(Conversion::Unsigned {
             radix: 10,
             upper: false,
-        })?,
+        }),
         b'o' => int_length(Conversion::Unsigned {
             radix: 8,
             upper: false,
-        })?,
+        }),
         b'x' => int_length(Conversion::Unsigned {
             radix: 16,
             upper: false,
-        })?,
+        }),
         b'X' => int_length(Conversion::Unsigned {
             radix: 16,
             upper: true,
-        })?,
+        }),
         // MSVC ignores any length modifier on %p: it always reads a pointer.
-        b'p' => Conversion::Pointer,
+        b'p' => Ok(Conversion::Pointer),
         b'c' | b'C' | b's' | b'S' => {
             // In the narrow printf family, upper-case C/S mean the *other* width (wide);
             // h forces narrow, l and w force wide (MSVC).
@@ -313,32 +334,22 @@ pub fn parse(fmt: &[u8], offset: usize) -> Result<(Spec, usize), FormatError> {
                 _ => return Err(invalid_length),
             };
             if c.eq_ignore_ascii_case(&b'c') {
-                Conversion::Char { wide }
+                Ok(Conversion::Char { wide })
             } else {
-                Conversion::Str { wide }
+                Ok(Conversion::Str { wide })
             }
         }
         b'n' | b'f' | b'F' | b'e' | b'E' | b'g' | b'G' | b'a' | b'A' | b'Z' => {
-            return Err(FormatError::Unsupported {
+            Err(FormatError::Unsupported {
                 offset,
                 conversion: c,
-            });
+            })
         }
-        _ => {
-            return Err(FormatError::UnknownConversion {
-                offset,
-                conversion: c,
-            });
-        }
-    };
-    let spec = Spec {
-        flags,
-        width,
-        precision,
-        length,
-        conversion,
-    };
-    Ok((spec, end_offset(fmt, &cur)))
+        _ => Err(FormatError::UnknownConversion {
+            offset,
+            conversion: c,
+        }),
+    }
 }
 
 /// The offset in `fmt` where the cursor's unread bytes start.
@@ -355,7 +366,10 @@ const fn end_offset(fmt: &[u8], cur: &Cursor<'_>) -> usize {
 pub fn count_args(fmt: &[u8]) -> Result<usize, FormatError> {
     let mut needed = 0usize;
     let mut pos = 0usize;
-    while let Some(found) = fmt.get(pos..).and_then(|s| s.iter().position(|&b| b == b'%')) {
+    while let Some(found) = fmt
+        .get(pos..)
+        .and_then(|s| s.iter().position(|&b| b == b'%'))
+    {
         let offset = pos.saturating_add(found);
         let (spec, next) = parse(fmt, offset)?;
         needed = needed.saturating_add(spec.arg_count());
@@ -462,8 +476,14 @@ mod tests {
                 conversion: b'Z'
             })
         );
-        assert_eq!(parse(b"%lls", 0), Err(FormatError::InvalidLength { offset: 0 }));
-        assert_eq!(parse(b"%wd", 0), Err(FormatError::InvalidLength { offset: 0 }));
+        assert_eq!(
+            parse(b"%lls", 0),
+            Err(FormatError::InvalidLength { offset: 0 })
+        );
+        assert_eq!(
+            parse(b"%wd", 0),
+            Err(FormatError::InvalidLength { offset: 0 })
+        );
         assert_eq!(
             parse(b"%99999999999d", 0),
             Err(FormatError::WidthOverflow { offset: 0 })

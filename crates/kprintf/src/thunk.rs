@@ -15,7 +15,7 @@
 //!   data on Windows (`.seh_proc`/`.seh_stackalloc`) so stack walks and bug-check callbacks see a
 //!   well-formed frame; with CFI on ELF hosts, where it is built for host tests (Rust can call
 //!   `extern "win64"` variadic functions on Linux, so the very same instructions run in tests).
-//! * [`sysv64_variadic_thunk!`] (SysV x86_64, host tests): build the register save area and a
+//! * [`sysv64_variadic_thunk!`] (System V x86_64, host tests): build the register save area and a
 //!   `va_list` tag on the stack, exactly as a C variadic prologue does, and pass a
 //!   [`crate::RawSysVVaList`].
 //!
@@ -27,7 +27,7 @@
 //! Target signatures, checked at compile time:
 //! * Windows x64: `extern "win64" fn(F1, .., Fn, RawWin64VaList) -> R` (on Windows x64
 //!   `"win64"` is the same ABI as `"C"`).
-//! * SysV: `extern "sysv64" fn(F1, .., Fn, RawSysVVaList) -> R`.
+//! * System V: `extern "sysv64" fn(F1, .., Fn, RawSysVVaList) -> R`.
 //!
 //! The thunk itself is declared as a foreign variadic function: `extern "C"` on the platform
 //! whose ABI it implements (so it fits the `extern "C"` method types of the interface tables),
@@ -66,7 +66,7 @@ macro_rules! __kprintf_win64_place_va {
     };
 }
 
-/// The SysV register that carries argument N+1 after N fixed arguments.
+/// The System V register that carries argument N+1 after N fixed arguments.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kprintf_sysv_va_reg {
@@ -87,16 +87,21 @@ macro_rules! __kprintf_sysv_va_reg {
     };
 }
 
-/// Stack bytes the Windows x64 thunk reserves for a call with `fixed + 1` arguments: 32 bytes of
-/// shadow space, 8 per argument past the fourth, rounded so RSP is 16-byte aligned at the call
-/// (RSP is 8 mod 16 on entry).
+/// Stack bytes the Windows x64 thunk reserves for a call with `fixed + 1` arguments.
+///
+/// That is 32 bytes of shadow space plus 8 per argument past the fourth, rounded so RSP is
+/// 16-byte aligned at the call (RSP is 8 mod 16 on entry).
 #[must_use]
 pub const fn win64_frame_size(fixed: usize) -> usize {
     let args = fixed.saturating_add(1);
     let stack_args = args.saturating_sub(4);
     let outgoing = 32usize.saturating_add(stack_args.saturating_mul(8));
     // Smallest size >= outgoing with size % 16 == 8.
-    outgoing.saturating_add(8).div_ceil(16).saturating_mul(16).saturating_sub(8)
+    outgoing
+        .saturating_add(8)
+        .div_ceil(16)
+        .saturating_mul(16)
+        .saturating_sub(8)
 }
 
 /// Offset from RSP (after the Windows x64 thunk's prologue) of the first variadic slot.
@@ -188,7 +193,7 @@ macro_rules! win64_variadic_thunk {
     };
 }
 
-/// Defines a SysV x86_64 C-variadic entry point that forwards to a Rust function (host tests).
+/// Defines a System V x86_64 C-variadic entry point that forwards to a Rust function (host tests).
 ///
 /// The thunk lays out, below a standard RBP frame, the 48-byte general-purpose register save
 /// area (RDI, RSI, RDX, RCX, R8, R9) and a `va_list` tag with `gp_offset = 8 * N`,
@@ -260,12 +265,12 @@ mod tests {
             // RSP is 8 mod 16 on entry; after `sub rsp, frame` it must be 0 mod 16.
             assert_eq!((frame + 8) % 16, 0, "fixed = {fixed}");
             // Shadow space plus every argument past the fourth.
-            assert!(frame >= 32 + 8 * (fixed + 1).saturating_sub(4), "fixed = {fixed}");
+            assert!(
+                frame >= 32 + 8 * (fixed + 1).saturating_sub(4),
+                "fixed = {fixed}"
+            );
         }
-        assert_eq!(
-            [1, 2, 3, 4, 5].map(win64_frame_size),
-            [40, 40, 40, 40, 56]
-        );
+        assert_eq!([1, 2, 3, 4, 5].map(win64_frame_size), [40, 40, 40, 40, 56]);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!   pointer and `wchar_t` argument takes exactly one slot. The thunk from
 //!   [`crate::win64_variadic_thunk!`] spills the register arguments to their home slots so the
 //!   pointer it hands over sees the variadic arguments contiguously.
-//! * SysV x86_64: a `va_list` is a pointer to `{ gp_offset, fp_offset, overflow_arg_area,
+//! * System V x86_64: a `va_list` is a pointer to `{ gp_offset, fp_offset, overflow_arg_area,
 //!   reg_save_area }`; integer arguments come from the register save area while `gp_offset < 48`
 //!   and from the overflow (stack) area after that. Used by host tests, through
 //!   [`crate::sysv64_variadic_thunk!`] or a real C `va_list`.
@@ -39,7 +39,7 @@ pub const fn win64_slot_offset(index: usize) -> Option<usize> {
 #[derive(Debug, Clone, Copy)]
 pub struct RawWin64VaList(pub *const u8);
 
-/// The SysV x86_64 `va_list` element (`__va_list_tag`). A C `va_list` parameter decays to a
+/// The System V x86_64 `va_list` element (`__va_list_tag`). A C `va_list` parameter decays to a
 /// pointer to this.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -54,12 +54,12 @@ pub struct SysVVaListTag {
     pub reg_save_area: *mut u8,
 }
 
-/// A SysV x86_64 `va_list` exactly as the thunk or a C caller passes it.
+/// A System V x86_64 `va_list` exactly as the thunk or a C caller passes it.
 #[repr(transparent)]
 #[derive(Debug, Clone, Copy)]
 pub struct RawSysVVaList(pub *mut SysVVaListTag);
 
-/// End of the general-purpose part of the SysV register save area (6 registers).
+/// End of the general-purpose part of the System V register save area (6 registers).
 pub const SYSV_GP_AREA: u32 = 48;
 
 /// Reads a narrow C string of at most `max` bytes at `ptr`.
@@ -67,7 +67,7 @@ pub const SYSV_GP_AREA: u32 = 48;
 /// # Safety
 /// `ptr` must be NULL or point to memory readable for `'a` up to its first NUL or `max` bytes,
 /// whichever comes first.
-unsafe fn c_str<'a>(ptr: *const u8, max: usize) -> Option<&'a [u8]> {
+const unsafe fn c_str<'a>(ptr: *const u8, max: usize) -> Option<&'a [u8]> {
     if ptr.is_null() {
         return None;
     }
@@ -90,7 +90,7 @@ unsafe fn c_str<'a>(ptr: *const u8, max: usize) -> Option<&'a [u8]> {
 ///
 /// # Safety
 /// As [`c_str`], in `u16` units (any alignment).
-unsafe fn wide_str<'a>(ptr: *const u16, max: usize) -> Option<WideStr<'a>> {
+const unsafe fn wide_str<'a>(ptr: *const u16, max: usize) -> Option<WideStr<'a>> {
     if ptr.is_null() {
         return None;
     }
@@ -115,7 +115,7 @@ struct Budget {
 }
 
 impl Budget {
-    fn take(&mut self) -> Result<usize, FormatError> {
+    const fn take(&mut self) -> Result<usize, FormatError> {
         let index = self.read;
         if let Some(limit) = self.limit
             && index >= limit
@@ -219,7 +219,7 @@ const fn word_to_addr(word: u64) -> usize {
     word as usize
 }
 
-/// Reader of a SysV x86_64 `va_list`. It works on a copy of the tag (like `va_copy`), so the
+/// Reader of a System V x86_64 `va_list`. It works on a copy of the tag (like `va_copy`), so the
 /// caller's `va_list` is left as it was.
 #[derive(Debug)]
 pub struct SysVVaList<'a> {
