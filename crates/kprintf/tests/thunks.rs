@@ -14,7 +14,12 @@
 //!   C `va_list` to [`SysVVaList`].
 
 #![cfg(all(unix, target_arch = "x86_64"))]
-#![allow(clippy::unwrap_used, clippy::missing_safety_doc)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::missing_safety_doc,
+    clippy::doc_markdown,
+    clippy::cast_possible_truncation
+)]
 
 use std::cell::RefCell;
 use std::ffi::{CStr, c_char, c_int, c_void};
@@ -52,13 +57,13 @@ unsafe fn opt_cstr<'a>(p: *const c_char) -> Option<&'a [u8]> {
 
 /// StorePrintf's body: format (at most 1023 characters, as upstream) and record
 /// `Interface|Transaction|Prefix|Node|value`.
-unsafe fn store_printf_body<'a>(
+unsafe fn store_printf_body(
     iface: *mut c_void,
     txn: *mut c_void,
     prefix: *const c_char,
     node: *const c_char,
     fmt: *const c_char,
-    args: &mut dyn ArgSource<'a>,
+    args: &mut dyn ArgSource<'_>,
 ) -> i32 {
     let mut value = [0u8; 1023];
     let mut sink = BufSink::new(&mut value);
@@ -87,7 +92,7 @@ unsafe fn store_printf_body<'a>(
 }
 
 /// DebugPrintf's body: record the formatted text (or the error).
-unsafe fn debug_printf_body<'a>(fmt: *const c_char, args: &mut dyn ArgSource<'a>) {
+unsafe fn debug_printf_body(fmt: *const c_char, args: &mut dyn ArgSource<'_>) {
     let mut out = [0u8; 1024];
     let mut sink = BufSink::new(&mut out);
     // SAFETY: the caller passes a NUL-terminated format.
@@ -100,12 +105,12 @@ unsafe fn debug_printf_body<'a>(fmt: *const c_char, args: &mut dyn ArgSource<'a>
 
 /// EvtchnOpen's body: decode the per-type extra arguments (spec §1.3) and record them. The
 /// interface pointer points at the interface version here.
-unsafe fn evtchn_open_body<'a>(
+unsafe fn evtchn_open_body(
     iface: *mut c_void,
     kind: c_int,
     function: *mut c_void,
     argument: *mut c_void,
-    va: &mut dyn ArgSource<'a>,
+    va: &mut dyn ArgSource<'_>,
 ) -> *mut c_void {
     // SAFETY: the test callers pass a pointer to a u32 version.
     let version = unsafe { iface.cast::<u32>().read() };
@@ -128,7 +133,7 @@ unsafe fn evtchn_open_body<'a>(
         4 => format!("VIRQ index={}", word() as u32),
         _ => return std::ptr::null_mut(),
     };
-    set_last(format!("{text} fn={:p}", function).as_bytes());
+    set_last(format!("{text} fn={function:p}").as_bytes());
     argument
 }
 
@@ -279,13 +284,10 @@ unsafe extern "C" fn vformat(
     // SAFETY: a NUL-terminated format.
     let fmt = unsafe { CStr::from_ptr(fmt) }.to_bytes();
     let mut sink = BufSink::new(body);
-    match format(fmt, &mut args, &mut sink) {
-        Ok(n) => {
-            out[n] = 0;
-            i32::try_from(n).unwrap()
-        }
-        Err(_) => -1,
-    }
+    format(fmt, &mut args, &mut sink).map_or(-1, |n| {
+        out[n] = 0;
+        i32::try_from(n).unwrap()
+    })
 }
 
 /// Copies the last record, NUL-terminated, for the C program.
@@ -301,98 +303,90 @@ unsafe extern "C" fn last_for_c(buf: *mut c_char, len: usize) -> usize {
 
 // ---- Rust callers ------------------------------------------------------------------------------
 
-#[test]
-fn rust_calls_store_printf_through_both_abis() {
-    let iface = 0x1122_3344_5566_7788usize as *mut c_void;
-    let txn = std::ptr::null_mut::<c_void>();
-    for abi in ["sysv", "win64"] {
-        // SAFETY: every call passes C strings and arguments matching its format.
-        let status = unsafe {
-            let (p, n, f) = (
-                c"device/vbd/768".as_ptr(),
-                c"sector-size".as_ptr(),
-                c"%u".as_ptr(),
-            );
-            if abi == "sysv" {
-                kprintf_test_sysv_store_printf(iface, txn, p, n, f, 512u32)
-            } else {
-                kprintf_test_win_store_printf(iface, txn, p, n, f, 512u32)
-            }
-        };
-        assert_eq!(status, STATUS_SUCCESS, "{abi}");
-        assert_eq!(
-            last(),
-            "1122334455667788|0000000000000000|device/vbd/768|sector-size|512"
-        );
+/// Calls a thunk. Every call site in this file passes C strings and arguments that match the
+/// format (or the count) it gives, as the C variadic contract requires.
+macro_rules! call {
+    ($f:ident($($a:expr),* $(,)?)) => {{
+        // SAFETY: see the macro's documentation; each call site upholds it.
+        unsafe { $f($($a),*) }
+    }};
+}
 
-        // Twelve variadic arguments: far more than the registers left after 5 fixed ones.
-        // SAFETY: as above.
-        let status = unsafe {
-            let f = c"%d %u %lu %llu %I64x %s %p %c %hd %hhu %x %s".as_ptr();
-            let args = (
-                -7i32,
-                4_000_000_000u32,
-                0x1_0000_0005u64, // %lu is 32 bits: prints 5.
-                u64::MAX,
-                0xfeed_f00du64,
-                c"vif".as_ptr(),
-                0xffff_8000_0000_1000usize as *const c_void,
-                c_int::from(b'Z'),
-                -2i32,
-                0x1ffu32,
-                0xabcu32,
-                std::ptr::null::<c_char>(),
-            );
-            if abi == "sysv" {
-                kprintf_test_sysv_store_printf(
-                    iface,
-                    txn,
-                    std::ptr::null(),
-                    c"node".as_ptr(),
-                    f,
-                    args.0,
-                    args.1,
-                    args.2,
-                    args.3,
-                    args.4,
-                    args.5,
-                    args.6,
-                    args.7,
-                    args.8,
-                    args.9,
-                    args.10,
-                    args.11,
-                )
-            } else {
-                kprintf_test_win_store_printf(
-                    iface,
-                    txn,
-                    std::ptr::null(),
-                    c"node".as_ptr(),
-                    f,
-                    args.0,
-                    args.1,
-                    args.2,
-                    args.3,
-                    args.4,
-                    args.5,
-                    args.6,
-                    args.7,
-                    args.8,
-                    args.9,
-                    args.10,
-                    args.11,
-                )
-            }
-        };
-        assert_eq!(status, STATUS_SUCCESS, "{abi}");
-        assert_eq!(
-            last(),
-            "1122334455667788|0000000000000000|(null)|node|-7 4000000000 5 18446744073709551615 \
-             feedf00d vif FFFF800000001000 Z -2 255 abc (null)",
-            "{abi}"
-        );
-    }
+#[test]
+#[allow(clippy::many_single_char_names)] // Short names keep the long calls readable.
+fn rust_calls_store_printf_through_both_abis() {
+    let iface = std::ptr::without_provenance_mut::<c_void>(0x1122_3344_5566_7788);
+    let txn = std::ptr::null_mut::<c_void>();
+    let (p, n, f) = (
+        c"device/vbd/768".as_ptr(),
+        c"sector-size".as_ptr(),
+        c"%u".as_ptr(),
+    );
+    let want = "1122334455667788|0000000000000000|device/vbd/768|sector-size|512";
+    assert_eq!(
+        call!(kprintf_test_sysv_store_printf(iface, txn, p, n, f, 512u32)),
+        0
+    );
+    assert_eq!(last(), want);
+    assert_eq!(
+        call!(kprintf_test_win_store_printf(iface, txn, p, n, f, 512u32)),
+        0
+    );
+    assert_eq!(last(), want);
+
+    // Twelve variadic arguments: far more than the registers left after 5 fixed ones.
+    let f = c"%d %u %lu %llu %I64x %s %p %c %hd %hhu %x %s".as_ptr();
+    let (s, ptr, nul) = (
+        c"vif".as_ptr(),
+        std::ptr::without_provenance::<c_void>(0xffff_8000_0000_1000),
+        std::ptr::null::<c_char>(),
+    );
+    let node = c"node".as_ptr();
+    let no_prefix = std::ptr::null();
+    let want = "1122334455667788|0000000000000000|(null)|node|-7 4000000000 5 \
+                18446744073709551615 feedf00d vif FFFF800000001000 Z -2 255 abc (null)";
+    let z = c_int::from(b'Z');
+    // %lu is 32 bits: 0x1_0000_0005 prints 5.
+    let status = call!(kprintf_test_sysv_store_printf(
+        iface,
+        txn,
+        no_prefix,
+        node,
+        f,
+        -7i32,
+        4_000_000_000u32,
+        0x1_0000_0005u64,
+        u64::MAX,
+        0xfeed_f00du64,
+        s,
+        ptr,
+        z,
+        -2i32,
+        0x1ffu32,
+        0xabcu32,
+        nul
+    ));
+    assert_eq!((status, last()), (STATUS_SUCCESS, want.to_owned()));
+    let status = call!(kprintf_test_win_store_printf(
+        iface,
+        txn,
+        no_prefix,
+        node,
+        f,
+        -7i32,
+        4_000_000_000u32,
+        0x1_0000_0005u64,
+        u64::MAX,
+        0xfeed_f00du64,
+        s,
+        ptr,
+        z,
+        -2i32,
+        0x1ffu32,
+        0xabcu32,
+        nul
+    ));
+    assert_eq!((status, last()), (STATUS_SUCCESS, want.to_owned()));
 }
 
 #[test]
@@ -401,121 +395,128 @@ fn rust_calls_debug_printf_and_evtchn_open_through_both_abis() {
     let mut v8 = 8u32;
     let iface9 = (&raw mut v9).cast::<c_void>();
     let iface8 = (&raw mut v8).cast::<c_void>();
-    let function = 0x4000usize as *mut c_void;
-    let argument = 0x5000usize as *mut c_void;
-    for win in [false, true] {
-        // SAFETY: the formats match the arguments; EvtchnOpen gets each type's extras.
-        unsafe {
-            let f = c"%s: %u %p %I64x %d %d %d %d %d %d".as_ptr();
-            let p = 0xdead_0000usize as *const c_void;
-            if win {
-                kprintf_test_win_debug_printf(
-                    iface9,
-                    f,
-                    c"XENVIF".as_ptr(),
-                    7u32,
-                    p,
-                    0xfeedu64,
-                    1,
-                    2,
-                    3,
-                    4,
-                    5,
-                    6,
-                );
-            } else {
-                kprintf_test_sysv_debug_printf(
-                    iface9,
-                    f,
-                    c"XENVIF".as_ptr(),
-                    7u32,
-                    p,
-                    0xfeedu64,
-                    1,
-                    2,
-                    3,
-                    4,
-                    5,
-                    6,
-                );
-            }
-            assert_eq!(
-                last(),
-                "XENVIF: 7 00000000DEAD0000 feed 1 2 3 4 5 6",
-                "win={win}"
-            );
+    let function = std::ptr::without_provenance_mut::<c_void>(0x4000);
+    let argument = std::ptr::without_provenance_mut::<c_void>(0x5000);
 
-            let open = |iface, kind: c_int, a: u64, b: u64, c: u64| {
-                if win {
-                    kprintf_test_win_evtchn_open(iface, kind, function, argument, a, b, c)
-                } else {
-                    kprintf_test_sysv_evtchn_open(iface, kind, function, argument, a, b, c)
-                }
-            };
-            assert_eq!(open(iface9, 3, 0, 17, 1), argument);
-            assert_eq!(last(), "INTER_DOMAIN domain=0 port=17 mask=1 fn=0x4000");
-            assert_eq!(open(iface9, 4, 1, 0, 3), argument);
-            assert_eq!(last(), "VIRQ index=1 group=0 number=3 fn=0x4000");
-            assert_eq!(open(iface8, 4, 1, 0xdead, 0xbeef), argument);
-            assert_eq!(last(), "VIRQ index=1 fn=0x4000");
-            assert_eq!(open(iface9, 7, 0, 0, 0), std::ptr::null_mut());
+    let f = c"%s: %u %p %I64x %d %d %d %d %d %d".as_ptr();
+    let (s, p) = (
+        c"XENVIF".as_ptr(),
+        std::ptr::without_provenance::<c_void>(0xdead_0000),
+    );
+    let want = "XENVIF: 7 00000000DEAD0000 feed 1 2 3 4 5 6";
+    call!(kprintf_test_sysv_debug_printf(
+        iface9, f, s, 7u32, p, 0xfeedu64, 1, 2, 3, 4, 5, 6
+    ));
+    assert_eq!(last(), want);
+    call!(kprintf_test_win_debug_printf(
+        iface9, f, s, 7u32, p, 0xfeedu64, 1, 2, 3, 4, 5, 6
+    ));
+    assert_eq!(last(), want);
+
+    let cases: [(*mut c_void, c_int, [u64; 3], Option<&str>); 4] = [
+        (
+            iface9,
+            3,
+            [0, 17, 1],
+            Some("INTER_DOMAIN domain=0 port=17 mask=1 fn=0x4000"),
+        ),
+        (
+            iface9,
+            4,
+            [1, 0, 3],
+            Some("VIRQ index=1 group=0 number=3 fn=0x4000"),
+        ),
+        (
+            iface8,
+            4,
+            [1, 0xdead, 0xbeef],
+            Some("VIRQ index=1 fn=0x4000"),
+        ),
+        (iface9, 7, [0, 0, 0], None),
+    ];
+    for (iface, kind, [a, b, c], want) in cases {
+        let expected = if want.is_some() {
+            argument
+        } else {
+            std::ptr::null_mut()
+        };
+        let r = call!(kprintf_test_sysv_evtchn_open(
+            iface, kind, function, argument, a, b, c
+        ));
+        assert_eq!(r, expected);
+        if let Some(want) = want {
+            assert_eq!(last(), want);
+        }
+        let r = call!(kprintf_test_win_evtchn_open(
+            iface, kind, function, argument, a, b, c
+        ));
+        assert_eq!(r, expected);
+        if let Some(want) = want {
+            assert_eq!(last(), want);
         }
     }
 }
 
 #[test]
 fn every_thunk_arity_passes_fixed_and_variadic_arguments() {
-    // SAFETY: each call passes `count` integer variadic arguments.
-    unsafe {
-        assert_eq!(kprintf_test_sysv_sum1(0), 0);
-        assert_eq!(kprintf_test_sysv_sum1(3, 1u64, 2u64, 3u64), 6);
-        assert_eq!(
-            kprintf_test_sysv_sum1(9, 1u64, 2u64, 3u64, 4u64, 5u64, 6u64, 7u64, 8u64, 9u64),
-            45
-        );
-        assert_eq!(kprintf_test_sysv_sum3(4, 5, 2, 10u64, 20u64), 4530);
-        assert_eq!(
-            kprintf_test_sysv_sum3(4, 5, 6, 1u64, 2u64, 3u64, 4u64, 5u64, 6u64),
-            4521
-        );
-        assert_eq!(kprintf_test_win_sum1(0), 0);
-        assert_eq!(kprintf_test_win_sum1(3, 1u64, 2u64, 3u64), 6);
-        assert_eq!(
-            kprintf_test_win_sum1(9, 1u64, 2u64, 3u64, 4u64, 5u64, 6u64, 7u64, 8u64, 9u64),
-            45
-        );
-        assert_eq!(kprintf_test_win_sum3(4, 5, 1, 10u64), 4510);
-        assert_eq!(
-            kprintf_test_win_sum3(4, 5, 6, 1u64, 2u64, 3u64, 4u64, 5u64, 6u64),
-            4521
-        );
-    }
+    assert_eq!(call!(kprintf_test_sysv_sum1(0)), 0);
+    assert_eq!(call!(kprintf_test_sysv_sum1(3, 1u64, 2u64, 3u64)), 6);
+    assert_eq!(
+        call!(kprintf_test_sysv_sum1(
+            9, 1u64, 2u64, 3u64, 4u64, 5u64, 6u64, 7u64, 8u64, 9u64
+        )),
+        45
+    );
+    assert_eq!(call!(kprintf_test_sysv_sum3(4, 5, 2, 10u64, 20u64)), 4530);
+    assert_eq!(
+        call!(kprintf_test_sysv_sum3(
+            4, 5, 6, 1u64, 2u64, 3u64, 4u64, 5u64, 6u64
+        )),
+        4521
+    );
+    assert_eq!(call!(kprintf_test_win_sum1(0)), 0);
+    assert_eq!(call!(kprintf_test_win_sum1(3, 1u64, 2u64, 3u64)), 6);
+    assert_eq!(
+        call!(kprintf_test_win_sum1(
+            9, 1u64, 2u64, 3u64, 4u64, 5u64, 6u64, 7u64, 8u64, 9u64
+        )),
+        45
+    );
+    assert_eq!(call!(kprintf_test_win_sum3(4, 5, 1, 10u64)), 4510);
+    assert_eq!(
+        call!(kprintf_test_win_sum3(
+            4, 5, 6, 1u64, 2u64, 3u64, 4u64, 5u64, 6u64
+        )),
+        4521
+    );
 }
 
 #[test]
 fn bad_formats_through_the_thunks_fail_cleanly() {
-    let iface = std::ptr::null_mut::<c_void>();
-    // SAFETY: the format is bad, so nothing past the passed argument may be read.
-    unsafe {
-        let (p, n) = (std::ptr::null(), c"x".as_ptr());
-        assert_eq!(
-            kprintf_test_sysv_store_printf(iface, iface, p, n, c"%d %y".as_ptr(), 1),
-            STATUS_INVALID_PARAMETER
-        );
-        assert_eq!(
-            kprintf_test_win_store_printf(iface, iface, p, n, c"%d %".as_ptr(), 1),
-            STATUS_INVALID_PARAMETER
-        );
-        assert_eq!(
-            kprintf_test_win_store_printf(iface, iface, p, n, c"%1100s".as_ptr(), c"y".as_ptr()),
-            STATUS_INVALID_BUFFER_SIZE
-        );
-        assert_eq!(
-            kprintf_test_sysv_store_printf(iface, iface, p, n, c"%1023s".as_ptr(), c"y".as_ptr()),
-            STATUS_SUCCESS
-        );
-        assert_eq!(last().len(), 16 + 1 + 16 + 1 + 6 + 1 + 1 + 1 + 1023);
-    }
+    let i = std::ptr::null_mut::<c_void>();
+    let (p, n, y) = (std::ptr::null(), c"x".as_ptr(), c"y".as_ptr());
+    // A bad format reads no argument at all, so these calls are sound even past the arguments.
+    let bad = c"%d %y".as_ptr();
+    assert_eq!(
+        call!(kprintf_test_sysv_store_printf(i, i, p, n, bad, 1)),
+        STATUS_INVALID_PARAMETER
+    );
+    let bad = c"%d %".as_ptr();
+    assert_eq!(
+        call!(kprintf_test_win_store_printf(i, i, p, n, bad, 1)),
+        STATUS_INVALID_PARAMETER
+    );
+    let long = c"%1100s".as_ptr();
+    assert_eq!(
+        call!(kprintf_test_win_store_printf(i, i, p, n, long, y)),
+        STATUS_INVALID_BUFFER_SIZE
+    );
+    let limit = c"%1023s".as_ptr();
+    assert_eq!(
+        call!(kprintf_test_sysv_store_printf(i, i, p, n, limit, y)),
+        STATUS_SUCCESS
+    );
+    assert_eq!(last().len(), 16 + 1 + 16 + 1 + 6 + 1 + 1 + 1 + 1023);
 }
 
 // ---- The C program -----------------------------------------------------------------------------
@@ -599,10 +600,12 @@ fn c_program_calls_the_thunks_with_many_argument_mixes() {
     let path = std::ffi::CString::new(lib.to_str().unwrap()).unwrap();
     // SAFETY: a valid path; the library has no constructors.
     let handle = unsafe { dlopen(path.as_ptr(), RTLD_NOW) };
-    // SAFETY: dlerror returns a C string after a failure.
-    assert!(!handle.is_null(), "{:?}", unsafe {
-        CStr::from_ptr(dlerror())
-    });
+    if handle.is_null() {
+        // SAFETY: dlerror has no preconditions.
+        let err = unsafe { dlerror() };
+        // SAFETY: after a failure dlerror returns a NUL-terminated message.
+        panic!("dlopen: {:?}", unsafe { CStr::from_ptr(err) });
+    }
     // SAFETY: a live handle and a C string.
     let sym = unsafe { dlsym(handle, c"kp_run_c_tests".as_ptr()) };
     assert!(!sym.is_null());
@@ -620,15 +623,9 @@ fn c_program_calls_the_thunks_with_many_argument_mixes() {
     };
     let mut report = vec![0u8; 16384];
     let mut passed: c_int = 0;
+    let (buf, len) = (report.as_mut_ptr().cast(), report.len());
     // SAFETY: the callbacks outlive the call; the report buffer is writable.
-    let failed = unsafe {
-        run(
-            &callbacks,
-            report.as_mut_ptr().cast(),
-            report.len(),
-            &mut passed,
-        )
-    };
+    let failed = unsafe { run(&raw const callbacks, buf, len, &raw mut passed) };
     let report = CStr::from_bytes_until_nul(&report)
         .unwrap()
         .to_string_lossy();
