@@ -178,7 +178,11 @@ pub fn uncovered(include: &Path, items: &[Item]) -> Result<Vec<String>, Error> {
         .map(|(name, _)| name)
         .filter(|name| table::COVERED_PREFIXES.iter().any(|p| name.starts_with(p)))
         .filter(|name| !checked.contains(name.as_str()))
-        .filter(|name| !table::EXEMPT.iter().any(|(exempt, _)| exempts(exempt, name)))
+        .filter(|name| {
+            !table::EXEMPT
+                .iter()
+                .any(|(exempt, _)| exempts(exempt, name))
+        })
         .collect();
     missing.sort();
     missing.dedup();

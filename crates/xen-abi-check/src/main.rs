@@ -11,7 +11,9 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let verbose = std::env::args().skip(1).any(|a| a == "-v" || a == "--verbose");
+    let verbose = std::env::args()
+        .skip(1)
+        .any(|a| a == "-v" || a == "--verbose");
     let include = xen_abi_check::include_dir_from_env();
     println!(
         "xen-abi: Rust ABI follows Xen {} (interface {}); checking against the headers under {}",

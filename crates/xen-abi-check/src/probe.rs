@@ -104,7 +104,10 @@ fn parse_line(line: &str) -> Option<(usize, Value)> {
         "s" => {
             let bytes = (0..text.len())
                 .step_by(2)
-                .map(|i| text.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                .map(|i| {
+                    text.get(i..i + 2)
+                        .and_then(|b| u8::from_str_radix(b, 16).ok())
+                })
                 .collect::<Option<Vec<u8>>>()?;
             Some((id, Value::Str(String::from_utf8(bytes).ok()?)))
         }
@@ -241,7 +244,8 @@ fn run_checked(cmd: &mut Command, what: &str) -> Result<String, Error> {
             String::from_utf8_lossy(&out.stderr)
         )));
     }
-    String::from_utf8(out.stdout).map_err(|e| Error::Probe(format!("{what}: output not UTF-8: {e}")))
+    String::from_utf8(out.stdout)
+        .map_err(|e| Error::Probe(format!("{what}: output not UTF-8: {e}")))
 }
 
 fn build_and_run(include: &Path, items: &[Item], work: &Path) -> Result<Vec<Value>, Error> {
@@ -251,7 +255,10 @@ fn build_and_run(include: &Path, items: &[Item], work: &Path) -> Result<Vec<Valu
     fs::write(&src, source(items)).map_err(|e| Error::Probe(format!("write probe.c: {e}")))?;
     let mut cmd = compiler_command()?;
     cmd.arg("-I").arg(&include).arg(&src).arg("-o").arg(&exe);
-    run_checked(&mut cmd, &format!("compiling the probe against {}", include.display()))?;
+    run_checked(
+        &mut cmd,
+        &format!("compiling the probe against {}", include.display()),
+    )?;
     let stdout = run_checked(&mut Command::new(&exe), "running the probe")?;
     parse(&stdout, items.len())
 }

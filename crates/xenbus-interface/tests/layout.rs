@@ -185,7 +185,10 @@ const UNPLUG_V3: &[&str] = &[
     "UnplugReboot",
 ];
 
-#[allow(clippy::too_many_lines, reason = "one row per interface version: the table is the point")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one row per interface version: the table is the point"
+)]
 fn table() -> Vec<Expected> {
     vec![
         row::<XenbusSuspendInterfaceV1>(

@@ -25,5 +25,8 @@
 #[cfg(not(windows))]
 extern crate std;
 
+extern crate alloc;
+
 #[cfg(windows)]
 mod glue;
+pub mod pdo_identity;

@@ -66,11 +66,23 @@ pub const EXEMPT: &[(&str, &str)] = &[
         "__HYPERVISOR_arch_*",
         "architecture-private hypercall slots, unused by x86 guests",
     ),
-    ("__HYPERVISOR_dom0_op", "old alias of platform_op for dom0 tools"),
-    ("__HYPERVISOR_VIRT_START", "PV guest address-space layout, not used by HVM guests"),
-    ("__HYPERVISOR_VIRT_END", "PV guest address-space layout, not used by HVM guests"),
+    (
+        "__HYPERVISOR_dom0_op",
+        "old alias of platform_op for dom0 tools",
+    ),
+    (
+        "__HYPERVISOR_VIRT_START",
+        "PV guest address-space layout, not used by HVM guests",
+    ),
+    (
+        "__HYPERVISOR_VIRT_END",
+        "PV guest address-space layout, not used by HVM guests",
+    ),
     ("__HYPERVISOR_COMPAT_VIRT_START", "32-bit PV layout"),
-    ("VIRQ_ARCH_*", "architecture-private VIRQ slots, unused on x86"),
+    (
+        "VIRQ_ARCH_*",
+        "architecture-private VIRQ slots, unused on x86",
+    ),
 ];
 
 /// Collects table entries.

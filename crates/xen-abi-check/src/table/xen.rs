@@ -5,8 +5,8 @@
 
 use super::{Table, consts, layout, typedef};
 use xen_headers::xen::{
-    ArchSharedInfo, ArchVcpuInfo, DomId, GuestHandle, SharedInfo, VcpuInfo, VcpuTimeInfo,
-    XenPfn, XenUlong,
+    ArchSharedInfo, ArchVcpuInfo, DomId, GuestHandle, SharedInfo, VcpuInfo, VcpuTimeInfo, XenPfn,
+    XenUlong,
 };
 
 pub fn items(t: &mut Table) {
@@ -87,20 +87,46 @@ pub fn items(t: &mut Table) {
         XEN_PVCLOCK_TSC_STABLE_BIT => XEN_PVCLOCK_TSC_STABLE_BIT,
         XEN_PVCLOCK_GUEST_STOPPED => XEN_PVCLOCK_GUEST_STOPPED,
     );
-    t.int("XEN_LEGACY_MAX_VCPUS", xen_headers::xen::XEN_LEGACY_MAX_VCPUS as u64);
-    t.int("sizeof(xen_ulong_t) * 8", xen_headers::xen::XEN_ULONG_BITS as u64);
+    t.int(
+        "XEN_LEGACY_MAX_VCPUS",
+        xen_headers::xen::XEN_LEGACY_MAX_VCPUS as u64,
+    );
+    t.int(
+        "sizeof(xen_ulong_t) * 8",
+        xen_headers::xen::XEN_ULONG_BITS as u64,
+    );
 
-    layout!(t, "struct vcpu_time_info", VcpuTimeInfo {
-        version, pad0, tsc_timestamp, system_time, tsc_to_system_mul, tsc_shift, flags, pad1,
-    });
+    layout!(
+        t,
+        "struct vcpu_time_info",
+        VcpuTimeInfo {
+            version,
+            pad0,
+            tsc_timestamp,
+            system_time,
+            tsc_to_system_mul,
+            tsc_shift,
+            flags,
+            pad1,
+        }
+    );
     layout!(t, "struct arch_vcpu_info", ArchVcpuInfo { cr2, pad });
     layout!(t, "struct vcpu_info", VcpuInfo {
         evtchn_upcall_pending, evtchn_upcall_mask, evtchn_pending_sel, arch, arch.cr2, arch.pad,
         time, time.version, time.system_time,
     });
-    layout!(t, "struct arch_shared_info", ArchSharedInfo {
-        max_pfn, pfn_to_mfn_frame_list_list, nmi_reason, p2m_cr3, p2m_vaddr, p2m_generation,
-    });
+    layout!(
+        t,
+        "struct arch_shared_info",
+        ArchSharedInfo {
+            max_pfn,
+            pfn_to_mfn_frame_list_list,
+            nmi_reason,
+            p2m_cr3,
+            p2m_vaddr,
+            p2m_generation,
+        }
+    );
     layout!(t, "struct shared_info", SharedInfo {
         vcpu_info, evtchn_pending, evtchn_mask, wc_version, wc_sec, wc_nsec, wc_sec_hi, arch,
         arch.max_pfn, arch.p2m_generation,
