@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2026 The XenBus-rs Authors */
+
+/*
+ * XENBUS_SUSPEND: suspend callbacks (early at HIGH_LEVEL, late at DISPATCH_LEVEL), triggering a suspend, the suspend count.
+ * Every version MIN..MAX is served; XENBUS_SUSPEND_INTERFACE names the newest.
+ */
+
+#ifndef _XENBUS_SUSPEND_INTERFACE_H
+#define _XENBUS_SUSPEND_INTERFACE_H
+
+#include "xenbus_types.h"
+
+#ifndef _WINDLL
+
+typedef enum _XENBUS_SUSPEND_CALLBACK_TYPE {
+    SUSPEND_CALLBACK_TYPE_INVALID = 0,
+    SUSPEND_CALLBACK_EARLY,
+    SUSPEND_CALLBACK_LATE
+} XENBUS_SUSPEND_CALLBACK_TYPE, *PXENBUS_SUSPEND_CALLBACK_TYPE;
+
+typedef struct _XENBUS_SUSPEND_CALLBACK XENBUS_SUSPEND_CALLBACK, *PXENBUS_SUSPEND_CALLBACK;
+
+typedef VOID (*XENBUS_SUSPEND_FUNCTION)(PVOID Argument);
+
+typedef NTSTATUS
+(*XENBUS_SUSPEND_ACQUIRE)(
+    PINTERFACE Interface
+    );
+
+typedef VOID
+(*XENBUS_SUSPEND_RELEASE)(
+    PINTERFACE Interface
+    );
+
+typedef NTSTATUS
+(*XENBUS_SUSPEND_REGISTER)(
+    PINTERFACE Interface,
+    XENBUS_SUSPEND_CALLBACK_TYPE Type,
+    XENBUS_SUSPEND_FUNCTION Function,
+    PVOID Argument,
+    PXENBUS_SUSPEND_CALLBACK *Callback
+    );
+
+typedef VOID
+(*XENBUS_SUSPEND_DEREGISTER)(
+    PINTERFACE Interface,
+    PXENBUS_SUSPEND_CALLBACK Callback
+    );
+
+typedef NTSTATUS
+(*XENBUS_SUSPEND_TRIGGER)(
+    PINTERFACE Interface
+    );
+
+typedef ULONG
+(*XENBUS_SUSPEND_GET_COUNT)(
+    PINTERFACE Interface
+    );
+
+DEFINE_GUID(GUID_XENBUS_SUSPEND_INTERFACE,
+            0x0554f2af, 0xb510, 0x4c71, 0xac, 0x03, 0x1c, 0x50, 0x3e, 0x39, 0x42, 0x38);
+
+struct _XENBUS_SUSPEND_INTERFACE_V1 {
+    INTERFACE Interface;
+    XENBUS_SUSPEND_ACQUIRE Acquire;
+    XENBUS_SUSPEND_RELEASE Release;
+    XENBUS_SUSPEND_REGISTER Register;
+    XENBUS_SUSPEND_DEREGISTER Deregister;
+    XENBUS_SUSPEND_TRIGGER Trigger;
+    XENBUS_SUSPEND_GET_COUNT GetCount;
+};
+
+typedef struct _XENBUS_SUSPEND_INTERFACE_V1 XENBUS_SUSPEND_INTERFACE, *PXENBUS_SUSPEND_INTERFACE;
+
+/* Calls a method: XENBUS_SUSPEND(Method, Interface, ...) -> Interface->Method(...). */
+#define XENBUS_SUSPEND(_Method, _Interface, ...) \
+    (_Interface)->_Method((PINTERFACE)(_Interface), __VA_ARGS__)
+
+#endif /* _WINDLL */
+
+#define XENBUS_SUSPEND_INTERFACE_VERSION_MIN 1
+#define XENBUS_SUSPEND_INTERFACE_VERSION_MAX 1
+
+#endif /* _XENBUS_SUSPEND_INTERFACE_H */
