@@ -28,3 +28,5 @@ extern crate std;
 
 #[cfg(windows)]
 mod glue;
+
+pub mod options;
