@@ -30,3 +30,4 @@ extern crate std;
 mod glue;
 
 pub mod options;
+pub mod unplug;
