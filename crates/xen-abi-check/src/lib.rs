@@ -82,7 +82,7 @@ pub struct Report {
 impl Report {
     /// Number of checks made.
     #[must_use]
-    pub fn checked(&self) -> usize {
+    pub const fn checked(&self) -> usize {
         self.outcomes.len()
     }
 
