@@ -29,5 +29,6 @@ extern crate std;
 #[cfg(windows)]
 mod glue;
 
+pub mod log;
 pub mod options;
 pub mod unplug;
