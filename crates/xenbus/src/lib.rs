@@ -30,3 +30,4 @@ extern crate alloc;
 #[cfg(windows)]
 mod glue;
 pub mod pdo_identity;
+pub mod store;

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The guest side of the xenstore ring page (`struct xenstore_domain_interface`).
+//!
+//! It holds a 1024-byte request ring we produce into and a 1024-byte response ring we consume from, each with
+//! free-running 32-bit indices masked on use.
+//!
+//! The page is shared with xenstored, which may be broken or hostile. It is only ever touched
+//! through volatile accesses at fixed offsets inside the page, never through references; every
+//! index read from it is checked (`prod - cons` must not exceed the ring size) before it decides
+//! anything, and byte positions are always masked into the ring, so no value the peer writes
+//! can move an access outside the page or make a copy loop run longer than one ring.
+
+use core::ptr::NonNull;
+use core::sync::atomic::{Ordering, fence};
+
+use super::error::StoreError;
+use super::transport::{Transport, Wait};
+use xen_headers::io::xs_wire::{XENSTORE_RING_SIZE, XenstoreDomainInterface, mask_xenstore_idx};
+
+use core::mem::offset_of;
+
+const REQ: usize = offset_of!(XenstoreDomainInterface, req);
+const RSP: usize = offset_of!(XenstoreDomainInterface, rsp);
+const REQ_CONS: usize = offset_of!(XenstoreDomainInterface, req_cons);
+const REQ_PROD: usize = offset_of!(XenstoreDomainInterface, req_prod);
+const RSP_CONS: usize = offset_of!(XenstoreDomainInterface, rsp_cons);
+const RSP_PROD: usize = offset_of!(XenstoreDomainInterface, rsp_prod);
+/// Bytes of the page the transport touches (`struct xenstore_domain_interface`).
+pub const RING_PAGE_USED: usize = size_of::<XenstoreDomainInterface>();
+
+/// The event channel to xenstored: how the ring says "look" and waits for an answer.
+pub trait EventChannel {
+    /// Sends an event to xenstored (`EvtchnSend`).
+    fn notify(&mut self);
+    /// Waits for an event from xenstored or the end of one wait slice (`EvtchnWait`).
+    fn wait(&mut self) -> Wait;
+}
+
+/// The store transport over a mapped xenstore ring page.
+pub struct RingTransport<E> {
+    page: NonNull<u8>,
+    evtchn: E,
+}
+
+// SAFETY: the transport owns its view of the page (the contract of `new`); the page is plain
+// memory reachable from any CPU, and every access to it is volatile with explicit fences, so
+// moving the transport to another thread changes nothing about those accesses.
+unsafe impl<E: Send> Send for RingTransport<E> {}
+
+impl<E: EventChannel> RingTransport<E> {
+    /// Wraps a mapped ring page.
+    ///
+    /// # Safety
+    /// `page` must point to at least [`RING_PAGE_USED`] bytes, 4-byte aligned, that stay mapped
+    /// and writable for the life of the transport, and that nothing in this program accesses
+    /// except through this transport (the peer on the other side may write anything at any
+    /// time).
+    #[must_use]
+    pub const unsafe fn new(page: NonNull<u8>, evtchn: E) -> Self {
+        Self { page, evtchn }
+    }
+
+    /// The event channel, e.g. to re-open it after a resume.
+    pub const fn event_channel(&mut self) -> &mut E {
+        &mut self.evtchn
+    }
+
+    /// The four ring indices `(req_cons, req_prod, rsp_cons, rsp_prod)`, for debug dumps and the
+    /// watchdog.
+    #[must_use]
+    pub fn indices(&self) -> (u32, u32, u32, u32) {
+        (
+            self.load(REQ_CONS),
+            self.load(REQ_PROD),
+            self.load(RSP_CONS),
+            self.load(RSP_PROD),
+        )
+    }
+
+    fn load(&self, offset: usize) -> u32 {
+        #[expect(
+            clippy::cast_ptr_alignment,
+            reason = "the index offsets are multiples of 4 in a page `new` requires 4-aligned"
+        )]
+        let ptr = self.page.as_ptr().wrapping_add(offset).cast::<u32>();
+        // SAFETY: `offset` is one of the aligned index offsets below RING_PAGE_USED, inside the
+        // mapping `new` was given; the read is volatile because the peer writes concurrently.
+        unsafe { ptr.read_volatile() }
+    }
+
+    fn store(&self, offset: usize, value: u32) {
+        #[expect(
+            clippy::cast_ptr_alignment,
+            reason = "the index offsets are multiples of 4 in a page `new` requires 4-aligned"
+        )]
+        let ptr = self.page.as_ptr().wrapping_add(offset).cast::<u32>();
+        // SAFETY: as in `load`; we are the only writer on our side of this index.
+        unsafe { ptr.write_volatile(value) }
+    }
+
+    fn byte_ptr(&self, base: usize, index: u32) -> *mut u8 {
+        // The mask keeps the position inside its 1024-byte ring whatever `index` holds.
+        let pos = u16::try_from(mask_xenstore_idx(index)).map_or(0, usize::from);
+        self.page.as_ptr().wrapping_add(base).wrapping_add(pos)
+    }
+}
+
+impl<E: EventChannel> Transport for RingTransport<E> {
+    fn send(&mut self, data: &[u8]) -> Result<usize, StoreError> {
+        fence(Ordering::SeqCst);
+        let cons = self.load(REQ_CONS);
+        let prod = self.load(REQ_PROD);
+        fence(Ordering::SeqCst);
+        let used = usize::try_from(prod.wrapping_sub(cons)).map_err(|_| StoreError::Protocol)?;
+        let space = XENSTORE_RING_SIZE
+            .checked_sub(used)
+            .ok_or(StoreError::Protocol)?;
+        let mut index = prod;
+        let mut count = 0u32;
+        for &byte in data.iter().take(space) {
+            let ptr = self.byte_ptr(REQ, index);
+            // SAFETY: `byte_ptr` stays inside req[] of the page `new` was given.
+            unsafe { ptr.write_volatile(byte) };
+            index = index.wrapping_add(1);
+            count = count.wrapping_add(1);
+        }
+        if count == 0 {
+            return Ok(0);
+        }
+        // The bytes must be visible before the index that publishes them.
+        fence(Ordering::SeqCst);
+        self.store(REQ_PROD, index);
+        fence(Ordering::SeqCst);
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, StoreError> {
+        fence(Ordering::SeqCst);
+        let cons = self.load(RSP_CONS);
+        let prod = self.load(RSP_PROD);
+        fence(Ordering::SeqCst);
+        let available =
+            usize::try_from(prod.wrapping_sub(cons)).map_err(|_| StoreError::Protocol)?;
+        if available > XENSTORE_RING_SIZE {
+            return Err(StoreError::Protocol);
+        }
+        let mut index = cons;
+        let mut count = 0u32;
+        for slot in buf.iter_mut().take(available) {
+            let ptr = self.byte_ptr(RSP, index);
+            // SAFETY: `byte_ptr` stays inside rsp[] of the page `new` was given.
+            *slot = unsafe { ptr.read_volatile() };
+            index = index.wrapping_add(1);
+            count = count.wrapping_add(1);
+        }
+        if count == 0 {
+            return Ok(0);
+        }
+        // Finish reading the bytes before handing their space back.
+        fence(Ordering::SeqCst);
+        self.store(RSP_CONS, index);
+        fence(Ordering::SeqCst);
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    fn notify(&mut self) {
+        self.evtchn.notify();
+    }
+
+    fn wait(&mut self) -> Wait {
+        self.evtchn.wait()
+    }
+}
