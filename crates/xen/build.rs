@@ -6,8 +6,16 @@
 
 #[cfg(windows)]
 fn main() -> Result<(), wdk_build::ConfigError> {
+    declare_cfgs();
     wdk_build::configure_wdk_binary_build()
 }
 
 #[cfg(not(windows))]
-fn main() {}
+fn main() {
+    declare_cfgs();
+}
+
+/// `xen_freestanding`: set by scripts/xen-qemu-test for the PVH test kernel's crate graph.
+fn declare_cfgs() {
+    println!("cargo::rustc-check-cfg=cfg(xen_freestanding)");
+}

@@ -22,13 +22,27 @@
 )]
 
 // Host builds produce a cdylib too; linking one needs std's panic handler and allocator. The
-// portable code itself only ever names `core` and `alloc`.
-#[cfg(not(windows))]
+// portable code itself only ever names `core` and `alloc`. `xen_freestanding` is set for the
+// whole crate graph when the PVH test kernel (crates/xen-pvh-test) links this crate: that
+// kernel brings its own panic handler and allocator.
+#[cfg(not(any(windows, xen_freestanding)))]
 extern crate std;
 
 #[cfg(windows)]
 mod glue;
 
+#[doc(hidden)]
+pub mod abi;
+pub mod console;
+pub mod event_channel;
+pub mod grant_table;
+pub mod hvm;
+pub mod hypercall;
 pub mod log;
+pub mod memory;
 pub mod options;
+pub mod sched;
+pub mod status;
 pub mod unplug;
+pub mod vcpu;
+pub mod xen_version;

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The x86_64 machine: entry code, descriptor tables, interrupts and the few privileged
+//! instructions the kernel needs.
+//!
+//! Interrupts and exceptions all run on a per-CPU IST stack (IST1), so they never touch the red
+//! zone of the code they interrupt (the precompiled `core` uses one). Interrupts are enabled
+//! only inside [`interrupt_window`] and [`halt`].
+
+use core::arch::{asm, global_asm};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+global_asm!(include_str!("entry.S"), options(att_syntax));
+
+/// The most CPUs the kernel brings up.
+pub const MAX_CPUS: usize = 2;
+
+/// Selector of the first TSS slot in the GDT; CPU `n` uses `TSS_SELECTOR + 16 * n`.
+const TSS_SELECTOR: u16 = 0x18;
+/// The kernel code selector.
+const CODE_SELECTOR: u16 = 0x08;
+/// Bytes in a 64-bit TSS.
+const TSS_BYTES: usize = 104;
+
+// SAFETY: entry.S defines these symbols with exactly these layouts: `pvh_gdt` is 7 quadwords of
+// writable data, `pvh_isr_base` the start of 256 stubs 16 bytes apart, `pvh_pml4` the page-table
+// root; nothing else writes the GDT after boot except `init_cpu` through these atomics.
+unsafe extern "C" {
+    safe static pvh_gdt: [AtomicU64; 7];
+    safe static pvh_isr_base: u8;
+    safe static pvh_pml4: u8;
+    safe static pvh_gdt_desc: u8;
+    safe fn pvh_ap_start64();
+}
+
+/// One page-aligned 4 KiB page that the kernel hands to Xen; accessed only through raw pointers.
+#[repr(C, align(4096))]
+pub struct Page(UnsafeCell<[u8; 4096]>);
+
+// SAFETY: a `Page` is only ever accessed through raw pointers with volatile or atomic
+// operations, never through references, so sharing it between CPUs and with Xen is sound.
+unsafe impl Sync for Page {}
+
+impl Page {
+    /// A zeroed page.
+    pub const fn new() -> Self {
+        Self(UnsafeCell::new([0; 4096]))
+    }
+
+    /// The page's address (identity-mapped: also its guest-physical address).
+    pub const fn ptr(&self) -> *mut u8 {
+        self.0.get().cast::<u8>()
+    }
+
+    /// The page's guest frame number.
+    pub fn gfn(&self) -> u64 {
+        (self.ptr().addr() as u64) >> 12
+    }
+}
+
+/// A per-CPU stack.
+#[repr(C, align(16))]
+struct Stack(UnsafeCell<[u8; 32768]>);
+
+// SAFETY: each stack is used by exactly one CPU, and only by the hardware and that CPU's code.
+unsafe impl Sync for Stack {}
+
+impl Stack {
+    const fn new() -> Self {
+        Self(UnsafeCell::new([0; 32768]))
+    }
+
+    fn top(&self) -> u64 {
+        let base = self.0.get().cast::<u8>().addr() as u64;
+        base + 32768
+    }
+}
+
+static IST_STACKS: [Stack; MAX_CPUS] = [Stack::new(), Stack::new()];
+static AP_STACKS: [Stack; MAX_CPUS] = [Stack::new(), Stack::new()];
+
+/// The TSS of each CPU, as 26 little-endian dwords (IST1 lives at byte 36, unaligned for a u64).
+static TSS: [[AtomicU32; TSS_BYTES / 4]; MAX_CPUS] =
+    [const { [const { AtomicU32::new(0) }; TSS_BYTES / 4] }; MAX_CPUS];
+
+/// The IDT: 256 gates of two quadwords.
+#[repr(C, align(16))]
+struct Idt([AtomicU64; 512]);
+static IDT: Idt = Idt([const { AtomicU64::new(0) }; 512]);
+
+/// Fills the IDT (once, on the boot CPU): every vector goes to its stub on IST1.
+pub fn init_idt() {
+    let base = (&raw const pvh_isr_base).addr() as u64;
+    for (vector, gate) in IDT.0.chunks_exact(2).enumerate() {
+        let handler = base + 16 * vector as u64;
+        let low = (handler & 0xffff)
+            | (u64::from(CODE_SELECTOR) << 16)
+            | (1 << 32) // IST1
+            | (0x8e << 40) // present, DPL 0, 64-bit interrupt gate
+            | ((handler >> 16) & 0xffff) << 48;
+        if let [lo, hi] = gate {
+            lo.store(low, Ordering::Relaxed);
+            hi.store(handler >> 32, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Loads this CPU's TSS (with its IST stack) and the IDT. `cpu` is the vCPU id.
+pub fn init_cpu(cpu: usize) {
+    let (Some(tss), Some(ist)) = (TSS.get(cpu), IST_STACKS.get(cpu)) else {
+        return;
+    };
+    let top = ist.top();
+    if let (Some(lo), Some(hi), Some(iopb)) = (tss.get(9), tss.get(10), tss.get(25)) {
+        lo.store(top as u32, Ordering::Relaxed);
+        hi.store((top >> 32) as u32, Ordering::Relaxed);
+        // I/O permission bitmap offset = the TSS size: no bitmap.
+        iopb.store((TSS_BYTES as u32) << 16, Ordering::Relaxed);
+    }
+    let base = tss.as_ptr().addr() as u64;
+    let limit = (TSS_BYTES - 1) as u64;
+    let low = (limit & 0xffff)
+        | ((base & 0xff_ffff) << 16)
+        | (0x89 << 40) // present, 64-bit TSS (available)
+        | (((base >> 24) & 0xff) << 56);
+    let slot = 3 + 2 * cpu;
+    if let (Some(lo), Some(hi)) = (pvh_gdt.get(slot), pvh_gdt.get(slot + 1)) {
+        lo.store(low, Ordering::SeqCst);
+        hi.store(base >> 32, Ordering::SeqCst);
+    }
+    let selector = TSS_SELECTOR + 16 * cpu as u16;
+    // SAFETY: the descriptor at `selector` was just written as an available 64-bit TSS whose
+    // memory is a static that lives forever.
+    unsafe { asm!("ltr {0:x}", in(reg) selector, options(nostack, preserves_flags)) };
+    let idtr = DescriptorPointer {
+        limit: (size_of::<Idt>() - 1) as u16,
+        base: IDT.0.as_ptr().addr() as u64,
+    };
+    // SAFETY: the IDT is a static that lives forever and whose gates point at our stubs.
+    unsafe {
+        asm!("lidt [{0}]", in(reg) &raw const idtr, options(readonly, nostack, preserves_flags));
+    }
+}
+
+#[repr(C, packed)]
+struct DescriptorPointer {
+    limit: u16,
+    base: u64,
+}
+
+/// The vCPU this code runs on, from the task register (each CPU loads its own TSS).
+pub fn cpu_id() -> usize {
+    let selector: u16;
+    // SAFETY: `str` only reads the task register.
+    unsafe { asm!("str {0:x}", out(reg) selector, options(nomem, nostack, preserves_flags)) };
+    usize::from(selector.saturating_sub(TSS_SELECTOR) / 16)
+}
+
+/// The register state saved by the interrupt stubs, lowest address first.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Frame {
+    /// General-purpose registers, r15 first.
+    pub gprs: [u64; 15],
+    /// The vector.
+    pub vector: u64,
+    /// The error code (0 when the CPU pushes none).
+    pub error: u64,
+    /// Interrupted RIP.
+    pub rip: u64,
+    /// Interrupted CS.
+    pub cs: u64,
+    /// Interrupted RFLAGS.
+    pub rflags: u64,
+    /// Interrupted RSP.
+    pub rsp: u64,
+    /// Interrupted SS.
+    pub ss: u64,
+}
+
+/// Called by the common interrupt stub, on the IST stack, with interrupts off.
+#[unsafe(no_mangle)]
+extern "C" fn pvh_interrupt(frame: *mut Frame) {
+    // SAFETY: the stub passes the address of the frame it just pushed; nothing else aliases it
+    // while this handler runs.
+    let frame = unsafe { &*frame };
+    crate::events::interrupt(frame);
+}
+
+/// Enables interrupts for a moment so that a pending upcall is taken, then disables them.
+pub fn interrupt_window() {
+    // SAFETY: interrupts run on the IST stack and restore all state they touch; `sti` takes
+    // effect after `nop`, so a pending interrupt is delivered between `nop` and `cli`.
+    unsafe { asm!("sti", "nop", "nop", "cli", options(nomem, nostack)) };
+}
+
+/// Halts until the next interrupt with interrupts enabled (HLT with IF=0 would take the vCPU
+/// down), then disables them again.
+pub fn halt() {
+    // SAFETY: as `interrupt_window`; `sti; hlt` cannot miss an interrupt that arrives between the
+    // two instructions.
+    unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+}
+
+/// Disables interrupts.
+pub fn disable_interrupts() {
+    // SAFETY: only clears IF.
+    unsafe { asm!("cli", options(nomem, nostack)) };
+}
+
+/// Spin-loop hint.
+pub fn pause() {
+    core::hint::spin_loop();
+}
+
+/// The time-stamp counter.
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC only reads the counter.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// CR0, CR3, CR4 and EFER of this CPU, for starting another CPU in the same mode.
+pub fn control_registers() -> [u64; 4] {
+    let (cr0, cr3, cr4): (u64, u64, u64);
+    // SAFETY: reading control registers has no side effects at CPL 0.
+    unsafe { asm!("mov {0}, cr0", out(reg) cr0, options(nomem, nostack, preserves_flags)) };
+    // SAFETY: as above.
+    unsafe { asm!("mov {0}, cr3", out(reg) cr3, options(nomem, nostack, preserves_flags)) };
+    // SAFETY: as above.
+    unsafe { asm!("mov {0}, cr4", out(reg) cr4, options(nomem, nostack, preserves_flags)) };
+    let (lo, hi): (u32, u32);
+    // SAFETY: EFER (0xc0000080) exists on every x86_64 CPU; RDMSR only reads it.
+    unsafe {
+        asm!("rdmsr", in("ecx") 0xc000_0080_u32, out("eax") lo, out("edx") hi,
+             options(nomem, nostack, preserves_flags));
+    }
+    [cr0, cr3, cr4, u64::from(hi) << 32 | u64::from(lo)]
+}
+
+/// Where a secondary CPU starts, and the top of its stack.
+pub fn ap_entry(cpu: usize) -> Option<(u64, u64)> {
+    let stack = AP_STACKS.get(cpu)?;
+    Some((pvh_ap_start64 as usize as u64, stack.top()))
+}
+
+/// The page-table root (for checks only).
+pub fn page_table_root() -> u64 {
+    (&raw const pvh_pml4).addr() as u64
+}
+
+/// The GDT pointer (for checks only).
+pub fn gdt_pointer() -> u64 {
+    (&raw const pvh_gdt_desc).addr() as u64
+}

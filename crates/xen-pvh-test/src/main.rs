@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The PVH test kernel: a freestanding binary that Xen boots as its PVH dom0 (under QEMU TCG in
+//! CI) and that proves the `xen` crate — detection, the hypercall instruction and every typed
+//! wrapper — against the real hypervisor. It prints one `XTK-PASS:`/`XTK-FAIL:` line per check
+//! and `XTK-RESULT: N passed, F failed`, then reboots the machine.
+//!
+//! Layering: it sits beside the drivers and links `crates/xen` exactly as xen.sys does; the
+//! code it adds is only what a bare machine needs (entry, descriptor tables, upcall handler).
+//!
+//! Build: scripts/xen-qemu-test builds it with `--cfg xen_freestanding` for the whole crate graph
+//! (plus static relocation, no red zone and our linker script, see build.rs). Without that cfg —
+//! in every ordinary `cargo build`/`clippy`/`test` of the workspace — this file compiles to a
+//! host stub that explains how to run the kernel, because the `xen` crate links `std` on hosts.
+
+#![cfg_attr(xen_freestanding, no_std)]
+#![cfg_attr(xen_freestanding, no_main)]
+
+#[cfg(not(xen_freestanding))]
+fn main() {
+    eprintln!(
+        "xen-pvh-test is a PVH kernel for the Xen hypervisor, not a host program: \
+         build and boot it with scripts/xen-qemu-test"
+    );
+    std::process::exit(2);
+}
+
+#[cfg(xen_freestanding)]
+mod arch;
+#[cfg(xen_freestanding)]
+mod console;
+#[cfg(xen_freestanding)]
+mod events;
+#[cfg(xen_freestanding)]
+mod harness;
+#[cfg(xen_freestanding)]
+mod rt;
+#[cfg(xen_freestanding)]
+mod suite;
+
+#[cfg(xen_freestanding)]
+pub use kernel::*;
+
+#[cfg(xen_freestanding)]
+mod kernel {
+    use crate::{arch, harness, kprintln, suite};
+    use xen::hypercall::Xen;
+
+    /// The hypervisor, once detected.
+    pub static XEN: spin::Once<Xen> = spin::Once::new();
+
+    /// The detected hypervisor; only called after detection succeeded.
+    pub fn xen() -> &'static Xen {
+        XEN.get()
+            .unwrap_or_else(|| harness::fatal(format_args!("Xen used before detection")))
+    }
+
+    /// Reboots the machine (`SCHEDOP_shutdown(SHUTDOWN_reboot)`); with QEMU's `-no-reboot` that
+    /// ends the run.
+    pub fn reboot() -> ! {
+        if let Some(xen) = XEN.get() {
+            let mut reason: u32 = 1;
+            // SAFETY: temporary raw SCHEDOP_shutdown(SHUTDOWN_reboot) with a live argument.
+            let _ = unsafe {
+                xen::hypercall::Hypervisor::hypercall(
+                    xen,
+                    29,
+                    &[2, xen::hypercall::arg(&raw mut reason)],
+                )
+            };
+        }
+        loop {
+            arch::halt();
+        }
+    }
+
+    /// The boot CPU's Rust entry, called by entry.S with the `hvm_start_info` address.
+    #[unsafe(no_mangle)]
+    extern "C" fn pvh_bsp_main(start_info: u64) -> ! {
+        arch::init_idt();
+        arch::init_cpu(0);
+        kprintln!("XTK: PVH test kernel, start info at {start_info:#x}");
+        suite::run(start_info);
+        harness::result_line();
+        suite::finish()
+    }
+
+    /// A secondary CPU's Rust entry, started by `VCPUOP_initialise` with its vCPU id.
+    #[unsafe(no_mangle)]
+    extern "C" fn pvh_ap_main(cpu: u64) -> ! {
+        let cpu = usize::try_from(cpu).unwrap_or(usize::MAX);
+        arch::init_cpu(cpu);
+        suite::ap_main(cpu)
+    }
+}

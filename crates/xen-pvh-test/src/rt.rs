@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The runtime a freestanding binary on the linux-gnu target must bring itself: the C memory
+//! functions `core` calls, the panic handler and a small allocator.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::arch::asm;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// `memcpy`, with `rep movsb` (never a loop the compiler could turn back into `memcpy`).
+///
+/// # Safety
+///
+/// The C contract: `src` readable and `dst` writable for `n` bytes, not overlapping.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller guarantees both ranges; DF is clear (ABI).
+    unsafe {
+        asm!("rep movsb", inout("rdi") dst => _, inout("rsi") src => _, inout("rcx") n => _,
+             options(nostack, preserves_flags));
+    }
+    dst
+}
+
+/// `memmove`: copies backwards when the destination overlaps the end of the source.
+///
+/// # Safety
+///
+/// The C contract: `src` readable and `dst` writable for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    if dst.addr() <= src.addr() || dst.addr() >= src.addr().wrapping_add(n) {
+        // SAFETY: forward copy is correct when dst is below src or past its end.
+        return unsafe { memcpy(dst, src, n) };
+    }
+    // SAFETY: the caller guarantees both ranges; DF is set only for this copy and cleared
+    // again before returning, as the ABI requires.
+    unsafe {
+        asm!("std", "rep movsb", "cld",
+             inout("rdi") dst.wrapping_add(n).wrapping_sub(1) => _,
+             inout("rsi") src.wrapping_add(n).wrapping_sub(1) => _,
+             inout("rcx") n => _, options(nostack));
+    }
+    dst
+}
+
+/// `memset`.
+///
+/// # Safety
+///
+/// The C contract: `dst` writable for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
+    let [byte, ..] = c.to_le_bytes();
+    // SAFETY: the caller guarantees the range; DF is clear (ABI).
+    unsafe {
+        asm!("rep stosb", inout("rdi") dst => _, inout("rcx") n => _, in("al") byte,
+             options(nostack, preserves_flags));
+    }
+    dst
+}
+
+/// `memcmp`.
+///
+/// # Safety
+///
+/// The C contract: both ranges readable for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    let mut i = 0;
+    while i < n {
+        // SAFETY: `i < n`, within both ranges.
+        let x = unsafe { a.add(i).read_volatile() };
+        // SAFETY: as above.
+        let y = unsafe { b.add(i).read_volatile() };
+        if x != y {
+            return i32::from(x) - i32::from(y);
+        }
+        i += 1;
+    }
+    0
+}
+
+/// `bcmp`: like `memcmp`, only equality matters.
+///
+/// # Safety
+///
+/// The C contract: both ranges readable for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    // SAFETY: same contract.
+    unsafe { memcmp(a, b, n) }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    crate::harness::fatal(format_args!("panic: {info}"))
+}
+
+/// A bump allocator over a static arena: the kernel allocates little and frees nothing.
+struct Bump;
+
+const ARENA_BYTES: usize = 256 * 1024;
+
+#[repr(C, align(4096))]
+struct Arena(core::cell::UnsafeCell<[u8; ARENA_BYTES]>);
+
+// SAFETY: disjoint ranges of the arena are handed out by an atomic cursor.
+unsafe impl Sync for Arena {}
+
+static ARENA: Arena = Arena(core::cell::UnsafeCell::new([0; ARENA_BYTES]));
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every allocation is a distinct, suitably aligned range of the arena, never reused.
+unsafe impl GlobalAlloc for Bump {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let base = ARENA.0.get().cast::<u8>();
+        let mut start = 0;
+        let claimed = NEXT.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |next| {
+            let aligned = (base.addr() + next).next_multiple_of(layout.align()) - base.addr();
+            start = aligned;
+            let end = aligned.checked_add(layout.size())?;
+            (end <= ARENA_BYTES).then_some(end)
+        });
+        if claimed.is_err() {
+            return core::ptr::null_mut();
+        }
+        base.wrapping_add(start)
+    }
+
+    unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
+}
+
+#[global_allocator]
+static ALLOCATOR: Bump = Bump;
