@@ -28,6 +28,8 @@
 #[cfg(not(any(windows, xen_freestanding)))]
 extern crate std;
 
+extern crate alloc;
+
 #[cfg(windows)]
 mod glue;
 
@@ -35,6 +37,7 @@ mod glue;
 pub mod abi;
 pub mod console;
 pub mod event_channel;
+pub mod export;
 pub mod grant_table;
 pub mod hvm;
 pub mod hypercall;

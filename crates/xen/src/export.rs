@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The exported C ABI of xen.sys: every function upstream's `include/xen.h` declares, under its
+//! exact name and with its C signature.
+//!
+//! xenbus.sys, xenfilt.sys and third-party PV drivers link against these names, so they are the
+//! contract; `include/xen.h` in this crate is our header for them. Each export decodes its C
+//! arguments, delegates to the typed code of this crate (the hypercall wrappers, [`crate::log`],
+//! [`crate::unplug`], [`crate::options`]) and maps the typed result to an NTSTATUS exactly once,
+//! here.
+//!
+//! # ABI
+//!
+//! Every export is `extern "C"`, which on Windows x64 is the Microsoft x64 convention and on a
+//! Linux host (tests) System V. C types map as on LLP64 Windows: `ULONG`/`unsigned int`/`LONG`
+//! are 32 bits, `PFN_NUMBER`/`ULONG_PTR` pointer-sized, `PHYSICAL_ADDRESS` a 64-bit integer
+//! passed by value, `BOOLEAN` one byte, `NTSTATUS` an `i32`. The C-variadic log functions enter
+//! through a naked trampoline that jumps to a [`kprintf`] thunk (stable Rust cannot define a
+//! variadic function), so the exported symbol is an ordinary Rust item.
+//!
+//! # Seams
+//!
+//! What the exports need from the operating system, beyond hypercalls, is one [`Platform`]
+//! implementation installed at load ([`install_platform`]): port I/O, the `XEN` registry keys,
+//! `SystemStartOptions`, IRQL raising, and the services that only the Windows glue can provide
+//! (MADT-based vCPU ids, the module list, class filters, the active-device store). Every
+//! [`Platform`] method has a default, so a host test implements only what it exercises. Without a
+//! platform, the exports that need one fail with `STATUS_NOT_SUPPORTED` or do nothing.
+//!
+//! # Decisions on upstream behaviour
+//!
+//! * NULL output pointers that upstream would dereference make the export fail with
+//!   `STATUS_INVALID_PARAMETER` (or, for `VOID` functions, do nothing) instead of faulting.
+//! * Unknown `UNPLUG_TYPE` values are refused rather than used as array indices (see
+//!   [`crate::unplug`]).
+//! * The rest is documented where it happens: [`crate::log`], [`crate::log::format`],
+//!   [`crate::options`], [`crate::unplug`].
+
+pub mod config;
+#[cfg(not(any(windows, xen_freestanding)))]
+pub mod host;
+pub mod log;
+pub mod system;
+pub mod unplug;
+
+use core::ffi::c_void;
+
+use crate::log::{DispositionHandle, Level, LevelError, LogArg, StoredLevel};
+use crate::unplug::{PortIo, RegistryError, UnplugState};
+
+/// An `NTSTATUS`.
+pub type NtStatus = i32;
+
+/// Spells an NTSTATUS from its documented bit pattern.
+const fn nt(bits: u32) -> NtStatus {
+    NtStatus::from_ne_bytes(bits.to_ne_bytes())
+}
+
+/// `STATUS_SUCCESS`.
+pub const STATUS_SUCCESS: NtStatus = 0;
+/// `STATUS_BUFFER_OVERFLOW`: a value does not fit the caller's `ANSI_STRING`.
+pub const STATUS_BUFFER_OVERFLOW: NtStatus = nt(0x8000_0005);
+/// `STATUS_UNSUCCESSFUL`.
+pub const STATUS_UNSUCCESSFUL: NtStatus = nt(0xC000_0001);
+/// `STATUS_INVALID_PARAMETER`.
+pub const STATUS_INVALID_PARAMETER: NtStatus = nt(0xC000_000D);
+/// `STATUS_NO_MEMORY`.
+pub const STATUS_NO_MEMORY: NtStatus = nt(0xC000_0017);
+/// `STATUS_OBJECT_NAME_NOT_FOUND`.
+pub const STATUS_OBJECT_NAME_NOT_FOUND: NtStatus = nt(0xC000_0034);
+/// `STATUS_NOT_SUPPORTED`.
+pub const STATUS_NOT_SUPPORTED: NtStatus = nt(0xC000_00BB);
+/// `STATUS_INCOMPATIBLE_DRIVER_BLOCKED`: `XenTouch` with another build's version.
+pub const STATUS_INCOMPATIBLE_DRIVER_BLOCKED: NtStatus = nt(0xC000_0424);
+
+/// `NT_SUCCESS`.
+#[must_use]
+pub const fn nt_success(status: NtStatus) -> bool {
+    status >= 0
+}
+
+/// The NTSTATUS for a registry failure.
+#[must_use]
+pub const fn registry_status(error: RegistryError) -> NtStatus {
+    match error {
+        RegistryError::NotFound => STATUS_OBJECT_NAME_NOT_FOUND,
+        RegistryError::WrongType => STATUS_INVALID_PARAMETER,
+        RegistryError::Os(status) => status,
+    }
+}
+
+/// The version of this driver package, which `XenTouch` compares and the unplug handshake
+/// announces.
+///
+/// Major, minor and micro come from the crate version; the build number from the
+/// `XENBUS_BUILD_NUMBER` environment variable at build time (0 when unset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriverVersion {
+    /// Major version.
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+    /// Micro version.
+    pub micro: u32,
+    /// Build number.
+    pub build: u32,
+}
+
+/// Parses a decimal version component at compile time (0 if it is not a number).
+const fn parse_u32(text: &str) -> u32 {
+    let mut rest = text.as_bytes();
+    let mut value: u32 = 0;
+    while let [b, tail @ ..] = rest {
+        if !b.is_ascii_digit() {
+            return 0;
+        }
+        value = value
+            .saturating_mul(10)
+            .saturating_add(b.wrapping_sub(b'0') as u32);
+        rest = tail;
+    }
+    value
+}
+
+/// This package's version.
+pub const DRIVER_VERSION: DriverVersion = DriverVersion {
+    major: parse_u32(env!("CARGO_PKG_VERSION_MAJOR")),
+    minor: parse_u32(env!("CARGO_PKG_VERSION_MINOR")),
+    micro: parse_u32(env!("CARGO_PKG_VERSION_PATCH")),
+    build: match option_env!("XENBUS_BUILD_NUMBER") {
+        Some(b) => parse_u32(b),
+        None => 0,
+    },
+};
+
+/// The `XEN` service subkeys the unplug logic reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnplugKey {
+    /// `XEN\Unplug`: the one-shot per-boot requests.
+    Unplug,
+    /// `XEN\ForceUnplug`: the administrator's permanent requests.
+    ForceUnplug,
+}
+
+/// What the exports need from the operating system. Implemented by the Windows glue over the
+/// kernel, and by host tests over fakes. Every method has a conservative default.
+pub trait Platform: PortIo + Sync {
+    /// Raises the IRQL to `HIGH_LEVEL` and returns the previous one (upstream's `HIGH_LOCK`).
+    fn raise_to_high_level(&self) -> u8 {
+        0
+    }
+    /// Restores the IRQL returned by [`Platform::raise_to_high_level`].
+    fn lower_irql(&self, _previous: u8) {}
+
+    /// Writes a message through `DbgPrintEx` at `DPFLTR_*_LEVEL` `level`. The default, for
+    /// hosts without a kernel debugger, delivers it to the `DbgPrint` capture directly.
+    fn debug_print(&self, level: u32, text: &[u8]) {
+        log::deliver_debug_print(text, level);
+    }
+
+    /// Calls `visit` with `HKLM\...\Control\SystemStartOptions`.
+    ///
+    /// # Errors
+    /// The NTSTATUS of a failed read (`STATUS_OBJECT_NAME_NOT_FOUND` when missing).
+    fn start_options(&self, _visit: &mut dyn FnMut(&[u8])) -> Result<(), NtStatus> {
+        Err(STATUS_OBJECT_NAME_NOT_FOUND)
+    }
+
+    /// Reads a `REG_DWORD` from `XEN\Unplug` or `XEN\ForceUnplug`.
+    ///
+    /// # Errors
+    /// As the registry reports it.
+    fn read_dword(&self, _key: UnplugKey, _name: &str) -> Result<u32, RegistryError> {
+        Err(RegistryError::NotFound)
+    }
+    /// Writes a `REG_DWORD` to `XEN\Unplug` or `XEN\ForceUnplug`.
+    ///
+    /// # Errors
+    /// As the registry reports it.
+    fn write_dword(&self, _key: UnplugKey, _name: &str, _value: u32) -> Result<(), RegistryError> {
+        Err(RegistryError::Os(STATUS_NOT_SUPPORTED))
+    }
+    /// Deletes a value from `XEN\Unplug` or `XEN\ForceUnplug`.
+    ///
+    /// # Errors
+    /// As the registry reports it.
+    fn delete_value(&self, _key: UnplugKey, _name: &str) -> Result<(), RegistryError> {
+        Err(RegistryError::NotFound)
+    }
+    /// Calls `visit` with each subkey name of `HKLM\...\Enum\XENBUS`.
+    ///
+    /// # Errors
+    /// The key cannot be opened or enumerated.
+    fn enumerate_xenbus(&self, _visit: &mut dyn FnMut(&[u8])) -> Result<(), RegistryError> {
+        Err(RegistryError::NotFound)
+    }
+    /// Calls `visit` with the value `name` under the caller's open key `key`, as
+    /// `LogReadLogLevel` needs it.
+    fn read_level_value(
+        &self,
+        _key: *mut c_void,
+        _name: &[u8],
+        visit: &mut dyn FnMut(crate::log::StoredLevel<'_>),
+    ) {
+        visit(crate::log::StoredLevel::Unreadable(STATUS_NOT_SUPPORTED));
+    }
+
+    /// `LogResume`: re-registers the `DbgPrint` callback if capture is on.
+    fn log_resume(&self) {}
+
+    /// `SystemProcessorVcpuId`.
+    ///
+    /// # Errors
+    /// `STATUS_UNSUCCESSFUL` for a CPU index out of range, `STATUS_NOT_SUPPORTED` when unknown.
+    fn processor_vcpu_id(&self, _cpu: u32) -> Result<u32, NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+    /// `SystemProcessorVcpuInfo`: the CPU's registered `vcpu_info`.
+    ///
+    /// # Errors
+    /// `STATUS_NOT_SUPPORTED` when `vcpu_info` registration is off or failed.
+    fn processor_vcpu_info(&self, _cpu: u32) -> Result<*mut c_void, NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+    /// `SystemProcessorRegisterVcpuInfo` (runs on that CPU).
+    ///
+    /// # Errors
+    /// The registration's failure.
+    fn register_vcpu_info(&self, _cpu: u32, _force: bool) -> Result<(), NtStatus> {
+        Ok(())
+    }
+    /// `SystemMaximumPhysicalAddress`.
+    fn maximum_physical_address(&self) -> i64 {
+        0
+    }
+    /// `SystemRealTimeIsUniversal`.
+    fn real_time_is_universal(&self) -> bool {
+        false
+    }
+
+    /// `ModuleLookup`: the module holding `address` as (lower-case name, offset), if known.
+    fn module_lookup(&self, _address: usize) -> Option<(*const u8, usize)> {
+        None
+    }
+
+    /// `FiltersInstall`.
+    fn filters_install(&self) {}
+    /// `FiltersUninstall`.
+    fn filters_uninstall(&self) {}
+
+    /// `ConfigGetActive`: a NUL-terminated copy the caller frees with `ConfigFreeActive`.
+    ///
+    /// # Errors
+    /// As the registry reports it.
+    fn config_get_active(&self, _key: &[u8]) -> Result<*mut u8, NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+    /// `ConfigSetActive` (`update` false) or `ConfigUpdateActive` (`update` true).
+    ///
+    /// # Errors
+    /// As the registry reports it, or the legacy-device veto.
+    fn config_set_active(
+        &self,
+        _update: bool,
+        _device_id: &[u8],
+        _instance_id: &[u8],
+        _location: &[u8],
+    ) -> Result<(), NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+    /// `ConfigClearActive`.
+    ///
+    /// # Errors
+    /// As the registry reports it.
+    fn config_clear_active(&self) -> Result<(), NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+    /// `ConfigFreeActive`.
+    fn config_free_active(&self, _value: *mut u8) {}
+    /// `ConfigRequestReboot`.
+    ///
+    /// # Errors
+    /// As the registry reports it.
+    fn config_request_reboot(
+        &self,
+        _parameters_key: *mut c_void,
+        _module: &[u8],
+    ) -> Result<(), NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+}
+
+/// The installed platform.
+static PLATFORM: spin::RwLock<Option<&'static dyn Platform>> = spin::RwLock::new(None);
+
+/// Installs the platform the exports use (the Windows glue at `DllInitialize`, or a host test).
+pub fn install_platform(platform: &'static dyn Platform) {
+    *PLATFORM.write() = Some(platform);
+}
+
+/// Removes the platform (`DllUnload`, or between host tests).
+pub fn remove_platform() {
+    *PLATFORM.write() = None;
+}
+
+/// The installed platform, if any.
+#[must_use]
+pub fn platform() -> Option<&'static dyn Platform> {
+    *PLATFORM.read()
+}
+
+/// Runs `f` at `HIGH_LEVEL` (when a platform can raise the IRQL).
+pub(crate) fn at_high_level<T>(f: impl FnOnce() -> T) -> T {
+    let p = platform();
+    let previous = p.map(Platform::raise_to_high_level);
+    let out = f();
+    if let (Some(p), Some(previous)) = (p, previous) {
+        p.lower_irql(previous);
+    }
+    out
+}
+
+/// The `DPFLTR_*_LEVEL` numbers for xen.sys's own messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum DebugLevel {
+    Error = 0,
+    Warning = 1,
+    Info = 3,
+}
+
+/// Writes one of xen.sys's own messages as upstream's `Info`/`Warning`/`Error` macros do: as
+/// `DbgPrint` output prefixed `xen|<function>: ` (formatted with the log's printf), which the
+/// capture then forwards to the log.
+pub(crate) fn debug_message(
+    level: DebugLevel,
+    function: &str,
+    fmt: &[u8],
+    args: &[crate::log::LogArg<'_>],
+) {
+    let mut line = crate::log::Line::EMPTY;
+    line.extend(b"xen|");
+    line.extend(function.as_bytes());
+    line.extend(b": ");
+    crate::log::format_into(&mut line, 0, fmt, &mut crate::log::SliceLogArgs::new(args));
+    match platform() {
+        Some(p) => p.debug_print(level as u32, line.as_bytes()),
+        None => log::deliver_debug_print(line.as_bytes(), level as u32),
+    }
+}
+
+/// A message at a log level, through the log directly (upstream `LogPrintf`).
+pub(crate) fn log_line(level: Level, text: &[u8]) {
+    log::write_line(level, text);
+}
+
+/// Reads a NUL-terminated C string argument, if not NULL.
+///
+/// # Safety
+/// `ptr` must be NULL or point to a NUL-terminated string that stays readable for `'a`.
+pub(crate) const unsafe fn c_bytes<'a>(ptr: *const core::ffi::c_char) -> Option<&'a [u8]> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL, and the caller guarantees a readable NUL-terminated string.
+    Some(unsafe { core::ffi::CStr::from_ptr(ptr) }.to_bytes())
+}
+
+/// What [`initialize`] set up, for [`teardown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    /// Whether `DbgPrint` capture is on (the glue registers the kernel callback if so).
+    pub capture: bool,
+    /// The port-`0xE9` disposition (none if its mask is empty).
+    pub xen_disposition: Option<DispositionHandle>,
+    /// The port-`0x12` disposition (none if its mask is empty or there is no platform device).
+    pub qemu_disposition: Option<DispositionHandle>,
+    /// This boot's unplug decisions.
+    pub unplug: UnplugState,
+}
+
+/// Reads a log-level value from xen.sys's own `Parameters` key (the platform receives a NULL
+/// key for it).
+fn own_level(p: &dyn Platform, name: &[u8]) -> Result<Level, LevelError> {
+    let mut result = Err(LevelError::NotFound);
+    p.read_level_value(core::ptr::null_mut(), name, &mut |v: StoredLevel<'_>| {
+        result = crate::log::read_log_level(v);
+    });
+    result
+}
+
+/// The portable steps of xen.sys's `DllInitialize`, in upstream order, with `platform` installed:
+///
+/// 1. `XEN:DBG_PRINT=` decides `DbgPrint` capture ([`crate::options::dbg_print`]);
+/// 2. `Parameters\XenLogLevel` (default CRITICAL) routes to port `0xE9`;
+/// 3. `Parameters\QemuLogLevel` (default INFO|WARNING|ERROR|CRITICAL) routes to port `0x12`,
+///    only if the platform device answers with its magic (upstream skips that check, A3);
+/// 4. the version line is logged at INFO (upstream also prints its build date, which we do not
+///    have);
+/// 5. the unplug requests are decided ([`unplug::initialize`]).
+///
+/// Hypercall set-up (detection) is the caller's and comes after, as upstream.
+pub fn initialize(platform: &'static dyn Platform) -> Loaded {
+    install_platform(platform);
+    let mut capture = true;
+    let _ignored = platform.start_options(&mut |raw| {
+        let options = crate::options::StartOptions::new(raw);
+        let setting = crate::options::dbg_print(&options);
+        capture = setting.value;
+        if let crate::options::Source::Unrecognized(v) = setting.source {
+            debug_message(
+                DebugLevel::Warning,
+                "__LogDbgPrintCallbackEnable",
+                b"UNRECOGNIZED VALUE OF %s: %Z\n",
+                &[
+                    LogArg::Str(Some(crate::options::DBG_PRINT)),
+                    LogArg::AnsiString(Some(v)),
+                ],
+            );
+        }
+    });
+    log::set_capture(capture);
+    let xen_mask = crate::log::effective_level(
+        own_level(platform, b"XenLogLevel"),
+        crate::log::DEFAULT_XEN_LOG_LEVEL,
+    );
+    let xen_disposition =
+        log::add_port_disposition(xen_mask, crate::log::XEN_DEBUG_PORT).unwrap_or(None);
+    let qemu_mask = crate::log::effective_level(
+        own_level(platform, b"QemuLogLevel"),
+        crate::log::DEFAULT_QEMU_LOG_LEVEL,
+    );
+    let qemu_disposition = if crate::unplug::platform_device_present(platform) {
+        log::add_port_disposition(qemu_mask, crate::log::QEMU_LOG_PORT).unwrap_or(None)
+    } else {
+        None
+    };
+    debug_message(
+        DebugLevel::Info,
+        "DllInitialize",
+        b"%u.%u.%u (%u)\n",
+        &[
+            LogArg::Int(u64::from(DRIVER_VERSION.major)),
+            LogArg::Int(u64::from(DRIVER_VERSION.minor)),
+            LogArg::Int(u64::from(DRIVER_VERSION.micro)),
+            LogArg::Int(u64::from(DRIVER_VERSION.build)),
+        ],
+    );
+    let unplug = unplug::initialize(platform);
+    Loaded {
+        capture,
+        xen_disposition,
+        qemu_disposition,
+        unplug,
+    }
+}
+
+/// The portable steps of `DllUnload`: forget the unplug decisions, remove the port dispositions,
+/// reset the log and remove the platform.
+pub fn teardown(loaded: &Loaded) {
+    unplug::teardown();
+    log::remove_disposition(loaded.qemu_disposition);
+    log::remove_disposition(loaded.xen_disposition);
+    log::reset();
+    remove_platform();
+}
