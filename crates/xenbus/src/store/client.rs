@@ -9,7 +9,7 @@
 //!
 //! Every loop is bounded: a poll runs at most [`POLL_ROUNDS`] send/receive rounds, a wait for
 //! a reply gives up after the configured number of wait slices, and a reply header with an
-//! impossible length fails the connection rather than being trusted.
+//! body longer than `XENSTORE_PAYLOAD_MAX` is skipped (failing only its request), never stored.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
@@ -65,6 +65,20 @@ struct Outgoing {
     sent: usize,
 }
 
+/// Where the reassembly of the current reply stands.
+enum Rx {
+    /// Reading the 16-byte header.
+    Header,
+    /// Reading a body of a valid length.
+    Body {
+        header: Header,
+        body: Vec<u8>,
+        got: usize,
+    },
+    /// Discarding the body of a reply longer than `XENSTORE_PAYLOAD_MAX`.
+    Skip { header: Header, left: u32 },
+}
+
 /// One connection to xenstored over a transport.
 pub struct Connection<T> {
     transport: T,
@@ -74,7 +88,7 @@ pub struct Connection<T> {
     completed: BTreeMap<u32, Result<Vec<u8>, StoreError>>,
     header: [u8; HEADER_LEN],
     header_got: usize,
-    payload: Option<(Header, Vec<u8>, usize)>,
+    rx: Rx,
     broken: Option<StoreError>,
     limits: WaitLimits,
     stats: Stats,
@@ -91,7 +105,7 @@ impl<T: Transport> Connection<T> {
             completed: BTreeMap::new(),
             header: [0; HEADER_LEN],
             header_got: 0,
-            payload: None,
+            rx: Rx::Header,
             broken: None,
             limits,
             stats: Stats {
@@ -126,7 +140,7 @@ impl<T: Transport> Connection<T> {
         self.pending.clear();
         self.completed.clear();
         self.header_got = 0;
-        self.payload = None;
+        self.rx = Rx::Header;
         self.broken = None;
     }
 
@@ -305,48 +319,88 @@ impl<T: Transport> Connection<T> {
     fn recv_some(&mut self, on_event: &mut dyn FnMut(&[u8])) -> Result<usize, StoreError> {
         let mut total = 0usize;
         for _ in 0..MESSAGES_PER_ROUND {
-            if self.payload.is_none() {
-                let want = self.header.get_mut(self.header_got..).unwrap_or_default();
-                let n = self.transport.recv(want)?.min(want.len());
-                self.header_got = self.header_got.saturating_add(n);
-                total = total.saturating_add(n);
-                if self.header_got < HEADER_LEN {
-                    return Ok(total);
+            match &mut self.rx {
+                Rx::Header => {
+                    let want = self.header.get_mut(self.header_got..).unwrap_or_default();
+                    let n = self.transport.recv(want)?.min(want.len());
+                    self.header_got = self.header_got.saturating_add(n);
+                    total = total.saturating_add(n);
+                    if self.header_got < HEADER_LEN {
+                        return Ok(total);
+                    }
+                    self.header_got = 0;
+                    let header = Header::from_bytes(self.header);
+                    self.rx = match payload_len(&header) {
+                        Some(len) => {
+                            let mut body = Vec::new();
+                            body.try_reserve_exact(len)
+                                .map_err(|_| StoreError::InsufficientResources)?;
+                            body.resize(len, 0);
+                            Rx::Body {
+                                header,
+                                body,
+                                got: 0,
+                            }
+                        }
+                        // Over the protocol limit (oxenstored sends such directory lists): the
+                        // length still frames the stream, so skip the body and fail only the
+                        // request it answers.
+                        None => Rx::Skip {
+                            header,
+                            left: header.len,
+                        },
+                    };
                 }
-                let header = Header::from_bytes(self.header);
-                let len = payload_len(&header).ok_or(StoreError::Protocol)?;
-                let mut body = Vec::new();
-                body.try_reserve_exact(len)
-                    .map_err(|_| StoreError::InsufficientResources)?;
-                body.resize(len, 0);
-                self.payload = Some((header, body, 0));
+                Rx::Body { header, body, got } => {
+                    let want = body.get_mut(*got..).unwrap_or_default();
+                    let n = if want.is_empty() {
+                        0
+                    } else {
+                        self.transport.recv(want)?.min(want.len())
+                    };
+                    *got = got.saturating_add(n);
+                    total = total.saturating_add(n);
+                    if *got < body.len() {
+                        return Ok(total);
+                    }
+                    let header = *header;
+                    let body = core::mem::take(body);
+                    self.rx = Rx::Header;
+                    self.deliver(header, Ok(body), on_event);
+                }
+                Rx::Skip { header, left } => {
+                    let mut scratch = [0u8; 512];
+                    let len = usize::try_from(*left).map_or(scratch.len(), |l| l.min(512));
+                    let want = scratch.get_mut(..len).unwrap_or_default();
+                    let n = self.transport.recv(want)?.min(want.len());
+                    *left = left.saturating_sub(u32::try_from(n).unwrap_or(u32::MAX));
+                    total = total.saturating_add(n);
+                    if *left != 0 {
+                        if n == 0 {
+                            return Ok(total);
+                        }
+                        continue;
+                    }
+                    let header = *header;
+                    self.rx = Rx::Header;
+                    self.deliver(header, Err(StoreError::ReplyTooLarge), on_event);
+                }
             }
-            let Some((header, body, got)) = self.payload.as_mut() else {
-                return Ok(total);
-            };
-            let want = body.get_mut(*got..).unwrap_or_default();
-            let n = if want.is_empty() {
-                0
-            } else {
-                self.transport.recv(want)?.min(want.len())
-            };
-            *got = got.saturating_add(n);
-            total = total.saturating_add(n);
-            if *got < body.len() {
-                return Ok(total);
-            }
-            let header = *header;
-            let body = self.payload.take().map(|(_, b, _)| b).unwrap_or_default();
-            self.header_got = 0;
-            self.deliver(header, body, on_event);
         }
         Ok(total)
     }
 
-    fn deliver(&mut self, header: Header, body: Vec<u8>, on_event: &mut dyn FnMut(&[u8])) {
+    fn deliver(
+        &mut self,
+        header: Header,
+        body: Result<Vec<u8>, StoreError>,
+        on_event: &mut dyn FnMut(&[u8]),
+    ) {
         if header.type_ == XS_WATCH_EVENT {
             self.stats.watch_events = self.stats.watch_events.wrapping_add(1);
-            on_event(&body);
+            if let Ok(body) = body {
+                on_event(&body);
+            }
             return;
         }
         let Some(ty) = self.pending.remove(&header.req_id) else {
@@ -357,12 +411,13 @@ impl<T: Transport> Connection<T> {
             }
             return;
         };
-        let result = if header.type_ == XS_ERROR {
-            Err(StoreError::Daemon(XsErrno::from_payload(&body)))
-        } else if header.type_ == ty {
-            Ok(body)
-        } else {
-            Err(StoreError::Protocol)
+        let result = match body {
+            Ok(body) if header.type_ == XS_ERROR => {
+                Err(StoreError::Daemon(XsErrno::from_payload(&body)))
+            }
+            Ok(body) if header.type_ == ty => Ok(body),
+            Ok(_) => Err(StoreError::Protocol),
+            Err(error) => Err(error),
         };
         self.completed.insert(header.req_id, result);
     }

@@ -187,6 +187,9 @@ pub enum StoreError {
     /// The peer broke the wire protocol (an impossible ring index, an oversized length, a reply
     /// of the wrong type). The connection stays failed until the next resume.
     Protocol,
+    /// The reply was longer than `XENSTORE_PAYLOAD_MAX` (oxenstored sends such directory
+    /// lists); it was skipped.
+    ReplyTooLarge,
     /// The transport is closed.
     Disconnected,
     /// No reply arrived within the configured number of wait slices.
@@ -205,7 +208,10 @@ impl StoreError {
             Self::InvalidHandle => status::INVALID_HANDLE,
             Self::InsufficientResources => status::INSUFFICIENT_RESOURCES,
             Self::TimedOut => status::IO_TIMEOUT,
-            Self::TransactionExpired | Self::Protocol | Self::Disconnected => status::UNSUCCESSFUL,
+            Self::TransactionExpired
+            | Self::Protocol
+            | Self::ReplyTooLarge
+            | Self::Disconnected => status::UNSUCCESSFUL,
         }
     }
 
@@ -227,6 +233,7 @@ impl fmt::Display for StoreError {
             Self::InvalidHandle => f.write_str("unknown handle"),
             Self::InsufficientResources => f.write_str("no identifiers left"),
             Self::Protocol => f.write_str("xenstore protocol violation by the peer"),
+            Self::ReplyTooLarge => f.write_str("reply longer than XENSTORE_PAYLOAD_MAX"),
             Self::Disconnected => f.write_str("transport closed"),
             Self::TimedOut => f.write_str("no reply from xenstored"),
         }

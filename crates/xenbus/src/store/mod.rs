@@ -32,7 +32,12 @@ use core::fmt;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use spin::Mutex;
-use xenbus_interface::store::XenbusStorePermission;
+
+/// The printf engine behind [`Store::printf_c`], re-exported for callers building arguments.
+pub use kprintf;
+pub use xenbus_interface::store::{
+    XENBUS_STORE_PERM_NONE, XENBUS_STORE_PERM_READ, XENBUS_STORE_PERM_WRITE, XenbusStorePermission,
+};
 
 pub use client::{Stats, WaitLimits};
 pub use error::{NtStatus, StoreError, XsErrno, status};

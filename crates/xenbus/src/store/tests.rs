@@ -263,7 +263,10 @@ fn write_then_read_through_the_ring_in_one_byte_pieces() {
     assert_eq!(value.as_c_bytes().len(), long.len() + 2);
     assert!(value.as_c_bytes().ends_with(&[0, 0]));
     store.free(value);
-    assert!(notifies.load(Ordering::Relaxed) > 0, "the peer was never kicked");
+    assert!(
+        notifies.load(Ordering::Relaxed) > 0,
+        "the peer was never kicked"
+    );
     assert_eq!(store.outstanding(), Outstanding::default());
 }
 
@@ -326,7 +329,9 @@ fn printf_c_uses_the_msvc_engine_and_its_limit() {
         Err(StoreError::InvalidParameter)
     );
     let text = "x".repeat(PRINTF_MAX);
-    store.printf(None, None, b"/p", format_args!("{text}")).unwrap();
+    store
+        .printf(None, None, b"/p", format_args!("{text}"))
+        .unwrap();
     assert_eq!(
         store.printf(None, None, b"/p", format_args!("{text}y")),
         Err(StoreError::InvalidBufferSize)
@@ -407,10 +412,17 @@ fn pipelined_reads_all_complete_in_order() {
     let (_page, store, model, _) = honest(4096);
     for i in 0..50 {
         store
-            .write(None, None, alloc::format!("/m/{i}").as_bytes(), &[b'a' + (i % 26) as u8; 30])
+            .write(
+                None,
+                None,
+                alloc::format!("/m/{i}").as_bytes(),
+                &[b'a' + (i % 26) as u8; 30],
+            )
             .unwrap();
     }
-    let keys: Vec<Vec<u8>> = (0..60).map(|i| alloc::format!("/m/{i}").into_bytes()).collect();
+    let keys: Vec<Vec<u8>> = (0..60)
+        .map(|i| alloc::format!("/m/{i}").into_bytes())
+        .collect();
     let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
     let before = model.borrow().requests.len();
     let results = store.read_many(&refs);
@@ -513,8 +525,16 @@ impl HostileEvtchn {
             for (i, &b) in shadow.rsp.iter().enumerate() {
                 assert_eq!(raw.get8(1024 + i), b, "client wrote into rsp[{i}]");
             }
-            assert_eq!(raw.get32(REQ_CONS), shadow.req_cons, "client wrote req_cons");
-            assert_eq!(raw.get32(RSP_PROD), shadow.rsp_prod, "client wrote rsp_prod");
+            assert_eq!(
+                raw.get32(REQ_CONS),
+                shadow.req_cons,
+                "client wrote req_cons"
+            );
+            assert_eq!(
+                raw.get32(RSP_PROD),
+                shadow.rsp_prod,
+                "client wrote rsp_prod"
+            );
             for (i, &b) in shadow.tail.iter().enumerate() {
                 assert_eq!(raw.get8(2064 + i), b, "client wrote beyond the indices");
             }
@@ -535,7 +555,9 @@ impl HostileEvtchn {
                 let v = raw.get32(REQ_PROD);
                 raw.set32(REQ_CONS, v);
                 shadow.req_cons = v;
-                let v = raw.get32(RSP_CONS).wrapping_add(self.rng.below(1025) as u32);
+                let v = raw
+                    .get32(RSP_CONS)
+                    .wrapping_add(self.rng.below(1025) as u32);
                 raw.set32(RSP_PROD, v);
                 shadow.rsp_prod = v;
             }
@@ -546,12 +568,7 @@ impl HostileEvtchn {
                     1 => 4096 + self.rng.below(8) as u32,
                     _ => self.rng.below(64) as u32,
                 };
-                let h = Header::new(
-                    self.rng.below(24) as u32,
-                    self.rng.below(8) as u32,
-                    0,
-                    len,
-                );
+                let h = Header::new(self.rng.below(24) as u32, self.rng.below(8) as u32, 0, len);
                 let base = raw.get32(RSP_CONS);
                 for (i, b) in h.to_bytes().iter().enumerate() {
                     let pos = (base.wrapping_add(i as u32) & 1023) as usize;
