@@ -38,14 +38,22 @@
 //!   [`crate::options`], [`crate::unplug`].
 
 pub mod config;
+pub mod event_channel;
+pub mod grant_table;
 #[cfg(not(any(windows, xen_freestanding)))]
 pub mod host;
+pub mod hvm;
 pub mod log;
+pub mod memory;
+pub mod sched;
 pub mod system;
 pub mod unplug;
+pub mod vcpu;
+pub mod xen_version;
 
 use core::ffi::c_void;
 
+use crate::hypercall::Hypervisor;
 use crate::log::{DispositionHandle, Level, LevelError, LogArg, StoredLevel};
 use crate::unplug::{PortIo, RegistryError, UnplugState};
 
@@ -308,6 +316,69 @@ pub fn remove_platform() {
 #[must_use]
 pub fn platform() -> Option<&'static dyn Platform> {
     *PLATFORM.read()
+}
+
+/// The hypervisor the hypercall exports use.
+static HYPERVISOR: spin::RwLock<Option<&'static (dyn Hypervisor + Sync)>> = spin::RwLock::new(None);
+
+/// Installs the hypervisor the exports use: [`crate::hypercall::Xen`] after detection in the
+/// Windows glue, a fake in host tests.
+pub fn install_hypervisor(hypervisor: &'static (dyn Hypervisor + Sync)) {
+    *HYPERVISOR.write() = Some(hypervisor);
+}
+
+/// Removes the hypervisor: every hypercall export then fails with `STATUS_NOT_SUPPORTED`.
+pub fn remove_hypervisor() {
+    *HYPERVISOR.write() = None;
+}
+
+/// The installed hypervisor, if any.
+pub(crate) fn hypervisor() -> Option<&'static (dyn Hypervisor + Sync)> {
+    *HYPERVISOR.read()
+}
+
+/// Runs a typed hypercall wrapper and maps its result to an NTSTATUS, once, logging a failure
+/// as upstream's wrappers do (`<function>: fail1 (<status>)` at ERROR).
+///
+/// # Errors
+/// `STATUS_NOT_SUPPORTED` without a hypervisor, else the wrapper's error as NTSTATUS.
+pub(crate) fn hypercall<T>(
+    function: &str,
+    call: impl FnOnce(&dyn Hypervisor) -> crate::status::Result<T>,
+) -> Result<T, NtStatus> {
+    let hypervisor = hypervisor().ok_or(STATUS_NOT_SUPPORTED)?;
+    call(hypervisor).map_err(|e| {
+        let status = e.ntstatus();
+        debug_message(
+            DebugLevel::Error,
+            function,
+            b"fail1 (%08x)\n",
+            &[LogArg::Int(u64::from(status.cast_unsigned()))],
+        );
+        status
+    })
+}
+
+/// The NTSTATUS of a unit result.
+pub(crate) const fn status(result: Result<(), NtStatus>) -> NtStatus {
+    match result {
+        Ok(()) => STATUS_SUCCESS,
+        Err(status) => status,
+    }
+}
+
+/// Writes `value` through an output pointer, or fails with `STATUS_INVALID_PARAMETER` if it is
+/// NULL (upstream would fault).
+///
+/// # Safety
+/// `out` is NULL or valid for writes of a `T` (any alignment).
+pub(crate) unsafe fn put<T>(out: *mut T, value: T) -> Result<(), NtStatus> {
+    if out.is_null() {
+        return Err(STATUS_INVALID_PARAMETER);
+    }
+    // SAFETY: non-NULL and writable by the caller's contract.
+    unsafe { out.write_unaligned(value) };
+    Ok(())
 }
 
 /// Runs `f` at `HIGH_LEVEL` (when a platform can raise the IRQL).

@@ -6,6 +6,9 @@
 //! It then calls the real exports through `include/xen.h` and checks argument marshalling and
 //! status mapping end to end.
 //!
+//! For Xen, `XenHostInstallHypervisor` installs a C function that receives every hypercall
+//! (number and the five argument registers) and returns what RAX would hold.
+//!
 //! The program fills an `XEN_HOST_PLATFORM` table of callbacks (port I/O, the `XEN` registry
 //! values, `SystemStartOptions`, log-level values) and passes it to `XenHostInitialize`, which
 //! installs it as the [`Platform`] and runs the portable `DllInitialize` steps
@@ -15,6 +18,7 @@
 use core::ffi::{c_char, c_void};
 
 use super::{Loaded, NtStatus, Platform, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_SUCCESS, UnplugKey};
+use crate::hypercall::Hypervisor;
 use crate::log::StoredLevel;
 use crate::unplug::{PortIo, RegistryError};
 
@@ -321,4 +325,69 @@ pub unsafe extern "C" fn xen_host_dbg_print(text: *const c_char, level: u32) -> 
         super::log::flush();
     }
     u8::from(captured)
+}
+
+/// A hypercall handler as a host program provides it: `(Context, Op, Args[5]) -> RAX`.
+pub type HostHypercall = unsafe extern "C" fn(*mut c_void, u32, *const usize) -> isize;
+
+/// The installed handler and its context.
+#[derive(Clone, Copy)]
+struct Handler(HostHypercall, *mut c_void);
+
+// SAFETY: `XenHostInstallHypervisor`'s contract: the handler and its context may be used from any
+// thread while installed.
+unsafe impl Send for Handler {}
+// SAFETY: as for `Send`; the pair itself is only read.
+unsafe impl Sync for Handler {}
+
+static HANDLER: spin::RwLock<Option<Handler>> = spin::RwLock::new(None);
+
+/// The [`Hypervisor`] over the installed handler.
+struct HostXen;
+
+static HOST_XEN: HostXen = HostXen;
+
+/// `-EINVAL`, for more than five arguments (as the real instruction wrapper refuses them).
+const EINVAL: isize = 22;
+
+impl Hypervisor for HostXen {
+    unsafe fn hypercall(&self, op: u32, args: &[usize]) -> isize {
+        let Some(Handler(f, context)) = *HANDLER.read() else {
+            // ENOSYS: no hypervisor behind this one.
+            return -38;
+        };
+        let mut regs = [0usize; 5];
+        let Some(dst) = regs.get_mut(..args.len()) else {
+            return -EINVAL;
+        };
+        dst.copy_from_slice(args);
+        // SAFETY: the host program's handler, called with five readable argument registers; the
+        // caller of `hypercall` guarantees what the arguments point to.
+        unsafe { f(context, op, regs.as_ptr()) }
+    }
+}
+
+/// `VOID XenHostInstallHypervisor(XEN_HOST_HYPERCALL Handler, PVOID Context)`.
+///
+/// Routes every hypercall export to `Handler`; NULL removes it (the exports then fail with
+/// `STATUS_NOT_SUPPORTED`). Also forgets `XenTouch` calls and the `SystemSetWatchdog` id, as a
+/// fresh load would.
+///
+/// # Safety
+/// `Handler` must be callable from any thread with `Context` until it is replaced or removed.
+// SAFETY: a host-only name, defined once.
+#[unsafe(export_name = "XenHostInstallHypervisor")]
+pub unsafe extern "C" fn xen_host_install_hypervisor(
+    handler: Option<HostHypercall>,
+    context: *mut c_void,
+) {
+    super::xen_version::reset_touch();
+    super::sched::reset_watchdog();
+    if let Some(f) = handler {
+        *HANDLER.write() = Some(Handler(f, context));
+        super::install_hypervisor(&HOST_XEN);
+    } else {
+        super::remove_hypervisor();
+        *HANDLER.write() = None;
+    }
 }
