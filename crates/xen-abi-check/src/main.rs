@@ -53,9 +53,9 @@ fn main() -> ExitCode {
         );
     }
     println!("{}", report.summary());
-    if !report.passed() {
-        ExitCode::FAILURE
-    } else {
+    if report.passed() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

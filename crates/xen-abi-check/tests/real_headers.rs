@@ -68,7 +68,11 @@ fn a_wrong_rust_value_is_reported_as_a_mismatch() {
     ];
     match xen_abi_check::run_items(&include, items) {
         Ok(report) => {
-            let matched: Vec<bool> = report.outcomes.iter().map(|o| o.matches()).collect();
+            let matched: Vec<bool> = report
+                .outcomes
+                .iter()
+                .map(xen_abi_check::Outcome::matches)
+                .collect();
             assert_eq!(matched, [true, false, true, false]);
             assert_eq!(report.summary(), "xen-abi: 4 checked, 2 mismatches");
         }
