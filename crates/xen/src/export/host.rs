@@ -391,3 +391,28 @@ pub unsafe extern "C" fn xen_host_install_hypervisor(
         *HANDLER.write() = None;
     }
 }
+
+/// `VOID XenHostDriverVersion(PULONG Major, PULONG Minor, PULONG Micro, PULONG Build)`: the
+/// version `XenTouch` expects. NULL outputs are skipped.
+///
+/// # Safety
+/// Each pointer is NULL or writable.
+// SAFETY: a host-only name, defined once.
+#[unsafe(export_name = "XenHostDriverVersion")]
+pub unsafe extern "C" fn xen_host_driver_version(
+    major: *mut u32,
+    minor: *mut u32,
+    micro: *mut u32,
+    build: *mut u32,
+) {
+    let v = super::DRIVER_VERSION;
+    for (out, value) in [
+        (major, v.major),
+        (minor, v.minor),
+        (micro, v.micro),
+        (build, v.build),
+    ] {
+        // SAFETY: each pointer is NULL (refused) or writable by the caller's contract.
+        let _ignored = unsafe { super::put(out, value) };
+    }
+}
