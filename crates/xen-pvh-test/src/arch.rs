@@ -23,21 +23,23 @@ const TSS_SELECTOR: u16 = 0x18;
 const CODE_SELECTOR: u16 = 0x08;
 /// Bytes in a 64-bit TSS.
 const TSS_BYTES: usize = 104;
+/// The TSS dword holding the I/O bitmap offset, set to the TSS size (no bitmap).
+const IOPB_NONE: u32 = 104 << 16;
+/// The IDT limit (256 gates of 16 bytes, minus one).
+const IDT_LIMIT: u16 = 4095;
 
 // SAFETY: entry.S defines these symbols with exactly these layouts: `pvh_gdt` is 7 quadwords of
-// writable data, `pvh_isr_base` the start of 256 stubs 16 bytes apart, `pvh_pml4` the page-table
-// root; nothing else writes the GDT after boot except `init_cpu` through these atomics.
+// writable data, `pvh_isr_base` the start of 256 stubs 16 bytes apart and `pvh_ap_start64` the
+// secondary-CPU entry; nothing else writes the GDT after boot except `init_cpu` through these atomics.
 unsafe extern "C" {
     safe static pvh_gdt: [AtomicU64; 7];
     safe static pvh_isr_base: u8;
-    safe static pvh_pml4: u8;
-    safe static pvh_gdt_desc: u8;
     safe fn pvh_ap_start64();
 }
 
 /// One page-aligned 4 KiB page that the kernel hands to Xen; accessed only through raw pointers.
 #[repr(C, align(4096))]
-pub struct Page(UnsafeCell<[u8; 4096]>);
+pub struct Page(UnsafeCell<[u64; 512]>);
 
 // SAFETY: a `Page` is only ever accessed through raw pointers with volatile or atomic
 // operations, never through references, so sharing it between CPUs and with Xen is sound.
@@ -46,12 +48,17 @@ unsafe impl Sync for Page {}
 impl Page {
     /// A zeroed page.
     pub const fn new() -> Self {
-        Self(UnsafeCell::new([0; 4096]))
+        Self(UnsafeCell::new([0; 512]))
     }
 
     /// The page's address (identity-mapped: also its guest-physical address).
     pub const fn ptr(&self) -> *mut u8 {
         self.0.get().cast::<u8>()
+    }
+
+    /// The page as 64-bit words (for structures Xen places in it).
+    pub const fn words(&self) -> *mut u64 {
+        self.0.get().cast::<u64>()
     }
 
     /// The page's guest frame number.
@@ -68,6 +75,8 @@ struct Stack(UnsafeCell<[u8; 32768]>);
 unsafe impl Sync for Stack {}
 
 impl Stack {
+    // Only evaluated in static initialisers, at compile time.
+    #[allow(clippy::large_stack_arrays)]
     const fn new() -> Self {
         Self(UnsafeCell::new([0; 32768]))
     }
@@ -112,12 +121,12 @@ pub fn init_cpu(cpu: usize) {
     let (Some(tss), Some(ist)) = (TSS.get(cpu), IST_STACKS.get(cpu)) else {
         return;
     };
-    let top = ist.top();
+    let [b0, b1, b2, b3, b4, b5, b6, b7] = ist.top().to_le_bytes();
     if let (Some(lo), Some(hi), Some(iopb)) = (tss.get(9), tss.get(10), tss.get(25)) {
-        lo.store(top as u32, Ordering::Relaxed);
-        hi.store((top >> 32) as u32, Ordering::Relaxed);
+        lo.store(u32::from_le_bytes([b0, b1, b2, b3]), Ordering::Relaxed);
+        hi.store(u32::from_le_bytes([b4, b5, b6, b7]), Ordering::Relaxed);
         // I/O permission bitmap offset = the TSS size: no bitmap.
-        iopb.store((TSS_BYTES as u32) << 16, Ordering::Relaxed);
+        iopb.store(IOPB_NONE, Ordering::Relaxed);
     }
     let base = tss.as_ptr().addr() as u64;
     let limit = (TSS_BYTES - 1) as u64;
@@ -130,12 +139,18 @@ pub fn init_cpu(cpu: usize) {
         lo.store(low, Ordering::SeqCst);
         hi.store(base >> 32, Ordering::SeqCst);
     }
-    let selector = TSS_SELECTOR + 16 * cpu as u16;
+    let Some(selector) = u16::try_from(cpu)
+        .ok()
+        .and_then(|c| c.checked_mul(16))
+        .and_then(|offset| offset.checked_add(TSS_SELECTOR))
+    else {
+        return;
+    };
     // SAFETY: the descriptor at `selector` was just written as an available 64-bit TSS whose
     // memory is a static that lives forever.
     unsafe { asm!("ltr {0:x}", in(reg) selector, options(nostack, preserves_flags)) };
     let idtr = DescriptorPointer {
-        limit: (size_of::<Idt>() - 1) as u16,
+        limit: IDT_LIMIT,
         base: IDT.0.as_ptr().addr() as u64,
     };
     // SAFETY: the IDT is a static that lives forever and whose gates point at our stubs.
@@ -204,6 +219,12 @@ pub fn halt() {
     unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
 }
 
+/// Enables interrupts (for a hypercall that must sleep with them on, such as `SCHEDOP_block`).
+pub fn enable_interrupts() {
+    // SAFETY: interrupts run on the IST stack and restore all state they touch.
+    unsafe { asm!("sti", options(nomem, nostack)) };
+}
+
 /// Disables interrupts.
 pub fn disable_interrupts() {
     // SAFETY: only clears IF.
@@ -242,15 +263,31 @@ pub fn control_registers() -> [u64; 4] {
 /// Where a secondary CPU starts, and the top of its stack.
 pub fn ap_entry(cpu: usize) -> Option<(u64, u64)> {
     let stack = AP_STACKS.get(cpu)?;
-    Some((pvh_ap_start64 as usize as u64, stack.top()))
+    let entry = (pvh_ap_start64 as *const ()).addr() as u64;
+    Some((entry, stack.top()))
 }
 
-/// The page-table root (for checks only).
-pub fn page_table_root() -> u64 {
-    (&raw const pvh_pml4).addr() as u64
+/// The local APIC's MMIO page (xAPIC mode; Xen emulates it).
+const LAPIC_BASE: usize = 0xfee0_0000;
+/// Spurious-interrupt vector register: bit 8 software-enables the APIC.
+const LAPIC_SVR: usize = 0xf0;
+/// End-of-interrupt register.
+const LAPIC_EOI: usize = 0xb0;
+
+fn lapic_write(register: usize, value: u32) {
+    let reg = core::ptr::with_exposed_provenance_mut::<u32>(LAPIC_BASE + register);
+    // SAFETY: the LAPIC page is identity-mapped and emulated by Xen; a 32-bit aligned write to
+    // one of its registers has no effect on memory.
+    unsafe { reg.write_volatile(value) };
 }
 
-/// The GDT pointer (for checks only).
-pub fn gdt_pointer() -> u64 {
-    (&raw const pvh_gdt_desc).addr() as u64
+/// Software-enables this CPU's local APIC (spurious vector 0xff). Xen delivers per-vCPU upcall
+/// vectors (`HVMOP_set_evtchn_upcall_vector`) through the virtual LAPIC only when it is enabled.
+pub fn enable_lapic() {
+    lapic_write(LAPIC_SVR, 0x1ff);
+}
+
+/// Signals end of interrupt to this CPU's local APIC.
+pub fn lapic_eoi() {
+    lapic_write(LAPIC_EOI, 0);
 }

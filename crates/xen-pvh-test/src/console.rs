@@ -41,10 +41,10 @@ impl Write for Line {
 /// Writes raw bytes: through the hypercall once Xen is known, else to port 0xE9 (Xen's debug
 /// console for HVM guests).
 fn emit(bytes: &[u8]) {
-    if let Some(xen) = crate::XEN.get() {
-        if xen::console::write(xen, bytes).is_ok() {
-            return;
-        }
+    if let Some(xen) = crate::XEN.get()
+        && xen::console::write(xen, bytes).is_ok()
+    {
+        return;
     }
     for &b in bytes {
         // SAFETY: port 0xE9 is Xen's debug console; writing it has no other effect.

@@ -7,9 +7,10 @@
 //! Shared memory with Xen is touched only through raw pointers with volatile reads or atomics.
 
 use crate::arch::{self, Frame, MAX_CPUS};
+use core::mem::offset_of;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
-use xen_headers::xen::{SharedInfo, VcpuInfo};
+use xen_headers::xen::{SharedInfo, VcpuInfo, VcpuTimeInfo};
 
 /// The vector `HVM_PARAM_CALLBACK_IRQ` (type 2) delivers upcalls on.
 pub const CALLBACK_VECTOR: u8 = 0xf3;
@@ -40,9 +41,51 @@ static ON_VCPU1: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
 /// Commands for the secondary vCPU, run in its upcall handler.
 pub static AP_WORK: AtomicPtr<()> = AtomicPtr::new(ptr::null_mut());
 
-fn split(port: u32) -> (usize, u64) {
-    let port = port as usize;
-    (port / 64, 1 << (port % 64))
+const fn split(port: u32) -> (usize, u64) {
+    ((port / 64) as usize, 1 << (port % 64))
+}
+
+/// The byte of `vcpu_info` at `vi` that says an upcall is pending.
+///
+/// # Safety
+///
+/// `vi` must point to a live `vcpu_info` that stays mapped for the rest of the run.
+pub const unsafe fn upcall_pending_flag(vi: *mut VcpuInfo) -> &'static AtomicU8 {
+    let p = vi.wrapping_byte_add(offset_of!(VcpuInfo, evtchn_upcall_pending));
+    // SAFETY: the caller's guarantee; Xen writes the byte atomically.
+    unsafe { AtomicU8::from_ptr(p.cast::<u8>()) }
+}
+
+/// The `evtchn_pending_sel` word of the `vcpu_info` at `vi`.
+///
+/// # Safety
+///
+/// As [`upcall_pending_flag`].
+pub const unsafe fn pending_sel_word(vi: *mut VcpuInfo) -> &'static AtomicU64 {
+    let p = vi.wrapping_byte_add(offset_of!(VcpuInfo, evtchn_pending_sel));
+    // SAFETY: the caller's guarantee; Xen sets bits with atomic operations.
+    unsafe { AtomicU64::from_ptr(p.cast::<u64>()) }
+}
+
+/// Word `word` of a 2-level bitmap (`evtchn_pending` or `evtchn_mask`) of the `shared_info` page
+/// at `si`.
+///
+/// # Safety
+///
+/// `si` must point to the mapped `shared_info` page, which stays mapped, and `word < 64`.
+pub const unsafe fn bitmap_word(
+    si: *mut SharedInfo,
+    mask: bool,
+    word: usize,
+) -> &'static AtomicU64 {
+    let field = if mask {
+        offset_of!(SharedInfo, evtchn_mask)
+    } else {
+        offset_of!(SharedInfo, evtchn_pending)
+    };
+    let p = si.wrapping_byte_add(field).cast::<u64>().wrapping_add(word);
+    // SAFETY: the caller's guarantee; Xen updates the bitmaps with atomic operations.
+    unsafe { AtomicU64::from_ptr(p) }
 }
 
 /// Records that `port` is now bound to `vcpu` (the 2-level scan needs to know).
@@ -108,6 +151,10 @@ pub fn interrupt(frame: &Frame) {
         counter.fetch_add(1, Ordering::SeqCst);
     }
     upcall(cpu);
+    if slot == 1 {
+        // Per-vCPU vectors come through the virtual LAPIC; the callback vector does not.
+        arch::lapic_eoi();
+    }
     if cpu == 1 {
         let work = AP_WORK.swap(ptr::null_mut(), Ordering::SeqCst);
         if !work.is_null() {
@@ -128,8 +175,8 @@ fn upcall(cpu: usize) {
         return;
     }
     // SAFETY: `vi` points at this vCPU's live `vcpu_info` (in the mapped shared_info page or a
-    // registered page that is never unmapped); Xen writes the byte atomically.
-    let pending = unsafe { AtomicU8::from_ptr(&raw mut (*vi).evtchn_upcall_pending) };
+    // registered page that is never unmapped).
+    let pending = unsafe { upcall_pending_flag(vi) };
     pending.store(0, Ordering::SeqCst);
     if FIFO.load(Ordering::SeqCst) {
         return;
@@ -138,8 +185,8 @@ fn upcall(cpu: usize) {
     if si.is_null() {
         return;
     }
-    // SAFETY: as above; Xen sets bits in this word with atomic operations.
-    let sel = unsafe { AtomicU64::from_ptr(&raw mut (*vi).evtchn_pending_sel) };
+    // SAFETY: as above.
+    let sel = unsafe { pending_sel_word(vi) };
     let mut words = sel.swap(0, Ordering::SeqCst);
     while words != 0 {
         let word = words.trailing_zeros() as usize;
@@ -147,14 +194,10 @@ fn upcall(cpu: usize) {
         if word >= WORDS {
             break;
         }
-        // SAFETY: `si` is the mapped shared_info page and `word < 64` indexes its bitmaps;
-        // Xen updates them with atomic operations.
-        let (pend, mask) = unsafe {
-            (
-                AtomicU64::from_ptr((&raw mut (*si).evtchn_pending).cast::<u64>().add(word)),
-                AtomicU64::from_ptr((&raw mut (*si).evtchn_mask).cast::<u64>().add(word)),
-            )
-        };
+        // SAFETY: `si` is the mapped shared_info page and `word < 64`.
+        let pend = unsafe { bitmap_word(si, false, word) };
+        // SAFETY: as above.
+        let mask = unsafe { bitmap_word(si, true, word) };
         let mine = ON_VCPU1.get(word).map_or(0, |w| w.load(Ordering::SeqCst));
         let mine = if cpu == 1 { mine } else { !mine };
         let ready = pend.load(Ordering::SeqCst) & !mask.load(Ordering::SeqCst) & mine;
@@ -167,7 +210,17 @@ fn upcall(cpu: usize) {
     }
 }
 
-/// Xen system time in nanoseconds, from this vCPU's `vcpu_time_info` (0 before shared_info is
+/// Volatile read of the `T` at byte `offset` of the structure at `base`.
+///
+/// # Safety
+///
+/// That field must be readable memory holding a `T`.
+unsafe fn read_field<S, T: Copy>(base: *const S, offset: usize) -> T {
+    // SAFETY: the caller's guarantee.
+    unsafe { base.wrapping_byte_add(offset).cast::<T>().read_volatile() }
+}
+
+/// Xen system time in nanoseconds, from this vCPU's `vcpu_time_info` (0 before `shared_info` is
 /// mapped).
 pub fn now_ns() -> u64 {
     let Some(vi) = VCPU_INFO
@@ -179,25 +232,28 @@ pub fn now_ns() -> u64 {
     if vi.is_null() {
         return 0;
     }
+    let t = vi
+        .cast_const()
+        .wrapping_byte_add(offset_of!(VcpuInfo, time))
+        .cast::<VcpuTimeInfo>();
+    // SAFETY (for every `read_field` below): `t` is the time record of this vCPU's live
+    // vcpu_info, read volatile under Xen's version seqlock.
     loop {
-        // SAFETY: `vi` is this vCPU's live vcpu_info; the time record is read volatile under
-        // Xen's version seqlock.
-        let t = unsafe { &raw const (*vi).time };
-        // SAFETY: as above.
-        let v1 = unsafe { (&raw const (*t).version).read_volatile() };
+        // SAFETY: see above.
+        let v1: u32 = unsafe { read_field(t, offset_of!(VcpuTimeInfo, version)) };
         core::sync::atomic::fence(Ordering::SeqCst);
-        // SAFETY: as above.
-        let stamp = unsafe { (&raw const (*t).tsc_timestamp).read_volatile() };
-        // SAFETY: as above.
-        let system = unsafe { (&raw const (*t).system_time).read_volatile() };
-        // SAFETY: as above.
-        let mul = unsafe { (&raw const (*t).tsc_to_system_mul).read_volatile() };
-        // SAFETY: as above.
-        let shift = unsafe { (&raw const (*t).tsc_shift).read_volatile() };
+        // SAFETY: see above.
+        let stamp: u64 = unsafe { read_field(t, offset_of!(VcpuTimeInfo, tsc_timestamp)) };
+        // SAFETY: see above.
+        let system: u64 = unsafe { read_field(t, offset_of!(VcpuTimeInfo, system_time)) };
+        // SAFETY: see above.
+        let mul: u32 = unsafe { read_field(t, offset_of!(VcpuTimeInfo, tsc_to_system_mul)) };
+        // SAFETY: see above.
+        let shift: i8 = unsafe { read_field(t, offset_of!(VcpuTimeInfo, tsc_shift)) };
         let tsc = arch::rdtsc();
         core::sync::atomic::fence(Ordering::SeqCst);
-        // SAFETY: as above.
-        let v2 = unsafe { (&raw const (*t).version).read_volatile() };
+        // SAFETY: see above.
+        let v2: u32 = unsafe { read_field(t, offset_of!(VcpuTimeInfo, version)) };
         if v1 != v2 || v1 & 1 != 0 {
             continue;
         }
@@ -208,7 +264,7 @@ pub fn now_ns() -> u64 {
             delta >>= -shift;
         }
         let scaled = (u128::from(delta) * u128::from(mul)) >> 32;
-        return system.wrapping_add(scaled as u64);
+        return system.wrapping_add(u64::try_from(scaled).unwrap_or(u64::MAX));
     }
 }
 

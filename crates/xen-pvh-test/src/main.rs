@@ -60,15 +60,7 @@ mod kernel {
     /// ends the run.
     pub fn reboot() -> ! {
         if let Some(xen) = XEN.get() {
-            let mut reason: u32 = 1;
-            // SAFETY: temporary raw SCHEDOP_shutdown(SHUTDOWN_reboot) with a live argument.
-            let _ = unsafe {
-                xen::hypercall::Hypervisor::hypercall(
-                    xen,
-                    29,
-                    &[2, xen::hypercall::arg(&raw mut reason)],
-                )
-            };
+            let _ = xen::sched::shutdown(xen, xen::abi::sched::SHUTDOWN_REBOOT);
         }
         loop {
             arch::halt();

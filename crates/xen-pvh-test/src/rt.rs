@@ -67,17 +67,17 @@ pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
 ///
 /// The C contract: both ranges readable for `n` bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    let mut i = 0;
-    while i < n {
-        // SAFETY: `i < n`, within both ranges.
-        let x = unsafe { a.add(i).read_volatile() };
+pub unsafe extern "C" fn memcmp(left: *const u8, right: *const u8, len: usize) -> i32 {
+    let mut offset = 0;
+    while offset < len {
+        // SAFETY: `offset < len`, within both ranges.
+        let l = unsafe { left.wrapping_add(offset).read_volatile() };
         // SAFETY: as above.
-        let y = unsafe { b.add(i).read_volatile() };
-        if x != y {
-            return i32::from(x) - i32::from(y);
+        let r = unsafe { right.wrapping_add(offset).read_volatile() };
+        if l != r {
+            return i32::from(l) - i32::from(r);
         }
-        i += 1;
+        offset += 1;
     }
     0
 }

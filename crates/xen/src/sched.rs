@@ -85,6 +85,11 @@ pub fn shutdown_code<H: Hypervisor + ?Sized>(hv: &H, reason: u32) -> Result<()> 
 /// (upstream stores the hypercall's result as the id); with a known id it pats it (`seconds` >
 /// 0) or destroys it (`seconds` 0) and returns the same id.
 ///
+/// Quirk (Xen, not upstream): Xen 4.17 computes the `-ENOSPC` for "no free watchdog slot" in
+/// 32-bit unsigned arithmetic, so it reaches the guest as the positive `0xFFFF_FFE4`, which
+/// upstream then keeps as the new watchdog's id. Real ids are tiny (Xen has two slots), so here a
+/// new id in the top 4095 values of `u32` is read as the truncated `-errno` it is.
+///
 /// # Errors
 ///
 /// [`Error::Errno`] from Xen: `EINVAL` for an unknown id, `ENOSPC` when every watchdog slot is
@@ -98,8 +103,17 @@ pub fn watchdog<H: Hypervisor + ?Sized>(hv: &H, id: u32, seconds: u32) -> Result
     if id != 0 {
         return Ok(id);
     }
-    u32::try_from(rc).map_err(|_| Error::Unsuccessful)
+    let new_id = u32::try_from(rc).map_err(|_| Error::Unsuccessful)?;
+    if new_id >= TRUNCATED_ERRNO_MIN {
+        return Err(Error::Errno(
+            i32::try_from(new_id.wrapping_neg()).unwrap_or(i32::MAX),
+        ));
+    }
+    Ok(new_id)
 }
+
+/// The smallest 32-bit value that is a negative errno (-4095) truncated to `u32`.
+const TRUNCATED_ERRNO_MIN: u32 = 0xFFFF_F001;
 
 #[cfg(test)]
 mod tests {
@@ -168,6 +182,15 @@ mod tests {
         assert_eq!(watchdog(&hv, 2, 30), Ok(2));
         assert_eq!(watchdog(&hv, 2, 0), Ok(2));
         assert_eq!(watchdog(&returning(-22), 9, 1), Err(Error::Errno(22)));
+    }
+
+    #[test]
+    fn xens_truncated_enospc_is_no_slot_not_an_id() {
+        // What Xen 4.17 returns when both watchdog slots are taken.
+        let err = watchdog(&returning(0xFFFF_FFE4), 0, 30).unwrap_err();
+        assert_eq!(err, Error::Errno(28));
+        assert_eq!(err.ntstatus(), crate::status::STATUS_INSUFFICIENT_RESOURCES);
+        assert_eq!(watchdog(&returning(0xFFFF_F000), 0, 30), Ok(0xFFFF_F000));
     }
 
     #[test]
