@@ -536,3 +536,59 @@ pub fn teardown(loaded: &Loaded) {
     log::reset();
     remove_platform();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_components_parse_as_decimal_or_zero() {
+        assert_eq!(parse_u32("0"), 0);
+        assert_eq!(parse_u32("9"), 9);
+        assert_eq!(parse_u32("123"), 123);
+        assert_eq!(parse_u32(""), 0);
+        assert_eq!(parse_u32("1a"), 0);
+        assert_eq!(parse_u32("-1"), 0);
+        assert_eq!(parse_u32("99999999999"), u32::MAX);
+    }
+
+    #[test]
+    fn driver_version_is_the_crate_version() {
+        let v = DRIVER_VERSION;
+        assert_eq!(
+            std::format!("{}.{}.{}", v.major, v.minor, v.micro),
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+
+    #[test]
+    fn registry_errors_map_to_upstreams_statuses() {
+        assert_eq!(
+            registry_status(RegistryError::NotFound).cast_unsigned(),
+            0xC000_0034
+        );
+        assert_eq!(
+            registry_status(RegistryError::WrongType).cast_unsigned(),
+            0xC000_000D
+        );
+        assert_eq!(registry_status(RegistryError::Os(-5)), -5);
+        assert!(nt_success(STATUS_SUCCESS) && nt_success(STATUS_BUFFER_OVERFLOW.wrapping_neg()));
+        assert!(!nt_success(STATUS_BUFFER_OVERFLOW) && !nt_success(STATUS_NOT_SUPPORTED));
+    }
+
+    #[test]
+    fn put_refuses_null_and_writes_unaligned() {
+        // SAFETY: NULL is refused before any write.
+        let refused = unsafe { put(core::ptr::null_mut::<u32>(), 1) };
+        assert_eq!(refused, Err(STATUS_INVALID_PARAMETER));
+        let mut bytes = [0u8; 9];
+        // Deliberately misaligned: `put` must cope.
+        #[allow(clippy::cast_ptr_alignment)]
+        let p = bytes.as_mut_ptr().wrapping_add(1).cast::<u64>();
+        // SAFETY: 8 writable bytes at offset 1 of a 9-byte buffer; `put` writes unaligned.
+        assert_eq!(unsafe { put(p, 0x0102_0304_0506_0708) }, Ok(()));
+        assert_eq!(bytes[1..], 0x0102_0304_0506_0708_u64.to_ne_bytes());
+        assert_eq!(status(Ok(())), STATUS_SUCCESS);
+        assert_eq!(status(Err(STATUS_NOT_SUPPORTED)), STATUS_NOT_SUPPORTED);
+    }
+}
