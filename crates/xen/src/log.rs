@@ -17,7 +17,7 @@
 //!   `Parameters\XenLogLevel`, default [`DEFAULT_XEN_LOG_LEVEL`]) and port `0x12` (QEMU's log;
 //!   mask `QemuLogLevel`, default [`DEFAULT_QEMU_LOG_LEVEL`]); see [`PortSink`]. xenbus adds
 //!   its console sink; [`ConsoleSink`] mirrors to the Xen console through a [`ConsoleWrite`]
-//!   implementation (the `console_io` hypercall).
+//!   implementation, [`XenConsole`] being the `console_io` hypercall one.
 //! * `DbgPrint` capture (unless `XEN:DBG_PRINT=OFF`, see [`crate::options::dbg_print`]) keeps,
 //!   in free builds, only strings of at least four bytes that start with lower-case `xen`: the
 //!   Xen drivers' `module|function: ` prefix. (Upstream's README says "XEN"; the code, which we
@@ -213,6 +213,17 @@ pub struct ConsoleSink<C>(pub C);
 impl<C: ConsoleWrite> Sink for ConsoleSink<C> {
     fn write(&mut self, _level: Level, text: &[u8]) {
         self.0.console_write(text);
+    }
+}
+
+/// The Xen console through the `console_io` hypercall ([`crate::console::write`]); a failed
+/// write is dropped (a sink has nowhere to report it, and must not log).
+#[derive(Debug, Clone, Copy)]
+pub struct XenConsole<'h, H: ?Sized>(pub &'h H);
+
+impl<H: crate::hypercall::Hypervisor + ?Sized> ConsoleWrite for XenConsole<'_, H> {
+    fn console_write(&self, bytes: &[u8]) {
+        let _dropped = crate::console::write(self.0, bytes);
     }
 }
 
@@ -826,6 +837,33 @@ mod tests {
         fn console_write(&self, bytes: &[u8]) {
             self.0.borrow_mut().extend_from_slice(bytes);
         }
+    }
+
+    #[test]
+    fn console_sink_issues_one_console_io_write_per_line() {
+        use crate::hypercall::fake::Fake;
+        let seen = RefCell::new(Vec::new());
+        let hv = Fake::new(|op, args| {
+            assert_eq!(op, 18, "HYPERVISOR_console_io");
+            assert_eq!(args[0], 0, "CONSOLEIO_write");
+            let ptr = core::ptr::with_exposed_provenance::<u8>(args[2]);
+            // SAFETY: the wrapper passes a live buffer of `args[1]` bytes for the call.
+            let bytes = unsafe { core::slice::from_raw_parts(ptr, args[1]) };
+            seen.borrow_mut().push(bytes.to_vec());
+            -1
+        });
+        let mut log = Log::new();
+        log.add_disposition(Level::CRITICAL, ConsoleSink(XenConsole(&hv)))
+            .unwrap();
+        log.write_line(Level::CRITICAL, b"xen|BUGCHECK: ====>\n");
+        log.write_line(Level::INFO, b"not mirrored\n");
+        // Xen refusing (EPERM) is dropped; the next line still goes out.
+        log.write_line(Level::CRITICAL, b"second\n");
+        assert_eq!(
+            *seen.borrow(),
+            [b"xen|BUGCHECK: ====>\n".to_vec(), b"second\n".to_vec()]
+        );
+        assert_eq!(hv.calls.borrow().len(), 2);
     }
 
     #[test]
