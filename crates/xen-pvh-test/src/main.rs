@@ -60,7 +60,7 @@ mod kernel {
     /// ends the run.
     pub fn reboot() -> ! {
         if let Some(xen) = XEN.get() {
-            let _ = xen::sched::shutdown(xen, xen::abi::sched::SHUTDOWN_REBOOT);
+            let _ = xen::sched::shutdown(xen, xen_headers::sched::SHUTDOWN_REBOOT);
         }
         loop {
             arch::halt();

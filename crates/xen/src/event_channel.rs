@@ -7,7 +7,9 @@
 //! `set_priority`) so that the 2-level and FIFO ABIs can be driven completely. Every operation
 //! targets `DOMID_SELF` except where a remote domain is a parameter.
 
-use crate::abi::event_channel::{
+use crate::hypercall::{Hypervisor, arg};
+use crate::status::{Error, Result, check};
+use xen_headers::event_channel::{
     EVTCHNOP_ALLOC_UNBOUND, EVTCHNOP_BIND_INTERDOMAIN, EVTCHNOP_BIND_IPI, EVTCHNOP_BIND_VCPU,
     EVTCHNOP_BIND_VIRQ, EVTCHNOP_CLOSE, EVTCHNOP_EXPAND_ARRAY, EVTCHNOP_INIT_CONTROL,
     EVTCHNOP_RESET, EVTCHNOP_SEND, EVTCHNOP_SET_PRIORITY, EVTCHNOP_STATUS, EVTCHNOP_UNMASK,
@@ -16,8 +18,6 @@ use crate::abi::event_channel::{
     EvtchnBindVirq, EvtchnClose, EvtchnExpandArray, EvtchnInitControl, EvtchnReset, EvtchnSend,
     EvtchnSetPriority, EvtchnStatus, EvtchnUnmask,
 };
-use crate::hypercall::{Hypervisor, arg};
-use crate::status::{Error, Result, check};
 use xen_headers::xen::{DOMID_SELF, DomId, HYPERVISOR_EVENT_CHANNEL_OP};
 
 /// Issues `EVTCHNOP_<cmd>` with the argument structure `op`.

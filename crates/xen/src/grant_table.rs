@@ -9,14 +9,14 @@
 //! to NTSTATUS through upstream's `GNTST_TO_STATUS`. `GNTTABOP_query_size` with a bad status is
 //! `STATUS_UNSUCCESSFUL`, and [`copy`] checks only the hypercall result, both as upstream.
 
-use crate::abi::grant_table::{
+use crate::hypercall::{Hypervisor, arg};
+use crate::status::{Error, Result, check};
+use xen_headers::grant_table::{
     GNTMAP_HOST_MAP, GNTMAP_READONLY, GNTST_OKAY, GNTTABOP_COPY, GNTTABOP_GET_VERSION,
     GNTTABOP_MAP_GRANT_REF, GNTTABOP_QUERY_SIZE, GNTTABOP_SET_VERSION, GNTTABOP_SETUP_TABLE,
     GNTTABOP_UNMAP_GRANT_REF, GnttabCopy, GnttabGetVersion, GnttabMapGrantRef, GnttabQuerySize,
     GnttabSetVersion, GnttabSetupTable, GnttabUnmapGrantRef,
 };
-use crate::hypercall::{Hypervisor, arg};
-use crate::status::{Error, Result, check};
 use xen_headers::xen::{DOMID_SELF, DomId, GuestHandle, HYPERVISOR_GRANT_TABLE_OP};
 
 /// Issues `GNTTABOP_<cmd>` over `count` argument structures starting at `op`.

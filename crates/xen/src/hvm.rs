@@ -4,12 +4,12 @@
 //! `HYPERVISOR_hvm_op` (upstream `src/xen/hvm.c`): HVM parameters, the per-vCPU upcall vector
 //! and the page-table-dying hint. Every operation targets `DOMID_SELF`.
 
-use crate::abi::hvm::hvm_op::{
+use crate::hypercall::{Hypervisor, arg};
+use crate::status::{Result, check};
+use xen_headers::hvm::hvm_op::{
     HVMOP_GET_PARAM, HVMOP_PAGETABLE_DYING, HVMOP_SET_EVTCHN_UPCALL_VECTOR, HVMOP_SET_PARAM,
     XenHvmEvtchnUpcallVector, XenHvmPagetableDying, XenHvmParam,
 };
-use crate::hypercall::{Hypervisor, arg};
-use crate::status::{Result, check};
 use xen_headers::xen::{DOMID_SELF, HYPERVISOR_HVM_OP};
 
 /// The value upstream pre-loads before `HVMOP_get_param`, so a checked build can assert that

@@ -9,13 +9,13 @@
 //! The physmap operations change which memory sits behind a guest frame number, so they are
 //! `unsafe`: the caller answers for whatever the frame held before.
 
-use crate::abi::memory::{
+use crate::hypercall::{Hypervisor, arg};
+use crate::status::{Error, Result, check};
+use xen_headers::memory::{
     XENMEM_ADD_TO_PHYSMAP, XENMEM_CURRENT_RESERVATION, XENMEM_DECREASE_RESERVATION,
     XENMEM_MAXIMUM_RESERVATION, XENMEM_POPULATE_PHYSMAP, XENMEM_REMOVE_FROM_PHYSMAP,
     XenAddToPhysmap, XenMemoryReservation, XenRemoveFromPhysmap,
 };
-use crate::hypercall::{Hypervisor, arg};
-use crate::status::{Error, Result, check};
 use xen_headers::xen::{DOMID_SELF, DomId, GuestHandle, HYPERVISOR_MEMORY_OP};
 
 /// `PAGE_ORDER_4K`: extents of one page.
@@ -176,9 +176,9 @@ pub fn maximum_reservation<H: Hypervisor + ?Sized>(hv: &H, domain: DomId) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::abi::memory::{XENMAPSPACE_GRANT_TABLE, XENMAPSPACE_SHARED_INFO};
     use crate::hypercall::fake::{Fake, at, returning};
     use crate::status::STATUS_UNSUCCESSFUL;
+    use xen_headers::memory::{XENMAPSPACE_GRANT_TABLE, XENMAPSPACE_SHARED_INFO};
 
     #[test]
     fn add_to_physmap_targets_self_with_zero_size() {

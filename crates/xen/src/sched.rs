@@ -4,12 +4,12 @@
 //! `HYPERVISOR_sched_op` (upstream `src/xen/sched.c`): yield, block, poll, shutdown and its
 //! reason code, and the domain watchdog.
 
-use crate::abi::sched::{
+use crate::hypercall::{Hypervisor, arg};
+use crate::status::{Error, Result, check};
+use xen_headers::sched::{
     SCHEDOP_BLOCK, SCHEDOP_POLL, SCHEDOP_SHUTDOWN, SCHEDOP_SHUTDOWN_CODE, SCHEDOP_WATCHDOG,
     SCHEDOP_YIELD, SHUTDOWN_SUSPEND, SchedPoll, SchedShutdown, SchedWatchdog,
 };
-use crate::hypercall::{Hypervisor, arg};
-use crate::status::{Error, Result, check};
 use xen_headers::xen::{GuestHandle, HYPERVISOR_SCHED_OP};
 
 fn sched_op<H: Hypervisor + ?Sized, T>(hv: &H, cmd: u32, argument: *mut T) -> isize {
@@ -118,9 +118,9 @@ const TRUNCATED_ERRNO_MIN: u32 = 0xFFFF_F001;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::abi::sched::{SHUTDOWN_CRASH, SHUTDOWN_POWEROFF, SHUTDOWN_REBOOT};
     use crate::hypercall::fake::{Fake, at, returning};
     use crate::status::STATUS_CANCELLED;
+    use xen_headers::sched::{SHUTDOWN_CRASH, SHUTDOWN_POWEROFF, SHUTDOWN_REBOOT};
 
     #[test]
     fn yield_passes_no_argument_and_ignores_errors() {

@@ -8,10 +8,10 @@
 //! reason, and [`Error::ntstatus`] maps it once, exactly as upstream maps it, where the C ABI
 //! needs an NTSTATUS.
 
-use crate::abi::grant_table::{
+use xen_headers::errno;
+use xen_headers::grant_table::{
     GNTST_BAD_HANDLE, GNTST_EAGAIN, GNTST_OKAY, GNTST_PERMISSION_DENIED,
 };
-use xen_headers::errno;
 
 /// A Windows `NTSTATUS`: negative values (severity bits `11`) are errors.
 pub type NtStatus = i32;

@@ -7,14 +7,14 @@
 //! timer and starting or querying secondary vCPUs (which xen.sys leaves to Windows, but a bare
 //! PVH kernel needs) complete the set. Arguments are `(cmd, vcpu_id, arg)`.
 
-use crate::abi::vcpu::{
+use crate::hypercall::{Hypervisor, arg};
+use crate::status::{Error, Result, check};
+use xen_headers::vcpu::{
     VCPUOP_DOWN, VCPUOP_INITIALISE, VCPUOP_IS_UP, VCPUOP_REGISTER_VCPU_INFO,
     VCPUOP_SET_PERIODIC_TIMER, VCPUOP_SET_SINGLESHOT_TIMER, VCPUOP_STOP_PERIODIC_TIMER,
     VCPUOP_STOP_SINGLESHOT_TIMER, VCPUOP_UP, VcpuRegisterVcpuInfo, VcpuSetPeriodicTimer,
     VcpuSetSingleshotTimer,
 };
-use crate::hypercall::{Hypervisor, arg};
-use crate::status::{Error, Result, check};
 use xen_headers::xen::HYPERVISOR_VCPU_OP;
 
 /// `VCPU_HVM_MODE_64B`: start the vCPU in long mode with the 64-bit register set.

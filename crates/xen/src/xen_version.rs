@@ -4,11 +4,11 @@
 //! `HYPERVISOR_xen_version` (upstream `src/xen/xen_version.c`): version, extra version and the
 //! feature bitmap.
 
-use crate::abi::version::{
-    XEN_EXTRAVERSION_LEN, XENVER_EXTRAVERSION, XENVER_GET_FEATURES, XENVER_VERSION, XenFeatureInfo,
-};
 use crate::hypercall::{Hypervisor, arg};
 use crate::status::{Result, check};
+use xen_headers::version::{
+    XEN_EXTRAVERSION_LEN, XENVER_EXTRAVERSION, XENVER_GET_FEATURES, XENVER_VERSION, XenFeatureInfo,
+};
 use xen_headers::xen::HYPERVISOR_XEN_VERSION;
 
 fn xen_version_op<H: Hypervisor + ?Sized, T>(hv: &H, cmd: u32, argument: *mut T) -> Result<usize> {

@@ -36,9 +36,9 @@ pub fn settle(cpu: usize, ports: &[u32]) {
     }
 }
 
-/// Whether the upcall handler on `cpu` sees `port` within 200 ms.
+/// Whether the upcall handler on `cpu` sees `port` within a second.
 pub fn delivered(cpu: usize, port: u32) -> bool {
-    events::wait_for(200 * MS, || take_delivered(cpu, port))
+    events::wait_for(1_000 * MS, || take_delivered(cpu, port))
 }
 
 /// Every 2-level check.

@@ -9,11 +9,11 @@ use super::{FIFO_ARRAY, FIFO_CONTROL, NEVER_MAPPED_GFN, VCPUS, check_eq, hv, shm
 use crate::events::{self, FIFO, upcalls};
 use crate::harness::{check, ok, status};
 use core::sync::atomic::Ordering;
-use xen::abi::event_channel::{
-    EVTCHN_FIFO_LINKED, EVTCHN_FIFO_MASKED, EVTCHN_FIFO_PENDING, EVTCHN_FIFO_PRIORITY_DEFAULT,
-};
 use xen::event_channel as evtchn;
 use xen::status::{STATUS_INVALID_PARAMETER, STATUS_NOT_IMPLEMENTED, STATUS_OBJECT_NAME_NOT_FOUND};
+use xen_headers::event_channel::{
+    EVTCHN_FIFO_LINKED, EVTCHN_FIFO_MASKED, EVTCHN_FIFO_PENDING, EVTCHN_FIFO_PRIORITY_DEFAULT,
+};
 use xen_headers::xen::DOMID_SELF;
 
 const PENDING: u32 = 1 << EVTCHN_FIFO_PENDING;

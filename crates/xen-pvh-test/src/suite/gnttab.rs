@@ -6,15 +6,15 @@
 use super::{GRANT_DST, GRANT_FRAME_GFN, GRANT_MAP_GFN, GRANT_SRC, check_eq, hv, shm};
 use crate::harness::{check, ok, status};
 use crate::kprintln;
-use xen::abi::grant_table::{
-    GNTCOPY_SOURCE_GREF, GTF_PERMIT_ACCESS, GTF_READONLY, GnttabCopy, GnttabCopyPtr, GnttabCopyPtrU,
-};
-use xen::abi::memory::XENMAPSPACE_GRANT_TABLE;
 use xen::grant_table as gnttab;
 use xen::status::{
     STATUS_ACCESS_DENIED, STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
     STATUS_UNSUCCESSFUL, gntst_to_status,
 };
+use xen_headers::grant_table::{
+    GNTCOPY_SOURCE_GREF, GTF_PERMIT_ACCESS, GTF_READONLY, GnttabCopy, GnttabCopyPtr, GnttabCopyPtrU,
+};
+use xen_headers::memory::XENMAPSPACE_GRANT_TABLE;
 use xen_headers::xen::{DOMID_INVALID, DOMID_SELF};
 
 /// Our domain id (dom0); grants name the domain allowed to use them by its real id.

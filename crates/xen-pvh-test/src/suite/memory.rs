@@ -9,9 +9,9 @@ use crate::harness::{check, fatal, ok, status};
 use crate::{arch, kprintln};
 use core::mem::offset_of;
 use core::sync::atomic::Ordering;
-use xen::abi::memory::XENMAPSPACE_SHARED_INFO;
 use xen::memory::PAGE_ORDER_4K;
 use xen::status::{STATUS_INVALID_PARAMETER, STATUS_UNSUCCESSFUL};
+use xen_headers::memory::XENMAPSPACE_SHARED_INFO;
 use xen_headers::xen::{DOMID_INVALID, DOMID_SELF, SharedInfo, VcpuInfo};
 
 /// Points the upcall handler and clock at the `shared_info` page at `gfn`.

@@ -145,7 +145,7 @@ pub fn run(start_info: u64) {
 /// scripts/xen-qemu-test checks Xen's message for that.
 pub fn finish() -> ! {
     if let Some(xen) = XEN.get() {
-        let _ = xen::sched::shutdown(xen, xen::abi::sched::SHUTDOWN_POWEROFF);
+        let _ = xen::sched::shutdown(xen, xen_headers::sched::SHUTDOWN_POWEROFF);
     }
     crate::reboot()
 }
