@@ -143,10 +143,16 @@ pub unsafe fn copy<H: Hypervisor + ?Sized>(hv: &H, ops: &mut [GnttabCopy]) -> Re
 /// Maps grant `grant_ref` of `domain` at guest-physical address `address` (`GNTMAP_host_map`,
 /// plus `GNTMAP_readonly` when `read_only`) and returns the handle for [`unmap_foreign_page`].
 ///
+/// On a translated guest (HVM, PVH), mapping a grant of the domain's own memory does not share
+/// the page: Xen 4.17 moves the frame, leaving its original guest frame unbacked (reads as
+/// all-ones) until it is repopulated. `domain` is a real domain id: `DOMID_SELF` is
+/// `GNTST_bad_domain` here.
+///
 /// # Safety
 ///
 /// Whatever was at `address` is replaced by the granted page until it is unmapped; nothing may
-/// use `address` as ordinary memory meanwhile.
+/// use `address` as ordinary memory meanwhile. For a grant of the domain's own memory, the
+/// granted frame's original address becomes unbacked too (see above).
 ///
 /// # Errors
 ///

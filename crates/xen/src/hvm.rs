@@ -25,7 +25,9 @@ fn hvm_op<H: Hypervisor + ?Sized, T>(hv: &H, cmd: u32, op: &mut T) -> Result<usi
 /// `HVMOP_set_param`: set HVM parameter `index` (`HVM_PARAM_*`) of this domain.
 ///
 /// A guest may set only a few parameters on itself (`CALLBACK_IRQ`, `STORE_EVTCHN`,
-/// `CONSOLE_EVTCHN`...).
+/// `CONSOLE_EVTCHN`...). On PVH (no virtual IOAPIC or PIC) Xen stores a `CALLBACK_IRQ` value
+/// other than a vector but keeps delivering on the vector set before: once set, the callback
+/// vector cannot be switched off there.
 ///
 /// # Errors
 ///
@@ -58,11 +60,15 @@ pub fn get_param<H: Hypervisor + ?Sized>(hv: &H, index: u32) -> Result<u64> {
 }
 
 /// `HVMOP_pagetable_dying`: tell Xen the page table at guest-physical `address` is about to be
-/// freed (a shadow-paging hint). Upstream returns its failure without logging.
+/// freed (a shadow-paging hint).
+///
+/// Upstream returns its failure without logging. Xen accepts the hint only from a guest that
+/// runs on shadow paging; with hardware-assisted paging (and in every build without shadow
+/// paging, such as Debian's) it answers `EINVAL`, which is harmless.
 ///
 /// # Errors
 ///
-/// [`Error::Errno`](crate::status::Error::Errno) from Xen.
+/// [`Error::Errno`](crate::status::Error::Errno): `EINVAL` without shadow paging.
 pub fn pagetable_dying<H: Hypervisor + ?Sized>(hv: &H, address: u64) -> Result<()> {
     let mut op = XenHvmPagetableDying {
         domid: DOMID_SELF,
@@ -77,6 +83,10 @@ pub fn pagetable_dying<H: Hypervisor + ?Sized>(hv: &H, address: u64) -> Result<(
 /// Upstream passes vector 0 to stop using a per-vCPU vector; Xen 4.17 refuses every vector
 /// below 0x10 with `EINVAL` (`STATUS_INVALID_PARAMETER`), so that call fails. The wrapper passes
 /// the vector through unchanged so callers see Xen's answer.
+///
+/// Xen raises this vector through the vCPU's virtual local APIC, and only while that APIC is
+/// software-enabled; the handler must signal end of interrupt. A callback vector set with
+/// `HVM_PARAM_CALLBACK_IRQ` is injected first, for every vCPU, when both are in use.
 ///
 /// # Errors
 ///

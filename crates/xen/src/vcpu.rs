@@ -137,8 +137,9 @@ pub fn stop_singleshot_timer<H: Hypervisor + ?Sized>(hv: &H, vcpu: u32) -> Resul
 /// Upstream's `VcpuRegisterVcpuInfo`: move `vcpu`'s `vcpu_info` to byte `offset` of guest frame
 /// `gfn`. Xen copies the current contents there and uses it from then on.
 ///
-/// Xen accepts this only from `vcpu` itself or for a vCPU that is down, only once per vCPU, and
-/// only when the whole 64-byte `vcpu_info` fits in the page; otherwise `EINVAL`.
+/// Xen accepts this only from `vcpu` itself or for a vCPU that is down, and only once per vCPU
+/// (`EINVAL` otherwise); the 64-byte `vcpu_info` must fit in the page at an 8-byte aligned
+/// offset (`ENXIO`, which upstream's table maps to `STATUS_UNSUCCESSFUL`, otherwise).
 ///
 /// # Safety
 ///
@@ -147,7 +148,7 @@ pub fn stop_singleshot_timer<H: Hypervisor + ?Sized>(hv: &H, vcpu: u32) -> Resul
 ///
 /// # Errors
 ///
-/// [`Error::Errno`]: `EINVAL` as above, `ENOENT` for an unknown vCPU.
+/// [`Error::Errno`]: `EINVAL` or `ENXIO` as above, `ENOENT` for an unknown vCPU.
 pub unsafe fn register_vcpu_info<H: Hypervisor + ?Sized>(
     hv: &H,
     vcpu: u32,

@@ -182,7 +182,6 @@ fn poll() {
         format_args!("{timed:?} after {} us", waited / 1000),
     );
     let bad = xen::sched::poll(xen, &[100_000], events::now_ns() + MS);
-    kprintln!("XTK: poll(bad port) -> {bad:?}");
     status("sched.poll_bad_port", bad, STATUS_INVALID_PARAMETER);
     settle(0, &[a, b]);
     close_pair((a, b));
