@@ -206,7 +206,8 @@ pub trait Platform: PortIo + Sync {
         Err(RegistryError::NotFound)
     }
     /// Calls `visit` with the value `name` under the caller's open key `key`, as
-    /// `LogReadLogLevel` needs it.
+    /// `LogReadLogLevel` needs it. A NULL `key` means xen.sys's own `Parameters` key (where
+    /// [`initialize`] reads `XenLogLevel` and `QemuLogLevel`).
     fn read_level_value(
         &self,
         _key: *mut c_void,
