@@ -8,8 +8,8 @@
 //! suggestion would turn a success children see today into a failure).
 
 use super::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, hypercall, put, status};
-use crate::abi::grant_table::GnttabCopy;
 use crate::grant_table as gnttab;
+use xen_headers::grant_table::GnttabCopy;
 
 /// `NTSTATUS GrantTableSetVersion(uint32_t Version)`.
 // SAFETY: upstream's export name; nothing else in the image defines it.
