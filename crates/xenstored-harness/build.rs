@@ -31,6 +31,7 @@ fn main() {
             .any(|d| Path::new(d).join("libxenstore.so").exists())
     {
         println!("cargo::rustc-cfg=has_libxenstore");
+        println!("cargo::rustc-link-lib=dylib=xenstore");
     }
 }
 

@@ -178,7 +178,9 @@ impl Daemon {
                 cmd
             }
         };
-        cmd.env("XSSHIM_DIR", &dir)
+        // The C daemon binds XENSTORED_PATH if set; a client's setting must not leak into it.
+        cmd.env_remove("XENSTORED_PATH")
+            .env("XSSHIM_DIR", &dir)
             .env("LD_PRELOAD", shim)
             .stdin(Stdio::null())
             .stdout(log)
@@ -356,12 +358,17 @@ pub const fn harness_limits() -> WaitLimits {
 }
 
 /// The store transport over xenstored's UNIX socket (a privileged dom0 connection).
+///
+/// It keeps the syscalls per request low: a read that returned less than asked for (or
+/// `EAGAIN`), or a write, marks the socket drained, and a drained socket is only read again
+/// after [`Transport::wait`] (whose `poll(2)` sees pending bytes at once) or at the next poll.
 pub struct SocketTransport {
     stream: UnixStream,
     slice: Duration,
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    drained: bool,
 }
 
 impl SocketTransport {
@@ -378,6 +385,7 @@ impl SocketTransport {
             buf: vec![0; 64 * 1024],
             start: 0,
             end: 0,
+            drained: false,
         })
     }
 
@@ -396,7 +404,11 @@ impl SocketTransport {
 impl Transport for SocketTransport {
     fn send(&mut self, data: &[u8]) -> Result<usize, StoreError> {
         match self.stream.write(data) {
-            Ok(n) => Ok(n),
+            Ok(n) => {
+                // The answer cannot be there yet: let the next wait's poll(2) find it.
+                self.drained = true;
+                Ok(n)
+            }
             Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
                 Ok(0)
             }
@@ -406,15 +418,21 @@ impl Transport for SocketTransport {
 
     fn recv(&mut self, out: &mut [u8]) -> Result<usize, StoreError> {
         if self.start == self.end {
+            if self.drained {
+                return Ok(0);
+            }
             match self.stream.read(&mut self.buf) {
                 Ok(0) => return Err(StoreError::Disconnected),
                 Ok(n) => {
                     self.start = 0;
                     self.end = n;
+                    // A stream read returns everything available up to the buffer size.
+                    self.drained = n < self.buf.len();
                 }
                 Err(e)
                     if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted =>
                 {
+                    self.drained = true;
                     return Ok(0);
                 }
                 Err(_) => return Err(StoreError::Disconnected),
@@ -441,17 +459,23 @@ impl Transport for SocketTransport {
         let ms = i32::try_from(self.slice.as_millis()).unwrap_or(i32::MAX);
         // SAFETY: one valid pollfd for an fd this transport owns.
         let r = unsafe { libc::poll(&raw mut pfd, 1, ms) };
+        self.drained = false;
         if r > 0 {
             Wait::Signalled
         } else {
             Wait::TimedOut
         }
     }
+
+    fn begin_poll(&mut self) {
+        self.drained = false;
+    }
 }
 
 /// A guest's event channel to the daemon under the shim.
 ///
-/// A kick is the guest's port written to the daemon's event FIFO; the shim drops the daemon's kicks back, so waiting is polling the
+/// A kick is the guest's port written to the daemon's event FIFO; the shim drops the daemon's
+/// kicks back, so waiting is polling the
 /// ring (yielding the CPU), with a 1 s slice after the last kick.
 pub struct FifoEvtchn {
     fifo: File,

@@ -269,6 +269,7 @@ impl<T: Transport> Connection<T> {
     /// Moves bytes both ways until neither direction makes progress (`PollLocked`).
     pub fn poll(&mut self, on_event: &mut dyn FnMut(&[u8])) {
         self.stats.polls = self.stats.polls.wrapping_add(1);
+        self.transport.begin_poll();
         for _ in 0..POLL_ROUNDS {
             if self.broken.is_some() {
                 return;
@@ -332,8 +333,9 @@ impl<T: Transport> Connection<T> {
                     let header = Header::from_bytes(self.header);
                     self.rx = match payload_len(&header) {
                         Some(len) => {
+                            // Two spare bytes: the store appends the NULs C callers expect.
                             let mut body = Vec::new();
-                            body.try_reserve_exact(len)
+                            body.try_reserve_exact(len.saturating_add(2))
                                 .map_err(|_| StoreError::InsufficientResources)?;
                             body.resize(len, 0);
                             Rx::Body {

@@ -118,6 +118,10 @@ impl Model {
                 self.reply(XS_WRITE, h.req_id, h.tx_id, b"OK\0");
                 self.fire(&first);
             }
+            XS_DIRECTORY if first == b"/huge" => {
+                // As oxenstored does for a long list: a reply over XENSTORE_PAYLOAD_MAX.
+                self.reply(XS_DIRECTORY, h.req_id, h.tx_id, &[b'n'; 6000]);
+            }
             XS_DIRECTORY => {
                 let mut out = Vec::new();
                 for k in self.nodes.keys() {
@@ -305,6 +309,18 @@ fn empty_directory_is_path_not_found() {
         store.directory(None, None, b"/d/x").unwrap_err().ntstatus(),
         status::OBJECT_PATH_NOT_FOUND
     );
+}
+
+#[test]
+fn an_oversized_reply_fails_its_request_and_the_stream_stays_framed() {
+    let (_page, store, _, _) = honest(300);
+    store.write(None, None, b"/after", b"ok").unwrap();
+    let e = store.directory(None, None, b"/huge").unwrap_err();
+    assert_eq!(e, StoreError::ReplyTooLarge);
+    assert_eq!(e.ntstatus(), status::UNSUCCESSFUL);
+    let v = store.read(None, None, b"/after").unwrap();
+    assert_eq!(v.as_bytes(), b"ok");
+    store.free(v);
 }
 
 #[test]

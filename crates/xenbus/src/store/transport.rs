@@ -40,4 +40,8 @@ pub trait Transport {
 
     /// Blocks until the peer may have made progress, or one wait slice passed.
     fn wait(&mut self) -> Wait;
+
+    /// Called at the start of every poll. A transport that skips needless reads (a socket that
+    /// knows it is drained) must look again after this; the default does nothing.
+    fn begin_poll(&mut self) {}
 }
