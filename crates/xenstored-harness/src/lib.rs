@@ -23,6 +23,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::ptr::NonNull;
@@ -179,6 +180,19 @@ impl Daemon {
             }
         };
         // The C daemon binds XENSTORED_PATH if set; a client's setting must not leak into it.
+        let die_with_parent = || {
+            // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag on the calling process.
+            let r = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+            if r == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        };
+        // SAFETY: the hook runs in the forked child before exec and only calls prctl(2), which
+        // is async-signal-safe. It makes the daemon die with the test process (even on an
+        // abort), so a crashed or killed test never leaves a daemon behind.
+        unsafe { cmd.pre_exec(die_with_parent) };
         cmd.env_remove("XENSTORED_PATH")
             .env("XSSHIM_DIR", &dir)
             .env("LD_PRELOAD", shim)
@@ -348,12 +362,14 @@ impl Drop for Daemon {
     }
 }
 
-/// How long harness requests wait: 1 s slices, 5 of them.
+/// How long harness requests wait: 1 s slices, 5 of them, and at most 20 million waits (the
+/// ring's wait is one yield, so this bounds a request at tens of seconds even if the peer kept
+/// "signalling").
 #[must_use]
 pub const fn harness_limits() -> WaitLimits {
     WaitLimits {
         max_timeouts: 5,
-        max_waits: u32::MAX,
+        max_waits: 20_000_000,
     }
 }
 

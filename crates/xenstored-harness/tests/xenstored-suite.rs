@@ -30,6 +30,13 @@ fn main() -> ExitCode {
         }
         // Other flags come from `cargo test` (`--quiet`, `--nocapture`...): ignored.
     }
+    // Never hang: a whole run takes about a second; give up loudly after two minutes (the
+    // daemons die with us, see `Daemon::start`).
+    std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_mins(2));
+        println!("xenstored-suite: TIMED OUT after 120 s");
+        std::process::exit(1);
+    });
     let required = std::env::var("XENSTORED_REQUIRED").is_ok_and(|v| v == "1");
     let mut bad = false;
     for imp in which {
