@@ -113,6 +113,14 @@ fn versions_and_frames() {
         after.is_ok() && frames[0] == GRANT_FRAME_GFN,
         format_args!("{after:?}, frame {:#x}", frames[0]),
     );
+    let maximum = usize::try_from(size.map_or(64, |(_, max)| max)).unwrap_or(64);
+    let mut too_many = [0_u64; 128];
+    let over = too_many.get_mut(..=maximum).unwrap_or_default();
+    status(
+        "gnttab.setup_table_beyond_max",
+        gnttab::setup_table(xen, over),
+        STATUS_UNSUCCESSFUL,
+    );
     // SAFETY: as above (the call is expected to fail without mapping anything).
     let beyond = unsafe {
         xen::memory::add_to_physmap(xen, GRANT_FRAME_GFN + 1, XENMAPSPACE_GRANT_TABLE, 4096)

@@ -132,6 +132,7 @@ pub fn run(start_info: u64) {
     gnttab::grant_tables();
     smp::upcall_vectors_and_vcpus();
     fifo::fifo_and_fallback();
+    smp::stop_second_vcpu();
     sched::shutdown_code();
     kprintln!(
         "XTK: {} stray interrupts, {} vCPUs",

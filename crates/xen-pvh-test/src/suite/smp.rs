@@ -313,3 +313,18 @@ fn one_vcpu(err: xen::status::Error) {
     let remote = unsafe { xen::vcpu::register_vcpu_info(xen, 1, VCPU_INFO_PAGE.gfn(), 64) };
     status("vcpu.register_vcpu_info_missing_vcpu", remote, missing);
 }
+
+/// `VCPUOP_down` of vCPU 1 (never of the last vCPU: that powers the domain off).
+pub fn stop_second_vcpu() {
+    let xen = hv();
+    if VCPUS.load(Ordering::SeqCst) == 2 {
+        ok("vcpu.down", xen::vcpu::down(xen, 1));
+        check_eq("vcpu.is_up_after_down", xen::vcpu::is_up(xen, 1), Ok(false));
+    } else {
+        status(
+            "vcpu.down_missing_vcpu",
+            xen::vcpu::down(xen, 1),
+            STATUS_OBJECT_NAME_NOT_FOUND,
+        );
+    }
+}
