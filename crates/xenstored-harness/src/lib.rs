@@ -17,6 +17,8 @@
 //! [`suite`] is the one scenario list run unchanged against both daemons.
 
 pub mod suite;
+#[cfg(target_arch = "x86_64")]
+pub mod variadic;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};

@@ -323,6 +323,50 @@ pub fn cases() -> Vec<Case> {
                 )
             },
         },
+        #[cfg(target_arch = "x86_64")]
+        Case {
+            name: "store_printf_through_a_c_variadic_entry",
+            run: |c| {
+                use crate::variadic::xenstored_harness_store_printf;
+                let base = std::ffi::CString::new(c.base.clone()).map_err(|e| e.to_string())?;
+                let store = (&raw const c.dom0).cast::<std::ffi::c_void>();
+                // SAFETY: the store outlives the call; the strings are NUL-terminated; the
+                // arguments match the format.
+                let status = unsafe {
+                    xenstored_harness_store_printf(
+                        store,
+                        base.as_ptr(),
+                        c"backend/vif".as_ptr(),
+                        c"%s %lu %I64x %p %c %-4d|%05u".as_ptr(),
+                        c"mac".as_ptr(),
+                        3_000_000_000u32,
+                        0xDEAD_BEEF_CAFEu64,
+                        0x1234usize,
+                        i32::from(b'!'),
+                        -7i32,
+                        42u32,
+                    )
+                };
+                eq("status", status, status::SUCCESS)?;
+                eq(
+                    "value",
+                    ok("read", read(&c.dom0, &c.path("backend/vif")))?,
+                    b"mac 3000000000 deadbeefcafe 0000000000001234 ! -7  |00042".to_vec(),
+                )?;
+                // An unknown conversion is refused before anything is sent.
+                // SAFETY: as above; the bad conversion is rejected before any argument is read.
+                let status = unsafe {
+                    xenstored_harness_store_printf(
+                        store,
+                        base.as_ptr(),
+                        c"bad".as_ptr(),
+                        c"%y".as_ptr(),
+                        0u32,
+                    )
+                };
+                eq("bad format", status, status::INVALID_PARAMETER)
+            },
+        },
         Case {
             name: "directory_lists_children",
             run: |c| {
