@@ -33,8 +33,6 @@ extern crate alloc;
 #[cfg(windows)]
 mod glue;
 
-#[doc(hidden)]
-pub mod abi;
 pub mod console;
 pub mod event_channel;
 pub mod export;
