@@ -5,6 +5,10 @@
 //! (fragmentation, matching, watches, transactions, suspend) and a hostile one that writes
 //! arbitrary indices, lengths and bytes (errors only, never a panic, never a write outside the
 //! client's part of the page, never an endless loop).
+//!
+//! Under the address sanitizer (nightly):
+//! `RUSTFLAGS=-Zsanitizer=address CARGO_TARGET_DIR=/tmp/asan-target cargo +nightly test -p xenbus
+//! --lib --target x86_64-unknown-linux-gnu store`.
 
 // The peers juggle ring indices and random numbers with C-like casts on purpose, on a page the
 // test allocates 4096-aligned; they run on the test's one thread.
