@@ -980,6 +980,44 @@ pub fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "concurrent_callers_share_one_store",
+            run: |c| {
+                // The store serialises callers under its lock, as upstream does with its spin
+                // lock: four threads, one connection, no reply reaches the wrong caller.
+                let dom0 = &c.dom0;
+                let base = c.base.clone();
+                std::thread::scope(|scope| {
+                    // Collected so that all four run before the first join.
+                    #[allow(clippy::needless_collect)]
+                    let workers: Vec<_> = (0..4)
+                        .map(|t| {
+                            let base = base.clone();
+                            scope.spawn(move || -> Result<(), String> {
+                                for i in 0..50 {
+                                    let p = format!("{base}/thread{t}");
+                                    let v = format!("{t}:{i}");
+                                    ok(
+                                        "write",
+                                        dom0.write(None, None, p.as_bytes(), v.as_bytes()),
+                                    )?;
+                                    eq(
+                                        "read",
+                                        ok("read", read(dom0, p.as_bytes()))?,
+                                        v.into_bytes(),
+                                    )?;
+                                }
+                                Ok(())
+                            })
+                        })
+                        .collect();
+                    workers
+                        .into_iter()
+                        .try_for_each(|w| w.join().map_err(|_| "worker panicked".to_owned())?)
+                })?;
+                eq("buffers", c.dom0.outstanding().buffers, 0)
+            },
+        },
+        Case {
             name: "request_ids_wrap_around",
             run: |c| {
                 let s = c.daemon.dom0_with(StoreConfig {
