@@ -463,7 +463,12 @@ impl<T: Transport> Store<T> {
     /// `StoreFree`: gives a Read or Directory buffer back.
     pub fn free(&self, buffer: StoreBuffer) {
         drop(buffer);
-        self.buffers.fetch_sub(1, Ordering::Relaxed);
+        // Saturating: a buffer from another store must not wrap the count.
+        let _ = self
+            .buffers
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1))
+            });
     }
 
     /// Reads several keys with all requests in flight at once (not in upstream, which
