@@ -464,6 +464,32 @@ fn own_level(p: &dyn Platform, name: &[u8]) -> Result<Level, LevelError> {
     result
 }
 
+/// Reads one boolean `XEN:*` start option, logging upstream's warning (from `caller`) when its
+/// value is not recognised; `default` when the loader options cannot be read at all.
+pub(crate) fn boolean_start_option(
+    platform: &dyn Platform,
+    caller: &str,
+    name: &'static [u8],
+    decide: for<'a> fn(&crate::options::StartOptions<'a>) -> crate::options::Setting<'a, bool>,
+    default: bool,
+) -> bool {
+    let mut value = default;
+    let _ignored = platform.start_options(&mut |raw| {
+        let options = crate::options::StartOptions::new(raw);
+        let setting = decide(&options);
+        value = setting.value;
+        if let crate::options::Source::Unrecognized(v) = setting.source {
+            debug_message(
+                DebugLevel::Warning,
+                caller,
+                b"UNRECOGNIZED VALUE OF %s: %Z\n",
+                &[LogArg::Str(Some(name)), LogArg::AnsiString(Some(v))],
+            );
+        }
+    });
+    value
+}
+
 /// The portable steps of xen.sys's `DllInitialize`, in upstream order, with `platform` installed:
 ///
 /// 1. `XEN:DBG_PRINT=` decides `DbgPrint` capture ([`crate::options::dbg_print`]);
@@ -477,23 +503,13 @@ fn own_level(p: &dyn Platform, name: &[u8]) -> Result<Level, LevelError> {
 /// Hypercall set-up (detection) is the caller's and comes after, as upstream.
 pub fn initialize(platform: &'static dyn Platform) -> Loaded {
     install_platform(platform);
-    let mut capture = true;
-    let _ignored = platform.start_options(&mut |raw| {
-        let options = crate::options::StartOptions::new(raw);
-        let setting = crate::options::dbg_print(&options);
-        capture = setting.value;
-        if let crate::options::Source::Unrecognized(v) = setting.source {
-            debug_message(
-                DebugLevel::Warning,
-                "__LogDbgPrintCallbackEnable",
-                b"UNRECOGNIZED VALUE OF %s: %Z\n",
-                &[
-                    LogArg::Str(Some(crate::options::DBG_PRINT)),
-                    LogArg::AnsiString(Some(v)),
-                ],
-            );
-        }
-    });
+    let capture = boolean_start_option(
+        platform,
+        "__LogDbgPrintCallbackEnable",
+        crate::options::DBG_PRINT,
+        crate::options::dbg_print,
+        true,
+    );
     log::set_capture(capture);
     let xen_mask = crate::log::effective_level(
         own_level(platform, b"XenLogLevel"),

@@ -84,23 +84,13 @@ pub fn initialize(platform: &dyn Platform) -> UnplugState {
         }
         *slot = Some(d.request);
     }
-    let mut boot_emulated = false;
-    let _ignored = platform.start_options(&mut |raw| {
-        let options = crate::options::StartOptions::new(raw);
-        let setting = crate::options::boot_emulated(&options);
-        boot_emulated = setting.value;
-        if let crate::options::Source::Unrecognized(v) = setting.source {
-            debug_message(
-                DebugLevel::Warning,
-                "UnplugSetBootEmulated",
-                b"UNRECOGNIZED VALUE OF %s: %Z\n",
-                &[
-                    LogArg::Str(Some(crate::options::BOOT_EMULATED)),
-                    LogArg::AnsiString(Some(v)),
-                ],
-            );
-        }
-    });
+    let boot_emulated = super::boolean_start_option(
+        platform,
+        "UnplugSetBootEmulated",
+        crate::options::BOOT_EMULATED,
+        crate::options::boot_emulated,
+        false,
+    );
     let [disks, nics] = decisions;
     let state = UnplugState::new(disks.unwrap_or(false), nics.unwrap_or(false), boot_emulated);
     at_high_level(|| *STATE.lock() = state);
