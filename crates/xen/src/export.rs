@@ -57,38 +57,11 @@ use crate::hypercall::Hypervisor;
 use crate::log::{DispositionHandle, Level, LevelError, LogArg, StoredLevel};
 use crate::unplug::{PortIo, RegistryError, UnplugState};
 
-/// An `NTSTATUS`.
-pub type NtStatus = i32;
-
-/// Spells an NTSTATUS from its documented bit pattern.
-const fn nt(bits: u32) -> NtStatus {
-    NtStatus::from_ne_bytes(bits.to_ne_bytes())
-}
-
-/// `STATUS_SUCCESS`.
-pub const STATUS_SUCCESS: NtStatus = 0;
-/// `STATUS_BUFFER_OVERFLOW`: a value does not fit the caller's `ANSI_STRING`.
-pub const STATUS_BUFFER_OVERFLOW: NtStatus = nt(0x8000_0005);
-/// `STATUS_UNSUCCESSFUL`.
-pub const STATUS_UNSUCCESSFUL: NtStatus = nt(0xC000_0001);
-/// `STATUS_NOT_IMPLEMENTED`: Xen answered `ENOSYS`.
-pub const STATUS_NOT_IMPLEMENTED: NtStatus = nt(0xC000_0002);
-/// `STATUS_INVALID_PARAMETER`.
-pub const STATUS_INVALID_PARAMETER: NtStatus = nt(0xC000_000D);
-/// `STATUS_NO_MEMORY`.
-pub const STATUS_NO_MEMORY: NtStatus = nt(0xC000_0017);
-/// `STATUS_OBJECT_NAME_NOT_FOUND`.
-pub const STATUS_OBJECT_NAME_NOT_FOUND: NtStatus = nt(0xC000_0034);
-/// `STATUS_NOT_SUPPORTED`.
-pub const STATUS_NOT_SUPPORTED: NtStatus = nt(0xC000_00BB);
-/// `STATUS_INCOMPATIBLE_DRIVER_BLOCKED`: `XenTouch` with another build's version.
-pub const STATUS_INCOMPATIBLE_DRIVER_BLOCKED: NtStatus = nt(0xC000_0424);
-
-/// `NT_SUCCESS`.
-#[must_use]
-pub const fn nt_success(status: NtStatus) -> bool {
-    status >= 0
-}
+pub use ntstatus::{
+    NtStatus, STATUS_BUFFER_OVERFLOW, STATUS_INCOMPATIBLE_DRIVER_BLOCKED, STATUS_INVALID_PARAMETER,
+    STATUS_NO_MEMORY, STATUS_NOT_IMPLEMENTED, STATUS_NOT_SUPPORTED, STATUS_OBJECT_NAME_NOT_FOUND,
+    STATUS_SUCCESS, STATUS_UNSUCCESSFUL, nt_success,
+};
 
 /// The NTSTATUS for a registry failure.
 #[must_use]

@@ -8,58 +8,25 @@ use core::fmt;
 use super::wire::XSD_ERRORS;
 
 /// An NTSTATUS value.
-pub type NtStatus = i32;
+pub use ntstatus::NtStatus;
 
-/// The NTSTATUS values the store returns.
+/// The NTSTATUS values the store returns, under short names.
 pub mod status {
-    use super::NtStatus;
-
-    const fn nt(value: u32) -> NtStatus {
-        i32::from_ne_bytes(value.to_ne_bytes())
-    }
-
-    /// `STATUS_SUCCESS`.
-    pub const SUCCESS: NtStatus = 0;
-    /// `STATUS_UNSUCCESSFUL`.
-    pub const UNSUCCESSFUL: NtStatus = nt(0xC000_0001);
-    /// `STATUS_NOT_IMPLEMENTED`.
-    pub const NOT_IMPLEMENTED: NtStatus = nt(0xC000_0002);
-    /// `STATUS_INVALID_HANDLE`.
-    pub const INVALID_HANDLE: NtStatus = nt(0xC000_0008);
-    /// `STATUS_INVALID_PARAMETER`.
-    pub const INVALID_PARAMETER: NtStatus = nt(0xC000_000D);
-    /// `STATUS_NO_MEMORY`.
-    pub const NO_MEMORY: NtStatus = nt(0xC000_0017);
-    /// `STATUS_ACCESS_DENIED`.
-    pub const ACCESS_DENIED: NtStatus = nt(0xC000_0022);
-    /// `STATUS_OBJECT_NAME_NOT_FOUND`.
-    pub const OBJECT_NAME_NOT_FOUND: NtStatus = nt(0xC000_0034);
-    /// `STATUS_OBJECT_PATH_NOT_FOUND`.
-    pub const OBJECT_PATH_NOT_FOUND: NtStatus = nt(0xC000_003A);
-    /// `STATUS_QUOTA_EXCEEDED`.
-    pub const QUOTA_EXCEEDED: NtStatus = nt(0xC000_0044);
-    /// `STATUS_INSUFFICIENT_RESOURCES`.
-    pub const INSUFFICIENT_RESOURCES: NtStatus = nt(0xC000_009A);
-    /// `STATUS_MEDIA_WRITE_PROTECTED`.
-    pub const MEDIA_WRITE_PROTECTED: NtStatus = nt(0xC000_00A2);
-    /// `STATUS_PIPE_BUSY`.
-    pub const PIPE_BUSY: NtStatus = nt(0xC000_00AE);
-    /// `STATUS_PIPE_CONNECTED`.
-    pub const PIPE_CONNECTED: NtStatus = nt(0xC000_00B2);
-    /// `STATUS_IO_TIMEOUT`.
-    pub const IO_TIMEOUT: NtStatus = nt(0xC000_00B5);
-    /// `STATUS_FILE_IS_A_DIRECTORY`.
-    pub const FILE_IS_A_DIRECTORY: NtStatus = nt(0xC000_00BA);
-    /// `STATUS_UNEXPECTED_IO_ERROR`.
-    pub const UNEXPECTED_IO_ERROR: NtStatus = nt(0xC000_00E9);
-    /// `STATUS_DIRECTORY_NOT_EMPTY`.
-    pub const DIRECTORY_NOT_EMPTY: NtStatus = nt(0xC000_0101);
-    /// `STATUS_INVALID_BUFFER_SIZE`.
-    pub const INVALID_BUFFER_SIZE: NtStatus = nt(0xC000_0206);
-    /// `STATUS_OBJECTID_EXISTS`.
-    pub const OBJECTID_EXISTS: NtStatus = nt(0xC000_022B);
-    /// `STATUS_RETRY`.
-    pub const RETRY: NtStatus = nt(0xC000_022D);
+    pub use ntstatus::{
+        STATUS_ACCESS_DENIED as ACCESS_DENIED, STATUS_DIRECTORY_NOT_EMPTY as DIRECTORY_NOT_EMPTY,
+        STATUS_FILE_IS_A_DIRECTORY as FILE_IS_A_DIRECTORY,
+        STATUS_INSUFFICIENT_RESOURCES as INSUFFICIENT_RESOURCES,
+        STATUS_INVALID_BUFFER_SIZE as INVALID_BUFFER_SIZE, STATUS_INVALID_HANDLE as INVALID_HANDLE,
+        STATUS_INVALID_PARAMETER as INVALID_PARAMETER, STATUS_IO_TIMEOUT as IO_TIMEOUT,
+        STATUS_MEDIA_WRITE_PROTECTED as MEDIA_WRITE_PROTECTED, STATUS_NO_MEMORY as NO_MEMORY,
+        STATUS_NOT_IMPLEMENTED as NOT_IMPLEMENTED,
+        STATUS_OBJECT_NAME_NOT_FOUND as OBJECT_NAME_NOT_FOUND,
+        STATUS_OBJECT_PATH_NOT_FOUND as OBJECT_PATH_NOT_FOUND,
+        STATUS_OBJECTID_EXISTS as OBJECTID_EXISTS, STATUS_PIPE_BUSY as PIPE_BUSY,
+        STATUS_PIPE_CONNECTED as PIPE_CONNECTED, STATUS_QUOTA_EXCEEDED as QUOTA_EXCEEDED,
+        STATUS_RETRY as RETRY, STATUS_SUCCESS as SUCCESS,
+        STATUS_UNEXPECTED_IO_ERROR as UNEXPECTED_IO_ERROR, STATUS_UNSUCCESSFUL as UNSUCCESSFUL,
+    };
 }
 
 /// The error names xenstored sends in an `XS_ERROR` reply, in `xsd_errors[]` order, plus
