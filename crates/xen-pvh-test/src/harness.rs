@@ -67,6 +67,11 @@ pub fn status<T: Debug>(name: &str, result: Result<T>, want: NtStatus) -> bool {
     }
 }
 
+/// The checks passed and failed so far.
+pub fn counts() -> (u32, u32) {
+    (PASSED.load(Ordering::SeqCst), FAILED.load(Ordering::SeqCst))
+}
+
 /// Prints the result line.
 pub fn result_line() {
     crate::kprintln!(

@@ -6,6 +6,10 @@
 //! wrapper — against the real hypervisor. It prints one `XTK-PASS:`/`XTK-FAIL:` line per check
 //! and `XTK-RESULT: N passed, F failed`, then reboots the machine.
 //!
+//! With `xtk.mode=domu` it is instead a PVH domU of a Linux dom0 (scripts/xen-full-test) and
+//! runs the xenbus store client on its real xenstore ring against Debian's xenstored
+//! (`suite/xenstore.rs`).
+//!
 //! Layering: it sits beside the drivers and links `crates/xen` exactly as xen.sys does; the
 //! code it adds is only what a bare machine needs (entry, descriptor tables, upcall handler).
 //!
@@ -25,6 +29,9 @@ fn main() {
     );
     std::process::exit(2);
 }
+
+#[cfg(xen_freestanding)]
+extern crate alloc;
 
 #[cfg(xen_freestanding)]
 mod arch;

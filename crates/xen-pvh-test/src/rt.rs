@@ -101,7 +101,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 /// A bump allocator over a static arena: the kernel allocates little and frees nothing.
 struct Bump;
 
-const ARENA_BYTES: usize = 256 * 1024;
+const ARENA_BYTES: usize = 2 * 1024 * 1024;
 
 #[repr(C, align(4096))]
 struct Arena(core::cell::UnsafeCell<[u8; ARENA_BYTES]>);

@@ -21,8 +21,10 @@
 )]
 
 // Host builds produce a cdylib too; linking one needs std's panic handler and allocator. The
-// portable code itself only ever names `core` and `alloc`.
-#[cfg(not(windows))]
+// portable code itself only ever names `core` and `alloc`. `xen_freestanding` is set for the
+// whole crate graph when the PVH test kernel (crates/xen-pvh-test) links this crate: that
+// kernel brings its own panic handler and allocator.
+#[cfg(not(any(windows, xen_freestanding)))]
 extern crate std;
 
 extern crate alloc;

@@ -15,6 +15,7 @@ mod memory;
 mod sched;
 mod shm;
 mod smp;
+mod xenstore;
 
 use crate::arch::{self, Page};
 use crate::harness::check;
@@ -121,6 +122,15 @@ pub fn run(start_info: u64) {
         .any(|w| w == b"xtk.mode=watchdog")
     {
         sched::watchdog_expiry();
+    }
+    if cmdline
+        .windows(b"xtk.mode=domu".len())
+        .any(|w| w == b"xtk.mode=domu")
+    {
+        // A PVH domU of a Linux dom0 (scripts/xen-full-test): the store client on the real ring.
+        memory::shared_info();
+        xenstore::domu();
+        return;
     }
     basics::version();
     basics::console();
