@@ -32,4 +32,5 @@ extern crate alloc;
 #[cfg(windows)]
 mod glue;
 pub mod pdo_identity;
+pub mod range_set;
 pub mod store;
