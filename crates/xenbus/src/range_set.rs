@@ -44,10 +44,9 @@
 //!   inside one range — partly or wholly absent, or spanning the gap between two ranges — fails
 //!   with [`RangeSetError::NotPresent`] (`STATUS_INVALID_PARAMETER`) and changes nothing.
 //! * **Zero counts** fail with `STATUS_INVALID_PARAMETER` in Put, Pop and Get, as upstream.
-//! * **Negative starts are rejected** (`STATUS_INVALID_PARAMETER`), a deliberate narrowing of
-//!   the `LONGLONG` parameter: every upstream user stores non-negative numbers (grant refs,
-//!   PFNs), and keeping items in `0..=i64::MAX` means every range length fits a `ULONGLONG` and
-//!   no `Start + Count - 1` can wrap into the negative half, which upstream computes unchecked.
+//! * **Negative starts are accepted**, as upstream's `LONGLONG` parameter allows: items range
+//!   over all of `i64`. The one limit upstream does not have is the set's item count, a `u64`: a
+//!   Put that would hold more than `u64::MAX` items fails with [`RangeSetError::Overflow`].
 //! * **`Start + Count - 1` past `i64::MAX`** fails with [`RangeSetError::Overflow`]
 //!   (`STATUS_INVALID_PARAMETER`) in Put and Get; upstream's signed overflow is undefined.
 //! * **Pop with nothing long enough** (including an empty set) is
@@ -83,8 +82,6 @@ const DUMP_RANGES: usize = 9;
 pub enum RangeSetError {
     /// The count was zero.
     ZeroCount,
-    /// The start was negative; sets hold items in `0..=i64::MAX`.
-    NegativeStart,
     /// `start + count - 1` does not fit an `i64`.
     Overflow,
     /// Put: some of the items are already in the set.
@@ -104,11 +101,9 @@ impl RangeSetError {
     #[must_use]
     pub const fn status(self) -> NtStatus {
         match self {
-            Self::ZeroCount
-            | Self::NegativeStart
-            | Self::Overflow
-            | Self::Overlap
-            | Self::NotPresent => STATUS_INVALID_PARAMETER,
+            Self::ZeroCount | Self::Overflow | Self::Overlap | Self::NotPresent => {
+                STATUS_INVALID_PARAMETER
+            }
             Self::Exhausted => STATUS_INSUFFICIENT_RESOURCES,
             Self::NoMemory => STATUS_NO_MEMORY,
             Self::NameTooLong => STATUS_BUFFER_OVERFLOW,
@@ -120,7 +115,6 @@ impl fmt::Display for RangeSetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::ZeroCount => "count is zero",
-            Self::NegativeStart => "start is negative",
             Self::Overflow => "start + count - 1 overflows",
             Self::Overlap => "items already in the set",
             Self::NotPresent => "items not inside one range of the set",
@@ -131,7 +125,7 @@ impl fmt::Display for RangeSetError {
     }
 }
 
-/// One inclusive run of items, `start <= end`, both non-negative.
+/// One inclusive run of items, `start <= end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Range {
     start: i64,
@@ -151,15 +145,12 @@ impl Range {
 /// Checks a caller's `(start, count)` and returns the last item of the run.
 fn last_item(start: i64, count: u64) -> Result<i64, RangeSetError> {
     let extra = count.checked_sub(1).ok_or(RangeSetError::ZeroCount)?;
-    if start < 0 {
-        return Err(RangeSetError::NegativeStart);
-    }
     start
         .checked_add_unsigned(extra)
         .ok_or(RangeSetError::Overflow)
 }
 
-/// A named set of non-negative `i64` items, kept as sorted, disjoint, non-touching ranges.
+/// A named set of `i64` items, kept as sorted, disjoint, non-touching ranges.
 pub struct RangeSet {
     name: [u8; MAX_NAME_LEN],
     name_len: usize,
@@ -240,7 +231,7 @@ impl RangeSet {
     /// either side that they touch.
     ///
     /// # Errors
-    /// [`ZeroCount`](RangeSetError::ZeroCount), [`NegativeStart`](RangeSetError::NegativeStart)
+    /// [`ZeroCount`](RangeSetError::ZeroCount)
     /// or [`Overflow`](RangeSetError::Overflow) for a bad run;
     /// [`Overlap`](RangeSetError::Overlap) if any of the items is already in the set;
     /// [`NoMemory`](RangeSetError::NoMemory) if a new range cannot be stored. The set is
@@ -343,7 +334,7 @@ impl RangeSet {
     /// range; removing the middle of a range splits it in two.
     ///
     /// # Errors
-    /// [`ZeroCount`](RangeSetError::ZeroCount), [`NegativeStart`](RangeSetError::NegativeStart)
+    /// [`ZeroCount`](RangeSetError::ZeroCount)
     /// or [`Overflow`](RangeSetError::Overflow) for a bad run;
     /// [`NotPresent`](RangeSetError::NotPresent) if the items are not all inside one range;
     /// [`NoMemory`](RangeSetError::NoMemory) if a split cannot be stored. The set is unchanged
@@ -556,19 +547,10 @@ mod tests {
     fn put_bad_runs_are_invalid_parameter() {
         let mut set = set_with(&[(10, 5)]);
         assert_eq!(set.put(0, 0), Err(RangeSetError::ZeroCount));
-        assert_eq!(set.put(-1, 1), Err(RangeSetError::NegativeStart));
-        assert_eq!(
-            set.put(i64::MIN, u64::MAX),
-            Err(RangeSetError::NegativeStart)
-        );
         assert_eq!(set.put(i64::MAX, 2), Err(RangeSetError::Overflow));
         assert_eq!(set.put(1, u64::MAX), Err(RangeSetError::Overflow));
         assert_eq!(set.put(0, u64::MAX), Err(RangeSetError::Overflow));
-        for error in [
-            RangeSetError::ZeroCount,
-            RangeSetError::NegativeStart,
-            RangeSetError::Overflow,
-        ] {
+        for error in [RangeSetError::ZeroCount, RangeSetError::Overflow] {
             assert_eq!(error.status(), STATUS_INVALID_PARAMETER);
         }
         assert_eq!(ranges_of(&set), vec![(10, 14)]);
@@ -716,7 +698,7 @@ mod tests {
     fn get_bad_runs_are_invalid_parameter() {
         let mut set = set_with(&[(0, 10), (i64::MAX - 1, 2)]);
         assert_eq!(set.get(0, 0), Err(RangeSetError::ZeroCount));
-        assert_eq!(set.get(-1, 2), Err(RangeSetError::NegativeStart));
+        assert_eq!(set.get(-1, 2), Err(RangeSetError::NotPresent));
         assert_eq!(set.get(i64::MAX, 2), Err(RangeSetError::Overflow));
         assert_eq!(set.get(0, u64::MAX), Err(RangeSetError::Overflow));
         assert_eq!(set.get(i64::MAX - 1, 2), Ok(()));
@@ -788,9 +770,6 @@ mod tests {
             if count == 0 {
                 return Err(RangeSetError::ZeroCount);
             }
-            if start < 0 {
-                return Err(RangeSetError::NegativeStart);
-            }
             let end = i128::from(start) + i128::from(count) - 1;
             i64::try_from(end).map_err(|_| RangeSetError::Overflow)
         }
@@ -853,11 +832,7 @@ mod tests {
                 "ranges disjoint and not touching"
             );
         }
-        assert!(
-            ranges
-                .iter()
-                .all(|&(start, end)| 0 <= start && start <= end)
-        );
+        assert!(ranges.iter().all(|&(start, end)| start <= end));
         assert_eq!(
             set.item_count(),
             u64::try_from(model.members.len()).unwrap()
@@ -933,6 +908,37 @@ mod tests {
             // error paths).
             assert!(successes.iter().all(|&n| n > 200), "{successes:?}");
         }
+    }
+
+    #[test]
+    fn negative_starts_are_items_like_any_other() {
+        let mut set = RangeSet::new(b"signed").unwrap();
+        assert_eq!(set.put(-5, 3), Ok(()));
+        assert_eq!(set.put(-2, 4), Ok(()));
+        assert_eq!(ranges_of(&set), vec![(-5, 1)]);
+        assert_eq!(set.get(-1, 2), Ok(()));
+        assert_eq!(ranges_of(&set), vec![(-5, -2), (1, 1)]);
+        assert_eq!(set.pop(2), Ok(-5));
+        assert_eq!(set.put(i64::MIN, 1), Ok(()));
+        assert_eq!(set.put(i64::MIN, 2), Err(RangeSetError::Overlap));
+        assert_eq!(set.item_count(), 4);
+    }
+
+    #[test]
+    fn the_whole_signed_domain_fits_until_the_item_count_would_overflow() {
+        let mut set = RangeSet::new(b"all").unwrap();
+        // 2^64 - 1 items: every i64 but i64::MAX.
+        assert_eq!(set.put(i64::MIN, u64::MAX), Ok(()));
+        assert_eq!(set.item_count(), u64::MAX);
+        assert_eq!(set.put(i64::MAX, 1), Err(RangeSetError::Overflow));
+        assert_eq!(set.item_count(), u64::MAX);
+        assert_eq!(ranges_of(&set), vec![(i64::MIN, i64::MAX - 1)]);
+    }
+
+    #[test]
+    fn random_operations_match_the_model_across_zero() {
+        let successes = run_model(0x5EED_0F_F00D, -32, 4000);
+        assert!(successes.iter().all(|&n| n > 200), "{successes:?}");
     }
 
     #[test]
