@@ -937,7 +937,7 @@ mod tests {
 
     #[test]
     fn random_operations_match_the_model_across_zero() {
-        let successes = run_model(0x5EED_0F_F00D, -32, 4000);
+        let successes = run_model(0x005E_ED0F_F00D, -32, 4000);
         assert!(successes.iter().all(|&n| n > 200), "{successes:?}");
     }
 
