@@ -33,4 +33,5 @@ extern crate alloc;
 mod glue;
 pub mod pdo_identity;
 pub mod range_set;
+pub mod shared_info;
 pub mod store;
