@@ -43,6 +43,7 @@ pub mod log;
 pub mod memory;
 pub mod options;
 pub mod sched;
+pub mod services;
 pub mod status;
 pub mod unplug;
 pub mod vcpu;

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The platform port: the OS services the portable XenBus subsystems need, and nothing more.
+//!
+//! Layering (design.md): `crates/xenbus` and `crates/xenfilt` hold every decision and are
+//! `no_std` + `alloc`; they reach the operating system only through the small traits here:
+//!
+//! | trait          | Windows kernel primitive it stands for                                  |
+//! |----------------|-------------------------------------------------------------------------|
+//! | [`Irql`]       | `KeGetCurrentIrql`, `KeRaiseIrql`, `KeLowerIrql`                         |
+//! | [`Processors`] | `KeGetCurrentProcessorNumberEx`, `KeQueryMaximumProcessorCountEx`        |
+//! | [`Events`]     | `KEVENT` (notification and synchronization), `KeWaitForSingleObject`     |
+//! | [`Deferred`]   | `KDPC` targeted at a processor (`KeSetTargetProcessorDpcEx`)             |
+//! | [`Timers`]     | `KTIMER` + `KDPC` (`KeSetTimerEx`, `KeCancelTimer`)                      |
+//! | [`Threads`]    | `PsCreateSystemThread` + wait on the thread object                       |
+//! | [`Memory`]     | `MmAllocateContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`     |
+//! | [`PortIo`]     | `READ_PORT_UCHAR` / `WRITE_PORT_USHORT` / ...                            |
+//! | [`Registry`]   | `ZwOpenKey`/`ZwQueryValueKey`/`ZwSetValueKey`/`ZwDeleteValueKey`/...      |
+//! | [`Log`]        | xen.sys's leveled log (`LogPrintf`)                                      |
+//! | [`Clock`]      | `KeQuerySystemTime`, `KeStallExecutionProcessor`                         |
+//!
+//! [`Platform`] bundles them. Each method maps onto one or two kernel calls, so the Windows
+//! implementation (in the glue) is mechanical. The `std` feature adds [`std_impl::StdPlatform`]
+//! for host tests, where threads stand in for processors and the IRQL is tracked per thread.
+//!
+//! On top of the traits this crate builds the portable pieces every subsystem shares:
+//! [`IrqlLock`] (upstream's spin locks taken at `DISPATCH_LEVEL` or `HIGH_LEVEL`) and
+//! [`worker::Worker`] (upstream's `XENBUS_THREAD`: a thread with a wake event and an alert flag).
+
+#![no_std]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+mod lock;
+mod traits;
+pub mod worker;
+
+#[cfg(feature = "std")]
+pub mod std_impl;
+
+pub use lock::{IrqlGuard, IrqlLock};
+pub use traits::*;
