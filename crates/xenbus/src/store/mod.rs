@@ -23,6 +23,7 @@ pub mod path;
 pub mod ring;
 pub mod transport;
 pub mod watch;
+pub mod watchdog;
 pub mod wire;
 
 use alloc::collections::BTreeMap;
@@ -543,6 +544,75 @@ impl<T: Transport> Store<T> {
     pub fn stats(&self) -> (Stats, u64) {
         let inner = self.inner.lock();
         (inner.conn.stats(), inner.watches.spurious_events)
+    }
+
+    /// One watchdog period: samples the ring and, if it looks stuck, kicks the peer and polls
+    /// under the store lock. Returns whether it was stuck, so the owner triggers the STORE
+    /// debug callback as upstream does. Transports without a ring are never stuck.
+    pub fn watchdog_check(&self, dog: &mut watchdog::Watchdog) -> bool {
+        let mut inner = self.inner.lock();
+        let Some(indices) = inner.conn.transport().ring_indices() else {
+            return false;
+        };
+        if !dog.sample(indices) {
+            return false;
+        }
+        inner.conn.transport().notify();
+        let Inner { conn, watches, .. } = &mut *inner;
+        conn.poll(&mut |event| watches.on_event(event));
+        true
+    }
+
+    /// Upstream's `xenbus|STORE` debug dump: ring indices (unless crashing: the lock is not
+    /// taken then and the ring is not touched), counters, outstanding buffers, every watch
+    /// with its owner and state, every transaction.
+    ///
+    /// # Errors
+    /// What `out` returns.
+    pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
+        let buffers = self.buffers.load(Ordering::Relaxed);
+        let Some(mut inner) = (if crashing {
+            self.inner.try_lock()
+        } else {
+            Some(self.inner.lock())
+        }) else {
+            return writeln!(out, "STORE: busy (crashing), buffers={buffers}");
+        };
+        if !crashing && let Some(i) = inner.conn.transport().ring_indices() {
+            writeln!(
+                out,
+                "RING: req_cons={:08x} req_prod={:08x} rsp_cons={:08x} rsp_prod={:08x}",
+                i.req_cons, i.req_prod, i.rsp_cons, i.rsp_prod
+            )?;
+        }
+        let stats = inner.conn.stats();
+        writeln!(
+            out,
+            "POLLS={} WATCH_EVENTS={} SPURIOUS={} IGNORED={} TIMEOUTS={}",
+            stats.polls,
+            stats.watch_events,
+            stats.spurious_replies,
+            stats.ignored_replies,
+            stats.timeouts
+        )?;
+        writeln!(out, "BUFFERS: {buffers} outstanding")?;
+        for (id, path, caller, active) in inner.watches.iter() {
+            writeln!(
+                out,
+                "WATCH {id:04x}: {} (caller {caller:#x}) {}",
+                path.escape_ascii(),
+                if active { "ACTIVE" } else { "EXPIRED" }
+            )?;
+        }
+        for (handle, entry) in &inner.transactions {
+            writeln!(
+                out,
+                "TRANSACTION {handle}: id={} {}",
+                entry.tx_id,
+                if entry.active { "ACTIVE" } else { "EXPIRED" }
+            )?;
+        }
+        Ok(())
     }
 
     /// Runs `f` on the transport under the store lock (debug dumps, watchdog).

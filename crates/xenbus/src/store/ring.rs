@@ -172,4 +172,14 @@ impl<E: EventChannel> Transport for RingTransport<E> {
     fn wait(&mut self) -> Wait {
         self.evtchn.wait()
     }
+
+    fn ring_indices(&self) -> Option<super::watchdog::RingIndices> {
+        let (req_cons, req_prod, rsp_cons, rsp_prod) = self.indices();
+        Some(super::watchdog::RingIndices {
+            req_cons,
+            req_prod,
+            rsp_cons,
+            rsp_prod,
+        })
+    }
 }

@@ -707,3 +707,54 @@ fn a_hostile_peer_only_ever_causes_errors() {
     assert!(seen.get("protocol").copied().unwrap_or(0) > 100, "{seen:?}");
     assert!(seen.get("timeout").copied().unwrap_or(0) > 10, "{seen:?}");
 }
+
+// ------------------------------------------------------------------ watchdog and debug dump
+
+#[test]
+fn watchdog_kicks_and_polls_a_ring_with_unconsumed_responses() {
+    let (page, store, _model, notifies) = honest(4096);
+    store
+        .write(None, None, b"data/x", b"1")
+        .expect("write through the honest peer");
+    let mut dog = watchdog::Watchdog::new();
+    // Everything produced was consumed: the first look (against zeros) sees both sides move.
+    let first = store.with_transport(|t| t.ring_indices()).unwrap();
+    assert!(!store.watchdog_check(&mut dog), "{first:?}");
+    let before = notifies.load(Ordering::Relaxed);
+    // The daemon "produces" 4 response bytes behind the client's back (a lost interrupt).
+    let raw = store.with_transport(|t| t.ring_indices()).unwrap();
+    let (page_raw, prod) = (
+        Raw(page.0.as_ptr().cast_mut()),
+        raw.rsp_prod.wrapping_add(4),
+    );
+    page_raw.set32(RSP_PROD, prod);
+    assert!(store.watchdog_check(&mut dog));
+    // The kick, then the poll's own notify after it consumed the 4 bytes.
+    assert_eq!(notifies.load(Ordering::Relaxed), before + 2);
+    // The poll consumed what was there (a partial header), so the next period is healthy.
+    assert!(!store.watchdog_check(&mut dog));
+}
+
+#[test]
+fn debug_dump_lists_ring_watches_and_transactions() {
+    let (_page, store, _model, _notifies) = honest(4096);
+    let watch = store
+        .watch_add(None, b"data/w", counter(), 0x1234)
+        .expect("watch");
+    let tx = store.transaction_start().expect("transaction");
+    let mut text = std::string::String::new();
+    store.debug_dump(&mut text, false).unwrap();
+    assert!(text.contains("RING: req_cons="), "{text}");
+    assert!(text.contains("data/w (caller 0x1234) ACTIVE"), "{text}");
+    assert!(text.contains("TRANSACTION 1:"), "{text}");
+    store.suspend_early();
+    let mut after = std::string::String::new();
+    store.debug_dump(&mut after, true).unwrap();
+    assert!(
+        !after.contains("RING:"),
+        "crashing dumps must not read the ring: {after}"
+    );
+    assert!(after.contains("EXPIRED"), "{after}");
+    assert!(store.transaction_end(tx, true).unwrap_err().is_retry());
+    store.watch_remove(watch).unwrap();
+}

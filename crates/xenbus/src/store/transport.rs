@@ -44,4 +44,10 @@ pub trait Transport {
     /// Called at the start of every poll. A transport that skips needless reads (a socket that
     /// knows it is drained) must look again after this; the default does nothing.
     fn begin_poll(&mut self) {}
+
+    /// The shared ring's indices, for the watchdog and debug dumps; `None` for transports
+    /// without a ring (the default).
+    fn ring_indices(&self) -> Option<super::watchdog::RingIndices> {
+        None
+    }
 }
