@@ -44,6 +44,7 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod interrupt;
 mod lock;
 mod traits;
 pub mod worker;
@@ -51,5 +52,6 @@ pub mod worker;
 #[cfg(feature = "std")]
 pub mod std_impl;
 
+pub use interrupt::{Interrupt, InterruptMode, Interrupts};
 pub use lock::{IrqlGuard, IrqlLock};
 pub use traits::*;

@@ -15,6 +15,7 @@
 #![allow(clippy::significant_drop_tightening)]
 
 mod deferred;
+mod interrupt;
 mod memory;
 mod registry;
 
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use std::vec::Vec;
 
 pub use deferred::{StdDpc, StdTimer};
+pub use interrupt::{STD_DIRQL, STD_FIRST_VECTOR, STD_LINE, StdInterrupt, StdInterrupts};
 pub use memory::{HostPages, PageSource};
 pub use registry::MemoryRegistry;
 

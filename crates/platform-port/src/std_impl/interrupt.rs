@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! Interrupt objects for host tests: a lock per object, an emulated synchronize IRQL, a
+//! vector per processor, an allocation audit and injectable allocation failures.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::vec::Vec;
+
+use super::{StdPlatform, locked};
+use crate::interrupt::{Interrupt, InterruptMode, Interrupts};
+use crate::traits::{Irql, IrqlLevel};
+
+/// The emulated synchronize IRQL of every std interrupt (a device IRQL).
+pub const STD_DIRQL: IrqlLevel = IrqlLevel(8);
+/// The first vector handed out: processor `n`'s latched interrupt gets `STD_FIRST_VECTOR + n`.
+pub const STD_FIRST_VECTOR: u8 = 0x80;
+/// The line every level-sensitive interrupt reports.
+pub const STD_LINE: u32 = 28;
+
+#[derive(Default)]
+struct Audit {
+    live: AtomicUsize,
+    allocated: AtomicUsize,
+    refuse_latched: AtomicBool,
+    refuse_line: AtomicBool,
+    modes: Mutex<Vec<(InterruptMode, u32)>>,
+}
+
+/// Hands out [`StdInterrupt`]s; clones share the audit.
+#[derive(Clone)]
+pub struct StdInterrupts {
+    platform: StdPlatform,
+    audit: Arc<Audit>,
+}
+
+impl core::fmt::Debug for StdInterrupts {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StdInterrupts")
+            .field("live", &self.live())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StdInterrupts {
+    /// Interrupts whose locks raise `platform`'s emulated IRQL.
+    #[must_use]
+    pub fn new(platform: StdPlatform) -> Self {
+        Self {
+            platform,
+            audit: Arc::new(Audit::default()),
+        }
+    }
+
+    /// How many allocated interrupts are still alive.
+    #[must_use]
+    pub fn live(&self) -> usize {
+        self.audit.live.load(Ordering::SeqCst)
+    }
+
+    /// How many interrupts were ever allocated.
+    #[must_use]
+    pub fn allocated(&self) -> usize {
+        self.audit.allocated.load(Ordering::SeqCst)
+    }
+
+    /// Every allocation so far as `(mode, cpu)`.
+    #[must_use]
+    pub fn allocations(&self) -> Vec<(InterruptMode, u32)> {
+        locked(&self.audit.modes).clone()
+    }
+
+    /// Makes later allocations of `mode` fail (`true`) or succeed again (`false`).
+    pub fn refuse(&self, mode: InterruptMode, refuse: bool) {
+        match mode {
+            InterruptMode::Latched => self.audit.refuse_latched.store(refuse, Ordering::SeqCst),
+            InterruptMode::LevelSensitive => {
+                self.audit.refuse_line.store(refuse, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// A std interrupt object.
+pub struct StdInterrupt {
+    platform: StdPlatform,
+    mode: InterruptMode,
+    cpu: u32,
+    vector: u8,
+    lock: Mutex<()>,
+    audit: Arc<Audit>,
+}
+
+impl core::fmt::Debug for StdInterrupt {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StdInterrupt")
+            .field("mode", &self.mode)
+            .field("cpu", &self.cpu)
+            .field("vector", &self.vector)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StdInterrupt {
+    /// The processor it targets.
+    #[must_use]
+    pub const fn cpu(&self) -> u32 {
+        self.cpu
+    }
+
+    /// Its mode.
+    #[must_use]
+    pub const fn mode(&self) -> InterruptMode {
+        self.mode
+    }
+}
+
+impl Interrupt for StdInterrupt {
+    fn vector(&self) -> u8 {
+        self.vector
+    }
+
+    fn line(&self) -> u32 {
+        STD_LINE
+    }
+
+    fn synchronize(&self, f: &mut dyn FnMut()) {
+        let old = self.platform.raise_irql(STD_DIRQL);
+        {
+            let _held = locked(&self.lock);
+            f();
+        }
+        self.platform.lower_irql(old);
+    }
+}
+
+impl Drop for StdInterrupt {
+    fn drop(&mut self) {
+        self.audit.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Interrupts for StdInterrupts {
+    type Interrupt = StdInterrupt;
+
+    fn allocate_interrupt(&self, mode: InterruptMode, cpu: u32) -> Option<StdInterrupt> {
+        let refused = match mode {
+            InterruptMode::Latched => &self.audit.refuse_latched,
+            InterruptMode::LevelSensitive => &self.audit.refuse_line,
+        };
+        if refused.load(Ordering::SeqCst) {
+            return None;
+        }
+        let vector = match mode {
+            InterruptMode::Latched => {
+                STD_FIRST_VECTOR.saturating_add(u8::try_from(cpu).unwrap_or(u8::MAX))
+            }
+            InterruptMode::LevelSensitive => 0x50,
+        };
+        self.audit.live.fetch_add(1, Ordering::SeqCst);
+        self.audit.allocated.fetch_add(1, Ordering::SeqCst);
+        locked(&self.audit.modes).push((mode, cpu));
+        Some(StdInterrupt {
+            platform: self.platform.clone(),
+            mode,
+            cpu,
+            vector,
+            lock: Mutex::new(()),
+            audit: Arc::clone(&self.audit),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synchronize_raises_to_the_device_irql_and_excludes_other_holders() {
+        let p = StdPlatform::new(2);
+        let interrupts = StdInterrupts::new(p.clone());
+        let irq = Arc::new(
+            interrupts
+                .allocate_interrupt(InterruptMode::Latched, 1)
+                .unwrap(),
+        );
+        assert_eq!(irq.vector(), STD_FIRST_VECTOR + 1);
+        let mut seen = IrqlLevel::PASSIVE;
+        irq.synchronize(&mut || seen = p.current_irql());
+        assert_eq!(seen, STD_DIRQL);
+        assert_eq!(p.current_irql(), IrqlLevel::PASSIVE);
+
+        // While one thread holds the lock, another cannot enter.
+        let inside = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (irq2, inside2) = (Arc::clone(&irq), Arc::clone(&inside));
+        let holder = std::thread::spawn(move || {
+            irq2.synchronize(&mut || {
+                inside2.store(true, Ordering::SeqCst);
+                rx.recv().unwrap();
+                inside2.store(false, Ordering::SeqCst);
+            });
+        });
+        while !inside.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        let mut saw_inside = true;
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            tx.send(()).unwrap();
+        });
+        irq.synchronize(&mut || saw_inside = inside.load(Ordering::SeqCst));
+        assert!(!saw_inside);
+        holder.join().unwrap();
+        release.join().unwrap();
+    }
+
+    #[test]
+    fn allocations_are_audited_and_can_be_refused() {
+        let p = StdPlatform::new(2);
+        let interrupts = StdInterrupts::new(p);
+        let line = interrupts
+            .allocate_interrupt(InterruptMode::LevelSensitive, 0)
+            .unwrap();
+        assert_eq!(line.line(), STD_LINE);
+        assert_eq!(interrupts.live(), 1);
+        interrupts.refuse(InterruptMode::Latched, true);
+        assert!(
+            interrupts
+                .allocate_interrupt(InterruptMode::Latched, 0)
+                .is_none()
+        );
+        interrupts.refuse(InterruptMode::Latched, false);
+        let msi = interrupts.allocate_interrupt(InterruptMode::Latched, 0);
+        assert!(msi.is_some());
+        assert_eq!(interrupts.live(), 2);
+        drop(line);
+        drop(msi);
+        assert_eq!(interrupts.live(), 0);
+        assert_eq!(interrupts.allocated(), 2);
+        assert_eq!(
+            interrupts.allocations(),
+            [
+                (InterruptMode::LevelSensitive, 0),
+                (InterruptMode::Latched, 0)
+            ]
+        );
+    }
+}
