@@ -46,6 +46,7 @@ extern crate std;
 
 pub mod interrupt;
 mod lock;
+pub mod rendezvous;
 mod traits;
 pub mod worker;
 
@@ -54,4 +55,5 @@ pub mod std_impl;
 
 pub use interrupt::{Interrupt, InterruptMode, Interrupts};
 pub use lock::{IrqlGuard, IrqlLock};
+pub use rendezvous::{Rendezvous, RendezvousPlan};
 pub use traits::*;

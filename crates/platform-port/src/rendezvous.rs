@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! Capturing every processor (upstream's `sync.c`, used by SUSPEND).
+//!
+//! A Xen suspend must happen with the whole guest quiescent: the caller (the *owner*) raises to
+//! `DISPATCH_LEVEL`, a targeted DPC captures every other processor, then all of them raise to
+//! `HIGH_LEVEL` with interrupts disabled. The owner issues the hypercall; the phases of a
+//! [`RendezvousPlan`] then run on every processor in upstream's order:
+//!
+//! 1. [`RendezvousPlan::owner_high`] on the owner alone, everyone at `HIGH_LEVEL`; it says
+//!    whether the remaining phases run (upstream: only when the suspend completed).
+//! 2. [`RendezvousPlan::each_high`] on the owner first, then on every other processor in
+//!    parallel, still at `HIGH_LEVEL` with interrupts disabled.
+//! 3. Interrupts are enabled again and everyone drops to `DISPATCH_LEVEL`, still captured.
+//! 4. [`RendezvousPlan::each_dispatch`] on the owner first, then on every other processor.
+//! 5. The other processors are released and the owner's IRQL restored.
+//!
+//! The Windows implementation is `SyncCapture`/`SyncDisableInterrupts`/`SyncRunEarly`/
+//! `SyncEnableInterrupts`/`SyncRunLate`/`SyncRelease` (KDPCs per processor, `cli`/`sti`, the
+//! back-off-and-retry when not every processor reached `HIGH_LEVEL`). The std implementation
+//! (feature `std`) runs one scoped thread per other processor, each with that processor's
+//! identity and emulated IRQL, and uses barriers for the check-ins.
+
+/// The work done while every processor is captured.
+pub trait RendezvousPlan: Sync {
+    /// Runs on the owner at `HIGH_LEVEL` with every processor captured and interrupts
+    /// disabled. Returns whether [`RendezvousPlan::each_high`] and
+    /// [`RendezvousPlan::each_dispatch`] run.
+    fn owner_high(&self) -> bool;
+    /// Runs on every processor `cpu` at `HIGH_LEVEL` (the owner first, then the others in
+    /// parallel).
+    fn each_high(&self, cpu: u32);
+    /// Runs on every processor `cpu` at `DISPATCH_LEVEL` once interrupts are enabled again (the
+    /// owner first, then the others), before anyone is released.
+    fn each_dispatch(&self, cpu: u32);
+}
+
+/// Captures every processor and runs a [`RendezvousPlan`].
+pub trait Rendezvous {
+    /// Runs `plan` as the module documentation describes. Only one rendezvous runs at a time
+    /// (a second caller waits for the first to finish). Call below `DISPATCH_LEVEL` or at it.
+    fn rendezvous(&self, plan: &dyn RendezvousPlan);
+}
+
+#[cfg(feature = "std")]
+mod std_rendezvous {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Barrier, Mutex};
+
+    use super::{Rendezvous, RendezvousPlan};
+    use crate::std_impl::{StdPlatform, enter, leave, locked};
+    use crate::traits::{Irql, IrqlLevel, Processors};
+
+    /// One rendezvous at a time across every std platform (upstream's single sync owner).
+    static OWNER: Mutex<()> = Mutex::new(());
+
+    impl Rendezvous for StdPlatform {
+        fn rendezvous(&self, plan: &dyn RendezvousPlan) {
+            let _owner = locked(&OWNER);
+            let old = self.raise_irql(IrqlLevel::DISPATCH);
+            let owner = self.current_processor();
+            let count = self.processor_count();
+            let participants = usize::try_from(count).unwrap_or(1);
+            // Check-ins: captured at DISPATCH, all at HIGH, owner's verdict, early done,
+            // back at DISPATCH, late done.
+            let captured = Barrier::new(participants);
+            let at_high = Barrier::new(participants);
+            let verdict = Barrier::new(participants);
+            let owner_early_done = Barrier::new(participants);
+            let early_done = Barrier::new(participants);
+            let owner_late_done = Barrier::new(participants);
+            let late_done = Barrier::new(participants);
+            let proceed = AtomicBool::new(false);
+            std::thread::scope(|scope| {
+                for cpu in (0..count).filter(|&cpu| cpu != owner) {
+                    let (captured, at_high, verdict) = (&captured, &at_high, &verdict);
+                    let (owner_early_done, early_done) = (&owner_early_done, &early_done);
+                    let (owner_late_done, late_done) = (&owner_late_done, &late_done);
+                    let proceed = &proceed;
+                    scope.spawn(move || {
+                        let saved = enter(IrqlLevel::DISPATCH, Some(cpu));
+                        captured.wait();
+                        let high = enter(IrqlLevel::HIGH, None);
+                        at_high.wait();
+                        verdict.wait();
+                        let run = proceed.load(Ordering::Acquire);
+                        owner_early_done.wait();
+                        if run {
+                            plan.each_high(cpu);
+                        }
+                        early_done.wait();
+                        leave(high);
+                        owner_late_done.wait();
+                        if run {
+                            plan.each_dispatch(cpu);
+                        }
+                        late_done.wait();
+                        leave(saved);
+                    });
+                }
+                captured.wait();
+                let high = self.raise_irql(IrqlLevel::HIGH);
+                at_high.wait();
+                let run = plan.owner_high();
+                proceed.store(run, Ordering::Release);
+                verdict.wait();
+                if run {
+                    plan.each_high(owner);
+                }
+                owner_early_done.wait();
+                early_done.wait();
+                self.lower_irql(high);
+                if run {
+                    plan.each_dispatch(owner);
+                }
+                owner_late_done.wait();
+                late_done.wait();
+            });
+            self.lower_irql(old);
+        }
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use std::sync::Mutex;
+    use std::vec::Vec;
+
+    use super::{Rendezvous, RendezvousPlan};
+    use crate::std_impl::StdPlatform;
+    use crate::traits::{Irql, IrqlLevel, Processors};
+
+    struct Recorder {
+        platform: StdPlatform,
+        run: bool,
+        seen: Mutex<Vec<(&'static str, u32, IrqlLevel)>>,
+    }
+
+    impl RendezvousPlan for Recorder {
+        fn owner_high(&self) -> bool {
+            let p = &self.platform;
+            self.seen
+                .lock()
+                .unwrap()
+                .push(("owner", p.current_processor(), p.current_irql()));
+            self.run
+        }
+        fn each_high(&self, cpu: u32) {
+            let p = &self.platform;
+            assert_eq!(p.current_processor(), cpu);
+            self.seen
+                .lock()
+                .unwrap()
+                .push(("high", cpu, p.current_irql()));
+        }
+        fn each_dispatch(&self, cpu: u32) {
+            let p = &self.platform;
+            assert_eq!(p.current_processor(), cpu);
+            self.seen
+                .lock()
+                .unwrap()
+                .push(("dispatch", cpu, p.current_irql()));
+        }
+    }
+
+    #[test]
+    fn every_processor_runs_each_phase_owner_first_at_the_right_irql() {
+        let p = StdPlatform::new(4);
+        let plan = Recorder {
+            platform: p.clone(),
+            run: true,
+            seen: Mutex::new(Vec::new()),
+        };
+        p.as_processor(2, || p.rendezvous(&plan));
+        assert_eq!(p.current_irql(), IrqlLevel::PASSIVE);
+        let seen = plan.seen.into_inner().unwrap();
+        assert_eq!(seen.len(), 9);
+        assert_eq!(seen[0], ("owner", 2, IrqlLevel::HIGH));
+        assert_eq!(seen[1], ("high", 2, IrqlLevel::HIGH));
+        let mut high: Vec<u32> = seen[2..5].iter().map(|s| s.1).collect();
+        high.sort_unstable();
+        assert_eq!(high, [0, 1, 3]);
+        assert!(
+            seen[1..5]
+                .iter()
+                .all(|s| s.0 == "high" && s.2 == IrqlLevel::HIGH)
+        );
+        assert_eq!(seen[5], ("dispatch", 2, IrqlLevel::DISPATCH));
+        assert!(
+            seen[6..]
+                .iter()
+                .all(|s| s.0 == "dispatch" && s.2 == IrqlLevel::DISPATCH)
+        );
+    }
+
+    #[test]
+    fn a_refused_verdict_runs_no_other_phase() {
+        let p = StdPlatform::new(3);
+        let plan = Recorder {
+            platform: p.clone(),
+            run: false,
+            seen: Mutex::new(Vec::new()),
+        };
+        p.rendezvous(&plan);
+        let seen = plan.seen.into_inner().unwrap();
+        assert_eq!(seen, [("owner", 0, IrqlLevel::HIGH)]);
+        assert_eq!(p.current_irql(), IrqlLevel::PASSIVE);
+    }
+
+    #[test]
+    fn a_single_processor_rendezvous_needs_no_helpers() {
+        let p = StdPlatform::new(1);
+        let plan = Recorder {
+            platform: p.clone(),
+            run: true,
+            seen: Mutex::new(Vec::new()),
+        };
+        p.rendezvous(&plan);
+        assert_eq!(plan.seen.into_inner().unwrap().len(), 3);
+    }
+}
