@@ -1,0 +1,980 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! Decoding of hypercalls: the op number, the sub-command and the argument structures the
+//! guest's registers point at (guest pointers are host pointers here), then the operation on
+//! [`State`]. Return values are Xen's: 0 or a count, or `-errno`.
+
+use crate::evtchn::{Errno, Events, PortState};
+use crate::gnttab::MapEntry;
+use crate::memory::{Overlay, PAGE_SIZE};
+use crate::state::State;
+use xen_headers::errno;
+use xen_headers::event_channel::{
+    EVTCHN_FIFO_LINK_BITS, EVTCHN_FIFO_PRIORITY_MIN, EVTCHNOP_ALLOC_UNBOUND,
+    EVTCHNOP_BIND_INTERDOMAIN, EVTCHNOP_BIND_IPI, EVTCHNOP_BIND_VCPU, EVTCHNOP_BIND_VIRQ,
+    EVTCHNOP_CLOSE, EVTCHNOP_EXPAND_ARRAY, EVTCHNOP_INIT_CONTROL, EVTCHNOP_RESET, EVTCHNOP_SEND,
+    EVTCHNOP_SET_PRIORITY, EVTCHNOP_STATUS, EVTCHNOP_UNMASK, EVTCHNSTAT_CLOSED,
+    EVTCHNSTAT_INTERDOMAIN, EVTCHNSTAT_IPI, EVTCHNSTAT_UNBOUND, EVTCHNSTAT_VIRQ,
+    EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindIpi, EvtchnBindVcpu, EvtchnBindVirq,
+    EvtchnClose, EvtchnExpandArray, EvtchnInitControl, EvtchnReset, EvtchnSend, EvtchnSetPriority,
+    EvtchnStatus, EvtchnStatusInterdomain, EvtchnStatusU, EvtchnStatusUnbound, EvtchnUnmask,
+};
+use xen_headers::grant_table::{
+    GNTCOPY_DEST_GREF, GNTCOPY_SOURCE_GREF, GNTMAP_DEVICE_MAP, GNTMAP_HOST_MAP, GNTMAP_READONLY,
+    GNTST_BAD_COPY_ARG, GNTST_BAD_DOMAIN, GNTST_BAD_GNTREF, GNTST_BAD_HANDLE, GNTST_GENERAL_ERROR,
+    GNTST_OKAY, GNTST_PERMISSION_DENIED, GNTTABOP_COPY, GNTTABOP_GET_VERSION,
+    GNTTABOP_MAP_GRANT_REF, GNTTABOP_QUERY_SIZE, GNTTABOP_SET_VERSION, GNTTABOP_SETUP_TABLE,
+    GNTTABOP_UNMAP_GRANT_REF, GnttabCopy, GnttabCopyPtr, GnttabGetVersion, GnttabMapGrantRef,
+    GnttabQuerySize, GnttabSetVersion, GnttabSetupTable, GnttabUnmapGrantRef,
+};
+use xen_headers::hvm::hvm_op::{
+    HVMOP_GET_PARAM, HVMOP_PAGETABLE_DYING, HVMOP_SET_EVTCHN_UPCALL_VECTOR, HVMOP_SET_PARAM,
+    XenHvmEvtchnUpcallVector, XenHvmParam,
+};
+use xen_headers::hvm::params::{
+    HVM_NR_PARAMS, HVM_PARAM_CALLBACK_IRQ, HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_CONSOLE_PFN,
+    HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN,
+};
+use xen_headers::memory::{
+    XENMAPSPACE_GRANT_TABLE, XENMAPSPACE_SHARED_INFO, XENMEM_ADD_TO_PHYSMAP,
+    XENMEM_CURRENT_RESERVATION, XENMEM_DECREASE_RESERVATION, XENMEM_MAXIMUM_RESERVATION,
+    XENMEM_POPULATE_PHYSMAP, XENMEM_REMOVE_FROM_PHYSMAP, XenAddToPhysmap, XenMemoryReservation,
+    XenRemoveFromPhysmap,
+};
+use xen_headers::sched::{
+    SCHEDOP_SHUTDOWN_CODE, SCHEDOP_WATCHDOG, SCHEDOP_YIELD, SHUTDOWN_SUSPEND, SchedShutdown,
+    SchedWatchdog,
+};
+use xen_headers::vcpu::{
+    VCPU_SSHOTTMR_FUTURE, VCPUOP_DOWN, VCPUOP_INITIALISE, VCPUOP_IS_UP, VCPUOP_REGISTER_VCPU_INFO,
+    VCPUOP_SET_PERIODIC_TIMER, VCPUOP_SET_SINGLESHOT_TIMER, VCPUOP_STOP_PERIODIC_TIMER,
+    VCPUOP_STOP_SINGLESHOT_TIMER, VCPUOP_UP, VcpuRegisterVcpuInfo, VcpuSetPeriodicTimer,
+    VcpuSetSingleshotTimer,
+};
+use xen_headers::version::{
+    XEN_EXTRAVERSION_LEN, XENVER_EXTRAVERSION, XENVER_GET_FEATURES, XENVER_PAGESIZE,
+    XENVER_VERSION, XenFeatureInfo,
+};
+use xen_headers::xen::{CONSOLEIO_WRITE, DOMID_SELF, DomId};
+
+/// `-errno` as a hypercall result.
+pub const fn neg(e: Errno) -> isize {
+    -(e as isize)
+}
+
+fn rc(result: Result<(), Errno>) -> isize {
+    match result {
+        Ok(()) => 0,
+        Err(e) => neg(e),
+    }
+}
+
+/// Reads a `T` from guest address `addr`.
+///
+/// # Safety
+///
+/// `addr` is 0 or the address of a live `T` (the caller of `Hypervisor::hypercall` vouches).
+pub(crate) unsafe fn read<T: Copy>(addr: usize) -> Option<T> {
+    let p = std::ptr::with_exposed_provenance::<T>(addr);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the caller's guarantee; unaligned reads tolerate any guest layout.
+    Some(unsafe { p.read_unaligned() })
+}
+
+/// Writes `value` at guest address `addr` (ignored when 0).
+///
+/// # Safety
+///
+/// As [`read`], for writing.
+unsafe fn write<T>(addr: usize, value: T) {
+    let p = std::ptr::with_exposed_provenance_mut::<T>(addr);
+    if !p.is_null() {
+        // SAFETY: the caller's guarantee.
+        unsafe { p.write_unaligned(value) };
+    }
+}
+
+/// Reads, lets `f` edit, writes back; `EFAULT` for a null argument.
+///
+/// # Safety
+///
+/// As [`read`] and [`write`].
+unsafe fn with<T: Copy>(addr: usize, f: impl FnOnce(&mut T) -> isize) -> isize {
+    // SAFETY: the caller's guarantee.
+    let Some(mut value) = (unsafe { read::<T>(addr) }) else {
+        return neg(errno::EFAULT);
+    };
+    let result = f(&mut value);
+    // SAFETY: as above.
+    unsafe { write(addr, value) };
+    result
+}
+
+/// The sub-command a call is counted and faulted under.
+pub const fn command(op: u32, args: &[usize; 5]) -> u32 {
+    match op {
+        xen_headers::xen::HYPERVISOR_MEMORY_OP => (args[0] & 0x3f) as u32,
+        _ => args[0] as u32,
+    }
+}
+
+impl State {
+    fn own(&self, domid: DomId) -> bool {
+        domid == DOMID_SELF || domid == self.cfg.domid
+    }
+
+    /// Executes one non-blocking hypercall of `vcpu`.
+    ///
+    /// # Safety
+    ///
+    /// The argument registers hold what `op` expects (the `Hypervisor::hypercall` contract).
+    pub unsafe fn execute(&mut self, vcpu: u32, op: u32, args: &[usize; 5]) -> isize {
+        use xen_headers::xen as x;
+        // SAFETY (for every arm): the caller's guarantee about the arguments.
+        match op {
+            x::HYPERVISOR_MEMORY_OP => unsafe { self.memory_op(args) },
+            x::HYPERVISOR_EVENT_CHANNEL_OP => unsafe { self.event_channel_op(args) },
+            x::HYPERVISOR_GRANT_TABLE_OP => unsafe { self.grant_table_op(args) },
+            x::HYPERVISOR_HVM_OP => unsafe { self.hvm_op(args) },
+            x::HYPERVISOR_SCHED_OP => unsafe { self.sched_op(args) },
+            x::HYPERVISOR_VCPU_OP => unsafe { self.vcpu_op(vcpu, args) },
+            x::HYPERVISOR_XEN_VERSION => unsafe { self.xen_version(args) },
+            x::HYPERVISOR_CONSOLE_IO => unsafe { self.console_io(args) },
+            _ => neg(errno::ENOSYS),
+        }
+    }
+
+    // ---- memory_op ----
+
+    unsafe fn memory_op(&mut self, args: &[usize; 5]) -> isize {
+        let cmd = (args[0] & 0x3f) as u32;
+        let start = args[0] >> 6;
+        match cmd {
+            XENMEM_DECREASE_RESERVATION | XENMEM_POPULATE_PHYSMAP => {
+                // SAFETY: a reservation structure (the caller's guarantee).
+                let Some(r) = (unsafe { read::<XenMemoryReservation>(args[1]) }) else {
+                    return neg(errno::EFAULT);
+                };
+                if !self.own(r.domid) {
+                    return neg(if r.domid == self.cfg.backend_domid {
+                        errno::EPERM
+                    } else {
+                        errno::ESRCH
+                    });
+                }
+                if r.extent_order > 9 {
+                    return start as isize;
+                }
+                let pages = 1_u64 << r.extent_order;
+                let mut done = start as u64;
+                while done < r.nr_extents {
+                    // SAFETY: the extent list is `nr_extents` long.
+                    let Some(gfn) = (unsafe {
+                        read::<u64>(r.extent_start.p.wrapping_add(done as usize).addr())
+                    }) else {
+                        return neg(errno::EFAULT);
+                    };
+                    let ok = (0..pages).all(|i| {
+                        if cmd == XENMEM_DECREASE_RESERVATION {
+                            self.mem.release(gfn + i)
+                        } else {
+                            self.mem.populate(gfn + i)
+                        }
+                    });
+                    if !ok {
+                        break;
+                    }
+                    done += 1;
+                }
+                done as isize
+            }
+            XENMEM_CURRENT_RESERVATION | XENMEM_MAXIMUM_RESERVATION => {
+                // SAFETY: a domid.
+                let Some(domid) = (unsafe { read::<DomId>(args[1]) }) else {
+                    return neg(errno::EFAULT);
+                };
+                if !self.own(domid) {
+                    return neg(if domid == self.cfg.backend_domid {
+                        errno::EPERM
+                    } else {
+                        errno::ESRCH
+                    });
+                }
+                if cmd == XENMEM_CURRENT_RESERVATION {
+                    self.mem.populated_count() as isize
+                } else {
+                    self.cfg.max_pages as isize
+                }
+            }
+            XENMEM_ADD_TO_PHYSMAP => {
+                // SAFETY: an add_to_physmap structure.
+                let Some(a) = (unsafe { read::<XenAddToPhysmap>(args[1]) }) else {
+                    return neg(errno::EFAULT);
+                };
+                if !self.own(a.domid) {
+                    return neg(errno::ESRCH);
+                }
+                rc(self.add_to_physmap(a.space, a.idx, a.gpfn))
+            }
+            XENMEM_REMOVE_FROM_PHYSMAP => {
+                // SAFETY: a remove_from_physmap structure.
+                let Some(r) = (unsafe { read::<XenRemoveFromPhysmap>(args[1]) }) else {
+                    return neg(errno::EFAULT);
+                };
+                if !self.own(r.domid) {
+                    return neg(errno::ESRCH);
+                }
+                if self.mem.clear_overlay(r.gpfn).is_some() || self.mem.release(r.gpfn) {
+                    0
+                } else {
+                    neg(errno::ENOENT)
+                }
+            }
+            _ => neg(errno::ENOSYS),
+        }
+    }
+
+    fn add_to_physmap(&mut self, space: u32, idx: u64, gfn: u64) -> Result<(), Errno> {
+        match space {
+            XENMAPSPACE_SHARED_INFO => {
+                if idx != 0 {
+                    return Err(errno::EINVAL);
+                }
+                self.map_shared_info(gfn);
+                Ok(())
+            }
+            XENMAPSPACE_GRANT_TABLE => {
+                let frame = u32::try_from(idx).map_err(|_| errno::EINVAL)?;
+                if frame >= self.gnttab.max_frames {
+                    return Err(errno::EINVAL);
+                }
+                if frame >= self.gnttab.frames.len() as u32 {
+                    let max = frame + 1;
+                    let pool = self.mem.pool();
+                    if !self.gnttab.grow(pool, max) {
+                        return Err(errno::EINVAL);
+                    }
+                }
+                let page = self.gnttab.frames[frame as usize];
+                if let Some(old) = self.mem.find_overlay(Overlay::GrantFrame(frame)) {
+                    self.mem.clear_overlay(old);
+                }
+                self.mem.set_overlay(gfn, Overlay::GrantFrame(frame), page);
+                Ok(())
+            }
+            _ => Err(errno::EINVAL),
+        }
+    }
+
+    // ---- event_channel_op ----
+
+    unsafe fn event_channel_op(&mut self, args: &[usize; 5]) -> isize {
+        let me = self.cfg.domid;
+        let arg = args[1];
+        // SAFETY (every arm): `arg` points at the structure `cmd` names.
+        match args[0] as u32 {
+            EVTCHNOP_ALLOC_UNBOUND => unsafe {
+                with(arg, |op: &mut EvtchnAllocUnbound| {
+                    if !self.own(op.dom) {
+                        return neg(if self.events(op.dom).is_some() {
+                            errno::EPERM
+                        } else {
+                            errno::ESRCH
+                        });
+                    }
+                    let remote = self.resolve(op.remote_dom);
+                    match self.alloc_unbound(me, remote, 0) {
+                        Ok(port) => {
+                            op.port = port;
+                            0
+                        }
+                        Err(e) => neg(e),
+                    }
+                })
+            },
+            EVTCHNOP_BIND_INTERDOMAIN => unsafe {
+                with(arg, |op: &mut EvtchnBindInterdomain| {
+                    let rdom = self.resolve(op.remote_dom);
+                    match self.bind_interdomain(me, rdom, op.remote_port) {
+                        Ok(port) => {
+                            op.local_port = port;
+                            0
+                        }
+                        Err(e) => neg(e),
+                    }
+                })
+            },
+            EVTCHNOP_BIND_VIRQ => unsafe {
+                with(arg, |op: &mut EvtchnBindVirq| {
+                    match self.bind_virq(op.virq, op.vcpu) {
+                        Ok(port) => {
+                            op.port = port;
+                            0
+                        }
+                        Err(e) => neg(e),
+                    }
+                })
+            },
+            EVTCHNOP_BIND_IPI => unsafe {
+                with(arg, |op: &mut EvtchnBindIpi| match self.bind_ipi(op.vcpu) {
+                    Ok(port) => {
+                        op.port = port;
+                        0
+                    }
+                    Err(e) => neg(e),
+                })
+            },
+            EVTCHNOP_CLOSE => unsafe {
+                with(arg, |op: &mut EvtchnClose| rc(self.close(me, op.port)))
+            },
+            EVTCHNOP_SEND => unsafe { with(arg, |op: &mut EvtchnSend| rc(self.send(me, op.port))) },
+            EVTCHNOP_STATUS => unsafe { with(arg, |op: &mut EvtchnStatus| self.status(op)) },
+            EVTCHNOP_BIND_VCPU => unsafe {
+                with(arg, |op: &mut EvtchnBindVcpu| {
+                    rc(self.bind_vcpu(op.port, op.vcpu))
+                })
+            },
+            EVTCHNOP_UNMASK => unsafe {
+                with(arg, |op: &mut EvtchnUnmask| {
+                    if !self.guest.is_valid(op.port) {
+                        return neg(errno::EINVAL);
+                    }
+                    let mut marks = Vec::new();
+                    self.guest.unmask(op.port, &mut marks);
+                    self.deliver(marks);
+                    0
+                })
+            },
+            EVTCHNOP_RESET => unsafe {
+                with(arg, |op: &mut EvtchnReset| {
+                    if !self.own(op.dom) {
+                        return neg(if self.events(op.dom).is_some() {
+                            errno::EINVAL
+                        } else {
+                            errno::ESRCH
+                        });
+                    }
+                    self.reset();
+                    0
+                })
+            },
+            EVTCHNOP_INIT_CONTROL => unsafe {
+                with(arg, |op: &mut EvtchnInitControl| self.init_control(op))
+            },
+            EVTCHNOP_EXPAND_ARRAY => unsafe {
+                with(arg, |op: &mut EvtchnExpandArray| {
+                    if self.guest.fifo.is_none() {
+                        return neg(errno::EOPNOTSUPP);
+                    }
+                    let Some(page) = self.mem.page(op.array_gfn) else {
+                        return neg(errno::EINVAL);
+                    };
+                    let mut marks = Vec::new();
+                    let r = self.guest.add_array_page(op.array_gfn, page, &mut marks);
+                    self.deliver(marks);
+                    rc(r)
+                })
+            },
+            EVTCHNOP_SET_PRIORITY => unsafe {
+                with(arg, |op: &mut EvtchnSetPriority| {
+                    if !self.guest.is_valid(op.port) {
+                        return neg(errno::EINVAL);
+                    }
+                    if self.guest.fifo.is_none() {
+                        return neg(errno::ENOSYS);
+                    }
+                    if op.priority > EVTCHN_FIFO_PRIORITY_MIN {
+                        return neg(errno::EINVAL);
+                    }
+                    if let Some(p) = self.guest.port_mut(op.port) {
+                        p.priority = op.priority;
+                    }
+                    0
+                })
+            },
+            _ => neg(errno::ENOSYS),
+        }
+    }
+
+    fn status(&mut self, op: &mut EvtchnStatus) -> isize {
+        let domid = self.resolve(op.dom);
+        let me = self.cfg.domid;
+        let Some(ev) = self.events(domid) else {
+            return neg(errno::ESRCH);
+        };
+        if domid != me {
+            return neg(errno::EPERM);
+        }
+        let ev: &Events = ev;
+        let Some(p) = ev.port(op.port) else {
+            return neg(errno::EINVAL);
+        };
+        let (status, u) = match p.state {
+            PortState::Free | PortState::Reserved => (EVTCHNSTAT_CLOSED, EvtchnStatusU::default()),
+            PortState::Unbound { remote } => (
+                EVTCHNSTAT_UNBOUND,
+                EvtchnStatusU {
+                    unbound: EvtchnStatusUnbound { dom: remote },
+                },
+            ),
+            PortState::Interdomain { dom, port } => (
+                EVTCHNSTAT_INTERDOMAIN,
+                EvtchnStatusU {
+                    interdomain: EvtchnStatusInterdomain { dom, pad: 0, port },
+                },
+            ),
+            PortState::Virq(virq) => (EVTCHNSTAT_VIRQ, EvtchnStatusU { virq }),
+            PortState::Ipi => (EVTCHNSTAT_IPI, EvtchnStatusU::default()),
+        };
+        op.status = status;
+        op.u = u;
+        op.vcpu = p.vcpu;
+        0
+    }
+
+    fn init_control(&mut self, op: &mut EvtchnInitControl) -> isize {
+        op.link_bits = EVTCHN_FIFO_LINK_BITS as u8;
+        if op.vcpu >= self.cfg.vcpus {
+            return neg(errno::ENOENT);
+        }
+        if !Events::control_block_fits(op.offset) {
+            return neg(errno::EINVAL);
+        }
+        let first = self.guest.fifo.is_none();
+        if !first
+            && self
+                .guest
+                .fifo
+                .as_ref()
+                .and_then(|f| f.control.get(op.vcpu as usize).copied().flatten())
+                .is_some()
+        {
+            return neg(errno::EINVAL);
+        }
+        let Some(page) = self.mem.page(op.control_gfn) else {
+            return neg(errno::EINVAL);
+        };
+        if first {
+            self.guest.enter_fifo();
+        }
+        if let Some(fifo) = self.guest.fifo.as_mut()
+            && let Some(slot) = fifo.control.get_mut(op.vcpu as usize)
+        {
+            *slot = Some((page, op.offset as usize, op.control_gfn));
+        }
+        0
+    }
+
+    // ---- grant_table_op ----
+
+    unsafe fn grant_table_op(&mut self, args: &[usize; 5]) -> isize {
+        let (cmd, arg, count) = (args[0] as u32, args[1], args[2]);
+        let single = |count: usize| count == 1;
+        // SAFETY (every arm): `arg` points at `count` structures of the kind `cmd` names.
+        match cmd {
+            GNTTABOP_QUERY_SIZE => {
+                if !single(count) {
+                    return neg(errno::EINVAL);
+                }
+                unsafe {
+                    with(arg, |op: &mut GnttabQuerySize| {
+                        if !self.own(op.dom) {
+                            return neg(errno::ESRCH);
+                        }
+                        op.nr_frames = self.gnttab.frames.len() as u32;
+                        op.max_nr_frames = self.gnttab.max_frames;
+                        op.status = GNTST_OKAY;
+                        0
+                    })
+                }
+            }
+            GNTTABOP_SETUP_TABLE => {
+                if !single(count) {
+                    return neg(errno::EINVAL);
+                }
+                unsafe { with(arg, |op: &mut GnttabSetupTable| self.setup_table(op)) }
+            }
+            GNTTABOP_SET_VERSION => {
+                if !single(count) {
+                    return neg(errno::EINVAL);
+                }
+                unsafe {
+                    with(arg, |op: &mut GnttabSetVersion| {
+                        if op.version != 1 && op.version != 2 {
+                            return neg(errno::EINVAL);
+                        }
+                        if op.version != self.gnttab.version {
+                            if !self.gnttab.pins.is_empty() {
+                                return neg(errno::EBUSY);
+                            }
+                            self.gnttab.version = op.version;
+                        }
+                        op.version = self.gnttab.version;
+                        0
+                    })
+                }
+            }
+            GNTTABOP_GET_VERSION => {
+                if !single(count) {
+                    return neg(errno::EINVAL);
+                }
+                unsafe {
+                    with(arg, |op: &mut GnttabGetVersion| {
+                        if !self.own(op.dom) {
+                            return neg(errno::ESRCH);
+                        }
+                        op.version = self.gnttab.version;
+                        0
+                    })
+                }
+            }
+            GNTTABOP_MAP_GRANT_REF | GNTTABOP_UNMAP_GRANT_REF | GNTTABOP_COPY => {
+                for i in 0..count {
+                    let r = match cmd {
+                        GNTTABOP_MAP_GRANT_REF => unsafe {
+                            with(
+                                arg + i * size_of::<GnttabMapGrantRef>(),
+                                |op: &mut GnttabMapGrantRef| {
+                                    op.status = self.guest_map(op);
+                                    0
+                                },
+                            )
+                        },
+                        GNTTABOP_UNMAP_GRANT_REF => unsafe {
+                            with(
+                                arg + i * size_of::<GnttabUnmapGrantRef>(),
+                                |op: &mut GnttabUnmapGrantRef| {
+                                    op.status = self.guest_unmap(op.handle, op.host_addr);
+                                    0
+                                },
+                            )
+                        },
+                        _ => unsafe {
+                            with(arg + i * size_of::<GnttabCopy>(), |op: &mut GnttabCopy| {
+                                op.status = self.copy(op);
+                                0
+                            })
+                        },
+                    };
+                    if r != 0 {
+                        return r;
+                    }
+                }
+                0
+            }
+            _ => neg(errno::ENOSYS),
+        }
+    }
+
+    fn setup_table(&mut self, op: &mut GnttabSetupTable) -> isize {
+        if !self.own(op.dom) {
+            return neg(errno::ESRCH);
+        }
+        let pool = self.mem.pool();
+        if !self.gnttab.grow(pool, op.nr_frames) {
+            op.status = GNTST_GENERAL_ERROR;
+            return 0;
+        }
+        for i in 0..op.nr_frames {
+            let gfn = self
+                .mem
+                .find_overlay(Overlay::GrantFrame(i))
+                .unwrap_or(u64::MAX);
+            // SAFETY: the frame list is `nr_frames` long (the guest's guarantee).
+            unsafe { write(op.frame_list.p.wrapping_add(i as usize).addr(), gfn) };
+        }
+        op.status = GNTST_OKAY;
+        0
+    }
+
+    fn guest_map(&mut self, op: &mut GnttabMapGrantRef) -> i16 {
+        if op.flags & (GNTMAP_HOST_MAP | GNTMAP_DEVICE_MAP) == 0 {
+            return GNTST_BAD_GNTREF;
+        }
+        let readonly = op.flags & GNTMAP_READONLY != 0;
+        let gfn = op.host_addr >> 12;
+        let (page, granter) = if op.dom == self.cfg.backend_domid {
+            let Some(grant) = self.backend_grants.get_mut(&op.ref_) else {
+                return GNTST_BAD_GNTREF;
+            };
+            if grant.domid != self.cfg.domid || (grant.readonly && !readonly) {
+                return GNTST_GENERAL_ERROR;
+            }
+            grant.pins += 1;
+            (grant.page, op.dom)
+        } else if op.dom == self.cfg.domid {
+            // A grant of the domain's own memory: shared here (Xen 4.17 moves the frame).
+            if op.ref_ >= self.gnttab.nr_entries() {
+                return GNTST_BAD_GNTREF;
+            }
+            let frame = match self.gnttab.pin(op.ref_, self.cfg.domid, readonly) {
+                Ok(frame) => frame,
+                Err(status) => return status,
+            };
+            let Some(page) = self.mem.page(u64::from(frame)) else {
+                self.gnttab.unpin(op.ref_, readonly);
+                return GNTST_GENERAL_ERROR;
+            };
+            (page, op.dom)
+        } else {
+            return GNTST_BAD_DOMAIN;
+        };
+        let handle = self.guest_maptrack.insert(MapEntry {
+            granter,
+            reference: op.ref_,
+            readonly,
+            gfn: Some(gfn),
+            page,
+        });
+        self.mem.set_overlay(gfn, Overlay::GrantMap(handle), page);
+        op.handle = handle;
+        GNTST_OKAY
+    }
+
+    fn guest_unmap(&mut self, handle: u32, host_addr: u64) -> i16 {
+        let Some(entry) = self.guest_maptrack.get(handle) else {
+            return GNTST_BAD_HANDLE;
+        };
+        if host_addr != 0 && entry.gfn != Some(host_addr >> 12) {
+            return GNTST_GENERAL_ERROR;
+        }
+        self.guest_maptrack.remove(handle);
+        if let Some(gfn) = entry.gfn {
+            self.mem.clear_overlay(gfn);
+        }
+        if entry.granter == self.cfg.backend_domid {
+            if let Some(g) = self.backend_grants.get_mut(&entry.reference) {
+                g.pins = g.pins.saturating_sub(1);
+            }
+        } else {
+            self.gnttab.unpin(entry.reference, entry.readonly);
+        }
+        GNTST_OKAY
+    }
+
+    /// One end of a copy: the page, or a status.
+    fn copy_end(
+        &mut self,
+        end: &GnttabCopyPtr,
+        gref: bool,
+        write: bool,
+    ) -> Result<crate::memory::Page, i16> {
+        // SAFETY: both union members are plain integers; `gref` says which one is meant.
+        let (reference, gmfn) = unsafe { (end.u.ref_, end.u.gmfn) };
+        if !gref {
+            if end.domid != DOMID_SELF {
+                return Err(GNTST_PERMISSION_DENIED);
+            }
+            return self.mem.page(gmfn).ok_or(GNTST_BAD_COPY_ARG);
+        }
+        let domid = self.resolve(end.domid);
+        if domid == self.cfg.domid {
+            if reference >= self.gnttab.nr_entries() {
+                return Err(GNTST_BAD_GNTREF);
+            }
+            let frame = self.gnttab.pin(reference, self.cfg.domid, !write)?;
+            self.gnttab.unpin(reference, !write);
+            self.mem.page(u64::from(frame)).ok_or(GNTST_GENERAL_ERROR)
+        } else if domid == self.cfg.backend_domid {
+            let grant = self
+                .backend_grants
+                .get(&reference)
+                .ok_or(GNTST_BAD_GNTREF)?;
+            if grant.domid != self.cfg.domid || (write && grant.readonly) {
+                return Err(GNTST_GENERAL_ERROR);
+            }
+            Ok(grant.page)
+        } else {
+            Err(GNTST_BAD_DOMAIN)
+        }
+    }
+
+    fn copy(&mut self, op: &GnttabCopy) -> i16 {
+        let len = usize::from(op.len);
+        let (so, dof) = (usize::from(op.source.offset), usize::from(op.dest.offset));
+        if so + len > PAGE_SIZE || dof + len > PAGE_SIZE {
+            return GNTST_BAD_COPY_ARG;
+        }
+        let src = match self.copy_end(&op.source, op.flags & GNTCOPY_SOURCE_GREF != 0, false) {
+            Ok(p) => p,
+            Err(s) => return s,
+        };
+        let dst = match self.copy_end(&op.dest, op.flags & GNTCOPY_DEST_GREF != 0, true) {
+            Ok(p) => p,
+            Err(s) => return s,
+        };
+        // SAFETY: both ranges lie inside simulator-owned pages (checked above); `copy` allows
+        // overlap.
+        unsafe { std::ptr::copy(src.ptr().add(so), dst.ptr().add(dof), len) };
+        GNTST_OKAY
+    }
+
+    // ---- hvm_op ----
+
+    unsafe fn hvm_op(&mut self, args: &[usize; 5]) -> isize {
+        match args[0] as u32 {
+            // SAFETY: `args[1]` is an `xen_hvm_param`.
+            HVMOP_SET_PARAM | HVMOP_GET_PARAM => unsafe {
+                with(args[1], |op: &mut XenHvmParam| {
+                    self.hvm_param(args[0] as u32 == HVMOP_SET_PARAM, op)
+                })
+            },
+            // SAFETY: `args[1]` is an `xen_hvm_evtchn_upcall_vector`.
+            HVMOP_SET_EVTCHN_UPCALL_VECTOR => unsafe {
+                with(args[1], |op: &mut XenHvmEvtchnUpcallVector| {
+                    if op.vector < 0x10 {
+                        return neg(errno::EINVAL);
+                    }
+                    if op.vcpu >= self.cfg.vcpus {
+                        return neg(errno::ENOENT);
+                    }
+                    self.upcall_vector[op.vcpu as usize] = op.vector;
+                    self.assert_irq(op.vcpu);
+                    0
+                })
+            },
+            // No shadow paging: the hint is refused.
+            HVMOP_PAGETABLE_DYING => neg(errno::EINVAL),
+            _ => neg(errno::ENOSYS),
+        }
+    }
+
+    fn hvm_param(&mut self, set: bool, op: &mut XenHvmParam) -> isize {
+        const DEPRECATED: [u32; 10] = [4, 13, 20, 21, 22, 23, 24, 25, 26, 30];
+        if op.index >= HVM_NR_PARAMS {
+            return neg(errno::EINVAL);
+        }
+        if !self.own(op.domid) {
+            return neg(if self.events(op.domid).is_some() {
+                errno::EPERM
+            } else {
+                errno::ESRCH
+            });
+        }
+        if DEPRECATED.contains(&op.index) {
+            return neg(errno::EINVAL);
+        }
+        const VM86_TSS: u32 = 15;
+        const ACPI_IOPORTS: u32 = 19;
+        const VM_GENERATION_ID: u32 = 34;
+        const ALTP2M: u32 = 35;
+        const X87_FIP_WIDTH: u32 = 36;
+        const VM86_TSS_SIZED: u32 = 37;
+        let guest_settable = [
+            HVM_PARAM_CALLBACK_IRQ,
+            VM86_TSS,
+            VM86_TSS_SIZED,
+            ACPI_IOPORTS,
+            VM_GENERATION_ID,
+            HVM_PARAM_STORE_EVTCHN,
+            HVM_PARAM_CONSOLE_EVTCHN,
+            X87_FIP_WIDTH,
+        ];
+        if set {
+            if op.index == ALTP2M {
+                return neg(errno::EEXIST);
+            }
+            if !guest_settable.contains(&op.index) {
+                return neg(errno::EPERM);
+            }
+            if op.index == HVM_PARAM_CALLBACK_IRQ {
+                self.set_callback(op.value);
+            } else {
+                self.params[op.index as usize] = op.value;
+            }
+        } else {
+            let readable = guest_settable.contains(&op.index)
+                || [HVM_PARAM_STORE_PFN, HVM_PARAM_CONSOLE_PFN, ALTP2M].contains(&op.index);
+            if !readable {
+                return neg(errno::EPERM);
+            }
+            op.value = self.params[op.index as usize];
+        }
+        0
+    }
+
+    // ---- sched_op (the calls that never wait) ----
+
+    unsafe fn sched_op(&mut self, args: &[usize; 5]) -> isize {
+        match args[0] as u32 {
+            SCHEDOP_YIELD => 0,
+            xen_headers::sched::SCHEDOP_SHUTDOWN => {
+                // SAFETY: `args[1]` is a `sched_shutdown`.
+                let Some(s) = (unsafe { read::<SchedShutdown>(args[1]) }) else {
+                    return neg(errno::EFAULT);
+                };
+                if s.reason == SHUTDOWN_SUSPEND {
+                    if std::mem::take(&mut self.cancel_next_suspend) {
+                        return 1;
+                    }
+                    self.resume_in_new_domain();
+                    return 0;
+                }
+                self.shutdown = Some(s.reason);
+                0
+            }
+            SCHEDOP_SHUTDOWN_CODE => {
+                // SAFETY: as above.
+                let Some(s) = (unsafe { read::<SchedShutdown>(args[1]) }) else {
+                    return neg(errno::EFAULT);
+                };
+                self.shutdown_code = Some(s.reason);
+                0
+            }
+            SCHEDOP_WATCHDOG => {
+                // SAFETY: `args[1]` is a `sched_watchdog`.
+                let Some(w) = (unsafe { read::<SchedWatchdog>(args[1]) }) else {
+                    return neg(errno::EFAULT);
+                };
+                self.watchdog(w.id, w.timeout)
+            }
+            _ => neg(errno::ENOSYS),
+        }
+    }
+
+    fn watchdog(&mut self, id: u32, timeout: u32) -> isize {
+        let slots = self.watchdogs.len() as u32;
+        if id > slots {
+            return neg(errno::EINVAL);
+        }
+        if id == 0 {
+            let Some(free) = self.watchdogs.iter().position(|used| !used) else {
+                return neg(errno::ENOSPC);
+            };
+            self.watchdogs[free] = true;
+            return free as isize + 1;
+        }
+        let slot = (id - 1) as usize;
+        if !self.watchdogs[slot] {
+            return neg(errno::EINVAL);
+        }
+        if timeout == 0 {
+            self.watchdogs[slot] = false;
+        }
+        0
+    }
+
+    // ---- vcpu_op ----
+
+    unsafe fn vcpu_op(&mut self, caller: u32, args: &[usize; 5]) -> isize {
+        let (cmd, vcpu, arg) = (args[0] as u32, args[1] as u32, args[2]);
+        if vcpu >= self.cfg.vcpus {
+            return neg(errno::ENOENT);
+        }
+        match cmd {
+            VCPUOP_REGISTER_VCPU_INFO => {
+                // SAFETY: `arg` is a `vcpu_register_vcpu_info`.
+                let Some(r) = (unsafe { read::<VcpuRegisterVcpuInfo>(arg) }) else {
+                    return neg(errno::EFAULT);
+                };
+                if vcpu != caller || self.registered_vcpu_info(vcpu).is_some() {
+                    return neg(errno::EINVAL);
+                }
+                let size = size_of::<xen_headers::xen::VcpuInfo>();
+                if r.offset as usize > PAGE_SIZE - size {
+                    return neg(errno::ENXIO);
+                }
+                if r.offset % 8 != 0 {
+                    return neg(errno::EINVAL);
+                }
+                let Some(page) = self.mem.page(r.mfn) else {
+                    return neg(errno::EINVAL);
+                };
+                self.register_vcpu_info(vcpu, page, r.offset as usize, r.mfn);
+                0
+            }
+            VCPUOP_SET_PERIODIC_TIMER => {
+                // SAFETY: `arg` is a `vcpu_set_periodic_timer`.
+                let Some(t) = (unsafe { read::<VcpuSetPeriodicTimer>(arg) }) else {
+                    return neg(errno::EFAULT);
+                };
+                if t.period_ns < 1_000_000 || t.period_ns > i64::MAX as u64 / 2 {
+                    return neg(errno::EINVAL);
+                }
+                let next = self.now() + t.period_ns;
+                self.timers[vcpu as usize].periodic = Some((t.period_ns, next));
+                0
+            }
+            VCPUOP_STOP_PERIODIC_TIMER => {
+                self.timers[vcpu as usize].periodic = None;
+                0
+            }
+            VCPUOP_SET_SINGLESHOT_TIMER => {
+                if vcpu != caller {
+                    return neg(errno::EINVAL);
+                }
+                // SAFETY: `arg` is a `vcpu_set_singleshot_timer`.
+                let Some(t) = (unsafe { read::<VcpuSetSingleshotTimer>(arg) }) else {
+                    return neg(errno::EFAULT);
+                };
+                if t.flags & VCPU_SSHOTTMR_FUTURE != 0 && t.timeout_abs_ns < self.now() {
+                    return neg(errno::ETIME);
+                }
+                self.timers[vcpu as usize].singleshot = Some(t.timeout_abs_ns);
+                0
+            }
+            VCPUOP_STOP_SINGLESHOT_TIMER => {
+                if vcpu != caller {
+                    return neg(errno::EINVAL);
+                }
+                self.timers[vcpu as usize].singleshot = None;
+                0
+            }
+            VCPUOP_IS_UP => 1,
+            VCPUOP_UP | VCPUOP_DOWN => 0,
+            VCPUOP_INITIALISE => neg(errno::EEXIST),
+            _ => neg(errno::ENOSYS),
+        }
+    }
+
+    // ---- xen_version, console_io ----
+
+    unsafe fn xen_version(&mut self, args: &[usize; 5]) -> isize {
+        match args[0] as u32 {
+            XENVER_VERSION => ((4 << 16) | 17) as isize,
+            XENVER_EXTRAVERSION => {
+                let mut extra = [0_u8; XEN_EXTRAVERSION_LEN];
+                let text = self.cfg.extra_version.as_bytes();
+                let n = text.len().min(XEN_EXTRAVERSION_LEN - 1);
+                extra[..n].copy_from_slice(&text[..n]);
+                // SAFETY: `args[1]` is a 16-byte buffer.
+                unsafe { write(args[1], extra) };
+                0
+            }
+            XENVER_GET_FEATURES => {
+                // SAFETY: `args[1]` is a `xen_feature_info`.
+                unsafe {
+                    with(args[1], |f: &mut XenFeatureInfo| {
+                        if f.submap_idx != 0 {
+                            return neg(errno::EINVAL);
+                        }
+                        f.submap = self.cfg.features;
+                        0
+                    })
+                }
+            }
+            XENVER_PAGESIZE => PAGE_SIZE as isize,
+            _ => neg(errno::ENOSYS),
+        }
+    }
+
+    unsafe fn console_io(&mut self, args: &[usize; 5]) -> isize {
+        if args[0] as u32 != CONSOLEIO_WRITE {
+            return neg(errno::ENOSYS);
+        }
+        if self.cfg.domid != 0 && !self.cfg.guest_console_io {
+            return neg(errno::EPERM);
+        }
+        let p = std::ptr::with_exposed_provenance::<u8>(args[2]);
+        if p.is_null() {
+            return neg(errno::EFAULT);
+        }
+        // SAFETY: `args[2]` points at `args[1]` bytes (the caller's guarantee).
+        let bytes = unsafe { std::slice::from_raw_parts(p, args[1]) };
+        self.xen_console.extend_from_slice(bytes);
+        0
+    }
+}
