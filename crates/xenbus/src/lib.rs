@@ -29,6 +29,7 @@ extern crate std;
 
 extern crate alloc;
 
+pub mod cache;
 #[cfg(windows)]
 mod glue;
 pub mod pdo_identity;
