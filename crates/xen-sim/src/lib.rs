@@ -314,6 +314,12 @@ impl Sim {
         }
     }
 
+    /// The guest's vCPU count.
+    #[must_use]
+    pub fn vcpus(&self) -> u32 {
+        self.inner.upcalls.len() as u32
+    }
+
     /// Installs the guest's upcall handler for `vcpu` (its interrupt service routine).
     pub fn set_upcall_handler(&self, vcpu: u32, handler: Handler) {
         let mut handlers = self
@@ -353,6 +359,12 @@ impl Sim {
     #[must_use]
     pub fn allocate(&self, count: usize) -> (u64, *mut u8) {
         self.lock().mem.allocate(count)
+    }
+
+    /// `count` frame numbers with nothing behind them, for Xen to map pages into.
+    #[must_use]
+    pub fn hole(&self, count: u64) -> u64 {
+        self.lock().mem.hole(count)
     }
 
     /// The host address of whatever backs `gfn`.

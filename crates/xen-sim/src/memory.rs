@@ -144,6 +144,13 @@ impl GuestMemory {
         (first, run.ptr())
     }
 
+    /// Reserves `count` frame numbers with nothing behind them (a hole for Xen to map into).
+    pub fn hole(&mut self, count: u64) -> u64 {
+        let first = self.next_gfn;
+        self.next_gfn += count.max(1);
+        first
+    }
+
     /// The host page currently at `gfn` (an overlay, else populated RAM).
     #[must_use]
     pub fn page(&self, gfn: u64) -> Option<Page> {
@@ -185,7 +192,7 @@ impl GuestMemory {
     pub fn unpopulated_count(&self) -> usize {
         self.slots
             .values()
-            .filter(|s| s.ram.is_some() && !s.populated)
+            .filter(|s| s.ram.is_some() && !s.populated && s.overlay.is_none())
             .count()
     }
 

@@ -721,10 +721,4 @@ impl State {
         }
         self.mem.set_overlay(gfn, Overlay::SharedInfo, page);
     }
-
-    /// Offset of the shared-info page's `evtchn_pending` (for tests of layout agreement).
-    #[must_use]
-    pub const fn pending_offset() -> usize {
-        offset_of!(SharedInfo, evtchn_pending)
-    }
 }
