@@ -30,6 +30,7 @@ extern crate std;
 extern crate alloc;
 
 pub mod cache;
+pub mod evtchn;
 #[cfg(windows)]
 mod glue;
 pub mod pdo_identity;

@@ -1,0 +1,1256 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! `EVTCHN`: event channels (spec/xenbus.md §1.3, §5.1; upstream `evtchn.c`, `evtchn_2l.c`,
+//! `evtchn_fifo.c`).
+//!
+//! [`Evtchn`] is the portable logic behind `XENBUS_EVTCHN` v5–v9. It opens channels of every
+//! kind ([`OpenKind`]), delivers their events through the Xen upcall to callbacks on the CPU
+//! each channel is bound to, and survives suspend/resume. The interface provider maps the C
+//! methods onto it one to one: `EvtchnOpen` → [`open`](Evtchn::open) (the provider decodes
+//! the variadic arguments by type and interface version), `EvtchnBind` →
+//! [`bind`](Evtchn::bind), `EvtchnUnmask` → [`unmask`](Evtchn::unmask),
+//! `EvtchnUnmaskVersion4` → [`unmask_version4`](Evtchn::unmask_version4), `EvtchnSend` /
+//! `EvtchnSendVersion1` → [`send`](Evtchn::send) / [`send_version1`](Evtchn::send_version1),
+//! `EvtchnTrigger` → [`trigger`](Evtchn::trigger), `EvtchnGetCount` →
+//! [`get_count`](Evtchn::get_count), `EvtchnWait` / `EvtchnWaitVersion5` →
+//! [`wait`](Evtchn::wait) / [`wait_version5`](Evtchn::wait_version5), `EvtchnGetPort` →
+//! [`get_port`](Evtchn::get_port), `EvtchnClose` → [`close`](Evtchn::close). Processor
+//! numbers (Group, Number) are converted to processor indices by the provider
+//! (`KeGetProcessorIndexFromNumber`).
+//!
+//! # Pieces
+//! * The ABI ([`AbiKind`]): FIFO when the `UseEvtchnFifoAbi` registry value (default 1) allows
+//!   it and Xen accepts a control block for every vCPU, else 2-level over the shared-info page
+//!   ([`EvtchnSharedInfo`]). A failed FIFO acquire has already run [`reset`] (store and console
+//!   channels re-bound, HVM parameters updated). Chosen again in every SUSPEND LATE callback.
+//! * Interrupts ([`platform_port::Interrupts`]): at acquire one latched interrupt per CPU the
+//!   ABI and shared info can serve, and the level-sensitive callback line on CPU 0. With
+//!   `UseEvtchnUpcall` (default 1) each CPU's vector is programmed with
+//!   `HVMOP_set_evtchn_upcall_vector`; `STATUS_NOT_IMPLEMENTED` stops trying for the remaining
+//!   CPUs, other failures skip that CPU. `HVM_PARAM_CALLBACK_IRQ` is then always set to the
+//!   line. After programming, the ISR runs once under each interrupt's lock to catch events
+//!   that were already pending.
+//! * The ISR entry the glue calls with the interrupt lock held: [`interrupt`](Evtchn::interrupt)
+//!   (`while UpcallPending(cpu) poll(cpu)`). Poll reports ports; a port is queued on the CPU's
+//!   pending queue only if its channel is active and bound to that CPU; then each queued
+//!   channel is masked (auto-mask), acked, counted and its callback run.
+//! * Per-CPU DPCs flush a CPU (poll under its interrupt lock) and reap closed channels with
+//!   `EVTCHNOP_close` (never for FIXED ports, never for ports invalidated by a suspend).
+//!
+//! # Locks and levels
+//! `state` (`DISPATCH_LEVEL`, upstream's context lock) guards the reference count and the
+//! interrupt objects; acquire, release, trigger, close, the DPC and suspend-late take it. The
+//! ABI sits behind a reader/writer spin lock: the delivery path and port operations read it at
+//! `DISPATCH_LEVEL` or above; only acquire/release/suspend-late replace it, at `HIGH_LEVEL`,
+//! and release the old ABI (hypercalls, page frees) after dropping the lock. The port table and
+//! the per-CPU pending queues use `HIGH_LEVEL` locks held for a few instructions; their storage
+//! grows at `DISPATCH_LEVEL` before a channel is published (every queue can hold every live
+//! channel), so the delivery path never allocates. Callbacks run with no lock of this module
+//! held other than the ABI read lock, under the interrupt lock of their CPU; they must not call
+//! [`trigger`](Evtchn::trigger), [`open`](Evtchn::open), [`close`](Evtchn::close) or
+//! [`bind`](Evtchn::bind) (upstream deadlocks there too).
+//!
+//! # Upstream behaviour, decided (§5.1 and Appendix A)
+//! * **VIRQ CPU (A2 / §3.10 VERIFY).** Upstream binds a VIRQ to the requested vCPU but leaves
+//!   the channel's CPU at 0, so its poller drops timer VIRQs on other CPUs. Here the bound CPU
+//!   is recorded, so a VIRQ opened for CPU N is delivered on CPU N.
+//! * **FIFO queue order (A3).** Lowest queue number (Xen's highest priority) first; see
+//!   [`fifo`](self::fifo) for this and the other FIFO decisions (validated links, bounded
+//!   polls, pages kept once Xen accepted them).
+//! * **Wait and wrapping counts.** Upstream compares `(LONG64)Count - (LONG64)Channel->Count`,
+//!   which is wrong once the 32-bit count wraps (a target of 1 just after the wrap is "reached"
+//!   by a count of `0xFFFFFFFF`). Here the comparison is the serial-number one: reached when
+//!   `target - count` (mod 2^32) is 0 or at least 2^31. Identical away from the wrap.
+//! * **Close racing delivery.** Upstream queues the DPC only when Close's Trigger itself queued
+//!   the channel; if the ISR of the owning CPU had it queued at that moment, the reap waits for
+//!   an unrelated DPC. Here Close always queues the owning CPU's DPC.
+//! * **Close after suspend while queued.** Upstream frees such a channel while it may still be
+//!   on a pending list. Here a channel still queued is reaped by the owning CPU's DPC, and a
+//!   channel invalidated by a suspend is never `EVTCHNOP_close`d (its number may belong to
+//!   someone else in the new domain); reaping is idempotent.
+//! * **Outstanding channels at the last release.** Upstream bug-checks ("OUTSTANDING EVENT
+//!   CHANNELS"). Here it is logged at CRITICAL, each remaining channel is deactivated and its
+//!   port closed (unless FIXED), so nothing stays bound; the client's later close only frees it.
+//! * **Calls on an inactive subsystem.** Open before acquire fails with `STATUS_UNSUCCESSFUL`;
+//!   Trigger while not acquired does nothing; Close while not acquired reaps at once.
+//! * **Bad arguments** upstream only `ASSERT`s are errors: a CPU index beyond the processor
+//!   count is `STATUS_INVALID_PARAMETER` (Bind, VIRQ open), as is a port already open (upstream
+//!   adds a duplicate hash entry) and a FIFO port beyond 2^17.
+//! * **Release without acquire** is logged and ignored.
+//! * **Debug dump** prints upstream's lines; the caller is the address the provider recorded
+//!   (printed as `%p`, 16 upper-case hex digits), since module lookup belongs to the glue.
+
+mod abi;
+mod channel;
+mod fifo;
+mod reset;
+mod table;
+
+use alloc::collections::VecDeque;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+
+use ntstatus::{
+    NtStatus, STATUS_INVALID_PARAMETER, STATUS_NO_MEMORY, STATUS_NOT_IMPLEMENTED,
+    STATUS_NOT_SUPPORTED, STATUS_TIMEOUT, STATUS_UNSUCCESSFUL,
+};
+use platform_port::{
+    Dpc, Interrupt, InterruptMode, Interrupts, IrqlLevel, IrqlLock, Platform, Registry, plog,
+};
+use xen_headers::hvm::params::HVM_PARAM_CALLBACK_IRQ;
+use xen_services::XenServices;
+
+pub use abi::{AbiKind, EvtchnSharedInfo};
+pub use channel::{Callback, Channel, ChannelKind, OpenKind};
+pub use fifo::{MAX_PAGES as FIFO_MAX_PAGES, WORDS_PER_PAGE as FIFO_WORDS_PER_PAGE};
+pub use reset::reset;
+
+use abi::Abi;
+use table::PortTable;
+
+/// The registry key upstream reads its parameters from (below `HKEY_LOCAL_MACHINE`).
+pub const PARAMETERS_KEY: &str = r"SYSTEM\CurrentControlSet\Services\xenbus\Parameters";
+
+/// Why an EVTCHN operation failed. A failed operation leaves nothing allocated or bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvtchnError {
+    /// Memory (pool or pages) ran out.
+    NoMemory,
+    /// A bad argument: CPU index out of range, port already open, FIFO port too large.
+    InvalidParameter,
+    /// The CPU cannot take event channels (no upcall vector and not CPU 0).
+    NotSupported,
+    /// The subsystem is not acquired, or the FDO had no callback interrupt.
+    Unsuccessful,
+    /// [`Evtchn::wait`] timed out.
+    Timeout,
+    /// A xen.sys service failed with this status.
+    Xen(NtStatus),
+}
+
+impl EvtchnError {
+    /// The NTSTATUS upstream returns for this error.
+    #[must_use]
+    pub const fn status(self) -> NtStatus {
+        match self {
+            Self::NoMemory => STATUS_NO_MEMORY,
+            Self::InvalidParameter => STATUS_INVALID_PARAMETER,
+            Self::NotSupported => STATUS_NOT_SUPPORTED,
+            Self::Unsuccessful => STATUS_UNSUCCESSFUL,
+            Self::Timeout => STATUS_TIMEOUT,
+            Self::Xen(status) => status,
+        }
+    }
+}
+
+impl fmt::Display for EvtchnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoMemory => f.write_str("out of memory"),
+            Self::InvalidParameter => f.write_str("invalid parameter"),
+            Self::NotSupported => f.write_str("processor cannot take event channels"),
+            Self::Unsuccessful => f.write_str("not acquired or no callback interrupt"),
+            Self::Timeout => f.write_str("timed out"),
+            Self::Xen(status) => write!(f, "xen service failed ({status:08x})"),
+        }
+    }
+}
+
+/// The registry switches (`UseEvtchnFifoAbi`, `UseEvtchnUpcall`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvtchnConfig {
+    /// Try the FIFO ABI first.
+    pub use_fifo_abi: bool,
+    /// Try per-CPU upcall vectors.
+    pub use_upcall: bool,
+}
+
+impl Default for EvtchnConfig {
+    fn default() -> Self {
+        Self {
+            use_fifo_abi: true,
+            use_upcall: true,
+        }
+    }
+}
+
+impl EvtchnConfig {
+    /// Reads both DWORDs from `key`; a missing or unreadable value counts as 1.
+    pub fn from_registry<R: Registry + ?Sized>(registry: &R, key: &str) -> Self {
+        let flag = |name| !matches!(registry.read_dword(key, name), Ok(0));
+        Self {
+            use_fifo_abi: flag("UseEvtchnFifoAbi"),
+            use_upcall: flag("UseEvtchnUpcall"),
+        }
+    }
+}
+
+/// Per-processor delivery state.
+struct Processor<P: Platform> {
+    dpc: Option<P::Dpc>,
+    /// Channels with an event to deliver (or closed, awaiting the reap).
+    pending: IrqlLock<P, VecDeque<Arc<Channel>>>,
+    /// Someone is polling this CPU (guards the ABI's per-CPU poll state against re-entry).
+    polling: AtomicBool,
+    /// The CPU's upcall vector is programmed.
+    upcall_enabled: AtomicBool,
+}
+
+/// What `state` guards.
+struct State<I: Interrupts> {
+    references: u32,
+    line: Option<I::Interrupt>,
+    vectors: Vec<Option<I::Interrupt>>,
+}
+
+/// The EVTCHN subsystem context (upstream's `XENBUS_EVTCHN_CONTEXT`).
+pub struct Evtchn<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> {
+    platform: P,
+    services: Arc<S>,
+    interrupts: I,
+    shared_info: Arc<dyn EvtchnSharedInfo>,
+    config: EvtchnConfig,
+    state: IrqlLock<P, State<I>>,
+    abi: spin::RwLock<Option<Abi<P, S>>>,
+    table: PortTable<P>,
+    channels: IrqlLock<P, Vec<Arc<Channel>>>,
+    /// Channel objects alive (opened or being opened, not yet reaped): every pending queue
+    /// has room for this many.
+    live: AtomicUsize,
+    processors: Vec<Processor<P>>,
+}
+
+impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> fmt::Debug
+    for Evtchn<P, S, I>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Evtchn")
+            .field("config", &self.config)
+            .field("abi", &self.abi_kind())
+            .field("live", &self.live.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether an event count `count` has reached `target` (serial-number arithmetic mod 2^32).
+#[must_use]
+pub const fn count_reached(target: u32, count: u32) -> bool {
+    let distance = target.wrapping_sub(count);
+    distance == 0 || distance >= 1 << 31
+}
+
+impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S, I> {
+    /// A context with one DPC per processor (`EvtchnInitialize`); nothing is bound until
+    /// [`acquire`](Self::acquire).
+    ///
+    /// # Errors
+    /// [`EvtchnError::NoMemory`] when the per-processor table cannot be allocated.
+    pub fn new(
+        platform: P,
+        services: Arc<S>,
+        interrupts: I,
+        shared_info: Arc<dyn EvtchnSharedInfo>,
+        config: EvtchnConfig,
+    ) -> Result<Arc<Self>, EvtchnError> {
+        let count = platform.processor_count();
+        let wanted = usize::try_from(count).unwrap_or(0);
+        let this = Arc::new_cyclic(move |weak: &Weak<Self>| {
+            let mut processors = Vec::new();
+            if processors.try_reserve_exact(wanted).is_ok() {
+                for cpu in 0..count {
+                    let weak = weak.clone();
+                    let dpc = platform.new_dpc(
+                        Some(cpu),
+                        Arc::new(move || {
+                            if let Some(evtchn) = weak.upgrade() {
+                                evtchn.dpc(cpu);
+                            }
+                        }),
+                    );
+                    processors.push(Processor {
+                        dpc: Some(dpc),
+                        pending: IrqlLock::high(platform.clone(), VecDeque::new()),
+                        polling: AtomicBool::new(false),
+                        upcall_enabled: AtomicBool::new(false),
+                    });
+                }
+            }
+            let state = IrqlLock::dispatch(
+                platform.clone(),
+                State {
+                    references: 0,
+                    line: None,
+                    vectors: Vec::new(),
+                },
+            );
+            let table = PortTable::new(platform.clone());
+            let channels = IrqlLock::dispatch(platform.clone(), Vec::new());
+            Self {
+                platform,
+                services,
+                interrupts,
+                shared_info,
+                config,
+                state,
+                abi: spin::RwLock::new(None),
+                table,
+                channels,
+                live: AtomicUsize::new(0),
+                processors,
+            }
+        });
+        if this.processors.len() == wanted {
+            Ok(this)
+        } else {
+            Err(EvtchnError::NoMemory)
+        }
+    }
+
+    /// The configuration read at initialization.
+    pub const fn config(&self) -> EvtchnConfig {
+        self.config
+    }
+
+    /// The ABI in use, `None` while not acquired.
+    pub fn abi_kind(&self) -> Option<AbiKind> {
+        self.with_abi(Abi::kind)
+    }
+
+    /// Whether CPU `cpu`'s upcall vector is programmed.
+    pub fn upcall_enabled(&self, cpu: u32) -> bool {
+        self.processor(cpu)
+            .is_some_and(|p| p.upcall_enabled.load(Ordering::SeqCst))
+    }
+
+    /// How many channels are open or awaiting their reap.
+    pub fn channel_count(&self) -> usize {
+        self.channels.lock().len()
+    }
+
+    fn processor(&self, cpu: u32) -> Option<&Processor<P>> {
+        self.processors.get(usize::try_from(cpu).ok()?)
+    }
+
+    // -- ABI access ----------------------------------------------------------------------
+
+    /// Runs `f` on the ABI under the read lock at `DISPATCH_LEVEL` or above.
+    fn with_abi<R>(&self, f: impl FnOnce(&Abi<P, S>) -> R) -> Option<R> {
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let result = self.abi.read().as_ref().map(f);
+        self.platform.lower_irql(old);
+        result
+    }
+
+    /// Installs `new`, returning the previous ABI for the caller to release unlocked.
+    fn replace_abi(&self, new: Option<Abi<P, S>>) -> Option<Abi<P, S>> {
+        let old = self.platform.raise_irql(IrqlLevel::HIGH);
+        let previous = core::mem::replace(&mut *self.abi.write(), new);
+        self.platform.lower_irql(old);
+        previous
+    }
+
+    /// FIFO if configured and Xen accepts it, else 2-level (`EvtchnAbiAcquire`).
+    fn abi_acquire(&self) -> Result<Abi<P, S>, EvtchnError> {
+        if self.config.use_fifo_abi {
+            match fifo::Fifo::acquire(&self.platform, &self.services) {
+                Ok(fifo) => {
+                    plog!(self.platform, Info, "EVTCHN: FIFO");
+                    return Ok(Abi::Fifo(fifo));
+                }
+                Err(error) => {
+                    plog!(self.platform, Warning, "EVTCHN: FIFO unavailable ({error})");
+                }
+            }
+        }
+        let abi = Abi::two_level(&self.shared_info, &self.services)?;
+        plog!(self.platform, Info, "EVTCHN: TWO LEVEL");
+        Ok(abi)
+    }
+
+    fn is_processor_enabled(&self, cpu: u32) -> bool {
+        self.shared_info.upcall_supported(cpu)
+            && self
+                .with_abi(|abi| abi.is_processor_enabled(cpu))
+                .unwrap_or(false)
+    }
+
+    // -- reference counting --------------------------------------------------------------
+
+    /// Takes a reference; the first one chooses the ABI, allocates the interrupts and enables
+    /// the upcalls (`EvtchnAcquire`).
+    ///
+    /// # Errors
+    /// The `SHARED_INFO` or ABI failure, [`EvtchnError::NoMemory`], or
+    /// [`EvtchnError::Unsuccessful`] when the FDO has no callback line; nothing is left
+    /// acquired then.
+    pub fn acquire(&self) -> Result<(), EvtchnError> {
+        let mut state = self.state.lock();
+        if state.references > 0 {
+            state.references = state
+                .references
+                .checked_add(1)
+                .ok_or(EvtchnError::Unsuccessful)?;
+            return Ok(());
+        }
+        plog!(self.platform, Trace, "EVTCHN: ====>");
+        let result = self.first_acquire(&mut state);
+        if let Err(error) = result {
+            plog!(self.platform, Error, "EVTCHN: acquire failed ({error})");
+        }
+        plog!(self.platform, Trace, "EVTCHN: <====");
+        result
+    }
+
+    fn first_acquire(&self, state: &mut State<I>) -> Result<(), EvtchnError> {
+        self.shared_info.acquire().map_err(EvtchnError::Xen)?;
+        let abi = match self.abi_acquire() {
+            Ok(abi) => abi,
+            Err(error) => {
+                self.shared_info.release();
+                return Err(error);
+            }
+        };
+        let count = self.platform.processor_count();
+        let mut vectors = Vec::new();
+        if vectors
+            .try_reserve_exact(usize::try_from(count).unwrap_or(0))
+            .is_err()
+        {
+            abi.release();
+            self.shared_info.release();
+            return Err(EvtchnError::NoMemory);
+        }
+        for cpu in 0..count {
+            let enabled = self.shared_info.upcall_supported(cpu) && abi.is_processor_enabled(cpu);
+            vectors.push(if enabled {
+                self.interrupts
+                    .allocate_interrupt(InterruptMode::Latched, cpu)
+            } else {
+                None
+            });
+        }
+        let Some(line) = self
+            .interrupts
+            .allocate_interrupt(InterruptMode::LevelSensitive, 0)
+        else {
+            drop(vectors);
+            abi.release();
+            self.shared_info.release();
+            return Err(EvtchnError::Unsuccessful);
+        };
+        if let Some(stale) = self.replace_abi(Some(abi)) {
+            stale.release();
+        }
+        state.line = Some(line);
+        state.vectors = vectors;
+        state.references = 1;
+        self.interrupt_enable(state);
+        Ok(())
+    }
+
+    /// Drops a reference; the last one disables the upcalls, flushes every CPU, frees the
+    /// interrupts and releases the ABI (`EvtchnRelease`).
+    pub fn release(&self) {
+        let mut state = self.state.lock();
+        match state.references {
+            0 => {
+                plog!(self.platform, Error, "EVTCHN: release without acquire");
+                return;
+            }
+            1 => state.references = 0,
+            n => {
+                state.references = n.saturating_sub(1);
+                return;
+            }
+        }
+        plog!(self.platform, Trace, "EVTCHN: ====>");
+        self.interrupt_disable();
+        for (cpu, processor) in (0..).zip(self.processors.iter()) {
+            self.flush(&state, cpu);
+            if let Some(dpc) = &processor.dpc {
+                dpc.remove();
+            }
+        }
+        self.close_outstanding();
+        let vectors = core::mem::take(&mut state.vectors);
+        let line = state.line.take();
+        drop(state);
+        drop(vectors);
+        drop(line);
+        if let Some(abi) = self.replace_abi(None) {
+            abi.release();
+        }
+        self.shared_info.release();
+        plog!(self.platform, Trace, "EVTCHN: <====");
+    }
+
+    /// Unbinds every channel still open at the last release (upstream bug-checks).
+    fn close_outstanding(&self) {
+        let channels: Vec<Arc<Channel>> = {
+            let list = self.channels.lock();
+            if list.is_empty() {
+                return;
+            }
+            let mut copy = Vec::new();
+            if copy.try_reserve_exact(list.len()).is_ok() {
+                copy.extend(list.iter().cloned());
+            }
+            copy
+        };
+        plog!(
+            self.platform,
+            Critical,
+            "EVTCHN: OUTSTANDING EVENT CHANNELS ({})",
+            channels.len()
+        );
+        for channel in channels {
+            if channel.active.swap(false, Ordering::SeqCst) {
+                self.with_abi(|abi| abi.port_disable(channel.port));
+                drop(self.table.remove(channel.port, &channel));
+                if channel.kind != ChannelKind::Fixed {
+                    let _ = self.services.evtchn_close(channel.port);
+                }
+                // The number is gone: the client's close only frees the object.
+                channel.stale.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    // -- interrupts ----------------------------------------------------------------------
+
+    /// Programs the per-CPU vectors and the callback line, then runs each ISR once
+    /// (`EvtchnInterruptEnable`).
+    fn interrupt_enable(&self, state: &State<I>) {
+        if self.config.use_upcall {
+            for (cpu, vector) in (0..).zip(state.vectors.iter()) {
+                let Some(interrupt) = vector else { continue };
+                if !self.is_processor_enabled(cpu) {
+                    continue;
+                }
+                let Ok(vcpu) = self.services.processor_vcpu_id(cpu) else {
+                    continue;
+                };
+                match self
+                    .services
+                    .hvm_set_evtchn_upcall_vector(vcpu, interrupt.vector())
+                {
+                    Ok(()) => {}
+                    Err(STATUS_NOT_IMPLEMENTED) => {
+                        plog!(
+                            self.platform,
+                            Info,
+                            "EVTCHN: PER-CPU UPCALL NOT IMPLEMENTED"
+                        );
+                        break;
+                    }
+                    Err(status) => {
+                        plog!(
+                            self.platform,
+                            Warning,
+                            "EVTCHN: CPU {cpu}: upcall vector refused ({status:08x})"
+                        );
+                        continue;
+                    }
+                }
+                plog!(
+                    self.platform,
+                    Info,
+                    "EVTCHN: CPU {cpu} (Vector = {})",
+                    interrupt.vector()
+                );
+                if let Some(processor) = self.processor(cpu) {
+                    processor.upcall_enabled.store(true, Ordering::SeqCst);
+                }
+                interrupt.synchronize(&mut || {
+                    self.interrupt(cpu);
+                });
+            }
+        } else {
+            plog!(self.platform, Info, "EVTCHN: PER-CPU UPCALL DISABLED");
+        }
+        let Some(line) = &state.line else { return };
+        if let Err(status) = self
+            .services
+            .hvm_set_param(HVM_PARAM_CALLBACK_IRQ, u64::from(line.line()))
+        {
+            plog!(
+                self.platform,
+                Error,
+                "EVTCHN: CALLBACK VIA not set ({status:08x})"
+            );
+        }
+        plog!(
+            self.platform,
+            Info,
+            "EVTCHN: CALLBACK VIA (Vector = {})",
+            line.line()
+        );
+        line.synchronize(&mut || {
+            self.interrupt(0);
+        });
+    }
+
+    /// Clears the callback line and every programmed vector (`EvtchnInterruptDisable`).
+    fn interrupt_disable(&self) {
+        if let Err(status) = self.services.hvm_set_param(HVM_PARAM_CALLBACK_IRQ, 0) {
+            plog!(
+                self.platform,
+                Error,
+                "EVTCHN: CALLBACK VIA not cleared ({status:08x})"
+            );
+        }
+        for (cpu, processor) in (0..).zip(self.processors.iter()) {
+            if !processor.upcall_enabled.swap(false, Ordering::SeqCst) {
+                continue;
+            }
+            if let Ok(vcpu) = self.services.processor_vcpu_id(cpu) {
+                let _ = self.services.hvm_set_evtchn_upcall_vector(vcpu, 0);
+            }
+        }
+    }
+
+    /// The interrupt whose lock serializes with CPU `cpu`'s deliveries: its own vector when
+    /// programmed, else the callback line.
+    fn interrupt_for<'a>(&self, state: &'a State<I>, cpu: u32) -> Option<&'a I::Interrupt> {
+        if self.upcall_enabled(cpu) {
+            let own = state.vectors.get(usize::try_from(cpu).ok()?)?.as_ref();
+            if own.is_some() {
+                return own;
+            }
+        }
+        state.line.as_ref()
+    }
+
+    /// The ISR body for CPU `cpu` (`EvtchnInterruptCallback`): polls while the CPU's upcall
+    /// flag is set; returns whether any callback reported work. The glue calls it from the
+    /// interrupt service routine, with that interrupt's lock held.
+    pub fn interrupt(&self, cpu: u32) -> bool {
+        let Some(processor) = self.processor(cpu) else {
+            return false;
+        };
+        if processor.polling.swap(true, Ordering::Acquire) {
+            // Re-entered on this CPU: the outer poll loops on the upcall flag it left set.
+            return false;
+        }
+        let mut done = false;
+        while self.shared_info.upcall_pending(cpu) {
+            done |= self.poll(cpu, processor, None);
+        }
+        processor.polling.store(false, Ordering::Release);
+        done
+    }
+
+    /// Runs [`interrupt`](Self::interrupt) for `cpu` under the lock of the interrupt Xen
+    /// delivers that CPU's upcalls on, for callers outside an ISR (simulators, tests).
+    /// Returns `None` while not acquired.
+    pub fn deliver(&self, cpu: u32) -> Option<bool> {
+        let state = self.state.lock();
+        if state.references == 0 {
+            return None;
+        }
+        let interrupt = self.interrupt_for(&state, cpu)?;
+        let mut done = false;
+        interrupt.synchronize(&mut || done = self.interrupt(cpu));
+        Some(done)
+    }
+
+    /// `EvtchnPoll`: collects the ABI's ports for `cpu` onto its pending queue, then delivers
+    /// the queue; closed channels go to `reap` (DPC path) or stay queued (ISR path).
+    fn poll(
+        &self,
+        cpu: u32,
+        processor: &Processor<P>,
+        mut reap: Option<&mut Vec<Arc<Channel>>>,
+    ) -> bool {
+        self.with_abi(|abi| {
+            {
+                let mut queue = processor.pending.lock();
+                abi.poll(cpu, &mut |port| {
+                    if let Some(channel) = self.table.lookup(port)
+                        && channel.cpu.load(Ordering::SeqCst) == cpu
+                        && !channel.pending.swap(true, Ordering::SeqCst)
+                    {
+                        queue.push_back(channel);
+                    }
+                    false
+                });
+            }
+            let mut done = false;
+            let mut remaining = processor.pending.lock().len();
+            while remaining > 0 {
+                remaining = remaining.saturating_sub(1);
+                let Some(channel) = processor.pending.lock().pop_front() else {
+                    break;
+                };
+                fence(Ordering::SeqCst);
+                if channel.closed.load(Ordering::SeqCst) {
+                    match reap.as_deref_mut() {
+                        Some(list) => list.push(channel),
+                        None => processor.pending.lock().push_back(channel),
+                    }
+                    continue;
+                }
+                // Off the queue before it may be queued again.
+                channel.pending.store(false, Ordering::SeqCst);
+                if channel.auto_mask {
+                    abi.port_mask(channel.port);
+                }
+                abi.port_ack(channel.port);
+                // Acked before counted, so a waiter never misses a later event.
+                fence(Ordering::SeqCst);
+                channel.count.fetch_add(1, Ordering::SeqCst);
+                done |= (channel.callback)();
+            }
+            done
+        })
+        .unwrap_or(false)
+    }
+
+    /// The per-CPU DPC (`EvtchnDpc`).
+    fn dpc(&self, cpu: u32) {
+        let state = self.state.lock();
+        if state.references == 0 {
+            return;
+        }
+        self.flush(&state, cpu);
+    }
+
+    /// Polls `cpu` under its interrupt lock and reaps the closed channels found on its queue
+    /// (`EvtchnFlush`).
+    fn flush(&self, state: &State<I>, cpu: u32) {
+        let Some(processor) = self.processor(cpu) else {
+            return;
+        };
+        let mut reap: Vec<Arc<Channel>> = Vec::new();
+        // Room for every live channel, so the poll under the interrupt lock never allocates.
+        let _ = reap.try_reserve(self.live.load(Ordering::SeqCst));
+        let mut body = || {
+            if !processor.polling.swap(true, Ordering::Acquire) {
+                self.poll(cpu, processor, Some(&mut reap));
+                processor.polling.store(false, Ordering::Release);
+            }
+        };
+        match self.interrupt_for(state, cpu) {
+            Some(interrupt) => interrupt.synchronize(&mut body),
+            None => body(),
+        }
+        for channel in reap {
+            channel.pending.store(false, Ordering::SeqCst);
+            self.reap(&channel, true);
+        }
+    }
+
+    /// Frees a closed channel: off the list and, unless FIXED or invalidated by a suspend,
+    /// `EVTCHNOP_close` (`EvtchnReap`). Idempotent.
+    fn reap(&self, channel: &Arc<Channel>, close_port: bool) {
+        if channel.reaped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        plog!(self.platform, Trace, "EVTCHN: reap {}", channel.port);
+        let removed = {
+            let mut list = self.channels.lock();
+            list.iter()
+                .position(|c| Arc::ptr_eq(c, channel))
+                .map(|at| list.remove(at))
+        };
+        drop(removed);
+        self.live.fetch_sub(1, Ordering::SeqCst);
+        if close_port
+            && channel.kind != ChannelKind::Fixed
+            && !channel.stale.load(Ordering::SeqCst)
+            && let Err(status) = self.services.evtchn_close(channel.port)
+        {
+            plog!(
+                self.platform,
+                Error,
+                "EVTCHN: close {} failed ({status:08x})",
+                channel.port
+            );
+        }
+    }
+
+    /// Makes room on every pending queue for one more live channel.
+    fn reserve_channel(&self) -> Result<(), EvtchnError> {
+        let needed = self.live.fetch_add(1, Ordering::SeqCst).saturating_add(1);
+        for processor in &self.processors {
+            if processor.pending.lock().capacity() >= needed {
+                continue;
+            }
+            let mut fresh = VecDeque::new();
+            if fresh
+                .try_reserve(needed.checked_next_power_of_two().unwrap_or(needed))
+                .is_err()
+            {
+                self.live.fetch_sub(1, Ordering::SeqCst);
+                return Err(EvtchnError::NoMemory);
+            }
+            let old = {
+                let mut queue = processor.pending.lock();
+                if queue.capacity() >= needed {
+                    None
+                } else {
+                    fresh.extend(queue.drain(..));
+                    Some(core::mem::replace(&mut *queue, fresh))
+                }
+            };
+            drop(old);
+        }
+        Ok(())
+    }
+
+    // -- channels ------------------------------------------------------------------------
+
+    /// Opens a channel bound to CPU 0 (a VIRQ: to the CPU asked for), masked until the client
+    /// unmasks it (`EvtchnOpen`). `caller` is the address shown in the debug dump.
+    ///
+    /// # Errors
+    /// [`EvtchnError::Unsuccessful`] while not acquired; [`EvtchnError::NotSupported`] /
+    /// [`EvtchnError::InvalidParameter`] for a VIRQ CPU without an upcall vector / out of
+    /// range; the hypercall's status; [`EvtchnError::NoMemory`]. Nothing stays bound.
+    pub fn open(
+        &self,
+        kind: OpenKind,
+        callback: Callback,
+        caller: usize,
+    ) -> Result<Arc<Channel>, EvtchnError> {
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let result = self.open_at_dispatch(kind, callback, caller);
+        self.platform.lower_irql(old);
+        match &result {
+            Ok(channel) => plog!(self.platform, Trace, "EVTCHN: open {}", channel.port),
+            Err(error) => plog!(
+                self.platform,
+                Error,
+                "EVTCHN: open {kind:?} failed ({error})"
+            ),
+        }
+        result
+    }
+
+    fn open_at_dispatch(
+        &self,
+        kind: OpenKind,
+        callback: Callback,
+        caller: usize,
+    ) -> Result<Arc<Channel>, EvtchnError> {
+        if self.state.lock().references == 0 {
+            return Err(EvtchnError::Unsuccessful);
+        }
+        let services = &self.services;
+        let (channel_kind, auto_mask, port, cpu) = match kind {
+            OpenKind::Fixed { port, auto_mask } => (ChannelKind::Fixed, auto_mask, port, 0),
+            OpenKind::Unbound {
+                remote_domain,
+                auto_mask,
+            } => {
+                let port = services
+                    .evtchn_allocate_unbound(remote_domain)
+                    .map_err(EvtchnError::Xen)?;
+                (ChannelKind::Unbound { remote_domain }, auto_mask, port, 0)
+            }
+            OpenKind::InterDomain {
+                remote_domain,
+                remote_port,
+                auto_mask,
+            } => {
+                let port = services
+                    .evtchn_bind_inter_domain(remote_domain, remote_port)
+                    .map_err(EvtchnError::Xen)?;
+                let kind = ChannelKind::InterDomain {
+                    remote_domain,
+                    remote_port,
+                };
+                (kind, auto_mask, port, 0)
+            }
+            OpenKind::Virq { index, cpu } => {
+                let cpu = cpu.unwrap_or(0);
+                self.processor(cpu).ok_or(EvtchnError::InvalidParameter)?;
+                if cpu != 0 && !self.upcall_enabled(cpu) {
+                    return Err(EvtchnError::NotSupported);
+                }
+                let vcpu = services.processor_vcpu_id(cpu).map_err(EvtchnError::Xen)?;
+                let port = services
+                    .evtchn_bind_virq(index, vcpu)
+                    .map_err(EvtchnError::Xen)?;
+                (ChannelKind::Virq { index }, false, port, cpu)
+            }
+        };
+        let undo_port = || {
+            if channel_kind != ChannelKind::Fixed {
+                let _ = services.evtchn_close(port);
+            }
+        };
+        let channel = Arc::new(Channel::new(
+            channel_kind,
+            auto_mask,
+            port,
+            cpu,
+            callback,
+            caller,
+        ));
+        if let Err(error) = self.reserve_channel() {
+            undo_port();
+            return Err(error);
+        }
+        let undo = |error: EvtchnError| {
+            self.live.fetch_sub(1, Ordering::SeqCst);
+            undo_port();
+            Err(error)
+        };
+        match self.with_abi(|abi| abi.port_enable(port)) {
+            Some(Ok(())) => {}
+            Some(Err(error)) => return undo(error),
+            None => return undo(EvtchnError::Unsuccessful),
+        }
+        if let Err(error) = self.table.insert(port, &channel) {
+            self.with_abi(|abi| abi.port_disable(port));
+            return undo(error);
+        }
+        channel.active.store(true, Ordering::SeqCst);
+        let listed = {
+            let mut list = self.channels.lock();
+            if list.try_reserve(1).is_ok() {
+                list.push(Arc::clone(&channel));
+                true
+            } else {
+                false
+            }
+        };
+        if !listed {
+            channel.active.store(false, Ordering::SeqCst);
+            drop(self.table.remove(port, &channel));
+            self.with_abi(|abi| abi.port_disable(port));
+            return undo(EvtchnError::NoMemory);
+        }
+        Ok(channel)
+    }
+
+    /// Re-binds the channel to processor `cpu` (`EvtchnBind`); a no-op for an inactive channel
+    /// or the current CPU.
+    ///
+    /// # Errors
+    /// [`EvtchnError::InvalidParameter`] for a CPU beyond the processor count,
+    /// [`EvtchnError::NotSupported`] for a CPU without an upcall vector other than CPU 0, or the
+    /// hypercall's status (the binding is unchanged then).
+    pub fn bind(&self, channel: &Channel, cpu: u32) -> Result<(), EvtchnError> {
+        self.processor(cpu).ok_or(EvtchnError::InvalidParameter)?;
+        if cpu != 0 && !self.upcall_enabled(cpu) {
+            return Err(EvtchnError::NotSupported);
+        }
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let result = {
+            let _guard = channel.lock.lock();
+            if !channel.is_active() || channel.cpu() == cpu {
+                Ok(())
+            } else {
+                self.services
+                    .processor_vcpu_id(cpu)
+                    .and_then(|vcpu| self.services.evtchn_bind_virtual_cpu(channel.port, vcpu))
+                    .map(|()| channel.cpu.store(cpu, Ordering::SeqCst))
+                    .map_err(EvtchnError::Xen)
+            }
+        };
+        self.platform.lower_irql(old);
+        match result {
+            Ok(()) => plog!(self.platform, Info, "EVTCHN: [{}]: CPU {cpu}", channel.port),
+            Err(error) => plog!(
+                self.platform,
+                Error,
+                "EVTCHN: [{}]: bind to CPU {cpu} failed ({error})",
+                channel.port
+            ),
+        }
+        result
+    }
+
+    /// Unmasks the port (`EvtchnUnmask`, v8+). Returns true only when an event was pending,
+    /// the caller is outside the callback, did not force, and runs on the channel's CPU: the
+    /// event has then been acked (and the port re-masked if auto-masked) and the caller must
+    /// process it itself. In every other pending case the port is re-masked and
+    /// `EVTCHNOP_unmask` makes Xen raise the event again; false.
+    pub fn unmask(&self, channel: &Channel, in_callback: bool, force: bool) -> bool {
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let guard = (!in_callback).then(|| channel.lock.lock());
+        let pending = self.unmask_locked(channel, in_callback, force);
+        drop(guard);
+        self.platform.lower_irql(old);
+        pending
+    }
+
+    fn unmask_locked(&self, channel: &Channel, in_callback: bool, force: bool) -> bool {
+        if !channel.is_active() {
+            return false;
+        }
+        let port = channel.port;
+        self.with_abi(|abi| {
+            if !abi.port_unmask(port) {
+                return false;
+            }
+            if in_callback
+                || force
+                || self.platform.current_processor() != channel.cpu.load(Ordering::SeqCst)
+            {
+                abi.port_mask(port);
+                let _ = self.services.evtchn_unmask(port);
+                return false;
+            }
+            if channel.auto_mask {
+                abi.port_mask(port);
+            }
+            abi.port_ack(port);
+            true
+        })
+        .unwrap_or(false)
+    }
+
+    /// `EvtchnUnmaskVersion4` (v5–v7): [`unmask`](Self::unmask) with `force`, result dropped.
+    pub fn unmask_version4(&self, channel: &Channel, in_callback: bool) {
+        let _ = self.unmask(channel, in_callback, true);
+    }
+
+    /// Notifies the remote end (`EvtchnSend`, v6+: the caller is at `DISPATCH_LEVEL` or
+    /// above); nothing for an inactive channel.
+    pub fn send(&self, channel: &Channel) {
+        if channel.is_active() {
+            let _ = self.services.evtchn_send(channel.port);
+        }
+    }
+
+    /// `EvtchnSendVersion1` (v5): [`send`](Self::send) at `DISPATCH_LEVEL`.
+    pub fn send_version1(&self, channel: &Channel) {
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        self.send(channel);
+        self.platform.lower_irql(old);
+    }
+
+    /// Raises the event locally: the callback runs from the owning CPU's DPC
+    /// (`EvtchnTrigger`). Ignored while not acquired.
+    pub fn trigger(&self, channel: &Arc<Channel>) {
+        let cpu = {
+            let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+            let cpu = {
+                let _guard = channel.lock.lock();
+                channel.cpu()
+            };
+            self.platform.lower_irql(old);
+            cpu
+        };
+        let state = self.state.lock();
+        if state.references == 0 {
+            return;
+        }
+        self.trigger_locked(&state, channel, cpu);
+    }
+
+    fn trigger_locked(&self, state: &State<I>, channel: &Arc<Channel>, cpu: u32) {
+        let Some(processor) = self.processor(cpu) else {
+            return;
+        };
+        let mut queued = false;
+        let mut body = || {
+            let mut queue = processor.pending.lock();
+            if !channel.pending.swap(true, Ordering::SeqCst) {
+                queue.push_back(Arc::clone(channel));
+                queued = true;
+            }
+        };
+        match self.interrupt_for(state, cpu) {
+            Some(interrupt) => interrupt.synchronize(&mut body),
+            None => body(),
+        }
+        if (queued || channel.closed.load(Ordering::SeqCst))
+            && let Some(dpc) = &processor.dpc
+        {
+            dpc.insert();
+        }
+    }
+
+    /// Events delivered since open, wrapping at 2^32 (`EvtchnGetCount`).
+    pub fn get_count(&self, channel: &Channel) -> u32 {
+        fence(Ordering::SeqCst);
+        channel.count.load(Ordering::SeqCst)
+    }
+
+    /// The local port (`EvtchnGetPort`).
+    pub const fn get_port(&self, channel: &Channel) -> u32 {
+        channel.port
+    }
+
+    /// Spins at `DISPATCH_LEVEL` until the channel's count reaches `count` (`EvtchnWait`).
+    /// `timeout` is a `LARGE_INTEGER` in 100 ns units: `None` waits forever, a positive value
+    /// is an absolute system time, a negative one is relative, 0 only checks once.
+    ///
+    /// # Errors
+    /// [`EvtchnError::Timeout`] (`STATUS_TIMEOUT`).
+    pub fn wait(
+        &self,
+        channel: &Channel,
+        count: u32,
+        timeout: Option<i64>,
+    ) -> Result<(), EvtchnError> {
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let start = self.platform.system_time();
+        let result = loop {
+            fence(Ordering::SeqCst);
+            if count_reached(count, channel.count.load(Ordering::SeqCst)) {
+                break Ok(());
+            }
+            let expired = match timeout {
+                None => false,
+                Some(0) => true,
+                Some(deadline) if deadline > 0 => self.platform.system_time() > deadline,
+                Some(relative) => {
+                    self.platform.system_time().saturating_sub(start) > relative.saturating_neg()
+                }
+            };
+            if expired {
+                break Err(EvtchnError::Timeout);
+            }
+            core::hint::spin_loop();
+        };
+        if result.is_err() {
+            plog!(
+                self.platform,
+                Info,
+                "EVTCHN: TIMED OUT: Count = {count:08x} Channel->Count = {:08x}",
+                channel.count.load(Ordering::SeqCst)
+            );
+        }
+        self.platform.lower_irql(old);
+        result
+    }
+
+    /// `EvtchnWaitVersion5` (v5–v6): waits for the next event.
+    ///
+    /// # Errors
+    /// As [`wait`](Self::wait).
+    pub fn wait_version5(
+        &self,
+        channel: &Channel,
+        timeout: Option<i64>,
+    ) -> Result<(), EvtchnError> {
+        self.wait(channel, self.get_count(channel).wrapping_add(1), timeout)
+    }
+
+    /// Closes the channel (`EvtchnClose`): an active channel is masked, dropped from the port
+    /// table and reaped by its CPU's DPC (`EVTCHNOP_close` unless FIXED); a channel invalidated
+    /// by a suspend is freed without a hypercall.
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "the client hands its reference over; the channel is gone for it afterwards"
+    )]
+    pub fn close(&self, channel: Arc<Channel>) {
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        plog!(self.platform, Trace, "EVTCHN: close {}", channel.port);
+        let state = self.state.lock();
+        if channel.active.swap(false, Ordering::SeqCst) {
+            self.with_abi(|abi| abi.port_disable(channel.port));
+            drop(self.table.remove(channel.port, &channel));
+            channel.closed.store(true, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if state.references > 0 {
+                self.trigger_locked(&state, &channel, channel.cpu());
+            } else {
+                self.reap(&channel, true);
+            }
+        } else {
+            channel.closed.store(true, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if channel.pending.load(Ordering::SeqCst) && state.references > 0 {
+                // Still on a queue: the owning CPU's DPC takes it off and reaps it.
+                self.trigger_locked(&state, &channel, channel.cpu());
+            } else {
+                self.reap(&channel, false);
+            }
+        }
+        drop(state);
+        self.platform.lower_irql(old);
+    }
+
+    // -- suspend and debug ---------------------------------------------------------------
+
+    /// SUSPEND EARLY: every active channel becomes inactive and leaves the port table (its
+    /// number means nothing in the new domain). Clients close and re-open them.
+    pub fn suspend_early(&self) {
+        let list = self.channels.lock();
+        for channel in list.iter() {
+            if channel.active.swap(false, Ordering::SeqCst) {
+                channel.stale.store(true, Ordering::SeqCst);
+                drop(self.table.remove(channel.port, channel));
+            }
+        }
+    }
+
+    /// SUSPEND LATE: releases and re-acquires the ABI (FIFO → reset and new control blocks)
+    /// and re-programs the callback line and vectors.
+    pub fn suspend_late(&self) {
+        let state = self.state.lock();
+        if state.references == 0 {
+            return;
+        }
+        if let Some(abi) = self.replace_abi(None) {
+            abi.release();
+        }
+        match self.abi_acquire() {
+            Ok(abi) => {
+                if let Some(stale) = self.replace_abi(Some(abi)) {
+                    stale.release();
+                }
+            }
+            Err(error) => plog!(
+                self.platform,
+                Error,
+                "EVTCHN: no ABI after resume ({error})"
+            ),
+        }
+        self.interrupt_disable();
+        self.interrupt_enable(&state);
+    }
+
+    /// The `xenbus|EVTCHN` debug callback: every channel's port, caller, flags, type and count.
+    ///
+    /// # Errors
+    /// The writer's error.
+    pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
+        let _ = crashing;
+        let Some(list) = self.channels.try_lock() else {
+            return Ok(());
+        };
+        if list.is_empty() {
+            return Ok(());
+        }
+        out.write_str("EVENT CHANNELS:\n")?;
+        for channel in list.iter() {
+            writeln!(
+                out,
+                "- ({:04x}) BY {:016X} {}{}",
+                channel.port,
+                channel.caller,
+                if channel.auto_mask { "AUTO-MASK " } else { "" },
+                if channel.is_active() { "ACTIVE" } else { "" }
+            )?;
+            match channel.kind {
+                ChannelKind::Fixed => out.write_str("FIXED\n")?,
+                ChannelKind::Unbound { remote_domain } => {
+                    writeln!(out, "UNBOUND: RemoteDomain = {remote_domain}")?;
+                }
+                ChannelKind::InterDomain {
+                    remote_domain,
+                    remote_port,
+                } => writeln!(
+                    out,
+                    "INTER_DOMAIN: RemoteDomain = {remote_domain} RemotePort = {remote_port}"
+                )?,
+                ChannelKind::Virq { index } => writeln!(out, "VIRQ: Index = {index}")?,
+            }
+            writeln!(out, "Count = {}", channel.count.load(Ordering::SeqCst))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
