@@ -30,10 +30,16 @@ extern crate std;
 extern crate alloc;
 
 pub mod cache;
+mod callback_list;
+pub mod debug;
 pub mod evtchn;
+#[cfg(test)]
+#[path = "../tests/support/fake_xen.rs"]
+mod fake_xen;
 #[cfg(windows)]
 mod glue;
 pub mod pdo_identity;
 pub mod range_set;
 pub mod shared_info;
 pub mod store;
+pub mod suspend;
