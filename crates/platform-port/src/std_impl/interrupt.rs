@@ -3,9 +3,16 @@
 
 //! Interrupt objects for host tests: a lock per object, an emulated synchronize IRQL, a
 //! vector per processor, an allocation audit and injectable allocation failures.
+//!
+//! The lock is re-entrant on one thread. On hardware an interrupt raised on a processor that
+//! holds its lock stays pending in the APIC until the lock is dropped; a host simulator instead
+//! runs the "interrupt" on the thread whose hypercall raised it, possibly while that thread is
+//! inside `synchronize`. Letting that nested call in (rather than deadlocking the test) models
+//! an ISR that finds its own work in progress; subsystems guard such re-entry themselves.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::ThreadId;
 use std::vec::Vec;
 
 use super::{StdPlatform, locked};
@@ -88,8 +95,49 @@ pub struct StdInterrupt {
     mode: InterruptMode,
     cpu: u32,
     vector: u8,
-    lock: Mutex<()>,
+    lock: ReentrantLock,
     audit: Arc<Audit>,
+}
+
+/// A lock one thread may take several times.
+#[derive(Default)]
+struct ReentrantLock {
+    owner: Mutex<(Option<ThreadId>, usize)>,
+    released: Condvar,
+}
+
+impl ReentrantLock {
+    fn lock(&self) {
+        let me = std::thread::current().id();
+        let mut owner = locked(&self.owner);
+        loop {
+            match owner.0 {
+                None => {
+                    *owner = (Some(me), 1);
+                    return;
+                }
+                Some(holder) if holder == me => {
+                    owner.1 = owner.1.saturating_add(1);
+                    return;
+                }
+                Some(_) => {
+                    owner = self
+                        .released
+                        .wait(owner)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+            }
+        }
+    }
+
+    fn unlock(&self) {
+        let mut owner = locked(&self.owner);
+        owner.1 = owner.1.saturating_sub(1);
+        if owner.1 == 0 {
+            owner.0 = None;
+            self.released.notify_one();
+        }
+    }
 }
 
 impl core::fmt::Debug for StdInterrupt {
@@ -127,10 +175,9 @@ impl Interrupt for StdInterrupt {
 
     fn synchronize(&self, f: &mut dyn FnMut()) {
         let old = self.platform.raise_irql(STD_DIRQL);
-        {
-            let _held = locked(&self.lock);
-            f();
-        }
+        self.lock.lock();
+        f();
+        self.lock.unlock();
         self.platform.lower_irql(old);
     }
 }
@@ -166,7 +213,7 @@ impl Interrupts for StdInterrupts {
             mode,
             cpu,
             vector,
-            lock: Mutex::new(()),
+            lock: ReentrantLock::default(),
             audit: Arc::clone(&self.audit),
         })
     }
@@ -214,6 +261,24 @@ mod tests {
         assert!(!saw_inside);
         holder.join().unwrap();
         release.join().unwrap();
+    }
+
+    #[test]
+    fn synchronize_is_reentrant_on_one_thread() {
+        let p = StdPlatform::new(1);
+        let interrupts = StdInterrupts::new(p);
+        let irq = interrupts
+            .allocate_interrupt(InterruptMode::LevelSensitive, 0)
+            .unwrap();
+        let mut depth = 0;
+        irq.synchronize(&mut || irq.synchronize(&mut || depth += 1));
+        assert_eq!(depth, 1);
+        // Fully released afterwards: another thread can take it.
+        let irq = Arc::new(irq);
+        let other = Arc::clone(&irq);
+        std::thread::spawn(move || other.synchronize(&mut || {}))
+            .join()
+            .unwrap();
     }
 
     #[test]
