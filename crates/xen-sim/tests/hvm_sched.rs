@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! HVM parameters and upcall routes, `vcpu_info` registration, timers, yield/block/poll, the
+//! watchdog, shutdown, version and console I/O (the PVH suite's `hvm.*`, `vcpu.*`, `sched.*`).
+
+mod common;
+
+use common::{CALLBACK_VECTOR, Guest};
+use std::mem::offset_of;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+use xen::event_channel as evtchn;
+use xen::status::Error;
+use xen_headers::errno;
+use xen_headers::hvm::params::{
+    HVM_NR_PARAMS, HVM_PARAM_CALLBACK_IRQ, HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_STORE_EVTCHN,
+    HVM_PARAM_STORE_PFN, hvm_param_callback_vector,
+};
+use xen_headers::sched::{SHUTDOWN_POWEROFF, SHUTDOWN_REBOOT};
+use xen_headers::vcpu::VCPU_SSHOTTMR_FUTURE;
+use xen_headers::xen::{DOMID_SELF, VIRQ_TIMER, VcpuInfo};
+use xen_sim::SimConfig;
+
+const MS: u64 = 1_000_000;
+
+#[test]
+fn guest_param_rules_match_xen() {
+    let g = Guest::default_guest();
+    let via = hvm_param_callback_vector(CALLBACK_VECTOR);
+    assert_eq!(xen::hvm::get_param(&g.hv, HVM_PARAM_CALLBACK_IRQ), Ok(via));
+    assert_eq!(
+        xen::hvm::set_param(&g.hv, HVM_PARAM_STORE_EVTCHN, 5),
+        Ok(())
+    );
+    assert_eq!(xen::hvm::get_param(&g.hv, HVM_PARAM_STORE_EVTCHN), Ok(5));
+    assert_eq!(xen::hvm::get_param(&g.hv, HVM_PARAM_CONSOLE_EVTCHN), Ok(2));
+    assert_eq!(
+        xen::hvm::set_param(&g.hv, HVM_PARAM_STORE_PFN, 1),
+        Err(Error::Errno(errno::EPERM))
+    );
+    assert_eq!(
+        xen::hvm::set_param(&g.hv, 4, 1),
+        Err(Error::Errno(errno::EINVAL))
+    );
+    assert_eq!(
+        xen::hvm::get_param(&g.hv, HVM_NR_PARAMS),
+        Err(Error::Errno(errno::EINVAL))
+    );
+    assert_eq!(
+        xen::hvm::get_param(&g.hv, 10),
+        Err(Error::Errno(errno::EPERM))
+    );
+    assert_eq!(
+        xen::hvm::pagetable_dying(&g.hv, 0x1000),
+        Err(Error::Errno(errno::EINVAL))
+    );
+}
+
+#[test]
+fn upcall_vector_rules_and_delivery_on_its_vcpu() {
+    let g = Guest::new(SimConfig {
+        vcpus: 2,
+        ..SimConfig::default()
+    });
+    assert_eq!(
+        xen::hvm::set_evtchn_upcall_vector(&g.hv, 0, 0),
+        Err(Error::Errno(errno::EINVAL))
+    );
+    assert_eq!(
+        xen::hvm::set_evtchn_upcall_vector(&g.hv, 7, 0xf4),
+        Err(Error::Errno(errno::ENOENT))
+    );
+    // HVM: clearing the callback takes the route away.
+    xen::hvm::set_param(&g.hv, HVM_PARAM_CALLBACK_IRQ, 0).unwrap();
+    let (a, b) = g.loopback();
+    evtchn::send(&g.hv, a).unwrap();
+    assert!(g.upcall_pending(0));
+    assert!(g.take_seen().is_empty());
+    // A per-vCPU vector is injected as soon as it is set (Xen asserts it unconditionally).
+    xen::hvm::set_evtchn_upcall_vector(&g.hv, 1, 0xf4).unwrap();
+    assert_eq!(g.take_seen(), vec![1]);
+    evtchn::bind_virtual_cpu(&g.hv, b, 1).unwrap();
+    g.clear_pending(b);
+    evtchn::send(&g.hv, a).unwrap();
+    assert_eq!(g.take_seen(), vec![1]);
+}
+
+#[test]
+fn on_pvh_the_callback_vector_cannot_be_switched_off() {
+    let g = Guest::new(SimConfig {
+        pvh: true,
+        ..SimConfig::default()
+    });
+    xen::hvm::set_param(&g.hv, HVM_PARAM_CALLBACK_IRQ, 0).unwrap();
+    assert_eq!(xen::hvm::get_param(&g.hv, HVM_PARAM_CALLBACK_IRQ), Ok(0));
+    let (a, _b) = g.loopback();
+    evtchn::send(&g.hv, a).unwrap();
+    assert_eq!(g.take_seen(), vec![0]);
+}
+
+#[test]
+fn registered_vcpu_info_gets_a_copy_everything_pending_and_later_events() {
+    let g = Guest::default_guest();
+    let (a, b) = g.loopback();
+    let (gfn, page) = g.sim.allocate(1);
+    // SAFETY: refused (beyond the page).
+    let bad = unsafe { xen::vcpu::register_vcpu_info(&g.hv, 0, gfn, 4090) };
+    assert_eq!(bad, Err(Error::Errno(errno::ENXIO)));
+    // SAFETY: refused (misaligned).
+    let odd = unsafe { xen::vcpu::register_vcpu_info(&g.hv, 0, gfn, 4) };
+    assert_eq!(odd, Err(Error::Errno(errno::EINVAL)));
+    // SAFETY: the page is Xen's from now on.
+    unsafe { xen::vcpu::register_vcpu_info(&g.hv, 0, gfn, 64) }.unwrap();
+    // SAFETY: the registered vcpu_info at offset 64, accessed atomically.
+    let info = unsafe { page.add(64) };
+    // SAFETY: as above.
+    let upcall = unsafe { AtomicU8::from_ptr(info) };
+    // SAFETY: as above.
+    let sel =
+        unsafe { AtomicU64::from_ptr(info.add(offset_of!(VcpuInfo, evtchn_pending_sel)).cast()) };
+    assert_eq!((upcall.load(SeqCst), sel.load(SeqCst)), (1, u64::MAX));
+    assert_eq!(g.take_seen(), vec![0]);
+    // The time record was copied.
+    // SAFETY: the time record's tsc_to_system_mul.
+    let mul = unsafe {
+        info.add(offset_of!(VcpuInfo, time) + 24)
+            .cast::<u32>()
+            .read_volatile()
+    };
+    assert_ne!(mul, 0);
+    upcall.store(0, SeqCst);
+    sel.store(0, SeqCst);
+    evtchn::send(&g.hv, a).unwrap();
+    assert_eq!((upcall.load(SeqCst), sel.load(SeqCst)), (1, 1 << (b / 64)));
+    assert!(!g.upcall_pending(0), "the legacy slot is no longer used");
+    // SAFETY: refused (already registered).
+    let twice = unsafe { xen::vcpu::register_vcpu_info(&g.hv, 0, gfn, 0) };
+    assert_eq!(twice, Err(Error::Errno(errno::EINVAL)));
+}
+
+#[test]
+fn timers_fire_virq_timer_and_block_sleeps_until_then() {
+    let g = Guest::new(SimConfig {
+        vcpus: 2,
+        ..SimConfig::default()
+    });
+    let timer = evtchn::bind_virq(&g.hv, VIRQ_TIMER, 0).unwrap();
+    assert_eq!(
+        xen::vcpu::set_periodic_timer(&g.hv, 0, Some(1)),
+        Err(Error::Errno(errno::EINVAL))
+    );
+    assert_eq!(
+        xen::vcpu::set_singleshot_timer(&g.hv, 1, g.sim.now_ns() + MS, 0),
+        Err(Error::Errno(errno::EINVAL))
+    );
+    assert_eq!(
+        xen::vcpu::set_singleshot_timer(&g.hv, 0, 1, VCPU_SSHOTTMR_FUTURE),
+        Err(Error::Errno(errno::ETIME))
+    );
+    let deadline = g.sim.now_ns() + 10 * MS;
+    xen::vcpu::set_singleshot_timer(&g.hv, 0, deadline, 0).unwrap();
+    xen::sched::yield_now(&g.hv);
+    assert_eq!(xen::sched::block(&g.hv), Ok(()));
+    assert!(g.sim.now_ns() >= deadline);
+    assert!(g.pending(timer));
+    assert_eq!(g.take_seen(), vec![0]);
+    // Periodic: several ticks, none after stopping.
+    g.clear_pending(timer);
+    g.ack_upcall(0);
+    xen::vcpu::set_periodic_timer(&g.hv, 0, Some(20_000)).unwrap(); // 2 ms in 100 ns units
+    let mut ticks = 0;
+    let start = Instant::now();
+    while ticks < 3 && start.elapsed() < Duration::from_secs(2) {
+        xen::sched::block(&g.hv).unwrap();
+        if g.pending(timer) {
+            ticks += 1;
+            g.clear_pending(timer);
+            g.ack_upcall(0);
+        }
+    }
+    assert_eq!(ticks, 3);
+    xen::vcpu::set_periodic_timer(&g.hv, 0, None).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    xen::sched::yield_now(&g.hv);
+    assert!(!g.pending(timer));
+}
+
+#[test]
+fn poll_returns_at_once_times_out_and_wakes_on_another_threads_send() {
+    let g = Guest::default_guest();
+    let (a, b) = g.loopback();
+    evtchn::send(&g.hv, a).unwrap();
+    assert_eq!(xen::sched::poll(&g.hv, &[b], 0), Ok(()));
+    g.clear_pending(b);
+    let t0 = g.sim.now_ns();
+    assert_eq!(xen::sched::poll(&g.hv, &[b], t0 + 20 * MS), Ok(()));
+    assert!(g.sim.now_ns() - t0 >= 20 * MS);
+    assert_eq!(
+        xen::sched::poll(&g.hv, &[100_000], 0),
+        Err(Error::Errno(errno::EINVAL))
+    );
+    let dom0 = g.sim.dom0();
+    let back = dom0.allocate_unbound().unwrap();
+    let front = evtchn::bind_inter_domain(&g.hv, 0, back).unwrap();
+    g.clear_pending(front);
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        dom0.send(back).unwrap();
+    });
+    let start = Instant::now();
+    assert_eq!(xen::sched::poll(&g.hv, &[front], 0), Ok(()));
+    assert!(g.pending(front));
+    assert!(start.elapsed() < Duration::from_secs(4));
+    sender.join().unwrap();
+}
+
+#[test]
+fn two_watchdog_slots_then_enospc() {
+    let g = Guest::default_guest();
+    let first = xen::sched::watchdog(&g.hv, 0, 60).unwrap();
+    let second = xen::sched::watchdog(&g.hv, 0, 60).unwrap();
+    assert_eq!((first, second), (1, 2));
+    assert_eq!(
+        xen::sched::watchdog(&g.hv, 0, 60),
+        Err(Error::Errno(errno::ENOSPC))
+    );
+    assert_eq!(xen::sched::watchdog(&g.hv, first, 60), Ok(first));
+    assert_eq!(xen::sched::watchdog(&g.hv, first, 0), Ok(first));
+    assert_eq!(
+        xen::sched::watchdog(&g.hv, first, 60),
+        Err(Error::Errno(errno::EINVAL))
+    );
+    assert_eq!(
+        xen::sched::watchdog(&g.hv, 99, 60),
+        Err(Error::Errno(errno::EINVAL))
+    );
+    assert_eq!(g.sim.audit().watchdogs, 1);
+    xen::sched::watchdog(&g.hv, second, 0).unwrap();
+    assert!(g.sim.audit().is_clean());
+}
+
+#[test]
+fn shutdown_and_its_code_are_recorded() {
+    let g = Guest::default_guest();
+    xen::sched::shutdown_code(&g.hv, SHUTDOWN_REBOOT).unwrap();
+    xen::sched::shutdown(&g.hv, SHUTDOWN_POWEROFF).unwrap();
+    assert_eq!(g.sim.shutdown_code(), Some(SHUTDOWN_REBOOT));
+    assert_eq!(g.sim.shutdown_reason(), Some(SHUTDOWN_POWEROFF));
+}
+
+#[test]
+fn version_features_and_console_io() {
+    let g = Guest::default_guest();
+    assert_eq!(xen::xen_version::version(&g.hv), Ok((4, 17)));
+    assert_eq!(
+        &xen::xen_version::extra_version(&g.hv).unwrap()[..3],
+        b".0\0"
+    );
+    assert_eq!(
+        xen::xen_version::get_features(&g.hv, 0).map(|f| f & (1 << 8)),
+        Ok(1 << 8)
+    );
+    assert_eq!(
+        xen::xen_version::get_features(&g.hv, 1),
+        Err(Error::Errno(errno::EINVAL))
+    );
+    assert_eq!(
+        xen::console::write(&g.hv, b"hi"),
+        Err(Error::Errno(errno::EPERM))
+    );
+    let debug = Guest::new(SimConfig {
+        guest_console_io: true,
+        ..SimConfig::default()
+    });
+    xen::console::write(&debug.hv, b"hi\n").unwrap();
+    assert_eq!(debug.sim.xen_console(), b"hi\n");
+    assert_eq!(
+        evtchn::allocate_unbound(&debug.hv, 5),
+        Ok(3),
+        "remote domains are not checked at allocation"
+    );
+    assert_eq!(
+        evtchn::allocate_unbound(&debug.hv, DOMID_SELF).map(|_| ()),
+        Ok(())
+    );
+}
