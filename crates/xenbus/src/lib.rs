@@ -38,6 +38,9 @@ pub mod evtchn;
 mod fake_xen;
 #[cfg(windows)]
 mod glue;
+pub mod gnttab;
+pub mod hole;
+pub mod interface;
 pub mod pdo_identity;
 pub mod range_set;
 pub mod shared_info;
