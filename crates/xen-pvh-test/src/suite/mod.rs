@@ -12,6 +12,7 @@ mod evtchn;
 mod fifo;
 mod gnttab;
 mod memory;
+mod peer;
 mod sched;
 mod shm;
 mod smp;

@@ -30,7 +30,7 @@ const DOM0_TIMEOUT_NS: u64 = 30_000 * MS;
 
 /// The xenstore event channel: `EVTCHNOP_send` to kick, `SCHEDOP_poll` to wait. The port stays
 /// masked-or-not as Xen left it; interrupts are off, so nothing but us consumes its pending bit.
-struct Port(u32);
+pub(super) struct Port(u32);
 
 impl EventChannel for Port {
     fn notify(&mut self) {
@@ -60,7 +60,7 @@ impl WatchEvent for Counter {
 }
 
 /// Passes when a store call succeeded, and returns the value.
-fn sok<T: Debug>(name: &str, result: Result<T, StoreError>) -> Option<T> {
+pub(super) fn sok<T: Debug>(name: &str, result: Result<T, StoreError>) -> Option<T> {
     match result {
         Ok(value) => {
             check(name, true, format_args!("ok {value:?}"));
@@ -107,13 +107,15 @@ fn check_text(name: &str, got: Vec<u8>, want: &[u8]) -> bool {
     )
 }
 
-type RingStore = Store<RingTransport<Port>>;
+pub(super) type RingStore = Store<RingTransport<Port>>;
 
-fn text(buffer: Result<xenbus::store::StoreBuffer, xenbus::store::StoreError>) -> Vec<u8> {
+pub(super) fn text(
+    buffer: Result<xenbus::store::StoreBuffer, xenbus::store::StoreError>,
+) -> Vec<u8> {
     buffer.map(|b| b.as_bytes().to_vec()).unwrap_or_default()
 }
 
-fn show(bytes: &[u8]) -> &str {
+pub(super) fn show(bytes: &[u8]) -> &str {
     core::str::from_utf8(bytes).unwrap_or("?")
 }
 
@@ -176,6 +178,7 @@ pub fn domu() {
     transactions(&store);
     permissions(&store);
     watches(&store);
+    super::peer::run(&store);
 
     let (passed, failed) = counts();
     let written = store.printf(

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The domU's inter-domain checks (`xtk.mode=domu`, scripts/xen-full-test) against a real Linux
+//! dom0 running `crates/xen-pvh-test/dom0/xtk-peer.c`: an event channel we open unbound for
+//! dom0 and dom0 binds, a grant of our page that dom0 maps with gntdev, a dom0 page granted to
+//! us with gntalloc, and the PV console ring read by dom0's xenconsoled.
+//!
+//! Here the `xen` crate's wrappers do the work directly (the hypercalls xen.sys exports); the
+//! byte patterns and the xenstore protocol are the ones in xtk-peer.c's header comment.
+
+use super::xenstore::{RingStore, show, sok, text};
+use super::{GRANT_FRAME_GFN, GRANT_MAP_GFN, hv, shm};
+use crate::arch::Page;
+use crate::events;
+use crate::harness::{check, ok};
+use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use xen::event_channel::{self as evtchn, Binding};
+use xen::grant_table as gnttab;
+use xen_headers::grant_table::{GTF_PERMIT_ACCESS, GTF_READING, GTF_WRITING};
+use xen_headers::hvm::params::{HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_CONSOLE_PFN};
+use xen_headers::memory::XENMAPSPACE_GRANT_TABLE;
+
+const MS: u64 = 1_000_000;
+/// How long we wait for each step of dom0.
+const DOM0_STEP_NS: u64 = 20_000 * MS;
+/// The grant reference of our page (the first one after the reserved entries).
+const REF_PEER: u32 = 8;
+/// Half a page: the upper half is where the other side writes.
+const HALF: usize = 2048;
+
+/// The page we grant to dom0.
+static PEER_PAGE: Page = Page::new();
+
+/// The byte patterns of the exchange (as `pattern()` in xtk-peer.c).
+pub fn pattern(which: u8, i: usize) -> u8 {
+    let value = match which {
+        b'A' => i * 7 % 251,
+        b'B' => i * 11 % 253 + 1,
+        b'C' => i * 13 % 241 + 2,
+        _ => i * 17 % 239 + 3,
+    };
+    u8::try_from(value).unwrap_or(0)
+}
+
+/// The first byte of `range` of frame `gfn` that does not hold `which`.
+fn first_difference(gfn: u64, which: u8, range: core::ops::Range<usize>) -> Option<usize> {
+    range
+        .into_iter()
+        .find(|&i| shm::read_frame_byte(gfn, i) != pattern(which, i))
+}
+
+/// The `flags` word of v1 grant entry `reference` in frame 0 of our grant table.
+fn grant_flags(reference: u32) -> &'static AtomicU16 {
+    let base = usize::try_from(GRANT_FRAME_GFN << 12).unwrap_or(0);
+    let entry = base + 8 * usize::try_from(reference % 512).unwrap_or(0);
+    // SAFETY: grant frame 0 is mapped at GRANT_FRAME_GFN (identity-mapped) and the entry is
+    // inside it; Xen updates the flags with atomic operations.
+    unsafe { AtomicU16::from_ptr(core::ptr::with_exposed_provenance_mut::<u16>(entry)) }
+}
+
+/// Grants `frame` to dom0 (domid and frame first, then the flags that make the entry live).
+fn permit_dom0(reference: u32, frame: u64) {
+    let base = usize::try_from(GRANT_FRAME_GFN << 12).unwrap_or(0);
+    let entry = base + 8 * usize::try_from(reference % 512).unwrap_or(0);
+    let domid = core::ptr::with_exposed_provenance_mut::<u16>(entry + 2);
+    let frame_ptr = core::ptr::with_exposed_provenance_mut::<u32>(entry + 4);
+    // SAFETY: as `grant_flags`.
+    unsafe { domid.write_volatile(0) };
+    // SAFETY: as above.
+    unsafe { frame_ptr.write_volatile(u32::try_from(frame).unwrap_or(0)) };
+    grant_flags(reference).store(GTF_PERMIT_ACCESS, Ordering::SeqCst);
+}
+
+/// Upstream's revoke of a v1 entry: refused while the peer has it mapped (`GTF_reading` or
+/// `GTF_writing`), else the flags go to 0 in one compare-and-swap.
+fn revoke(reference: u32) -> Result<(), u16> {
+    let flags = grant_flags(reference);
+    let now = flags.load(Ordering::SeqCst);
+    if now & (GTF_READING | GTF_WRITING) != 0 {
+        return Err(now);
+    }
+    flags
+        .compare_exchange(now, 0, Ordering::SeqCst, Ordering::SeqCst)
+        .map(|_| ())
+}
+
+/// Waits with `SCHEDOP_poll` until `port` is pending (then clears it) or `ns` passed.
+fn wait_port(port: u32, ns: u64) -> bool {
+    let deadline = events::now_ns().saturating_add(ns);
+    loop {
+        if shm::pending(port) {
+            shm::clear_pending(port);
+            return true;
+        }
+        let now = events::now_ns();
+        if now >= deadline {
+            return false;
+        }
+        let _ = xen::sched::poll(hv(), &[port], now.saturating_add(250 * MS).min(deadline));
+    }
+}
+
+/// Reads `data/peer/<node>` until it exists or `ns` passed.
+fn wait_node(store: &RingStore, node: &[u8], ns: u64) -> Option<alloc::vec::Vec<u8>> {
+    let deadline = events::now_ns().saturating_add(ns);
+    loop {
+        let value = text(store.read(None, None, node));
+        if !value.is_empty() {
+            return Some(value);
+        }
+        if events::now_ns() >= deadline {
+            return None;
+        }
+        for _ in 0..1000 {
+            crate::arch::pause();
+        }
+        xen::sched::yield_now(hv());
+    }
+}
+
+/// Runs the inter-domain checks.
+pub fn run(store: &RingStore) {
+    let xen = hv();
+    let marker = console_ring();
+
+    // SAFETY: GRANT_FRAME_GFN is a hole of this domain's physmap; nothing of ours is there.
+    let mapped =
+        unsafe { xen::memory::add_to_physmap(xen, GRANT_FRAME_GFN, XENMAPSPACE_GRANT_TABLE, 0) };
+    if ok("peer.gnttab_frame0_mapped", mapped).is_none() {
+        return;
+    }
+    for i in 0..4096 {
+        shm::write_frame_byte(PEER_PAGE.gfn(), i, pattern(b'A', i));
+    }
+    permit_dom0(REF_PEER, PEER_PAGE.gfn());
+    let Some(port) = ok(
+        "peer.evtchn_allocate_unbound_for_dom0",
+        evtchn::allocate_unbound(xen, 0),
+    ) else {
+        return;
+    };
+    let unbound = evtchn::status(xen, port).map(|s| s.binding);
+    check(
+        "peer.evtchn_unbound_for_dom0",
+        unbound == Ok(Binding::Unbound { domain: 0 }),
+        format_args!("{unbound:?}"),
+    );
+    sok(
+        "peer.publish_port",
+        store.printf(None, None, b"data/peer/port", format_args!("{port}")),
+    );
+    sok(
+        "peer.publish_gref",
+        store.printf(None, None, b"data/peer/gref", format_args!("{REF_PEER}")),
+    );
+    if let Some(marker) = marker {
+        sok(
+            "peer.publish_console_text",
+            store.write(None, None, b"data/peer/console", marker.as_bytes()),
+        );
+    }
+    sok(
+        "peer.publish_go",
+        store.write(None, None, b"data/peer/go", b"1"),
+    );
+
+    // Event 1 from dom0: it bound our port, mapped our grant and wrote into it.
+    let got = wait_port(port, DOM0_STEP_NS);
+    check(
+        "peer.evtchn_event_from_dom0",
+        got,
+        format_args!("port {port}"),
+    );
+    if !got {
+        return;
+    }
+    let bound = evtchn::status(xen, port).map(|s| s.binding);
+    check(
+        "peer.evtchn_bound_by_dom0",
+        matches!(bound, Ok(Binding::InterDomain { domain: 0, .. })),
+        format_args!("{bound:?}"),
+    );
+    let diff = first_difference(PEER_PAGE.gfn(), b'B', HALF..4096);
+    check(
+        "peer.gnttab_dom0_wrote_through_our_grant",
+        diff.is_none(),
+        format_args!("first difference at {diff:?}"),
+    );
+    let flags = grant_flags(REF_PEER).load(Ordering::SeqCst);
+    check(
+        "peer.gnttab_entry_marked_mapped",
+        flags & (GTF_READING | GTF_WRITING) == GTF_READING | GTF_WRITING,
+        format_args!("flags {flags:#x}"),
+    );
+    let refused = revoke(REF_PEER);
+    check(
+        "peer.gnttab_revoke_refused_while_mapped",
+        refused.is_err() && grant_flags(REF_PEER).load(Ordering::SeqCst) & GTF_PERMIT_ACCESS != 0,
+        format_args!("{refused:?}"),
+    );
+
+    map_dom0_grant(store);
+    ok("peer.evtchn_send_to_dom0", evtchn::send(xen, port));
+
+    // Event 2 from dom0: it unmapped our grant.
+    let got = wait_port(port, DOM0_STEP_NS);
+    let unmapped = text(store.read(None, None, b"data/peer/unmapped"));
+    check(
+        "peer.evtchn_second_event_from_dom0",
+        got && unmapped == b"1",
+        format_args!("data/peer/unmapped {:?}", show(&unmapped)),
+    );
+    let revoked = revoke(REF_PEER);
+    check(
+        "peer.gnttab_revoke_after_unmap",
+        revoked.is_ok() && grant_flags(REF_PEER).load(Ordering::SeqCst) == 0,
+        format_args!("{revoked:?}"),
+    );
+    ok("peer.evtchn_send_to_dom0_again", evtchn::send(xen, port));
+    ok("peer.evtchn_close", evtchn::close(xen, port));
+}
+
+/// Maps the page dom0 granted to us, checks it and answers in its upper half.
+fn map_dom0_grant(store: &RingStore) {
+    let xen = hv();
+    let Some(gref) = wait_node(store, b"data/peer/dom0-gref", DOM0_STEP_NS) else {
+        check(
+            "peer.gnttab_dom0_gref_published",
+            false,
+            format_args!("no data/peer/dom0-gref"),
+        );
+        return;
+    };
+    let gref: u32 = show(&gref).parse().unwrap_or(u32::MAX);
+    let address = GRANT_MAP_GFN << 12;
+    // SAFETY: GRANT_MAP_GFN is a hole of our physmap; it is used only through `shm` until
+    // unmapped below.
+    let handle = unsafe { gnttab::map_foreign_page(xen, 0, gref, address, false) };
+    let Some(handle) = ok("peer.gnttab_map_dom0_grant", handle) else {
+        return;
+    };
+    let diff = first_difference(GRANT_MAP_GFN, b'C', 0..HALF);
+    check(
+        "peer.gnttab_dom0_page_contents",
+        diff.is_none(),
+        format_args!("gref {gref}, first difference at {diff:?}"),
+    );
+    for i in HALF..4096 {
+        shm::write_frame_byte(GRANT_MAP_GFN, i, pattern(b'D', i));
+    }
+    // SAFETY: nothing uses the mapping any more.
+    let unmapped = unsafe { gnttab::unmap_foreign_page(xen, handle, address) };
+    ok("peer.gnttab_unmap_dom0_grant", unmapped);
+}
+
+/// The PV console ring (`struct xencons_interface`): `out` at 1024 (2048 bytes), `out_cons` at
+/// 3080, `out_prod` at 3084.
+const OUT: usize = 1024;
+const OUT_SIZE: u32 = 2048;
+const OUT_CONS: usize = 3080;
+const OUT_PROD: usize = 3084;
+
+/// Writes a line to our PV console ring and waits until the backend (dom0's xenconsoled) has
+/// consumed it; returns the line for dom0 to find in its log.
+fn console_ring() -> Option<&'static str> {
+    const LINE: &str = "XTK-CONSOLE: the console ring of the domU reached dom0";
+    let xen = hv();
+    let pfn = ok(
+        "peer.console_hvm_param_pfn",
+        xen::hvm::get_param(xen, HVM_PARAM_CONSOLE_PFN),
+    )?;
+    let port = ok(
+        "peer.console_hvm_param_evtchn",
+        xen::hvm::get_param(xen, HVM_PARAM_CONSOLE_EVTCHN),
+    )?;
+    let port = u32::try_from(port).ok()?;
+    let base = usize::try_from(pfn << 12).ok()?;
+    let word = |offset: usize| {
+        // SAFETY: the console page is a frame the toolstack gave us, identity-mapped below
+        // 4 GiB; the indices are shared with the backend and only touched atomically.
+        unsafe { AtomicU32::from_ptr(core::ptr::with_exposed_provenance_mut::<u32>(base + offset)) }
+    };
+    let prod = word(OUT_PROD).load(Ordering::SeqCst);
+    let cons = word(OUT_CONS).load(Ordering::SeqCst);
+    let free = OUT_SIZE.saturating_sub(prod.wrapping_sub(cons));
+    let line = b"XTK-CONSOLE: the console ring of the domU reached dom0\r\n";
+    if usize::try_from(free).unwrap_or(0) < line.len() {
+        check(
+            "peer.console_ring_space",
+            false,
+            format_args!("prod {prod}, cons {cons}"),
+        );
+        return None;
+    }
+    let mut at = prod;
+    for &byte in line {
+        let slot = usize::try_from(at % OUT_SIZE).unwrap_or(0);
+        let p = core::ptr::with_exposed_provenance_mut::<u8>(base + OUT + slot);
+        // SAFETY: inside the `out` array of the console page; the slot is free (checked above).
+        unsafe { p.write_volatile(byte) };
+        at = at.wrapping_add(1);
+    }
+    core::sync::atomic::fence(Ordering::SeqCst);
+    word(OUT_PROD).store(at, Ordering::SeqCst);
+    ok("peer.console_notify_backend", evtchn::send(xen, port));
+    let deadline = events::now_ns().saturating_add(5_000 * MS);
+    let mut consumed = word(OUT_CONS).load(Ordering::SeqCst);
+    while consumed != at && events::now_ns() < deadline {
+        xen::sched::yield_now(xen);
+        consumed = word(OUT_CONS).load(Ordering::SeqCst);
+    }
+    check(
+        "peer.console_backend_consumed_ring",
+        consumed == at,
+        format_args!("out_prod {at}, out_cons {consumed}"),
+    );
+    Some(LINE)
+}
