@@ -65,6 +65,7 @@ mod gnttab;
 mod hypercall;
 mod memory;
 mod peer;
+mod port;
 mod shm;
 mod state;
 
@@ -72,6 +73,7 @@ pub use evtchn::PortState;
 pub use fault::Fault;
 pub use memory::{GuestMemory, PAGE_SIZE};
 pub use peer::{BackendPage, Mapping, Peer};
+pub use port::SimPages;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
