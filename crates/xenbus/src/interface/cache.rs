@@ -10,6 +10,9 @@
 
 use alloc::sync::Arc;
 use core::ffi::c_void;
+use core::ptr::NonNull;
+
+use platform_port::Platform;
 
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED};
 use xenbus_interface::cache::{
@@ -22,37 +25,13 @@ use super::util::{self, boolean};
 use super::{
     Handles, Lifecycle, Object, context, define_context, fill, header, lifecycle_methods, status_of,
 };
+use crate::cache::{Cache, CacheCallbacks, CacheContext as CacheSubsystem, CacheError, LockFn};
 
 /// Longest cache name read from the caller (the subsystem decides what it keeps).
 pub const MAX_NAME_SCAN: usize = 4096;
 
-/// Constructs an object in place (`XENBUS_CACHE_CTOR`).
-pub type CacheCtor = Arc<dyn Fn(*mut c_void) -> NtStatus + Send + Sync>;
-/// Destroys an object in place (`XENBUS_CACHE_DTOR`).
-pub type CacheDtor = Arc<dyn Fn(*mut c_void) + Send + Sync>;
 /// The child's lock or unlock callback.
-pub type CacheLock = Arc<dyn Fn() + Send + Sync>;
-
-/// What `CacheCreate` asks for.
-#[derive(Clone)]
-pub struct CacheSpec<'a> {
-    /// The name.
-    pub name: &'a [u8],
-    /// Object size in bytes.
-    pub size: u32,
-    /// Objects kept constructed at all times.
-    pub reservation: u32,
-    /// Most objects at once (0: no cap).
-    pub cap: u32,
-    /// Constructor.
-    pub ctor: CacheCtor,
-    /// Destructor.
-    pub dtor: CacheDtor,
-    /// The child's lock.
-    pub acquire_lock: CacheLock,
-    /// The child's unlock.
-    pub release_lock: CacheLock,
-}
+pub type CacheLock = LockFn;
 
 /// What the CACHE context needs from the subsystem.
 pub trait CacheApi: Lifecycle {
@@ -60,13 +39,71 @@ pub trait CacheApi: Lifecycle {
     ///
     /// # Errors
     /// The subsystem's status.
-    fn create(&self, spec: CacheSpec<'_>) -> Result<Object, NtStatus>;
-    /// `CacheGet`: an object, or NULL.
-    fn get(&self, cache: &Object, locked: bool) -> *mut c_void;
+    fn create(
+        &self,
+        name: &[u8],
+        size: u32,
+        reservation: u32,
+        cap: u32,
+        callbacks: CacheCallbacks,
+    ) -> Result<Object, NtStatus>;
+    /// `CacheGet`: an object, or `None`.
+    fn get(&self, cache: &Object, locked: bool) -> Option<NonNull<u8>>;
     /// `CachePut`.
-    fn put(&self, cache: &Object, object: *mut c_void, locked: bool);
+    ///
+    /// # Safety
+    /// `object` came from [`CacheApi::get`] of `cache` and is not used any more.
+    unsafe fn put(&self, cache: &Object, object: NonNull<u8>, locked: bool);
     /// `CacheDestroy`.
-    fn destroy(&self, cache: Object);
+    ///
+    /// # Errors
+    /// Objects still outstanding: the cache stays alive.
+    fn destroy(&self, cache: &Object) -> Result<(), NtStatus>;
+}
+
+impl<P: Platform> Lifecycle for CacheSubsystem<P> {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Self::acquire(self).map_err(CacheError::status)
+    }
+
+    fn release(&self) {
+        Self::release(self);
+    }
+}
+
+impl<P: Platform> CacheApi for CacheSubsystem<P> {
+    fn create(
+        &self,
+        name: &[u8],
+        size: u32,
+        reservation: u32,
+        cap: u32,
+        callbacks: CacheCallbacks,
+    ) -> Result<Object, NtStatus> {
+        let name = core::str::from_utf8(name).map_err(|_| STATUS_INVALID_PARAMETER)?;
+        let cache = Self::create(self, name, size, reservation, cap, callbacks)
+            .map_err(CacheError::status)?;
+        Ok(cache)
+    }
+
+    fn get(&self, cache: &Object, locked: bool) -> Option<NonNull<u8>> {
+        let cache = Arc::clone(cache).downcast::<Cache<P>>().ok()?;
+        cache.get(locked)
+    }
+
+    unsafe fn put(&self, cache: &Object, object: NonNull<u8>, locked: bool) {
+        if let Ok(cache) = Arc::clone(cache).downcast::<Cache<P>>() {
+            // SAFETY: forwarded contract: `object` came from this cache's Get.
+            unsafe { cache.put(object, locked) };
+        }
+    }
+
+    fn destroy(&self, cache: &Object) -> Result<(), NtStatus> {
+        let cache = Arc::clone(cache)
+            .downcast::<Cache<P>>()
+            .map_err(|_| STATUS_INVALID_PARAMETER)?;
+        Self::destroy(self, &cache).map_err(CacheError::status)
+    }
 }
 
 define_context!(
@@ -154,27 +191,28 @@ unsafe extern "C" fn cache_create(
         }
         let argument = argument.expose_provenance();
         let (acquire_lock, release_lock) = lock_closures(acquire_lock, release_lock, argument);
-        let spec = CacheSpec {
-            name,
-            size,
-            reservation,
-            cap,
-            ctor: Arc::new(move |object| {
+        let callbacks = CacheCallbacks {
+            ctor: Arc::new(move |object: NonNull<u8>| {
                 let argument = core::ptr::with_exposed_provenance_mut::<c_void>(argument);
                 // SAFETY: the child's constructor on an object of its size.
-                unsafe { ctor(argument, object) }
+                let status = unsafe { ctor(argument, object.as_ptr().cast()) };
+                if ntstatus::nt_success(status) {
+                    Ok(())
+                } else {
+                    Err(status)
+                }
             }),
-            dtor: Arc::new(move |object| {
+            dtor: Arc::new(move |object: NonNull<u8>| {
                 let argument = core::ptr::with_exposed_provenance_mut::<c_void>(argument);
                 // SAFETY: the child's destructor on an object its constructor built.
-                unsafe { dtor(argument, object) };
+                unsafe { dtor(argument, object.as_ptr().cast()) };
             }),
             acquire_lock,
             release_lock,
         };
-        let object = api.create(spec)?;
+        let object = api.create(name, size, reservation, cap, callbacks)?;
         let Some(handle) = context.caches.insert(Arc::clone(&object)) else {
-            api.destroy(object);
+            let _ = api.destroy(&object);
             return Err(ntstatus::STATUS_INSUFFICIENT_RESOURCES);
         };
         // SAFETY: checked non-NULL; the caller's out-parameter.
@@ -227,9 +265,8 @@ unsafe extern "C" fn cache_get(
     context
         .caches
         .get(cache)
-        .map_or(core::ptr::null_mut(), |cache| {
-            api.get(&cache, boolean(locked))
-        })
+        .and_then(|cache| api.get(&cache, boolean(locked)))
+        .map_or(core::ptr::null_mut(), |object| object.as_ptr().cast())
 }
 
 unsafe extern "C" fn cache_put(
@@ -242,11 +279,13 @@ unsafe extern "C" fn cache_put(
     let Ok(api) = context.api() else {
         return;
     };
-    if object.is_null() {
+    let Some(object) = NonNull::new(object.cast::<u8>()) else {
         return;
-    }
+    };
     if let Some(cache) = context.caches.get(cache) {
-        api.put(&cache, object, boolean(locked));
+        // SAFETY: the child returns an object it got from this cache (the C contract); the
+        // subsystem detects addresses outside its slabs.
+        unsafe { api.put(&cache, object, boolean(locked)) };
     }
 }
 
@@ -255,8 +294,11 @@ unsafe extern "C" fn cache_destroy(interface: Pinterface, cache: PxenbusCache) {
     let Ok(api) = context.api() else {
         return;
     };
-    if let Some(cache) = context.caches.remove(cache) {
-        api.destroy(cache);
+    // A refused destroy (objects outstanding) leaves the cache and its handle alive.
+    if let Some(object) = context.caches.get(cache)
+        && api.destroy(&object).is_ok()
+    {
+        context.caches.remove(cache);
     }
 }
 

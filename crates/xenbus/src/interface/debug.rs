@@ -3,10 +3,8 @@
 
 //! `XENBUS_DEBUG` v1 (slot order: Printf before Trigger before Deregister).
 //!
-//! `DebugPrintf` is C-variadic: the entry thunks hand the `va_list` to the MSVC engine, which
-//! formats into a [`PRINTF_MAX`]-byte buffer (longer output is truncated, as a bounded
-//! `LogVPrintf` would), and the subsystem logs the text after the current callback's prefix.
-//! A bad format logs nothing. `DebugTrigger` with NULL runs every callback; with an unknown
+//! `DebugPrintf` is C-variadic: the entry thunks hand the `va_list` to the subsystem's MSVC
+//! engine, which logs the text after the current callback's prefix. `DebugTrigger` with NULL runs every callback; with an unknown
 //! handle it does nothing.
 
 use alloc::sync::Arc;
@@ -14,6 +12,7 @@ use core::ffi::c_void;
 
 use kprintf::ArgSource;
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED};
+use platform_port::Platform;
 use xenbus_interface::debug::{
     DebugRegister, PxenbusDebugCallback, XenbusDebugFunction, XenbusDebugInterfaceV1,
 };
@@ -23,15 +22,11 @@ use super::util::{self, to_boolean};
 use super::{
     Handles, Lifecycle, Object, context, define_context, fill, header, lifecycle_methods, status_of,
 };
+use crate::debug::{Debug, DebugCallback, DebugError, DebugFunction, Origin};
 
-/// The longest text one `DebugPrintf` logs.
-pub const PRINTF_MAX: usize = 1024;
-
-/// Longest prefix read from the caller (the subsystem keeps at most 31 bytes of it).
-pub const MAX_PREFIX_SCAN: usize = 4096;
-
-/// A child's debug callback, given `Crashing`.
-pub type DebugCallback = Arc<dyn Fn(bool) + Send + Sync>;
+/// Longest prefix or format read from the caller (the subsystem keeps at most 31 bytes of a
+/// prefix).
+pub const MAX_STRING_SCAN: usize = 4096;
 
 /// What the DEBUG context needs from the subsystem.
 pub trait DebugApi: Lifecycle {
@@ -39,13 +34,66 @@ pub trait DebugApi: Lifecycle {
     ///
     /// # Errors
     /// The subsystem's status.
-    fn register(&self, prefix: &[u8], callback: DebugCallback) -> Result<Object, NtStatus>;
-    /// `DebugPrintf`, already formatted.
-    fn printf(&self, text: &[u8]);
+    fn register(
+        &self,
+        prefix: &[u8],
+        callback: DebugFunction,
+        origin: Origin,
+    ) -> Result<Object, NtStatus>;
+    /// `DebugPrintf`: formats with the MSVC engine and logs after the current prefix.
+    fn printf(&self, format: &[u8], args: &mut dyn ArgSource<'_>);
     /// `DebugTrigger`: one callback, or all of them.
     fn trigger(&self, callback: Option<&Object>);
     /// `DebugDeregister`.
-    fn deregister(&self, callback: Object);
+    ///
+    /// # Errors
+    /// A callback this subsystem does not hold.
+    fn deregister(&self, callback: &Object) -> Result<(), NtStatus>;
+}
+
+impl<P: Platform> Lifecycle for Debug<P> {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Self::acquire(self).map_err(DebugError::status)
+    }
+
+    fn release(&self) {
+        Self::release(self);
+    }
+}
+
+impl<P: Platform> DebugApi for Debug<P> {
+    fn register(
+        &self,
+        prefix: &[u8],
+        callback: DebugFunction,
+        origin: Origin,
+    ) -> Result<Object, NtStatus> {
+        let callback =
+            Self::register(self, prefix, callback, origin).map_err(DebugError::status)?;
+        Ok(callback)
+    }
+
+    fn printf(&self, format: &[u8], args: &mut dyn ArgSource<'_>) {
+        self.printf_c(format, args);
+    }
+
+    fn trigger(&self, callback: Option<&Object>) {
+        match callback {
+            None => Self::trigger(self, None),
+            Some(object) => {
+                if let Ok(callback) = Arc::clone(object).downcast::<DebugCallback>() {
+                    Self::trigger(self, Some(&callback));
+                }
+            }
+        }
+    }
+
+    fn deregister(&self, callback: &Object) -> Result<(), NtStatus> {
+        let callback = Arc::clone(callback)
+            .downcast::<DebugCallback>()
+            .map_err(|_| STATUS_INVALID_PARAMETER)?;
+        Self::deregister(self, &callback).map_err(DebugError::status)
+    }
 }
 
 define_context!(
@@ -94,20 +142,25 @@ unsafe extern "C" fn debug_register(
     let run = || -> Result<(), NtStatus> {
         let api = context.api()?;
         // SAFETY: the caller's NUL-terminated prefix.
-        let prefix = unsafe { util::required_str(prefix, MAX_PREFIX_SCAN) }?;
+        let prefix = unsafe { util::required_str(prefix, MAX_STRING_SCAN) }?;
         let function = function.ok_or(STATUS_INVALID_PARAMETER)?;
         if callback.is_null() {
             return Err(STATUS_INVALID_PARAMETER);
         }
+        let origin = Origin {
+            function: function as usize,
+            argument: argument.addr(),
+            caller: 0,
+        };
         let argument = argument.expose_provenance();
-        let call: DebugCallback = Arc::new(move |crashing| {
+        let call: DebugFunction = Arc::new(move |crashing| {
             let argument = core::ptr::with_exposed_provenance_mut::<c_void>(argument);
             // SAFETY: the child's function and argument, valid until it deregisters.
             unsafe { function(argument, to_boolean(crashing)) };
         });
-        let object = api.register(prefix, call)?;
+        let object = api.register(prefix, call, origin)?;
         let Some(handle) = context.callbacks.insert(Arc::clone(&object)) else {
-            api.deregister(object);
+            let _ = api.deregister(&object);
             return Err(ntstatus::STATUS_INSUFFICIENT_RESOURCES);
         };
         // SAFETY: checked non-NULL; the caller's out-parameter.
@@ -128,18 +181,10 @@ unsafe fn printf_common(interface: Pinterface, format: Pcstr, args: &mut dyn Arg
         return;
     };
     // SAFETY: the caller's NUL-terminated format.
-    let Ok(format) = (unsafe { util::required_str(format, MAX_PREFIX_SCAN) }) else {
+    let Ok(format) = (unsafe { util::required_str(format, MAX_STRING_SCAN) }) else {
         return;
     };
-    let mut buffer = [0u8; PRINTF_MAX];
-    let mut sink = kprintf::BufSink::new(&mut buffer);
-    let length = match kprintf::format(format, args, &mut sink) {
-        Ok(length) => length,
-        Err(kprintf::FormatError::Overflow) => PRINTF_MAX,
-        Err(_) => return,
-    };
-    let text = sink.into_inner();
-    api.printf(text.get(..length).unwrap_or(text));
+    api.printf(format, args);
 }
 
 #[cfg(not(windows))]
@@ -199,7 +244,7 @@ unsafe extern "C" fn debug_deregister(interface: Pinterface, callback: PxenbusDe
         return;
     };
     if let Some(object) = context.callbacks.remove(callback) {
-        api.deregister(object);
+        let _ = api.deregister(&object);
     }
 }
 

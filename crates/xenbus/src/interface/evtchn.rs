@@ -12,8 +12,13 @@
 //! `STATUS_INVALID_PARAMETER`), as does a NULL callback.
 //!
 //! The older slots map onto the subsystem as upstream does: `EvtchnUnmaskVersion4` is Unmask
-//! with `Force` = TRUE, `EvtchnSendVersion1` is Send (the subsystem's Send may be called at
-//! any IRQL up to DISPATCH), `EvtchnWaitVersion5` waits for `GetCount() + 1`.
+//! with `Force` = TRUE, `EvtchnSendVersion1` is the Send that raises to `DISPATCH_LEVEL`
+//! itself, `EvtchnWaitVersion5` waits for `GetCount() + 1`.
+//!
+//! Processors: the v9 VIRQ arguments and `EvtchnBind` name a processor by (Group, Number);
+//! the subsystem takes a processor index. Until the platform port offers
+//! `KeGetProcessorIndexFromNumber`, group 0 maps to index = Number and any other group is
+//! `STATUS_INVALID_PARAMETER` (xenbus serves at most 64 processors).
 //!
 //! Channels are handle-table entries; `EvtchnClose` takes the channel out of the table before
 //! the subsystem closes it, so a second Close of the same handle does nothing.
@@ -33,8 +38,12 @@ use xenbus_interface::{
     Boolean, KserviceRoutine, LargeInteger, Pinterface, Pvoid, Uchar, Ulong, Ushort,
 };
 
+use platform_port::{Interrupts, Platform};
+use xen_services::XenServices;
+
 use super::util::{self, boolean, to_boolean};
 use super::{Handles, Lifecycle, Object, context, define_context, fill, header, lifecycle_methods};
+use crate::evtchn::{Channel, Evtchn, EvtchnError, OpenKind};
 
 /// What a child asked `EvtchnOpen` for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,15 +71,12 @@ pub enum OpenRequest {
         /// Auto-mask before each callback.
         mask: bool,
     },
-    /// `XENBUS_EVTCHN_TYPE_VIRQ`: bind a virtual IRQ to a processor (group 0 number 0 before
-    /// version 9).
+    /// `XENBUS_EVTCHN_TYPE_VIRQ`: bind a virtual IRQ.
     Virq {
         /// The VIRQ number.
         index: u32,
-        /// Processor group.
-        group: u16,
-        /// Processor number in the group.
-        number: u8,
+        /// The processor (group, number) from version 9; `None` before (CPU 0).
+        processor: Option<(u16, u8)>,
     },
 }
 
@@ -83,7 +89,12 @@ pub trait EvtchnApi: Lifecycle {
     ///
     /// # Errors
     /// The subsystem's status (the child sees NULL).
-    fn open(&self, request: OpenRequest, callback: EvtchnCallback) -> Result<Object, NtStatus>;
+    fn open(
+        &self,
+        request: OpenRequest,
+        callback: EvtchnCallback,
+        caller: usize,
+    ) -> Result<Object, NtStatus>;
     /// `EvtchnBind`.
     ///
     /// # Errors
@@ -91,8 +102,10 @@ pub trait EvtchnApi: Lifecycle {
     fn bind(&self, channel: &Object, group: u16, number: u8) -> Result<(), NtStatus>;
     /// `EvtchnUnmask`: whether the port was pending (and, unless forced, left masked).
     fn unmask(&self, channel: &Object, in_callback: bool, force: bool) -> bool;
-    /// `EvtchnSend`.
+    /// `EvtchnSend` (v6+: the caller is at `DISPATCH_LEVEL` or above).
     fn send(&self, channel: &Object);
+    /// `EvtchnSendVersion1` (v5: raises to `DISPATCH_LEVEL` itself).
+    fn send_version1(&self, channel: &Object);
     /// `EvtchnTrigger`.
     fn trigger(&self, channel: &Object);
     /// `EvtchnGetCount`.
@@ -107,6 +120,115 @@ pub trait EvtchnApi: Lifecycle {
     fn get_port(&self, channel: &Object) -> u32;
     /// `EvtchnClose`.
     fn close(&self, channel: Object);
+}
+
+/// The processor index of (Group, Number): see the module docs.
+#[must_use]
+pub const fn processor_index(group: u16, number: u8) -> Option<u32> {
+    if group == 0 {
+        Some(number as u32)
+    } else {
+        None
+    }
+}
+
+fn channel_of(object: &Object) -> Result<Arc<Channel>, NtStatus> {
+    Arc::clone(object)
+        .downcast::<Channel>()
+        .map_err(|_| STATUS_INVALID_PARAMETER)
+}
+
+impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Lifecycle for Evtchn<P, S, I> {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Self::acquire(self).map_err(EvtchnError::status)
+    }
+
+    fn release(&self) {
+        Self::release(self);
+    }
+}
+
+impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> EvtchnApi for Evtchn<P, S, I> {
+    fn open(
+        &self,
+        request: OpenRequest,
+        callback: EvtchnCallback,
+        caller: usize,
+    ) -> Result<Object, NtStatus> {
+        let kind = match request {
+            OpenRequest::Fixed { port, mask } => OpenKind::Fixed {
+                port,
+                auto_mask: mask,
+            },
+            OpenRequest::Unbound { domain, mask } => OpenKind::Unbound {
+                remote_domain: domain,
+                auto_mask: mask,
+            },
+            OpenRequest::InterDomain { domain, port, mask } => OpenKind::InterDomain {
+                remote_domain: domain,
+                remote_port: port,
+                auto_mask: mask,
+            },
+            OpenRequest::Virq { index, processor } => OpenKind::Virq {
+                index,
+                cpu: match processor {
+                    None => None,
+                    Some((group, number)) => {
+                        Some(processor_index(group, number).ok_or(STATUS_INVALID_PARAMETER)?)
+                    }
+                },
+            },
+        };
+        let channel = Self::open(self, kind, callback, caller).map_err(EvtchnError::status)?;
+        Ok(channel)
+    }
+
+    fn bind(&self, channel: &Object, group: u16, number: u8) -> Result<(), NtStatus> {
+        let channel = channel_of(channel)?;
+        let cpu = processor_index(group, number).ok_or(STATUS_INVALID_PARAMETER)?;
+        Self::bind(self, &channel, cpu).map_err(EvtchnError::status)
+    }
+
+    fn unmask(&self, channel: &Object, in_callback: bool, force: bool) -> bool {
+        channel_of(channel).is_ok_and(|channel| Self::unmask(self, &channel, in_callback, force))
+    }
+
+    fn send(&self, channel: &Object) {
+        if let Ok(channel) = channel_of(channel) {
+            Self::send(self, &channel);
+        }
+    }
+
+    fn send_version1(&self, channel: &Object) {
+        if let Ok(channel) = channel_of(channel) {
+            Self::send_version1(self, &channel);
+        }
+    }
+
+    fn trigger(&self, channel: &Object) {
+        if let Ok(channel) = channel_of(channel) {
+            Self::trigger(self, &channel);
+        }
+    }
+
+    fn get_count(&self, channel: &Object) -> u32 {
+        channel_of(channel).map_or(0, |channel| Self::get_count(self, &channel))
+    }
+
+    fn wait(&self, channel: &Object, count: u32, timeout: Option<i64>) -> Result<(), NtStatus> {
+        let channel = channel_of(channel)?;
+        Self::wait(self, &channel, count, timeout).map_err(EvtchnError::status)
+    }
+
+    fn get_port(&self, channel: &Object) -> u32 {
+        channel_of(channel).map_or(0, |channel| Self::get_port(self, &channel))
+    }
+
+    fn close(&self, channel: Object) {
+        if let Ok(channel) = channel_of(&channel) {
+            Self::close(self, channel);
+        }
+    }
 }
 
 define_context!(
@@ -210,16 +332,12 @@ pub fn decode_open(
         }
         XENBUS_EVTCHN_TYPE_VIRQ => {
             let index = ulong(next()?);
-            let (group, number) = if version < 9 {
-                (0, 0)
+            let processor = if version < 9 {
+                None
             } else {
-                (ushort(next()?), uchar(next()?))
+                Some((ushort(next()?), uchar(next()?)))
             };
-            Ok(OpenRequest::Virq {
-                index,
-                group,
-                number,
-            })
+            Ok(OpenRequest::Virq { index, processor })
         }
         _ => Err(STATUS_INVALID_PARAMETER),
     }
@@ -273,7 +391,7 @@ unsafe fn open_common(
             argument: argument.expose_provenance(),
         };
         let callback: EvtchnCallback = Arc::new(move || child.call());
-        let channel = api.open(request, callback)?;
+        let channel = api.open(request, callback, argument.addr())?;
         let Some(handle) = context.channels.insert(Arc::clone(&channel)) else {
             api.close(channel);
             return Err(ntstatus::STATUS_INSUFFICIENT_RESOURCES);
@@ -400,6 +518,13 @@ unsafe extern "C" fn evtchn_send(interface: Pinterface, channel: PxenbusEvtchnCh
     }
 }
 
+unsafe extern "C" fn evtchn_send_version1(interface: Pinterface, channel: PxenbusEvtchnChannel) {
+    let context = context!(EvtchnContext, interface);
+    if let Some((api, channel)) = context.channel(channel) {
+        api.send_version1(&channel);
+    }
+}
+
 unsafe extern "C" fn evtchn_trigger(interface: Pinterface, channel: PxenbusEvtchnChannel) {
     let context = context!(EvtchnContext, interface);
     if let Some((api, channel)) = context.channel(channel) {
@@ -491,7 +616,7 @@ const fn table_v5(context: *mut c_void) -> XenbusEvtchnInterfaceV5 {
         evtchn_open: OPEN,
         evtchn_bind,
         evtchn_unmask_version4,
-        evtchn_send_version1: evtchn_send,
+        evtchn_send_version1,
         evtchn_trigger,
         evtchn_wait_version5,
         evtchn_get_port,
