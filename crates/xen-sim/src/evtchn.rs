@@ -131,7 +131,7 @@ impl Fifo {
 
     /// Ports with an event word.
     #[must_use]
-    pub fn num_evtchns(&self) -> u32 {
+    pub const fn num_evtchns(&self) -> u32 {
         self.array.len() as u32 * FIFO_WORDS_PER_PAGE
     }
 
@@ -297,7 +297,7 @@ impl Events {
 
     /// `port_is_valid`.
     #[must_use]
-    pub fn is_valid(&self, port: u32) -> bool {
+    pub const fn is_valid(&self, port: u32) -> bool {
         (port as usize) < self.ports.len()
     }
 
@@ -458,12 +458,13 @@ impl Events {
     pub fn is_pending(&self, port: u32) -> bool {
         match &self.surface {
             Surface::Backend { pending, .. } => pending.contains(&port),
-            Surface::Guest(g) => match &self.fifo {
-                Some(fifo) => fifo
-                    .word(port)
-                    .is_some_and(|w| w.load(SeqCst) & (1 << EVTCHN_FIFO_PENDING) != 0),
-                None => port < EVTCHN_2L_NR_CHANNELS && g.bit(true, port),
-            },
+            Surface::Guest(g) => self.fifo.as_ref().map_or_else(
+                || port < EVTCHN_2L_NR_CHANNELS && g.bit(true, port),
+                |fifo| {
+                    fifo.word(port)
+                        .is_some_and(|w| w.load(SeqCst) & (1 << EVTCHN_FIFO_PENDING) != 0)
+                },
+            ),
         }
     }
 
@@ -523,10 +524,8 @@ impl Events {
             {
                 linked = set_link(tail_word, port);
             }
-            if !linked {
-                if let Some(head) = self.control_word(vcpu, 2 + priority as usize) {
-                    head.store(port, SeqCst);
-                }
+            if !linked && let Some(head) = self.control_word(vcpu, 2 + priority as usize) {
+                head.store(port, SeqCst);
             }
             let fifo = self.fifo.as_mut().expect("FIFO checked above");
             fifo.tails[vcpu as usize][priority as usize] = port;
@@ -597,7 +596,7 @@ impl Events {
     /// The control-block size check of `init_control`.
     #[must_use]
     pub const fn control_block_fits(offset: u32) -> bool {
-        offset as usize <= 4096 - size_of::<EvtchnFifoControlBlock>() && offset % 8 == 0
+        offset as usize <= 4096 - size_of::<EvtchnFifoControlBlock>() && offset.is_multiple_of(8)
     }
 }
 

@@ -121,10 +121,4 @@ impl Faults {
     pub const fn fired(&self) -> u64 {
         self.fired
     }
-
-    /// Faults still armed (not yet fully spent).
-    #[must_use]
-    pub fn pending(&self) -> usize {
-        self.armed.len()
-    }
 }

@@ -56,7 +56,7 @@ impl GuestGrantTable {
 
     /// Entries the table holds now.
     #[must_use]
-    pub fn nr_entries(&self) -> u32 {
+    pub const fn nr_entries(&self) -> u32 {
         self.frames.len() as u32 * ENTRIES_PER_FRAME
     }
 
@@ -228,12 +228,6 @@ impl Maptrack {
     #[must_use]
     pub fn len(&self) -> usize {
         self.entries.iter().flatten().count()
-    }
-
-    /// No live mappings.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Every live mapping with its handle.

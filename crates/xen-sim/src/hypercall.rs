@@ -63,53 +63,58 @@ pub const fn neg(e: Errno) -> isize {
     -(e as isize)
 }
 
-fn rc(result: Result<(), Errno>) -> isize {
+const fn rc(result: Result<(), Errno>) -> isize {
     match result {
         Ok(()) => 0,
         Err(e) => neg(e),
     }
 }
 
-/// Reads a `T` from guest address `addr`.
-///
-/// # Safety
-///
-/// `addr` is 0 or the address of a live `T` (the caller of `Hypervisor::hypercall` vouches).
-pub(crate) unsafe fn read<T: Copy>(addr: usize) -> Option<T> {
+/// Proof that the current hypercall's caller vouched for its argument registers (the
+/// `Hypervisor::hypercall` contract): every guest address in them is null or points at what
+/// the operation expects, live for the call.
+#[derive(Clone, Copy, Debug)]
+pub struct Trusted(());
+
+impl Trusted {
+    /// Vouches for the current call.
+    ///
+    /// # Safety
+    ///
+    /// Only inside `Hypervisor::hypercall`, whose caller guarantees the arguments; the value
+    /// must not outlive the call.
+    pub const unsafe fn new() -> Self {
+        Self(())
+    }
+}
+
+/// Reads a `T` from guest address `addr` (None for null).
+pub const fn read<T: Copy>(_t: Trusted, addr: usize) -> Option<T> {
     let p = std::ptr::with_exposed_provenance::<T>(addr);
     if p.is_null() {
         return None;
     }
-    // SAFETY: the caller's guarantee; unaligned reads tolerate any guest layout.
+    // SAFETY: `Trusted` proves the caller vouched that a non-null argument address points at
+    // a live `T`; unaligned reads tolerate any guest layout.
     Some(unsafe { p.read_unaligned() })
 }
 
-/// Writes `value` at guest address `addr` (ignored when 0).
-///
-/// # Safety
-///
-/// As [`read`], for writing.
-unsafe fn write<T>(addr: usize, value: T) {
+/// Writes `value` at guest address `addr` (ignored when null).
+fn write<T>(_t: Trusted, addr: usize, value: T) {
     let p = std::ptr::with_exposed_provenance_mut::<T>(addr);
     if !p.is_null() {
-        // SAFETY: the caller's guarantee.
+        // SAFETY: as `read`, for a writable `T`.
         unsafe { p.write_unaligned(value) };
     }
 }
 
 /// Reads, lets `f` edit, writes back; `EFAULT` for a null argument.
-///
-/// # Safety
-///
-/// As [`read`] and [`write`].
-unsafe fn with<T: Copy>(addr: usize, f: impl FnOnce(&mut T) -> isize) -> isize {
-    // SAFETY: the caller's guarantee.
-    let Some(mut value) = (unsafe { read::<T>(addr) }) else {
+fn with<T: Copy>(t: Trusted, addr: usize, f: impl FnOnce(&mut T) -> isize) -> isize {
+    let Some(mut value) = read::<T>(t, addr) else {
         return neg(errno::EFAULT);
     };
     let result = f(&mut value);
-    // SAFETY: as above.
-    unsafe { write(addr, value) };
+    write(t, addr, value);
     result
 }
 
@@ -122,40 +127,34 @@ pub const fn command(op: u32, args: &[usize; 5]) -> u32 {
 }
 
 impl State {
-    fn own(&self, domid: DomId) -> bool {
+    const fn own(&self, domid: DomId) -> bool {
         domid == DOMID_SELF || domid == self.cfg.domid
     }
 
     /// Executes one non-blocking hypercall of `vcpu`.
-    ///
-    /// # Safety
-    ///
-    /// The argument registers hold what `op` expects (the `Hypervisor::hypercall` contract).
-    pub unsafe fn execute(&mut self, vcpu: u32, op: u32, args: &[usize; 5]) -> isize {
+    pub fn execute(&mut self, t: Trusted, vcpu: u32, op: u32, args: &[usize; 5]) -> isize {
         use xen_headers::xen as x;
-        // SAFETY (for every arm): the caller's guarantee about the arguments.
         match op {
-            x::HYPERVISOR_MEMORY_OP => unsafe { self.memory_op(args) },
-            x::HYPERVISOR_EVENT_CHANNEL_OP => unsafe { self.event_channel_op(args) },
-            x::HYPERVISOR_GRANT_TABLE_OP => unsafe { self.grant_table_op(args) },
-            x::HYPERVISOR_HVM_OP => unsafe { self.hvm_op(args) },
-            x::HYPERVISOR_SCHED_OP => unsafe { self.sched_op(args) },
-            x::HYPERVISOR_VCPU_OP => unsafe { self.vcpu_op(vcpu, args) },
-            x::HYPERVISOR_XEN_VERSION => unsafe { self.xen_version(args) },
-            x::HYPERVISOR_CONSOLE_IO => unsafe { self.console_io(args) },
+            x::HYPERVISOR_MEMORY_OP => self.memory_op(t, args),
+            x::HYPERVISOR_EVENT_CHANNEL_OP => self.event_channel_op(t, args),
+            x::HYPERVISOR_GRANT_TABLE_OP => self.grant_table_op(t, args),
+            x::HYPERVISOR_HVM_OP => self.hvm_op(t, args),
+            x::HYPERVISOR_SCHED_OP => self.sched_op(t, args),
+            x::HYPERVISOR_VCPU_OP => self.vcpu_op(t, vcpu, args),
+            x::HYPERVISOR_XEN_VERSION => self.xen_version(t, args),
+            x::HYPERVISOR_CONSOLE_IO => self.console_io(t, args),
             _ => neg(errno::ENOSYS),
         }
     }
 
     // ---- memory_op ----
 
-    unsafe fn memory_op(&mut self, args: &[usize; 5]) -> isize {
+    fn memory_op(&mut self, t: Trusted, args: &[usize; 5]) -> isize {
         let cmd = (args[0] & 0x3f) as u32;
         let start = args[0] >> 6;
         match cmd {
             XENMEM_DECREASE_RESERVATION | XENMEM_POPULATE_PHYSMAP => {
-                // SAFETY: a reservation structure (the caller's guarantee).
-                let Some(r) = (unsafe { read::<XenMemoryReservation>(args[1]) }) else {
+                let Some(r) = read::<XenMemoryReservation>(t, args[1]) else {
                     return neg(errno::EFAULT);
                 };
                 if !self.own(r.domid) {
@@ -171,10 +170,9 @@ impl State {
                 let pages = 1_u64 << r.extent_order;
                 let mut done = start as u64;
                 while done < r.nr_extents {
-                    // SAFETY: the extent list is `nr_extents` long.
-                    let Some(gfn) = (unsafe {
-                        read::<u64>(r.extent_start.p.wrapping_add(done as usize).addr())
-                    }) else {
+                    let Some(gfn) =
+                        read::<u64>(t, r.extent_start.p.wrapping_add(done as usize).addr())
+                    else {
                         return neg(errno::EFAULT);
                     };
                     let ok = (0..pages).all(|i| {
@@ -192,8 +190,7 @@ impl State {
                 done as isize
             }
             XENMEM_CURRENT_RESERVATION | XENMEM_MAXIMUM_RESERVATION => {
-                // SAFETY: a domid.
-                let Some(domid) = (unsafe { read::<DomId>(args[1]) }) else {
+                let Some(domid) = read::<DomId>(t, args[1]) else {
                     return neg(errno::EFAULT);
                 };
                 if !self.own(domid) {
@@ -210,8 +207,7 @@ impl State {
                 }
             }
             XENMEM_ADD_TO_PHYSMAP => {
-                // SAFETY: an add_to_physmap structure.
-                let Some(a) = (unsafe { read::<XenAddToPhysmap>(args[1]) }) else {
+                let Some(a) = read::<XenAddToPhysmap>(t, args[1]) else {
                     return neg(errno::EFAULT);
                 };
                 if !self.own(a.domid) {
@@ -220,8 +216,7 @@ impl State {
                 rc(self.add_to_physmap(a.space, a.idx, a.gpfn))
             }
             XENMEM_REMOVE_FROM_PHYSMAP => {
-                // SAFETY: a remove_from_physmap structure.
-                let Some(r) = (unsafe { read::<XenRemoveFromPhysmap>(args[1]) }) else {
+                let Some(r) = read::<XenRemoveFromPhysmap>(t, args[1]) else {
                     return neg(errno::EFAULT);
                 };
                 if !self.own(r.domid) {
@@ -271,130 +266,115 @@ impl State {
 
     // ---- event_channel_op ----
 
-    unsafe fn event_channel_op(&mut self, args: &[usize; 5]) -> isize {
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one arm per EVTCHNOP, a flat decode table"
+    )]
+    fn event_channel_op(&mut self, t: Trusted, args: &[usize; 5]) -> isize {
         let me = self.cfg.domid;
         let arg = args[1];
-        // SAFETY (every arm): `arg` points at the structure `cmd` names.
         match args[0] as u32 {
-            EVTCHNOP_ALLOC_UNBOUND => unsafe {
-                with(arg, |op: &mut EvtchnAllocUnbound| {
-                    if !self.own(op.dom) {
-                        return neg(if self.events(op.dom).is_some() {
-                            errno::EPERM
-                        } else {
-                            errno::ESRCH
-                        });
-                    }
-                    let remote = self.resolve(op.remote_dom);
-                    match self.alloc_unbound(me, remote, 0) {
-                        Ok(port) => {
-                            op.port = port;
-                            0
-                        }
-                        Err(e) => neg(e),
-                    }
-                })
-            },
-            EVTCHNOP_BIND_INTERDOMAIN => unsafe {
-                with(arg, |op: &mut EvtchnBindInterdomain| {
-                    let rdom = self.resolve(op.remote_dom);
-                    match self.bind_interdomain(me, rdom, op.remote_port) {
-                        Ok(port) => {
-                            op.local_port = port;
-                            0
-                        }
-                        Err(e) => neg(e),
-                    }
-                })
-            },
-            EVTCHNOP_BIND_VIRQ => unsafe {
-                with(arg, |op: &mut EvtchnBindVirq| {
-                    match self.bind_virq(op.virq, op.vcpu) {
-                        Ok(port) => {
-                            op.port = port;
-                            0
-                        }
-                        Err(e) => neg(e),
-                    }
-                })
-            },
-            EVTCHNOP_BIND_IPI => unsafe {
-                with(arg, |op: &mut EvtchnBindIpi| match self.bind_ipi(op.vcpu) {
+            EVTCHNOP_ALLOC_UNBOUND => with(t, arg, |op: &mut EvtchnAllocUnbound| {
+                if !self.own(op.dom) {
+                    return neg(if self.events(op.dom).is_some() {
+                        errno::EPERM
+                    } else {
+                        errno::ESRCH
+                    });
+                }
+                let remote = self.resolve(op.remote_dom);
+                match self.alloc_unbound(me, remote, 0) {
                     Ok(port) => {
                         op.port = port;
                         0
                     }
                     Err(e) => neg(e),
-                })
-            },
-            EVTCHNOP_CLOSE => unsafe {
-                with(arg, |op: &mut EvtchnClose| rc(self.close(me, op.port)))
-            },
-            EVTCHNOP_SEND => unsafe { with(arg, |op: &mut EvtchnSend| rc(self.send(me, op.port))) },
-            EVTCHNOP_STATUS => unsafe { with(arg, |op: &mut EvtchnStatus| self.status(op)) },
-            EVTCHNOP_BIND_VCPU => unsafe {
-                with(arg, |op: &mut EvtchnBindVcpu| {
-                    rc(self.bind_vcpu(op.port, op.vcpu))
-                })
-            },
-            EVTCHNOP_UNMASK => unsafe {
-                with(arg, |op: &mut EvtchnUnmask| {
-                    if !self.guest.is_valid(op.port) {
-                        return neg(errno::EINVAL);
+                }
+            }),
+            EVTCHNOP_BIND_INTERDOMAIN => with(t, arg, |op: &mut EvtchnBindInterdomain| {
+                let rdom = self.resolve(op.remote_dom);
+                match self.bind_interdomain(me, rdom, op.remote_port) {
+                    Ok(port) => {
+                        op.local_port = port;
+                        0
                     }
-                    let mut marks = Vec::new();
-                    self.guest.unmask(op.port, &mut marks);
-                    self.deliver(marks);
-                    0
-                })
-            },
-            EVTCHNOP_RESET => unsafe {
-                with(arg, |op: &mut EvtchnReset| {
-                    if !self.own(op.dom) {
-                        return neg(if self.events(op.dom).is_some() {
-                            errno::EINVAL
-                        } else {
-                            errno::ESRCH
-                        });
+                    Err(e) => neg(e),
+                }
+            }),
+            EVTCHNOP_BIND_VIRQ => with(t, arg, |op: &mut EvtchnBindVirq| {
+                match self.bind_virq(op.virq, op.vcpu) {
+                    Ok(port) => {
+                        op.port = port;
+                        0
                     }
-                    self.reset();
-                    0
-                })
-            },
-            EVTCHNOP_INIT_CONTROL => unsafe {
-                with(arg, |op: &mut EvtchnInitControl| self.init_control(op))
-            },
-            EVTCHNOP_EXPAND_ARRAY => unsafe {
-                with(arg, |op: &mut EvtchnExpandArray| {
-                    if self.guest.fifo.is_none() {
-                        return neg(errno::EOPNOTSUPP);
+                    Err(e) => neg(e),
+                }
+            }),
+            EVTCHNOP_BIND_IPI => with(t, arg, |op: &mut EvtchnBindIpi| {
+                match self.bind_ipi(op.vcpu) {
+                    Ok(port) => {
+                        op.port = port;
+                        0
                     }
-                    let Some(page) = self.mem.page(op.array_gfn) else {
-                        return neg(errno::EINVAL);
-                    };
-                    let mut marks = Vec::new();
-                    let r = self.guest.add_array_page(op.array_gfn, page, &mut marks);
-                    self.deliver(marks);
-                    rc(r)
-                })
-            },
-            EVTCHNOP_SET_PRIORITY => unsafe {
-                with(arg, |op: &mut EvtchnSetPriority| {
-                    if !self.guest.is_valid(op.port) {
-                        return neg(errno::EINVAL);
-                    }
-                    if self.guest.fifo.is_none() {
-                        return neg(errno::ENOSYS);
-                    }
-                    if op.priority > EVTCHN_FIFO_PRIORITY_MIN {
-                        return neg(errno::EINVAL);
-                    }
-                    if let Some(p) = self.guest.port_mut(op.port) {
-                        p.priority = op.priority;
-                    }
-                    0
-                })
-            },
+                    Err(e) => neg(e),
+                }
+            }),
+            EVTCHNOP_CLOSE => with(t, arg, |op: &mut EvtchnClose| rc(self.close(me, op.port))),
+            EVTCHNOP_SEND => with(t, arg, |op: &mut EvtchnSend| rc(self.send(me, op.port))),
+            EVTCHNOP_STATUS => with(t, arg, |op: &mut EvtchnStatus| self.status(op)),
+            EVTCHNOP_BIND_VCPU => with(t, arg, |op: &mut EvtchnBindVcpu| {
+                rc(self.bind_vcpu(op.port, op.vcpu))
+            }),
+            EVTCHNOP_UNMASK => with(t, arg, |op: &mut EvtchnUnmask| {
+                if !self.guest.is_valid(op.port) {
+                    return neg(errno::EINVAL);
+                }
+                let mut marks = Vec::new();
+                self.guest.unmask(op.port, &mut marks);
+                self.deliver(marks);
+                0
+            }),
+            EVTCHNOP_RESET => with(t, arg, |op: &mut EvtchnReset| {
+                if !self.own(op.dom) {
+                    return neg(if self.events(op.dom).is_some() {
+                        errno::EINVAL
+                    } else {
+                        errno::ESRCH
+                    });
+                }
+                self.reset();
+                0
+            }),
+            EVTCHNOP_INIT_CONTROL => {
+                with(t, arg, |op: &mut EvtchnInitControl| self.init_control(op))
+            }
+            EVTCHNOP_EXPAND_ARRAY => with(t, arg, |op: &mut EvtchnExpandArray| {
+                if self.guest.fifo.is_none() {
+                    return neg(errno::EOPNOTSUPP);
+                }
+                let Some(page) = self.mem.page(op.array_gfn) else {
+                    return neg(errno::EINVAL);
+                };
+                let mut marks = Vec::new();
+                let r = self.guest.add_array_page(op.array_gfn, page, &mut marks);
+                self.deliver(marks);
+                rc(r)
+            }),
+            EVTCHNOP_SET_PRIORITY => with(t, arg, |op: &mut EvtchnSetPriority| {
+                if !self.guest.is_valid(op.port) {
+                    return neg(errno::EINVAL);
+                }
+                if self.guest.fifo.is_none() {
+                    return neg(errno::ENOSYS);
+                }
+                if op.priority > EVTCHN_FIFO_PRIORITY_MIN {
+                    return neg(errno::EINVAL);
+                }
+                if let Some(p) = self.guest.port_mut(op.port) {
+                    p.priority = op.priority;
+                }
+                0
+            }),
             _ => neg(errno::ENOSYS),
         }
     }
@@ -470,17 +450,16 @@ impl State {
 
     // ---- grant_table_op ----
 
-    unsafe fn grant_table_op(&mut self, args: &[usize; 5]) -> isize {
+    fn grant_table_op(&mut self, t: Trusted, args: &[usize; 5]) -> isize {
         let (cmd, arg, count) = (args[0] as u32, args[1], args[2]);
         let single = |count: usize| count == 1;
-        // SAFETY (every arm): `arg` points at `count` structures of the kind `cmd` names.
         match cmd {
             GNTTABOP_QUERY_SIZE => {
                 if !single(count) {
                     return neg(errno::EINVAL);
                 }
-                unsafe {
-                    with(arg, |op: &mut GnttabQuerySize| {
+                {
+                    with(t, arg, |op: &mut GnttabQuerySize| {
                         if !self.own(op.dom) {
                             return neg(errno::ESRCH);
                         }
@@ -495,14 +474,14 @@ impl State {
                 if !single(count) {
                     return neg(errno::EINVAL);
                 }
-                unsafe { with(arg, |op: &mut GnttabSetupTable| self.setup_table(op)) }
+                with(t, arg, |op: &mut GnttabSetupTable| self.setup_table(t, op))
             }
             GNTTABOP_SET_VERSION => {
                 if !single(count) {
                     return neg(errno::EINVAL);
                 }
-                unsafe {
-                    with(arg, |op: &mut GnttabSetVersion| {
+                {
+                    with(t, arg, |op: &mut GnttabSetVersion| {
                         if op.version != 1 && op.version != 2 {
                             return neg(errno::EINVAL);
                         }
@@ -521,8 +500,8 @@ impl State {
                 if !single(count) {
                     return neg(errno::EINVAL);
                 }
-                unsafe {
-                    with(arg, |op: &mut GnttabGetVersion| {
+                {
+                    with(t, arg, |op: &mut GnttabGetVersion| {
                         if !self.own(op.dom) {
                             return neg(errno::ESRCH);
                         }
@@ -534,30 +513,30 @@ impl State {
             GNTTABOP_MAP_GRANT_REF | GNTTABOP_UNMAP_GRANT_REF | GNTTABOP_COPY => {
                 for i in 0..count {
                     let r = match cmd {
-                        GNTTABOP_MAP_GRANT_REF => unsafe {
-                            with(
-                                arg + i * size_of::<GnttabMapGrantRef>(),
-                                |op: &mut GnttabMapGrantRef| {
-                                    op.status = self.guest_map(op);
-                                    0
-                                },
-                            )
-                        },
-                        GNTTABOP_UNMAP_GRANT_REF => unsafe {
-                            with(
-                                arg + i * size_of::<GnttabUnmapGrantRef>(),
-                                |op: &mut GnttabUnmapGrantRef| {
-                                    op.status = self.guest_unmap(op.handle, op.host_addr);
-                                    0
-                                },
-                            )
-                        },
-                        _ => unsafe {
-                            with(arg + i * size_of::<GnttabCopy>(), |op: &mut GnttabCopy| {
+                        GNTTABOP_MAP_GRANT_REF => with(
+                            t,
+                            arg + i * size_of::<GnttabMapGrantRef>(),
+                            |op: &mut GnttabMapGrantRef| {
+                                op.status = self.guest_map(op);
+                                0
+                            },
+                        ),
+                        GNTTABOP_UNMAP_GRANT_REF => with(
+                            t,
+                            arg + i * size_of::<GnttabUnmapGrantRef>(),
+                            |op: &mut GnttabUnmapGrantRef| {
+                                op.status = self.guest_unmap(op.handle, op.host_addr);
+                                0
+                            },
+                        ),
+                        _ => with(
+                            t,
+                            arg + i * size_of::<GnttabCopy>(),
+                            |op: &mut GnttabCopy| {
                                 op.status = self.copy(op);
                                 0
-                            })
-                        },
+                            },
+                        ),
                     };
                     if r != 0 {
                         return r;
@@ -569,7 +548,7 @@ impl State {
         }
     }
 
-    fn setup_table(&mut self, op: &mut GnttabSetupTable) -> isize {
+    fn setup_table(&mut self, t: Trusted, op: &mut GnttabSetupTable) -> isize {
         if !self.own(op.dom) {
             return neg(errno::ESRCH);
         }
@@ -584,7 +563,7 @@ impl State {
                 .find_overlay(Overlay::GrantFrame(i))
                 .unwrap_or(u64::MAX);
             // SAFETY: the frame list is `nr_frames` long (the guest's guarantee).
-            unsafe { write(op.frame_list.p.wrapping_add(i as usize).addr(), gfn) };
+            write(t, op.frame_list.p.wrapping_add(i as usize).addr(), gfn);
         }
         op.status = GNTST_OKAY;
         0
@@ -662,8 +641,10 @@ impl State {
         gref: bool,
         write: bool,
     ) -> Result<crate::memory::Page, i16> {
-        // SAFETY: both union members are plain integers; `gref` says which one is meant.
-        let (reference, gmfn) = unsafe { (end.u.ref_, end.u.gmfn) };
+        // SAFETY: both union members are plain integers, every bit pattern valid.
+        let reference = unsafe { end.u.ref_ };
+        // SAFETY: as above.
+        let gmfn = unsafe { end.u.gmfn };
         if !gref {
             if end.domid != DOMID_SELF {
                 return Err(GNTST_PERMISSION_DENIED);
@@ -706,25 +687,22 @@ impl State {
             Ok(p) => p,
             Err(s) => return s,
         };
-        // SAFETY: both ranges lie inside simulator-owned pages (checked above); `copy` allows
-        // overlap.
-        unsafe { std::ptr::copy(src.ptr().add(so), dst.ptr().add(dof), len) };
+        let (from, to) = (src.ptr().wrapping_add(so), dst.ptr().wrapping_add(dof));
+        // SAFETY: both ranges lie inside simulator-owned pages (offsets and length checked
+        // above); `copy` allows overlap.
+        unsafe { std::ptr::copy(from, to, len) };
         GNTST_OKAY
     }
 
     // ---- hvm_op ----
 
-    unsafe fn hvm_op(&mut self, args: &[usize; 5]) -> isize {
+    fn hvm_op(&mut self, t: Trusted, args: &[usize; 5]) -> isize {
         match args[0] as u32 {
-            // SAFETY: `args[1]` is an `xen_hvm_param`.
-            HVMOP_SET_PARAM | HVMOP_GET_PARAM => unsafe {
-                with(args[1], |op: &mut XenHvmParam| {
-                    self.hvm_param(args[0] as u32 == HVMOP_SET_PARAM, op)
-                })
-            },
-            // SAFETY: `args[1]` is an `xen_hvm_evtchn_upcall_vector`.
-            HVMOP_SET_EVTCHN_UPCALL_VECTOR => unsafe {
-                with(args[1], |op: &mut XenHvmEvtchnUpcallVector| {
+            HVMOP_SET_PARAM | HVMOP_GET_PARAM => with(t, args[1], |op: &mut XenHvmParam| {
+                self.hvm_param(args[0] as u32 == HVMOP_SET_PARAM, op)
+            }),
+            HVMOP_SET_EVTCHN_UPCALL_VECTOR => {
+                with(t, args[1], |op: &mut XenHvmEvtchnUpcallVector| {
                     if op.vector < 0x10 {
                         return neg(errno::EINVAL);
                     }
@@ -735,7 +713,7 @@ impl State {
                     self.assert_irq(op.vcpu);
                     0
                 })
-            },
+            }
             // No shadow paging: the hint is refused.
             HVMOP_PAGETABLE_DYING => neg(errno::EINVAL),
             _ => neg(errno::ENOSYS),
@@ -744,6 +722,12 @@ impl State {
 
     fn hvm_param(&mut self, set: bool, op: &mut XenHvmParam) -> isize {
         const DEPRECATED: [u32; 10] = [4, 13, 20, 21, 22, 23, 24, 25, 26, 30];
+        const VM86_TSS: u32 = 15;
+        const ACPI_IOPORTS: u32 = 19;
+        const VM_GENERATION_ID: u32 = 34;
+        const ALTP2M: u32 = 35;
+        const X87_FIP_WIDTH: u32 = 36;
+        const VM86_TSS_SIZED: u32 = 37;
         if op.index >= HVM_NR_PARAMS {
             return neg(errno::EINVAL);
         }
@@ -757,12 +741,6 @@ impl State {
         if DEPRECATED.contains(&op.index) {
             return neg(errno::EINVAL);
         }
-        const VM86_TSS: u32 = 15;
-        const ACPI_IOPORTS: u32 = 19;
-        const VM_GENERATION_ID: u32 = 34;
-        const ALTP2M: u32 = 35;
-        const X87_FIP_WIDTH: u32 = 36;
-        const VM86_TSS_SIZED: u32 = 37;
         let guest_settable = [
             HVM_PARAM_CALLBACK_IRQ,
             VM86_TSS,
@@ -798,12 +776,11 @@ impl State {
 
     // ---- sched_op (the calls that never wait) ----
 
-    unsafe fn sched_op(&mut self, args: &[usize; 5]) -> isize {
+    fn sched_op(&mut self, t: Trusted, args: &[usize; 5]) -> isize {
         match args[0] as u32 {
             SCHEDOP_YIELD => 0,
             xen_headers::sched::SCHEDOP_SHUTDOWN => {
-                // SAFETY: `args[1]` is a `sched_shutdown`.
-                let Some(s) = (unsafe { read::<SchedShutdown>(args[1]) }) else {
+                let Some(s) = read::<SchedShutdown>(t, args[1]) else {
                     return neg(errno::EFAULT);
                 };
                 if s.reason == SHUTDOWN_SUSPEND {
@@ -817,16 +794,14 @@ impl State {
                 0
             }
             SCHEDOP_SHUTDOWN_CODE => {
-                // SAFETY: as above.
-                let Some(s) = (unsafe { read::<SchedShutdown>(args[1]) }) else {
+                let Some(s) = read::<SchedShutdown>(t, args[1]) else {
                     return neg(errno::EFAULT);
                 };
                 self.shutdown_code = Some(s.reason);
                 0
             }
             SCHEDOP_WATCHDOG => {
-                // SAFETY: `args[1]` is a `sched_watchdog`.
-                let Some(w) = (unsafe { read::<SchedWatchdog>(args[1]) }) else {
+                let Some(w) = read::<SchedWatchdog>(t, args[1]) else {
                     return neg(errno::EFAULT);
                 };
                 self.watchdog(w.id, w.timeout)
@@ -859,15 +834,14 @@ impl State {
 
     // ---- vcpu_op ----
 
-    unsafe fn vcpu_op(&mut self, caller: u32, args: &[usize; 5]) -> isize {
+    fn vcpu_op(&mut self, t: Trusted, caller: u32, args: &[usize; 5]) -> isize {
         let (cmd, vcpu, arg) = (args[0] as u32, args[1] as u32, args[2]);
         if vcpu >= self.cfg.vcpus {
             return neg(errno::ENOENT);
         }
         match cmd {
             VCPUOP_REGISTER_VCPU_INFO => {
-                // SAFETY: `arg` is a `vcpu_register_vcpu_info`.
-                let Some(r) = (unsafe { read::<VcpuRegisterVcpuInfo>(arg) }) else {
+                let Some(r) = read::<VcpuRegisterVcpuInfo>(t, arg) else {
                     return neg(errno::EFAULT);
                 };
                 if vcpu != caller || self.registered_vcpu_info(vcpu).is_some() {
@@ -887,8 +861,7 @@ impl State {
                 0
             }
             VCPUOP_SET_PERIODIC_TIMER => {
-                // SAFETY: `arg` is a `vcpu_set_periodic_timer`.
-                let Some(t) = (unsafe { read::<VcpuSetPeriodicTimer>(arg) }) else {
+                let Some(t) = read::<VcpuSetPeriodicTimer>(t, arg) else {
                     return neg(errno::EFAULT);
                 };
                 if t.period_ns < 1_000_000 || t.period_ns > i64::MAX as u64 / 2 {
@@ -906,8 +879,7 @@ impl State {
                 if vcpu != caller {
                     return neg(errno::EINVAL);
                 }
-                // SAFETY: `arg` is a `vcpu_set_singleshot_timer`.
-                let Some(t) = (unsafe { read::<VcpuSetSingleshotTimer>(arg) }) else {
+                let Some(t) = read::<VcpuSetSingleshotTimer>(t, arg) else {
                     return neg(errno::EFAULT);
                 };
                 if t.flags & VCPU_SSHOTTMR_FUTURE != 0 && t.timeout_abs_ns < self.now() {
@@ -932,36 +904,31 @@ impl State {
 
     // ---- xen_version, console_io ----
 
-    unsafe fn xen_version(&mut self, args: &[usize; 5]) -> isize {
+    fn xen_version(&self, t: Trusted, args: &[usize; 5]) -> isize {
         match args[0] as u32 {
-            XENVER_VERSION => ((4 << 16) | 17) as isize,
+            XENVER_VERSION => 0x0004_0011,
             XENVER_EXTRAVERSION => {
                 let mut extra = [0_u8; XEN_EXTRAVERSION_LEN];
                 let text = self.cfg.extra_version.as_bytes();
                 let n = text.len().min(XEN_EXTRAVERSION_LEN - 1);
                 extra[..n].copy_from_slice(&text[..n]);
                 // SAFETY: `args[1]` is a 16-byte buffer.
-                unsafe { write(args[1], extra) };
+                write(t, args[1], extra);
                 0
             }
-            XENVER_GET_FEATURES => {
-                // SAFETY: `args[1]` is a `xen_feature_info`.
-                unsafe {
-                    with(args[1], |f: &mut XenFeatureInfo| {
-                        if f.submap_idx != 0 {
-                            return neg(errno::EINVAL);
-                        }
-                        f.submap = self.cfg.features;
-                        0
-                    })
+            XENVER_GET_FEATURES => with(t, args[1], |f: &mut XenFeatureInfo| {
+                if f.submap_idx != 0 {
+                    return neg(errno::EINVAL);
                 }
-            }
+                f.submap = self.cfg.features;
+                0
+            }),
             XENVER_PAGESIZE => PAGE_SIZE as isize,
             _ => neg(errno::ENOSYS),
         }
     }
 
-    unsafe fn console_io(&mut self, args: &[usize; 5]) -> isize {
+    fn console_io(&mut self, t: Trusted, args: &[usize; 5]) -> isize {
         if args[0] as u32 != CONSOLEIO_WRITE {
             return neg(errno::ENOSYS);
         }
@@ -972,7 +939,8 @@ impl State {
         if p.is_null() {
             return neg(errno::EFAULT);
         }
-        // SAFETY: `args[2]` points at `args[1]` bytes (the caller's guarantee).
+        let _ = t;
+        // SAFETY: `Trusted`: the caller vouched that `args[2]` points at `args[1]` bytes.
         let bytes = unsafe { std::slice::from_raw_parts(p, args[1]) };
         self.xen_console.extend_from_slice(bytes);
         0

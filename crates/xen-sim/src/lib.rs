@@ -18,7 +18,7 @@
 //! - Event channels: port table grown in buckets of 64 with port 0 reserved and the lowest free
 //!   port first; unbound, interdomain (the binder's new port is set pending), VIRQ (per-vCPU
 //!   and global types, `EBUSY` for a global VIRQ outside the hardware domain), IPI; send,
-//!   close (the peer becomes unbound), status, bind_vcpu, unmask, reset (closes everything,
+//!   close (the peer becomes unbound), status, `bind_vcpu`, unmask, reset (closes everything,
 //!   back to 2-level), and the 2-level and FIFO ABIs bit for bit: pending/mask/selector/
 //!   `evtchn_upcall_pending`; FIFO control blocks, event-array pages, PENDING/MASKED/LINKED/
 //!   BUSY and 17-bit links, per-vCPU per-priority tails, `fifo_lastq`, `ready` bits, and the
@@ -58,6 +58,14 @@
 //! re-entered for the same vCPU: an assertion that arrives while it runs (from a hypercall it
 //! makes, or another thread) makes it run once more when it returns. A vCPU without a handler
 //! just keeps its pending bits, as a guest with interrupts off would.
+
+// The simulator runs on 64-bit hosts only: the casts between port, frame and index types it
+// makes are bounded by Xen's limits (ports < 2^17, frames and counts far below 2^32).
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "64-bit host tool; values bounded by Xen's limits"
+)]
 
 mod evtchn;
 mod fault;
@@ -192,7 +200,7 @@ pub struct Audit {
 impl Audit {
     /// Nothing held beyond the toolstack's channels.
     #[must_use]
-    pub fn is_clean(&self) -> bool {
+    pub const fn is_clean(&self) -> bool {
         self.open_ports.is_empty()
             && self.live_grants.is_empty()
             && self.dom0_mappings == 0
@@ -257,31 +265,30 @@ impl Sim {
 
     fn run_upcall(&self, vcpu: u32) {
         let index = vcpu as usize;
-        let handler = self
+        let handlers = self
             .inner
             .handlers
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(index)
-            .cloned()
-            .flatten();
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let handler = handlers.get(index).cloned().flatten();
+        drop(handlers);
         let Some(handler) = handler else {
             return;
         };
-        {
-            let mut running = self
-                .inner
-                .running
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let Some(r) = running.get_mut(index) else {
-                return;
-            };
-            if r.running {
-                r.again = true;
-                return;
-            }
+        let mut running = self
+            .inner
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let busy = running.get_mut(index).is_none_or(|r| {
+            let busy = r.running;
+            r.again |= busy;
             r.running = true;
+            busy
+        });
+        drop(running);
+        if busy {
+            return;
         }
         loop {
             if let Some(count) = self.inner.upcalls.get(index) {
@@ -294,10 +301,12 @@ impl Sim {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let r = &mut running[index];
-            if std::mem::take(&mut r.again) {
+            let again = std::mem::take(&mut r.again);
+            r.running = again;
+            drop(running);
+            if again {
                 continue;
             }
-            r.running = false;
             break;
         }
     }
@@ -396,6 +405,7 @@ impl Sim {
     }
 
     /// Puts `bytes` in the console's in ring (as much as fits) and kicks the guest.
+    #[must_use]
     pub fn console_input(&self, bytes: &[u8]) -> usize {
         self.with(|s| s.console_input(bytes))
     }
@@ -539,7 +549,7 @@ impl Sim {
     }
 
     /// Executes one hypercall of `vcpu`.
-    fn hypercall(&self, vcpu: u32, op: u32, args: [usize; 5]) -> isize {
+    fn hypercall(&self, t: hypercall::Trusted, vcpu: u32, op: u32, args: [usize; 5]) -> isize {
         let cmd = hypercall::command(op, &args);
         let mut s = self.lock();
         *s.calls.entry((op, cmd)).or_default() += 1;
@@ -553,15 +563,12 @@ impl Sim {
                 self.wait_until(s, None, |st| st.surface().upcall_pending(vcpu)),
             )
         } else if op == HYPERVISOR_SCHED_OP && cmd == SCHEDOP_POLL {
-            // SAFETY: `args[1]` is a `sched_poll` (the `Hypervisor::hypercall` contract).
-            let poll = unsafe { hypercall::read::<SchedPoll>(args[1]) };
-            match poll {
-                Some(poll) => self.poll(s, &poll),
+            match hypercall::read::<SchedPoll>(t, args[1]) {
+                Some(poll) => self.poll(t, s, &poll),
                 None => (hypercall::neg(errno::EFAULT), s),
             }
         } else {
-            // SAFETY: the `Hypervisor::hypercall` contract.
-            (unsafe { s.execute(vcpu, op, &args) }, s)
+            (s.execute(t, vcpu, op, &args), s)
         };
         let upcalls = std::mem::take(&mut s.upcalls);
         drop(s);
@@ -609,6 +616,7 @@ impl Sim {
 
     fn poll<'a>(
         &'a self,
+        t: hypercall::Trusted,
         s: MutexGuard<'a, state::State>,
         poll: &SchedPoll,
     ) -> (isize, MutexGuard<'a, state::State>) {
@@ -617,8 +625,7 @@ impl Sim {
         }
         let mut ports = Vec::new();
         for i in 0..poll.nr_ports as usize {
-            // SAFETY: the port list is `nr_ports` long (the guest's guarantee).
-            let port = unsafe { hypercall::read::<u32>(poll.ports.p.wrapping_add(i).addr()) };
+            let port = hypercall::read::<u32>(t, poll.ports.p.wrapping_add(i).addr());
             let Some(port) = port else {
                 return (hypercall::neg(errno::EFAULT), s);
             };
@@ -663,6 +670,8 @@ impl Hypervisor for SimVcpu {
             return hypercall::neg(errno::EINVAL);
         };
         slot.copy_from_slice(args);
-        self.sim.hypercall(self.vcpu, op, regs)
+        // SAFETY: our caller vouches for the arguments of this call, which the token lives for.
+        let t = unsafe { hypercall::Trusted::new() };
+        self.sim.hypercall(t, self.vcpu, op, regs)
     }
 }

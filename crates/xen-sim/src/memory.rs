@@ -41,7 +41,7 @@ impl Page {
     }
 
     /// Fills the page with `byte`.
-    pub fn fill(self, byte: u8) {
+    pub const fn fill(self, byte: u8) {
         // SAFETY: the page is PAGE_SIZE bytes of simulator-owned memory.
         unsafe { self.ptr().write_bytes(byte, PAGE_SIZE) };
     }

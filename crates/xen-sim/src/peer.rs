@@ -45,8 +45,9 @@ fn check_range(offset: usize, len: usize) -> Result<(), AccessError> {
 fn read_page(page: Page, offset: usize, buf: &mut [u8]) -> Result<(), AccessError> {
     check_range(offset, buf.len())?;
     for (i, b) in buf.iter_mut().enumerate() {
+        let p = page.ptr().wrapping_add(offset + i);
         // SAFETY: inside the simulator-owned page; volatile because the guest may write it.
-        *b = unsafe { page.ptr().add(offset + i).read_volatile() };
+        *b = unsafe { p.read_volatile() };
     }
     Ok(())
 }
@@ -54,8 +55,9 @@ fn read_page(page: Page, offset: usize, buf: &mut [u8]) -> Result<(), AccessErro
 fn write_page(page: Page, offset: usize, data: &[u8]) -> Result<(), AccessError> {
     check_range(offset, data.len())?;
     for (i, b) in data.iter().enumerate() {
+        let p = page.ptr().wrapping_add(offset + i);
         // SAFETY: as `read_page`.
-        unsafe { page.ptr().add(offset + i).write_volatile(*b) };
+        unsafe { p.write_volatile(*b) };
     }
     Ok(())
 }
@@ -254,12 +256,14 @@ impl Peer {
     /// # Errors
     ///
     /// `GNTST_bad_handle` for a mapping already gone (e.g. dropped by a suspend).
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "unmapping takes the mapping so it cannot be used afterwards"
+    )]
     pub fn unmap_grant(&self, mapping: Mapping) -> Result<(), i16> {
+        let Mapping { handle, .. } = mapping;
         self.sim.with(|s| {
-            let entry = s
-                .backend_maptrack
-                .remove(mapping.handle)
-                .ok_or(GNTST_BAD_HANDLE)?;
+            let entry = s.backend_maptrack.remove(handle).ok_or(GNTST_BAD_HANDLE)?;
             s.gnttab.unpin(entry.reference, entry.readonly);
             Ok(())
         })
@@ -270,7 +274,7 @@ impl Peer {
     pub fn grant_page(&self, readonly: bool) -> BackendPage {
         self.sim.with(|s| {
             let page = s.mem.pool().alloc(1);
-            let reference = (0..)
+            let reference = (0..=u32::MAX)
                 .find(|r| !s.backend_grants.contains_key(r))
                 .unwrap_or(0);
             let domid = s.cfg.domid;

@@ -15,10 +15,11 @@ use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, AtomicU64};
 #[must_use]
 pub fn u8_at(page: Page, offset: usize) -> &'static AtomicU8 {
     assert!(offset < PAGE_SIZE, "offset {offset} beyond the page");
-    // SAFETY: the page is simulator-owned memory that lives as long as the simulator (callers
-    // never keep the reference beyond it), and is only ever accessed atomically or by the
-    // guest's own volatile/atomic accesses.
-    unsafe { AtomicU8::from_ptr(page.ptr().add(offset)) }
+    let p = page.ptr().wrapping_add(offset);
+    // SAFETY: `p` is inside a simulator-owned page that lives as long as the simulator
+    // (callers never keep the reference beyond it) and is only ever accessed atomically or by
+    // the guest's own volatile/atomic accesses.
+    unsafe { AtomicU8::from_ptr(p) }
 }
 
 /// The aligned `u16` at `offset` of `page` as an atomic.
@@ -29,11 +30,12 @@ pub fn u8_at(page: Page, offset: usize) -> &'static AtomicU8 {
 #[must_use]
 pub fn u16_at(page: Page, offset: usize) -> &'static AtomicU16 {
     assert!(
-        offset % 2 == 0 && offset + 2 <= PAGE_SIZE,
+        offset.is_multiple_of(2) && offset + 2 <= PAGE_SIZE,
         "bad u16 offset {offset}"
     );
+    let p = page.ptr().wrapping_add(offset).cast();
     // SAFETY: as `u8_at`; the offset is aligned and inside the page.
-    unsafe { AtomicU16::from_ptr(page.ptr().add(offset).cast()) }
+    unsafe { AtomicU16::from_ptr(p) }
 }
 
 /// The aligned `u32` at `offset` of `page` as an atomic.
@@ -44,11 +46,12 @@ pub fn u16_at(page: Page, offset: usize) -> &'static AtomicU16 {
 #[must_use]
 pub fn u32_at(page: Page, offset: usize) -> &'static AtomicU32 {
     assert!(
-        offset % 4 == 0 && offset + 4 <= PAGE_SIZE,
+        offset.is_multiple_of(4) && offset + 4 <= PAGE_SIZE,
         "bad u32 offset {offset}"
     );
+    let p = page.ptr().wrapping_add(offset).cast();
     // SAFETY: as `u8_at`; the offset is aligned and inside the page.
-    unsafe { AtomicU32::from_ptr(page.ptr().add(offset).cast()) }
+    unsafe { AtomicU32::from_ptr(p) }
 }
 
 /// The aligned `u64` at `offset` of `page` as an atomic.
@@ -59,9 +62,10 @@ pub fn u32_at(page: Page, offset: usize) -> &'static AtomicU32 {
 #[must_use]
 pub fn u64_at(page: Page, offset: usize) -> &'static AtomicU64 {
     assert!(
-        offset % 8 == 0 && offset + 8 <= PAGE_SIZE,
+        offset.is_multiple_of(8) && offset + 8 <= PAGE_SIZE,
         "bad u64 offset {offset}"
     );
+    let p = page.ptr().wrapping_add(offset).cast();
     // SAFETY: as `u8_at`; the offset is aligned and inside the page.
-    unsafe { AtomicU64::from_ptr(page.ptr().add(offset).cast()) }
+    unsafe { AtomicU64::from_ptr(p) }
 }

@@ -22,7 +22,7 @@ use xen_headers::hvm::params::{
     HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN,
 };
 use xen_headers::io::console::{XENCONS_IN_RING_SIZE, XENCONS_OUT_RING_SIZE, XenconsInterface};
-use xen_headers::xen::{DOMID_SELF, DomId, SharedInfo, VIRQ_TIMER, VcpuInfo, VcpuTimeInfo};
+use xen_headers::xen::{DOMID_SELF, DomId, VIRQ_TIMER, VcpuInfo, VcpuTimeInfo};
 
 /// How `HVM_PARAM_CALLBACK_IRQ` routes upcalls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub enum Via {
     None,
     /// A vector, injected on the vCPU with the event (any vCPU).
     Vector(u8),
-    /// A GSI or PCI INTx line, driven by vCPU 0's `evtchn_upcall_pending`.
+    /// A GSI or PCI `INTx` line, driven by vCPU 0's `evtchn_upcall_pending`.
     Line(u64),
 }
 
@@ -226,7 +226,7 @@ impl State {
     }
 
     /// The event table of domain `domid`.
-    pub fn events(&mut self, domid: DomId) -> Option<&mut Events> {
+    pub const fn events(&mut self, domid: DomId) -> Option<&mut Events> {
         if domid == self.cfg.domid {
             Some(&mut self.guest)
         } else if domid == self.cfg.backend_domid {
@@ -457,18 +457,19 @@ impl State {
         let now = self.now();
         for vcpu in 0..self.cfg.vcpus {
             let t = &mut self.timers[vcpu as usize];
-            let mut fire = false;
-            if t.singleshot.is_some_and(|d| d <= now) {
+            let single = t.singleshot.is_some_and(|d| d <= now);
+            if single {
                 t.singleshot = None;
-                fire = true;
             }
-            if let Some((period, next)) = t.periodic
-                && next <= now
-            {
-                let missed = (now - next) / period + 1;
-                t.periodic = Some((period, next + missed * period));
-                fire = true;
-            }
+            let periodic = match t.periodic {
+                Some((period, next)) if next <= now => {
+                    let missed = (now - next) / period + 1;
+                    t.periodic = Some((period, next + missed * period));
+                    true
+                }
+                _ => false,
+            };
+            let fire = single || periodic;
             let port = self.guest.virq_to_port[vcpu as usize][VIRQ_TIMER as usize];
             if fire && port != 0 {
                 let mut marks = Marks::new();
@@ -547,7 +548,7 @@ impl State {
     }
 
     /// Grant entries 0 (console) and 1 (store), as `xc_dom_gnttab_seed`.
-    pub fn seed_grants(&mut self) {
+    pub fn seed_grants(&self) {
         let backend = self.cfg.backend_domid;
         self.gnttab.seed(
             GNTTAB_RESERVED_CONSOLE,
@@ -563,16 +564,15 @@ impl State {
 
     /// Removes `ports` from the backend's pending set and fired list.
     fn take_backend_events(&mut self, ports: &[u32]) -> usize {
-        let mut taken = 0;
-        if let Surface::Backend { pending, fired } = &mut self.backend.surface {
-            for port in ports {
-                pending.remove(port);
-            }
-            let before = fired.len();
-            fired.retain(|p| !ports.contains(p));
-            taken = before - fired.len();
+        let Surface::Backend { pending, fired } = &mut self.backend.surface else {
+            return 0;
+        };
+        for port in ports {
+            pending.remove(port);
         }
-        taken
+        let before = fired.len();
+        fired.retain(|p| !ports.contains(p));
+        before - fired.len()
     }
 
     /// The console and store daemons react to their ports.

@@ -4,6 +4,12 @@
 //! Event channels under the 2-level ABI, through the `xen` crate's wrappers, asserting what
 //! Xen 4.17 does (the PVH suite's `evtchn.*` and `sched.*` findings).
 
+#![allow(
+    clippy::many_single_char_names,
+    clippy::similar_names,
+    reason = "port pairs are a and b, as in the PVH suite"
+)]
+
 mod common;
 
 use common::Guest;
@@ -327,8 +333,7 @@ fn a_handler_that_sends_again_is_rerun_not_reentered() {
         }),
     );
     evtchn::send(&g.hv, a).unwrap();
-    use std::sync::atomic::Ordering::SeqCst;
-    assert_eq!(runs.load(SeqCst), 2);
-    assert_eq!(max_depth.load(SeqCst), 1);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(max_depth.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(g.sim.upcalls(0), 3); // the bind's upcall in `loopback`, then these two
 }

@@ -164,10 +164,8 @@ fn grant_hvm_vcpu_and_sched_faults() {
     let registered = unsafe { xen::vcpu::register_vcpu_info(&g.hv, 0, gfn, 0) };
     assert_eq!(registered, Err(Error::Errno(errno::EIO)));
     // SAFETY: a page dedicated to vcpu_info; registration is permanent.
-    assert_eq!(
-        unsafe { xen::vcpu::register_vcpu_info(&g.hv, 0, gfn, 0) },
-        Ok(())
-    );
+    let result = unsafe { xen::vcpu::register_vcpu_info(&g.hv, 0, gfn, 0) };
+    assert_eq!(result, Ok(()));
 
     g.sim.inject(
         Fault::new(HYPERVISOR_SCHED_OP)

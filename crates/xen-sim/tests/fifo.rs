@@ -4,6 +4,12 @@
 //! The FIFO ABI: control blocks, event-array pages, queue links and the way back to 2-level
 //! (the PVH suite's `fifo.*` findings, plus Xen's linking rules).
 
+#![allow(
+    clippy::many_single_char_names,
+    clippy::similar_names,
+    reason = "port pairs are a and b, as in the PVH suite"
+)]
+
 mod common;
 
 use common::{Guest, word32};
@@ -50,10 +56,8 @@ fn fifo_guest(vcpus: u32) -> Fifo {
     let (control_gfn, control) = g.sim.allocate(1);
     let (array_gfn, array) = g.sim.allocate(1);
     // SAFETY: pages allocated for Xen's use, touched only atomically.
-    assert_eq!(
-        unsafe { evtchn::init_control(&g.hv, control_gfn, 0) },
-        Ok(17)
-    );
+    let result = unsafe { evtchn::init_control(&g.hv, control_gfn, 0) };
+    assert_eq!(result, Ok(17));
     // SAFETY: as above.
     assert_eq!(unsafe { evtchn::expand_array(&g.hv, array_gfn) }, Ok(()));
     Fifo { g, control, array }

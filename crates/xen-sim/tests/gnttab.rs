@@ -60,19 +60,8 @@ fn the_toolstack_seeds_the_console_and_store_entries() {
     let (store_gfn, _) = g.sim.store_ring();
     let (console_gfn, _) = g.sim.console_ring();
     for (reference, gfn) in [(0_u32, console_gfn), (1, store_gfn)] {
-        // SAFETY: entries 0 and 1 of the mapped frame.
-        let (domid, entry_frame) = unsafe {
-            (
-                frame
-                    .add(reference as usize * 8 + 2)
-                    .cast::<u16>()
-                    .read_volatile(),
-                frame
-                    .add(reference as usize * 8 + 4)
-                    .cast::<u32>()
-                    .read_volatile(),
-            )
-        };
+        let domid = common::at16(frame, reference as usize * 8 + 2).load(SeqCst);
+        let entry_frame = common::at32(frame, reference as usize * 8 + 4).load(SeqCst);
         assert_eq!(
             grant_flags(frame, reference).load(SeqCst),
             GTF_PERMIT_ACCESS
@@ -103,7 +92,7 @@ fn dom0_mapping_pins_the_entry_so_a_revoke_fails_until_unmap() {
     assert_eq!(buf, [0x5a; 4]);
     mapping.write(100, b"back").unwrap();
     // SAFETY: the guest's page.
-    assert_eq!(unsafe { page.add(100).read_volatile() }, b'b');
+    assert_eq!(unsafe { page.wrapping_add(100).read_volatile() }, b'b');
     // The guest's revoke: CAS from exactly GTF_permit_access to 0 fails while mapped.
     let revoke = grant_flags(frame, REF).compare_exchange(GTF_PERMIT_ACCESS, 0, SeqCst, SeqCst);
     assert!(revoke.is_err());
@@ -172,10 +161,8 @@ fn the_guest_maps_a_dom0_grant_and_dom0_cannot_end_it_while_mapped() {
     assert_eq!(g.sim.audit().guest_grant_maps, 1);
     assert_eq!(dom0.end_grant(&granted), Err(GNTST_GENERAL_ERROR));
     // SAFETY: nothing uses the mapping.
-    assert_eq!(
-        unsafe { gnttab::unmap_foreign_page(&g.hv, handle, hole << 12) },
-        Ok(())
-    );
+    let result = unsafe { gnttab::unmap_foreign_page(&g.hv, handle, hole << 12) };
+    assert_eq!(result, Ok(()));
     // SAFETY: as above.
     let again = unsafe { gnttab::unmap_foreign_page(&g.hv, handle, hole << 12) };
     assert_eq!(again, Err(Error::Grant(GNTST_BAD_HANDLE)));
@@ -190,33 +177,30 @@ fn guest_map_errors_are_per_entry_statuses() {
     let dom0 = g.sim.dom0();
     let ro = dom0.grant_page(true);
     let addr = g.sim.hole(1) << 12;
-    // SAFETY: every call fails without mapping anything.
-    unsafe {
-        assert_eq!(
-            gnttab::map_foreign_page(&g.hv, DOMID_INVALID, 0, addr, true),
-            Err(Error::Grant(GNTST_BAD_DOMAIN))
-        );
-        assert_eq!(
-            gnttab::map_foreign_page(&g.hv, DOMID_SELF, 0, addr, true),
-            Err(Error::Grant(GNTST_BAD_DOMAIN))
-        );
-        assert_eq!(
-            gnttab::map_foreign_page(&g.hv, 0, 100_000, addr, true),
-            Err(Error::Grant(GNTST_BAD_GNTREF))
-        );
-        assert_eq!(
-            gnttab::map_foreign_page(&g.hv, 0, ro.reference(), addr, false),
-            Err(Error::Grant(GNTST_GENERAL_ERROR))
-        );
-        assert_eq!(
-            gnttab::unmap_foreign_page(&g.hv, 0x00ff_ffff, addr),
-            Err(Error::Grant(GNTST_BAD_HANDLE))
-        );
-    }
+    let map = |dom, reference, readonly| {
+        // SAFETY: every call fails without mapping anything.
+        unsafe { gnttab::map_foreign_page(&g.hv, dom, reference, addr, readonly) }
+    };
+    assert_eq!(
+        map(DOMID_INVALID, 0, true),
+        Err(Error::Grant(GNTST_BAD_DOMAIN))
+    );
+    assert_eq!(
+        map(DOMID_SELF, 0, true),
+        Err(Error::Grant(GNTST_BAD_DOMAIN))
+    );
+    assert_eq!(map(0, 100_000, true), Err(Error::Grant(GNTST_BAD_GNTREF)));
+    assert_eq!(
+        map(0, ro.reference(), false),
+        Err(Error::Grant(GNTST_GENERAL_ERROR))
+    );
+    // SAFETY: refused (no such handle).
+    let unmapped = unsafe { gnttab::unmap_foreign_page(&g.hv, 0x00ff_ffff, addr) };
+    assert_eq!(unmapped, Err(Error::Grant(GNTST_BAD_HANDLE)));
     assert_eq!(g.sim.audit().guest_grant_maps, 0);
 }
 
-fn copy_from_grant(reference: u32, dest_gfn: u64, dest_domid: u16, len: u16) -> GnttabCopy {
+const fn copy_from_grant(reference: u32, dest_gfn: u64, dest_domid: u16, len: u16) -> GnttabCopy {
     GnttabCopy {
         source: GnttabCopyPtr {
             u: GnttabCopyPtrU { ref_: reference },
@@ -245,8 +229,9 @@ fn copy_through_own_grant_with_per_entry_statuses() {
     let (src_gfn, src) = g.sim.allocate(1);
     let (dst_gfn, dst) = g.sim.allocate(1);
     for i in 0..4096 {
+        let byte = u8::try_from(i * 7 % 251).unwrap();
         // SAFETY: the guest's own page.
-        unsafe { src.add(i).write((i * 7 % 251) as u8) };
+        unsafe { src.wrapping_add(i).write(byte) };
     }
     write_grant(frame, REF, GTF_PERMIT_ACCESS, 0, src_gfn);
     let mut ops = [copy_from_grant(REF, dst_gfn, DOMID_SELF, 300)];
@@ -254,13 +239,15 @@ fn copy_through_own_grant_with_per_entry_statuses() {
     assert_eq!(unsafe { gnttab::copy(&g.hv, &mut ops) }, Ok(()));
     assert_eq!(ops[0].status, 0);
     // SAFETY: both pages are ours.
-    unsafe {
-        assert_eq!(
-            std::slice::from_raw_parts(dst.add(200), 300),
-            std::slice::from_raw_parts(src.add(100), 300)
-        );
-        assert_eq!((dst.add(199).read(), dst.add(500).read()), (0, 0));
-    }
+    let copied = unsafe { std::slice::from_raw_parts(dst.wrapping_add(200), 300) };
+    // SAFETY: as above.
+    let source = unsafe { std::slice::from_raw_parts(src.wrapping_add(100), 300) };
+    assert_eq!(copied, source);
+    // SAFETY: as above.
+    let before = unsafe { dst.wrapping_add(199).read() };
+    // SAFETY: as above.
+    let after = unsafe { dst.wrapping_add(500).read() };
+    assert_eq!((before, after), (0, 0));
     let mut ops = [
         copy_from_grant(100_000, dst_gfn, DOMID_SELF, 8),
         copy_from_grant(9, dst_gfn, DOMID_SELF, 8),

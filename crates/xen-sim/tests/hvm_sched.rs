@@ -112,22 +112,20 @@ fn registered_vcpu_info_gets_a_copy_everything_pending_and_later_events() {
     assert_eq!(odd, Err(Error::Errno(errno::EINVAL)));
     // SAFETY: the page is Xen's from now on.
     unsafe { xen::vcpu::register_vcpu_info(&g.hv, 0, gfn, 64) }.unwrap();
+    let info = page.wrapping_add(64);
     // SAFETY: the registered vcpu_info at offset 64, accessed atomically.
-    let info = unsafe { page.add(64) };
-    // SAFETY: as above.
     let upcall = unsafe { AtomicU8::from_ptr(info) };
     // SAFETY: as above.
-    let sel =
-        unsafe { AtomicU64::from_ptr(info.add(offset_of!(VcpuInfo, evtchn_pending_sel)).cast()) };
+    let sel = unsafe {
+        AtomicU64::from_ptr(
+            info.wrapping_add(offset_of!(VcpuInfo, evtchn_pending_sel))
+                .cast(),
+        )
+    };
     assert_eq!((upcall.load(SeqCst), sel.load(SeqCst)), (1, u64::MAX));
     assert_eq!(g.take_seen(), vec![0]);
     // The time record was copied.
-    // SAFETY: the time record's tsc_to_system_mul.
-    let mul = unsafe {
-        info.add(offset_of!(VcpuInfo, time) + 24)
-            .cast::<u32>()
-            .read_volatile()
-    };
+    let mul = common::at32(info, offset_of!(VcpuInfo, time) + 24).load(SeqCst);
     assert_ne!(mul, 0);
     upcall.store(0, SeqCst);
     sel.store(0, SeqCst);

@@ -6,6 +6,7 @@
 mod common;
 
 use common::Guest;
+use std::sync::atomic::Ordering::SeqCst;
 use xen::memory::{self, PAGE_ORDER_4K};
 use xen::status::Error;
 use xen_headers::errno;
@@ -25,10 +26,8 @@ fn reservation_counts_follow_decrease_and_populate() {
     );
     let mut frames = [gfn, gfn + 1];
     // SAFETY: the frames are not used until repopulated.
-    assert_eq!(
-        unsafe { memory::decrease_reservation(&g.hv, PAGE_ORDER_4K, &mut frames) },
-        Ok(2)
-    );
+    let result = unsafe { memory::decrease_reservation(&g.hv, PAGE_ORDER_4K, &mut frames) };
+    assert_eq!(result, Ok(2));
     assert_eq!(
         memory::current_reservation(&g.hv, DOMID_SELF),
         Ok(before - 2)
@@ -40,10 +39,8 @@ fn reservation_counts_follow_decrease_and_populate() {
     assert_eq!(unsafe { page.read_volatile() }, 0xff);
     let mut one = [gfn];
     // SAFETY: the frame is unbacked.
-    assert_eq!(
-        unsafe { memory::populate_physmap(&g.hv, PAGE_ORDER_4K, &mut one) },
-        Ok(1)
-    );
+    let result = unsafe { memory::populate_physmap(&g.hv, PAGE_ORDER_4K, &mut one) };
+    assert_eq!(result, Ok(1));
     assert_eq!(
         memory::current_reservation(&g.hv, DOMID_SELF),
         Ok(before - 1)
@@ -52,10 +49,8 @@ fn reservation_counts_follow_decrease_and_populate() {
     // A frame already backed stops the call.
     let mut both = [gfn + 1, gfn];
     // SAFETY: only unbacked or refused frames.
-    assert_eq!(
-        unsafe { memory::populate_physmap(&g.hv, PAGE_ORDER_4K, &mut both) },
-        Ok(1)
-    );
+    let result = unsafe { memory::populate_physmap(&g.hv, PAGE_ORDER_4K, &mut both) };
+    assert_eq!(result, Ok(1));
     assert_eq!(memory::current_reservation(&g.hv, DOMID_SELF), Ok(before));
     assert!(g.sim.audit().is_clean());
 }
@@ -65,10 +60,8 @@ fn decreasing_an_unbacked_frame_is_a_partial_success_of_zero() {
     let g = Guest::default_guest();
     let mut frames = [g.sim.hole(1)];
     // SAFETY: nothing at the frame.
-    assert_eq!(
-        unsafe { memory::decrease_reservation(&g.hv, PAGE_ORDER_4K, &mut frames) },
-        Ok(0)
-    );
+    let result = unsafe { memory::decrease_reservation(&g.hv, PAGE_ORDER_4K, &mut frames) };
+    assert_eq!(result, Ok(0));
 }
 
 #[test]
@@ -77,42 +70,22 @@ fn shared_info_moves_intact_and_physmap_errors() {
     let first = g.shared_info_gfn;
     let marker = 0x5eed_0000_cafe_f00d_u64;
     let mask63 = std::mem::offset_of!(xen_headers::xen::SharedInfo, evtchn_mask) + 63 * 8;
-    // SAFETY: the last mask word of the mapped page.
-    unsafe {
-        g.sim
-            .host_ptr(first)
-            .unwrap()
-            .add(mask63)
-            .cast::<u64>()
-            .write_volatile(marker)
-    };
+    common::at64(g.sim.host_ptr(first).unwrap(), mask63).store(marker, SeqCst);
     // SAFETY: nothing uses the old place afterwards.
     unsafe { memory::remove_from_physmap(&g.hv, first) }.unwrap();
     assert!(g.sim.host_ptr(first).is_none());
     let second = g.sim.hole(1);
     // SAFETY: a hole.
     unsafe { memory::add_to_physmap(&g.hv, second, XENMAPSPACE_SHARED_INFO, 0) }.unwrap();
-    // SAFETY: the same page at its new place.
-    let seen = unsafe {
-        g.sim
-            .host_ptr(second)
-            .unwrap()
-            .add(mask63)
-            .cast::<u64>()
-            .read_volatile()
-    };
+    let seen = common::at64(g.sim.host_ptr(second).unwrap(), mask63).load(SeqCst);
     assert_eq!(seen, marker);
     let hole = g.sim.hole(1);
     // SAFETY: nothing is mapped there.
-    assert_eq!(
-        unsafe { memory::remove_from_physmap(&g.hv, hole) },
-        Err(Error::Errno(errno::ENOENT))
-    );
+    let result = unsafe { memory::remove_from_physmap(&g.hv, hole) };
+    assert_eq!(result, Err(Error::Errno(errno::ENOENT)));
     // SAFETY: refused.
-    assert_eq!(
-        unsafe { memory::add_to_physmap(&g.hv, hole, 99, 0) },
-        Err(Error::Errno(errno::EINVAL))
-    );
+    let result = unsafe { memory::add_to_physmap(&g.hv, hole, 99, 0) };
+    assert_eq!(result, Err(Error::Errno(errno::EINVAL)));
 }
 
 #[test]

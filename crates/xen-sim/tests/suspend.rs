@@ -4,6 +4,12 @@
 //! Suspend and resume into a new domain, a cancelled suspend, and the toolstack's store and
 //! console channels (created like `xl` does, renumbered on resume).
 
+#![allow(
+    clippy::many_single_char_names,
+    clippy::similar_names,
+    reason = "port pairs are a and b, as in the PVH suite"
+)]
+
 mod common;
 
 use common::Guest;
@@ -21,9 +27,9 @@ use xen_headers::sched::SHUTDOWN_SUSPEND;
 use xen_headers::xen::DOMID_SELF;
 use xen_sim::{PortState, SimConfig};
 
-fn ring_word(ring: *mut u8, offset: usize) -> &'static AtomicU32 {
+const fn ring_word(ring: *mut u8, offset: usize) -> &'static AtomicU32 {
     // SAFETY: a field of the console ring page, aligned, accessed atomically.
-    unsafe { AtomicU32::from_ptr(ring.add(offset).cast()) }
+    unsafe { AtomicU32::from_ptr(ring.wrapping_add(offset).cast()) }
 }
 
 #[test]
@@ -58,7 +64,7 @@ fn the_console_backend_drains_the_out_ring_and_kicks_back() {
     let (_, console_port) = g.sim.toolstack_ports();
     let out = offset_of!(XenconsInterface, out);
     // SAFETY: the out ring of the console page.
-    unsafe { std::ptr::copy_nonoverlapping(b"hello\n".as_ptr(), ring.add(out), 6) };
+    unsafe { std::ptr::copy_nonoverlapping(b"hello\n".as_ptr(), ring.wrapping_add(out), 6) };
     ring_word(ring, offset_of!(XenconsInterface, out_prod)).store(6, SeqCst);
     evtchn::send(&g.hv, console_port).unwrap();
     assert_eq!(g.sim.console_output(), b"hello\n");
@@ -74,8 +80,9 @@ fn the_console_backend_drains_the_out_ring_and_kicks_back() {
         3
     );
     // SAFETY: the in ring.
-    let input =
-        unsafe { std::slice::from_raw_parts(ring.add(offset_of!(XenconsInterface, in_)), 3) };
+    let input = unsafe {
+        std::slice::from_raw_parts(ring.wrapping_add(offset_of!(XenconsInterface, in_)), 3)
+    };
     assert_eq!(input, b"ls\n");
     assert!(g.pending(console_port));
 }

@@ -80,7 +80,13 @@ impl Guest {
             offset_of!(SharedInfo, evtchn_mask)
         };
         // SAFETY: inside the mapped shared_info page, aligned; accessed only atomically.
-        unsafe { AtomicU64::from_ptr(self.si().add(base + (port as usize / 64) * 8).cast()) }
+        unsafe {
+            AtomicU64::from_ptr(
+                self.si()
+                    .wrapping_add(base + (port as usize / 64) * 8)
+                    .cast(),
+            )
+        }
     }
 
     /// 2-level pending bit.
@@ -109,8 +115,8 @@ impl Guest {
     }
 
     fn vcpu_info(&self, vcpu: u32) -> *mut u8 {
-        // SAFETY: legacy vcpu_info slot inside the mapped page.
-        unsafe { self.si().add(vcpu as usize * size_of::<VcpuInfo>()) }
+        self.si()
+            .wrapping_add(vcpu as usize * size_of::<VcpuInfo>())
     }
 
     /// `evtchn_upcall_pending` of `vcpu` (legacy slot).
@@ -125,7 +131,7 @@ impl Guest {
         unsafe {
             AtomicU64::from_ptr(
                 self.vcpu_info(vcpu)
-                    .add(offset_of!(VcpuInfo, evtchn_pending_sel))
+                    .wrapping_add(offset_of!(VcpuInfo, evtchn_pending_sel))
                     .cast(),
             )
         }
@@ -140,7 +146,7 @@ impl Guest {
         unsafe {
             AtomicU64::from_ptr(
                 self.vcpu_info(vcpu)
-                    .add(offset_of!(VcpuInfo, evtchn_pending_sel))
+                    .wrapping_add(offset_of!(VcpuInfo, evtchn_pending_sel))
                     .cast(),
             )
         }
@@ -169,29 +175,48 @@ impl Guest {
 }
 
 /// A v1 grant entry in a mapped frame: flags as an atomic.
-pub fn grant_flags(frame: *mut u8, reference: u32) -> &'static AtomicU16 {
+pub const fn grant_flags(frame: *mut u8, reference: u32) -> &'static AtomicU16 {
     // SAFETY: entry `reference` of a mapped grant frame (references below 512).
-    unsafe { AtomicU16::from_ptr(frame.add(reference as usize * 8).cast()) }
+    unsafe { AtomicU16::from_ptr(frame.wrapping_add(reference as usize * 8).cast()) }
 }
 
 /// Writes a v1 entry: domid and frame, then the flags.
 pub fn write_grant(frame: *mut u8, reference: u32, flags: u16, domid: u16, gfn: u64) {
     // SAFETY: as `grant_flags`.
     unsafe {
-        AtomicU16::from_ptr(frame.add(reference as usize * 8 + 2).cast()).store(domid, SeqCst);
+        AtomicU16::from_ptr(frame.wrapping_add(reference as usize * 8 + 2).cast())
+            .store(domid, SeqCst);
     }
     // SAFETY: as above.
     unsafe {
-        AtomicU32::from_ptr(frame.add(reference as usize * 8 + 4).cast())
+        AtomicU32::from_ptr(frame.wrapping_add(reference as usize * 8 + 4).cast())
             .store(u32::try_from(gfn).unwrap(), SeqCst);
     }
     grant_flags(frame, reference).store(flags, SeqCst);
 }
 
-/// Reads a 32-bit word of a page.
-pub fn word32(page: *mut u8, index: usize) -> &'static AtomicU32 {
+/// The 32-bit word `index` of a page.
+pub const fn word32(page: *mut u8, index: usize) -> &'static AtomicU32 {
     // SAFETY: inside a simulator page, aligned.
-    unsafe { AtomicU32::from_ptr(page.add(index * 4).cast()) }
+    unsafe { AtomicU32::from_ptr(page.wrapping_add(index * 4).cast()) }
+}
+
+/// The aligned `u16` at byte `offset` of a page.
+pub const fn at16(page: *mut u8, offset: usize) -> &'static AtomicU16 {
+    // SAFETY: inside a simulator page, aligned by the caller.
+    unsafe { AtomicU16::from_ptr(page.wrapping_add(offset).cast()) }
+}
+
+/// The aligned `u32` at byte `offset` of a page.
+pub const fn at32(page: *mut u8, offset: usize) -> &'static AtomicU32 {
+    // SAFETY: inside a simulator page, aligned by the caller.
+    unsafe { AtomicU32::from_ptr(page.wrapping_add(offset).cast()) }
+}
+
+/// The aligned `u64` at byte `offset` of a page.
+pub const fn at64(page: *mut u8, offset: usize) -> &'static AtomicU64 {
+    // SAFETY: inside a simulator page, aligned by the caller.
+    unsafe { AtomicU64::from_ptr(page.wrapping_add(offset).cast()) }
 }
 
 /// Raw hypercall result of a call the wrappers do not offer.
