@@ -1,0 +1,929 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! `GNTTAB`: granting our pages to other domains, and mapping theirs.
+//!
+//! spec/xenbus.md §1.8 and §5.6; upstream `gnttab.c`. The object behind `XENBUS_GNTTAB` v2–v4.
+//!
+//! # The table
+//! Version 1 entries (`grant_entry_v1_t`: flags, domid, frame; 8 bytes, 512 per frame); the
+//! version is never changed. The maximum frame count comes from `GNTTABOP_query_size` at the
+//! first Acquire. Frames are added lazily: each comes from a [`Hole`] page and is placed there
+//! with `XENMEM_add_to_physmap(XENMAPSPACE_grant_table, index)`, then mapped with the platform's
+//! `map_physical` (the pointer every access goes through; refreshed after a resume). Frame 0 is
+//! added by the first Acquire. Frame `i` contributes references `max(32, 512 i) ..= 512 i + 511`
+//! to the range set "gnttab"; references 0..31 are never handed out (Xen reserves 0..7 — 0 is
+//! the console, 1 xenstore — and the rest are kept for a crash kernel), but
+//! [`Gnttab::query_reference`] reads any of them.
+//!
+//! # References through a CACHE
+//! A [`GnttabCache`] is a [`Cache`] of 16-byte entry objects (`'DTNG'` magic, reference, a
+//! shadow entry) named `<name>_gnttab`. Its constructor pops a reference (adding a frame when
+//! the set is empty, until the maximum: then `STATUS_INSUFFICIENT_RESOURCES`); its destructor
+//! puts the reference back. So a reference stays bound to its object across Permit/Revoke and
+//! returns to the table only when the cache trims a slab.
+//!
+//! # Shared memory
+//! The table frames are shared with Xen and with every domain holding a grant: they are only
+//! ever touched with atomics (`AtomicU16`/`AtomicU32` over the entry fields), never through
+//! references to plain data. Permit writes domid, frame and flags (without
+//! `GTF_permit_access`), a full fence, then ORs `GTF_permit_access` in. Revoke
+//! compare-exchanges the flags from "current without `GTF_reading`/`GTF_writing`" to "without
+//! `GTF_permit_access`" up to 100 times, yielding to Xen between attempts; a peer still mapping
+//! the grant keeps a reading/writing bit set, so the exchange fails and Revoke returns
+//! `STATUS_UNSUCCESSFUL` with the entry still granted.
+//!
+//! # Decisions
+//! * A frame number above 32 bits (v1 entries hold 32) is refused with
+//!   `STATUS_INVALID_PARAMETER` instead of upstream's silent truncation.
+//! * Revoke takes the [`GrantEntry`] by value and gives it back on failure, so a failed revoke
+//!   cannot lose the entry. An entry from another gnttab cache is refused.
+//! * Release with gnttab caches alive is upstream's BUG "OUTSTANDING CACHES": logged as
+//!   critical, and the last reference is kept with everything in place.
+//! * A failed foreign unmap is upstream's `BUG_ON`: here it is logged as critical, the mapping
+//!   stays recorded with the pages not yet unmapped, and the error is returned (a later Unmap
+//!   resumes); the hole is freed only once every page is unmapped.
+//! * Debug dump (A14): upstream's format `"[%u] Address = %08x.%08x"` omits the index argument;
+//!   here the index is printed.
+
+mod entry;
+#[cfg(test)]
+mod tests;
+
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::fmt;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+use ntstatus::{
+    NtStatus, STATUS_BUFFER_OVERFLOW, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER,
+    STATUS_NO_MEMORY, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_UNSUCCESSFUL,
+};
+use platform_port::{IrqlLevel, IrqlLock, PAGE_SHIFT, PAGE_SIZE, Pages, Platform, plog};
+use xen_headers::memory::XENMAPSPACE_GRANT_TABLE;
+use xen_services::{DomId, XenServices};
+
+use crate::cache::{self, Cache, CacheCallbacks, CacheContext, CacheError, LockFn};
+use crate::hole::{Hole, HoleError};
+use crate::range_set::RangeSet;
+
+use entry::LiveEntry;
+pub use entry::{ENTRY_MAGIC, EntryObject, GrantEntry};
+
+/// Entries per table frame (v1: 8 bytes each).
+pub const ENTRIES_PER_FRAME: u32 = 512;
+/// References never handed out.
+pub const RESERVED_ENTRIES: u32 = 32;
+/// `XENBUS_GNTTAB_CONSOLE_REFERENCE`.
+pub const CONSOLE_REFERENCE: u32 = 0;
+/// `XENBUS_GNTTAB_STORE_REFERENCE`.
+pub const STORE_REFERENCE: u32 = 1;
+/// Compare-exchange attempts of a Revoke.
+pub const REVOKE_ATTEMPTS: u32 = 100;
+
+/// Why a grant-table operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GnttabError {
+    /// No reference could be had (table at its maximum size, cache at its cap...).
+    Insufficient,
+    /// A reference beyond the table, a frame above 32 bits, an entry of another cache, no
+    /// pages to map.
+    InvalidParameter,
+    /// The cache name (with `_gnttab`) is longer than 127 bytes.
+    NameTooLong,
+    /// Bookkeeping could not be allocated.
+    NoMemory,
+    /// Revoke: the grant is still mapped.
+    StillMapped,
+    /// Unmap: no foreign mapping at that address.
+    NotMapped,
+    /// The xen.sys service failed with this status.
+    Xen(NtStatus),
+    /// The hole allocator failed.
+    Hole(HoleError),
+    /// The object cache failed.
+    Cache(CacheError),
+}
+
+impl GnttabError {
+    /// The NTSTATUS upstream returns.
+    #[must_use]
+    pub const fn status(self) -> NtStatus {
+        match self {
+            Self::Insufficient => STATUS_INSUFFICIENT_RESOURCES,
+            Self::InvalidParameter => STATUS_INVALID_PARAMETER,
+            Self::NameTooLong => STATUS_BUFFER_OVERFLOW,
+            Self::NoMemory => STATUS_NO_MEMORY,
+            Self::StillMapped => STATUS_UNSUCCESSFUL,
+            Self::NotMapped => STATUS_OBJECT_NAME_NOT_FOUND,
+            Self::Xen(status) => status,
+            Self::Hole(e) => e.status(),
+            Self::Cache(e) => e.status(),
+        }
+    }
+}
+
+impl fmt::Display for GnttabError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Insufficient => f.write_str("no grant reference available"),
+            Self::InvalidParameter => f.write_str("invalid parameter"),
+            Self::NameTooLong => f.write_str("name too long"),
+            Self::NoMemory => f.write_str("out of memory"),
+            Self::StillMapped => f.write_str("grant still mapped by the peer"),
+            Self::NotMapped => f.write_str("no foreign mapping there"),
+            Self::Xen(s) => write!(f, "xen call failed ({s:08x})"),
+            Self::Hole(e) => write!(f, "hole: {e}"),
+            Self::Cache(e) => write!(f, "cache: {e}"),
+        }
+    }
+}
+
+/// One table frame.
+struct Frame {
+    /// The hole page the frame sits at.
+    pages: Pages,
+    /// Where the frame is mapped (refreshed by the early resume).
+    entries: AtomicPtr<u8>,
+}
+
+/// A foreign mapping made by Map: the hole and one handle per page still mapped.
+struct ForeignMap {
+    address: u64,
+    pages: Pages,
+    handles: Vec<Option<u32>>,
+}
+
+struct State<P: Platform> {
+    references: u32,
+    caches: Vec<Arc<GnttabCache<P>>>,
+}
+
+struct Inner<P: Platform, S: XenServices> {
+    platform: P,
+    xen: Arc<S>,
+    hole: Hole<P, S>,
+    cache: Arc<CacheContext<P>>,
+    max_frames: AtomicU32,
+    frames: spin::RwLock<Vec<Frame>>,
+    refs: IrqlLock<P, RangeSet>,
+    state: IrqlLock<P, State<P>>,
+    maps: IrqlLock<P, Vec<ForeignMap>>,
+}
+
+/// A cache of grant entries (upstream's `XENBUS_GNTTAB_CACHE`).
+pub struct GnttabCache<P: Platform> {
+    cache: Arc<Cache<P>>,
+}
+
+impl<P: Platform> fmt::Debug for GnttabCache<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GnttabCache")
+            .field("name", &self.cache.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Platform> GnttabCache<P> {
+    /// The underlying object cache (`<name>_gnttab`).
+    #[must_use]
+    pub const fn cache(&self) -> &Arc<Cache<P>> {
+        &self.cache
+    }
+
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.cache).addr()
+    }
+
+    /// Rebuilds an entry of this cache from the C interface's opaque pointer
+    /// ([`GrantEntry::as_raw`]).
+    ///
+    /// # Safety
+    /// `object` is the raw form of an entry Permit returned from this cache that has not been
+    /// revoked, and no other `GrantEntry` for it exists.
+    #[must_use]
+    pub unsafe fn entry_from_raw(&self, object: NonNull<u8>) -> Option<GrantEntry> {
+        // SAFETY: the caller's guarantee.
+        unsafe { GrantEntry::from_raw(object, self.id()) }
+    }
+}
+
+/// The grant-table subsystem.
+pub struct Gnttab<P: Platform, S: XenServices> {
+    inner: Arc<Inner<P, S>>,
+}
+
+impl<P: Platform, S: XenServices> fmt::Debug for Gnttab<P, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gnttab").finish_non_exhaustive()
+    }
+}
+
+/// The references frame `index` contributes: `(first, count)`.
+fn frame_range(index: usize) -> Option<(i64, u64)> {
+    let per = u64::from(ENTRIES_PER_FRAME);
+    let first = u64::try_from(index).ok()?.checked_mul(per)?;
+    let end = first.checked_add(per)?;
+    let start = first.max(u64::from(RESERVED_ENTRIES));
+    Some((i64::try_from(start).ok()?, end.checked_sub(start)?))
+}
+
+impl<P: Platform, S: XenServices> Inner<P, S> {
+    /// Runs `f` at `DISPATCH_LEVEL` with the frame table read-locked.
+    fn with_frames<R>(&self, f: impl FnOnce(&[Frame]) -> R) -> R {
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let result = f(&self.frames.read());
+        self.platform.lower_irql(old);
+        result
+    }
+
+    /// Runs `f` on the live entry of `reference`, if the table covers it.
+    fn with_entry<R>(&self, reference: u32, f: impl FnOnce(&LiveEntry<'_>) -> R) -> Option<R> {
+        self.with_frames(|frames| {
+            let frame = frames.get(usize::try_from(reference / ENTRIES_PER_FRAME).ok()?)?;
+            let base = NonNull::new(frame.entries.load(Ordering::Acquire))?;
+            // SAFETY: `base` maps a whole table frame that stays mapped while the frame is in
+            // the table (removal and remapping need the write lock, and we hold the read
+            // lock), and `reference % 512` is an entry of that frame.
+            let live = unsafe { LiveEntry::new(base, reference % ENTRIES_PER_FRAME) };
+            Some(f(&live))
+        })
+    }
+
+    /// Adds the next frame (upstream's `GnttabExpand`).
+    fn expand(&self) -> Result<(), GnttabError> {
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let result = self.expand_locked(&mut self.frames.write());
+        self.platform.lower_irql(old);
+        if let Err(e) = result {
+            plog!(self.platform, Error, "GNTTAB: expand failed: {}", e);
+        }
+        result
+    }
+
+    fn expand_locked(&self, frames: &mut Vec<Frame>) -> Result<(), GnttabError> {
+        let index = frames.len();
+        let max = usize::try_from(self.max_frames.load(Ordering::Acquire)).unwrap_or(0);
+        if index >= max {
+            return Err(GnttabError::Insufficient);
+        }
+        if frames.len() == frames.capacity() {
+            return Err(GnttabError::NoMemory);
+        }
+        let (start, count) = frame_range(index).ok_or(GnttabError::InvalidParameter)?;
+        let pages = self.hole.allocate(1).map_err(GnttabError::Hole)?;
+        let pfn = pages.pfn;
+        // SAFETY: the hole page at `pfn` is ours and unbacked; Xen places the frame there.
+        let added = unsafe {
+            self.xen
+                .memory_add_to_physmap(pfn, XENMAPSPACE_GRANT_TABLE, index as u64)
+        };
+        if let Err(status) = added {
+            self.free_hole(pages);
+            return Err(GnttabError::Xen(status));
+        }
+        // SAFETY: the frame stays at `pfn` until `contract` removes it, after unmapping.
+        let mapped = unsafe { self.platform.map_physical(pfn, 1) };
+        let Ok(entries) = mapped else {
+            self.remove_frame(pfn, pages);
+            return Err(GnttabError::NoMemory);
+        };
+        if let Err(e) = self.refs.lock().put(start, count) {
+            plog!(self.platform, Error, "GNTTAB: range set put failed: {}", e);
+            // SAFETY: the mapping was made just above and nobody has seen it.
+            unsafe { self.platform.unmap_physical(entries, 1) };
+            self.remove_frame(pfn, pages);
+            return Err(GnttabError::NoMemory);
+        }
+        frames.push(Frame {
+            pages,
+            entries: AtomicPtr::new(entries.as_ptr()),
+        });
+        let address = pfn << PAGE_SHIFT;
+        plog!(
+            self.platform,
+            Info,
+            "GNTTAB: MAP XENMAPSPACE_grant_table[{}] @ {:08x}.{:08x}",
+            index,
+            address >> 32,
+            address & 0xFFFF_FFFF
+        );
+        plog!(
+            self.platform,
+            Info,
+            "GNTTAB: added references [{:08x} - {:08x}]",
+            start,
+            start.saturating_add_unsigned(count).saturating_sub(1)
+        );
+        Ok(())
+    }
+
+    /// Takes frame `pfn` out of the physmap and frees its hole.
+    fn remove_frame(&self, pfn: u64, pages: Pages) {
+        // SAFETY: the frame at `pfn` is ours and its mapping is gone.
+        if let Err(status) = unsafe { self.xen.memory_remove_from_physmap(pfn) } {
+            plog!(
+                self.platform,
+                Error,
+                "GNTTAB: remove_from_physmap {:#x} failed ({:08x})",
+                pfn,
+                status
+            );
+        }
+        self.free_hole(pages);
+    }
+
+    fn free_hole(&self, pages: Pages) {
+        // SAFETY: the pages came from this hole and Xen's frame was removed from them.
+        // A failure is logged by the hole and leaves the pages leaked.
+        let _ = unsafe { self.hole.free(pages) };
+    }
+
+    /// Removes every frame (upstream's `GnttabContract`).
+    fn contract(&self) {
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let mut frames = self.frames.write();
+        while let Some(frame) = frames.pop() {
+            let index = frames.len();
+            if let Some((start, count)) = frame_range(index)
+                && let Err(e) = self.refs.lock().get(start, count)
+            {
+                plog!(
+                    self.platform,
+                    Error,
+                    "GNTTAB: frame {} references still out: {}",
+                    index,
+                    e
+                );
+            }
+            if let Some(entries) = NonNull::new(frame.entries.load(Ordering::Acquire)) {
+                // SAFETY: the mapping came from `map_physical` and nobody can reach it any
+                // more (the frame left the table under the write lock).
+                unsafe { self.platform.unmap_physical(entries, 1) };
+            }
+            self.remove_frame(frame.pages.pfn, frame.pages);
+            plog!(
+                self.platform,
+                Info,
+                "GNTTAB: UNMAP XENMAPSPACE_grant_table[{}]",
+                index
+            );
+        }
+        drop(frames);
+        self.platform.lower_irql(old);
+    }
+
+    /// Pops a free reference, adding frames while the set is empty.
+    fn pop_reference(&self) -> Result<u32, GnttabError> {
+        loop {
+            let popped = self.refs.lock().pop(1);
+            if let Ok(reference) = popped {
+                return u32::try_from(reference).map_err(|_| GnttabError::InvalidParameter);
+            }
+            self.expand()?;
+        }
+    }
+
+    fn push_reference(&self, reference: u32) {
+        if let Err(e) = self.refs.lock().put(i64::from(reference), 1) {
+            plog!(
+                self.platform,
+                Error,
+                "GNTTAB: reference {:#x} not returned: {}",
+                reference,
+                e
+            );
+        }
+    }
+}
+
+impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
+    /// The subsystem over `platform`, `xen` and the CACHE context `cache` (upstream's
+    /// `GnttabInitialize`).
+    ///
+    /// # Errors
+    /// [`GnttabError::NoMemory`] when the range set cannot be made.
+    pub fn new(platform: P, xen: Arc<S>, cache: Arc<CacheContext<P>>) -> Result<Self, GnttabError> {
+        let refs = RangeSet::new(b"gnttab").map_err(|_| GnttabError::NoMemory)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                hole: Hole::new(platform.clone(), Arc::clone(&xen)),
+                xen,
+                cache,
+                max_frames: AtomicU32::new(0),
+                frames: spin::RwLock::new(Vec::new()),
+                refs: IrqlLock::dispatch(platform.clone(), refs),
+                state: IrqlLock::dispatch(
+                    platform.clone(),
+                    State {
+                        references: 0,
+                        caches: Vec::new(),
+                    },
+                ),
+                maps: IrqlLock::dispatch(platform.clone(), Vec::new()),
+                platform,
+            }),
+        })
+    }
+
+    /// `GnttabAcquire`: the first reference queries the maximum size, acquires CACHE and adds
+    /// frame 0.
+    ///
+    /// # Errors
+    /// The failing step's; everything done before it is undone.
+    pub fn acquire(&self) -> Result<(), GnttabError> {
+        let inner = &*self.inner;
+        let mut state = inner.state.lock();
+        if state.references > 0 {
+            state.references = state.references.saturating_add(1);
+            return Ok(());
+        }
+        let result = self.setup();
+        match result {
+            Ok(()) => state.references = 1,
+            Err(e) => plog!(inner.platform, Error, "GNTTAB: acquire failed: {}", e),
+        }
+        result
+    }
+
+    fn setup(&self) -> Result<(), GnttabError> {
+        let inner = &*self.inner;
+        let (_, max) = inner.xen.gnttab_query_size().map_err(GnttabError::Xen)?;
+        plog!(inner.platform, Info, "GNTTAB: MAX FRAMES = {}", max);
+        {
+            let old = inner.platform.raise_irql(IrqlLevel::DISPATCH);
+            let mut frames = inner.frames.write();
+            let reserved = usize::try_from(max)
+                .ok()
+                .and_then(|max| frames.try_reserve_exact(max).ok());
+            drop(frames);
+            inner.platform.lower_irql(old);
+            reserved.ok_or(GnttabError::NoMemory)?;
+        }
+        inner.max_frames.store(max, Ordering::Release);
+        inner.cache.acquire().map_err(GnttabError::Cache)?;
+        if let Err(e) = inner.expand() {
+            inner.cache.release();
+            inner.max_frames.store(0, Ordering::Release);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// `GnttabRelease`: the last reference removes every frame. With gnttab caches still
+    /// alive it logs upstream's BUG "OUTSTANDING CACHES" and keeps the reference.
+    pub fn release(&self) {
+        let inner = &*self.inner;
+        let mut state = inner.state.lock();
+        match state.references {
+            0 => {}
+            1 if !state.caches.is_empty() => {
+                plog!(
+                    inner.platform,
+                    Critical,
+                    "GNTTAB: OUTSTANDING CACHES ({})",
+                    state.caches.len()
+                );
+            }
+            1 => {
+                inner.contract();
+                inner.cache.release();
+                inner.max_frames.store(0, Ordering::Release);
+                state.references = 0;
+            }
+            _ => state.references = state.references.saturating_sub(1),
+        }
+    }
+
+    /// The reference count.
+    #[must_use]
+    pub fn references(&self) -> u32 {
+        self.inner.state.lock().references
+    }
+
+    /// Frames in the table now.
+    #[must_use]
+    pub fn frame_count(&self) -> usize {
+        self.inner.with_frames(<[Frame]>::len)
+    }
+
+    /// The maximum frame count Xen reported.
+    #[must_use]
+    pub fn max_frames(&self) -> u32 {
+        self.inner.max_frames.load(Ordering::Acquire)
+    }
+
+    /// `GnttabCreateCache` (v4; v2/v3 pass `cap` 0): a cache of grant entries named
+    /// `<name>_gnttab` whose objects own references; the lock callbacks are the client's.
+    ///
+    /// # Errors
+    /// [`GnttabError::NameTooLong`], or the cache's failure ([`GnttabError::Cache`]) — e.g. a
+    /// reservation that cannot be met.
+    pub fn create_cache(
+        &self,
+        name: &str,
+        reservation: u32,
+        cap: u32,
+        acquire_lock: LockFn,
+        release_lock: LockFn,
+    ) -> Result<Arc<GnttabCache<P>>, GnttabError> {
+        const SUFFIX: &str = "_gnttab";
+        let inner = &*self.inner;
+        if name.len().saturating_add(SUFFIX.len()) > cache::MAX_NAME_LEN {
+            return Err(GnttabError::NameTooLong);
+        }
+        let mut full = String::new();
+        full.try_reserve_exact(name.len().saturating_add(SUFFIX.len()))
+            .map_err(|_| GnttabError::NoMemory)?;
+        full.push_str(name);
+        full.push_str(SUFFIX);
+        let (ctor_owner, dtor_owner) = (Arc::downgrade(&self.inner), Arc::downgrade(&self.inner));
+        let callbacks = CacheCallbacks {
+            ctor: Arc::new(move |object| entry_ctor(&ctor_owner, object)),
+            dtor: Arc::new(move |object| entry_dtor(&dtor_owner, object)),
+            acquire_lock,
+            release_lock,
+        };
+        let size = u32::try_from(core::mem::size_of::<EntryObject>())
+            .map_err(|_| GnttabError::InvalidParameter)?;
+        let object_cache = inner
+            .cache
+            .create(&full, size, reservation, cap, callbacks)
+            .map_err(GnttabError::Cache)?;
+        let created = Arc::new(GnttabCache {
+            cache: object_cache,
+        });
+        let mut state = inner.state.lock();
+        if state.caches.try_reserve(1).is_err() {
+            drop(state);
+            let _ = inner.cache.destroy(&created.cache);
+            return Err(GnttabError::NoMemory);
+        }
+        state.caches.push(Arc::clone(&created));
+        Ok(created)
+    }
+
+    /// `GnttabDestroyCache`.
+    ///
+    /// # Errors
+    /// [`GnttabError::Cache`] with [`CacheError::Outstanding`] while entries are still
+    /// permitted (the cache stays usable); [`GnttabError::InvalidParameter`] for a cache
+    /// this subsystem does not hold.
+    pub fn destroy_cache(&self, cache: &Arc<GnttabCache<P>>) -> Result<(), GnttabError> {
+        let inner = &*self.inner;
+        let position = {
+            let mut state = inner.state.lock();
+            let position = state
+                .caches
+                .iter()
+                .position(|c| Arc::ptr_eq(c, cache))
+                .ok_or(GnttabError::InvalidParameter)?;
+            state.caches.remove(position);
+            position
+        };
+        if let Err(e) = inner.cache.destroy(&cache.cache) {
+            let mut state = inner.state.lock();
+            let at = position.min(state.caches.len());
+            // The slot just freed is still reserved: this cannot allocate.
+            state.caches.insert(at, Arc::clone(cache));
+            return Err(GnttabError::Cache(e));
+        }
+        Ok(())
+    }
+
+    /// `GnttabPermitForeignAccess`: lets `domain` map frame `pfn` (read-only if asked).
+    ///
+    /// # Errors
+    /// [`GnttabError::Insufficient`] when the cache yields no entry (table full, cap reached);
+    /// [`GnttabError::InvalidParameter`] for a frame number above 32 bits.
+    pub fn permit_foreign_access(
+        &self,
+        cache: &GnttabCache<P>,
+        locked: bool,
+        domain: DomId,
+        pfn: u64,
+        read_only: bool,
+    ) -> Result<GrantEntry, GnttabError> {
+        let inner = &*self.inner;
+        let frame = u32::try_from(pfn).map_err(|_| GnttabError::InvalidParameter)?;
+        let object = cache.cache.get(locked).ok_or(GnttabError::Insufficient)?;
+        // SAFETY: the object is a constructed entry object of this cache, ours until put back.
+        let entry = unsafe { GrantEntry::from_object(object, cache.id()) };
+        let Some(entry) = entry else {
+            // SAFETY: from this cache's `get`, returned once.
+            unsafe { cache.cache.put(object, locked) };
+            return Err(GnttabError::InvalidParameter);
+        };
+        let flags = if read_only {
+            xen_headers::grant_table::GTF_READONLY
+        } else {
+            0
+        };
+        // SAFETY: as above.
+        unsafe { entry.set_shadow(flags, domain, frame) };
+        let written = inner.with_entry(entry.reference(), |live| {
+            live.permit(flags, domain, frame);
+        });
+        if written.is_none() {
+            // SAFETY: as above.
+            unsafe { entry.set_shadow(0, 0, 0) };
+            // SAFETY: from this cache's `get`, returned once.
+            unsafe { cache.cache.put(object, locked) };
+            return Err(GnttabError::InvalidParameter);
+        }
+        Ok(entry)
+    }
+
+    /// `GnttabRevokeForeignAccess`: ends the grant and returns the entry to `cache`.
+    ///
+    /// # Errors
+    /// [`GnttabError::StillMapped`] (`STATUS_UNSUCCESSFUL`) when the peer still maps the grant
+    /// after 100 attempts, [`GnttabError::InvalidParameter`] for an entry of another cache;
+    /// the entry comes back, still granted.
+    pub fn revoke_foreign_access(
+        &self,
+        cache: &GnttabCache<P>,
+        locked: bool,
+        entry: GrantEntry,
+    ) -> Result<(), (GnttabError, GrantEntry)> {
+        let inner = &*self.inner;
+        if entry.cache_id() != cache.id() {
+            return Err((GnttabError::InvalidParameter, entry));
+        }
+        let revoked = inner.with_entry(entry.reference(), |live| {
+            for _ in 0..REVOKE_ATTEMPTS {
+                if live.try_revoke() {
+                    return true;
+                }
+                inner.xen.sched_yield();
+            }
+            false
+        });
+        match revoked {
+            Some(true) => {}
+            Some(false) => {
+                plog!(
+                    inner.platform,
+                    Error,
+                    "GNTTAB: reference {:#x} still mapped: not revoked",
+                    entry.reference()
+                );
+                return Err((GnttabError::StillMapped, entry));
+            }
+            None => return Err((GnttabError::InvalidParameter, entry)),
+        }
+        // SAFETY: the entry object is ours (it came from this cache and was not put back).
+        unsafe { entry.set_shadow(0, 0, 0) };
+        // SAFETY: the object came from this cache's `get` and is returned exactly once (the
+        // entry is consumed).
+        unsafe { cache.cache.put(entry.into_object(), locked) };
+        Ok(())
+    }
+
+    /// `GnttabGetReference`.
+    #[must_use]
+    pub const fn get_reference(&self, entry: &GrantEntry) -> u32 {
+        entry.reference()
+    }
+
+    /// `GnttabQueryReference` (v3+): the frame and read-only flag in live entry `reference`
+    /// (any reference the table covers, reserved ones included).
+    ///
+    /// # Errors
+    /// [`GnttabError::InvalidParameter`] beyond the table.
+    pub fn query_reference(&self, reference: u32) -> Result<(u64, bool), GnttabError> {
+        #[expect(
+            clippy::redundant_closure_for_method_calls,
+            reason = "the method path does not infer the entry's lifetime"
+        )]
+        self.inner
+            .with_entry(reference, |live| live.read())
+            .ok_or(GnttabError::InvalidParameter)
+    }
+
+    /// `GnttabMapForeignPages`: maps `references` of `domain` at consecutive guest-physical
+    /// pages of a new hole; returns the address of the first.
+    ///
+    /// # Errors
+    /// [`GnttabError::InvalidParameter`] for no references, [`GnttabError::Hole`],
+    /// [`GnttabError::NoMemory`], or the map failure ([`GnttabError::Xen`]); every page mapped
+    /// before the failure is unmapped and the hole freed.
+    pub fn map_foreign_pages(
+        &self,
+        domain: DomId,
+        references: &[u32],
+        read_only: bool,
+    ) -> Result<u64, GnttabError> {
+        let inner = &*self.inner;
+        if references.is_empty() {
+            return Err(GnttabError::InvalidParameter);
+        }
+        let pages = inner
+            .hole
+            .allocate(references.len())
+            .map_err(GnttabError::Hole)?;
+        let address = pages.pfn << PAGE_SHIFT;
+        let mut handles: Vec<Option<u32>> = Vec::new();
+        if handles.try_reserve_exact(references.len()).is_err() {
+            inner.free_hole(pages);
+            return Err(GnttabError::NoMemory);
+        }
+        let mut page_address = address;
+        for &reference in references {
+            // SAFETY: the hole page at `page_address` is ours and unbacked; nothing uses it.
+            let mapped = unsafe {
+                inner
+                    .xen
+                    .gnttab_map_foreign_page(domain, reference, page_address, read_only)
+            };
+            match mapped {
+                Ok(handle) => handles.push(Some(handle)),
+                Err(status) => {
+                    plog!(
+                        inner.platform,
+                        Error,
+                        "GNTTAB: map of {}:{:#x} failed ({:08x})",
+                        domain,
+                        reference,
+                        status
+                    );
+                    self.unmap_all(address, &mut handles);
+                    inner.free_hole(pages);
+                    return Err(GnttabError::Xen(status));
+                }
+            }
+            page_address = page_address.saturating_add(PAGE_SIZE as u64);
+        }
+        let mut maps = inner.maps.lock();
+        if maps.try_reserve(1).is_err() {
+            drop(maps);
+            self.unmap_all(address, &mut handles);
+            inner.free_hole(pages);
+            return Err(GnttabError::NoMemory);
+        }
+        maps.push(ForeignMap {
+            address,
+            pages,
+            handles,
+        });
+        Ok(address)
+    }
+
+    /// Unmaps every page still mapped; returns the first failure (the rest are still tried).
+    fn unmap_all(&self, address: u64, handles: &mut [Option<u32>]) -> Option<NtStatus> {
+        let mut failure = None;
+        let mut page_address = address;
+        for slot in handles.iter_mut() {
+            if let Some(handle) = *slot {
+                // SAFETY: nothing uses the foreign page at `page_address` any more.
+                match unsafe {
+                    self.inner
+                        .xen
+                        .gnttab_unmap_foreign_page(handle, page_address)
+                } {
+                    Ok(()) => *slot = None,
+                    Err(status) => {
+                        plog!(
+                            self.inner.platform,
+                            Critical,
+                            "GNTTAB: unmap of handle {:#x} at {:#x} failed ({:08x})",
+                            handle,
+                            page_address,
+                            status
+                        );
+                        failure = failure.or(Some(status));
+                    }
+                }
+            }
+            page_address = page_address.saturating_add(PAGE_SIZE as u64);
+        }
+        failure
+    }
+
+    /// `GnttabUnmapForeignPages`: unmaps what Map mapped at `address` and frees the hole.
+    ///
+    /// # Errors
+    /// [`GnttabError::NotMapped`] for an unknown address; [`GnttabError::Xen`] when a page
+    /// cannot be unmapped (the mapping stays recorded for a later attempt).
+    pub fn unmap_foreign_pages(&self, address: u64) -> Result<(), GnttabError> {
+        let inner = &*self.inner;
+        let mut map = {
+            let mut maps = inner.maps.lock();
+            let at = maps
+                .iter()
+                .position(|m| m.address == address)
+                .ok_or(GnttabError::NotMapped)?;
+            maps.swap_remove(at)
+        };
+        if let Some(status) = self.unmap_all(address, &mut map.handles) {
+            // The slot just freed is still reserved: this cannot allocate.
+            inner.maps.lock().push(map);
+            return Err(GnttabError::Xen(status));
+        }
+        // SAFETY: every foreign page is unmapped; the pages came from this hole.
+        unsafe { inner.hole.free(map.pages) }.map_err(GnttabError::Hole)
+    }
+
+    /// Foreign mappings recorded now.
+    #[must_use]
+    pub fn foreign_map_count(&self) -> usize {
+        self.inner.maps.lock().len()
+    }
+
+    /// Upstream's early resume callback: puts every frame back at its page, at the same index,
+    /// and re-reads where it is mapped.
+    pub fn suspend_early(&self) {
+        let inner = &*self.inner;
+        let Some(frames) = inner.frames.try_write() else {
+            plog!(
+                inner.platform,
+                Critical,
+                "GNTTAB: frame table busy at resume"
+            );
+            return;
+        };
+        for (index, frame) in frames.iter().enumerate() {
+            let pfn = frame.pages.pfn;
+            // SAFETY: the hole page at `pfn` is ours; Xen places the frame there again.
+            let added = unsafe {
+                inner
+                    .xen
+                    .memory_add_to_physmap(pfn, XENMAPSPACE_GRANT_TABLE, index as u64)
+            };
+            if let Err(status) = added {
+                plog!(
+                    inner.platform,
+                    Critical,
+                    "GNTTAB: re-adding frame {} failed ({:08x})",
+                    index,
+                    status
+                );
+                continue;
+            }
+            // SAFETY: the frame is at `pfn` until `contract`.
+            if let Ok(fresh) = unsafe { inner.platform.map_physical(pfn, 1) } {
+                let old = frame.entries.swap(fresh.as_ptr(), Ordering::AcqRel);
+                if let Some(old) = NonNull::new(old)
+                    && old != fresh
+                {
+                    // SAFETY: the old mapping came from `map_physical`; no reader holds the
+                    // frame table (we hold the write lock).
+                    unsafe { inner.platform.unmap_physical(old, 1) };
+                }
+            }
+            let address = pfn << PAGE_SHIFT;
+            plog!(
+                inner.platform,
+                Info,
+                "GNTTAB: MAP XENMAPSPACE_grant_table[{}] @ {:08x}.{:08x}",
+                index,
+                address >> 32,
+                address & 0xFFFF_FFFF
+            );
+        }
+    }
+
+    /// Upstream's `xenbus|GNTTAB` debug callback: one line per frame.
+    ///
+    /// # Errors
+    /// The writer's.
+    pub fn debug_dump(&self, out: &mut dyn fmt::Write, _crashing: bool) -> fmt::Result {
+        self.inner.with_frames(|frames| {
+            for (index, frame) in frames.iter().enumerate() {
+                let address = frame.pages.pfn << PAGE_SHIFT;
+                writeln!(
+                    out,
+                    "[{}] Address = {:08x}.{:08x}",
+                    index,
+                    address >> 32,
+                    address & 0xFFFF_FFFF
+                )?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The entry cache's constructor: binds a free reference to the object.
+fn entry_ctor<P: Platform, S: XenServices>(
+    inner: &Weak<Inner<P, S>>,
+    object: NonNull<u8>,
+) -> Result<(), NtStatus> {
+    let inner = inner.upgrade().ok_or(STATUS_UNSUCCESSFUL)?;
+    let reference = inner.pop_reference().map_err(GnttabError::status)?;
+    // SAFETY: the cache hands the constructor a fresh object of at least
+    // `size_of::<EntryObject>()` bytes, aligned to 8, that nobody else can see yet.
+    unsafe { EntryObject::init(object, reference) };
+    Ok(())
+}
+
+/// The entry cache's destructor: gives the reference back.
+fn entry_dtor<P: Platform, S: XenServices>(inner: &Weak<Inner<P, S>>, object: NonNull<u8>) {
+    // SAFETY: a constructed entry object of the cache, no longer handed out.
+    let reference = unsafe { EntryObject::reference_of(object) };
+    if let (Some(inner), Some(reference)) = (inner.upgrade(), reference) {
+        inner.push_reference(reference);
+    }
+}
