@@ -42,6 +42,10 @@ mod events;
 #[cfg(xen_freestanding)]
 mod harness;
 #[cfg(xen_freestanding)]
+mod record;
+#[cfg(xen_freestanding)]
+mod port;
+#[cfg(xen_freestanding)]
 mod rt;
 #[cfg(xen_freestanding)]
 mod suite;
@@ -51,7 +55,7 @@ pub use kernel::*;
 
 #[cfg(xen_freestanding)]
 mod kernel {
-    use crate::{arch, harness, kprintln, suite};
+    use crate::{arch, harness, kprintln, record, suite};
     use xen::hypercall::Xen;
 
     /// The hypervisor, once detected.
@@ -81,6 +85,7 @@ mod kernel {
         arch::init_cpu(0);
         kprintln!("XTK: PVH test kernel, start info at {start_info:#x}");
         suite::run(start_info);
+        record::finish();
         harness::result_line();
         suite::finish()
     }

@@ -23,7 +23,6 @@ use crate::harness::check;
 use crate::{XEN, events, kprintln};
 use core::mem::offset_of;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use xen::hypercall::Xen;
 
 /// Guest frames outside dom0's memory (it has 64 MiB; QEMU has 1 GiB), for mappings Xen places.
 pub const HOLE_GFN: u64 = 0x3_0000;
@@ -56,9 +55,9 @@ pub static VCPUS: AtomicU32 = AtomicU32::new(1);
 /// Set by vCPU 1 once it runs our code.
 pub static AP_ALIVE: AtomicBool = AtomicBool::new(false);
 
-/// The detected hypervisor.
-pub fn hv() -> &'static Xen {
-    crate::xen()
+/// The detected hypervisor, through the transcript recorder (`crate::record`).
+pub fn hv() -> &'static crate::record::Recording {
+    crate::record::hv()
 }
 
 /// `XEN_HVM_START_MAGIC_VALUE`.
@@ -118,6 +117,7 @@ pub fn run(start_info: u64) {
         core::str::from_utf8(cmdline).unwrap_or("?")
     );
     basics::detection();
+    crate::record::start(cmdline);
     if cmdline
         .windows(b"xtk.mode=watchdog".len())
         .any(|w| w == b"xtk.mode=watchdog")
