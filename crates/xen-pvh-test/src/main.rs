@@ -44,8 +44,6 @@ mod harness;
 #[cfg(xen_freestanding)]
 mod record;
 #[cfg(xen_freestanding)]
-mod port;
-#[cfg(xen_freestanding)]
 mod rt;
 #[cfg(xen_freestanding)]
 mod suite;
