@@ -200,10 +200,15 @@ struct Processor<P: Platform> {
 }
 
 /// What `state` guards.
-struct State<I: Interrupts> {
+struct State {
     references: u32,
-    line: Option<I::Interrupt>,
-    vectors: Vec<Option<I::Interrupt>>,
+}
+
+/// The interrupt objects while acquired: each CPU's latched interrupt (if allocated) and the
+/// callback line. Shared as `Arc`s so a delivery can hold one without any lock of this module.
+struct IrqSet<I: Interrupts> {
+    line: Option<Arc<I::Interrupt>>,
+    vectors: Vec<Option<Arc<I::Interrupt>>>,
 }
 
 /// The EVTCHN subsystem context (upstream's `XENBUS_EVTCHN_CONTEXT`).
@@ -213,7 +218,8 @@ pub struct Evtchn<P: Platform, S: XenServices + 'static, I: Interrupts + 'static
     interrupts: I,
     shared_info: Arc<dyn EvtchnSharedInfo>,
     config: EvtchnConfig,
-    state: IrqlLock<P, State<I>>,
+    state: IrqlLock<P, State>,
+    irqs: IrqlLock<P, IrqSet<I>>,
     abi: spin::RwLock<Option<Abi<P, S>>>,
     table: PortTable<P>,
     channels: IrqlLock<P, Vec<Arc<Channel>>>,
@@ -278,10 +284,10 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
                     });
                 }
             }
-            let state = IrqlLock::dispatch(
+            let state = IrqlLock::dispatch(platform.clone(), State { references: 0 });
+            let irqs = IrqlLock::high(
                 platform.clone(),
-                State {
-                    references: 0,
+                IrqSet {
                     line: None,
                     vectors: Vec::new(),
                 },
@@ -295,6 +301,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
                 shared_info,
                 config,
                 state,
+                irqs,
                 abi: spin::RwLock::new(None),
                 table,
                 channels,
@@ -404,7 +411,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         result
     }
 
-    fn first_acquire(&self, state: &mut State<I>) -> Result<(), EvtchnError> {
+    fn first_acquire(&self, state: &mut State) -> Result<(), EvtchnError> {
         self.shared_info.acquire().map_err(EvtchnError::Xen)?;
         let abi = match self.abi_acquire() {
             Ok(abi) => abi,
@@ -428,6 +435,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
             vectors.push(if enabled {
                 self.interrupts
                     .allocate_interrupt(InterruptMode::Latched, cpu)
+                    .map(Arc::new)
             } else {
                 None
             });
@@ -444,10 +452,14 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         if let Some(stale) = self.replace_abi(Some(abi)) {
             stale.release();
         }
-        state.line = Some(line);
-        state.vectors = vectors;
+        let previous = {
+            let mut irqs = self.irqs.lock();
+            let line = irqs.line.replace(Arc::new(line));
+            (line, core::mem::replace(&mut irqs.vectors, vectors))
+        };
+        drop(previous);
         state.references = 1;
-        self.interrupt_enable(state);
+        self.interrupt_enable();
         Ok(())
     }
 
@@ -469,17 +481,18 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         plog!(self.platform, Trace, "EVTCHN: ====>");
         self.interrupt_disable();
         for (cpu, processor) in (0..).zip(self.processors.iter()) {
-            self.flush(&state, cpu);
+            self.flush(cpu);
             if let Some(dpc) = &processor.dpc {
                 dpc.remove();
             }
         }
         self.close_outstanding();
-        let vectors = core::mem::take(&mut state.vectors);
-        let line = state.line.take();
+        let freed = {
+            let mut irqs = self.irqs.lock();
+            (irqs.line.take(), core::mem::take(&mut irqs.vectors))
+        };
+        drop(freed);
         drop(state);
-        drop(vectors);
-        drop(line);
         if let Some(abi) = self.replace_abi(None) {
             abi.release();
         }
@@ -523,9 +536,16 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
 
     /// Programs the per-CPU vectors and the callback line, then runs each ISR once
     /// (`EvtchnInterruptEnable`).
-    fn interrupt_enable(&self, state: &State<I>) {
+    fn interrupt_enable(&self) {
         if self.config.use_upcall {
-            for (cpu, vector) in (0..).zip(state.vectors.iter()) {
+            for cpu in 0..self.platform.processor_count() {
+                let vector = {
+                    let irqs = self.irqs.lock();
+                    irqs.vectors
+                        .get(usize::try_from(cpu).unwrap_or(usize::MAX))
+                        .cloned()
+                        .flatten()
+                };
                 let Some(interrupt) = vector else { continue };
                 if !self.is_processor_enabled(cpu) {
                     continue;
@@ -571,7 +591,9 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         } else {
             plog!(self.platform, Info, "EVTCHN: PER-CPU UPCALL DISABLED");
         }
-        let Some(line) = &state.line else { return };
+        let Some(line) = self.irqs.lock().line.clone() else {
+            return;
+        };
         if let Err(status) = self
             .services
             .hvm_set_param(HVM_PARAM_CALLBACK_IRQ, u64::from(line.line()))
@@ -614,14 +636,14 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
 
     /// The interrupt whose lock serializes with CPU `cpu`'s deliveries: its own vector when
     /// programmed, else the callback line.
-    fn interrupt_for<'a>(&self, state: &'a State<I>, cpu: u32) -> Option<&'a I::Interrupt> {
-        if self.upcall_enabled(cpu) {
-            let own = state.vectors.get(usize::try_from(cpu).ok()?)?.as_ref();
-            if own.is_some() {
-                return own;
-            }
+    fn interrupt_for(&self, cpu: u32) -> Option<Arc<I::Interrupt>> {
+        let irqs = self.irqs.lock();
+        if self.upcall_enabled(cpu)
+            && let Some(Some(own)) = irqs.vectors.get(usize::try_from(cpu).ok()?)
+        {
+            return Some(Arc::clone(own));
         }
-        state.line.as_ref()
+        irqs.line.clone()
     }
 
     /// The ISR body for CPU `cpu` (`EvtchnInterruptCallback`): polls while the CPU's upcall
@@ -644,14 +666,12 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
     }
 
     /// Runs [`interrupt`](Self::interrupt) for `cpu` under the lock of the interrupt Xen
-    /// delivers that CPU's upcalls on, for callers outside an ISR (simulators, tests).
-    /// Returns `None` while not acquired.
+    /// delivers that CPU's upcalls on (its vector when programmed, else the callback line),
+    /// as the hardware would; for callers outside an ISR (simulators, tests). Takes no lock of
+    /// this module, so it may run from a hypercall this module issued. Returns `None` while no
+    /// interrupt is allocated.
     pub fn deliver(&self, cpu: u32) -> Option<bool> {
-        let state = self.state.lock();
-        if state.references == 0 {
-            return None;
-        }
-        let interrupt = self.interrupt_for(&state, cpu)?;
+        let interrupt = self.interrupt_for(cpu)?;
         let mut done = false;
         interrupt.synchronize(&mut || done = self.interrupt(cpu));
         Some(done)
@@ -715,12 +735,13 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         if state.references == 0 {
             return;
         }
-        self.flush(&state, cpu);
+        self.flush(cpu);
+        drop(state);
     }
 
     /// Polls `cpu` under its interrupt lock and reaps the closed channels found on its queue
     /// (`EvtchnFlush`).
-    fn flush(&self, state: &State<I>, cpu: u32) {
+    fn flush(&self, cpu: u32) {
         let Some(processor) = self.processor(cpu) else {
             return;
         };
@@ -733,7 +754,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
                 processor.polling.store(false, Ordering::Release);
             }
         };
-        match self.interrupt_for(state, cpu) {
+        match self.interrupt_for(cpu) {
             Some(interrupt) => interrupt.synchronize(&mut body),
             None => body(),
         }
@@ -1042,10 +1063,12 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         if state.references == 0 {
             return;
         }
-        self.trigger_locked(&state, channel, cpu);
+        self.trigger_locked(channel, cpu);
+        drop(state);
     }
 
-    fn trigger_locked(&self, state: &State<I>, channel: &Arc<Channel>, cpu: u32) {
+    /// Trigger's body; the caller holds `state` with a reference taken.
+    fn trigger_locked(&self, channel: &Arc<Channel>, cpu: u32) {
         let Some(processor) = self.processor(cpu) else {
             return;
         };
@@ -1057,7 +1080,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
                 queued = true;
             }
         };
-        match self.interrupt_for(state, cpu) {
+        match self.interrupt_for(cpu) {
             Some(interrupt) => interrupt.synchronize(&mut body),
             None => body(),
         }
@@ -1152,7 +1175,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
             channel.closed.store(true, Ordering::SeqCst);
             fence(Ordering::SeqCst);
             if state.references > 0 {
-                self.trigger_locked(&state, &channel, channel.cpu());
+                self.trigger_locked(&channel, channel.cpu());
             } else {
                 self.reap(&channel, true);
             }
@@ -1161,7 +1184,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
             fence(Ordering::SeqCst);
             if channel.pending.load(Ordering::SeqCst) && state.references > 0 {
                 // Still on a queue: the owning CPU's DPC takes it off and reaps it.
-                self.trigger_locked(&state, &channel, channel.cpu());
+                self.trigger_locked(&channel, channel.cpu());
             } else {
                 self.reap(&channel, false);
             }
@@ -1207,7 +1230,8 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
             ),
         }
         self.interrupt_disable();
-        self.interrupt_enable(&state);
+        self.interrupt_enable();
+        drop(state);
     }
 
     /// The `xenbus|EVTCHN` debug callback: every channel's port, caller, flags, type and count.
