@@ -18,11 +18,16 @@ use xenbus_interface::gnttab::{
 };
 use xenbus_interface::{Boolean, LargeInteger, Pcstr, PfnNumber, Pinterface, Pvoid, Ulong, Ushort};
 
+use platform_port::Platform;
+use spin::Mutex;
+use xen_services::XenServices;
+
 use super::cache::{CacheLock, lock_closures};
 use super::util::{self, boolean, to_boolean};
 use super::{
     Handles, Lifecycle, Object, context, define_context, fill, header, lifecycle_methods, status_of,
 };
+use crate::gnttab::{Gnttab, GnttabCache, GnttabError, GrantEntry};
 
 /// Longest cache name read from the caller.
 pub const MAX_NAME_SCAN: usize = 4096;
@@ -74,7 +79,10 @@ pub trait GnttabApi: Lifecycle {
     /// `STATUS_INVALID_PARAMETER` beyond the mapped frames.
     fn query_reference(&self, reference: u32) -> Result<(u64, bool), NtStatus>;
     /// `GnttabDestroyCache`.
-    fn destroy_cache(&self, cache: Object);
+    ///
+    /// # Errors
+    /// Entries still granted: the cache stays alive.
+    fn destroy_cache(&self, cache: &Object) -> Result<(), NtStatus>;
     /// `GnttabMapForeignPages`: the guest-physical address of the mapping.
     ///
     /// # Errors
@@ -90,6 +98,112 @@ pub trait GnttabApi: Lifecycle {
     /// # Errors
     /// The subsystem's status.
     fn unmap_foreign_pages(&self, address: i64) -> Result<(), NtStatus>;
+}
+
+/// A granted entry as a handle-table object: taken out while a revoke runs, put back if the
+/// revoke fails.
+struct EntrySlot(Mutex<Option<GrantEntry>>);
+
+fn gnttab_cache<P: Platform>(object: &Object) -> Result<Arc<GnttabCache<P>>, NtStatus> {
+    Arc::clone(object)
+        .downcast::<GnttabCache<P>>()
+        .map_err(|_| STATUS_INVALID_PARAMETER)
+}
+
+fn entry_slot(object: &Object) -> Result<Arc<EntrySlot>, NtStatus> {
+    Arc::clone(object)
+        .downcast::<EntrySlot>()
+        .map_err(|_| STATUS_INVALID_PARAMETER)
+}
+
+impl<P: Platform, S: XenServices + 'static> Lifecycle for Gnttab<P, S> {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Self::acquire(self).map_err(GnttabError::status)
+    }
+
+    fn release(&self) {
+        Self::release(self);
+    }
+}
+
+impl<P: Platform, S: XenServices + 'static> GnttabApi for Gnttab<P, S> {
+    fn create_cache(
+        &self,
+        name: &[u8],
+        reservation: u32,
+        cap: u32,
+        acquire_lock: CacheLock,
+        release_lock: CacheLock,
+    ) -> Result<Object, NtStatus> {
+        let name = core::str::from_utf8(name).map_err(|_| STATUS_INVALID_PARAMETER)?;
+        let cache = Self::create_cache(self, name, reservation, cap, acquire_lock, release_lock)
+            .map_err(GnttabError::status)?;
+        Ok(cache)
+    }
+
+    fn permit_foreign_access(
+        &self,
+        cache: &Object,
+        locked: bool,
+        domain: u16,
+        pfn: u64,
+        read_only: bool,
+    ) -> Result<Object, NtStatus> {
+        let cache = gnttab_cache::<P>(cache)?;
+        let entry = Self::permit_foreign_access(self, &cache, locked, domain, pfn, read_only)
+            .map_err(GnttabError::status)?;
+        Ok(Arc::new(EntrySlot(Mutex::new(Some(entry)))))
+    }
+
+    fn revoke_foreign_access(
+        &self,
+        cache: &Object,
+        locked: bool,
+        entry: &Object,
+    ) -> Result<(), NtStatus> {
+        let cache = gnttab_cache::<P>(cache)?;
+        let slot = entry_slot(entry)?;
+        let mut held = slot.0.lock();
+        let granted = held.take().ok_or(STATUS_INVALID_PARAMETER)?;
+        match Self::revoke_foreign_access(self, &cache, locked, granted) {
+            Ok(()) => Ok(()),
+            Err((error, granted)) => {
+                *held = Some(granted);
+                Err(error.status())
+            }
+        }
+    }
+
+    fn get_reference(&self, entry: &Object) -> u32 {
+        entry_slot(entry).map_or(0, |slot| {
+            slot.0.lock().as_ref().map_or(0, GrantEntry::reference)
+        })
+    }
+
+    fn query_reference(&self, reference: u32) -> Result<(u64, bool), NtStatus> {
+        Self::query_reference(self, reference).map_err(GnttabError::status)
+    }
+
+    fn destroy_cache(&self, cache: &Object) -> Result<(), NtStatus> {
+        let cache = gnttab_cache::<P>(cache)?;
+        Self::destroy_cache(self, &cache).map_err(GnttabError::status)
+    }
+
+    fn map_foreign_pages(
+        &self,
+        domain: u16,
+        references: &[u32],
+        read_only: bool,
+    ) -> Result<i64, NtStatus> {
+        let address = Self::map_foreign_pages(self, domain, references, read_only)
+            .map_err(GnttabError::status)?;
+        i64::try_from(address).map_err(|_| STATUS_INVALID_PARAMETER)
+    }
+
+    fn unmap_foreign_pages(&self, address: i64) -> Result<(), NtStatus> {
+        let address = u64::try_from(address).map_err(|_| STATUS_INVALID_PARAMETER)?;
+        Self::unmap_foreign_pages(self, address).map_err(GnttabError::status)
+    }
 }
 
 define_context!(
@@ -158,7 +272,7 @@ unsafe extern "C" fn gnttab_create_cache(
             lock_closures(acquire_lock, release_lock, argument.expose_provenance());
         let object = api.create_cache(name, reservation, cap, lock, unlock)?;
         let Some(handle) = context.caches.insert(Arc::clone(&object)) else {
-            api.destroy_cache(object);
+            let _ = api.destroy_cache(&object);
             return Err(ntstatus::STATUS_INSUFFICIENT_RESOURCES);
         };
         // SAFETY: checked non-NULL; the caller's out-parameter.
@@ -278,8 +392,11 @@ unsafe extern "C" fn gnttab_destroy_cache(interface: Pinterface, cache: PxenbusG
     let Ok(api) = context.api() else {
         return;
     };
-    if let Some(cache) = context.caches.remove(cache) {
-        api.destroy_cache(cache);
+    // A refused destroy (entries still granted) leaves the cache and its handle alive.
+    if let Some(object) = context.caches.get(cache)
+        && api.destroy_cache(&object).is_ok()
+    {
+        context.caches.remove(cache);
     }
 }
 

@@ -8,47 +8,65 @@
 use core::ffi::c_void;
 
 use ntstatus::{NtStatus, STATUS_NOT_SUPPORTED};
+use platform_port::Platform;
+use xen_services::XenServices;
 use xenbus_interface::unplug::{
-    XENBUS_UNPLUG_DEVICE_TYPE_DISKS, XENBUS_UNPLUG_DEVICE_TYPE_NICS, XenbusUnplugDeviceType,
-    XenbusUnplugInterfaceV1, XenbusUnplugInterfaceV2, XenbusUnplugInterfaceV3,
+    XenbusUnplugDeviceType, XenbusUnplugInterfaceV1, XenbusUnplugInterfaceV2,
+    XenbusUnplugInterfaceV3,
 };
 use xenbus_interface::{Boolean, Pinterface, Pstr};
 
 use super::util::{self, boolean, to_boolean};
 use super::{Lifecycle, context, define_context, fill, header, lifecycle_methods};
+use crate::unplug::{Unplug, UnplugDeviceType, UnplugError};
 
 /// Longest module name read from the caller.
 pub const MAX_MODULE_SCAN: usize = 4096;
 
-/// The emulated device classes a child may ask to unplug.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnplugDevice {
-    /// `XENBUS_UNPLUG_DEVICE_TYPE_NICS`.
-    Nics,
-    /// `XENBUS_UNPLUG_DEVICE_TYPE_DISKS`.
-    Disks,
-}
-
-impl UnplugDevice {
-    const fn from_c(kind: XenbusUnplugDeviceType) -> Option<Self> {
-        match kind {
-            XENBUS_UNPLUG_DEVICE_TYPE_NICS => Some(Self::Nics),
-            XENBUS_UNPLUG_DEVICE_TYPE_DISKS => Some(Self::Disks),
-            _ => None,
-        }
-    }
+/// The device type of a C value; `None` for `INVALID` and unknown values.
+const fn device(kind: XenbusUnplugDeviceType) -> Option<UnplugDeviceType> {
+    UnplugDeviceType::from_raw(kind.cast_unsigned())
 }
 
 /// What the UNPLUG context needs from the subsystem.
 pub trait UnplugApi: Lifecycle {
     /// `UnplugRequest`: count a request up (`make`) or down.
-    fn request(&self, device: UnplugDevice, make: bool);
+    fn request(&self, device: UnplugDeviceType, make: bool);
     /// `UnplugIsRequested`: whether xen.sys unplugged the class at this boot.
-    fn is_requested(&self, device: UnplugDevice) -> bool;
+    fn is_requested(&self, device: UnplugDeviceType) -> bool;
     /// `UnplugBootEmulated`.
     fn boot_emulated(&self) -> bool;
     /// `UnplugReboot`: ask for a reboot on behalf of `module`.
     fn reboot(&self, module: &[u8]);
+}
+
+impl<P: Platform, S: XenServices> Lifecycle for Unplug<P, S> {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Self::acquire(self).map_err(UnplugError::status)
+    }
+
+    fn release(&self) {
+        Self::release(self);
+    }
+}
+
+impl<P: Platform, S: XenServices> UnplugApi for Unplug<P, S> {
+    fn request(&self, device: UnplugDeviceType, make: bool) {
+        Self::request(self, device, make);
+    }
+
+    fn is_requested(&self, device: UnplugDeviceType) -> bool {
+        Self::is_requested(self, device)
+    }
+
+    fn boot_emulated(&self) -> bool {
+        Self::boot_emulated(self)
+    }
+
+    fn reboot(&self, module: &[u8]) {
+        // The subsystem logs a refusal; the C method returns nothing.
+        let _ = Self::reboot(self, module);
+    }
 }
 
 define_context!(
@@ -88,7 +106,7 @@ unsafe extern "C" fn unplug_request(
     make: Boolean,
 ) {
     let context = context!(UnplugContext, interface);
-    if let (Ok(api), Some(device)) = (context.api(), UnplugDevice::from_c(kind)) {
+    if let (Ok(api), Some(device)) = (context.api(), device(kind)) {
         api.request(device, boolean(make));
     }
 }
@@ -98,7 +116,7 @@ unsafe extern "C" fn unplug_is_requested(
     kind: XenbusUnplugDeviceType,
 ) -> Boolean {
     let context = context!(UnplugContext, interface, 0);
-    match (context.api(), UnplugDevice::from_c(kind)) {
+    match (context.api(), device(kind)) {
         (Ok(api), Some(device)) => to_boolean(api.is_requested(device)),
         _ => 0,
     }
