@@ -12,9 +12,11 @@ use alloc::sync::Arc;
 use core::ffi::c_void;
 
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED};
+use platform_port::{Platform, Rendezvous};
+use xen_services::XenServices;
 use xenbus_interface::suspend::{
-    PxenbusSuspendCallback, SUSPEND_CALLBACK_EARLY, SUSPEND_CALLBACK_LATE, SuspendRegister,
-    XenbusSuspendCallbackType, XenbusSuspendFunction, XenbusSuspendInterfaceV1,
+    PxenbusSuspendCallback, SuspendRegister, XenbusSuspendCallbackType, XenbusSuspendFunction,
+    XenbusSuspendInterfaceV1,
 };
 use xenbus_interface::{Pinterface, Pvoid, Ulong};
 
@@ -22,35 +24,71 @@ use super::util;
 use super::{
     Handles, Lifecycle, Object, context, define_context, fill, header, lifecycle_methods, status_of,
 };
-
-/// When a suspend callback runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SuspendPhase {
-    /// `SUSPEND_CALLBACK_EARLY`: on CPU 0 at `HIGH_LEVEL`, right after the resume.
-    Early,
-    /// `SUSPEND_CALLBACK_LATE`: on CPU 0 at `DISPATCH_LEVEL`, after the early ones.
-    Late,
-}
-
-/// A child's suspend callback.
-pub type SuspendCallback = Arc<dyn Fn() + Send + Sync>;
+use crate::debug::Origin;
+use crate::suspend::{
+    Suspend, SuspendCallback, SuspendCallbackType, SuspendError, SuspendFunction,
+};
 
 /// What the SUSPEND context needs from the subsystem.
 pub trait SuspendApi: Lifecycle {
-    /// `Register`: appends `callback` to the list of `phase`.
+    /// `Register`: appends `callback` to the list of `kind`.
     ///
     /// # Errors
     /// The subsystem's status.
-    fn register(&self, phase: SuspendPhase, callback: SuspendCallback) -> Result<Object, NtStatus>;
+    fn register(
+        &self,
+        kind: SuspendCallbackType,
+        callback: SuspendFunction,
+        origin: Origin,
+    ) -> Result<Object, NtStatus>;
     /// `Deregister`.
-    fn deregister(&self, callback: Object);
-    /// `Trigger`: suspends the domain now.
     ///
     /// # Errors
-    /// The subsystem's status.
-    fn trigger(&self) -> Result<(), NtStatus>;
+    /// A callback this subsystem does not hold.
+    fn deregister(&self, callback: &Object) -> Result<(), NtStatus>;
+    /// `Trigger`: suspends the domain now; the C method answers `STATUS_SUCCESS` whatever
+    /// the outcome, as upstream.
+    fn trigger(&self);
     /// `GetCount`: completed suspends.
     fn get_count(&self) -> u32;
+}
+
+impl<P: Platform + Rendezvous, S: XenServices> Lifecycle for Suspend<P, S> {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Self::acquire(self).map_err(SuspendError::status)
+    }
+
+    fn release(&self) {
+        Self::release(self);
+    }
+}
+
+impl<P: Platform + Rendezvous, S: XenServices> SuspendApi for Suspend<P, S> {
+    fn register(
+        &self,
+        kind: SuspendCallbackType,
+        callback: SuspendFunction,
+        origin: Origin,
+    ) -> Result<Object, NtStatus> {
+        let callback =
+            Self::register(self, kind, callback, origin).map_err(SuspendError::status)?;
+        Ok(callback)
+    }
+
+    fn deregister(&self, callback: &Object) -> Result<(), NtStatus> {
+        let callback = Arc::clone(callback)
+            .downcast::<SuspendCallback>()
+            .map_err(|_| STATUS_INVALID_PARAMETER)?;
+        Self::deregister(self, &callback).map_err(SuspendError::status)
+    }
+
+    fn trigger(&self) {
+        let _ = Self::trigger(self);
+    }
+
+    fn get_count(&self) -> u32 {
+        self.count()
+    }
 }
 
 define_context!(
@@ -98,24 +136,26 @@ unsafe extern "C" fn suspend_register(
     let context = context!(SuspendContext, interface, STATUS_INVALID_PARAMETER);
     let run = || -> Result<(), NtStatus> {
         let api = context.api()?;
-        let phase = match kind {
-            SUSPEND_CALLBACK_EARLY => SuspendPhase::Early,
-            SUSPEND_CALLBACK_LATE => SuspendPhase::Late,
-            _ => return Err(STATUS_INVALID_PARAMETER),
-        };
+        let phase =
+            SuspendCallbackType::from_raw(kind.cast_unsigned()).ok_or(STATUS_INVALID_PARAMETER)?;
         let function = function.ok_or(STATUS_INVALID_PARAMETER)?;
         if callback.is_null() {
             return Err(STATUS_INVALID_PARAMETER);
         }
+        let origin = Origin {
+            function: function as usize,
+            argument: argument.addr(),
+            caller: 0,
+        };
         let argument = argument.expose_provenance();
-        let call: SuspendCallback = Arc::new(move || {
+        let call: SuspendFunction = Arc::new(move || {
             let argument = core::ptr::with_exposed_provenance_mut::<c_void>(argument);
             // SAFETY: the child's function and argument, valid until it deregisters.
             unsafe { function(argument) };
         });
-        let object = api.register(phase, call)?;
+        let object = api.register(phase, call, origin)?;
         let Some(handle) = context.callbacks.insert(Arc::clone(&object)) else {
-            api.deregister(object);
+            let _ = api.deregister(&object);
             return Err(ntstatus::STATUS_INSUFFICIENT_RESOURCES);
         };
         // SAFETY: checked non-NULL; the caller's out-parameter.
@@ -131,13 +171,19 @@ unsafe extern "C" fn suspend_deregister(interface: Pinterface, callback: Pxenbus
         return;
     };
     if let Some(object) = context.callbacks.remove(callback) {
-        api.deregister(object);
+        let _ = api.deregister(&object);
     }
 }
 
 unsafe extern "C" fn suspend_trigger(interface: Pinterface) -> NtStatus {
     let context = context!(SuspendContext, interface, STATUS_INVALID_PARAMETER);
-    status_of(context.api().and_then(SuspendApi::trigger))
+    match context.api() {
+        Ok(api) => {
+            api.trigger();
+            ntstatus::STATUS_SUCCESS
+        }
+        Err(status) => status,
+    }
 }
 
 unsafe extern "C" fn suspend_get_count(interface: Pinterface) -> Ulong {
