@@ -568,15 +568,24 @@ impl Events {
     ///
     /// # Errors
     ///
-    /// `ENOSPC` when the array is full.
-    pub fn add_array_page(&mut self, gfn: u64, page: Page, marks: &mut Marks) -> Result<(), Errno> {
+    /// `EOPNOTSUPP` under 2-level, `ENOSPC` when the array is full, `EINVAL` when nothing
+    /// backs the frame (checked in that order, as Xen does).
+    pub fn add_array_page(
+        &mut self,
+        gfn: u64,
+        page: Option<Page>,
+        marks: &mut Marks,
+    ) -> Result<(), Errno> {
         let Some(fifo) = self.fifo.as_mut() else {
             return Err(errno::EOPNOTSUPP);
         };
         let first = fifo.num_evtchns();
-        if first / FIFO_WORDS_PER_PAGE >= EVTCHN_FIFO_NR_CHANNELS / FIFO_WORDS_PER_PAGE {
+        if first >= EVTCHN_FIFO_NR_CHANNELS {
             return Err(errno::ENOSPC);
         }
+        let Some(page) = page else {
+            return Err(errno::EINVAL);
+        };
         fifo.array.push((gfn, page));
         let last = fifo.num_evtchns();
         for port in first..last {

@@ -23,10 +23,10 @@ use xen_headers::event_channel::{
 use xen_headers::grant_table::{
     GNTCOPY_DEST_GREF, GNTCOPY_SOURCE_GREF, GNTMAP_DEVICE_MAP, GNTMAP_HOST_MAP, GNTMAP_READONLY,
     GNTST_BAD_COPY_ARG, GNTST_BAD_DOMAIN, GNTST_BAD_GNTREF, GNTST_BAD_HANDLE, GNTST_GENERAL_ERROR,
-    GNTST_OKAY, GNTST_PERMISSION_DENIED, GNTTABOP_COPY, GNTTABOP_GET_VERSION,
-    GNTTABOP_MAP_GRANT_REF, GNTTABOP_QUERY_SIZE, GNTTABOP_SET_VERSION, GNTTABOP_SETUP_TABLE,
-    GNTTABOP_UNMAP_GRANT_REF, GnttabCopy, GnttabCopyPtr, GnttabGetVersion, GnttabMapGrantRef,
-    GnttabQuerySize, GnttabSetVersion, GnttabSetupTable, GnttabUnmapGrantRef,
+    GNTST_OKAY, GNTST_PERMISSION_DENIED, GNTTAB_NR_RESERVED_ENTRIES, GNTTABOP_COPY,
+    GNTTABOP_GET_VERSION, GNTTABOP_MAP_GRANT_REF, GNTTABOP_QUERY_SIZE, GNTTABOP_SET_VERSION,
+    GNTTABOP_SETUP_TABLE, GNTTABOP_UNMAP_GRANT_REF, GnttabCopy, GnttabCopyPtr, GnttabGetVersion,
+    GnttabMapGrantRef, GnttabQuerySize, GnttabSetVersion, GnttabSetupTable, GnttabUnmapGrantRef,
 };
 use xen_headers::hvm::hvm_op::{
     HVMOP_GET_PARAM, HVMOP_PAGETABLE_DYING, HVMOP_SET_EVTCHN_UPCALL_VECTOR, HVMOP_SET_PARAM,
@@ -108,14 +108,41 @@ fn write<T>(_t: Trusted, addr: usize, value: T) {
     }
 }
 
-/// Reads, lets `f` edit, writes back; `EFAULT` for a null argument.
+/// Reads, lets `f` edit, and writes back when `f` succeeded (Xen copies results to the guest
+/// only on success; grant-table operations report failures in a status field and succeed);
+/// `EFAULT` for a null argument.
 fn with<T: Copy>(t: Trusted, addr: usize, f: impl FnOnce(&mut T) -> isize) -> isize {
     let Some(mut value) = read::<T>(t, addr) else {
         return neg(errno::EFAULT);
     };
     let result = f(&mut value);
-    write(t, addr, value);
+    if result >= 0 {
+        write(t, addr, value);
+    }
     result
+}
+
+impl State {
+    /// The `GNTST_*` status for a grant-table operation on domain `domid`.
+    const fn gnttab_target(&self, domid: DomId) -> Result<(), i16> {
+        if self.own(domid) {
+            Ok(())
+        } else if domid == self.cfg.backend_domid {
+            Err(GNTST_PERMISSION_DENIED)
+        } else {
+            Err(GNTST_BAD_DOMAIN)
+        }
+    }
+
+    /// The errno for an operation a domU may only do on itself: `EPERM` for another existing
+    /// domain (XSM), `ESRCH` for none.
+    const fn other_domain_errno(&self, domid: DomId) -> Errno {
+        if domid == self.cfg.backend_domid {
+            errno::EPERM
+        } else {
+            errno::ESRCH
+        }
+    }
 }
 
 /// The sub-command a call is counted and faulted under.
@@ -336,11 +363,7 @@ impl State {
             }),
             EVTCHNOP_RESET => with(t, arg, |op: &mut EvtchnReset| {
                 if !self.own(op.dom) {
-                    return neg(if self.events(op.dom).is_some() {
-                        errno::EINVAL
-                    } else {
-                        errno::ESRCH
-                    });
+                    return neg(self.other_domain_errno(op.dom));
                 }
                 self.reset();
                 0
@@ -349,12 +372,7 @@ impl State {
                 with(t, arg, |op: &mut EvtchnInitControl| self.init_control(op))
             }
             EVTCHNOP_EXPAND_ARRAY => with(t, arg, |op: &mut EvtchnExpandArray| {
-                if self.guest.fifo.is_none() {
-                    return neg(errno::EOPNOTSUPP);
-                }
-                let Some(page) = self.mem.page(op.array_gfn) else {
-                    return neg(errno::EINVAL);
-                };
+                let page = self.mem.page(op.array_gfn);
                 let mut marks = Vec::new();
                 let r = self.guest.add_array_page(op.array_gfn, page, &mut marks);
                 self.deliver(marks);
@@ -460,8 +478,9 @@ impl State {
                 }
                 {
                     with(t, arg, |op: &mut GnttabQuerySize| {
-                        if !self.own(op.dom) {
-                            return neg(errno::ESRCH);
+                        if let Err(status) = self.gnttab_target(op.dom) {
+                            op.status = status;
+                            return 0;
                         }
                         op.nr_frames = self.gnttab.frames.len() as u32;
                         op.max_nr_frames = self.gnttab.max_frames;
@@ -476,40 +495,27 @@ impl State {
                 }
                 with(t, arg, |op: &mut GnttabSetupTable| self.setup_table(t, op))
             }
-            GNTTABOP_SET_VERSION => {
-                if !single(count) {
+            GNTTABOP_SET_VERSION => with(t, arg, |op: &mut GnttabSetVersion| {
+                if op.version != 1 && op.version != 2 {
                     return neg(errno::EINVAL);
                 }
-                {
-                    with(t, arg, |op: &mut GnttabSetVersion| {
-                        if op.version != 1 && op.version != 2 {
-                            return neg(errno::EINVAL);
-                        }
-                        if op.version != self.gnttab.version {
-                            if !self.gnttab.pins.is_empty() {
-                                return neg(errno::EBUSY);
-                            }
-                            self.gnttab.version = op.version;
-                        }
-                        op.version = self.gnttab.version;
-                        0
-                    })
+                if op.version != self.gnttab.version {
+                    let reserved = GNTTAB_NR_RESERVED_ENTRIES;
+                    if self.gnttab.pins.keys().any(|&r| r >= reserved) {
+                        return neg(errno::EBUSY);
+                    }
+                    self.gnttab.version = op.version;
                 }
-            }
-            GNTTABOP_GET_VERSION => {
-                if !single(count) {
-                    return neg(errno::EINVAL);
+                op.version = self.gnttab.version;
+                0
+            }),
+            GNTTABOP_GET_VERSION => with(t, arg, |op: &mut GnttabGetVersion| {
+                if !self.own(op.dom) {
+                    return neg(self.other_domain_errno(op.dom));
                 }
-                {
-                    with(t, arg, |op: &mut GnttabGetVersion| {
-                        if !self.own(op.dom) {
-                            return neg(errno::ESRCH);
-                        }
-                        op.version = self.gnttab.version;
-                        0
-                    })
-                }
-            }
+                op.version = self.gnttab.version;
+                0
+            }),
             GNTTABOP_MAP_GRANT_REF | GNTTABOP_UNMAP_GRANT_REF | GNTTABOP_COPY => {
                 for i in 0..count {
                     let r = match cmd {
@@ -549,8 +555,9 @@ impl State {
     }
 
     fn setup_table(&mut self, t: Trusted, op: &mut GnttabSetupTable) -> isize {
-        if !self.own(op.dom) {
-            return neg(errno::ESRCH);
+        if let Err(status) = self.gnttab_target(op.dom) {
+            op.status = status;
+            return 0;
         }
         let pool = self.mem.pool();
         if !self.gnttab.grow(pool, op.nr_frames) {

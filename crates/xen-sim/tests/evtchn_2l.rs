@@ -337,3 +337,37 @@ fn a_handler_that_sends_again_is_rerun_not_reentered() {
     assert_eq!(max_depth.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(g.sim.upcalls(0), 3); // the bind's upcall in `loopback`, then these two
 }
+
+#[test]
+fn results_reach_the_guest_only_on_success() {
+    use xen_headers::event_channel::{EVTCHNOP_ALLOC_UNBOUND, EvtchnAllocUnbound};
+    use xen_headers::xen::HYPERVISOR_EVENT_CHANNEL_OP;
+    let g = Guest::new(SimConfig {
+        max_evtchn_port: 2,
+        ..SimConfig::default()
+    });
+    let mut op = EvtchnAllocUnbound {
+        dom: DOMID_SELF,
+        remote_dom: DOMID_SELF,
+        port: 0xdead,
+    };
+    let rc = common::raw(
+        &g.hv,
+        HYPERVISOR_EVENT_CHANNEL_OP,
+        &[EVTCHNOP_ALLOC_UNBOUND as usize, (&raw mut op).addr()],
+    );
+    assert_eq!(
+        (rc, op.port),
+        (-isize::try_from(errno::ENOSPC).unwrap(), 0xdead)
+    );
+    // Too many argument registers never reach the simulator's decoder.
+    assert_eq!(
+        common::raw(&g.hv, HYPERVISOR_EVENT_CHANNEL_OP, &[0; 6]),
+        -isize::try_from(errno::EINVAL).unwrap()
+    );
+    // An unknown hypercall is ENOSYS.
+    assert_eq!(
+        common::raw(&g.hv, 63, &[]),
+        -isize::try_from(errno::ENOSYS).unwrap()
+    );
+}

@@ -264,3 +264,40 @@ fn copy_through_own_grant_with_per_entry_statuses() {
         ]
     );
 }
+
+#[test]
+fn queries_of_another_domain_fail_in_the_status_or_with_eperm() {
+    use xen_headers::grant_table::{
+        GNTST_OKAY, GNTTABOP_GET_VERSION, GNTTABOP_QUERY_SIZE, GnttabGetVersion, GnttabQuerySize,
+    };
+    use xen_headers::xen::HYPERVISOR_GRANT_TABLE_OP;
+    let g = Guest::default_guest();
+    let query = |dom| {
+        let mut op = GnttabQuerySize {
+            dom,
+            ..GnttabQuerySize::default()
+        };
+        let rc = common::raw(
+            &g.hv,
+            HYPERVISOR_GRANT_TABLE_OP,
+            &[GNTTABOP_QUERY_SIZE as usize, (&raw mut op).addr(), 1],
+        );
+        (rc, op.status)
+    };
+    assert_eq!(query(DOMID_SELF), (0, GNTST_OKAY));
+    assert_eq!(query(0), (0, GNTST_PERMISSION_DENIED));
+    assert_eq!(query(99), (0, GNTST_BAD_DOMAIN));
+    let mut op = GnttabGetVersion {
+        dom: 0,
+        ..GnttabGetVersion::default()
+    };
+    let rc = common::raw(
+        &g.hv,
+        HYPERVISOR_GRANT_TABLE_OP,
+        &[GNTTABOP_GET_VERSION as usize, (&raw mut op).addr(), 1],
+    );
+    assert_eq!(
+        (rc, op.version),
+        (-isize::try_from(errno::EPERM).unwrap(), 0)
+    );
+}
