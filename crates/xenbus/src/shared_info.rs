@@ -68,6 +68,9 @@
 //! * **`GetTime` without CPU 0's `vcpu_info`**: upstream `ASSERT`s; here it is
 //!   [`SharedInfoError::NoVcpuInfo`]. Upstream always reads CPU 0's record, and so does this.
 
+mod context;
+pub use context::SharedInfoContext;
+
 use alloc::vec::Vec;
 use core::fmt;
 use core::mem::offset_of;
@@ -177,6 +180,8 @@ pub struct ProcessorVcpu {
 #[derive(Debug)]
 struct Processor {
     vcpu: Option<NonNull<VcpuInfo>>,
+    /// The vCPU id when `vcpu` is the legacy slot inside the page (it moves with the page).
+    legacy: Option<u32>,
     /// The selector word the next poll starts at (always `< WORDS`).
     cursor: AtomicU32,
 }
@@ -239,18 +244,19 @@ impl SharedInfo {
             .try_reserve_exact(processors.len())
             .map_err(|_| SharedInfoError::NoMemory)?;
         for cpu in processors {
-            let vcpu = match (cpu.vcpu_id, cpu.registered) {
-                (None, _) => None,
+            let (vcpu, legacy) = match (cpu.vcpu_id, cpu.registered) {
+                (None, _) => (None, None),
                 (Some(_), Some(registered)) => {
                     if !registered.is_aligned() {
                         return Err(SharedInfoError::Misaligned);
                     }
-                    Some(registered)
+                    (Some(registered), None)
                 }
-                (Some(id), None) => legacy_slot(page, id),
+                (Some(id), None) => (legacy_slot(page, id), Some(id)),
             };
             table.push(Processor {
                 vcpu,
+                legacy,
                 cursor: AtomicU32::new(0),
             });
         }
@@ -258,6 +264,29 @@ impl SharedInfo {
             page: page.cast(),
             processors: table,
         })
+    }
+
+    /// Moves the view to a new mapping of the page (after a resume the frame is mapped again;
+    /// a fresh mapping of it may have another address). Legacy in-page `vcpu_info` slots move
+    /// with it; registered ones stay. Allocates nothing, so it may run at `HIGH_LEVEL`.
+    ///
+    /// # Safety
+    /// As [`SharedInfo::new`] for `page`; the previous mapping is not used by the view again.
+    ///
+    /// # Errors
+    /// [`SharedInfoError::Misaligned`] if `page` is not `PAGE_SIZE`-aligned (the view is left
+    /// unchanged).
+    pub unsafe fn rebase(&mut self, page: NonNull<u8>) -> Result<(), SharedInfoError> {
+        if !page.as_ptr().addr().is_multiple_of(PAGE_SIZE) {
+            return Err(SharedInfoError::Misaligned);
+        }
+        self.page = page.cast();
+        for processor in &mut self.processors {
+            if let Some(id) = processor.legacy {
+                processor.vcpu = legacy_slot(page, id);
+            }
+        }
+        Ok(())
     }
 
     /// The number of CPU indices in the table.
