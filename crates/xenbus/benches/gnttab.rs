@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! Grant-reference throughput through the entry cache, on the host simulator.
+//!
+//! * `get_put`: one entry object (and so one grant reference) taken from a gnttab cache and put
+//!   back — the per-processor magazine path every Permit/Revoke pair goes through.
+//! * `get_put_batch64`: 64 gets then 64 puts — beyond the magazine's 6 slots, so most objects
+//!   go through the slabs under the client's lock and the slab lock.
+//! * `permit_revoke`: the whole Permit + Revoke pair (cache plus the atomic entry updates in the
+//!   shared table frame).
+//!
+//! Each runs on 1 and on 2 threads (each thread on its own processor); throughput is counted
+//! in references per second across all threads.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::missing_panics_doc,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
+
+include!("../tests/support/sim_platform.rs");
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use platform_port::Memory;
+use xenbus::cache::CacheContext;
+use xenbus::gnttab::{Gnttab, GnttabCache};
+
+struct Bench {
+    w: SimWorld,
+    _caches: Arc<CacheContext<StdPlatform>>,
+    gnttab: Gnttab<StdPlatform, Direct<SimVcpu>>,
+    cache: Arc<GnttabCache<StdPlatform>>,
+    pfn: u64,
+}
+
+fn setup() -> Bench {
+    let w = sim_world(SimConfig {
+        vcpus: 2,
+        ..SimConfig::default()
+    });
+    let caches = Arc::new(CacheContext::with_monitor_period(&w.platform, None).unwrap());
+    let gnttab = Gnttab::new(w.platform.clone(), Arc::clone(&w.xen), Arc::clone(&caches)).unwrap();
+    gnttab.acquire().unwrap();
+    let cache = gnttab
+        .create_cache("bench", 512, 0, Arc::new(|| {}), Arc::new(|| {}))
+        .unwrap();
+    let pfn = w.platform.alloc_pages(1).unwrap().pfn;
+    Bench {
+        w,
+        _caches: caches,
+        gnttab,
+        cache,
+        pfn,
+    }
+}
+
+/// Runs `work(iters)` on `threads` threads (processors 0, 1, ...) started together; returns
+/// the longest thread's time.
+fn parallel(b: &Bench, threads: u32, iters: u64, work: &(dyn Fn(u64) + Sync)) -> Duration {
+    let barrier = Barrier::new(threads as usize);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|cpu| {
+                let barrier = &barrier;
+                let platform = b.w.platform.clone();
+                s.spawn(move || {
+                    platform.as_processor(cpu, || {
+                        barrier.wait();
+                        let start = Instant::now();
+                        work(iters);
+                        start.elapsed()
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap_or_default()
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    let b = setup();
+    let cache = b.cache.cache();
+
+    for threads in [1u32, 2] {
+        let mut group = c.benchmark_group(format!("gnttab/{threads}_thread"));
+        group.throughput(Throughput::Elements(u64::from(threads)));
+        group.bench_function("get_put", |bencher| {
+            bencher.iter_custom(|iters| {
+                parallel(&b, threads, iters, &|n| {
+                    for _ in 0..n {
+                        let object = cache.get(false).unwrap();
+                        // SAFETY: from this cache, returned once.
+                        unsafe { cache.put(black_box(object), false) };
+                    }
+                })
+            });
+        });
+        group.throughput(Throughput::Elements(64 * u64::from(threads)));
+        group.bench_function("get_put_batch64", |bencher| {
+            bencher.iter_custom(|iters| {
+                parallel(&b, threads, iters, &|n| {
+                    let mut held = Vec::with_capacity(64);
+                    for _ in 0..n {
+                        held.extend((0..64).map(|_| cache.get(false).unwrap()));
+                        for object in held.drain(..) {
+                            // SAFETY: from this cache, returned once.
+                            unsafe { cache.put(object, false) };
+                        }
+                    }
+                })
+            });
+        });
+        group.throughput(Throughput::Elements(u64::from(threads)));
+        group.bench_function("permit_revoke", |bencher| {
+            bencher.iter_custom(|iters| {
+                parallel(&b, threads, iters, &|n| {
+                    for _ in 0..n {
+                        let entry = b
+                            .gnttab
+                            .permit_foreign_access(&b.cache, false, 0, b.pfn, false)
+                            .unwrap();
+                        b.gnttab
+                            .revoke_foreign_access(&b.cache, false, black_box(entry))
+                            .map_err(|(e, _)| e)
+                            .unwrap();
+                    }
+                })
+            });
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
