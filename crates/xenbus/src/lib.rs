@@ -31,6 +31,7 @@ extern crate alloc;
 
 pub mod cache;
 mod callback_list;
+pub mod console;
 pub mod debug;
 pub mod evtchn;
 #[cfg(test)]
