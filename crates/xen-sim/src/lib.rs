@@ -158,6 +158,7 @@ struct Inner {
     state: Mutex<state::State>,
     wake: Condvar,
     handlers: Mutex<Vec<Option<Handler>>>,
+    store_hook: Mutex<Option<Handler>>,
     running: Mutex<Vec<Running>>,
     upcalls: Vec<AtomicU64>,
 }
@@ -232,6 +233,7 @@ impl Sim {
                 state: Mutex::new(state::State::new(cfg)),
                 wake: Condvar::new(),
                 handlers: Mutex::new(vec![None; vcpus]),
+                store_hook: Mutex::new(None),
                 running: Mutex::new((0..vcpus).map(|_| Running::default()).collect()),
                 upcalls: (0..vcpus).map(|_| AtomicU64::new(0)).collect(),
             }),
@@ -247,19 +249,33 @@ impl Sim {
 
     /// Runs `f` on the state, then (lock released) the upcalls it raised.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut state::State) -> R) -> R {
-        let (result, upcalls) = {
+        let (result, upcalls, kicks) = {
             let mut s = self.lock();
             let result = f(&mut s);
-            (result, std::mem::take(&mut s.upcalls))
+            let kicks = std::mem::take(&mut s.store_hook_kicks);
+            (result, std::mem::take(&mut s.upcalls), kicks)
         };
         self.inner.wake.notify_all();
-        self.run_upcalls(upcalls);
+        self.run_upcalls(upcalls, kicks);
         result
     }
 
-    fn run_upcalls(&self, vcpus: Vec<u32>) {
+    fn run_upcalls(&self, vcpus: Vec<u32>, store_kicks: u64) {
         for vcpu in vcpus {
             self.run_upcall(vcpu);
+        }
+        if store_kicks > 0 {
+            let hook = self
+                .inner
+                .store_hook
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            if let Some(hook) = hook {
+                for _ in 0..store_kicks {
+                    hook();
+                }
+            }
         }
     }
 
@@ -436,6 +452,31 @@ impl Sim {
         )
     }
 
+    /// Backs the store ring's frame with `page` from now on, e.g. the ring file a real
+    /// xenstored maps (`crates/xenstored-harness`), so the guest's store client talks to that
+    /// daemon through `HVM_PARAM_STORE_PFN`. The page's contents are used as they are.
+    ///
+    /// # Safety
+    ///
+    /// `page` must be 4096 bytes of page-aligned memory that stays mapped for as long as the
+    /// simulator (or any clone) lives, shared only with a store server.
+    pub unsafe fn attach_store_page(&self, page: std::ptr::NonNull<u8>) {
+        let mut s = self.lock();
+        let gfn = s.toolstack.store_gfn;
+        s.mem.replace_ram(gfn, memory::Page::external(page));
+    }
+
+    /// Calls `hook` (outside the lock, after any upcalls of the same call) for every
+    /// notification the guest sends on the store channel: the bridge to a store server's
+    /// event source.
+    pub fn set_store_kick_hook(&self, hook: Handler) {
+        *self
+            .inner
+            .store_hook
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(hook);
+    }
+
     /// Notifications the guest sent on the store channel since the last call.
     #[must_use]
     pub fn take_store_kicks(&self) -> u64 {
@@ -571,9 +612,10 @@ impl Sim {
             (s.execute(t, vcpu, op, &args), s)
         };
         let upcalls = std::mem::take(&mut s.upcalls);
+        let kicks = std::mem::take(&mut s.store_hook_kicks);
         drop(s);
         self.inner.wake.notify_all();
-        self.run_upcalls(upcalls);
+        self.run_upcalls(upcalls, kicks);
         result
     }
 

@@ -27,6 +27,12 @@ unsafe impl Send for Page {}
 unsafe impl Sync for Page {}
 
 impl Page {
+    /// A page the simulator does not own (never freed by it).
+    #[must_use]
+    pub const fn external(ptr: NonNull<u8>) -> Self {
+        Self(ptr)
+    }
+
     /// The first byte of the page.
     #[must_use]
     pub const fn ptr(self) -> *mut u8 {
@@ -149,6 +155,18 @@ impl GuestMemory {
         let first = self.next_gfn;
         self.next_gfn += count.max(1);
         first
+    }
+
+    /// Backs RAM frame `gfn` with `page` from now on (populated); false if `gfn` has no RAM.
+    pub fn replace_ram(&mut self, gfn: u64, page: Page) -> bool {
+        match self.slots.get_mut(&gfn) {
+            Some(slot) if slot.ram.is_some() => {
+                slot.ram = Some(page);
+                slot.populated = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The host page currently at `gfn` (an overlay, else populated RAM).

@@ -108,6 +108,8 @@ pub struct State {
     pub xen_console: Vec<u8>,
     /// vCPUs to interrupt once the lock is released, in order.
     pub upcalls: Vec<u32>,
+    /// Store notifications to pass to the store hook once the lock is released.
+    pub store_hook_kicks: u64,
     /// System time zero.
     pub epoch: Instant,
 }
@@ -188,6 +190,7 @@ impl State {
             },
             xen_console: Vec::new(),
             upcalls: Vec::new(),
+            store_hook_kicks: 0,
             epoch: Instant::now(),
         };
         state.params[HVM_PARAM_STORE_PFN as usize] = store_gfn;
@@ -582,8 +585,9 @@ impl State {
         if self.take_backend_events(&[console]) > 0 {
             self.console_consume();
         }
-        let kicks = self.take_backend_events(&[store]);
-        self.toolstack.store_kicks += kicks as u64;
+        let kicks = self.take_backend_events(&[store]) as u64;
+        self.toolstack.store_kicks += kicks;
+        self.store_hook_kicks += kicks;
     }
 
     fn console_ring(&self) -> Option<Page> {
