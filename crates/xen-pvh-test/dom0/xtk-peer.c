@@ -23,7 +23,11 @@
 //   domU: revokes its grant, notifies (event 2)
 //   peer: checks the console log of the domU (xenconsoled) for data/peer/console's text
 //
-// Usage: xtk-peer <domid>
+// Every node and check name carries the round's prefix ("peer": the domU uses the `xen` crate's
+// wrappers; "xenbus": the xenbus subsystems). With "console" as the third argument the round
+// also checks the console log.
+//
+// Usage: xtk-peer <domid> <prefix> [console]
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,15 +53,18 @@ typedef uint32_t grant_ref_t;
 
 static int passed, failed;
 static unsigned domid;
+static const char *prefix;
 
 static int check(const char *name, int ok, const char *fmt, ...)
 {
     char detail[256];
+    // Names are written "peer.<what>"; the round's prefix replaces "peer".
+    const char *what = strchr(name, '.');
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    printf("XFT-PEER-%s: %s (%s)\n", ok ? "PASS" : "FAIL", name, detail);
+    printf("XFT-PEER-%s: %s%s (%s)\n", ok ? "PASS" : "FAIL", prefix, what ? what : name, detail);
     fflush(stdout);
     if (ok)
         passed++;
@@ -90,7 +97,8 @@ static int first_difference(const volatile uint8_t *p, char which, unsigned from
 static int store_read(const char *node, char *out, size_t len, int tenths)
 {
     char cmd[160];
-    snprintf(cmd, sizeof cmd, "xenstore-read /local/domain/%u/%s 2>/dev/null", domid, node);
+    snprintf(cmd, sizeof cmd, "xenstore-read /local/domain/%u/data/%s/%s 2>/dev/null", domid,
+             prefix, node);
     for (int n = 0; n < tenths; n++) {
         FILE *f = popen(cmd, "r");
         if (f) {
@@ -109,7 +117,8 @@ static int store_read(const char *node, char *out, size_t len, int tenths)
 static int store_write(const char *node, const char *value)
 {
     char cmd[200];
-    snprintf(cmd, sizeof cmd, "xenstore-write /local/domain/%u/%s '%s'", domid, node, value);
+    snprintf(cmd, sizeof cmd, "xenstore-write /local/domain/%u/data/%s/%s '%s'", domid, prefix,
+             node, value);
     return system(cmd) == 0;
 }
 
@@ -140,19 +149,21 @@ static int wait_event(int fd, unsigned port, int ms)
 int main(int argc, char **argv)
 {
     char text[128];
-    if (argc != 2) {
-        fprintf(stderr, "usage: xtk-peer <domid>\n");
+    if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "console") != 0)) {
+        fprintf(stderr, "usage: xtk-peer <domid> <prefix> [console]\n");
         return 2;
     }
     domid = (unsigned)strtoul(argv[1], NULL, 10);
+    prefix = argv[2];
+    int console = argc == 4;
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    if (!check("peer.domu_published_go", store_read("data/peer/go", text, sizeof text, 300),
-               "data/peer/go"))
+    if (!check("peer.domu_published_go", store_read("go", text, sizeof text, 300),
+               "data/%s/go", prefix))
         goto out;
     char port_text[32], gref_text[32];
-    int have = store_read("data/peer/port", port_text, sizeof port_text, 1) &&
-               store_read("data/peer/gref", gref_text, sizeof gref_text, 1);
+    int have = store_read("port", port_text, sizeof port_text, 1) &&
+               store_read("gref", gref_text, sizeof gref_text, 1);
     if (!check("peer.read_port_and_gref", have, "port %s, gref %s", have ? port_text : "?",
                have ? gref_text : "?"))
         goto out;
@@ -204,7 +215,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < PAGE; i++)
         dom0_page[i] = i < HALF ? pattern('C', i) : 0;
     snprintf(text, sizeof text, "%u", alloc.gref_ids[0]);
-    check("peer.published_dom0_gref", store_write("data/peer/dom0-gref", text), "%s", text);
+    check("peer.published_dom0_gref", store_write("dom0-gref", text), "%s", text);
 
     struct ioctl_evtchn_notify notify = { .port = (unsigned)local };
     rc = ioctl(evfd, IOCTL_EVTCHN_NOTIFY, &notify);
@@ -223,7 +234,7 @@ int main(int argc, char **argv)
     struct ioctl_gntdev_unmap_grant_ref unmap = { .index = map.index, .count = 1 };
     unmapped = unmapped && ioctl(gdfd, IOCTL_GNTDEV_UNMAP_GRANT_REF, &unmap) == 0;
     check("peer.gntdev_unmaps_domu_grant", unmapped, "%s", unmapped ? "ok" : strerror(errno));
-    store_write("data/peer/unmapped", "1");
+    store_write("unmapped", "1");
     rc = ioctl(evfd, IOCTL_EVTCHN_NOTIFY, &notify);
     check("peer.notify_domu_again", rc == 0, "dom0 port %d", local);
     got = wait_event(evfd, (unsigned)local, 20000);
@@ -237,7 +248,9 @@ int main(int argc, char **argv)
 
     // The console: xenconsoled logs what the domU wrote to its console ring.
     char marker[128];
-    if (store_read("data/peer/console", marker, sizeof marker, 1)) {
+    if (!console) {
+        // This round has no console check.
+    } else if (store_read("console", marker, sizeof marker, 1)) {
         char cmd[256];
         int found = 0;
         snprintf(cmd, sizeof cmd, "grep -qF '%s' /var/log/xen/console/guest-*.log", marker);
@@ -248,10 +261,10 @@ int main(int argc, char **argv)
         }
         check("peer.console_backend_logged_domu_text", found, "'%s'", marker);
     } else {
-        check("peer.console_backend_logged_domu_text", 0, "no data/peer/console");
+        check("peer.console_backend_logged_domu_text", 0, "no data/%s/console", prefix);
     }
 
 out:
-    printf("XFT-PEER-RESULT: %d passed, %d failed\n", passed, failed);
+    printf("XFT-PEER-RESULT: %s: %d passed, %d failed\n", prefix, passed, failed);
     return failed == 0 && passed > 0 ? 0 : 1;
 }

@@ -150,7 +150,10 @@ pub fn interrupt(frame: &Frame) {
     if let Some(counter) = UPCALLS.get(cpu).and_then(|c| c.get(slot)) {
         counter.fetch_add(1, Ordering::SeqCst);
     }
-    upcall(cpu);
+    // The per-vCPU vector belongs to the xenbus subsystems once one installed its ISR.
+    if slot == 0 || !crate::port::upcall(cpu) {
+        upcall(cpu);
+    }
     if slot == 1 {
         // Per-vCPU vectors come through the virtual LAPIC; the callback vector does not.
         arch::lapic_eoi();

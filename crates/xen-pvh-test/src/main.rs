@@ -42,6 +42,8 @@ mod events;
 #[cfg(xen_freestanding)]
 mod harness;
 #[cfg(xen_freestanding)]
+mod port;
+#[cfg(xen_freestanding)]
 mod record;
 #[cfg(xen_freestanding)]
 mod rt;

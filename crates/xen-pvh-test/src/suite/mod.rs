@@ -16,6 +16,7 @@ mod peer;
 mod sched;
 mod shm;
 mod smp;
+mod subsystems;
 mod xenstore;
 
 use crate::arch::{self, Page};

@@ -14,6 +14,7 @@ use super::{GRANT_FRAME_GFN, GRANT_MAP_GFN, hv, shm};
 use crate::arch::Page;
 use crate::events;
 use crate::harness::{check, ok};
+use alloc::format;
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use xen::event_channel::{self as evtchn, Binding};
 use xen::grant_table as gnttab;
@@ -24,7 +25,8 @@ use xen_headers::memory::XENMAPSPACE_GRANT_TABLE;
 const MS: u64 = 1_000_000;
 /// How long we wait for each step of dom0.
 const DOM0_STEP_NS: u64 = 20_000 * MS;
-/// The grant reference of our page (the first one after the reserved entries).
+/// The grant reference of our page in the first round (the first one after the reserved
+/// entries); the subsystem round gets its own.
 const REF_PEER: u32 = 8;
 /// Half a page: the upper half is where the other side writes.
 const HALF: usize = 2048;
@@ -86,7 +88,7 @@ fn revoke(reference: u32) -> Result<(), u16> {
 }
 
 /// Waits with `SCHEDOP_poll` until `port` is pending (then clears it) or `ns` passed.
-fn wait_port(port: u32, ns: u64) -> bool {
+pub fn wait_port(port: u32, ns: u64) -> bool {
     let deadline = events::now_ns().saturating_add(ns);
     loop {
         if shm::pending(port) {
@@ -119,116 +121,188 @@ fn wait_node(store: &RingStore, node: &[u8], ns: u64) -> Option<alloc::vec::Vec<
     }
 }
 
-/// Runs the inter-domain checks.
-pub fn run(store: &RingStore) {
-    let xen = hv();
-    let marker = console_ring();
+/// How a round opens, waits on, signals and closes its event channel with dom0.
+pub trait EventSide {
+    /// Opens a port dom0 may bind; returns its number.
+    fn open_unbound(&mut self, prefix: &str) -> Option<u32>;
+    /// Waits up to `ns` for the next event from dom0; returns whether it came.
+    fn wait_event(&mut self, prefix: &str, ns: u64) -> bool;
+    /// Sends an event to dom0.
+    fn send(&mut self, prefix: &str);
+    /// Closes the port.
+    fn close(&mut self, prefix: &str);
+}
 
+/// The `xen` crate's wrappers: `EVTCHNOP_alloc_unbound`, `SCHEDOP_poll`, `EVTCHNOP_send`.
+#[derive(Default)]
+pub struct DirectEvents {
+    port: u32,
+}
+
+impl EventSide for DirectEvents {
+    fn open_unbound(&mut self, prefix: &str) -> Option<u32> {
+        self.port = ok(
+            &format!("{prefix}.evtchn_allocate_unbound_for_dom0"),
+            evtchn::allocate_unbound(hv(), 0),
+        )?;
+        Some(self.port)
+    }
+
+    fn wait_event(&mut self, prefix: &str, ns: u64) -> bool {
+        let got = wait_port(self.port, ns);
+        check(
+            &format!("{prefix}.evtchn_polled_event_from_dom0"),
+            got,
+            format_args!("port {}", self.port),
+        )
+    }
+
+    fn send(&mut self, prefix: &str) {
+        ok(
+            &format!("{prefix}.evtchn_send_to_dom0"),
+            evtchn::send(hv(), self.port),
+        );
+    }
+
+    fn close(&mut self, prefix: &str) {
+        ok(
+            &format!("{prefix}.evtchn_close"),
+            evtchn::close(hv(), self.port),
+        );
+    }
+}
+
+/// Maps frame 0 of our grant table (once, before the first round).
+pub fn map_grant_frame() -> bool {
     // SAFETY: GRANT_FRAME_GFN is a hole of this domain's physmap; nothing of ours is there.
     let mapped =
-        unsafe { xen::memory::add_to_physmap(xen, GRANT_FRAME_GFN, XENMAPSPACE_GRANT_TABLE, 0) };
-    if ok("peer.gnttab_frame0_mapped", mapped).is_none() {
+        unsafe { xen::memory::add_to_physmap(hv(), GRANT_FRAME_GFN, XENMAPSPACE_GRANT_TABLE, 0) };
+    ok("peer.gnttab_frame0_mapped", mapped).is_some()
+}
+
+/// Runs the inter-domain checks with the `xen` crate's wrappers, then through the xenbus
+/// subsystems.
+pub fn run(store: &RingStore) {
+    let marker = console_ring();
+    if !map_grant_frame() {
         return;
     }
+    round(
+        store,
+        "peer",
+        &mut DirectEvents::default(),
+        &PEER_PAGE,
+        REF_PEER,
+        marker,
+    );
+    super::subsystems::run(store);
+}
+
+/// One exchange with xtk-peer, which reads and writes `data/<prefix>/...`: our page `page`
+/// granted as `reference` to dom0, the events through `events`, and (if given) the console
+/// text for dom0 to find.
+pub fn round(
+    store: &RingStore,
+    prefix: &str,
+    events: &mut dyn EventSide,
+    page: &Page,
+    reference: u32,
+    marker: Option<&str>,
+) {
+    let name = |what: &str| format!("{prefix}.{what}");
+    let node = |what: &str| format!("data/{prefix}/{what}").into_bytes();
     for i in 0..4096 {
-        shm::write_frame_byte(PEER_PAGE.gfn(), i, pattern(b'A', i));
+        shm::write_frame_byte(page.gfn(), i, pattern(b'A', i));
     }
-    permit_dom0(REF_PEER, PEER_PAGE.gfn());
-    let Some(port) = ok(
-        "peer.evtchn_allocate_unbound_for_dom0",
-        evtchn::allocate_unbound(xen, 0),
-    ) else {
+    permit_dom0(reference, page.gfn());
+    let Some(port) = events.open_unbound(prefix) else {
         return;
     };
-    let unbound = evtchn::status(xen, port).map(|s| s.binding);
+    let unbound = evtchn::status(hv(), port).map(|s| s.binding);
     check(
-        "peer.evtchn_unbound_for_dom0",
+        &name("evtchn_unbound_for_dom0"),
         unbound == Ok(Binding::Unbound { domain: 0 }),
         format_args!("{unbound:?}"),
     );
     sok(
-        "peer.publish_port",
-        store.printf(None, None, b"data/peer/port", format_args!("{port}")),
+        &name("publish_port"),
+        store.printf(None, None, &node("port"), format_args!("{port}")),
     );
     sok(
-        "peer.publish_gref",
-        store.printf(None, None, b"data/peer/gref", format_args!("{REF_PEER}")),
+        &name("publish_gref"),
+        store.printf(None, None, &node("gref"), format_args!("{reference}")),
     );
     if let Some(marker) = marker {
         sok(
-            "peer.publish_console_text",
-            store.write(None, None, b"data/peer/console", marker.as_bytes()),
+            &name("publish_console_text"),
+            store.write(None, None, &node("console"), marker.as_bytes()),
         );
     }
     sok(
-        "peer.publish_go",
-        store.write(None, None, b"data/peer/go", b"1"),
+        &name("publish_go"),
+        store.write(None, None, &node("go"), b"1"),
     );
 
     // Event 1 from dom0: it bound our port, mapped our grant and wrote into it.
-    let got = wait_port(port, DOM0_STEP_NS);
-    check(
-        "peer.evtchn_event_from_dom0",
-        got,
-        format_args!("port {port}"),
-    );
-    if !got {
+    if !events.wait_event(prefix, DOM0_STEP_NS) {
         return;
     }
-    let bound = evtchn::status(xen, port).map(|s| s.binding);
+    let bound = evtchn::status(hv(), port).map(|s| s.binding);
     check(
-        "peer.evtchn_bound_by_dom0",
+        &name("evtchn_bound_by_dom0"),
         matches!(bound, Ok(Binding::InterDomain { domain: 0, .. })),
         format_args!("{bound:?}"),
     );
-    let diff = first_difference(PEER_PAGE.gfn(), b'B', HALF..4096);
+    let diff = first_difference(page.gfn(), b'B', HALF..4096);
     check(
-        "peer.gnttab_dom0_wrote_through_our_grant",
+        &name("gnttab_dom0_wrote_through_our_grant"),
         diff.is_none(),
         format_args!("first difference at {diff:?}"),
     );
-    let flags = grant_flags(REF_PEER).load(Ordering::SeqCst);
+    let flags = grant_flags(reference).load(Ordering::SeqCst);
     check(
-        "peer.gnttab_entry_marked_mapped",
+        &name("gnttab_entry_marked_mapped"),
         flags & (GTF_READING | GTF_WRITING) == GTF_READING | GTF_WRITING,
         format_args!("flags {flags:#x}"),
     );
-    let refused = revoke(REF_PEER);
+    let refused = revoke(reference);
     check(
-        "peer.gnttab_revoke_refused_while_mapped",
-        refused.is_err() && grant_flags(REF_PEER).load(Ordering::SeqCst) & GTF_PERMIT_ACCESS != 0,
+        &name("gnttab_revoke_refused_while_mapped"),
+        refused.is_err() && grant_flags(reference).load(Ordering::SeqCst) & GTF_PERMIT_ACCESS != 0,
         format_args!("{refused:?}"),
     );
 
-    map_dom0_grant(store);
-    ok("peer.evtchn_send_to_dom0", evtchn::send(xen, port));
+    map_dom0_grant(store, prefix);
+    events.send(prefix);
 
     // Event 2 from dom0: it unmapped our grant.
-    let got = wait_port(port, DOM0_STEP_NS);
-    let unmapped = text(store.read(None, None, b"data/peer/unmapped"));
+    let got = events.wait_event(prefix, DOM0_STEP_NS);
+    let unmapped = text(store.read(None, None, &node("unmapped")));
     check(
-        "peer.evtchn_second_event_from_dom0",
+        &name("dom0_unmapped_our_grant"),
         got && unmapped == b"1",
-        format_args!("data/peer/unmapped {:?}", show(&unmapped)),
+        format_args!("data/{prefix}/unmapped {:?}", show(&unmapped)),
     );
-    let revoked = revoke(REF_PEER);
+    let revoked = revoke(reference);
     check(
-        "peer.gnttab_revoke_after_unmap",
-        revoked.is_ok() && grant_flags(REF_PEER).load(Ordering::SeqCst) == 0,
+        &name("gnttab_revoke_after_unmap"),
+        revoked.is_ok() && grant_flags(reference).load(Ordering::SeqCst) == 0,
         format_args!("{revoked:?}"),
     );
-    ok("peer.evtchn_send_to_dom0_again", evtchn::send(xen, port));
-    ok("peer.evtchn_close", evtchn::close(xen, port));
+    events.send(prefix);
+    events.close(prefix);
 }
 
 /// Maps the page dom0 granted to us, checks it and answers in its upper half.
-fn map_dom0_grant(store: &RingStore) {
+fn map_dom0_grant(store: &RingStore, prefix: &str) {
     let xen = hv();
-    let Some(gref) = wait_node(store, b"data/peer/dom0-gref", DOM0_STEP_NS) else {
+    let name = |what: &str| format!("{prefix}.{what}");
+    let node = format!("data/{prefix}/dom0-gref");
+    let Some(gref) = wait_node(store, node.as_bytes(), DOM0_STEP_NS) else {
         check(
-            "peer.gnttab_dom0_gref_published",
+            &name("gnttab_dom0_gref_published"),
             false,
-            format_args!("no data/peer/dom0-gref"),
+            format_args!("no {node}"),
         );
         return;
     };
@@ -237,12 +311,12 @@ fn map_dom0_grant(store: &RingStore) {
     // SAFETY: GRANT_MAP_GFN is a hole of our physmap; it is used only through `shm` until
     // unmapped below.
     let handle = unsafe { gnttab::map_foreign_page(xen, 0, gref, address, false) };
-    let Some(handle) = ok("peer.gnttab_map_dom0_grant", handle) else {
+    let Some(handle) = ok(&name("gnttab_map_dom0_grant"), handle) else {
         return;
     };
     let diff = first_difference(GRANT_MAP_GFN, b'C', 0..HALF);
     check(
-        "peer.gnttab_dom0_page_contents",
+        &name("gnttab_dom0_page_contents"),
         diff.is_none(),
         format_args!("gref {gref}, first difference at {diff:?}"),
     );
@@ -251,7 +325,7 @@ fn map_dom0_grant(store: &RingStore) {
     }
     // SAFETY: nothing uses the mapping any more.
     let unmapped = unsafe { gnttab::unmap_foreign_page(xen, handle, address) };
-    ok("peer.gnttab_unmap_dom0_grant", unmapped);
+    ok(&name("gnttab_unmap_dom0_grant"), unmapped);
 }
 
 /// The PV console ring (`struct xencons_interface`): `out` at 1024 (2048 bytes), `out_cons` at
