@@ -22,6 +22,9 @@ pub struct Fault {
     pub times: u64,
     /// The positive errno returned (negated).
     pub errno: i32,
+    /// For grant-table operations with per-entry statuses (map, unmap, copy, `setup_table`):
+    /// the call succeeds and every entry fails with this `GNTST_*` status instead.
+    pub grant_status: Option<i16>,
 }
 
 impl Fault {
@@ -34,6 +37,7 @@ impl Fault {
             nth: 1,
             times: 1,
             errno: errno::EIO,
+            grant_status: None,
         }
     }
 
@@ -62,6 +66,14 @@ impl Fault {
     #[must_use]
     pub const fn errno(mut self, errno: i32) -> Self {
         self.errno = errno;
+        self
+    }
+
+    /// Fail the entries of a grant-table call with `status` (e.g. `GNTST_eagain`) rather than
+    /// the hypercall.
+    #[must_use]
+    pub const fn grant_status(mut self, status: i16) -> Self {
+        self.grant_status = Some(status);
         self
     }
 
@@ -94,8 +106,8 @@ impl Faults {
         self.armed.push(Armed { fault, seen: 0 });
     }
 
-    /// Counts a call against every armed fault; the errno of the first that fires.
-    pub fn check(&mut self, op: u32, cmd: u32) -> Option<i32> {
+    /// Counts a call against every armed fault; the first that fires.
+    pub fn check(&mut self, op: u32, cmd: u32) -> Option<Fault> {
         let mut hit = None;
         for armed in &mut self.armed {
             if !armed.fault.matches(op, cmd) {
@@ -105,7 +117,7 @@ impl Faults {
             let first = armed.fault.nth;
             let last = first.saturating_add(armed.fault.times);
             if hit.is_none() && armed.seen >= first && armed.seen < last {
-                hit = Some(armed.fault.errno);
+                hit = Some(armed.fault);
             }
         }
         self.armed

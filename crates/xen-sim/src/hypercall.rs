@@ -145,6 +145,33 @@ impl State {
     }
 }
 
+/// An injected per-entry failure of a grant-table call: every entry gets `status`, the call
+/// returns 0 (`None` for commands without per-entry statuses).
+pub fn fail_grant_entries(t: Trusted, args: &[usize; 5], status: i16) -> Option<isize> {
+    let (cmd, arg, count) = (args[0] as u32, args[1], args[2]);
+    let (size, offset) = match cmd {
+        GNTTABOP_MAP_GRANT_REF => (
+            size_of::<GnttabMapGrantRef>(),
+            std::mem::offset_of!(GnttabMapGrantRef, status),
+        ),
+        GNTTABOP_UNMAP_GRANT_REF => (
+            size_of::<GnttabUnmapGrantRef>(),
+            std::mem::offset_of!(GnttabUnmapGrantRef, status),
+        ),
+        GNTTABOP_COPY => (
+            size_of::<GnttabCopy>(),
+            std::mem::offset_of!(GnttabCopy, status),
+        ),
+        GNTTABOP_SETUP_TABLE => (0, std::mem::offset_of!(GnttabSetupTable, status)),
+        _ => return None,
+    };
+    let count = if size == 0 { 1 } else { count };
+    for i in 0..count {
+        write(t, arg + i * size + offset, status);
+    }
+    Some(0)
+}
+
 /// The sub-command a call is counted and faulted under.
 pub const fn command(op: u32, args: &[usize; 5]) -> u32 {
     match op {
@@ -403,13 +430,13 @@ impl State {
         let Some(ev) = self.events(domid) else {
             return neg(errno::ESRCH);
         };
-        if domid != me {
-            return neg(errno::EPERM);
-        }
         let ev: &Events = ev;
         let Some(p) = ev.port(op.port) else {
             return neg(errno::EINVAL);
         };
+        if domid != me {
+            return neg(errno::EPERM);
+        }
         let (status, u) = match p.state {
             PortState::Free | PortState::Reserved => (EVTCHNSTAT_CLOSED, EvtchnStatusU::default()),
             PortState::Unbound { remote } => (

@@ -34,8 +34,8 @@
 //!   yield/block/poll, shutdown and suspend, the two watchdog slots, `xen_version`,
 //!   `console_io`.
 //! - The toolstack: store and console rings and channels made at creation as `xl` does (guest
-//!   port allocated unbound for dom0, then bound by the daemon), grant entries 0 and 1 seeded,
-//!   a console backend that drains the out ring and kicks like xenconsoled.
+//!   port allocated unbound for dom0, then bound by the daemon; store first), grant entries 0
+//!   and 1 seeded, a console backend that drains the out ring and kicks like xenconsoled.
 //! - Suspend ([`SHUTDOWN_suspend`](xen_headers::sched::SHUTDOWN_SUSPEND)) resumes in a new
 //!   domain (same domid, see below) unless [`Sim::cancel_next_suspend`] was called.
 //! - Fault injection ([`Fault`]) and call counters on every hypercall; [`Sim::audit`].
@@ -43,11 +43,32 @@
 //! # What is not
 //! PV guests, PIRQs, v2 grant entries (the version number is kept, entries are read as v1),
 //! grant transfer, `GNTTABOP_map_grant_ref` of the domain's own grant (shared here; Xen 4.17
-//! moves the frame), watchdog expiry, the domid change of a real save/restore, and Xen's
-//! preemption of long operations. The store ring is provided but not served: a test attaches
-//! a server (the real daemon through `crates/xenstored-harness`, or its own) to
-//! [`Sim::store_ring`] and [`Sim::notify_store`].
+//! moves the frame), watchdog expiry, the domid change of a real save/restore (the guest keeps
+//! its id), Xen's preemption of long operations, and the hardware side of interrupts (the
+//! `evtchn_upcall_mask` of HVM guests is ignored, as Xen ignores it there). Timers use the host's
+//! monotonic clock as Xen system time and fire when the guest next enters the simulator
+//! (any hypercall, or while it waits in `SCHEDOP_block`/`SCHEDOP_poll`).
 //!
+//! # The store
+//! The store ring and its channel exist as `xl` makes them, but the simulator does not serve
+//! the protocol. A test attaches a server: Debian's xenstored or oxenstored through
+//! `crates/xenstored-harness`, by backing the ring frame with the daemon's ring file
+//! ([`Sim::attach_store_page`]) and forwarding the guest's notifications
+//! ([`Sim::set_store_kick_hook`]) — `tests/real_xenstored.rs` does exactly that — or its own
+//! server over [`Sim::store_ring`], [`Sim::take_store_kicks`] and [`Sim::notify_store`].
+//!
+//! # Decisions
+//! - The guest is a domU (id 1) of an HVM toolstack by default; `SimConfig::pvh` selects the
+//!   PVH rule that a callback vector stays active once set, `SimConfig::domid` 0 the hardware
+//!   domain's rights (global VIRQs, `console_io`).
+//! - After the k-th suspend the toolstack binds the store and console channels at ports shifted
+//!   by `k * SimConfig::resume_port_shift`, so drivers cannot assume the numbers survive.
+//! - `SCHEDOP_block` and a `SCHEDOP_poll` without deadline return after
+//!   `SimConfig::wait_limit` at the latest (a spurious wake-up, which Xen allows), so a test
+//!   never hangs.
+//! - A fault ([`Fault`]) fails a call before it executes; with [`Fault::grant_status`] a grant
+//!   call instead succeeds with every entry failed, as Xen reports per-entry errors.
+
 //! # Delivery rule
 //! Xen asserts an upcall when a vCPU's `evtchn_upcall_pending` goes from 0 to 1 and the vCPU
 //! has a route (its own upcall vector, the callback vector, or — vCPU 0 only — a GSI/INTx
@@ -80,7 +101,7 @@ mod state;
 pub use evtchn::PortState;
 pub use fault::Fault;
 pub use memory::{GuestMemory, PAGE_SIZE};
-pub use peer::{BackendPage, Mapping, Peer};
+pub use peer::{AccessError, BackendPage, Mapping, Peer};
 pub use port::SimPages;
 
 use std::collections::BTreeSet;
@@ -594,8 +615,12 @@ impl Sim {
         let cmd = hypercall::command(op, &args);
         let mut s = self.lock();
         *s.calls.entry((op, cmd)).or_default() += 1;
-        if let Some(e) = s.faults.check(op, cmd) {
-            return hypercall::neg(e);
+        if let Some(fault) = s.faults.check(op, cmd) {
+            let entries = fault
+                .grant_status
+                .filter(|_| op == xen_headers::xen::HYPERVISOR_GRANT_TABLE_OP)
+                .and_then(|status| hypercall::fail_grant_entries(t, &args, status));
+            return entries.unwrap_or_else(|| hypercall::neg(fault.errno));
         }
         s.fire_timers();
         let (result, mut s) = if op == HYPERVISOR_SCHED_OP && cmd == SCHEDOP_BLOCK {

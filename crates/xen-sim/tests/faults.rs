@@ -178,3 +178,41 @@ fn grant_hvm_vcpu_and_sched_faults() {
     );
     assert_eq!(g.sim.suspends(), 0);
 }
+
+#[test]
+fn a_grant_status_fault_fails_the_entries_not_the_call() {
+    use xen_headers::grant_table::{GNTST_EAGAIN, GNTTABOP_SETUP_TABLE};
+    let g = Guest::default_guest();
+    let dom0 = g.sim.dom0();
+    let page = dom0.grant_page(true);
+    g.sim.inject(
+        Fault::new(HYPERVISOR_GRANT_TABLE_OP)
+            .cmd(GNTTABOP_MAP_GRANT_REF)
+            .grant_status(GNTST_EAGAIN),
+    );
+    let addr = g.sim.hole(1) << 12;
+    // SAFETY: refused by the fault; nothing is mapped.
+    let mapped =
+        unsafe { xen::grant_table::map_foreign_page(&g.hv, 0, page.reference(), addr, true) };
+    assert_eq!(mapped, Err(Error::Grant(GNTST_EAGAIN)));
+    assert_eq!(mapped.unwrap_err().ntstatus(), xen::status::STATUS_RETRY);
+    assert_eq!(g.sim.audit().guest_grant_maps, 0);
+    // SAFETY: the retry maps the page at the hole.
+    let handle =
+        unsafe { xen::grant_table::map_foreign_page(&g.hv, 0, page.reference(), addr, true) }
+            .unwrap();
+    // SAFETY: nothing uses the mapping.
+    unsafe { xen::grant_table::unmap_foreign_page(&g.hv, handle, addr) }.unwrap();
+
+    g.sim.inject(
+        Fault::new(HYPERVISOR_GRANT_TABLE_OP)
+            .cmd(GNTTABOP_SETUP_TABLE)
+            .grant_status(GNTST_EAGAIN),
+    );
+    let mut frames = [0_u64; 2];
+    assert_eq!(
+        xen::grant_table::setup_table(&g.hv, &mut frames),
+        Err(Error::Grant(GNTST_EAGAIN))
+    );
+    assert_eq!(xen::grant_table::query_size(&g.hv), Ok((1, 64)));
+}
