@@ -619,18 +619,21 @@ impl State {
             grant.pins += 1;
             (grant.page, op.dom)
         } else if op.dom == self.cfg.domid {
-            // A grant of the domain's own memory: shared here (Xen 4.17 moves the frame).
+            // A grant of the domain's own memory: on a translated guest Xen 4.17 adds the
+            // frame at the new place and removes it from the old one (the p2m keeps one place
+            // per frame), so the granted frame is left unbacked until repopulated.
             if op.ref_ >= self.gnttab.nr_entries() {
                 return GNTST_BAD_GNTREF;
             }
             let frame = match self.gnttab.pin(op.ref_, self.cfg.domid, readonly) {
-                Ok(frame) => frame,
+                Ok(frame) => u64::from(frame),
                 Err(status) => return status,
             };
-            let Some(page) = self.mem.page(u64::from(frame)) else {
+            let Some(page) = self.mem.page(frame) else {
                 self.gnttab.unpin(op.ref_, readonly);
                 return GNTST_GENERAL_ERROR;
             };
+            self.mem.move_out(frame);
             (page, op.dom)
         } else {
             return GNTST_BAD_DOMAIN;

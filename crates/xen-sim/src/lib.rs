@@ -25,7 +25,8 @@
 //!   pending state of ports whose array page is missing.
 //! - Grant tables: v1 entries the guest writes in Xen-owned frames; `query_size`,
 //!   `setup_table` (all-ones for unmapped frames, `GNTST_general_error` beyond the maximum),
-//!   versions, `map_grant_ref`/`unmap_grant_ref` of backend grants, `copy`; the backend
+//!   versions, `map_grant_ref`/`unmap_grant_ref` of backend grants and of the guest's own
+//!   (the frame moves to the new place, as on Xen 4.17), `copy`; the backend
 //!   ([`Peer`]) maps guest grants with Xen's pin rules (`GTF_reading`/`GTF_writing` set in the
 //!   live entry while mapped, so a guest revoke's compare-exchange fails).
 //! - HVM parameters (Xen's guest read/write rules), per-vCPU upcall vectors (`EINVAL` below
@@ -42,8 +43,7 @@
 //!
 //! # What is not
 //! PV guests, PIRQs, v2 grant entries (the version number is kept, entries are read as v1),
-//! grant transfer, `GNTTABOP_map_grant_ref` of the domain's own grant (shared here; Xen 4.17
-//! moves the frame), watchdog expiry, the domid change of a real save/restore (the guest keeps
+//! grant transfer, watchdog expiry, the domid change of a real save/restore (the guest keeps
 //! its id), Xen's preemption of long operations, and the hardware side of interrupts (the
 //! `evtchn_upcall_mask` of HVM guests is ignored, as Xen ignores it there). Timers use the host's
 //! monotonic clock as Xen system time and fire when the guest next enters the simulator

@@ -107,6 +107,8 @@ struct Slot {
 /// The guest physical address space: GFN -> host page.
 #[derive(Debug, Default)]
 pub struct GuestMemory {
+    /// Pages the domain still owns that no frame maps any more (moved by a self grant map).
+    orphans: u64,
     pool: PagePool,
     slots: BTreeMap<u64, Slot>,
     next_gfn: u64,
@@ -120,6 +122,7 @@ impl GuestMemory {
     #[must_use]
     pub fn new() -> Self {
         Self {
+            orphans: 0,
             pool: PagePool::default(),
             slots: BTreeMap::new(),
             next_gfn: FIRST_ALLOCATED_GFN,
@@ -199,10 +202,24 @@ impl GuestMemory {
         self.slots.get(&gfn).and_then(|s| s.overlay.map(|(o, _)| o))
     }
 
-    /// Populated RAM frames: the domain's current reservation.
+    /// The domain's current reservation: populated RAM frames, plus pages it owns that no
+    /// frame maps any more.
     #[must_use]
     pub fn populated_count(&self) -> u64 {
-        self.slots.values().filter(|s| s.populated).count() as u64
+        self.slots.values().filter(|s| s.populated).count() as u64 + self.orphans
+    }
+
+    /// Takes RAM frame `gfn`'s page out of the physmap (still owned, not poisoned): Xen's
+    /// move of a frame mapped at a second place. False when no RAM backs `gfn`.
+    pub fn move_out(&mut self, gfn: u64) -> bool {
+        match self.slots.get_mut(&gfn) {
+            Some(slot) if slot.populated && slot.overlay.is_none() => {
+                slot.populated = false;
+                self.orphans += 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Frames that had RAM and gave it back.

@@ -301,3 +301,42 @@ fn queries_of_another_domain_fail_in_the_status_or_with_eperm() {
         (-isize::try_from(errno::EPERM).unwrap(), 0)
     );
 }
+
+#[test]
+fn mapping_an_own_grant_moves_the_frame_until_it_is_repopulated() {
+    let g = Guest::default_guest();
+    let frame = g.map_grant_frame0();
+    let (src_gfn, src) = g.sim.allocate(1);
+    // SAFETY: the guest's own page.
+    unsafe { src.write_bytes(0x3c, 4096) };
+    write_grant(frame, REF, GTF_PERMIT_ACCESS, 1, src_gfn);
+    let before = xen::memory::current_reservation(&g.hv, DOMID_SELF).unwrap();
+    let hole = g.sim.hole(1);
+    // SAFETY: the hole receives the page; the source frame is not used until repopulated.
+    let handle = unsafe { gnttab::map_foreign_page(&g.hv, 1, REF, hole << 12, true) }.unwrap();
+    let mapped = g.sim.host_ptr(hole).unwrap();
+    // SAFETY: the mapped page.
+    assert_eq!(unsafe { mapped.wrapping_add(4095).read_volatile() }, 0x3c);
+    assert!(!g.sim.is_populated(src_gfn) && g.sim.host_ptr(src_gfn).is_none());
+    assert_eq!(
+        grant_flags(frame, REF).load(SeqCst),
+        GTF_PERMIT_ACCESS | GTF_READING
+    );
+    assert_eq!(
+        xen::memory::current_reservation(&g.hv, DOMID_SELF),
+        Ok(before)
+    );
+    // SAFETY: nothing uses the mapping.
+    let unmapped = unsafe { gnttab::unmap_foreign_page(&g.hv, handle, hole << 12) };
+    assert_eq!(unmapped, Ok(()));
+    assert_eq!(grant_flags(frame, REF).load(SeqCst), GTF_PERMIT_ACCESS);
+    let mut frames = [src_gfn];
+    // SAFETY: the source frame is unbacked; this backs it again.
+    let back = unsafe { xen::memory::populate_physmap(&g.hv, 0, &mut frames) };
+    assert_eq!(back, Ok(1));
+    // The moved page is still the domain's: one page more than before.
+    assert_eq!(
+        xen::memory::current_reservation(&g.hv, DOMID_SELF),
+        Ok(before + 1)
+    );
+}
