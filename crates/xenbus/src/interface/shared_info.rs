@@ -22,6 +22,7 @@ use super::util::{self, to_boolean};
 use super::{
     Hooks, Lifecycle, References, context, define_context, fill, header, lifecycle_methods,
 };
+use crate::evtchn::EvtchnSharedInfo;
 use crate::shared_info::{SharedInfo, SharedInfoError};
 
 /// What the `SHARED_INFO` context needs from the subsystem.
@@ -126,6 +127,42 @@ impl SharedInfoApi for SharedInfoService {
             .get_time(|| (self.rdtsc)())
             .map_err(SharedInfoError::status)?;
         Ok((time, self.local))
+    }
+}
+
+/// EVTCHN's 2-level ABI shares the service the children use, so both count references on
+/// the same page.
+impl EvtchnSharedInfo for SharedInfoService {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Lifecycle::acquire(self)
+    }
+
+    fn release(&self) {
+        Lifecycle::release(self);
+    }
+
+    fn upcall_supported(&self, cpu: u32) -> bool {
+        self.info.upcall_supported(cpu)
+    }
+
+    fn upcall_pending(&self, cpu: u32) -> bool {
+        self.info.upcall_pending(cpu)
+    }
+
+    fn evtchn_poll(&self, cpu: u32, event: &mut dyn FnMut(u32) -> bool) -> bool {
+        self.info.evtchn_poll(cpu, event)
+    }
+
+    fn evtchn_ack(&self, port: u32) {
+        SharedInfoApi::evtchn_ack(self, port);
+    }
+
+    fn evtchn_mask(&self, port: u32) {
+        SharedInfoApi::evtchn_mask(self, port);
+    }
+
+    fn evtchn_unmask(&self, port: u32) -> bool {
+        SharedInfoApi::evtchn_unmask(self, port)
     }
 }
 

@@ -300,6 +300,12 @@ impl StoreContext {
         }
     }
 
+    /// True if a client serves this context.
+    #[must_use]
+    pub const fn is_wired(&self) -> bool {
+        self.api.is_some()
+    }
+
     /// Handles and buffers children still hold: (transactions, watches, buffers).
     #[must_use]
     pub fn outstanding(&self) -> (usize, usize, usize) {

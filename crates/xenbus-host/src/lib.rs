@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! Host seam of the XENBUS interface provider, for tests only (never part of xenbus.sys).
+//!
+//! [`xenbus_host_create`] composes the xenbus subsystems on the host: the Xen simulator
+//! (`crates/xen-sim`) behind xen.sys's services and the platform's pages, Debian's real
+//! xenstored (through `crates/xenstored-harness`) behind the STORE ring, and the std platform.
+//! [`xenbus_host_query_interface`] then answers `IRP_MN_QUERY_INTERFACE` exactly as a PDO does,
+//! so a C program compiled against `crates/xenbus-interface/include` can stand in for a child
+//! driver and call every method through the tables (`tests/c/child_driver.c`).
+//!
+//! Wired here: SUSPEND, SHARED_INFO (the simulator's shared-info page), DEBUG, STORE, RANGE_SET,
+//! CACHE, GNTTAB and UNPLUG. EVTCHN and CONSOLE answer the query with their tables but their
+//! methods fail (`STATUS_NOT_SUPPORTED` / NULL / 0) until the FDO composition routes the
+//! simulator's upcalls to EVTCHN; [`xenbus_host_is_wired`] says which is which.
+//!
+//! A child's `PKEVENT` is, on the host, a pointer to a 4-byte-aligned `LONG` that each signal
+//! increments atomically.
+
+use std::collections::BTreeMap;
+use std::ffi::{CStr, c_char, c_void};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS};
+use platform_port::std_impl::{PageSource, StdPlatform};
+use platform_port::{Pages, PortError, RegValue, Registry};
+use xen::services::Direct;
+use xen_sim::{Sim, SimConfig, SimVcpu};
+use xenbus::cache::CacheContext as CacheSubsystem;
+use xenbus::debug::Debug;
+use xenbus::gnttab::Gnttab;
+use xenbus::interface::shared_info::SharedInfoService;
+use xenbus::interface::store::StoreService;
+use xenbus::interface::{
+    Hooks, Provider, QueryOutcome, cache, console, debug, evtchn, gnttab, range_set, shared_info,
+    store, suspend, unplug,
+};
+use xenbus::shared_info::{ProcessorVcpu, SharedInfo};
+use xenbus::store::Store;
+use xenbus::store::ring::RingTransport;
+use xenbus::suspend::{Suspend, SuspendSystem};
+use xenbus::unplug::{PARAMETERS_KEY, Unplug, UnplugSystem};
+use xenbus_interface::Guid;
+use xenstored_harness::{Daemon, FifoEvtchn, Impl, SocketTransport};
+
+type Xen = Direct<SimVcpu>;
+
+/// The simulator's guest memory as the platform's pages.
+struct SimPages {
+    sim: Sim,
+}
+
+impl PageSource for SimPages {
+    fn alloc(&self, count: usize) -> Result<Pages, PortError> {
+        let (pfn, ptr) = self.sim.allocate(count);
+        let address = NonNull::new(ptr).ok_or(PortError::NoMemory)?;
+        Ok(Pages {
+            address,
+            pfn,
+            count,
+        })
+    }
+
+    unsafe fn free(&self, _pages: Pages) {
+        // Guest memory stays with the simulator until it is dropped.
+    }
+
+    fn map(&self, pfn: u64, count: usize) -> Result<NonNull<u8>, PortError> {
+        if count != 1 {
+            return Err(PortError::InvalidParameter);
+        }
+        self.sim
+            .host_ptr(pfn)
+            .and_then(NonNull::new)
+            .ok_or(PortError::InvalidParameter)
+    }
+}
+
+/// xen.sys's boot-time answers: nothing was unplugged, no start options.
+struct HostSystem;
+
+impl UnplugSystem for HostSystem {
+    fn get_request(&self, _xen_type: u32) -> bool {
+        false
+    }
+
+    fn start_option(&self, _key: &[u8], _found: &mut dyn FnMut(&[u8])) -> bool {
+        false
+    }
+}
+
+impl SuspendSystem for HostSystem {
+    fn register_vcpu_info(&self, _cpu: u32) {}
+    fn unplug_devices(&self) {}
+}
+
+/// First-Acquire / last-Release counts of the hook-based services.
+#[derive(Default)]
+struct Lifecycles {
+    setups: BTreeMap<&'static str, Arc<AtomicU32>>,
+    teardowns: BTreeMap<&'static str, Arc<AtomicU32>>,
+}
+
+impl Lifecycles {
+    fn hooks(&mut self, name: &'static str) -> Hooks {
+        let setups = Arc::clone(self.setups.entry(name).or_default());
+        let teardowns = Arc::clone(self.teardowns.entry(name).or_default());
+        Hooks::new(
+            move || {
+                setups.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+            move || {
+                teardowns.fetch_add(1, Ordering::SeqCst);
+            },
+        )
+    }
+}
+
+/// Everything the host composition owns. Field order is drop order: the provider (and the
+/// children's contexts) go first, the daemon and the simulator last.
+struct Host {
+    provider: Provider,
+    lifecycles: Lifecycles,
+    debug: Arc<Debug<StdPlatform>>,
+    cache: Arc<CacheSubsystem<StdPlatform>>,
+    gnttab: Arc<Gnttab<StdPlatform, Xen>>,
+    suspend: Arc<Suspend<StdPlatform, Xen>>,
+    unplug: Arc<Unplug<StdPlatform, Xen>>,
+    dom0: Option<Store<SocketTransport>>,
+    _daemon: Option<Daemon>,
+    platform: StdPlatform,
+    sim: Sim,
+}
+
+static HOST: Mutex<Option<Host>> = Mutex::new(None);
+
+fn host() -> MutexGuard<'static, Option<Host>> {
+    HOST.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Signals a host `PKEVENT` (a `LONG` counter).
+unsafe fn set_event(event: *mut c_void) {
+    let counter = event.cast::<i32>();
+    if counter.is_null() || !counter.is_aligned() {
+        return;
+    }
+    // SAFETY: the child passed a pointer to a live, aligned LONG it only accesses atomically
+    // (the host's PKEVENT contract).
+    let counter = unsafe { AtomicI32::from_ptr(counter) };
+    counter.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The guest store on the real xenstored, if the daemon can run here.
+fn start_store(
+    lifecycles: &mut Lifecycles,
+) -> (
+    Option<Arc<dyn store::StoreApi>>,
+    Option<Store<SocketTransport>>,
+    Option<Daemon>,
+) {
+    if xenstored_harness::unavailable(Impl::C).is_some() {
+        return (None, None, None);
+    }
+    let Ok(daemon) = Daemon::start(Impl::C) else {
+        return (None, None, None);
+    };
+    let Ok(dom0) = daemon.dom0() else {
+        return (None, None, Some(daemon));
+    };
+    let Ok(guest) = daemon.guest(&dom0, 1) else {
+        return (None, Some(dom0), Some(daemon));
+    };
+    let service: Arc<StoreService<RingTransport<FifoEvtchn>>> =
+        Arc::new(StoreService::new(guest, lifecycles.hooks("store")));
+    (Some(service), Some(dom0), Some(daemon))
+}
+
+fn build() -> Result<Host, String> {
+    let sim = Sim::new(SimConfig::default());
+    let platform = StdPlatform::with_pages(1, Arc::new(SimPages { sim: sim.clone() }));
+    let xen = Arc::new(Direct::new(sim.vcpu(0), 1));
+    let mut lifecycles = Lifecycles::default();
+
+    let page = NonNull::new(sim.shared_info_ptr()).ok_or("no shared-info page")?;
+    let cpus = [ProcessorVcpu {
+        vcpu_id: Some(0),
+        registered: None,
+    }];
+    // SAFETY: the simulator's shared-info page is page-aligned, stays mapped while the
+    // simulator lives (the host drops the provider first) and is only accessed atomically.
+    let info = unsafe { SharedInfo::new(page, &cpus) }.map_err(|e| e.to_string())?;
+    let shared_info = Arc::new(SharedInfoService::new(
+        info,
+        lifecycles.hooks("shared_info"),
+        || 0,
+        false,
+    ));
+
+    let debug = Arc::new(Debug::new(platform.clone(), None));
+    let cache =
+        Arc::new(CacheSubsystem::with_monitor_period(&platform, None).map_err(|e| e.to_string())?);
+    let gnttab = Arc::new(
+        Gnttab::new(platform.clone(), Arc::clone(&xen), Arc::clone(&cache))
+            .map_err(|e| e.to_string())?,
+    );
+    let system = Arc::new(HostSystem);
+    let suspend = Arc::new(Suspend::new(
+        platform.clone(),
+        Arc::clone(&xen),
+        Arc::clone(&system) as Arc<dyn SuspendSystem>,
+        None,
+    ));
+    let unplug = Arc::new(Unplug::new(
+        platform.clone(),
+        Arc::clone(&xen),
+        system as Arc<dyn UnplugSystem>,
+        PARAMETERS_KEY,
+    ));
+    platform
+        .write_value(
+            PARAMETERS_KEY,
+            "RequestKey",
+            RegValue::Sz("SOFTWARE\\XenBusHost\\RequestReboot".to_owned()),
+        )
+        .map_err(|e| format!("{e:?}"))?;
+    let (store_api, dom0, daemon) = start_store(&mut lifecycles);
+
+    let provider = Provider {
+        suspend: Box::new(suspend::SuspendContext::new(Some(
+            Arc::clone(&suspend) as Arc<dyn suspend::SuspendApi>
+        ))),
+        shared_info: Box::new(shared_info::SharedInfoContext::new(Some(shared_info))),
+        evtchn: Box::new(evtchn::EvtchnContext::new(None)),
+        debug: Box::new(debug::DebugContext::new(Some(
+            Arc::clone(&debug) as Arc<dyn debug::DebugApi>
+        ))),
+        store: Box::new(store::StoreContext::new(store_api, set_event)),
+        range_set: Box::new(range_set::RangeSetContext::new(
+            lifecycles.hooks("range_set"),
+        )),
+        cache: Box::new(cache::CacheContext::new(Some(
+            Arc::clone(&cache) as Arc<dyn cache::CacheApi>
+        ))),
+        gnttab: Box::new(gnttab::GnttabContext::new(Some(
+            Arc::clone(&gnttab) as Arc<dyn gnttab::GnttabApi>
+        ))),
+        unplug: Box::new(unplug::UnplugContext::new(Some(
+            Arc::clone(&unplug) as Arc<dyn unplug::UnplugApi>
+        ))),
+        console: Box::new(console::ConsoleContext::new(None).with_set_event(set_event)),
+    };
+    Ok(Host {
+        provider,
+        lifecycles,
+        debug,
+        cache,
+        gnttab,
+        suspend,
+        unplug,
+        dom0,
+        _daemon: daemon,
+        platform,
+        sim,
+    })
+}
+
+/// Reads a GUID argument.
+///
+/// # Safety
+/// `guid` must be NULL or point to a readable `GUID`.
+const unsafe fn guid_arg(guid: *const Guid) -> Option<Guid> {
+    if guid.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and readable (contract).
+    Some(unsafe { guid.read_unaligned() })
+}
+
+/// Reads a C string argument.
+///
+/// # Safety
+/// `text` must be NULL or NUL-terminated.
+unsafe fn str_arg<'a>(text: *const c_char) -> Option<&'a str> {
+    if text.is_null() {
+        return None;
+    }
+    // SAFETY: NUL-terminated (contract).
+    unsafe { CStr::from_ptr(text) }.to_str().ok()
+}
+
+/// Builds the host composition. Returns 0, or -1 if it exists already or could not be built
+/// (the reason goes to stderr).
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_create() -> i32 {
+    let mut slot = host();
+    if slot.is_some() {
+        return -1;
+    }
+    match build() {
+        Ok(built) => {
+            *slot = Some(built);
+            0
+        }
+        Err(why) => {
+            eprintln!("xenbus_host_create: {why}");
+            -1
+        }
+    }
+}
+
+/// Drops the host composition (children must have released everything).
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_destroy() {
+    let old = host().take();
+    drop(old);
+}
+
+/// `IRP_MN_QUERY_INTERFACE` as the PDO answers it, with the IRP's incoming status `current`.
+/// Returns the status the IRP completes with; `*outcome` (if not NULL) is 0 for a completed
+/// query, 1 for `BUS_INTERFACE_STANDARD` (the PDO copies its bus interface), 2 for a query
+/// delegated to the FDO stack (`XENFILT_EMULATED`); for 1 and 2 the status is `current`.
+///
+/// # Safety
+/// `guid` points to a GUID; `buffer` is NULL or writable for `size` bytes; `outcome` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_query_interface_ex(
+    guid: *const Guid,
+    version: u16,
+    size: u16,
+    buffer: *mut c_void,
+    current: NtStatus,
+    outcome: *mut i32,
+) -> NtStatus {
+    // SAFETY: forwarded contract.
+    let Some(guid) = (unsafe { guid_arg(guid) }) else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    let slot = host();
+    let Some(built) = slot.as_ref() else {
+        return STATUS_NOT_SUPPORTED;
+    };
+    // SAFETY: `buffer` is NULL or writable for `size` bytes (contract).
+    let answer = unsafe {
+        built
+            .provider
+            .query_interface(&guid, version, size, buffer, current)
+    };
+    let (kind, status) = match answer {
+        QueryOutcome::Complete(status) => (0, status),
+        QueryOutcome::BusInterface => (1, current),
+        QueryOutcome::DelegateToFdo => (2, current),
+    };
+    if !outcome.is_null() {
+        // SAFETY: non-NULL and writable (contract).
+        unsafe { outcome.write_unaligned(kind) };
+    }
+    status
+}
+
+/// [`xenbus_host_query_interface_ex`] for a fresh IRP (`STATUS_NOT_SUPPORTED`).
+///
+/// # Safety
+/// As [`xenbus_host_query_interface_ex`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_query_interface(
+    guid: *const Guid,
+    version: u16,
+    size: u16,
+    buffer: *mut c_void,
+) -> NtStatus {
+    // SAFETY: forwarded contract.
+    unsafe {
+        xenbus_host_query_interface_ex(
+            guid,
+            version,
+            size,
+            buffer,
+            STATUS_NOT_SUPPORTED,
+            std::ptr::null_mut(),
+        )
+    }
+}
+
+/// 1 if a subsystem serves `guid`'s methods, 0 if the interface only answers the query, -1
+/// for an unknown GUID or no host.
+///
+/// # Safety
+/// `guid` points to a GUID.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_is_wired(guid: *const Guid) -> i32 {
+    use xenbus_interface as xi;
+    // SAFETY: forwarded contract.
+    let Some(guid) = (unsafe { guid_arg(guid) }) else {
+        return -1;
+    };
+    let slot = host();
+    let Some(built) = slot.as_ref() else {
+        return -1;
+    };
+    let p = &built.provider;
+    let wired = if guid == xi::suspend::GUID_XENBUS_SUSPEND_INTERFACE {
+        p.suspend.is_wired()
+    } else if guid == xi::shared_info::GUID_XENBUS_SHARED_INFO_INTERFACE {
+        p.shared_info.is_wired()
+    } else if guid == xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE {
+        p.evtchn.is_wired()
+    } else if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
+        p.debug.is_wired()
+    } else if guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
+        p.store.is_wired()
+    } else if guid == xi::range_set::GUID_XENBUS_RANGE_SET_INTERFACE {
+        true
+    } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
+        p.cache.is_wired()
+    } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
+        p.gnttab.is_wired()
+    } else if guid == xi::unplug::GUID_XENBUS_UNPLUG_INTERFACE {
+        p.unplug.is_wired()
+    } else if guid == xi::console::GUID_XENBUS_CONSOLE_INTERFACE {
+        p.console.is_wired()
+    } else {
+        return -1;
+    };
+    i32::from(wired)
+}
+
+/// The children's references on `guid`'s context, or -1.
+///
+/// # Safety
+/// `guid` points to a GUID.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_references(guid: *const Guid) -> i32 {
+    // SAFETY: forwarded contract.
+    let Some(guid) = (unsafe { guid_arg(guid) }) else {
+        return -1;
+    };
+    let slot = host();
+    slot.as_ref()
+        .and_then(|built| built.provider.references(&guid))
+        .and_then(|count| i32::try_from(count).ok())
+        .unwrap_or(-1)
+}
+
+/// The subsystem's own reference count behind `guid` (DEBUG, CACHE, GNTTAB, SUSPEND,
+/// UNPLUG), or -1 where the subsystem keeps none.
+///
+/// # Safety
+/// `guid` points to a GUID.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_subsystem_references(guid: *const Guid) -> i32 {
+    use xenbus_interface as xi;
+    // SAFETY: forwarded contract.
+    let Some(guid) = (unsafe { guid_arg(guid) }) else {
+        return -1;
+    };
+    let slot = host();
+    let Some(built) = slot.as_ref() else {
+        return -1;
+    };
+    let count = if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
+        built.debug.references()
+    } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
+        built.cache.references()
+    } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
+        built.gnttab.references()
+    } else if guid == xi::suspend::GUID_XENBUS_SUSPEND_INTERFACE {
+        built.suspend.references()
+    } else if guid == xi::unplug::GUID_XENBUS_UNPLUG_INTERFACE {
+        built.unplug.references()
+    } else {
+        return -1;
+    };
+    i32::try_from(count).unwrap_or(-1)
+}
+
+fn lifecycle_name(guid: &Guid) -> Option<&'static str> {
+    use xenbus_interface as xi;
+    if *guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
+        Some("store")
+    } else if *guid == xi::range_set::GUID_XENBUS_RANGE_SET_INTERFACE {
+        Some("range_set")
+    } else if *guid == xi::shared_info::GUID_XENBUS_SHARED_INFO_INTERFACE {
+        Some("shared_info")
+    } else {
+        None
+    }
+}
+
+/// How many first-Acquire set-ups (`teardown` = 0) or last-Release teardowns (`teardown` = 1)
+/// the STORE, RANGE_SET or SHARED_INFO service ran, or -1.
+///
+/// # Safety
+/// `guid` points to a GUID.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_lifecycle_count(guid: *const Guid, teardown: i32) -> i32 {
+    // SAFETY: forwarded contract.
+    let Some(guid) = (unsafe { guid_arg(guid) }) else {
+        return -1;
+    };
+    let Some(name) = lifecycle_name(&guid) else {
+        return -1;
+    };
+    let slot = host();
+    let Some(built) = slot.as_ref() else {
+        return -1;
+    };
+    let table = if teardown == 0 {
+        &built.lifecycles.setups
+    } else {
+        &built.lifecycles.teardowns
+    };
+    table
+        .get(name)
+        .and_then(|n| i32::try_from(n.load(Ordering::SeqCst)).ok())
+        .unwrap_or(-1)
+}
+
+/// Objects children still hold through `guid`'s context (range sets, caches, grant caches
+/// plus entries, store transactions plus watches plus buffers, callbacks), or -1.
+///
+/// # Safety
+/// `guid` points to a GUID.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_outstanding(guid: *const Guid) -> i32 {
+    use xenbus_interface as xi;
+    // SAFETY: forwarded contract.
+    let Some(guid) = (unsafe { guid_arg(guid) }) else {
+        return -1;
+    };
+    let slot = host();
+    let Some(built) = slot.as_ref() else {
+        return -1;
+    };
+    let p = &built.provider;
+    let count = if guid == xi::range_set::GUID_XENBUS_RANGE_SET_INTERFACE {
+        p.range_set.outstanding()
+    } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
+        p.cache.outstanding()
+    } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
+        let (caches, entries) = p.gnttab.outstanding();
+        caches + entries
+    } else if guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
+        let (transactions, watches, buffers) = p.store.outstanding();
+        transactions + watches + buffers
+    } else if guid == xi::suspend::GUID_XENBUS_SUSPEND_INTERFACE {
+        p.suspend.outstanding()
+    } else if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
+        p.debug.outstanding()
+    } else if guid == xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE {
+        p.evtchn.outstanding()
+    } else {
+        return -1;
+    };
+    i32::try_from(count).unwrap_or(-1)
+}
+
+/// 1 if a log line of the host platform contains `needle`, else 0.
+///
+/// # Safety
+/// `needle` is NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_log_contains(needle: *const c_char) -> i32 {
+    // SAFETY: forwarded contract.
+    let Some(needle) = (unsafe { str_arg(needle) }) else {
+        return 0;
+    };
+    let slot = host();
+    let Some(built) = slot.as_ref() else {
+        return 0;
+    };
+    i32::from(
+        built
+            .platform
+            .log_lines()
+            .iter()
+            .any(|(_, line)| line.contains(needle)),
+    )
+}
+
+/// The `DWORD` `name` under the host registry `key`, or -1.
+///
+/// # Safety
+/// Both strings are NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_registry_dword(
+    key: *const c_char,
+    name: *const c_char,
+) -> i64 {
+    // SAFETY: forwarded contract.
+    let (Some(key), Some(name)) = (unsafe { str_arg(key) }, unsafe { str_arg(name) }) else {
+        return -1;
+    };
+    let slot = host();
+    let Some(built) = slot.as_ref() else {
+        return -1;
+    };
+    built.platform.read_dword(key, name).map_or(-1, i64::from)
+}
+
+/// Writes `value` at the absolute store `path` as dom0 (the toolstack). Returns an NTSTATUS.
+///
+/// # Safety
+/// Both strings are NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_dom0_write(
+    path: *const c_char,
+    value: *const c_char,
+) -> NtStatus {
+    // SAFETY: forwarded contract.
+    let (Some(path), Some(value)) = (unsafe { str_arg(path) }, unsafe { str_arg(value) }) else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    let slot = host();
+    let Some(dom0) = slot.as_ref().and_then(|built| built.dom0.as_ref()) else {
+        return STATUS_NOT_SUPPORTED;
+    };
+    dom0.write(None, None, path.as_bytes(), value.as_bytes())
+        .map_or_else(|e| e.ntstatus(), |()| STATUS_SUCCESS)
+}
+
+/// Suspends completed in the simulator.
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_sim_suspends() -> u64 {
+    host().as_ref().map_or(0, |built| built.sim.suspends())
+}
