@@ -42,6 +42,10 @@
 //!   create slab *capacity* for the reservation; constructors still run lazily, on first Get.
 //! * **Magazines** are atomic slots, so they stay sound even when two threads report the same
 //!   processor (the host test platform) — the only cost is one atomic swap per slot tried.
+//!   Each magazine sits on its own cache line and carries that processor's count of objects
+//!   out, so the magazine path writes nothing another processor writes. The debug dump's
+//!   current object count is the sum of these; its maximum is sampled when a Get reaches the
+//!   slabs (upstream bumps one shared counter on every Get and Put).
 //! * **Destroy with objects outstanding** (an `ASSERT` upstream) fails with
 //!   [`CacheError::Outstanding`], keeps the cache listed and intact (magazines flushed), so the
 //!   caller can report it; nothing is freed under a client's feet.
@@ -170,15 +174,27 @@ pub struct CacheStats {
     pub max_slabs: i32,
 }
 
-/// One processor's magazine.
+/// Raises a statistics maximum to `value`, writing only when it grows (a plain load on the
+/// common path keeps the cache line shared between processors).
+fn raise_max(max: &AtomicI32, value: i32) {
+    if value > max.load(Ordering::Relaxed) {
+        max.fetch_max(value, Ordering::Relaxed);
+    }
+}
+
+/// One processor's magazine, alone on its cache line(s) so processors never share one.
+#[repr(align(64))]
 struct Magazine {
     slots: [AtomicPtr<u8>; MAGAZINE_SLOTS],
+    /// Objects handed out minus objects returned on this processor (may be negative).
+    objects: AtomicI32,
 }
 
 impl Magazine {
     fn new() -> Self {
         Self {
             slots: core::array::from_fn(|_| AtomicPtr::new(core::ptr::null_mut())),
+            objects: AtomicI32::new(0),
         }
     }
 
@@ -274,7 +290,7 @@ impl<P: Platform> Cache<P> {
         CacheStats {
             count,
             reservation: self.reservation,
-            objects: self.current_objects.load(Ordering::Relaxed),
+            objects: self.objects(),
             max_objects: self.maximum_objects.load(Ordering::Relaxed),
             slabs: self.current_slabs.load(Ordering::Relaxed),
             max_slabs: self.maximum_slabs.load(Ordering::Relaxed),
@@ -316,19 +332,39 @@ impl<P: Platform> Cache<P> {
     /// constructor failed). `locked` says the caller already holds its own lock.
     pub fn get(&self, locked: bool) -> Option<NonNull<u8>> {
         let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
-        let mut object = self.magazine().and_then(Magazine::take);
-        if object.is_none() {
+        let magazine = self.magazine();
+        let mut object = magazine.and_then(Magazine::take);
+        if object.is_some() {
+            self.count(magazine, 1);
+        } else {
             self.lock_client(locked);
             object = self.get_from_slabs();
             self.unlock_client(locked);
-        }
-        if object.is_some() {
-            let now = self.current_objects.fetch_add(1, Ordering::Relaxed);
-            self.maximum_objects
-                .fetch_max(now.saturating_add(1), Ordering::Relaxed);
+            if object.is_some() {
+                self.count(magazine, 1);
+                // Sampled on the slab path only: magazine traffic never reaches a new peak
+                // of objects out by itself (what it hands out was out before).
+                raise_max(&self.maximum_objects, self.objects());
+            }
         }
         self.platform.lower_irql(old);
         object
+    }
+
+    /// Counts objects handed out (`delta` 1) or returned (-1) on this processor: per-CPU
+    /// counters keep the magazine path free of shared writes.
+    fn count(&self, magazine: Option<&Magazine>, delta: i32) {
+        let counter = magazine.map_or(&self.current_objects, |m| &m.objects);
+        counter.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// Objects handed out now (the sum of the per-processor counts).
+    fn objects(&self) -> i32 {
+        self.magazines
+            .iter()
+            .fold(self.current_objects.load(Ordering::Relaxed), |sum, m| {
+                sum.wrapping_add(m.objects.load(Ordering::Relaxed))
+            })
     }
 
     /// `CachePut`: returns `object`. `locked` as for [`Cache::get`].
@@ -339,7 +375,8 @@ impl<P: Platform> Cache<P> {
     /// reaches its slab, logged and ignored, but one parked in a magazine is trusted.)
     pub unsafe fn put(&self, object: NonNull<u8>, locked: bool) {
         let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
-        let parked = self.magazine().is_some_and(|m| m.give(object));
+        let magazine = self.magazine();
+        let parked = magazine.is_some_and(|m| m.give(object));
         let returned = parked || {
             self.lock_client(locked);
             let done = {
@@ -350,7 +387,7 @@ impl<P: Platform> Cache<P> {
             done
         };
         if returned {
-            self.current_objects.fetch_sub(1, Ordering::Relaxed);
+            self.count(magazine, -1);
         }
         self.platform.lower_irql(old);
     }
@@ -487,8 +524,7 @@ impl<P: Platform> Cache<P> {
         Self::insert_slab(slabs, slab);
         slabs.count = slabs.count.saturating_add(per_slab);
         let now = self.current_slabs.fetch_add(1, Ordering::Relaxed);
-        self.maximum_slabs
-            .fetch_max(now.saturating_add(1), Ordering::Relaxed);
+        raise_max(&self.maximum_slabs, now.saturating_add(1));
         Ok(())
     }
 

@@ -614,3 +614,33 @@ fn two_threads_on_two_processors_share_a_cache_consistently() {
     assert_eq!(f.dtors(), f.ctors());
     assert_eq!(f.live_pages(), 0);
 }
+
+#[test]
+fn objects_got_on_one_processor_and_put_on_another_are_counted_once() {
+    let f = fixture(2);
+    let cache = f.create(16, 0, 0);
+    let objects: Vec<_> = f
+        .platform
+        .as_processor(0, || (0..10).map(|_| cache.get(false).unwrap()).collect());
+    assert_eq!(cache.stats().objects, 10);
+    assert_eq!(cache.stats().max_objects, 10);
+    f.platform.as_processor(1, || {
+        for &o in &objects {
+            put(&cache, o, false);
+        }
+    });
+    assert_eq!(cache.stats().objects, 0);
+    // Six parked on processor 1; getting them back there does not make a new peak.
+    let again: Vec<_> = f
+        .platform
+        .as_processor(1, || (0..6).map(|_| cache.get(false).unwrap()).collect());
+    assert_eq!(cache.stats().objects, 6);
+    assert_eq!(cache.stats().max_objects, 10);
+    f.platform.as_processor(0, || {
+        for o in again {
+            put(&cache, o, false);
+        }
+    });
+    f.context.destroy(&cache).unwrap();
+    assert_eq!(f.live_pages(), 0);
+}
