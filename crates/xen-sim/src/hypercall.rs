@@ -881,7 +881,8 @@ impl State {
                 let Some(r) = read::<VcpuRegisterVcpuInfo>(t, arg) else {
                     return neg(errno::EFAULT);
                 };
-                if vcpu != caller || self.registered_vcpu_info(vcpu).is_some() {
+                let allowed = vcpu == caller || self.vcpu_down[vcpu as usize];
+                if !allowed || self.registered_vcpu_info(vcpu).is_some() {
                     return neg(errno::EINVAL);
                 }
                 let size = size_of::<xen_headers::xen::VcpuInfo>();
@@ -932,8 +933,15 @@ impl State {
                 self.timers[vcpu as usize].singleshot = None;
                 0
             }
-            VCPUOP_IS_UP => 1,
-            VCPUOP_UP | VCPUOP_DOWN => 0,
+            VCPUOP_IS_UP => isize::from(!self.vcpu_down[vcpu as usize]),
+            VCPUOP_UP => {
+                self.vcpu_down[vcpu as usize] = false;
+                0
+            }
+            VCPUOP_DOWN => {
+                self.vcpu_down[vcpu as usize] = true;
+                0
+            }
             VCPUOP_INITIALISE => neg(errno::EEXIST),
             _ => neg(errno::ENOSYS),
         }

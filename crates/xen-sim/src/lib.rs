@@ -144,6 +144,9 @@ pub struct SimConfig {
     pub features: u32,
     /// Whether a domU may use `CONSOLEIO_write` (a debug build of Xen allows it).
     pub guest_console_io: bool,
+    /// Whether the toolstack sets up the store and console (rings, channels, HVM parameters,
+    /// grant entries 0 and 1), as for a domU; the hardware domain has none.
+    pub toolstack: bool,
     /// Longest a `SCHEDOP_block`/`SCHEDOP_poll` without a deadline waits before returning
     /// (Xen allows spurious wake-ups; a test never hangs).
     pub wait_limit: Duration,
@@ -164,6 +167,7 @@ impl Default for SimConfig {
             // hvm_callback_vector, hvm_safe_pvclock, hvm_pirqs.
             features: (1 << 8) | (1 << 9) | (1 << 10),
             guest_console_io: false,
+            toolstack: true,
             wait_limit: Duration::from_secs(5),
         }
     }
@@ -447,7 +451,7 @@ impl Sim {
         self.with(|s| s.console_input(bytes))
     }
 
-    /// The store ring: its frame and host address.
+    /// The store ring: its frame and host address (0 and null without a toolstack).
     #[must_use]
     pub fn store_ring(&self) -> (u64, *mut u8) {
         let s = self.lock();
@@ -455,7 +459,7 @@ impl Sim {
         (gfn, s.mem.host_ptr(gfn).unwrap_or(std::ptr::null_mut()))
     }
 
-    /// The console ring: its frame and host address.
+    /// The console ring: its frame and host address (0 and null without a toolstack).
     #[must_use]
     pub fn console_ring(&self) -> (u64, *mut u8) {
         let s = self.lock();

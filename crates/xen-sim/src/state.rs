@@ -88,6 +88,8 @@ pub struct State {
     pub upcall_vector: Vec<u8>,
     /// Per-vCPU timers.
     pub timers: Vec<Timers>,
+    /// vCPUs taken down with `VCPUOP_down`.
+    pub vcpu_down: Vec<bool>,
     /// Watchdog slots in use.
     pub watchdogs: [bool; 2],
     /// Completed suspends.
@@ -160,8 +162,11 @@ impl State {
             },
         );
         let gnttab = GuestGrantTable::new(mem.pool(), cfg.max_grant_frames);
-        let (store_gfn, _) = mem.allocate(1);
-        let (console_gfn, _) = mem.allocate(1);
+        let (store_gfn, console_gfn) = if cfg.toolstack {
+            (mem.allocate(1).0, mem.allocate(1).0)
+        } else {
+            (0, 0)
+        };
         let vcpus = cfg.vcpus as usize;
         let mut state = Self {
             cfg,
@@ -176,6 +181,7 @@ impl State {
             via: Via::None,
             upcall_vector: vec![0; vcpus],
             timers: vec![Timers::default(); vcpus],
+            vcpu_down: vec![false; vcpus],
             watchdogs: [false; 2],
             suspends: 0,
             cancel_next_suspend: false,
@@ -193,9 +199,11 @@ impl State {
             store_hook_kicks: 0,
             epoch: Instant::now(),
         };
-        state.params[HVM_PARAM_STORE_PFN as usize] = store_gfn;
-        state.params[HVM_PARAM_CONSOLE_PFN as usize] = console_gfn;
-        state.build_toolstack_channels(0);
+        if state.cfg.toolstack {
+            state.params[HVM_PARAM_STORE_PFN as usize] = store_gfn;
+            state.params[HVM_PARAM_CONSOLE_PFN as usize] = console_gfn;
+            state.build_toolstack_channels(0);
+        }
         state
     }
 
@@ -591,6 +599,9 @@ impl State {
     }
 
     fn console_ring(&self) -> Option<Page> {
+        if !self.cfg.toolstack {
+            return None;
+        }
         self.mem.page(self.toolstack.console_gfn)
     }
 
@@ -684,7 +695,10 @@ impl State {
         self.timers.iter_mut().for_each(|t| *t = Timers::default());
         self.watchdogs = [false; 2];
         self.suspends += 1;
-        self.build_toolstack_channels(self.suspends);
+        self.vcpu_down.iter_mut().for_each(|d| *d = false);
+        if self.cfg.toolstack {
+            self.build_toolstack_channels(self.suspends);
+        }
     }
 
     /// The guest's view of `vcpu`'s registered `vcpu_info` (frame), if any.

@@ -283,3 +283,46 @@ fn version_features_and_console_io() {
         Ok(())
     );
 }
+
+#[test]
+fn a_down_vcpu_reports_down_and_may_have_its_vcpu_info_registered_by_another() {
+    let g = Guest::new(SimConfig {
+        vcpus: 2,
+        ..SimConfig::default()
+    });
+    let (gfn, _) = g.sim.allocate(1);
+    // SAFETY: refused (vCPU 1 is up and not the caller).
+    let refused = unsafe { xen::vcpu::register_vcpu_info(&g.hv, 1, gfn, 0) };
+    assert_eq!(refused, Err(Error::Errno(errno::EINVAL)));
+    assert_eq!(xen::vcpu::is_up(&g.hv, 1), Ok(true));
+    xen::vcpu::down(&g.hv, 1).unwrap();
+    assert_eq!(xen::vcpu::is_up(&g.hv, 1), Ok(false));
+    // SAFETY: a page dedicated to vCPU 1's vcpu_info.
+    assert_eq!(
+        unsafe { xen::vcpu::register_vcpu_info(&g.hv, 1, gfn, 0) },
+        Ok(())
+    );
+    xen::vcpu::up(&g.hv, 1).unwrap();
+    assert_eq!(xen::vcpu::is_up(&g.hv, 1), Ok(true));
+    assert_eq!(xen::vcpu::is_up(&g.hv, 2), Err(Error::Errno(errno::ENOENT)));
+}
+
+#[test]
+fn without_a_toolstack_there_are_no_store_or_console_channels() {
+    let g = Guest::new(SimConfig {
+        domid: 0,
+        backend_domid: 1,
+        toolstack: false,
+        ..SimConfig::default()
+    });
+    assert_eq!(g.sim.toolstack_ports(), (0, 0));
+    assert_eq!(xen::hvm::get_param(&g.hv, HVM_PARAM_STORE_PFN), Ok(0));
+    assert_eq!(g.sim.store_ring().0, 0);
+    assert_eq!(evtchn::allocate_unbound(&g.hv, DOMID_SELF), Ok(1));
+    // The hardware domain may bind global VIRQs.
+    assert!(evtchn::bind_virq(&g.hv, xen_headers::xen::VIRQ_DOM_EXC, 0).is_ok());
+    let frame = g.map_grant_frame0();
+    assert_eq!(common::grant_flags(frame, 1).load(SeqCst), 0);
+    xen::sched::shutdown(&g.hv, xen_headers::sched::SHUTDOWN_SUSPEND).unwrap();
+    assert_eq!(g.sim.toolstack_ports(), (0, 0));
+}
