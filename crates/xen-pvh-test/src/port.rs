@@ -479,6 +479,20 @@ extern "C" fn thread_main() -> ! {
     }
 }
 
+/// Threads started and threads whose body returned.
+pub fn thread_counts() -> (usize, usize) {
+    masked(|| {
+        let threads = THREADS.lock();
+        let started = threads.len().saturating_sub(1);
+        let finished = threads
+            .iter()
+            .skip(1)
+            .filter(|t| t.done.load(Ordering::SeqCst))
+            .count();
+        (started, finished)
+    })
+}
+
 /// A cooperative thread.
 pub struct KernelThread(Arc<ThreadInner>);
 

@@ -2,7 +2,7 @@
 // Copyright (c) 2026 The XenBus-rs Authors
 
 //! The runtime a freestanding binary on the linux-gnu target must bring itself: the C memory
-//! functions `core` calls, the panic handler and a small allocator.
+//! and string functions `core` calls, the panic handler and a small allocator.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::asm;
@@ -91,6 +91,22 @@ pub unsafe extern "C" fn memcmp(left: *const u8, right: *const u8, len: usize) -
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     // SAFETY: same contract.
     unsafe { memcmp(a, b, n) }
+}
+
+/// `strlen` (`core::ffi::CStr::from_ptr` calls it).
+///
+/// # Safety
+///
+/// The C contract: `s` points to a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
+    let mut len = 0;
+    // SAFETY: the caller guarantees the string is terminated, so every byte up to and
+    // including the NUL is readable.
+    while unsafe { s.wrapping_add(len).read_volatile() } != 0 {
+        len += 1;
+    }
+    len
 }
 
 #[panic_handler]

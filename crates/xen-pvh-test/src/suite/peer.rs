@@ -114,9 +114,8 @@ fn wait_node(store: &RingStore, node: &[u8], ns: u64) -> Option<alloc::vec::Vec<
         if events::now_ns() >= deadline {
             return None;
         }
-        for _ in 0..1000 {
-            crate::arch::pause();
-        }
+        // Lets the port's DPCs, timers and threads run (the xenbus round has some).
+        crate::port::idle();
         xen::sched::yield_now(hv());
     }
 }
@@ -172,6 +171,72 @@ impl EventSide for DirectEvents {
     }
 }
 
+/// How a round grants its page to dom0, revokes it, and maps dom0's grant.
+pub trait GrantSide {
+    /// Grants frame `frame` to dom0 writable; returns the reference.
+    fn permit(&mut self, prefix: &str, frame: u64) -> Option<u32>;
+    /// The entry's flags, where this side can see them.
+    fn flags(&self) -> Option<u16>;
+    /// Whether the entry still grants access.
+    fn still_granted(&self) -> bool;
+    /// Revokes the grant; `Err` carries why not.
+    fn revoke(&mut self) -> Result<(), alloc::string::String>;
+    /// Maps dom0's grant `gref` writable; returns the guest frame it is mapped at.
+    fn map_foreign(&mut self, prefix: &str, gref: u32) -> Option<u64>;
+    /// Unmaps what `map_foreign` mapped at `gfn`.
+    fn unmap_foreign(&mut self, prefix: &str, gfn: u64);
+}
+
+/// The grant entries written by hand in frame 0 (mapped at `GRANT_FRAME_GFN`) and the `xen`
+/// crate's `GNTTABOP_map_grant_ref`/`unmap_grant_ref`.
+pub struct DirectGrants {
+    reference: u32,
+    handle: u32,
+}
+
+impl DirectGrants {
+    /// Grants through entry `reference`.
+    pub const fn new(reference: u32) -> Self {
+        Self {
+            reference,
+            handle: 0,
+        }
+    }
+}
+
+impl GrantSide for DirectGrants {
+    fn permit(&mut self, _prefix: &str, frame: u64) -> Option<u32> {
+        permit_dom0(self.reference, frame);
+        Some(self.reference)
+    }
+
+    fn flags(&self) -> Option<u16> {
+        Some(grant_flags(self.reference).load(Ordering::SeqCst))
+    }
+
+    fn still_granted(&self) -> bool {
+        grant_flags(self.reference).load(Ordering::SeqCst) & GTF_PERMIT_ACCESS != 0
+    }
+
+    fn revoke(&mut self) -> Result<(), alloc::string::String> {
+        revoke(self.reference).map_err(|flags| format!("flags {flags:#x}"))
+    }
+
+    fn map_foreign(&mut self, prefix: &str, gref: u32) -> Option<u64> {
+        // SAFETY: GRANT_MAP_GFN is a hole of our physmap; it is used only through `shm` until
+        // unmapped.
+        let handle = unsafe { gnttab::map_foreign_page(hv(), 0, gref, GRANT_MAP_GFN << 12, false) };
+        self.handle = ok(&format!("{prefix}.gnttab_map_dom0_grant"), handle)?;
+        Some(GRANT_MAP_GFN)
+    }
+
+    fn unmap_foreign(&mut self, prefix: &str, gfn: u64) {
+        // SAFETY: nothing uses the mapping any more.
+        let unmapped = unsafe { gnttab::unmap_foreign_page(hv(), self.handle, gfn << 12) };
+        ok(&format!("{prefix}.gnttab_unmap_dom0_grant"), unmapped);
+    }
+}
+
 /// Maps frame 0 of our grant table (once, before the first round).
 pub fn map_grant_frame() -> bool {
     // SAFETY: GRANT_FRAME_GFN is a hole of this domain's physmap; nothing of ours is there.
@@ -191,22 +256,22 @@ pub fn run(store: &RingStore) {
         store,
         "peer",
         &mut DirectEvents::default(),
+        &mut DirectGrants::new(REF_PEER),
         &PEER_PAGE,
-        REF_PEER,
         marker,
     );
     super::subsystems::run(store);
 }
 
 /// One exchange with xtk-peer, which reads and writes `data/<prefix>/...`: our page `page`
-/// granted as `reference` to dom0, the events through `events`, and (if given) the console
+/// granted to dom0 through `grants`, the events through `events`, and (if given) the console
 /// text for dom0 to find.
 pub fn round(
     store: &RingStore,
     prefix: &str,
     events: &mut dyn EventSide,
+    grants: &mut dyn GrantSide,
     page: &Page,
-    reference: u32,
     marker: Option<&str>,
 ) {
     let name = |what: &str| format!("{prefix}.{what}");
@@ -214,7 +279,9 @@ pub fn round(
     for i in 0..4096 {
         shm::write_frame_byte(page.gfn(), i, pattern(b'A', i));
     }
-    permit_dom0(reference, page.gfn());
+    let Some(reference) = grants.permit(prefix, page.gfn()) else {
+        return;
+    };
     let Some(port) = events.open_unbound(prefix) else {
         return;
     };
@@ -259,20 +326,21 @@ pub fn round(
         diff.is_none(),
         format_args!("first difference at {diff:?}"),
     );
-    let flags = grant_flags(reference).load(Ordering::SeqCst);
-    check(
-        &name("gnttab_entry_marked_mapped"),
-        flags & (GTF_READING | GTF_WRITING) == GTF_READING | GTF_WRITING,
-        format_args!("flags {flags:#x}"),
-    );
-    let refused = revoke(reference);
+    if let Some(flags) = grants.flags() {
+        check(
+            &name("gnttab_entry_marked_mapped"),
+            flags & (GTF_READING | GTF_WRITING) == GTF_READING | GTF_WRITING,
+            format_args!("flags {flags:#x}"),
+        );
+    }
+    let refused = grants.revoke();
     check(
         &name("gnttab_revoke_refused_while_mapped"),
-        refused.is_err() && grant_flags(reference).load(Ordering::SeqCst) & GTF_PERMIT_ACCESS != 0,
+        refused.is_err() && grants.still_granted(),
         format_args!("{refused:?}"),
     );
 
-    map_dom0_grant(store, prefix);
+    map_dom0_grant(store, prefix, grants);
     events.send(prefix);
 
     // Event 2 from dom0: it unmapped our grant.
@@ -283,10 +351,10 @@ pub fn round(
         got && unmapped == b"1",
         format_args!("data/{prefix}/unmapped {:?}", show(&unmapped)),
     );
-    let revoked = revoke(reference);
+    let revoked = grants.revoke();
     check(
         &name("gnttab_revoke_after_unmap"),
-        revoked.is_ok() && grant_flags(reference).load(Ordering::SeqCst) == 0,
+        revoked.is_ok() && !grants.still_granted(),
         format_args!("{revoked:?}"),
     );
     events.send(prefix);
@@ -294,8 +362,7 @@ pub fn round(
 }
 
 /// Maps the page dom0 granted to us, checks it and answers in its upper half.
-fn map_dom0_grant(store: &RingStore, prefix: &str) {
-    let xen = hv();
+fn map_dom0_grant(store: &RingStore, prefix: &str, grants: &mut dyn GrantSide) {
     let name = |what: &str| format!("{prefix}.{what}");
     let node = format!("data/{prefix}/dom0-gref");
     let Some(gref) = wait_node(store, node.as_bytes(), DOM0_STEP_NS) else {
@@ -307,25 +374,19 @@ fn map_dom0_grant(store: &RingStore, prefix: &str) {
         return;
     };
     let gref: u32 = show(&gref).parse().unwrap_or(u32::MAX);
-    let address = GRANT_MAP_GFN << 12;
-    // SAFETY: GRANT_MAP_GFN is a hole of our physmap; it is used only through `shm` until
-    // unmapped below.
-    let handle = unsafe { gnttab::map_foreign_page(xen, 0, gref, address, false) };
-    let Some(handle) = ok(&name("gnttab_map_dom0_grant"), handle) else {
+    let Some(gfn) = grants.map_foreign(prefix, gref) else {
         return;
     };
-    let diff = first_difference(GRANT_MAP_GFN, b'C', 0..HALF);
+    let diff = first_difference(gfn, b'C', 0..HALF);
     check(
         &name("gnttab_dom0_page_contents"),
         diff.is_none(),
-        format_args!("gref {gref}, first difference at {diff:?}"),
+        format_args!("gref {gref} at gfn {gfn:#x}, first difference at {diff:?}"),
     );
     for i in HALF..4096 {
-        shm::write_frame_byte(GRANT_MAP_GFN, i, pattern(b'D', i));
+        shm::write_frame_byte(gfn, i, pattern(b'D', i));
     }
-    // SAFETY: nothing uses the mapping any more.
-    let unmapped = unsafe { gnttab::unmap_foreign_page(xen, handle, address) };
-    ok(&name("gnttab_unmap_dom0_grant"), unmapped);
+    grants.unmap_foreign(prefix, gfn);
 }
 
 /// The PV console ring (`struct xencons_interface`): `out` at 1024 (2048 bytes), `out_cons` at

@@ -3,9 +3,15 @@
 
 //! The inter-domain round again, through the real xenbus subsystems over [`crate::port`] (the
 //! kernel's `platform_port::Platform`) and `xen::services::Direct` (the real hypercall
-//! instruction): EVTCHN opens the port UNBOUND for dom0 and delivers dom0's notifications to a
-//! callback through the per-vCPU upcall vector and the kernel's interrupt handler, with
-//! interrupts live as on Windows (masked only at `HIGH_LEVEL`).
+//! instruction):
+//!
+//! * EVTCHN opens the port UNBOUND for dom0 and delivers dom0's notifications to a callback
+//!   through the per-vCPU upcall vector and the kernel's interrupt handler, with interrupts
+//!   live as on Windows (masked only at `HIGH_LEVEL`);
+//! * GNTTAB (over CACHE, whose monitor runs as a cooperative thread of the port) permits dom0's
+//!   access to our page, refuses to revoke while dom0 has it mapped and revokes after, and maps
+//!   dom0's grant with `MapForeignPages`;
+//! * CONSOLE writes a line on the PV console ring that dom0's xenconsoled must log.
 //!
 //! EVTCHN runs the 2-level ABI here: the store client of this kernel waits on its own port
 //! through the 2-level pending bitmap, which FIFO would bypass.
@@ -18,20 +24,29 @@ use crate::events;
 use crate::harness::check;
 use crate::port::{self, Kernel, KernelInterrupts};
 use alloc::format;
+use alloc::string::{String, ToString};
 use alloc::sync::{Arc, Weak};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, Ordering};
+use core::time::Duration;
 use xen::hypercall::Xen;
 use xen::services::Direct;
-use xenbus::evtchn::{Channel, Evtchn, EvtchnConfig, OpenKind};
+use xenbus::cache::CacheContext;
+use xenbus::console::{Console, ConsoleEvtchn, ConsoleGnttab};
+use xenbus::evtchn::{Channel, Evtchn, EvtchnConfig, EvtchnError, OpenKind};
+use xenbus::gnttab::{Gnttab, GnttabCache, GnttabError, GrantEntry};
 use xenbus::shared_info::{ProcessorVcpu, SharedInfo};
+use xenbus::store::NtStatus;
 
-type KernelEvtchn = Evtchn<Kernel, Direct<Xen>, KernelInterrupts>;
+type Services = Direct<Xen>;
+type KernelEvtchn = Evtchn<Kernel, Services, KernelInterrupts>;
+type KernelGnttab = Gnttab<Kernel, Services>;
+
+/// How often the CACHE monitor runs here (upstream: 5 s), so it runs during the round.
+const MONITOR_PERIOD: Duration = Duration::from_millis(50);
 
 /// The page this round grants to dom0.
 static XENBUS_PAGE: Page = Page::new();
-/// Its grant reference.
-const REF_XENBUS: u32 = 9;
 
 /// EVTCHN's side of the exchange.
 struct SubsystemEvents {
@@ -126,10 +141,188 @@ impl EventSide for SubsystemEvents {
     }
 }
 
-/// Brings EVTCHN up on the real Xen, runs the round and tears it down again.
+/// GNTTAB's side of the exchange.
+struct SubsystemGrants {
+    gnttab: Arc<KernelGnttab>,
+    cache: Arc<GnttabCache<Kernel>>,
+    entry: Option<GrantEntry>,
+    reference: u32,
+    mapped: u64,
+}
+
+impl peer::GrantSide for SubsystemGrants {
+    fn permit(&mut self, prefix: &str, frame: u64) -> Option<u32> {
+        let permitted = self
+            .gnttab
+            .permit_foreign_access(&self.cache, false, 0, frame, false);
+        let detail = match &permitted {
+            Ok(entry) => format!("reference {}", entry.reference()),
+            Err(error) => format!("{error}"),
+        };
+        let entry = permitted.ok();
+        check(
+            &format!("{prefix}.gnttab_permit_foreign_access"),
+            entry.is_some(),
+            format_args!("frame {frame:#x}: {detail}"),
+        );
+        let entry = entry?;
+        self.reference = entry.reference();
+        let query = self.gnttab.query_reference(self.reference);
+        check(
+            &format!("{prefix}.gnttab_query_reference"),
+            query == Ok((frame, false)),
+            format_args!("{query:?}"),
+        );
+        self.entry = Some(entry);
+        Some(self.reference)
+    }
+
+    fn flags(&self) -> Option<u16> {
+        None
+    }
+
+    fn still_granted(&self) -> bool {
+        self.entry.is_some()
+    }
+
+    fn revoke(&mut self) -> Result<(), String> {
+        let entry = self.entry.take().ok_or_else(|| "no entry".to_string())?;
+        match self.gnttab.revoke_foreign_access(&self.cache, false, entry) {
+            Ok(()) => Ok(()),
+            Err((error, entry)) => {
+                self.entry = Some(entry);
+                Err(format!(
+                    "{error} -> {:#010x}",
+                    error.status().cast_unsigned()
+                ))
+            }
+        }
+    }
+
+    fn map_foreign(&mut self, prefix: &str, gref: u32) -> Option<u64> {
+        let mapped = self.gnttab.map_foreign_pages(0, &[gref], false);
+        check(
+            &format!("{prefix}.gnttab_map_foreign_pages"),
+            mapped.is_ok(),
+            format_args!("{mapped:x?}"),
+        );
+        self.mapped = mapped.ok()?;
+        Some(self.mapped >> 12)
+    }
+
+    fn unmap_foreign(&mut self, prefix: &str, _gfn: u64) {
+        let unmapped = self.gnttab.unmap_foreign_pages(self.mapped);
+        check(
+            &format!("{prefix}.gnttab_unmap_foreign_pages"),
+            unmapped.is_ok() && self.gnttab.foreign_map_count() == 0,
+            format_args!(
+                "{unmapped:?}, {} maps left",
+                self.gnttab.foreign_map_count()
+            ),
+        );
+    }
+}
+
+/// EVTCHN as CONSOLE sees it.
+struct ConsoleChannels(Arc<KernelEvtchn>);
+
+impl ConsoleEvtchn for ConsoleChannels {
+    type Channel = Arc<Channel>;
+
+    fn acquire(&self) -> Result<(), NtStatus> {
+        self.0.acquire().map_err(EvtchnError::status)
+    }
+
+    fn release(&self) {
+        self.0.release();
+    }
+
+    fn open_fixed(
+        &self,
+        port: u32,
+        callback: Arc<dyn Fn() + Send + Sync>,
+    ) -> Result<Arc<Channel>, NtStatus> {
+        let kind = OpenKind::Fixed {
+            port,
+            auto_mask: false,
+        };
+        let callback = Arc::new(move || {
+            callback();
+            true
+        });
+        self.0.open(kind, callback, 0).map_err(EvtchnError::status)
+    }
+
+    fn unmask(&self, channel: &Arc<Channel>) {
+        self.0.unmask(channel, false, true);
+    }
+
+    fn send(&self, channel: &Arc<Channel>) {
+        self.0.send(channel);
+    }
+
+    fn close(&self, channel: Arc<Channel>) {
+        self.0.close(channel);
+    }
+}
+
+/// GNTTAB as CONSOLE sees it.
+struct ConsoleGrants(Arc<KernelGnttab>);
+
+impl ConsoleGnttab for ConsoleGrants {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        self.0.acquire().map_err(GnttabError::status)
+    }
+
+    fn release(&self) {
+        self.0.release();
+    }
+
+    fn query_reference(&self, reference: u32) -> Result<u64, NtStatus> {
+        self.0
+            .query_reference(reference)
+            .map(|(frame, _)| frame)
+            .map_err(GnttabError::status)
+    }
+}
+
+/// The console line of this round (dom0 finds it in xenconsoled's log).
+const CONSOLE_LINE: &str = "XTK-CONSOLE: the xenbus CONSOLE subsystem reached dom0";
+
+/// Writes [`CONSOLE_LINE`] through CONSOLE; returns it when the whole line went onto the ring.
+fn console_line(
+    services: &Arc<Services>,
+    evtchn: &Arc<KernelEvtchn>,
+    gnttab: &Arc<KernelGnttab>,
+) -> Option<&'static str> {
+    let console = Console::new(
+        Kernel,
+        Arc::clone(services),
+        Arc::new(ConsoleChannels(Arc::clone(evtchn))),
+        Arc::new(ConsoleGrants(Arc::clone(gnttab))),
+    );
+    let acquired = console.acquire();
+    check(
+        "xenbus.console_acquire",
+        acquired.is_ok(),
+        format_args!("{acquired:?}"),
+    );
+    acquired.ok()?;
+    let line = alloc::format!("{CONSOLE_LINE}\r\n");
+    let written = console.write(line.as_bytes());
+    check(
+        "xenbus.console_write",
+        written == line.len(),
+        format_args!("{written} of {} bytes", line.len()),
+    );
+    console.release();
+    (written == line.len()).then_some(CONSOLE_LINE)
+}
+
+/// Brings the subsystems up on the real Xen, runs the round and tears them down again.
 pub fn run(store: &RingStore) {
     let pages_before = port::outstanding_pages();
-    let services = Arc::new(Direct::new(*crate::xen(), 1));
+    let services: Arc<Services> = Arc::new(Direct::new(*crate::xen(), 1));
     let page = NonNull::new(core::ptr::with_exposed_provenance_mut::<u8>(
         usize::try_from(SHARED_INFO_GFN << 12).unwrap_or(0),
     ));
@@ -153,7 +346,13 @@ pub fn run(store: &RingStore) {
         use_fifo_abi: false,
         use_upcall: true,
     };
-    let evtchn = match Evtchn::new(Kernel, services, KernelInterrupts, Arc::new(shared), config) {
+    let evtchn = match Evtchn::new(
+        Kernel,
+        Arc::clone(&services),
+        KernelInterrupts,
+        Arc::new(shared),
+        config,
+    ) {
         Ok(evtchn) => evtchn,
         Err(error) => {
             check("xenbus.evtchn_new", false, format_args!("{error}"));
@@ -183,7 +382,7 @@ pub fn run(store: &RingStore) {
             channel: None,
             calls: Arc::new(AtomicU32::new(0)),
         };
-        peer::round(store, "xenbus", &mut side, &XENBUS_PAGE, REF_XENBUS, None);
+        grants_round(store, &services, &evtchn, &mut side);
         drop(side);
         evtchn.release();
         check(
@@ -199,5 +398,87 @@ pub fn run(store: &RingStore) {
         "xenbus.no_pages_leaked",
         pages_after == pages_before,
         format_args!("{pages_before} -> {pages_after} pages outstanding"),
+    );
+}
+
+/// CACHE and GNTTAB up, the console line, the round, and everything down again.
+fn grants_round(
+    store: &RingStore,
+    services: &Arc<Services>,
+    evtchn: &Arc<KernelEvtchn>,
+    events: &mut SubsystemEvents,
+) {
+    let (threads_before, _) = port::thread_counts();
+    let cache = match CacheContext::with_monitor_period(&Kernel, Some(MONITOR_PERIOD)) {
+        Ok(cache) => Arc::new(cache),
+        Err(error) => {
+            check("xenbus.cache_context", false, format_args!("{error:?}"));
+            return;
+        }
+    };
+    let (threads_started, _) = port::thread_counts();
+    check(
+        "xenbus.cache_monitor_thread_started",
+        threads_started == threads_before + 1,
+        format_args!("{threads_before} -> {threads_started} threads"),
+    );
+    let gnttab = match Gnttab::new(Kernel, Arc::clone(services), Arc::clone(&cache)) {
+        Ok(gnttab) => Arc::new(gnttab),
+        Err(error) => {
+            check("xenbus.gnttab_new", false, format_args!("{error}"));
+            cache.teardown();
+            return;
+        }
+    };
+    let acquired = gnttab.acquire();
+    check(
+        "xenbus.gnttab_acquire",
+        acquired.is_ok() && gnttab.frame_count() >= 1,
+        format_args!(
+            "{acquired:?}, {} frames of at most {}",
+            gnttab.frame_count(),
+            gnttab.max_frames()
+        ),
+    );
+    if acquired.is_ok() {
+        let marker = console_line(services, evtchn, &gnttab);
+        let noop: xenbus::cache::LockFn = Arc::new(|| {});
+        match gnttab.create_cache("xtk", 0, 0, Arc::clone(&noop), noop) {
+            Ok(grant_cache) => {
+                let mut grants = SubsystemGrants {
+                    gnttab: Arc::clone(&gnttab),
+                    cache: Arc::clone(&grant_cache),
+                    entry: None,
+                    reference: 0,
+                    mapped: 0,
+                };
+                peer::round(store, "xenbus", events, &mut grants, &XENBUS_PAGE, marker);
+                let leftover = grants.entry.take();
+                check(
+                    "xenbus.gnttab_no_entry_left",
+                    leftover.is_none(),
+                    format_args!("{:?}", leftover.as_ref().map(GrantEntry::reference)),
+                );
+                drop(grants);
+                let destroyed = gnttab.destroy_cache(&grant_cache);
+                check(
+                    "xenbus.gnttab_destroy_cache",
+                    destroyed.is_ok(),
+                    format_args!("{destroyed:?}"),
+                );
+            }
+            Err(error) => {
+                check("xenbus.gnttab_create_cache", false, format_args!("{error}"));
+            }
+        }
+        gnttab.release();
+    }
+    drop(gnttab);
+    cache.teardown();
+    let (started, finished) = port::thread_counts();
+    check(
+        "xenbus.cache_monitor_thread_joined",
+        started == finished,
+        format_args!("{finished} of {started} threads finished"),
     );
 }
