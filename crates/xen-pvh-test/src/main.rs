@@ -6,12 +6,15 @@
 //! wrapper — against the real hypervisor. It prints one `XTK-PASS:`/`XTK-FAIL:` line per check
 //! and `XTK-RESULT: N passed, F failed`, then reboots the machine.
 //!
-//! With `xtk.mode=domu` it is instead a PVH domU of a Linux dom0 (scripts/xen-full-test) and
+//! With `xtk.mode=domu` it is instead a PVH domU of a Linux dom0 (scripts/xen-full-test): it
 //! runs the xenbus store client on its real xenstore ring against Debian's xenstored
-//! (`suite/xenstore.rs`).
+//! (`suite/xenstore.rs`), then exchanges events and grants with a dom0 peer program and writes
+//! to its PV console, first with the `xen` crate's wrappers (`suite/peer.rs`) and then through
+//! the xenbus EVTCHN, GNTTAB, CACHE and CONSOLE subsystems (`suite/subsystems.rs`).
 //!
 //! Layering: it sits beside the drivers and links `crates/xen` exactly as xen.sys does; the
-//! code it adds is only what a bare machine needs (entry, descriptor tables, upcall handler).
+//! code it adds is only what a bare machine needs (entry, descriptor tables, upcall handler)
+//! and, for the subsystems, a small `platform_port::Platform` (`port.rs`).
 //!
 //! Build: scripts/xen-qemu-test builds it with `--cfg xen_freestanding` for the whole crate graph
 //! (plus static relocation, no red zone and our linker script, see build.rs). Without that cfg —

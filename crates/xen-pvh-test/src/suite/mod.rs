@@ -129,7 +129,8 @@ pub fn run(start_info: u64) {
         .windows(b"xtk.mode=domu".len())
         .any(|w| w == b"xtk.mode=domu")
     {
-        // A PVH domU of a Linux dom0 (scripts/xen-full-test): the store client on the real ring.
+        // A PVH domU of a Linux dom0 (scripts/xen-full-test): the store client on the real ring,
+        // then the inter-domain rounds with dom0's peer (xenstore::domu runs them).
         memory::shared_info();
         xenstore::domu();
         return;

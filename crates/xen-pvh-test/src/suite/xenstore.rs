@@ -8,7 +8,9 @@
 //!
 //! Protocol with dom0's script: dom0 creates `/local/domain/0/xtk-secret` (dom0 only) before it
 //! creates us; we watch `data/ping`, then write `data/ready`; dom0 answers by writing
-//! `data/ping = pong`, which must fire our watch. At the end we write `data/result`.
+//! `data/ping = pong`, which must fire our watch. Then the inter-domain rounds run
+//! (`peer.rs`, `subsystems.rs`, over `data/peer/` and `data/xenbus/`); at the end we write
+//! `data/result`.
 
 use super::{hv, shm};
 use crate::harness::{check, counts, ok};
