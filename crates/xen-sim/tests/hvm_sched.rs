@@ -298,10 +298,8 @@ fn a_down_vcpu_reports_down_and_may_have_its_vcpu_info_registered_by_another() {
     xen::vcpu::down(&g.hv, 1).unwrap();
     assert_eq!(xen::vcpu::is_up(&g.hv, 1), Ok(false));
     // SAFETY: a page dedicated to vCPU 1's vcpu_info.
-    assert_eq!(
-        unsafe { xen::vcpu::register_vcpu_info(&g.hv, 1, gfn, 0) },
-        Ok(())
-    );
+    let registered = unsafe { xen::vcpu::register_vcpu_info(&g.hv, 1, gfn, 0) };
+    assert_eq!(registered, Ok(()));
     xen::vcpu::up(&g.hv, 1).unwrap();
     assert_eq!(xen::vcpu::is_up(&g.hv, 1), Ok(true));
     assert_eq!(xen::vcpu::is_up(&g.hv, 2), Err(Error::Errno(errno::ENOENT)));
