@@ -29,7 +29,6 @@ extern crate std;
 
 extern crate alloc;
 
-pub mod balloon;
 pub mod cache;
 mod callback_list;
 pub mod console;
@@ -43,7 +42,7 @@ mod glue;
 pub mod gnttab;
 pub mod hole;
 pub mod interface;
-pub mod mutex;
+mod mutex;
 pub mod pdo_identity;
 pub mod range_set;
 pub mod shared_info;
