@@ -29,6 +29,7 @@ extern crate std;
 
 extern crate alloc;
 
+pub mod balloon;
 pub mod cache;
 mod callback_list;
 pub mod console;
@@ -42,7 +43,7 @@ mod glue;
 pub mod gnttab;
 pub mod hole;
 pub mod interface;
-mod mutex;
+pub mod mutex;
 pub mod pdo_identity;
 pub mod range_set;
 pub mod shared_info;

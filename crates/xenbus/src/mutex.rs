@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! Upstream's `MUTEX` (`mutex.h`): a non-recursive lock built on a synchronization event, for
-//! `PASSIVE_LEVEL` code that may wait (UNPLUG's request lock, the balloon/suspend mutex the
-//! FDO's balloon and suspend threads both only *try* to take).
+//! Upstream's `MUTEX` (`mutex.h`): a non-recursive lock built on a synchronization event.
+//!
+//! For `PASSIVE_LEVEL` code that may wait (UNPLUG's request lock) and for the balloon/suspend
+//! mutex the FDO's balloon and suspend threads both only *try* to take. A guard is never built
+//! unless the lock was taken (dropping one frees the lock).
+
+use alloc::sync::Arc;
 
 use platform_port::{Event, EventKind, Events};
 
@@ -30,7 +34,17 @@ impl<E: Event> EventMutex<E> {
     pub fn try_lock(&self) -> Option<EventMutexGuard<'_, E>> {
         self.free
             .wait(Some(core::time::Duration::ZERO))
-            .then_some(EventMutexGuard { mutex: self })
+            .then(|| EventMutexGuard { mutex: self })
+    }
+
+    /// Takes the lock only if it is free now; the guard keeps the mutex alive (a holder that
+    /// outlives one function, like the balloon thread's "active" state).
+    pub fn try_lock_owned(self: &Arc<Self>) -> Option<OwnedEventMutexGuard<E>> {
+        self.free
+            .wait(Some(core::time::Duration::ZERO))
+            .then(|| OwnedEventMutexGuard {
+                mutex: Arc::clone(self),
+            })
     }
 
     /// Whether someone holds it now.
@@ -45,6 +59,17 @@ pub struct EventMutexGuard<'a, E: Event> {
 }
 
 impl<E: Event> Drop for EventMutexGuard<'_, E> {
+    fn drop(&mut self) {
+        self.mutex.free.set();
+    }
+}
+
+/// A held lock that owns a reference to its mutex; dropping it frees the lock.
+pub struct OwnedEventMutexGuard<E: Event> {
+    mutex: Arc<EventMutex<E>>,
+}
+
+impl<E: Event> Drop for OwnedEventMutexGuard<E> {
     fn drop(&mut self) {
         self.mutex.free.set();
     }
@@ -65,6 +90,12 @@ mod tests {
         drop(g);
         assert!(!m.is_locked());
         drop(m.lock());
+        assert!(m.try_lock().is_some());
+        let m = Arc::new(m);
+        let owned = m.try_lock_owned().unwrap();
+        assert!(m.try_lock().is_none());
+        assert!(m.try_lock_owned().is_none());
+        drop(owned);
         assert!(m.try_lock().is_some());
     }
 }
