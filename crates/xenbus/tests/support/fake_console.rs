@@ -96,7 +96,7 @@ pub struct FakeGnttab {
 }
 
 impl FakeGnttab {
-    pub fn new(frame: u64) -> Self {
+    pub const fn new(frame: u64) -> Self {
         Self {
             references: AtomicI32::new(0),
             console_frame: Mutex::new(Ok(frame)),
@@ -140,9 +140,17 @@ const OUT_CONS: usize = 3080;
 const OUT_PROD: usize = 3084;
 
 impl Backend {
-    fn word(&self, offset: usize) -> &std::sync::atomic::AtomicU32 {
-        // SAFETY: test page, aligned index field.
-        unsafe { std::sync::atomic::AtomicU32::from_ptr(self.page.add(offset).cast()) }
+    const fn word(&self, offset: usize) -> &std::sync::atomic::AtomicU32 {
+        // SAFETY: an index field inside the test page.
+        let word = unsafe { self.page.add(offset) };
+        // SAFETY: the field is 4-byte aligned and the page outlives the backend.
+        unsafe { std::sync::atomic::AtomicU32::from_ptr(word.cast()) }
+    }
+
+    fn byte(&self, offset: usize) -> *mut u8 {
+        assert!(offset < 3072);
+        // SAFETY: inside the test page's rings.
+        unsafe { self.page.add(offset) }
     }
 
     pub fn indices(&self) -> [u32; 4] {
@@ -169,8 +177,9 @@ impl Backend {
             if prod.wrapping_sub(cons) == 1024 {
                 break;
             }
-            // SAFETY: inside the in ring.
-            unsafe { self.page.add((prod & 1023) as usize).write_volatile(b) };
+            let slot = self.byte((prod & 1023) as usize);
+            // SAFETY: a byte of the in ring.
+            unsafe { slot.write_volatile(b) };
             prod = prod.wrapping_add(1);
             n += 1;
         }
@@ -184,8 +193,9 @@ impl Backend {
         let prod = self.word(OUT_PROD).load(Ordering::SeqCst);
         let mut out = Vec::new();
         while cons != prod {
-            // SAFETY: inside the out ring.
-            out.push(unsafe { self.page.add(1024 + (cons & 2047) as usize).read_volatile() });
+            let slot = self.byte(1024 + (cons & 2047) as usize);
+            // SAFETY: a byte of the out ring.
+            out.push(unsafe { slot.read_volatile() });
             cons = cons.wrapping_add(1);
         }
         self.word(OUT_CONS).store(cons, Ordering::SeqCst);
