@@ -29,10 +29,8 @@ extern crate std;
 
 extern crate alloc;
 
-pub mod balloon;
 pub mod cache;
 mod callback_list;
-pub mod console;
 pub mod debug;
 pub mod evtchn;
 #[cfg(test)]
@@ -48,5 +46,6 @@ pub mod pdo_identity;
 pub mod range_set;
 pub mod shared_info;
 pub mod store;
+pub mod subsystems;
 pub mod suspend;
 pub mod unplug;

@@ -16,6 +16,7 @@
 //!
 //! [`suite`] is the one scenario list run unchanged against both daemons.
 
+pub mod relay;
 pub mod suite;
 #[cfg(target_arch = "x86_64")]
 pub mod variadic;
@@ -300,43 +301,67 @@ impl Daemon {
         dom0: &Store<SocketTransport>,
         domid: u16,
     ) -> Result<Store<RingTransport<FifoEvtchn>>, String> {
-        let id = format!("{domid}\0");
-        dom0.raw_request(
-            None,
-            wire::XS_INTRODUCE,
-            &[id.as_bytes(), b"4096\0", b"1\0"],
-        )
-        .map_err(|e| format!("introduce {domid}: {e}"))?;
-        let home = format!("/local/domain/{domid}");
-        dom0.write(None, None, home.as_bytes(), b"")
-            .map_err(|e| format!("mkdir {home}: {e}"))?;
-        let perms = [xenbus::store::XenbusStorePermission {
-            domain: domid,
-            mask: xenbus::store::XENBUS_STORE_PERM_NONE,
-        }];
-        dom0.permissions_set(None, None, home.as_bytes(), &perms)
-            .map_err(|e| format!("chown {home}: {e}"))?;
-        let port_text = fs::read_to_string(self.dir.join(format!("dom{domid}.port")))
-            .map_err(|e| format!("dom{domid}.port: {e}"))?;
-        let port: u32 = port_text
-            .trim()
-            .parse()
-            .map_err(|e| format!("dom{domid}.port {port_text:?}: {e}"))?;
-        let evtchn = FifoEvtchn::open(&self.dir, domid, port)?;
-        let page = evtchn.page();
-        // SAFETY: `page` is a MAP_SHARED mapping of the 4 KiB ring file, page-aligned, owned by
-        // `evtchn` and so alive as long as the transport; only the daemon (the peer) and this
-        // transport touch it.
-        let transport = unsafe { RingTransport::new(page, evtchn) };
-        Ok(Store::new(
-            transport,
-            StoreConfig {
-                request_id_seed: domid.wrapping_mul(1000),
-                watch_id_seed: 0x300,
-                limits: harness_limits(),
-            },
-        ))
+        introduce_guest(&self.dir, dom0, domid)
     }
+
+    /// Serves a guest ring that lives elsewhere (e.g. the host simulator's guest memory) from
+    /// this daemon: see [`relay::Relay`].
+    ///
+    /// # Errors
+    /// A description of the step that failed.
+    pub fn relay(
+        &self,
+        domid: u16,
+        guest: relay::GuestRing,
+        hooks: relay::RelayHooks,
+    ) -> Result<relay::Relay, String> {
+        relay::Relay::start(self.dir.clone(), self.socket(), domid, guest, hooks)
+    }
+}
+
+/// Introduces guest `domid` through `dom0` to the daemon running in `dir` (see
+/// [`Daemon::guest`]).
+fn introduce_guest(
+    dir: &Path,
+    dom0: &Store<SocketTransport>,
+    domid: u16,
+) -> Result<Store<RingTransport<FifoEvtchn>>, String> {
+    let id = format!("{domid}\0");
+    dom0.raw_request(
+        None,
+        wire::XS_INTRODUCE,
+        &[id.as_bytes(), b"4096\0", b"1\0"],
+    )
+    .map_err(|e| format!("introduce {domid}: {e}"))?;
+    let home = format!("/local/domain/{domid}");
+    dom0.write(None, None, home.as_bytes(), b"")
+        .map_err(|e| format!("mkdir {home}: {e}"))?;
+    let perms = [xenbus::store::XenbusStorePermission {
+        domain: domid,
+        mask: xenbus::store::XENBUS_STORE_PERM_NONE,
+    }];
+    dom0.permissions_set(None, None, home.as_bytes(), &perms)
+        .map_err(|e| format!("chown {home}: {e}"))?;
+    let port_text = fs::read_to_string(dir.join(format!("dom{domid}.port")))
+        .map_err(|e| format!("dom{domid}.port: {e}"))?;
+    let port: u32 = port_text
+        .trim()
+        .parse()
+        .map_err(|e| format!("dom{domid}.port {port_text:?}: {e}"))?;
+    let evtchn = FifoEvtchn::open(dir, domid, port)?;
+    let page = evtchn.page();
+    // SAFETY: `page` is a MAP_SHARED mapping of the 4 KiB ring file, page-aligned, owned by
+    // `evtchn` and so alive as long as the transport; only the daemon (the peer) and this
+    // transport touch it.
+    let transport = unsafe { RingTransport::new(page, evtchn) };
+    Ok(Store::new(
+        transport,
+        StoreConfig {
+            request_id_seed: domid.wrapping_mul(1000),
+            watch_id_seed: 0x300,
+            limits: harness_limits(),
+        },
+    ))
 }
 
 impl Drop for Daemon {

@@ -19,6 +19,7 @@
 
 pub mod client;
 pub mod error;
+pub mod link;
 pub mod path;
 pub mod ring;
 pub mod transport;

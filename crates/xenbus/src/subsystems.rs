@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The active FDO's subsystems wired together (upstream `FdoCreate` + `FdoD3ToD0`/`FdoD0ToD3`,
+//! spec §3.6 and §5.5).
+//!
+//! [`Subsystems::new`] builds every context once (`*Initialize`); [`Subsystems::start`]
+//! acquires them in upstream's order — DEBUG, SUSPEND, `SHARED_INFO`, EVTCHN, CACHE, GNTTAB,
+//! STORE — and registers the suspend callbacks in the order upstream's nested acquires leave
+//! them:
+//!
+//! * EARLY (processor 0, `HIGH_LEVEL`): EVTCHN (invalidate channels), `SHARED_INFO` (re-map,
+//!   mask all), GNTTAB (re-add frames), STORE (expire watches and transactions);
+//! * LATE (processor 0, `DISPATCH_LEVEL`): EVTCHN (ABI and upcalls), STORE (re-open the
+//!   channel, signal watches);
+//!
+//! then the debug callbacks `xenbus|EVTCHN`, `xenbus|SHARED_INFO`, `xenbus|GNTTAB`,
+//! `xenbus|CACHE`, `xenbus|STORE` and `xenbus|SUSPEND`. [`Subsystems::stop`] undoes it in
+//! reverse. Children's callbacks, registered later through the SUSPEND interface, run after
+//! these. Every closure holds the composition weakly, so dropping the last handle frees it.
+
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::fmt;
+
+use ntstatus::NtStatus;
+use platform_port::{Interrupts, IrqlLock, Platform, Rendezvous};
+use xen_services::XenServices;
+
+use crate::cache::{CacheContext, CacheError};
+use crate::debug::{Debug, DebugCallback, DebugError, ModuleLookup, Origin};
+use crate::evtchn::{Evtchn, EvtchnConfig, EvtchnError, EvtchnSharedInfo};
+use crate::gnttab::{Gnttab, GnttabError};
+use crate::hole::Hole;
+use crate::shared_info::SharedInfoContext;
+use crate::store::StoreConfig;
+use crate::store::link::StoreLink;
+use crate::suspend::{Suspend, SuspendCallback, SuspendCallbackType, SuspendError, SuspendSystem};
+
+/// A subsystem's debug dump, by the prefix of its callback.
+type DumpEntry<P, S, I> = (
+    &'static [u8],
+    fn(&Subsystems<P, S, I>, &mut dyn fmt::Write, bool) -> fmt::Result,
+);
+
+/// How many subsystems [`Subsystems::start`] acquires, in order.
+const STAGES: usize = 7;
+
+/// What the composition is built from besides the platform and xen.sys.
+pub struct SubsystemsConfig {
+    /// `UseEvtchnFifoAbi` / `UseEvtchnUpcall`.
+    pub evtchn: EvtchnConfig,
+    /// Request and watch id seeds, wait limits.
+    pub store: StoreConfig,
+    /// xen.sys's `SystemProcessorRegisterVcpuInfo` and `UnplugDevices` for SUSPEND.
+    pub system: Arc<dyn SuspendSystem>,
+    /// xen.sys's `ModuleLookup`, if available.
+    pub lookup: Option<Arc<dyn ModuleLookup>>,
+}
+
+impl fmt::Debug for SubsystemsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubsystemsConfig")
+            .field("evtchn", &self.evtchn)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Registrations {
+    suspend: Vec<Arc<SuspendCallback>>,
+    debug: Vec<Arc<DebugCallback>>,
+}
+
+/// Every subsystem of the active FDO.
+pub struct Subsystems<P, S, I>
+where
+    P: Platform + Rendezvous,
+    S: XenServices + 'static,
+    I: Interrupts + 'static,
+{
+    /// The platform.
+    pub platform: P,
+    /// xen.sys.
+    pub services: Arc<S>,
+    /// The memory-hole allocator.
+    pub hole: Arc<Hole<P, S>>,
+    /// DEBUG.
+    pub debug: Arc<Debug<P>>,
+    /// SUSPEND.
+    pub suspend: Arc<Suspend<P, S>>,
+    /// `SHARED_INFO`.
+    pub shared_info: Arc<SharedInfoContext<P, S>>,
+    /// EVTCHN.
+    pub evtchn: Arc<Evtchn<P, S, I>>,
+    /// CACHE.
+    pub cache: Arc<CacheContext<P>>,
+    /// GNTTAB.
+    pub gnttab: Arc<Gnttab<P, S>>,
+    /// STORE.
+    pub store: Arc<StoreLink<P, S, I>>,
+    started: IrqlLock<P, Option<Registrations>>,
+}
+
+impl<P, S, I> fmt::Debug for Subsystems<P, S, I>
+where
+    P: Platform + Rendezvous,
+    S: XenServices + 'static,
+    I: Interrupts + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subsystems")
+            .field("started", &self.is_started())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The origin recorded for the composition's own callbacks (no C function behind them).
+const INTERNAL: Origin = Origin {
+    function: 0,
+    argument: 0,
+    caller: 0,
+};
+
+/// Writes a dump line by line through DEBUG's `Printf` (which adds the callback's prefix).
+struct DebugWriter<'a, P: Platform> {
+    debug: &'a Debug<P>,
+    line: String,
+}
+
+impl<P: Platform> fmt::Write for DebugWriter<'_, P> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if c == '\n' {
+                self.debug.printf(format_args!("{}", self.line));
+                self.line.clear();
+            } else {
+                self.line.push(c);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<P: Platform> Drop for DebugWriter<'_, P> {
+    fn drop(&mut self) {
+        if !self.line.is_empty() {
+            self.debug.printf(format_args!("{}", self.line));
+        }
+    }
+}
+
+impl<P, S, I> Subsystems<P, S, I>
+where
+    P: Platform + Rendezvous,
+    S: XenServices + 'static,
+    I: Interrupts + 'static,
+{
+    /// Builds every context (nothing is acquired yet).
+    ///
+    /// # Errors
+    /// The status of the context that could not be created.
+    pub fn new(
+        platform: P,
+        services: Arc<S>,
+        interrupts: I,
+        config: SubsystemsConfig,
+    ) -> Result<Arc<Self>, NtStatus> {
+        let hole = Arc::new(Hole::new(platform.clone(), Arc::clone(&services)));
+        let debug = Arc::new(Debug::new(platform.clone(), config.lookup.clone()));
+        let suspend = Arc::new(Suspend::new(
+            platform.clone(),
+            Arc::clone(&services),
+            config.system,
+            config.lookup,
+        ));
+        let shared_info = Arc::new(SharedInfoContext::new(
+            platform.clone(),
+            Arc::clone(&services),
+            Arc::clone(&hole),
+        ));
+        let evtchn = Evtchn::new(
+            platform.clone(),
+            Arc::clone(&services),
+            interrupts,
+            Arc::clone(&shared_info) as Arc<dyn EvtchnSharedInfo>,
+            config.evtchn,
+        )
+        .map_err(EvtchnError::status)?;
+        let cache = Arc::new(CacheContext::new(&platform).map_err(CacheError::status)?);
+        let gnttab = Arc::new(
+            Gnttab::new(platform.clone(), Arc::clone(&services), Arc::clone(&cache))
+                .map_err(GnttabError::status)?,
+        );
+        let store = StoreLink::new(
+            platform.clone(),
+            Arc::clone(&services),
+            Arc::clone(&evtchn),
+            Arc::clone(&gnttab),
+            config.store,
+        );
+        let started = IrqlLock::dispatch(platform.clone(), None);
+        Ok(Arc::new(Self {
+            platform,
+            services,
+            hole,
+            debug,
+            suspend,
+            shared_info,
+            evtchn,
+            cache,
+            gnttab,
+            store,
+            started,
+        }))
+    }
+
+    /// Whether [`Subsystems::start`] succeeded and [`Subsystems::stop`] has not run since.
+    pub fn is_started(&self) -> bool {
+        self.started.lock().is_some()
+    }
+
+    /// Acquires everything and registers the callbacks (the subsystem part of `FdoD3ToD0`).
+    /// Starting twice is a no-op.
+    ///
+    /// # Errors
+    /// The status of the first acquire that failed; everything acquired before it is released
+    /// again.
+    pub fn start(self: &Arc<Self>) -> Result<(), NtStatus> {
+        if self.is_started() {
+            return Ok(());
+        }
+        for stage in 0..STAGES {
+            if let Err(status) = self.acquire_stage(stage) {
+                for done in (0..stage).rev() {
+                    self.release_stage(done);
+                }
+                return Err(status);
+            }
+        }
+        let registrations = self.register();
+        *self.started.lock() = Some(registrations);
+        Ok(())
+    }
+
+    /// Acquires the `stage`-th subsystem of upstream's order.
+    fn acquire_stage(self: &Arc<Self>, stage: usize) -> Result<(), NtStatus> {
+        match stage {
+            0 => self.debug.acquire().map_err(DebugError::status),
+            1 => self.suspend.acquire().map_err(SuspendError::status),
+            2 => self.shared_info.acquire(),
+            3 => self.evtchn.acquire().map_err(EvtchnError::status),
+            4 => self.cache.acquire().map_err(CacheError::status),
+            5 => self.gnttab.acquire().map_err(GnttabError::status),
+            6 => self.store.acquire(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Releases what [`Self::acquire_stage`] acquired.
+    fn release_stage(&self, stage: usize) {
+        match stage {
+            0 => self.debug.release(),
+            1 => self.suspend.release(),
+            2 => self.shared_info.release(),
+            3 => self.evtchn.release(),
+            4 => self.cache.release(),
+            5 => self.gnttab.release(),
+            6 => self.store.release(),
+            _ => {}
+        }
+    }
+
+    fn register(self: &Arc<Self>) -> Registrations {
+        let mut done = Registrations::default();
+        let weak = Arc::downgrade(self);
+        let on = |f: fn(&Self)| -> Arc<dyn Fn() + Send + Sync> {
+            let weak: Weak<Self> = weak.clone();
+            Arc::new(move || {
+                if let Some(this) = weak.upgrade() {
+                    f(&this);
+                }
+            })
+        };
+        let early: [fn(&Self); 4] = [
+            |s| s.evtchn.suspend_early(),
+            |s| s.shared_info.suspend_early(),
+            |s| s.gnttab.suspend_early(),
+            |s| s.store.suspend_early(),
+        ];
+        let late: [fn(&Self); 2] = [|s| s.evtchn.suspend_late(), |s| s.store.suspend_late()];
+        for f in early {
+            if let Ok(cb) = self
+                .suspend
+                .register(SuspendCallbackType::Early, on(f), INTERNAL)
+            {
+                done.suspend.push(cb);
+            }
+        }
+        for f in late {
+            if let Ok(cb) = self
+                .suspend
+                .register(SuspendCallbackType::Late, on(f), INTERNAL)
+            {
+                done.suspend.push(cb);
+            }
+        }
+        let dumps: [DumpEntry<P, S, I>; 6] = [
+            (b"xenbus|EVTCHN", |s, out, c| s.evtchn.debug_dump(out, c)),
+            (b"xenbus|SHARED_INFO", |s, out, c| {
+                s.shared_info.debug_dump(out, c)
+            }),
+            (b"xenbus|GNTTAB", |s, out, c| s.gnttab.debug_dump(out, c)),
+            (b"xenbus|CACHE", |s, out, c| s.cache.debug_dump(out, c)),
+            (b"xenbus|STORE", |s, out, c| s.store.debug_dump(out, c)),
+            (b"xenbus|SUSPEND", |s, out, c| s.suspend.debug_dump(out, c)),
+        ];
+        for (prefix, dump) in dumps {
+            let weak: Weak<Self> = weak.clone();
+            let function = Arc::new(move |crashing: bool| {
+                if let Some(this) = weak.upgrade() {
+                    let mut out = DebugWriter {
+                        debug: &this.debug,
+                        line: String::new(),
+                    };
+                    let _ = dump(&this, &mut out, crashing);
+                }
+            });
+            if let Ok(cb) = self.debug.register(prefix, function, INTERNAL) {
+                done.debug.push(cb);
+            }
+        }
+        done
+    }
+
+    /// Deregisters the callbacks and releases everything in reverse (the subsystem part of
+    /// `FdoD0ToD3`). Stopping a stopped composition is a no-op.
+    pub fn stop(&self) {
+        let Some(registrations) = self.started.lock().take() else {
+            return;
+        };
+        for cb in &registrations.debug {
+            let _ = self.debug.deregister(cb);
+        }
+        for cb in &registrations.suspend {
+            let _ = self.suspend.deregister(cb);
+        }
+        for stage in (0..STAGES).rev() {
+            self.release_stage(stage);
+        }
+    }
+}
