@@ -1003,6 +1003,34 @@ fn suspend_invalidates_channels_and_late_brings_delivery_back() {
 }
 
 #[test]
+fn a_stale_channel_triggered_after_resume_leaves_the_new_owner_of_its_number_alone() {
+    let env = Env::acquired(1, AbiKind::TwoLevel);
+    let probe = Probe::default();
+    let (channel, _) = env.open_inter_domain(false, probe.callback(&env.platform));
+    let port = env.evtchn.get_port(&channel);
+    env.services.sched_shutdown(SHUTDOWN_SUSPEND).unwrap();
+    env.remap_shared_info();
+    env.evtchn.suspend_early();
+    env.evtchn.suspend_late();
+    // In the new domain the toolstack's store channel has the old number.
+    let (store, _) = env.sim.toolstack_ports();
+    assert_eq!(store, port);
+    env.sim.notify_store();
+    let word = usize::try_from(port / 64).unwrap();
+    let bit = 1u64 << (port % 64);
+    let pending = || env.shared_info.get().debug_word(word).unwrap().0 & bit != 0;
+    assert!(pending());
+    let runs = probe.runs();
+    env.evtchn.trigger(&channel);
+    env.platform.flush_dpcs();
+    assert_eq!(probe.runs(), runs + 1);
+    // The store's event is still pending: the stale channel did not ack port `port`.
+    assert!(pending());
+    env.evtchn.close(channel);
+    env.teardown();
+}
+
+#[test]
 fn a_channel_queued_when_suspended_is_reaped_by_its_dpc_without_a_close() {
     let env = Env::acquired(1, AbiKind::Fifo);
     let probe = Probe::default();
