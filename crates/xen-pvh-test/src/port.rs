@@ -437,6 +437,13 @@ struct ThreadInner {
 /// Every context that ever ran; index 0 is the boot context. Finished threads keep their slot.
 static THREADS: spin::Mutex<Vec<Arc<ThreadInner>>> = spin::Mutex::new(Vec::new());
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
+/// Context switches so far.
+static SWITCHES: AtomicUsize = AtomicUsize::new(0);
+
+/// Context switches so far.
+pub fn switches() -> usize {
+    SWITCHES.load(Ordering::SeqCst)
+}
 
 /// Switches to the next runnable context, round robin (only below `DISPATCH_LEVEL`).
 fn switch_thread() {
@@ -457,6 +464,7 @@ fn switch_thread() {
         return;
     };
     CURRENT.store(index, Ordering::SeqCst);
+    SWITCHES.fetch_add(1, Ordering::SeqCst);
     // SAFETY: `to` is a context saved by this function (or prepared by `spawn`); `from` is
     // the running one, whose stack pointer is stored before the switch. Both live in
     // `THREADS` forever.

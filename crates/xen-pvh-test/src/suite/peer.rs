@@ -283,6 +283,7 @@ pub fn round(
         return;
     };
     let Some(port) = events.open_unbound(prefix) else {
+        let _ = grants.revoke();
         return;
     };
     let unbound = evtchn::status(hv(), port).map(|s| s.binding);
@@ -312,6 +313,10 @@ pub fn round(
 
     // Event 1 from dom0: it bound our port, mapped our grant and wrote into it.
     if !events.wait_event(prefix, DOM0_STEP_NS) {
+        // No peer: undo what this round set up (nobody maps the page), so only the missing
+        // event fails.
+        let _ = grants.revoke();
+        events.close(prefix);
         return;
     }
     let bound = evtchn::status(hv(), port).map(|s| s.binding);

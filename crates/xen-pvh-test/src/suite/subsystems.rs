@@ -29,6 +29,7 @@ use alloc::sync::{Arc, Weak};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, Ordering};
 use core::time::Duration;
+use platform_port::{Event, EventKind, Events};
 use xen::hypercall::Xen;
 use xen::services::Direct;
 use xenbus::cache::CacheContext;
@@ -474,6 +475,16 @@ fn grants_round(
         gnttab.release();
     }
     drop(gnttab);
+    // Sleep as a driver would for a few monitor periods: the monitor thread runs meanwhile.
+    let switches = port::switches();
+    let nap = Kernel.new_event(EventKind::Notification);
+    let woken = nap.wait(Some(MONITOR_PERIOD * 3));
+    let ran = port::switches().saturating_sub(switches);
+    check(
+        "xenbus.cache_monitor_thread_runs_while_we_wait",
+        !woken && ran >= 2,
+        format_args!("{ran} context switches in {MONITOR_PERIOD:?} x 3"),
+    );
     cache.teardown();
     let (started, finished) = port::thread_counts();
     check(
