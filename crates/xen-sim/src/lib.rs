@@ -179,6 +179,25 @@ struct Running {
     again: bool,
 }
 
+/// Clears a vCPU's running flag if its handler panics (a failing assertion in a test), so
+/// later upcalls are not folded into a run that never comes.
+struct RunningReset<'a>(&'a Inner, usize);
+
+impl Drop for RunningReset<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Some(r) = self
+                .0
+                .running
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get_mut(self.1)
+        {
+            *r = Running::default();
+        }
+    }
+}
+
 struct Inner {
     state: Mutex<state::State>,
     wake: Condvar,
@@ -331,6 +350,7 @@ impl Sim {
         if busy {
             return;
         }
+        let _reset = RunningReset(&self.inner, index);
         loop {
             if let Some(count) = self.inner.upcalls.get(index) {
                 count.fetch_add(1, Ordering::SeqCst);

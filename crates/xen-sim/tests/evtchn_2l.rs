@@ -371,3 +371,26 @@ fn results_reach_the_guest_only_on_success() {
         -isize::try_from(errno::ENOSYS).unwrap()
     );
 }
+
+#[test]
+fn a_panicking_handler_does_not_block_later_upcalls() {
+    let g = Guest::default_guest();
+    let (a, b) = g.loopback();
+    g.sim
+        .set_upcall_handler(0, Arc::new(|| panic!("handler assertion")));
+    let hv = g.hv.clone();
+    let caught = std::panic::catch_unwind(move || evtchn::send(&hv, a));
+    assert!(caught.is_err());
+    let seen = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let s = Arc::clone(&seen);
+    g.sim.set_upcall_handler(
+        0,
+        Arc::new(move || {
+            s.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }),
+    );
+    g.ack_upcall(0);
+    g.clear_pending(b);
+    evtchn::send(&g.hv, a).unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
