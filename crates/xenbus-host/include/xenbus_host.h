@@ -34,4 +34,13 @@ long long xenbus_host_registry_dword(const char *Key, const char *Name);
 NTSTATUS xenbus_host_dom0_write(const char *Path, const char *Value);
 unsigned long long xenbus_host_sim_suspends(void);
 
+/* dom0 (the simulator's backend peer) and the platform's deferred work. */
+long long xenbus_host_dom0_bind(ULONG GuestPort);
+long long xenbus_host_dom0_allocate_unbound(void);
+int xenbus_host_dom0_send(ULONG Port);
+int xenbus_host_dom0_events(ULONG Port);
+ULONG xenbus_host_console_port(void);
+long long xenbus_host_dom0_grant_page(void);
+void xenbus_host_flush_dpcs(void);
+
 #endif /* _XENBUS_HOST_H */

@@ -10,10 +10,16 @@
 //! so a C program compiled against `crates/xenbus-interface/include` can stand in for a child
 //! driver and call every method through the tables (`tests/c/child_driver.c`).
 //!
-//! Wired here: SUSPEND, SHARED_INFO (the simulator's shared-info page), DEBUG, STORE, RANGE_SET,
-//! CACHE, GNTTAB and UNPLUG. EVTCHN and CONSOLE answer the query with their tables but their
-//! methods fail (`STATUS_NOT_SUPPORTED` / NULL / 0) until the FDO composition routes the
-//! simulator's upcalls to EVTCHN; [`xenbus_host_is_wired`] says which is which.
+//! Wired here: SUSPEND, SHARED_INFO (the simulator's shared-info page), EVTCHN (2-level ABI
+//! over that page, the simulator's upcalls delivered to its interrupt entry), DEBUG, STORE,
+//! RANGE_SET, CACHE, GNTTAB and UNPLUG. CONSOLE answers the query with its table but its
+//! methods fail (`STATUS_NOT_SUPPORTED` / 0) until a CONSOLE subsystem exists;
+//! [`xenbus_host_is_wired`] says which is which. dom0 is the simulator's backend peer.
+//!
+//! The composition registers none of the subsystems' own suspend callbacks (re-mapping the
+//! shared-info page, re-binding channels: the FDO composition's job), so a child's
+//! `SUSPEND Trigger` moves the simulated domain to a new shared-info page that this host's
+//! SHARED_INFO and EVTCHN no longer see. The C program exercises SUSPEND last.
 //!
 //! A child's `PKEVENT` is, on the host, a pointer to a 4-byte-aligned `LONG` that each signal
 //! increments atomically.
@@ -25,12 +31,13 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS};
-use platform_port::std_impl::{PageSource, StdPlatform};
-use platform_port::{Pages, PortError, RegValue, Registry};
+use platform_port::std_impl::{PageSource, StdInterrupts, StdPlatform};
+use platform_port::{Deferred, Pages, PortError, RegValue, Registry};
 use xen::services::Direct;
 use xen_sim::{Sim, SimConfig, SimVcpu};
 use xenbus::cache::CacheContext as CacheSubsystem;
 use xenbus::debug::Debug;
+use xenbus::evtchn::{Evtchn, EvtchnConfig, EvtchnSharedInfo};
 use xenbus::gnttab::Gnttab;
 use xenbus::interface::shared_info::SharedInfoService;
 use xenbus::interface::store::StoreService;
@@ -130,6 +137,8 @@ struct Host {
     gnttab: Arc<Gnttab<StdPlatform, Xen>>,
     suspend: Arc<Suspend<StdPlatform, Xen>>,
     unplug: Arc<Unplug<StdPlatform, Xen>>,
+    evtchn: Arc<Evtchn<StdPlatform, Xen, StdInterrupts>>,
+    backend_pages: Mutex<Vec<xen_sim::BackendPage>>,
     dom0: Option<Store<SocketTransport>>,
     _daemon: Option<Daemon>,
     platform: StdPlatform,
@@ -201,6 +210,29 @@ fn build() -> Result<Host, String> {
         false,
     ));
 
+    let evtchn = Evtchn::new(
+        platform.clone(),
+        Arc::clone(&xen),
+        StdInterrupts::new(platform.clone()),
+        Arc::clone(&shared_info) as Arc<dyn EvtchnSharedInfo>,
+        EvtchnConfig {
+            use_fifo_abi: false,
+            use_upcall: false,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    // Xen's upcall on vCPU 0 is the interrupt whose service routine is EVTCHN's entry.
+    let weak = Arc::downgrade(&evtchn);
+    let cpu0 = platform.clone();
+    sim.set_upcall_handler(
+        0,
+        Arc::new(move || {
+            if let Some(evtchn) = weak.upgrade() {
+                cpu0.as_processor(0, || evtchn.deliver(0));
+            }
+        }),
+    );
+
     let debug = Arc::new(Debug::new(platform.clone(), None));
     let cache =
         Arc::new(CacheSubsystem::with_monitor_period(&platform, None).map_err(|e| e.to_string())?);
@@ -234,8 +266,12 @@ fn build() -> Result<Host, String> {
         suspend: Box::new(suspend::SuspendContext::new(Some(
             Arc::clone(&suspend) as Arc<dyn suspend::SuspendApi>
         ))),
-        shared_info: Box::new(shared_info::SharedInfoContext::new(Some(shared_info))),
-        evtchn: Box::new(evtchn::EvtchnContext::new(None)),
+        shared_info: Box::new(shared_info::SharedInfoContext::new(Some(
+            Arc::clone(&shared_info) as Arc<dyn shared_info::SharedInfoApi>,
+        ))),
+        evtchn: Box::new(evtchn::EvtchnContext::new(Some(
+            Arc::clone(&evtchn) as Arc<dyn evtchn::EvtchnApi>
+        ))),
         debug: Box::new(debug::DebugContext::new(Some(
             Arc::clone(&debug) as Arc<dyn debug::DebugApi>
         ))),
@@ -262,6 +298,8 @@ fn build() -> Result<Host, String> {
         gnttab,
         suspend,
         unplug,
+        evtchn,
+        backend_pages: Mutex::new(Vec::new()),
         dom0,
         _daemon: daemon,
         platform,
@@ -448,7 +486,7 @@ pub unsafe extern "C" fn xenbus_host_references(guid: *const Guid) -> i32 {
 }
 
 /// The subsystem's own reference count behind `guid` (DEBUG, CACHE, GNTTAB, SUSPEND,
-/// UNPLUG), or -1 where the subsystem keeps none.
+/// UNPLUG; for EVTCHN the channels it holds), or -1 where the subsystem keeps none.
 ///
 /// # Safety
 /// `guid` points to a GUID.
@@ -465,6 +503,8 @@ pub unsafe extern "C" fn xenbus_host_subsystem_references(guid: *const Guid) -> 
     };
     let count = if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
         built.debug.references()
+    } else if guid == xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE {
+        u32::try_from(built.evtchn.channel_count()).unwrap_or(u32::MAX)
     } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
         built.cache.references()
     } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
@@ -628,4 +668,76 @@ pub unsafe extern "C" fn xenbus_host_dom0_write(
 #[unsafe(no_mangle)]
 pub extern "C" fn xenbus_host_sim_suspends() -> u64 {
     host().as_ref().map_or(0, |built| built.sim.suspends())
+}
+
+fn with_host<R>(f: impl FnOnce(&Host) -> R) -> Option<R> {
+    host().as_ref().map(f)
+}
+
+/// dom0 binds a new port to the guest's unbound `guest_port`; returns dom0's port or -1.
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_dom0_bind(guest_port: u32) -> i64 {
+    with_host(|built| {
+        built
+            .sim
+            .dom0()
+            .bind_interdomain(guest_port)
+            .map_or(-1, i64::from)
+    })
+    .unwrap_or(-1)
+}
+
+/// dom0 allocates a port the guest may bind to; returns it or -1.
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_dom0_allocate_unbound() -> i64 {
+    with_host(|built| built.sim.dom0().allocate_unbound().map_or(-1, i64::from)).unwrap_or(-1)
+}
+
+/// dom0 notifies its `port` (the guest's upcall runs before this returns); 0 or -1.
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_dom0_send(port: u32) -> i32 {
+    let peer = with_host(|built| built.sim.dom0());
+    // The upcall handler takes no host lock, so the send runs without holding it.
+    peer.map_or(-1, |peer| if peer.send(port).is_ok() { 0 } else { -1 })
+}
+
+/// How many times dom0's `port` became pending since the last call.
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_dom0_events(port: u32) -> i32 {
+    with_host(|built| {
+        let events = built.sim.dom0().take_events();
+        i32::try_from(events.iter().filter(|&&p| p == port).count()).unwrap_or(-1)
+    })
+    .unwrap_or(-1)
+}
+
+/// The guest's console port the toolstack bound (a FIXED channel for children).
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_console_port() -> u32 {
+    with_host(|built| built.sim.toolstack_ports().1).unwrap_or(0)
+}
+
+/// dom0 grants the guest a page; returns the grant reference or -1.
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_dom0_grant_page() -> i64 {
+    with_host(|built| {
+        let page = built.sim.dom0().grant_page(false);
+        let reference = page.reference();
+        built
+            .backend_pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(page);
+        i64::from(reference)
+    })
+    .unwrap_or(-1)
+}
+
+/// Runs every queued DPC (trigger and close reaping) now.
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_flush_dpcs() {
+    let platform = with_host(|built| built.platform.clone());
+    if let Some(platform) = platform {
+        platform.flush_dpcs();
+    }
 }

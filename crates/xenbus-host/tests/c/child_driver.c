@@ -734,7 +734,10 @@ static BOOLEAN evtchn_callback(PKINTERRUPT interrupt, PVOID argument)
 static void check_evtchn(void)
 {
     struct _XENBUS_EVTCHN_INTERFACE_V9 ev;
+    struct _XENBUS_EVTCHN_INTERFACE_V8 ev8;
+    struct _XENBUS_EVTCHN_INTERFACE_V5 ev5;
     const GUID *guid = &GUID_XENBUS_EVTCHN_INTERFACE;
+    LARGE_INTEGER short_wait = { .QuadPart = -10000 }; /* 1 ms, relative */
 
     if (xenbus_host_is_wired(guid) != 1) {
         /* The table is served; its methods fail cleanly until EVTCHN is wired. */
@@ -746,16 +749,111 @@ static void check_evtchn(void)
         skip("EVTCHN (not wired on the host)");
         return;
     }
-    int fired = 0;
     CHECK(QUERY(GUID_XENBUS_EVTCHN_INTERFACE, 9, ev));
+    CHECK(QUERY(GUID_XENBUS_EVTCHN_INTERFACE, 8, ev8));
+    CHECK(QUERY(GUID_XENBUS_EVTCHN_INTERFACE, 5, ev5));
     CHECK_STATUS(CALL0(&ev, EvtchnAcquire), STATUS_SUCCESS);
+
+    /* UNBOUND (auto-masked) for dom0, which then binds to it. */
+    int fired_unbound = 0;
     PXENBUS_EVTCHN_CHANNEL unbound =
-        XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_UNBOUND, evtchn_callback, &fired, 0, 1);
+        XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_UNBOUND, evtchn_callback, &fired_unbound,
+                      (USHORT)0, (BOOLEAN)1);
     CHECK(unbound != NULL);
-    CHECK(XENBUS_EVTCHN(GetPort, &ev, unbound) != 0);
-    XENBUS_EVTCHN(Send, &ev, unbound);
+    ULONG port = XENBUS_EVTCHN(GetPort, &ev, unbound);
+    CHECK(port != 0);
+    long long remote = xenbus_host_dom0_bind(port);
+    CHECK(remote > 0);
+    (void)xenbus_host_dom0_events((ULONG)remote);
     (void)XENBUS_EVTCHN(Unmask, &ev, unbound, 0, 0);
+    /* Send reaches dom0's end. */
+    XENBUS_EVTCHN(Send, &ev, unbound);
+    CHECK(xenbus_host_dom0_events((ULONG)remote) == 1);
+    /* dom0's notification runs the callback through the upcall. */
+    ULONG count = XENBUS_EVTCHN(GetCount, &ev, unbound);
+    CHECK(xenbus_host_dom0_send((ULONG)remote) == 0);
+    CHECK(fired_unbound == 1);
+    CHECK(XENBUS_EVTCHN(GetCount, &ev, unbound) == count + 1);
+    CHECK_STATUS(XENBUS_EVTCHN(Wait, &ev, unbound, count + 1, &short_wait), STATUS_SUCCESS);
+    CHECK_STATUS(XENBUS_EVTCHN(Wait, &ev, unbound, count + 2, &short_wait),
+                 (NTSTATUS)0x00000102 /* STATUS_TIMEOUT */);
+    /* Auto-masked: the next notification waits for Unmask, which reports it pending. */
+    CHECK(xenbus_host_dom0_send((ULONG)remote) == 0);
+    CHECK(fired_unbound == 1);
+    CHECK(XENBUS_EVTCHN(Unmask, &ev, unbound, 0, 0) == 1);
+    /* Trigger runs the callback from the owning CPU's DPC. */
+    XENBUS_EVTCHN(Trigger, &ev, unbound);
+    xenbus_host_flush_dpcs();
+    CHECK(fired_unbound == 2);
+    CHECK_STATUS(XENBUS_EVTCHN(Bind, &ev, unbound, 0, 0), STATUS_SUCCESS);
+    CHECK_STATUS(XENBUS_EVTCHN(Bind, &ev, unbound, 0, 9), STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(XENBUS_EVTCHN(Bind, &ev, unbound, 1, 0), STATUS_INVALID_PARAMETER);
+    /* Version 5's slots on the same channel. */
+    ev5.EvtchnSendVersion1((PINTERFACE)&ev5, unbound);
+    CHECK(xenbus_host_dom0_events((ULONG)remote) == 1);
+    ev5.EvtchnUnmaskVersion4((PINTERFACE)&ev5, unbound, 0);
+    CHECK_STATUS(ev5.EvtchnWaitVersion5((PINTERFACE)&ev5, unbound, &short_wait),
+                 (NTSTATUS)0x00000102);
+
+    /* INTER_DOMAIN to a port dom0 allocated (not auto-masked). */
+    int fired_inter = 0;
+    long long dom0_port = xenbus_host_dom0_allocate_unbound();
+    CHECK(dom0_port > 0);
+    PXENBUS_EVTCHN_CHANNEL inter =
+        XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_INTER_DOMAIN, evtchn_callback, &fired_inter,
+                      (USHORT)0, (ULONG)dom0_port, (BOOLEAN)0);
+    CHECK(inter != NULL);
+    CHECK(XENBUS_EVTCHN(GetPort, &ev, inter) != 0);
+    (void)XENBUS_EVTCHN(Unmask, &ev, inter, 0, 0);
+    int before = fired_inter;
+    CHECK(xenbus_host_dom0_send((ULONG)dom0_port) == 0);
+    CHECK(fired_inter == before + 1);
+    CHECK(xenbus_host_dom0_send((ULONG)dom0_port) == 0);
+    CHECK(fired_inter == before + 2);
+    (void)xenbus_host_dom0_events((ULONG)dom0_port);
+    XENBUS_EVTCHN(Send, &ev, inter);
+    CHECK(xenbus_host_dom0_events((ULONG)dom0_port) == 1);
+
+    /* FIXED: the console port the toolstack bound. */
+    int fired_fixed = 0;
+    ULONG console = xenbus_host_console_port();
+    PXENBUS_EVTCHN_CHANNEL fixed =
+        XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_FIXED, evtchn_callback, &fired_fixed,
+                      console, (BOOLEAN)0);
+    CHECK(fixed != NULL);
+    CHECK(XENBUS_EVTCHN(GetPort, &ev, fixed) == console);
+
+    /* VIRQ: v9 takes Group and Number, v8 only the index. */
+    int fired_virq = 0;
+    PXENBUS_EVTCHN_CHANNEL virq9 =
+        XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_VIRQ, evtchn_callback, &fired_virq,
+                      (ULONG)0 /* VIRQ_TIMER */, (USHORT)0, (UCHAR)0);
+    CHECK(virq9 != NULL);
+    PXENBUS_EVTCHN_CHANNEL virq8 =
+        ev8.EvtchnOpen((PINTERFACE)&ev8, XENBUS_EVTCHN_TYPE_VIRQ, evtchn_callback, &fired_virq,
+                       (ULONG)1 /* VIRQ_DEBUG */);
+    CHECK(virq8 != NULL);
+    CHECK(virq8 != NULL && XENBUS_EVTCHN(GetPort, &ev, virq8) != 0);
+    CHECK(XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_VIRQ, evtchn_callback, &fired_virq,
+                        (ULONG)3, (USHORT)1, (UCHAR)0) == NULL);
+
+    /* Bad opens answer NULL. */
+    CHECK(XENBUS_EVTCHN(Open, &ev, (XENBUS_EVTCHN_TYPE)9, evtchn_callback, &fired_virq, 1, 2,
+                        3) == NULL);
+    CHECK(XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_UNBOUND, NULL, &fired_virq, 0, 1) ==
+          NULL);
+
+    CHECK(xenbus_host_outstanding(guid) == 5);
     XENBUS_EVTCHN(Close, &ev, unbound);
+    XENBUS_EVTCHN(Close, &ev, inter);
+    XENBUS_EVTCHN(Close, &ev, fixed);
+    XENBUS_EVTCHN(Close, &ev, virq9);
+    XENBUS_EVTCHN(Close, &ev, virq8);
+    XENBUS_EVTCHN(Close, &ev, unbound);
+    CHECK(XENBUS_EVTCHN(GetPort, &ev, unbound) == 0);
+    xenbus_host_flush_dpcs();
+    CHECK(xenbus_host_outstanding(guid) == 0);
+    CHECK(xenbus_host_subsystem_references(guid) == 0);
     CALL0(&ev, EvtchnRelease);
     CHECK(xenbus_host_references(guid) == 0);
 }
@@ -792,10 +890,11 @@ int main(void)
     check_debug();
     check_cache();
     check_gnttab();
-    check_suspend();
     check_unplug();
     check_evtchn();
     check_console();
+    /* Last: the host composition does not re-map the shared-info page after a suspend. */
+    check_suspend();
     xenbus_host_destroy();
 
     printf("skipped: %s\n", skipped[0] ? skipped : "none");
