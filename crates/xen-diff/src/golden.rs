@@ -145,3 +145,11 @@ fn a_different_grant_copy_result_is_a_divergence() {
         "{found:?}"
     );
 }
+
+#[test]
+fn the_transcript_sizes_vcpu_initialise_as_crates_xen_does() {
+    assert_eq!(
+        xen_transcript::layout::VCPU_HVM_CONTEXT_SIZE,
+        size_of::<xen::vcpu::VcpuHvmContext>()
+    );
+}

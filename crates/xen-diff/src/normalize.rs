@@ -316,3 +316,123 @@ pub fn window_ignore(r: &Record, w: &Window, tracker: &Tracker) -> Ignore {
     }
     ignore
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xen_headers::event_channel::EVTCHNOP_SEND;
+
+    fn record(op: u32, cmd: u64, ret: i64) -> Record {
+        Record {
+            op,
+            args: [cmd, 0x1000, 0, 0, 0],
+            ret: Some(ret),
+            ..Record::default()
+        }
+    }
+
+    fn window(off: usize, len: usize) -> Window {
+        Window {
+            gfn: 0x3_0000,
+            off,
+            bytes: vec![0; len],
+        }
+    }
+
+    fn bound_timer(port: u32) -> Tracker {
+        let mut bind = record(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_BIND_VIRQ.into(), 0);
+        bind.main_in = Some(vec![0; 12]);
+        let mut out = vec![0; 12];
+        out[8..].copy_from_slice(&port.to_le_bytes());
+        bind.main_out = Some(out);
+        let mut tracker = Tracker::default();
+        tracker.after(&bind);
+        tracker
+    }
+
+    #[test]
+    fn only_the_timer_port_bit_is_ignored_while_it_is_bound() {
+        let tracker = bound_timer(9);
+        assert_eq!(tracker.timer_port, Some(9));
+        let send = record(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_SEND.into(), 0);
+        let ignore = window_ignore(&send, &window(PENDING_OFF, BITMAP_LEN), &tracker);
+        assert_eq!(ignore.bits(1), 0x02);
+        assert_eq!((0..BITMAP_LEN).filter(|&i| ignore.bits(i) != 0).count(), 1);
+        let mask = window_ignore(&send, &window(MASK_OFF, BITMAP_LEN), &tracker);
+        assert!((0..BITMAP_LEN).all(|i| mask.bits(i) == 0));
+        let vi = window_ignore(&send, &window(0, VCPU_INFO_LEN), &tracker);
+        assert_eq!((vi.bits(0), vi.bits(1), vi.bits(8)), (0xff, 0, 0x01));
+    }
+
+    #[test]
+    fn closing_the_timer_port_ends_its_exemption() {
+        let mut tracker = bound_timer(9);
+        let mut close = record(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_CLOSE.into(), 0);
+        close.main_in = Some(9_u32.to_le_bytes().to_vec());
+        tracker.after(&close);
+        assert_eq!(tracker.timer_port, None);
+        let send = record(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_SEND.into(), 0);
+        let ignore = window_ignore(&send, &window(PENDING_OFF, BITMAP_LEN), &tracker);
+        assert!((0..BITMAP_LEN).all(|i| ignore.bits(i) == 0));
+    }
+
+    #[test]
+    fn a_failed_close_keeps_the_exemption() {
+        let mut tracker = bound_timer(9);
+        let mut close = record(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_CLOSE.into(), -22);
+        close.main_in = Some(9_u32.to_le_bytes().to_vec());
+        tracker.after(&close);
+        assert_eq!(tracker.timer_port, Some(9));
+    }
+
+    #[test]
+    fn only_frames_populate_filled_are_exempt() {
+        let mut populate = record(HYPERVISOR_MEMORY_OP, XENMEM_POPULATE_PHYSMAP.into(), 1);
+        let mut extents = 0x163_u64.to_le_bytes().to_vec();
+        extents.extend(0x164_u64.to_le_bytes());
+        populate.nested_in = Some(extents);
+        let page = |gfn| Window {
+            gfn,
+            off: 0,
+            bytes: vec![0; 4096],
+        };
+        let tracker = Tracker::default();
+        assert_eq!(
+            window_ignore(&populate, &page(0x163), &tracker).bits(0),
+            0xff
+        );
+        // The second extent was not populated (ret 1): still compared.
+        assert_eq!(window_ignore(&populate, &page(0x164), &tracker).bits(0), 0);
+        populate.ret = Some(0);
+        assert_eq!(window_ignore(&populate, &page(0x163), &tracker).bits(0), 0);
+    }
+
+    #[test]
+    fn block_exempts_event_windows_but_not_grant_entries() {
+        let block = record(HYPERVISOR_SCHED_OP, SCHEDOP_BLOCK.into(), 0);
+        let tracker = Tracker::default();
+        let pending = window_ignore(&block, &window(PENDING_OFF, BITMAP_LEN), &tracker);
+        assert!((0..BITMAP_LEN).all(|i| pending.bits(i) == 0xff));
+        let grants = window_ignore(&block, &window(0, 128), &tracker);
+        assert!((0..128).all(|i| grants.bits(i) == 0));
+    }
+
+    #[test]
+    fn deadlines_move_into_simulator_time() {
+        let mut timer = record(HYPERVISOR_VCPU_OP, VCPUOP_SET_SINGLESHOT_TIMER.into(), 0);
+        timer.time = 1_000_000_000;
+        let main = 1_002_000_000_u64.to_le_bytes();
+        let moved = time_fields(&timer, &main, 5_000, &Tracker::default());
+        assert_eq!(moved, vec![(0, 2_005_000)]);
+        let none = time_fields(&timer, &0_u64.to_le_bytes(), 5_000, &Tracker::default());
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn map_grant_ref_leaves_out_only_dev_bus_addr() {
+        let map = record(HYPERVISOR_GRANT_TABLE_OP, GNTTABOP_MAP_GRANT_REF.into(), 0);
+        let ignore = argument_ignore(&map, 64);
+        let ignored: Vec<usize> = (0..64).filter(|&i| ignore.bits(i) != 0).collect();
+        assert_eq!(ignored, (24..32).chain(56..64).collect::<Vec<_>>());
+    }
+}

@@ -37,8 +37,9 @@ use xen_headers::sched::{
     SchedShutdown, SchedWatchdog,
 };
 use xen_headers::vcpu::{
-    VCPUOP_REGISTER_VCPU_INFO, VCPUOP_SET_PERIODIC_TIMER, VCPUOP_SET_SINGLESHOT_TIMER,
-    VcpuRegisterVcpuInfo, VcpuSetPeriodicTimer, VcpuSetSingleshotTimer,
+    VCPUOP_INITIALISE, VCPUOP_REGISTER_VCPU_INFO, VCPUOP_SET_PERIODIC_TIMER,
+    VCPUOP_SET_SINGLESHOT_TIMER, VcpuRegisterVcpuInfo, VcpuSetPeriodicTimer,
+    VcpuSetSingleshotTimer,
 };
 use xen_headers::version::{
     XEN_EXTRAVERSION_LEN, XENVER_EXTRAVERSION, XENVER_GET_FEATURES, XenFeatureInfo,
@@ -54,6 +55,11 @@ use xen_headers::xen::{
 pub const MEMOP_CMD_MASK: usize = 0x3f;
 /// The largest region recorded; longer ones are not recorded (the record says so).
 pub const MAX_REGION: usize = 1 << 16;
+/// `sizeof(struct vcpu_hvm_context)`, the argument of `VCPUOP_initialise` for PVH vCPUs.
+///
+/// `crates/xen` defines the structure (`xen::vcpu::VcpuHvmContext`); xen-diff checks that the
+/// two agree.
+pub const VCPU_HVM_CONTEXT_SIZE: usize = 128;
 
 /// A guest buffer one argument register points to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,7 +140,9 @@ pub fn main_region(op: u32, args: &[usize; 5]) -> Option<Region> {
             }
         }
         HYPERVISOR_VCPU_OP => {
-            let len = if cmd_is(args, VCPUOP_SET_PERIODIC_TIMER) {
+            let len = if cmd_is(args, VCPUOP_INITIALISE) {
+                VCPU_HVM_CONTEXT_SIZE
+            } else if cmd_is(args, VCPUOP_SET_PERIODIC_TIMER) {
                 size_of::<VcpuSetPeriodicTimer>()
             } else if cmd_is(args, VCPUOP_SET_SINGLESHOT_TIMER) {
                 size_of::<VcpuSetSingleshotTimer>()
