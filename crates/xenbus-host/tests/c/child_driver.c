@@ -630,6 +630,17 @@ static void check_gnttab(void)
     CHECK(XENBUS_GNTTAB(GetReference, &g4, entry) == 0);
     XENBUS_GNTTAB(DestroyCache, &g4, cache);
     CHECK(xenbus_host_outstanding(guid) == 0);
+    /* A page dom0 granted, mapped into a hole and unmapped. */
+    long long foreign = xenbus_host_dom0_grant_page();
+    CHECK(foreign >= 0);
+    ULONG refs[1] = { (ULONG)foreign };
+    PHYSICAL_ADDRESS address = { .QuadPart = 0 };
+    CHECK_STATUS(XENBUS_GNTTAB(MapForeignPages, &g4, 0, 1, refs, 0, &address), STATUS_SUCCESS);
+    CHECK(address.QuadPart != 0 && (address.QuadPart & 0xFFF) == 0);
+    CHECK_STATUS(XENBUS_GNTTAB(MapForeignPages, &g4, 0, 0, refs, 0, &address),
+                 STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(XENBUS_GNTTAB(UnmapForeignPages, &g4, address), STATUS_SUCCESS);
+    CHECK_STATUS(XENBUS_GNTTAB(UnmapForeignPages, &g4, address), STATUS_OBJECT_NAME_NOT_FOUND);
     /* Version 2's CreateCache (no cap). */
     CHECK_STATUS(g2.GnttabCreateCacheVersion1((PINTERFACE)&g2, "child_v2", 1, no_lock, no_lock,
                                               NULL, &cache),

@@ -609,3 +609,167 @@ fn store_printf_formats_through_both_entry_thunks() {
     assert_eq!(writes[1].0, None);
     assert_eq!(writes[1].2, "1 2 3 4 5 6 0000000000001234");
 }
+
+/// An EVTCHN stand-in recording what `EvtchnOpen` decoded.
+#[derive(Default)]
+struct RecordingEvtchn {
+    opens: StdMutex<Vec<OpenRequest>>,
+}
+
+impl Lifecycle for RecordingEvtchn {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Ok(())
+    }
+    fn release(&self) {}
+}
+
+impl evtchn::EvtchnApi for RecordingEvtchn {
+    fn open(
+        &self,
+        request: OpenRequest,
+        callback: evtchn::EvtchnCallback,
+        _caller: usize,
+    ) -> Result<Object, NtStatus> {
+        self.opens.lock().unwrap().push(request);
+        assert!(callback(), "the child's callback is reachable");
+        Ok(Arc::new(request))
+    }
+    fn bind(&self, _: &Object, _: u16, _: u8) -> Result<(), NtStatus> {
+        Ok(())
+    }
+    fn unmask(&self, _: &Object, _: bool, _: bool) -> bool {
+        false
+    }
+    fn send(&self, _: &Object) {}
+    fn send_version1(&self, _: &Object) {}
+    fn trigger(&self, _: &Object) {}
+    fn get_count(&self, _: &Object) -> u32 {
+        0
+    }
+    fn wait(&self, _: &Object, _: u32, _: Option<i64>) -> Result<(), NtStatus> {
+        Ok(())
+    }
+    fn get_port(&self, _: &Object) -> u32 {
+        0
+    }
+    fn close(&self, _: Object) {}
+}
+
+unsafe extern "C" fn child_callback(_: *mut c_void, argument: *mut c_void) -> u8 {
+    // SAFETY: the test passes a live AtomicU32.
+    unsafe { &*argument.cast::<AtomicU32>() }.fetch_add(1, Ordering::SeqCst);
+    1
+}
+
+fn evtchn_table(p: &Provider, version: u16) -> Vec<u8> {
+    let mut buffer = vec![0u8; 120];
+    assert_eq!(
+        query(
+            &p,
+            &xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE,
+            version,
+            &mut buffer
+        ),
+        QueryOutcome::Complete(STATUS_SUCCESS)
+    );
+    buffer
+}
+
+#[test]
+fn evtchn_open_decodes_through_both_entry_thunks_by_the_callers_version() {
+    use xi::evtchn::*;
+    let recorder = Arc::new(RecordingEvtchn::default());
+    let mut p = provider();
+    p.evtchn = Box::new(evtchn::EvtchnContext::new(Some(recorder.clone())));
+    let calls = AtomicU32::new(0);
+    let arg = core::ptr::from_ref(&calls).cast_mut().cast::<c_void>();
+    let cb = Some(child_callback as xenbus_interface::KserviceRoutine);
+    let mut v9 = evtchn_table(&p, 9);
+    let mut v8 = evtchn_table(&p, 8);
+    let i9 = v9.as_mut_ptr().cast::<InterfaceHeader>();
+    let i8 = v8.as_mut_ptr().cast::<InterfaceHeader>();
+    // SAFETY: filled tables; the variadic arguments match each type's contract.
+    unsafe {
+        assert!(
+            !evtchn::xenbus_evtchn_open_sysv(
+                i9,
+                XENBUS_EVTCHN_TYPE_VIRQ,
+                cb,
+                arg,
+                3u32,
+                0u32,
+                1u32
+            )
+            .is_null()
+        );
+        assert!(
+            !evtchn::xenbus_evtchn_open_win64(
+                i9,
+                XENBUS_EVTCHN_TYPE_VIRQ,
+                cb,
+                arg,
+                3u32,
+                0u32,
+                1u32
+            )
+            .is_null()
+        );
+        assert!(
+            !evtchn::xenbus_evtchn_open_sysv(i8, XENBUS_EVTCHN_TYPE_VIRQ, cb, arg, 3u32).is_null()
+        );
+        assert!(
+            !evtchn::xenbus_evtchn_open_win64(i8, XENBUS_EVTCHN_TYPE_VIRQ, cb, arg, 3u32).is_null()
+        );
+        assert!(
+            !evtchn::xenbus_evtchn_open_win64(
+                i9,
+                XENBUS_EVTCHN_TYPE_INTER_DOMAIN,
+                cb,
+                arg,
+                7u32,
+                99u32,
+                1u32
+            )
+            .is_null()
+        );
+        assert!(
+            !evtchn::xenbus_evtchn_open_sysv(i9, XENBUS_EVTCHN_TYPE_UNBOUND, cb, arg, 0u32, 0u32)
+                .is_null()
+        );
+        // NULL callback and unknown type: NULL, nothing opened.
+        assert!(
+            evtchn::xenbus_evtchn_open_sysv(i9, XENBUS_EVTCHN_TYPE_UNBOUND, None, arg, 0u32, 0u32)
+                .is_null()
+        );
+        assert!(evtchn::xenbus_evtchn_open_win64(i9, 17, cb, arg, 0u32, 0u32).is_null());
+    }
+    let opens = recorder.opens.lock().unwrap();
+    let virq9 = OpenRequest::Virq {
+        index: 3,
+        processor: Some((0, 1)),
+    };
+    let virq8 = OpenRequest::Virq {
+        index: 3,
+        processor: None,
+    };
+    assert_eq!(
+        *opens,
+        [
+            virq9,
+            virq9,
+            virq8,
+            virq8,
+            OpenRequest::InterDomain {
+                domain: 7,
+                port: 99,
+                mask: true
+            },
+            OpenRequest::Unbound {
+                domain: 0,
+                mask: false
+            },
+        ]
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 6);
+    assert_eq!(p.evtchn.outstanding(), 6);
+}
