@@ -116,7 +116,10 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
             None => return undo(EvtchnError::Unsuccessful),
         }
         if let Err(error) = self.table.insert(port, &channel) {
-            self.with_abi(|abi| abi.port_disable(port));
+            // A duplicate port belongs to the channel already open on it: leave it unmasked.
+            if error != EvtchnError::InvalidParameter {
+                self.with_abi(|abi| abi.port_disable(port));
+            }
             return undo(error);
         }
         channel.active.store(true, Ordering::SeqCst);
