@@ -32,7 +32,7 @@ struct Rig {
     gnttab: Arc<FakeGnttab>,
     console: Arc<TestConsole>,
     backend: Backend,
-    _pages: Pages,
+    pages: Pages,
 }
 
 fn rig() -> Rig {
@@ -57,7 +57,7 @@ fn rig() -> Rig {
         evtchn,
         gnttab,
         console,
-        _pages: pages,
+        pages,
     }
 }
 
@@ -255,7 +255,7 @@ fn every_acquire_failure_undoes_what_was_done() {
     *r.gnttab.console_frame.lock().unwrap() = Ok(1);
     assert_eq!(r.console.acquire(), Err(ConsoleError::Map));
     r.assert_nothing_held();
-    *r.gnttab.console_frame.lock().unwrap() = Ok(r._pages.pfn);
+    *r.gnttab.console_frame.lock().unwrap() = Ok(r.pages.pfn);
 
     *r.evtchn.fail_acquire.lock().unwrap() = Some(STATUS_INSUFFICIENT_RESOURCES);
     assert!(r.console.acquire().is_err());
