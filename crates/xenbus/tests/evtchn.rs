@@ -1189,3 +1189,87 @@ fn port_state_of_an_open_channel_is_what_xen_reports() {
     ));
     env.teardown();
 }
+
+// -- concurrency ----------------------------------------------------------------------------
+
+#[test]
+fn concurrent_senders_triggers_and_open_close_lose_no_channel_and_deliver_on_the_bound_cpu() {
+    const CPUS: u32 = 4;
+    const CHANNELS: usize = 16;
+    const ROUNDS: usize = 1000;
+    for abi in BOTH {
+        let env = Arc::new(Env::acquired(CPUS, abi));
+        let mut channels = Vec::new();
+        for index in 0..CHANNELS {
+            let probe = Probe::default();
+            let (channel, remote) = env.open_inter_domain(false, probe.callback(&env.platform));
+            let cpu = u32::try_from(index).unwrap() % CPUS;
+            env.evtchn.bind(&channel, cpu).unwrap();
+            probe.cpus.lock().unwrap().clear();
+            channels.push((channel, remote, probe, cpu));
+        }
+        let channels = Arc::new(channels);
+        let mut threads = Vec::new();
+        // dom0 senders, each on its own share of the channels.
+        for sender in 0..CPUS as usize {
+            let (env, channels) = (Arc::clone(&env), Arc::clone(&channels));
+            threads.push(std::thread::spawn(move || {
+                for _ in 0..ROUNDS {
+                    for (_, remote, _, _) in channels.iter().skip(sender).step_by(CPUS as usize) {
+                        env.send_from_dom0(*remote);
+                    }
+                }
+            }));
+        }
+        // Local triggers.
+        {
+            let (env, channels) = (Arc::clone(&env), Arc::clone(&channels));
+            threads.push(std::thread::spawn(move || {
+                for round in 0..ROUNDS {
+                    let (channel, _, _, _) = &channels[round % CHANNELS];
+                    env.evtchn.trigger(channel);
+                }
+            }));
+        }
+        // Channels coming and going meanwhile.
+        {
+            let env = Arc::clone(&env);
+            threads.push(std::thread::spawn(move || {
+                for round in 0..ROUNDS / 4 {
+                    let probe = Probe::default();
+                    let (channel, remote) =
+                        env.open_inter_domain(round % 2 == 0, probe.callback(&env.platform));
+                    let cpu = u32::try_from(round).unwrap() % CPUS;
+                    env.evtchn.bind(&channel, cpu).unwrap();
+                    env.send_from_dom0(remote);
+                    env.evtchn.trigger(&channel);
+                    env.evtchn.close(channel);
+                }
+            }));
+        }
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        env.platform.flush_dpcs();
+        assert_eq!(env.evtchn.channel_count(), CHANNELS, "{abi:?}");
+        for (channel, remote, probe, cpu) in channels.iter() {
+            // Every callback ran on the CPU the channel is bound to.
+            assert!(
+                probe.cpus().iter().all(|c| c == cpu),
+                "{abi:?} port {}: {:?} not all {cpu}",
+                env.evtchn.get_port(channel),
+                probe.cpus()
+            );
+            // Nothing is stuck: one more event is delivered exactly once.
+            let before = probe.runs();
+            env.send_from_dom0(*remote);
+            assert_eq!(probe.runs(), before + 1, "{abi:?}");
+            assert_eq!(env.evtchn.get_count(channel), probe.runs());
+        }
+        let channels = Arc::into_inner(channels).unwrap();
+        for (channel, _, _, _) in channels {
+            env.evtchn.close(channel);
+        }
+        Arc::into_inner(env).unwrap().teardown();
+    }
+}
