@@ -32,8 +32,6 @@ use xen_headers::xen::{
 pub const EVTCHNS_PER_BUCKET: u32 = 64;
 /// Event words in one FIFO event-array page.
 pub const FIFO_WORDS_PER_PAGE: u32 = 1024;
-/// `VIRQ_ARGO`: a per-domain VIRQ.
-const VIRQ_ARGO: u32 = 11;
 
 /// A negative errno, as hypercalls return it.
 pub type Errno = i32;
@@ -88,23 +86,20 @@ impl Port {
     };
 }
 
-/// Whether a VIRQ is per-vCPU (`VIRQ_VCPU`), per-domain or global.
+/// Whether a VIRQ is per-vCPU or global (Xen 4.17's `virq_is_global`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VirqType {
     /// Bound on any vCPU, one port per vCPU.
     Vcpu,
-    /// Per-domain, vCPU 0.
-    Domain,
-    /// Global (delivered to the hardware domain unless redirected), vCPU 0.
+    /// Global: bound on vCPU 0 only.
     Global,
 }
 
-/// Xen's `get_virq_type`.
+/// Xen 4.17's `virq_is_global`, as a type.
 #[must_use]
 pub const fn virq_type(virq: u32) -> VirqType {
     match virq {
         VIRQ_TIMER | VIRQ_DEBUG | VIRQ_XENOPROF | VIRQ_XENPMU => VirqType::Vcpu,
-        VIRQ_ARGO => VirqType::Domain,
         _ => VirqType::Global,
     }
 }

@@ -22,11 +22,12 @@ use xen_headers::event_channel::{
 };
 use xen_headers::grant_table::{
     GNTCOPY_DEST_GREF, GNTCOPY_SOURCE_GREF, GNTMAP_DEVICE_MAP, GNTMAP_HOST_MAP, GNTMAP_READONLY,
-    GNTST_BAD_COPY_ARG, GNTST_BAD_DOMAIN, GNTST_BAD_GNTREF, GNTST_BAD_HANDLE, GNTST_GENERAL_ERROR,
-    GNTST_OKAY, GNTST_PERMISSION_DENIED, GNTTAB_NR_RESERVED_ENTRIES, GNTTABOP_COPY,
-    GNTTABOP_GET_VERSION, GNTTABOP_MAP_GRANT_REF, GNTTABOP_QUERY_SIZE, GNTTABOP_SET_VERSION,
-    GNTTABOP_SETUP_TABLE, GNTTABOP_UNMAP_GRANT_REF, GnttabCopy, GnttabCopyPtr, GnttabGetVersion,
-    GnttabMapGrantRef, GnttabQuerySize, GnttabSetVersion, GnttabSetupTable, GnttabUnmapGrantRef,
+    GNTST_BAD_COPY_ARG, GNTST_BAD_DOMAIN, GNTST_BAD_GNTREF, GNTST_BAD_HANDLE, GNTST_BAD_PAGE,
+    GNTST_GENERAL_ERROR, GNTST_OKAY, GNTST_PERMISSION_DENIED, GNTTAB_NR_RESERVED_ENTRIES,
+    GNTTABOP_COPY, GNTTABOP_GET_VERSION, GNTTABOP_MAP_GRANT_REF, GNTTABOP_QUERY_SIZE,
+    GNTTABOP_SET_VERSION, GNTTABOP_SETUP_TABLE, GNTTABOP_UNMAP_GRANT_REF, GnttabCopy,
+    GnttabCopyPtr, GnttabGetVersion, GnttabMapGrantRef, GnttabQuerySize, GnttabSetVersion,
+    GnttabSetupTable, GnttabUnmapGrantRef,
 };
 use xen_headers::hvm::hvm_op::{
     HVMOP_GET_PARAM, HVMOP_PAGETABLE_DYING, HVMOP_SET_EVTCHN_UPCALL_VECTOR, HVMOP_SET_PARAM,
@@ -683,10 +684,7 @@ impl State {
         // SAFETY: as above.
         let gmfn = unsafe { end.u.gmfn };
         if !gref {
-            if end.domid != DOMID_SELF {
-                return Err(GNTST_PERMISSION_DENIED);
-            }
-            return self.mem.page(gmfn).ok_or(GNTST_BAD_COPY_ARG);
+            return self.mem.page(gmfn).ok_or(GNTST_BAD_PAGE);
         }
         let domid = self.resolve(end.domid);
         if domid == self.cfg.domid {
@@ -710,11 +708,31 @@ impl State {
         }
     }
 
+    /// `gnttab_copy_lock_domain`: only `DOMID_SELF` names a frame; the domain must exist.
+    fn copy_domain(&self, end: &GnttabCopyPtr, gref: bool) -> Result<(), i16> {
+        if end.domid != DOMID_SELF && !gref {
+            return Err(GNTST_PERMISSION_DENIED);
+        }
+        let domid = self.resolve(end.domid);
+        if domid == self.cfg.domid || domid == self.cfg.backend_domid {
+            Ok(())
+        } else {
+            Err(GNTST_BAD_DOMAIN)
+        }
+    }
+
+    /// `gnttab_copy_one`, in Xen's order: both domains, the source, the destination, then the
+    /// bounds.
     fn copy(&mut self, op: &GnttabCopy) -> i16 {
-        let len = usize::from(op.len);
-        let (so, dof) = (usize::from(op.source.offset), usize::from(op.dest.offset));
-        if so + len > PAGE_SIZE || dof + len > PAGE_SIZE {
-            return GNTST_BAD_COPY_ARG;
+        let (src_gref, dst_gref) = (
+            op.flags & GNTCOPY_SOURCE_GREF != 0,
+            op.flags & GNTCOPY_DEST_GREF != 0,
+        );
+        if let Err(status) = self
+            .copy_domain(&op.source, src_gref)
+            .and_then(|()| self.copy_domain(&op.dest, dst_gref))
+        {
+            return status;
         }
         let src = match self.copy_end(&op.source, op.flags & GNTCOPY_SOURCE_GREF != 0, false) {
             Ok(p) => p,
@@ -724,6 +742,11 @@ impl State {
             Ok(p) => p,
             Err(s) => return s,
         };
+        let len = usize::from(op.len);
+        let (so, dof) = (usize::from(op.source.offset), usize::from(op.dest.offset));
+        if so + len > PAGE_SIZE || dof + len > PAGE_SIZE {
+            return GNTST_BAD_COPY_ARG;
+        }
         let (from, to) = (src.ptr().wrapping_add(so), dst.ptr().wrapping_add(dof));
         // SAFETY: both ranges lie inside simulator-owned pages (offsets and length checked
         // above); `copy` allows overlap.
@@ -881,15 +904,13 @@ impl State {
                 let Some(r) = read::<VcpuRegisterVcpuInfo>(t, arg) else {
                     return neg(errno::EFAULT);
                 };
-                let allowed = vcpu == caller || self.vcpu_down[vcpu as usize];
-                if !allowed || self.registered_vcpu_info(vcpu).is_some() {
-                    return neg(errno::EINVAL);
-                }
+                // map_vcpu_info (4.17): the offset, then registration, then the caller.
                 let size = size_of::<xen_headers::xen::VcpuInfo>();
-                if r.offset as usize > PAGE_SIZE - size {
+                if r.offset as usize > PAGE_SIZE - size || !r.offset.is_multiple_of(8) {
                     return neg(errno::ENXIO);
                 }
-                if r.offset % 8 != 0 {
+                let allowed = vcpu == caller || self.vcpu_down[vcpu as usize];
+                if self.registered_vcpu_info(vcpu).is_some() || !allowed {
                     return neg(errno::EINVAL);
                 }
                 let Some(page) = self.mem.page(r.mfn) else {

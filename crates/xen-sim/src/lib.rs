@@ -17,7 +17,7 @@
 //!   elsewhere moves), `remove_from_physmap` (`ENOENT` for an unbacked frame).
 //! - Event channels: port table grown in buckets of 64 with port 0 reserved and the lowest free
 //!   port first; unbound, interdomain (the binder's new port is set pending), VIRQ (per-vCPU
-//!   and global types, `EBUSY` for a global VIRQ outside the hardware domain), IPI; send,
+//!   and global types), IPI; send,
 //!   close (the peer becomes unbound), status, `bind_vcpu`, unmask, reset (closes everything,
 //!   back to 2-level), and the 2-level and FIFO ABIs bit for bit: pending/mask/selector/
 //!   `evtchn_upcall_pending`; FIFO control blocks, event-array pages, PENDING/MASKED/LINKED/
@@ -60,7 +60,10 @@
 //! # Decisions
 //! - The guest is a domU (id 1) of an HVM toolstack by default; `SimConfig::pvh` selects the
 //!   PVH rule that a callback vector stays active once set, `SimConfig::domid` 0 the hardware
-//!   domain's rights (global VIRQs, `console_io`).
+//!   domain's right to `console_io`, `SimConfig::toolstack` false a domain without store and
+//!   console.
+//! - The semantics are Xen 4.17's (`stable-4.17`), not later releases': e.g. any domain may
+//!   bind a global VIRQ, and a misaligned `vcpu_info` offset is `ENXIO`.
 //! - After the k-th suspend the toolstack binds the store and console channels at ports shifted
 //!   by `k * SimConfig::resume_port_shift`, so drivers cannot assume the numbers survive.
 //! - `SCHEDOP_block` and a `SCHEDOP_poll` without deadline return after

@@ -418,10 +418,6 @@ impl State {
         if vcpu >= self.cfg.vcpus {
             return Err(errno::ENOENT);
         }
-        if ty == VirqType::Global && self.cfg.domid != 0 {
-            // The hardware domain handles global VIRQs.
-            return Err(errno::EBUSY);
-        }
         if self.guest.virq_to_port[vcpu as usize][virq as usize] != 0 {
             return Err(errno::EEXIST);
         }
@@ -711,23 +707,22 @@ impl State {
             .map(|(_, _, gfn)| gfn)
     }
 
-    /// `VCPUOP_register_vcpu_info`: copy the current record, then mark everything pending.
+    /// `VCPUOP_register_vcpu_info` (4.17 `map_vcpu_info`): copy the current record (zeros for
+    /// a vCPU beyond the legacy slots), then mark every selector bit and the upcall pending.
     pub fn register_vcpu_info(&mut self, vcpu: u32, page: Page, offset: usize, gfn: u64) {
-        let Some((old_page, old_offset)) = self.surface().vcpu_info(vcpu) else {
-            return;
-        };
+        let old = self.surface().vcpu_info(vcpu);
         for i in (0..size_of::<VcpuInfo>()).step_by(8) {
-            let v = u64_at(old_page, old_offset + i).load(SeqCst);
+            let v = old.map_or(0, |(old_page, old_offset)| {
+                u64_at(old_page, old_offset + i).load(SeqCst)
+            });
             u64_at(page, offset + i).store(v, SeqCst);
         }
         if let Some(slot) = self.surface_mut().vcpu_info.get_mut(vcpu as usize) {
             *slot = Some((page, offset, gfn));
         }
-        crate::shm::u8_at(page, offset + offset_of!(VcpuInfo, evtchn_upcall_pending))
-            .store(1, SeqCst);
         u64_at(page, offset + offset_of!(VcpuInfo, evtchn_pending_sel)).store(u64::MAX, SeqCst);
-        if self.has_route(vcpu) {
-            self.upcalls.push(vcpu);
+        if self.surface().mark_events_pending(vcpu) {
+            self.deliver(vec![(self.cfg.domid, vcpu)]);
         }
     }
 
