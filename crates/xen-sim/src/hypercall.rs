@@ -709,7 +709,7 @@ impl State {
     }
 
     /// `gnttab_copy_lock_domain`: only `DOMID_SELF` names a frame; the domain must exist.
-    fn copy_domain(&self, end: &GnttabCopyPtr, gref: bool) -> Result<(), i16> {
+    const fn copy_domain(&self, end: &GnttabCopyPtr, gref: bool) -> Result<(), i16> {
         if end.domid != DOMID_SELF && !gref {
             return Err(GNTST_PERMISSION_DENIED);
         }
@@ -812,9 +812,6 @@ impl State {
             X87_FIP_WIDTH,
         ];
         if set {
-            if op.index == ALTP2M {
-                return neg(errno::EEXIST);
-            }
             if !guest_settable.contains(&op.index) {
                 return neg(errno::EPERM);
             }
