@@ -4,8 +4,16 @@
 //! Unit tests of the pure pieces; the subsystem's behaviour is proven on the simulator in
 //! `tests/evtchn.rs`.
 
-use platform_port::RegValue;
-use platform_port::std_impl::StdPlatform;
+use core::ptr::NonNull;
+use std::sync::Arc;
+
+use platform_port::std_impl::{StdInterrupts, StdPlatform};
+use platform_port::{Deferred, RegValue};
+use xen::services::Direct;
+use xen_headers::memory::XENMAPSPACE_SHARED_INFO;
+use xen_sim::{Sim, SimConfig, SimVcpu};
+
+use crate::shared_info::{ProcessorVcpu, SharedInfo};
 
 use super::*;
 
@@ -62,4 +70,70 @@ fn errors_map_to_upstream_statuses() {
     assert_eq!(EvtchnError::Unsuccessful.status(), STATUS_UNSUCCESSFUL);
     assert_eq!(EvtchnError::Timeout.status(), STATUS_TIMEOUT);
     assert_eq!(EvtchnError::Xen(-5).status(), -5);
+}
+
+/// An acquired 2-level context on the simulator with the store port open as a FIXED channel.
+fn store_channel() -> (
+    Arc<Evtchn<StdPlatform, Direct<SimVcpu>, StdInterrupts>>,
+    Arc<Channel>,
+    StdPlatform,
+) {
+    let sim = Sim::new(SimConfig::default());
+    let (platform, _pages) = sim.platform(1);
+    let gfn = sim.hole(1);
+    // SAFETY: the frame is a hole reserved for this mapping.
+    unsafe { xen::memory::add_to_physmap(&sim.vcpu(0), gfn, XENMAPSPACE_SHARED_INFO, 0) }.unwrap();
+    let page = NonNull::new(sim.host_ptr(gfn).unwrap()).unwrap();
+    let cpus = [ProcessorVcpu {
+        vcpu_id: Some(0),
+        registered: None,
+    }];
+    // SAFETY: the simulator keeps the frame mapped for its life; accessed atomically.
+    let info = unsafe { SharedInfo::new(page, &cpus) }.unwrap();
+    let evtchn = Evtchn::new(
+        platform.clone(),
+        Arc::new(Direct::new(sim.vcpu(0), 1)),
+        StdInterrupts::new(platform.clone()),
+        Arc::new(info),
+        EvtchnConfig {
+            use_fifo_abi: false,
+            use_upcall: true,
+        },
+    )
+    .unwrap();
+    evtchn.acquire().unwrap();
+    let (store, _) = sim.toolstack_ports();
+    let channel = evtchn
+        .open(
+            OpenKind::Fixed {
+                port: store,
+                auto_mask: false,
+            },
+            Arc::new(|| false),
+            0,
+        )
+        .unwrap();
+    (evtchn, channel, platform)
+}
+
+#[test]
+fn the_event_count_wraps_and_wait_compares_across_the_wrap() {
+    let (evtchn, channel, platform) = store_channel();
+    channel.count.store(u32::MAX - 1, Ordering::SeqCst);
+    for expected in [u32::MAX, 0, 1] {
+        evtchn.trigger(&channel);
+        platform.flush_dpcs();
+        assert_eq!(evtchn.get_count(&channel), expected);
+    }
+    // Count is 1, just past the wrap.
+    assert_eq!(evtchn.wait(&channel, 1, Some(0)), Ok(()));
+    assert_eq!(evtchn.wait(&channel, 0, Some(0)), Ok(()));
+    assert_eq!(evtchn.wait(&channel, u32::MAX, Some(0)), Ok(()));
+    assert_eq!(evtchn.wait(&channel, 2, Some(0)), Err(EvtchnError::Timeout));
+    // Upstream's 64-bit difference would call a target of 1 reached by a count of
+    // 0xFFFF_FFFF; here it is not.
+    channel.count.store(u32::MAX, Ordering::SeqCst);
+    assert_eq!(evtchn.wait(&channel, 1, Some(0)), Err(EvtchnError::Timeout));
+    evtchn.close(channel);
+    evtchn.release();
 }
