@@ -165,6 +165,7 @@ pub struct Debug<P: Platform> {
     references: IrqlLock<P, u32>,
     callbacks: CallbackList<P, DebugCallback>,
     current: spin::Mutex<Option<Prefix>>,
+    crashing: core::sync::atomic::AtomicBool,
     lookup: Option<Arc<dyn ModuleLookup>>,
 }
 
@@ -175,6 +176,7 @@ impl<P: Platform> Debug<P> {
             references: IrqlLock::dispatch(platform.clone(), 0),
             callbacks: CallbackList::high(platform.clone()),
             current: spin::Mutex::new(None),
+            crashing: core::sync::atomic::AtomicBool::new(false),
             lookup,
             platform,
         }
@@ -265,6 +267,8 @@ impl<P: Platform> Debug<P> {
 
     /// The bug-check path: every callback with `crashing = true`, without waiting for the lock.
     pub fn crash_dump(&self) {
+        self.crashing
+            .store(true, core::sync::atomic::Ordering::Release);
         for _ in 0..CRASH_LOCK_ATTEMPTS {
             if self
                 .callbacks
@@ -341,14 +345,39 @@ impl<P: Platform> Debug<P> {
     }
 
     fn call(&self, callback: &DebugCallback, crashing: bool) {
-        let previous = self.current.lock().replace(callback.prefix);
+        let previous = self
+            .with_current(|current| current.replace(callback.prefix))
+            .flatten();
         (callback.function)(crashing);
-        *self.current.lock() = previous;
+        self.with_current(|current| *current = previous);
+    }
+
+    /// Runs `f` on the current prefix. Once the system is crashing, the prefix lock is only
+    /// tried (a frozen processor may hold it); `None` if it stayed busy.
+    fn with_current<R>(&self, f: impl FnOnce(&mut Option<Prefix>) -> R) -> Option<R> {
+        if !self.crashing.load(core::sync::atomic::Ordering::Acquire) {
+            return Some(f(&mut self.current.lock()));
+        }
+        for _ in 0..CRASH_LOCK_ATTEMPTS {
+            if let Some(mut current) = self.current.try_lock() {
+                return Some(f(&mut current));
+            }
+            core::hint::spin_loop();
+        }
+        None
+    }
+
+    /// `DebugPrintf` for text the caller already formatted (the interface provider's
+    /// C-variadic entry formats it): logs `"<prefix>: <text>"` at `INFO`; one trailing newline
+    /// is dropped (every log message is a line).
+    pub fn printf_text(&self, text: &[u8]) {
+        let text = text.strip_suffix(b"\n").unwrap_or(text);
+        self.printf(format_args!("{}", Text(text)));
     }
 
     /// `DebugPrintf` for Rust callers: logs `"<prefix>: <text>"` at `INFO`.
     pub fn printf(&self, args: fmt::Arguments<'_>) {
-        let prefix = *self.current.lock();
+        let prefix = self.with_current(|current| *current).flatten();
         match prefix {
             Some(prefix) => plog!(self.platform, Info, "{}: {}", Text(prefix.as_bytes()), args),
             None => self.platform.log(LogLevel::Info, args),
@@ -362,11 +391,7 @@ impl<P: Platform> Debug<P> {
         let mut buf = [0u8; PRINTF_BUFFER];
         let mut sink = kprintf::BufSink::new(&mut buf);
         match kprintf::format(format, args, &mut sink) {
-            Ok(_) | Err(kprintf::FormatError::Overflow) => {
-                let text = sink.as_bytes();
-                let text = text.strip_suffix(b"\n").unwrap_or(text);
-                self.printf(format_args!("{}", Text(text)));
-            }
+            Ok(_) | Err(kprintf::FormatError::Overflow) => self.printf_text(sink.as_bytes()),
             Err(error) => plog!(
                 self.platform,
                 Warning,

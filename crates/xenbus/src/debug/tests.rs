@@ -261,3 +261,20 @@ fn release_with_callbacks_outstanding_logs_an_error_and_keeps_them() {
     assert_eq!(debug.callback_count(), 1);
     debug.deregister(&cb).unwrap();
 }
+
+#[test]
+fn printf_text_prefixes_preformatted_bytes_and_drops_one_newline() {
+    let p = StdPlatform::new(1);
+    let debug = Arc::new(Debug::new(p.clone(), None));
+    let d = Arc::clone(&debug);
+    let cb = debug
+        .register(
+            b"t",
+            Arc::new(move |_| d.printf_text(b"bytes \xff ok\n")),
+            Origin::default(),
+        )
+        .unwrap();
+    debug.trigger(None);
+    assert!(info_lines(&p).contains(&"t: bytes \\xff ok".to_string()));
+    debug.deregister(&cb).unwrap();
+}
