@@ -121,17 +121,21 @@ impl Processors for Kernel {
 
 /// The ISR the upcall vector calls, with the CPU index.
 type Isr = Box<dyn Fn(u32) -> bool + Send + Sync>;
-static ISR: spin::Once<Isr> = spin::Once::new();
+static ISR: spin::RwLock<Option<Isr>> = spin::RwLock::new(None);
 
-/// Installs the routine the per-vCPU upcall vector runs (once; e.g. `Evtchn::interrupt`).
+/// Installs (or replaces) the routine the per-vCPU upcall vector runs (e.g.
+/// `Evtchn::interrupt`).
 pub fn set_isr(isr: Isr) {
-    ISR.call_once(|| isr);
+    let old = masked(|| ISR.write().replace(isr));
+    drop(old);
 }
 
 /// Called by the kernel's interrupt handler for the per-vCPU vector; returns whether an ISR is
 /// installed (else the kernel's own scan runs).
 pub fn upcall(cpu: usize) -> bool {
-    let Some(isr) = ISR.get() else {
+    // Never contended: the writer holds the lock with interrupts masked.
+    let guard = ISR.read();
+    let Some(isr) = guard.as_ref() else {
         return false;
     };
     let old = IRQL.swap(IrqlLevel::HIGH.0, Ordering::SeqCst);
@@ -400,6 +404,8 @@ impl Timers for Kernel {
 // ---- cooperative threads ----
 
 global_asm!(
+    // In its own text section: the section left current by other assembly may be anything.
+    ".pushsection .text.xtk_switch_stack, \"ax\", @progbits",
     ".global xtk_switch_stack",
     "xtk_switch_stack:",
     "push rbp",
@@ -417,6 +423,7 @@ global_asm!(
     "pop rbx",
     "pop rbp",
     "ret",
+    ".popsection",
 );
 
 // SAFETY: `xtk_switch_stack` above saves the callee-saved registers on the current stack,

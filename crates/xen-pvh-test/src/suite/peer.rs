@@ -19,7 +19,9 @@ use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use xen::event_channel::{self as evtchn, Binding};
 use xen::grant_table as gnttab;
 use xen_headers::grant_table::{GTF_PERMIT_ACCESS, GTF_READING, GTF_WRITING};
-use xen_headers::hvm::params::{HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_CONSOLE_PFN};
+use xen_headers::hvm::params::{
+    HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_CONSOLE_PFN, HVM_PARAM_STORE_EVTCHN,
+};
 use xen_headers::memory::XENMAPSPACE_GRANT_TABLE;
 
 const MS: u64 = 1_000_000;
@@ -260,7 +262,26 @@ pub fn run(store: &RingStore) {
         &PEER_PAGE,
         marker,
     );
-    super::subsystems::run(store);
+    super::subsystems::run(store, "xenbus", false);
+    // Leaving FIFO resets every port; EVTCHN binds the store channel to xenstored again.
+    let peer_before = store_peer();
+    super::subsystems::run(store, "fifo", true);
+    let moved = super::xenstore::follow_store_port(store);
+    let peer_after = store_peer();
+    check(
+        "fifo.store_channel_rebound_to_xenstored",
+        peer_after.is_some() && peer_after == peer_before,
+        format_args!(
+            "store port (before, after) {moved:?}, xenstored's (domain, port) {peer_before:?} -> \
+             {peer_after:?}"
+        ),
+    );
+}
+
+/// The (domain, port) at the other end of the store's event channel.
+fn store_peer() -> Option<(u16, u32)> {
+    let port = xen::hvm::get_param(hv(), HVM_PARAM_STORE_EVTCHN).ok()?;
+    evtchn::query_inter_domain(hv(), u32::try_from(port).ok()?).ok()
 }
 
 /// One exchange with xtk-peer, which reads and writes `data/<prefix>/...`: our page `page`

@@ -13,8 +13,10 @@
 //!   dom0's grant with `MapForeignPages`;
 //! * CONSOLE writes a line on the PV console ring that dom0's xenconsoled must log.
 //!
-//! EVTCHN runs the 2-level ABI here: the store client of this kernel waits on its own port
-//! through the 2-level pending bitmap, which FIFO would bypass.
+//! The round runs twice: "xenbus" with EVTCHN on the 2-level ABI, "fifo" with the FIFO ABI.
+//! Releasing FIFO resets the domain's event channels (`EVTCHNOP_reset`), and EVTCHN binds the
+//! store and console channels again under new port numbers; the store client of this kernel
+//! then follows the new store port (`xenstore::follow_store_port`).
 
 use super::SHARED_INFO_GFN;
 use super::peer::{self, EventSide};
@@ -34,7 +36,7 @@ use xen::hypercall::Xen;
 use xen::services::Direct;
 use xenbus::cache::CacheContext;
 use xenbus::console::{Console, ConsoleEvtchn, ConsoleGnttab};
-use xenbus::evtchn::{Channel, Evtchn, EvtchnConfig, EvtchnError, OpenKind};
+use xenbus::evtchn::{AbiKind, Channel, Evtchn, EvtchnConfig, EvtchnError, OpenKind};
 use xenbus::gnttab::{Gnttab, GnttabCache, GnttabError, GrantEntry};
 use xenbus::shared_info::{ProcessorVcpu, SharedInfo};
 use xenbus::store::NtStatus;
@@ -287,15 +289,14 @@ impl ConsoleGnttab for ConsoleGrants {
     }
 }
 
-/// The console line of this round (dom0 finds it in xenconsoled's log).
-const CONSOLE_LINE: &str = "XTK-CONSOLE: the xenbus CONSOLE subsystem reached dom0";
-
-/// Writes [`CONSOLE_LINE`] through CONSOLE; returns it when the whole line went onto the ring.
+/// Writes this round's console line through CONSOLE; returns it (for dom0 to find in
+/// xenconsoled's log) when the whole line went onto the ring.
 fn console_line(
+    prefix: &str,
     services: &Arc<Services>,
     evtchn: &Arc<KernelEvtchn>,
     gnttab: &Arc<KernelGnttab>,
-) -> Option<&'static str> {
+) -> Option<String> {
     let console = Console::new(
         Kernel,
         Arc::clone(services),
@@ -304,24 +305,26 @@ fn console_line(
     );
     let acquired = console.acquire();
     check(
-        "xenbus.console_acquire",
+        &format!("{prefix}.console_acquire"),
         acquired.is_ok(),
         format_args!("{acquired:?}"),
     );
     acquired.ok()?;
-    let line = alloc::format!("{CONSOLE_LINE}\r\n");
+    let text = format!("XTK-CONSOLE: the xenbus CONSOLE subsystem reached dom0 in round {prefix}");
+    let line = format!("{text}\r\n");
     let written = console.write(line.as_bytes());
     check(
-        "xenbus.console_write",
+        &format!("{prefix}.console_write"),
         written == line.len(),
         format_args!("{written} of {} bytes", line.len()),
     );
     console.release();
-    (written == line.len()).then_some(CONSOLE_LINE)
+    (written == line.len()).then_some(text)
 }
 
-/// Brings the subsystems up on the real Xen, runs the round and tears them down again.
-pub fn run(store: &RingStore) {
+/// Brings the subsystems up on the real Xen (EVTCHN with the FIFO ABI if `fifo`, else
+/// 2-level), runs round `prefix` and tears them down again.
+pub fn run(store: &RingStore, prefix: &str, fifo: bool) {
     let pages_before = port::outstanding_pages();
     let services: Arc<Services> = Arc::new(Direct::new(*crate::xen(), 1));
     let page = NonNull::new(core::ptr::with_exposed_provenance_mut::<u8>(
@@ -339,12 +342,16 @@ pub fn run(store: &RingStore) {
     let shared = match unsafe { SharedInfo::new(page, &cpus) } {
         Ok(shared) => shared,
         Err(error) => {
-            check("xenbus.shared_info", false, format_args!("{error:?}"));
+            check(
+                &format!("{prefix}.shared_info"),
+                false,
+                format_args!("{error:?}"),
+            );
             return;
         }
     };
     let config = EvtchnConfig {
-        use_fifo_abi: false,
+        use_fifo_abi: fifo,
         use_upcall: true,
     };
     let evtchn = match Evtchn::new(
@@ -356,7 +363,11 @@ pub fn run(store: &RingStore) {
     ) {
         Ok(evtchn) => evtchn,
         Err(error) => {
-            check("xenbus.evtchn_new", false, format_args!("{error}"));
+            check(
+                &format!("{prefix}.evtchn_new"),
+                false,
+                format_args!("{error}"),
+            );
             return;
         }
     };
@@ -368,9 +379,14 @@ pub fn run(store: &RingStore) {
     arch::enable_lapic();
     port::go_live();
     let acquired = evtchn.acquire();
+    let abi = if fifo {
+        AbiKind::Fifo
+    } else {
+        AbiKind::TwoLevel
+    };
     check(
-        "xenbus.evtchn_acquire",
-        acquired.is_ok() && evtchn.upcall_enabled(0),
+        &format!("{prefix}.evtchn_acquire"),
+        acquired.is_ok() && evtchn.abi_kind() == Some(abi) && evtchn.upcall_enabled(0),
         format_args!(
             "{acquired:?}, ABI {:?}, upcall vector on CPU 0: {}",
             evtchn.abi_kind(),
@@ -383,11 +399,11 @@ pub fn run(store: &RingStore) {
             channel: None,
             calls: Arc::new(AtomicU32::new(0)),
         };
-        grants_round(store, &services, &evtchn, &mut side);
+        grants_round(store, prefix, &services, &evtchn, &mut side);
         drop(side);
         evtchn.release();
         check(
-            "xenbus.evtchn_release",
+            &format!("{prefix}.evtchn_release"),
             evtchn.abi_kind().is_none() && !evtchn.upcall_enabled(0),
             format_args!("ABI {:?}", evtchn.abi_kind()),
         );
@@ -396,7 +412,7 @@ pub fn run(store: &RingStore) {
     drop(evtchn);
     let pages_after = port::outstanding_pages();
     check(
-        "xenbus.no_pages_leaked",
+        &format!("{prefix}.no_pages_leaked"),
         pages_after == pages_before,
         format_args!("{pages_before} -> {pages_after} pages outstanding"),
     );
@@ -405,6 +421,7 @@ pub fn run(store: &RingStore) {
 /// CACHE and GNTTAB up, the console line, the round, and everything down again.
 fn grants_round(
     store: &RingStore,
+    prefix: &str,
     services: &Arc<Services>,
     evtchn: &Arc<KernelEvtchn>,
     events: &mut SubsystemEvents,
@@ -413,27 +430,35 @@ fn grants_round(
     let cache = match CacheContext::with_monitor_period(&Kernel, Some(MONITOR_PERIOD)) {
         Ok(cache) => Arc::new(cache),
         Err(error) => {
-            check("xenbus.cache_context", false, format_args!("{error:?}"));
+            check(
+                &format!("{prefix}.cache_context"),
+                false,
+                format_args!("{error:?}"),
+            );
             return;
         }
     };
     let (threads_started, _) = port::thread_counts();
     check(
-        "xenbus.cache_monitor_thread_started",
+        &format!("{prefix}.cache_monitor_thread_started"),
         threads_started == threads_before + 1,
         format_args!("{threads_before} -> {threads_started} threads"),
     );
     let gnttab = match Gnttab::new(Kernel, Arc::clone(services), Arc::clone(&cache)) {
         Ok(gnttab) => Arc::new(gnttab),
         Err(error) => {
-            check("xenbus.gnttab_new", false, format_args!("{error}"));
+            check(
+                &format!("{prefix}.gnttab_new"),
+                false,
+                format_args!("{error}"),
+            );
             cache.teardown();
             return;
         }
     };
     let acquired = gnttab.acquire();
     check(
-        "xenbus.gnttab_acquire",
+        &format!("{prefix}.gnttab_acquire"),
         acquired.is_ok() && gnttab.frame_count() >= 1,
         format_args!(
             "{acquired:?}, {} frames of at most {}",
@@ -442,36 +467,7 @@ fn grants_round(
         ),
     );
     if acquired.is_ok() {
-        let marker = console_line(services, evtchn, &gnttab);
-        let noop: xenbus::cache::LockFn = Arc::new(|| {});
-        match gnttab.create_cache("xtk", 0, 0, Arc::clone(&noop), noop) {
-            Ok(grant_cache) => {
-                let mut grants = SubsystemGrants {
-                    gnttab: Arc::clone(&gnttab),
-                    cache: Arc::clone(&grant_cache),
-                    entry: None,
-                    reference: 0,
-                    mapped: 0,
-                };
-                peer::round(store, "xenbus", events, &mut grants, &XENBUS_PAGE, marker);
-                let leftover = grants.entry.take();
-                check(
-                    "xenbus.gnttab_no_entry_left",
-                    leftover.is_none(),
-                    format_args!("{:?}", leftover.as_ref().map(GrantEntry::reference)),
-                );
-                drop(grants);
-                let destroyed = gnttab.destroy_cache(&grant_cache);
-                check(
-                    "xenbus.gnttab_destroy_cache",
-                    destroyed.is_ok(),
-                    format_args!("{destroyed:?}"),
-                );
-            }
-            Err(error) => {
-                check("xenbus.gnttab_create_cache", false, format_args!("{error}"));
-            }
-        }
+        console_and_round(store, prefix, services, evtchn, &gnttab, events);
         gnttab.release();
     }
     drop(gnttab);
@@ -481,15 +477,67 @@ fn grants_round(
     let woken = nap.wait(Some(MONITOR_PERIOD * 3));
     let ran = port::switches().saturating_sub(switches);
     check(
-        "xenbus.cache_monitor_thread_runs_while_we_wait",
+        &format!("{prefix}.cache_monitor_thread_runs_while_we_wait"),
         !woken && ran >= 2,
         format_args!("{ran} context switches in {MONITOR_PERIOD:?} x 3"),
     );
     cache.teardown();
     let (started, finished) = port::thread_counts();
     check(
-        "xenbus.cache_monitor_thread_joined",
+        &format!("{prefix}.cache_monitor_thread_joined"),
         started == finished,
         format_args!("{finished} of {started} threads finished"),
     );
+}
+
+/// The console line, then the round with a grant cache of GNTTAB (destroyed after).
+fn console_and_round(
+    store: &RingStore,
+    prefix: &str,
+    services: &Arc<Services>,
+    evtchn: &Arc<KernelEvtchn>,
+    gnttab: &Arc<KernelGnttab>,
+    events: &mut SubsystemEvents,
+) {
+    let marker = console_line(prefix, services, evtchn, gnttab);
+    let noop: xenbus::cache::LockFn = Arc::new(|| {});
+    match gnttab.create_cache("xtk", 0, 0, Arc::clone(&noop), noop) {
+        Ok(grant_cache) => {
+            let mut grants = SubsystemGrants {
+                gnttab: Arc::clone(gnttab),
+                cache: Arc::clone(&grant_cache),
+                entry: None,
+                reference: 0,
+                mapped: 0,
+            };
+            peer::round(
+                store,
+                prefix,
+                events,
+                &mut grants,
+                &XENBUS_PAGE,
+                marker.as_deref(),
+            );
+            let leftover = grants.entry.take();
+            check(
+                &format!("{prefix}.gnttab_no_entry_left"),
+                leftover.is_none(),
+                format_args!("{:?}", leftover.as_ref().map(GrantEntry::reference)),
+            );
+            drop(grants);
+            let destroyed = gnttab.destroy_cache(&grant_cache);
+            check(
+                &format!("{prefix}.gnttab_destroy_cache"),
+                destroyed.is_ok(),
+                format_args!("{destroyed:?}"),
+            );
+        }
+        Err(error) => {
+            check(
+                &format!("{prefix}.gnttab_create_cache"),
+                false,
+                format_args!("{error}"),
+            );
+        }
+    }
 }

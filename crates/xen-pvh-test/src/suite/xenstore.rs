@@ -52,6 +52,16 @@ impl EventChannel for Port {
     }
 }
 
+/// Points the store client at the store's event channel as `HVM_PARAM_STORE_EVTCHN` now names
+/// it (an `EVTCHNOP_reset` closes the port and EVTCHN binds the channel again under a new
+/// number); returns the old and new port.
+pub(super) fn follow_store_port(store: &RingStore) -> Option<(u32, u32)> {
+    let port = xen::hvm::get_param(hv(), HVM_PARAM_STORE_EVTCHN).ok()?;
+    let port = u32::try_from(port).ok()?;
+    let old = store.with_transport(|t| core::mem::replace(&mut t.event_channel().0, port));
+    Some((old, port))
+}
+
 /// Counts the times a watch fired.
 struct Counter(AtomicU32);
 
