@@ -39,8 +39,11 @@
 //!   `EVTCHNOP_close` (never for FIXED ports, never for ports invalidated by a suspend).
 //!
 //! # Locks and levels
-//! `state` (`DISPATCH_LEVEL`, upstream's context lock) guards the reference count and the
-//! interrupt objects; acquire, release, trigger, close, the DPC and suspend-late take it. The
+//! `state` (`DISPATCH_LEVEL`, upstream's context lock) guards the reference count; acquire,
+//! release, trigger, close, the DPC and suspend-late take it. The interrupt objects are `Arc`s
+//! in a set behind a `HIGH_LEVEL` lock held only to clone one, so [`deliver`](Evtchn::deliver)
+//! (a simulator's upcall, possibly raised by a hypercall this module is making) never needs
+//! `state`. The
 //! ABI sits behind a reader/writer spin lock: the delivery path and port operations read it at
 //! `DISPATCH_LEVEL` or above; only acquire/release/suspend-late replace it, at `HIGH_LEVEL`,
 //! and release the old ABI (hypercalls, page frees) after dropping the lock. The port table and
@@ -56,7 +59,7 @@
 //!   the channel's CPU at 0, so its poller drops timer VIRQs on other CPUs. Here the bound CPU
 //!   is recorded, so a VIRQ opened for CPU N is delivered on CPU N.
 //! * **FIFO queue order (A3).** Lowest queue number (Xen's highest priority) first; see
-//!   [`fifo`](self::fifo) for this and the other FIFO decisions (validated links, bounded
+//!   [`fifo`] for this and the other FIFO decisions (validated links, bounded
 //!   polls, pages kept once Xen accepted them).
 //! * **Wait and wrapping counts.** Upstream compares `(LONG64)Count - (LONG64)Channel->Count`,
 //!   which is wrong once the 32-bit count wraps (a target of 1 just after the wrap is "reached"
@@ -82,13 +85,19 @@
 //!   count is `STATUS_INVALID_PARAMETER` (Bind, VIRQ open), as is a port already open (upstream
 //!   adds a duplicate hash entry) and a FIFO port beyond 2^17.
 //! * **Release without acquire** is logged and ignored.
+//! * **Duplicate FIXED open.** Refused before the port is touched further: the channel already
+//!   open on that port keeps it unmasked.
+//! * **Liveness is Xen's.** The ISR loops while Xen keeps the upcall flag set, as upstream and
+//!   Linux do; only the FIFO walk, whose links Xen writes, is bounded.
+//! * **Dropping the context while acquired** leaks (never frees) the FIFO pages Xen may still
+//!   write; the composition releases every reference first, as upstream asserts.
 //! * **Debug dump** prints upstream's lines; the caller is the address the provider recorded
 //!   (printed as `%p`, 16 upper-case hex digits), since module lookup belongs to the glue.
 
 mod abi;
 mod channel;
 mod delivery;
-mod fifo;
+pub mod fifo;
 mod ops;
 mod reset;
 mod table;
@@ -110,7 +119,6 @@ use xen_services::XenServices;
 
 pub use abi::{AbiKind, EvtchnSharedInfo};
 pub use channel::{Callback, Channel, ChannelKind, OpenKind};
-pub use fifo::{MAX_PAGES as FIFO_MAX_PAGES, WORDS_PER_PAGE as FIFO_WORDS_PER_PAGE};
 pub use reset::reset;
 
 use abi::Abi;
