@@ -9,9 +9,12 @@
 //! subsystem refuses them. `SharedInfoEvtchnPoll` with a NULL callback polls nothing.
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use core::ffi::c_void;
 
 use ntstatus::{NtStatus, STATUS_NOT_SUPPORTED};
+use platform_port::{IrqlLevel, Platform};
+use xen_services::XenServices;
 use xenbus_interface::shared_info::{
     SharedInfoEvtchnPoll, XenbusSharedInfoEvent, XenbusSharedInfoInterfaceV2,
     XenbusSharedInfoInterfaceV3, XenbusSharedInfoInterfaceV4,
@@ -23,7 +26,7 @@ use super::{
     Hooks, Lifecycle, References, context, define_context, fill, header, lifecycle_methods,
 };
 use crate::evtchn::EvtchnSharedInfo;
-use crate::shared_info::{SharedInfo, SharedInfoError};
+use crate::shared_info::{SharedInfo, SharedInfoContext as SharedInfoSubsystem, SharedInfoError};
 
 /// What the `SHARED_INFO` context needs from the subsystem.
 pub trait SharedInfoApi: Lifecycle {
@@ -163,6 +166,87 @@ impl EvtchnSharedInfo for SharedInfoService {
 
     fn evtchn_unmask(&self, port: u32) -> bool {
         SharedInfoApi::evtchn_unmask(self, port)
+    }
+}
+
+/// The composition's `SHARED_INFO` subsystem ([`crate::shared_info::SharedInfoContext`], which
+/// maps the page and survives suspends) as the interface serves it: `GetTime` raises to
+/// `DISPATCH_LEVEL` around the read, as upstream, and reads the TSC with `rdtsc`.
+pub struct SharedInfoInterface<P: Platform, S: XenServices> {
+    context: Arc<SharedInfoSubsystem<P, S>>,
+    platform: P,
+    rdtsc: fn() -> u64,
+    local: bool,
+}
+
+impl<P: Platform, S: XenServices> SharedInfoInterface<P, S> {
+    /// Serves `context`; `local` is `!RealTimeIsUniversal`.
+    #[must_use]
+    pub const fn new(
+        context: Arc<SharedInfoSubsystem<P, S>>,
+        platform: P,
+        rdtsc: fn() -> u64,
+        local: bool,
+    ) -> Self {
+        Self {
+            context,
+            platform,
+            rdtsc,
+            local,
+        }
+    }
+}
+
+/// The time-stamp counter.
+#[must_use]
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC reads a counter; it has no preconditions on x86_64.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+impl<P: Platform, S: XenServices> Lifecycle for SharedInfoInterface<P, S> {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        self.context.acquire()
+    }
+
+    fn release(&self) {
+        self.context.release();
+    }
+}
+
+impl<P: Platform, S: XenServices> SharedInfoApi for SharedInfoInterface<P, S> {
+    fn upcall_supported(&self, index: u32) -> bool {
+        EvtchnSharedInfo::upcall_supported(&*self.context, index)
+    }
+
+    fn upcall_pending(&self, index: u32) -> bool {
+        EvtchnSharedInfo::upcall_pending(&*self.context, index)
+    }
+
+    fn evtchn_poll(&self, index: u32, event: &mut dyn FnMut(u32) -> bool) -> bool {
+        EvtchnSharedInfo::evtchn_poll(&*self.context, index, event)
+    }
+
+    fn evtchn_ack(&self, port: u32) {
+        EvtchnSharedInfo::evtchn_ack(&*self.context, port);
+    }
+
+    fn evtchn_mask(&self, port: u32) {
+        EvtchnSharedInfo::evtchn_mask(&*self.context, port);
+    }
+
+    fn evtchn_unmask(&self, port: u32) -> bool {
+        EvtchnSharedInfo::evtchn_unmask(&*self.context, port)
+    }
+
+    fn get_time(&self) -> Result<(i64, bool), NtStatus> {
+        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let time = self
+            .context
+            .with_view(|view| view.get_time(self.rdtsc))
+            .unwrap_or(Err(SharedInfoError::NoVcpuInfo));
+        self.platform.lower_irql(old);
+        Ok((time.map_err(SharedInfoError::status)?, self.local))
     }
 }
 

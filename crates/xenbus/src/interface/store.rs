@@ -27,9 +27,12 @@ use xenbus_interface::{Boolean, Pcstr, Pinterface, Pkevent, Pstr, Ulong};
 
 use super::util::{self, Tagged};
 use super::{Handles, Hooks, Lifecycle, References, SetEventFn, fill, header};
+use crate::store::link::{GuestStore, StoreLink};
 use crate::store::{
     Outstanding, Store, StoreBuffer, StoreError, Transaction, Transport, Watch, WatchEvent,
 };
+use platform_port::{Interrupts, Platform};
+use xen_services::XenServices;
 
 /// Longest path component (`Prefix`, `Node`) or format accepted, in bytes.
 pub const MAX_STRING: usize = 4096;
@@ -249,6 +252,117 @@ impl<T: Transport + Send> StoreApi for StoreService<T> {
 
     fn free(&self, buffer: StoreBuffer) {
         self.store.free(buffer);
+    }
+}
+
+/// The composition's STORE ([`StoreLink`]: the guest ring, its channel, reconnection after a
+/// suspend) as the interface serves it. While the link is not connected every request fails
+/// with [`StoreError::Disconnected`] (`STATUS_UNSUCCESSFUL`).
+pub struct StoreLinkInterface<P: Platform, S: XenServices + 'static, I: Interrupts + 'static>(
+    pub Arc<StoreLink<P, S, I>>,
+);
+
+impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> StoreLinkInterface<P, S, I> {
+    fn client(&self) -> Result<Arc<GuestStore<P, S, I>>, StoreError> {
+        self.0.store().ok_or(StoreError::Disconnected)
+    }
+}
+
+impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Lifecycle
+    for StoreLinkInterface<P, S, I>
+{
+    fn acquire(&self) -> Result<(), NtStatus> {
+        self.0.acquire()
+    }
+
+    fn release(&self) {
+        self.0.release();
+    }
+}
+
+impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> StoreApi
+    for StoreLinkInterface<P, S, I>
+{
+    fn read(
+        &self,
+        tx: Option<Transaction>,
+        prefix: Option<&[u8]>,
+        node: &[u8],
+    ) -> Result<StoreBuffer, StoreError> {
+        self.client()?.read(tx, prefix, node)
+    }
+
+    fn printf(
+        &self,
+        tx: Option<Transaction>,
+        prefix: Option<&[u8]>,
+        node: &[u8],
+        format: &[u8],
+        args: &mut dyn ArgSource<'_>,
+    ) -> Result<(), StoreError> {
+        self.client()?.printf_c(tx, prefix, node, format, args)
+    }
+
+    fn permissions_set(
+        &self,
+        tx: Option<Transaction>,
+        prefix: Option<&[u8]>,
+        node: &[u8],
+        permissions: &[XenbusStorePermission],
+    ) -> Result<(), StoreError> {
+        self.client()?
+            .permissions_set(tx, prefix, node, permissions)
+    }
+
+    fn remove(
+        &self,
+        tx: Option<Transaction>,
+        prefix: Option<&[u8]>,
+        node: &[u8],
+    ) -> Result<(), StoreError> {
+        self.client()?.remove(tx, prefix, node)
+    }
+
+    fn directory(
+        &self,
+        tx: Option<Transaction>,
+        prefix: Option<&[u8]>,
+        node: &[u8],
+    ) -> Result<StoreBuffer, StoreError> {
+        self.client()?.directory(tx, prefix, node)
+    }
+
+    fn transaction_start(&self) -> Result<Transaction, StoreError> {
+        self.client()?.transaction_start()
+    }
+
+    fn transaction_end(&self, tx: Transaction, commit: bool) -> Result<(), StoreError> {
+        self.client()?.transaction_end(tx, commit)
+    }
+
+    fn watch_add(
+        &self,
+        prefix: Option<&[u8]>,
+        node: &[u8],
+        event: Arc<dyn WatchEvent>,
+        caller: usize,
+    ) -> Result<Watch, StoreError> {
+        self.client()?.watch_add(prefix, node, event, caller)
+    }
+
+    fn watch_remove(&self, watch: Watch) -> Result<(), StoreError> {
+        self.client()?.watch_remove(watch)
+    }
+
+    fn poll(&self) {
+        self.0.poll();
+    }
+
+    fn free(&self, buffer: StoreBuffer) {
+        match self.client() {
+            Ok(store) => store.free(buffer),
+            Err(_) => drop(buffer),
+        }
     }
 }
 
