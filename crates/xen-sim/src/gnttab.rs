@@ -17,6 +17,45 @@ use xen_headers::xen::DomId;
 /// v1 entries per grant frame.
 pub const ENTRIES_PER_FRAME: u32 = (PAGE_SIZE / size_of::<GrantEntryV1>()) as u32;
 
+/// Xen's active state of a pinned grant entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Active {
+    /// The domain that pinned it.
+    pub domid: DomId,
+    /// The frame read at the first pin.
+    pub frame: u32,
+    /// Read-only pins.
+    pub readers: u32,
+    /// Writable pins.
+    pub writers: u32,
+}
+
+/// `_set_status_v1`: the entry must permit access to `domid` (and writing unless `readonly`);
+/// `GTF_reading` (and `GTF_writing`) are set with a compare-exchange on the live flags.
+fn set_status_v1(page: Page, offset: usize, domid: DomId, readonly: bool) -> Result<(), i16> {
+    let flags_word = u16_at(page, offset);
+    loop {
+        let flags = flags_word.load(SeqCst);
+        let entry_domid = u16_at(page, offset + 2).load(SeqCst);
+        if flags & GTF_TYPE_MASK != GTF_PERMIT_ACCESS || entry_domid != domid {
+            return Err(GNTST_GENERAL_ERROR);
+        }
+        if !readonly && flags & GTF_READONLY != 0 {
+            return Err(GNTST_GENERAL_ERROR);
+        }
+        let mut new = flags | GTF_READING;
+        if !readonly {
+            new |= GTF_WRITING;
+        }
+        if flags_word
+            .compare_exchange(flags, new, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return Ok(());
+        }
+    }
+}
+
 /// The guest's grant table.
 #[derive(Debug)]
 pub struct GuestGrantTable {
@@ -26,8 +65,8 @@ pub struct GuestGrantTable {
     pub max_frames: u32,
     /// 1 or 2.
     pub version: u32,
-    /// Active pins per entry: (readers, writers), kept by Xen (`struct active_grant_entry`).
-    pub pins: std::collections::BTreeMap<u32, (u32, u32)>,
+    /// Active entries (`struct active_grant_entry`), by reference.
+    pub pins: std::collections::BTreeMap<u32, Active>,
 }
 
 impl GuestGrantTable {
@@ -85,48 +124,35 @@ impl GuestGrantTable {
         }
     }
 
-    /// Pins entry `reference` for `domid` (`_set_status_v1`): checks the live entry and sets
-    /// `GTF_reading`/`GTF_writing` with a compare-exchange, as Xen does. Returns the granted
-    /// frame.
+    /// Pins entry `reference` for `domid` as Xen's `map_grant_ref` does: an entry pinned by
+    /// another domain refuses; the live entry is checked and `GTF_reading`/`GTF_writing` set
+    /// with a compare-exchange (`_set_status_v1`) on the first pin and on the first writable
+    /// pin; the frame is the one read at the first pin. Returns the granted frame.
     ///
     /// # Errors
     ///
     /// The `GNTST_*` status.
     pub fn pin(&mut self, reference: u32, domid: DomId, readonly: bool) -> Result<u32, i16> {
         let (page, offset) = self.entry(reference).ok_or(GNTST_GENERAL_ERROR)?;
-        let flags_word = u16_at(page, offset);
-        let (readers, writers) = self.pins.get(&reference).copied().unwrap_or((0, 0));
-        let frame;
-        loop {
-            let flags = flags_word.load(SeqCst);
-            let entry_domid = u16_at(page, offset + 2).load(SeqCst);
-            if flags & GTF_TYPE_MASK != GTF_PERMIT_ACCESS || entry_domid != domid {
-                return Err(GNTST_GENERAL_ERROR);
-            }
-            if !readonly && flags & GTF_READONLY != 0 {
-                return Err(GNTST_GENERAL_ERROR);
-            }
-            let mut new = flags | GTF_READING;
-            if !readonly {
-                new |= GTF_WRITING;
-            }
-            if new == flags && (readers + writers) > 0 {
-                frame = u32_at(page, offset + 4).load(SeqCst);
-                break;
-            }
-            if flags_word
-                .compare_exchange(flags, new, SeqCst, SeqCst)
-                .is_ok()
-            {
-                frame = u32_at(page, offset + 4).load(SeqCst);
-                break;
-            }
+        let active = self.pins.get(&reference).copied();
+        if active.is_some_and(|a| a.domid != domid) {
+            return Err(GNTST_GENERAL_ERROR);
         }
-        let entry = self.pins.entry(reference).or_insert((0, 0));
+        let set_status = active.is_none_or(|a| !readonly && a.writers == 0);
+        if set_status {
+            set_status_v1(page, offset, domid, readonly)?;
+        }
+        let frame = active.map_or_else(|| u32_at(page, offset + 4).load(SeqCst), |a| a.frame);
+        let entry = self.pins.entry(reference).or_insert(Active {
+            domid,
+            frame,
+            readers: 0,
+            writers: 0,
+        });
         if readonly {
-            entry.0 += 1;
+            entry.readers += 1;
         } else {
-            entry.1 += 1;
+            entry.writers += 1;
         }
         Ok(frame)
     }
@@ -138,11 +164,13 @@ impl GuestGrantTable {
             return;
         };
         if readonly {
-            entry.0 = entry.0.saturating_sub(1);
+            entry.readers = entry.readers.saturating_sub(1);
         } else {
-            entry.1 = entry.1.saturating_sub(1);
+            entry.writers = entry.writers.saturating_sub(1);
         }
-        let (readers, writers) = *entry;
+        let Active {
+            readers, writers, ..
+        } = *entry;
         if readers + writers == 0 {
             self.pins.remove(&reference);
         }

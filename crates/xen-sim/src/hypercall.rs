@@ -21,13 +21,13 @@ use xen_headers::event_channel::{
     EvtchnStatus, EvtchnStatusInterdomain, EvtchnStatusU, EvtchnStatusUnbound, EvtchnUnmask,
 };
 use xen_headers::grant_table::{
-    GNTCOPY_DEST_GREF, GNTCOPY_SOURCE_GREF, GNTMAP_DEVICE_MAP, GNTMAP_HOST_MAP, GNTMAP_READONLY,
-    GNTST_BAD_COPY_ARG, GNTST_BAD_DOMAIN, GNTST_BAD_GNTREF, GNTST_BAD_HANDLE, GNTST_BAD_PAGE,
-    GNTST_GENERAL_ERROR, GNTST_OKAY, GNTST_PERMISSION_DENIED, GNTTAB_NR_RESERVED_ENTRIES,
-    GNTTABOP_COPY, GNTTABOP_GET_VERSION, GNTTABOP_MAP_GRANT_REF, GNTTABOP_QUERY_SIZE,
-    GNTTABOP_SET_VERSION, GNTTABOP_SETUP_TABLE, GNTTABOP_UNMAP_GRANT_REF, GnttabCopy,
-    GnttabCopyPtr, GnttabGetVersion, GnttabMapGrantRef, GnttabQuerySize, GnttabSetVersion,
-    GnttabSetupTable, GnttabUnmapGrantRef,
+    GNTCOPY_DEST_GREF, GNTCOPY_SOURCE_GREF, GNTMAP_APPLICATION_MAP, GNTMAP_CONTAINS_PTE,
+    GNTMAP_DEVICE_MAP, GNTMAP_HOST_MAP, GNTMAP_READONLY, GNTST_BAD_COPY_ARG, GNTST_BAD_DOMAIN,
+    GNTST_BAD_GNTREF, GNTST_BAD_HANDLE, GNTST_BAD_PAGE, GNTST_GENERAL_ERROR, GNTST_OKAY,
+    GNTST_PERMISSION_DENIED, GNTTAB_NR_RESERVED_ENTRIES, GNTTABOP_COPY, GNTTABOP_GET_VERSION,
+    GNTTABOP_MAP_GRANT_REF, GNTTABOP_QUERY_SIZE, GNTTABOP_SET_VERSION, GNTTABOP_SETUP_TABLE,
+    GNTTABOP_UNMAP_GRANT_REF, GnttabCopy, GnttabCopyPtr, GnttabGetVersion, GnttabMapGrantRef,
+    GnttabQuerySize, GnttabSetVersion, GnttabSetupTable, GnttabUnmapGrantRef,
 };
 use xen_headers::hvm::hvm_op::{
     HVMOP_GET_PARAM, HVMOP_PAGETABLE_DYING, HVMOP_SET_EVTCHN_UPCALL_VECTOR, HVMOP_SET_PARAM,
@@ -608,6 +608,10 @@ impl State {
         if op.flags & (GNTMAP_HOST_MAP | GNTMAP_DEVICE_MAP) == 0 {
             return GNTST_BAD_GNTREF;
         }
+        // A translated guest has no device, application or PTE mappings.
+        if op.flags & (GNTMAP_DEVICE_MAP | GNTMAP_APPLICATION_MAP | GNTMAP_CONTAINS_PTE) != 0 {
+            return GNTST_GENERAL_ERROR;
+        }
         let readonly = op.flags & GNTMAP_READONLY != 0;
         let gfn = op.host_addr >> 12;
         let (page, granter) = if op.dom == self.cfg.backend_domid {
@@ -632,7 +636,7 @@ impl State {
             };
             let Some(page) = self.mem.page(frame) else {
                 self.gnttab.unpin(op.ref_, readonly);
-                return GNTST_GENERAL_ERROR;
+                return GNTST_BAD_PAGE;
             };
             self.mem.move_out(frame);
             (page, op.dom)
@@ -693,7 +697,7 @@ impl State {
             }
             let frame = self.gnttab.pin(reference, self.cfg.domid, !write)?;
             self.gnttab.unpin(reference, !write);
-            self.mem.page(u64::from(frame)).ok_or(GNTST_GENERAL_ERROR)
+            self.mem.page(u64::from(frame)).ok_or(GNTST_BAD_PAGE)
         } else if domid == self.cfg.backend_domid {
             let grant = self
                 .backend_grants

@@ -8,7 +8,9 @@ use crate::Sim;
 use crate::evtchn::{Errno, PortState, Surface};
 use crate::gnttab::{BackendGrant, MapEntry};
 use crate::memory::{PAGE_SIZE, Page};
-use xen_headers::grant_table::{GNTST_BAD_GNTREF, GNTST_BAD_HANDLE, GNTST_GENERAL_ERROR};
+use xen_headers::grant_table::{
+    GNTST_BAD_GNTREF, GNTST_BAD_HANDLE, GNTST_BAD_PAGE, GNTST_GENERAL_ERROR,
+};
 use xen_headers::xen::DomId;
 
 /// The backend domain.
@@ -234,7 +236,7 @@ impl Peer {
             let frame = s.gnttab.pin(reference, me, readonly)?;
             let Some(page) = s.mem.page(u64::from(frame)) else {
                 s.gnttab.unpin(reference, readonly);
-                return Err(GNTST_GENERAL_ERROR);
+                return Err(GNTST_BAD_PAGE);
             };
             let handle = s.backend_maptrack.insert(MapEntry {
                 granter: s.cfg.domid,

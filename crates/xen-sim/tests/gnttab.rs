@@ -340,3 +340,66 @@ fn mapping_an_own_grant_moves_the_frame_until_it_is_repopulated() {
         Ok(before + 1)
     );
 }
+
+#[test]
+fn a_pinned_grant_refuses_another_domain_and_an_unbacked_frame_is_bad_page() {
+    use xen_headers::grant_table::GNTST_BAD_PAGE;
+    let g = Guest::default_guest();
+    let frame = g.map_grant_frame0();
+    let (gfn, _) = g.sim.allocate(1);
+    let dom0 = g.sim.dom0();
+    // Granted to dom0 and pinned by it: the guest's own map of it is refused.
+    write_grant(frame, REF, GTF_PERMIT_ACCESS, 0, gfn);
+    let mapping = dom0.map_grant(REF, true).unwrap();
+    let addr = g.sim.hole(1) << 12;
+    // SAFETY: refused.
+    let own = unsafe { gnttab::map_foreign_page(&g.hv, 1, REF, addr, true) };
+    assert_eq!(own, Err(Error::Grant(GNTST_GENERAL_ERROR)));
+    // A second dom0 mapping shares the pin; the flags go with the last unmap.
+    let second = dom0.map_grant(REF, true).unwrap();
+    dom0.unmap_grant(mapping).unwrap();
+    assert_eq!(
+        grant_flags(frame, REF).load(SeqCst),
+        GTF_PERMIT_ACCESS | GTF_READING
+    );
+    dom0.unmap_grant(second).unwrap();
+    assert_eq!(grant_flags(frame, REF).load(SeqCst), GTF_PERMIT_ACCESS);
+    // A grant of a frame with nothing behind it.
+    write_grant(frame, REF + 1, GTF_PERMIT_ACCESS, 0, g.sim.hole(1));
+    assert_eq!(
+        dom0.map_grant(REF + 1, true).map(|_| ()),
+        Err(GNTST_BAD_PAGE)
+    );
+    assert_eq!(grant_flags(frame, REF + 1).load(SeqCst), GTF_PERMIT_ACCESS);
+    assert_eq!(g.sim.audit().dom0_mappings, 0);
+}
+
+#[test]
+fn a_translated_guest_cannot_make_device_mappings() {
+    use xen_headers::grant_table::{
+        GNTMAP_DEVICE_MAP, GNTMAP_HOST_MAP, GNTTABOP_MAP_GRANT_REF, GnttabMapGrantRef,
+    };
+    use xen_headers::xen::HYPERVISOR_GRANT_TABLE_OP;
+    let g = Guest::default_guest();
+    let page = g.sim.dom0().grant_page(false);
+    let mut op = GnttabMapGrantRef {
+        host_addr: g.sim.hole(1) << 12,
+        flags: GNTMAP_HOST_MAP | GNTMAP_DEVICE_MAP,
+        ref_: page.reference(),
+        dom: 0,
+        ..GnttabMapGrantRef::default()
+    };
+    let rc = common::raw(
+        &g.hv,
+        HYPERVISOR_GRANT_TABLE_OP,
+        &[GNTTABOP_MAP_GRANT_REF as usize, (&raw mut op).addr(), 1],
+    );
+    assert_eq!((rc, op.status), (0, GNTST_GENERAL_ERROR));
+    op.flags = 0;
+    let rc = common::raw(
+        &g.hv,
+        HYPERVISOR_GRANT_TABLE_OP,
+        &[GNTTABOP_MAP_GRANT_REF as usize, (&raw mut op).addr(), 1],
+    );
+    assert_eq!((rc, op.status), (0, GNTST_BAD_GNTREF));
+}
