@@ -56,6 +56,8 @@ const GRANT_ENTRY_BYTES: usize = 128;
 const MAX_WINDOWS: usize = 12;
 /// Bytes in a page.
 const PAGE: usize = 4096;
+/// Frames the boot page tables identity-map (4 GiB): windows beyond are not read.
+const MAPPED_FRAMES: u64 = 1 << 20;
 
 /// Recording is on (command line asked and COM2 answered).
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -91,7 +93,9 @@ pub fn hv() -> &'static Recording {
 
 fn outb(port: u16, value: u8) {
     // SAFETY: COM2's registers; dom0 owns the port and writing it has no other effect.
-    unsafe { core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack)) };
+    unsafe {
+        core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack))
+    };
 }
 
 fn inb(port: u16) -> u8 {
@@ -264,8 +268,18 @@ struct Windows {
 }
 
 impl Windows {
+    /// Adds `w` unless it is already there or lies outside the identity map (frame numbers come
+    /// from argument structures and grant entries, which may hold anything).
     fn push(&mut self, w: Window) {
-        if self.list.iter().flatten().any(|x| x.gfn == w.gfn && x.off == w.off) {
+        if w.gfn >= MAPPED_FRAMES {
+            return;
+        }
+        if self
+            .list
+            .iter()
+            .flatten()
+            .any(|x| x.gfn == w.gfn && x.off == w.off)
+        {
             return;
         }
         if let Some(slot) = self.list.iter_mut().find(|s| s.is_none()) {
@@ -289,7 +303,7 @@ fn bytes_at<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
 /// The frame v1 grant `reference` names, read from the mapped grant frame 0.
 fn granted_frame(reference: u32) -> Option<u64> {
     let frame0 = GRANT_FRAME.load(Ordering::SeqCst);
-    if frame0 == 0 || reference >= 512 {
+    if frame0 == 0 || frame0 >= MAPPED_FRAMES || reference >= 512 {
         return None;
     }
     let mut raw = [0_u8; 4];
@@ -374,7 +388,10 @@ fn windows(op: u32, args: &[usize; 5], main: &[u8], nested: &[u8]) -> Windows {
         let mfn = bytes_at::<8>(main, 0).map_or(0, u64::from_le_bytes);
         let off = bytes_at::<4>(main, 8).map_or(0, u32::from_le_bytes);
         let off = usize::try_from(off).unwrap_or(usize::MAX);
-        if off.checked_add(VCPU_INFO_BYTES).is_some_and(|end| end <= PAGE) {
+        if off
+            .checked_add(VCPU_INFO_BYTES)
+            .is_some_and(|end| end <= PAGE)
+        {
             w.push(Window {
                 gfn: mfn,
                 off,
@@ -452,7 +469,9 @@ impl Buffers {
     }
 
     fn nested_bytes(&self) -> &[u8] {
-        let n = self.nested.map_or(0, |(_, len)| len.min(self.nested_copy.len()));
+        let n = self
+            .nested
+            .map_or(0, |(_, len)| len.min(self.nested_copy.len()));
         self.nested_copy.get(..n).unwrap_or_default()
     }
 
