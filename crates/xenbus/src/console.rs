@@ -604,11 +604,8 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
     /// # Errors
     /// The writer's.
     pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
-        let pfn = if crashing {
-            self.setup.try_lock().map_or(0, |s| s.pfn)
-        } else {
-            self.setup.lock().pfn
-        };
+        // Never wait for a DISPATCH lock here: the dump may run at HIGH_LEVEL over its holder.
+        let pfn = self.setup.try_lock().map_or(0, |s| s.pfn);
         let address = pfn.checked_shl(platform_port::PAGE_SHIFT).unwrap_or(0);
         writeln!(
             out,
@@ -643,11 +640,7 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
                 .iter()
                 .try_for_each(|w| writeln!(out, "- {:016X}", w.caller))
         };
-        if crashing {
-            self.wakeups.try_with(dump).unwrap_or(Ok(()))
-        } else {
-            self.wakeups.with(dump)
-        }
+        self.wakeups.try_with(dump).unwrap_or(Ok(()))
     }
 
     /// Events seen and DPCs queued.

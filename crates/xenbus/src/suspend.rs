@@ -289,18 +289,23 @@ impl<P: Platform + Rendezvous, S: XenServices> Suspend<P, S> {
 
     /// The `xenbus|SUSPEND` debug callback's content: the count, then every EARLY and LATE
     /// callback (module + offset when the lookup knows the function, else its address) and its
-    /// argument.
+    /// argument. It may run at `HIGH_LEVEL` over code holding the list lock on the same
+    /// processor, so it never waits for the lock: a busy list prints `(busy)`.
     ///
     /// # Errors
     /// The writer's.
     pub fn debug_dump(&self, out: &mut dyn fmt::Write, _crashing: bool) -> fmt::Result {
         writeln!(out, "Count = {}", self.count())?;
         for (name, list) in [("EARLY", &self.early), ("LATE", &self.late)] {
-            list.with(|callbacks| {
+            let dumped = list.try_with(|callbacks| {
                 callbacks
                     .iter()
                     .try_for_each(|c| dump_origin(out, self.lookup.as_deref(), name, c.origin))
-            })?;
+            });
+            match dumped {
+                Some(result) => result?,
+                None => writeln!(out, "{name}: (busy)")?,
+            }
         }
         Ok(())
     }

@@ -8,6 +8,8 @@
 
 #![allow(
     clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    clippy::must_use_candidate,
     clippy::expect_used,
     clippy::significant_drop_tightening,
     missing_docs
@@ -46,7 +48,7 @@ struct Rig {
 fn rig() -> Rig {
     let world = sim_world(SimConfig::default());
     // The OS owns PAGES frames of simulator RAM.
-    let (first, _) = world.sim.allocate(PAGES as usize);
+    let (first, _) = world.sim.allocate(usize::try_from(PAGES).unwrap());
     let memory = Arc::new(FakeMemory::with_frames(first, PAGES));
     let store = Arc::new(FakeStore::default());
     let balloon = Arc::new(Balloon::new(

@@ -9,6 +9,8 @@
 
 #![allow(
     clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    clippy::must_use_candidate,
     clippy::expect_used,
     clippy::significant_drop_tightening,
     missing_docs
