@@ -18,8 +18,8 @@ use xen_headers::errno;
 use xen_headers::grant_table::{GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE};
 use xen_headers::hvm::params::{
     HVM_NR_PARAMS, HVM_PARAM_CALLBACK_IRQ, HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT,
-    HVM_PARAM_CALLBACK_TYPE_VECTOR, HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_CONSOLE_PFN,
-    HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN,
+    HVM_PARAM_CALLBACK_TYPE_GSI, HVM_PARAM_CALLBACK_TYPE_PCI_INTX, HVM_PARAM_CALLBACK_TYPE_VECTOR,
+    HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_CONSOLE_PFN, HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN,
 };
 use xen_headers::io::console::{XENCONS_IN_RING_SIZE, XENCONS_OUT_RING_SIZE, XenconsInterface};
 use xen_headers::xen::{DOMID_SELF, DomId, VIRQ_TIMER, VcpuInfo, VcpuTimeInfo};
@@ -497,26 +497,26 @@ impl State {
 
     // ---- upcall routing ----
 
-    /// `HVM_PARAM_CALLBACK_IRQ` written by the guest.
+    /// `HVM_PARAM_CALLBACK_IRQ` written by the guest (`hvm_set_callback_via`): the type is
+    /// the top byte; GSI 0 or beyond the 48 GSIs, and unknown types, mean none. Without
+    /// emulated interrupt controllers (PVH) Xen ignores anything but a vector. Afterwards every
+    /// vCPU's upcall is asserted again.
     pub fn set_callback(&mut self, value: u64) {
+        const NR_GSIS: u64 = 48;
         self.params[HVM_PARAM_CALLBACK_IRQ as usize] = value;
         let ty = value >> HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT;
-        let via = if value == 0 {
-            Via::None
-        } else if ty == HVM_PARAM_CALLBACK_TYPE_VECTOR {
-            Via::Vector((value & 0xff) as u8)
-        } else {
-            Via::Line(value)
+        let via = match ty {
+            HVM_PARAM_CALLBACK_TYPE_VECTOR => Via::Vector((value & 0xff) as u8),
+            HVM_PARAM_CALLBACK_TYPE_GSI if value == 0 || (value & 0xff) >= NR_GSIS => Via::None,
+            HVM_PARAM_CALLBACK_TYPE_GSI | HVM_PARAM_CALLBACK_TYPE_PCI_INTX => Via::Line(value),
+            _ => Via::None,
         };
-        // On PVH (no emulated IOAPIC/PIC) Xen keeps a vector it once used.
-        if self.cfg.pvh && matches!(self.via, Via::Vector(_)) && !matches!(via, Via::Vector(_)) {
+        if self.cfg.pvh && !matches!(via, Via::Vector(_)) {
             return;
         }
         self.via = via;
         for v in 0..self.cfg.vcpus {
-            if self.has_route(v) && self.surface().upcall_pending(v) {
-                self.upcalls.push(v);
-            }
+            self.assert_irq(v);
         }
     }
 

@@ -324,3 +324,28 @@ fn without_a_toolstack_there_are_no_store_or_console_channels() {
     xen::sched::shutdown(&g.hv, xen_headers::sched::SHUTDOWN_SUSPEND).unwrap();
     assert_eq!(g.sim.toolstack_ports(), (0, 0));
 }
+
+#[test]
+fn a_gsi_callback_is_driven_by_vcpu0_only() {
+    use xen_headers::hvm::params::hvm_param_callback_gsi;
+    let g = Guest::new(SimConfig {
+        vcpus: 2,
+        ..SimConfig::default()
+    });
+    xen::hvm::set_param(&g.hv, HVM_PARAM_CALLBACK_IRQ, hvm_param_callback_gsi(28)).unwrap();
+    let (a, b) = g.loopback();
+    evtchn::bind_virtual_cpu(&g.hv, b, 1).unwrap();
+    evtchn::send(&g.hv, a).unwrap();
+    assert!(g.upcall_pending(1));
+    assert!(g.take_seen().is_empty(), "no line for vCPU 1");
+    evtchn::bind_virtual_cpu(&g.hv, b, 0).unwrap();
+    g.clear_pending(b);
+    evtchn::send(&g.hv, a).unwrap();
+    assert_eq!(g.take_seen(), vec![0]);
+    // GSI 0 is no callback at all.
+    xen::hvm::set_param(&g.hv, HVM_PARAM_CALLBACK_IRQ, hvm_param_callback_gsi(0)).unwrap();
+    g.ack_upcall(0);
+    g.clear_pending(b);
+    evtchn::send(&g.hv, a).unwrap();
+    assert!(g.take_seen().is_empty());
+}
