@@ -29,8 +29,10 @@ extern crate std;
 
 extern crate alloc;
 
+pub mod balloon;
 pub mod cache;
 mod callback_list;
+pub mod console;
 pub mod debug;
 pub mod evtchn;
 #[cfg(test)]
