@@ -196,7 +196,7 @@ impl Tracker {
 /// T1: the absolute deadlines of `r`'s main structure, moved into the simulator's time:
 /// `(byte offset, new value)`.
 #[must_use]
-pub fn time_fields(r: &Record, main: &[u8], sim_now: u64, _tracker: &Tracker) -> Vec<(usize, u64)> {
+pub fn time_fields(r: &Record, main: &[u8], sim_now: u64) -> Vec<(usize, u64)> {
     let at = if is(r, HYPERVISOR_VCPU_OP, VCPUOP_SET_SINGLESHOT_TIMER) {
         0
     } else if is(r, HYPERVISOR_SCHED_OP, SCHEDOP_POLL) {
@@ -422,9 +422,9 @@ mod tests {
         let mut timer = record(HYPERVISOR_VCPU_OP, VCPUOP_SET_SINGLESHOT_TIMER.into(), 0);
         timer.time = 1_000_000_000;
         let main = 1_002_000_000_u64.to_le_bytes();
-        let moved = time_fields(&timer, &main, 5_000, &Tracker::default());
+        let moved = time_fields(&timer, &main, 5_000);
         assert_eq!(moved, vec![(0, 2_005_000)]);
-        let none = time_fields(&timer, &0_u64.to_le_bytes(), 5_000, &Tracker::default());
+        let none = time_fields(&timer, &0_u64.to_le_bytes(), 5_000);
         assert!(none.is_empty());
     }
 

@@ -150,7 +150,7 @@ fn bytes_of(words: &[u64], len: usize) -> Vec<u8> {
 }
 
 impl Args {
-    fn build(r: &Record, sim: &Sim, tracker: &Tracker) -> Self {
+    fn build(r: &Record, sim: &Sim) -> Self {
         let mut regs = r.args.map(|a| usize::try_from(a).unwrap_or(usize::MAX));
         let region = layout::main_region(r.op, &regs);
         let mut a = Self {
@@ -177,7 +177,7 @@ impl Args {
                 slot.copy_from_slice(&host.to_le_bytes());
             }
         }
-        for (at, value) in normalize::time_fields(r, &main, sim.now_ns(), tracker) {
+        for (at, value) in normalize::time_fields(r, &main, sim.now_ns()) {
             if let Some(slot) = main.get_mut(at..at + 8) {
                 slot.copy_from_slice(&value.to_le_bytes());
                 a.rewritten.push(at..at + 8);
@@ -315,7 +315,7 @@ fn replay_one(r: &Record, sim: &Sim, vcpu: &SimVcpu, tracker: &mut Tracker, repo
         );
         return;
     }
-    let mut args = Args::build(r, sim, tracker);
+    let args = Args::build(r, sim);
     // SAFETY: every pointer argument now points at host copies owned by `args` (sized as the
     // layout table says), and guest frames named inside them are the simulator's own frames.
     let ret = unsafe { vcpu.hypercall(r.op, &args.regs) };
@@ -349,6 +349,5 @@ fn replay_one(r: &Record, sim: &Sim, vcpu: &SimVcpu, tracker: &mut Tracker, repo
             diverge(format!("memory {:#x}:{:#x}", w.gfn, w.off), e, g);
         }
     }
-    args.main.clear();
     tracker.after(r);
 }
