@@ -225,10 +225,11 @@ impl State {
                 let pages = 1_u64 << r.extent_order;
                 let mut done = start as u64;
                 while done < r.nr_extents {
+                    // An unreadable list ends the call with the extents done, as in Xen.
                     let Some(gfn) =
                         read::<u64>(t, r.extent_start.p.wrapping_add(done as usize).addr())
                     else {
-                        return neg(errno::EFAULT);
+                        break;
                     };
                     let ok = (0..pages).all(|i| {
                         if cmd == XENMEM_DECREASE_RESERVATION {
@@ -650,6 +651,8 @@ impl State {
             gfn: Some(gfn),
             page,
         });
+        // RAM at the target frame is unmapped but stays the domain's (p2m_add_page).
+        self.mem.move_out(gfn);
         self.mem.set_overlay(gfn, Overlay::GrantMap(handle), page);
         op.handle = handle;
         GNTST_OKAY

@@ -245,9 +245,11 @@ impl GuestMemory {
         }
     }
 
-    /// `XENMEM_populate_physmap` of one frame: false when it is already backed.
+    /// `XENMEM_populate_physmap` of one frame, as Xen 4.17's `p2m_add_page` on a translated
+    /// guest: a granted mapping at `gfn` refuses (false); RAM already there is replaced (the
+    /// old page stays the domain's, unmapped), as is a Xen page mapped there.
     pub fn populate(&mut self, gfn: u64) -> bool {
-        if self.page(gfn).is_some() {
+        if matches!(self.overlay(gfn), Some(Overlay::GrantMap(_))) {
             return false;
         }
         let fresh = self.pool.alloc(1);
@@ -256,7 +258,11 @@ impl GuestMemory {
             populated: false,
             overlay: None,
         });
-        // A fresh page: the old one keeps its poison for stale pointers.
+        if slot.populated && slot.overlay.is_none() {
+            self.orphans += 1;
+        }
+        // A fresh page: a released one keeps its poison for stale pointers.
+        slot.overlay = None;
         slot.ram = Some(fresh);
         slot.populated = true;
         true

@@ -46,12 +46,16 @@ fn reservation_counts_follow_decrease_and_populate() {
         Ok(before - 1)
     );
     assert!(g.sim.is_populated(gfn));
-    // A frame already backed stops the call.
+    // Populating a frame that has RAM replaces it (Xen 4.17's p2m_add_page): the old page
+    // stays the domain's, so the reservation grows.
     let mut both = [gfn + 1, gfn];
-    // SAFETY: only unbacked or refused frames.
-    let result = unsafe { memory::populate_physmap(&g.hv, PAGE_ORDER_4K, &mut both) };
-    assert_eq!(result, Ok(1));
-    assert_eq!(memory::current_reservation(&g.hv, DOMID_SELF), Ok(before));
+    // SAFETY: the old contents of `gfn` are given up.
+    let replaced = unsafe { memory::populate_physmap(&g.hv, PAGE_ORDER_4K, &mut both) };
+    assert_eq!(replaced, Ok(2));
+    assert_eq!(
+        memory::current_reservation(&g.hv, DOMID_SELF),
+        Ok(before + 1)
+    );
     assert!(g.sim.audit().is_clean());
 }
 
