@@ -367,3 +367,30 @@ fn cpus_without_a_vcpu_get_no_control_block() {
     fifo.release();
     assert_eq!(env.pages.outstanding(), 0);
 }
+
+#[test]
+fn a_poll_against_xen_relinking_forever_stops_after_a_bounded_walk_and_keeps_ready() {
+    let env = env(1);
+    let fifo = fifo(&env);
+    fifo.set_word(5, queued(6));
+    fifo.set_word(6, queued(5));
+    fifo.set_queue(0, 7, 5);
+    // A hostile Xen, acting between every two steps of the walk: it links both words to each
+    // other again and keeps the queue ready, so the queue never ends.
+    let mut delivered = 0usize;
+    fifo.poll(0, &mut |_| {
+        delivered += 1;
+        fifo.set_word(5, queued(6));
+        fifo.set_word(6, queued(5));
+        fifo.block(0)
+            .unwrap()
+            .ready()
+            .fetch_or(1 << 7, Ordering::SeqCst);
+        false
+    });
+    // One page registered: at most 1024 + 16 steps, each delivering at most one event.
+    assert_eq!(delivered, 1024 + 16);
+    // What was left is handed back for the next upcall.
+    assert_eq!(fifo.ready_bits(0), 1 << 7);
+    fifo.release();
+}
