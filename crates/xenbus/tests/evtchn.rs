@@ -1273,3 +1273,47 @@ fn concurrent_senders_triggers_and_open_close_lose_no_channel_and_deliver_on_the
         Arc::into_inner(env).unwrap().teardown();
     }
 }
+
+#[test]
+fn a_port_reported_on_another_cpus_poll_is_ignored_until_xen_raises_it_on_the_bound_cpu() {
+    use std::sync::atomic::{AtomicU8, AtomicU64};
+    use xen_headers::xen::{SharedInfo as XenSharedInfo, VcpuInfo};
+
+    let env = Env::acquired(2, AbiKind::TwoLevel);
+    let probe = Probe::default();
+    let (channel, _) = env.open_inter_domain(false, probe.callback(&env.platform));
+    env.evtchn.bind(&channel, 1).unwrap();
+    let port = env.evtchn.get_port(&channel);
+    let runs = probe.runs();
+
+    // Play a confused Xen: the port pending, flagged in vCPU 0's selector and upcall flag.
+    let page = env.sim.host_ptr(env.shared_info_gfn).unwrap();
+    let word = usize::try_from(port / 64).unwrap();
+    let at = |offset: usize| page.wrapping_add(offset);
+    // SAFETY: inside the mapped shared_info page, aligned; accessed only atomically.
+    let pending = unsafe {
+        AtomicU64::from_ptr(
+            at(std::mem::offset_of!(XenSharedInfo, evtchn_pending) + word * 8).cast(),
+        )
+    };
+    // SAFETY: as above (vCPU 0's legacy vcpu_info at the start of the page).
+    let selector = unsafe {
+        AtomicU64::from_ptr(at(std::mem::offset_of!(VcpuInfo, evtchn_pending_sel)).cast())
+    };
+    // SAFETY: as above.
+    let flag =
+        unsafe { AtomicU8::from_ptr(at(std::mem::offset_of!(VcpuInfo, evtchn_upcall_pending))) };
+    pending.fetch_or(1 << (port % 64), Ordering::SeqCst);
+    selector.fetch_or(1 << word, Ordering::SeqCst);
+    flag.store(1, Ordering::SeqCst);
+    env.platform.as_processor(0, || env.evtchn.deliver(0));
+    // CPU 0's poll saw the port but the channel is bound to CPU 1: no callback, not acked.
+    assert_eq!(probe.runs(), runs);
+    assert_ne!(pending.load(Ordering::SeqCst) & (1 << (port % 64)), 0);
+    // Xen raises it on the bound vCPU once asked to (EVTCHNOP_unmask of a pending port).
+    assert!(!env.evtchn.unmask(&channel, false, true));
+    assert_eq!(probe.runs(), runs + 1);
+    assert_eq!(probe.cpus().last(), Some(&1));
+    env.evtchn.close(channel);
+    env.teardown();
+}
