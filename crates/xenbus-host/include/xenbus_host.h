@@ -42,5 +42,6 @@ int xenbus_host_dom0_events(ULONG Port);
 ULONG xenbus_host_console_port(void);
 long long xenbus_host_dom0_grant_page(void);
 void xenbus_host_flush_dpcs(void);
+void xenbus_host_sleep_ms(ULONG Milliseconds);
 
 #endif /* _XENBUS_HOST_H */

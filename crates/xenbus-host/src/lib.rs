@@ -3,23 +3,20 @@
 
 //! Host seam of the XENBUS interface provider, for tests only (never part of xenbus.sys).
 //!
-//! [`xenbus_host_create`] composes the xenbus subsystems on the host: the Xen simulator
-//! (`crates/xen-sim`) behind xen.sys's services and the platform's pages, Debian's real
-//! xenstored (through `crates/xenstored-harness`) behind the STORE ring, and the std platform.
+//! [`xenbus_host_create`] builds what the active FDO builds — the subsystem composition
+//! (`xenbus::subsystems::Subsystems`: DEBUG, SUSPEND, SHARED_INFO, EVTCHN, CACHE, GNTTAB, STORE,
+//! started in upstream's order with their suspend and debug callbacks) plus UNPLUG — on the Xen
+//! simulator (`crates/xen-sim`), with Debian's real xenstored serving the simulated store ring
+//! through `xenstored_harness`'s relay, and the simulator's upcalls delivered to EVTCHN.
 //! [`xenbus_host_query_interface`] then answers `IRP_MN_QUERY_INTERFACE` exactly as a PDO does,
 //! so a C program compiled against `crates/xenbus-interface/include` can stand in for a child
 //! driver and call every method through the tables (`tests/c/child_driver.c`).
 //!
-//! Wired here: SUSPEND, SHARED_INFO (the simulator's shared-info page), EVTCHN (2-level ABI
-//! over that page, the simulator's upcalls delivered to its interrupt entry), DEBUG, STORE,
-//! RANGE_SET, CACHE, GNTTAB and UNPLUG. CONSOLE answers the query with its table but its
-//! methods fail (`STATUS_NOT_SUPPORTED` / 0) until a CONSOLE subsystem exists;
-//! [`xenbus_host_is_wired`] says which is which. dom0 is the simulator's backend peer.
-//!
-//! The composition registers none of the subsystems' own suspend callbacks (re-mapping the
-//! shared-info page, re-binding channels: the FDO composition's job), so a child's
-//! `SUSPEND Trigger` moves the simulated domain to a new shared-info page that this host's
-//! SHARED_INFO and EVTCHN no longer see. The C program exercises SUSPEND last.
+//! Every interface is wired except CONSOLE (no CONSOLE subsystem yet: its table is served and
+//! its methods fail) and, when xenstored cannot run here, STORE; [`xenbus_host_is_wired`] says
+//! which is which. dom0 is the simulator's backend peer. The composition holds one reference on
+//! each subsystem it started, as the FDO does, so a child's last Release brings a subsystem
+//! back to that reference; RANGE_SET and UNPLUG, which the FDO does not hold, are torn down.
 //!
 //! A child's `PKEVENT` is, on the host, a pointer to a 4-byte-aligned `LONG` that each signal
 //! increments atomically.
@@ -31,60 +28,27 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS};
-use platform_port::std_impl::{PageSource, StdInterrupts, StdPlatform};
-use platform_port::{Deferred, Pages, PortError, RegValue, Registry};
+use platform_port::std_impl::{StdInterrupts, StdPlatform};
+use platform_port::{Deferred, RegValue, Registry};
 use xen::services::Direct;
 use xen_sim::{Sim, SimConfig, SimVcpu};
-use xenbus::cache::CacheContext as CacheSubsystem;
-use xenbus::debug::Debug;
-use xenbus::evtchn::{Evtchn, EvtchnConfig, EvtchnSharedInfo};
-use xenbus::gnttab::Gnttab;
-use xenbus::interface::shared_info::SharedInfoService;
-use xenbus::interface::store::StoreService;
+use xenbus::evtchn::EvtchnConfig;
+use xenbus::interface::shared_info::{SharedInfoInterface, rdtsc};
+use xenbus::interface::store::StoreLinkInterface;
 use xenbus::interface::{
     Hooks, Provider, QueryOutcome, cache, console, debug, evtchn, gnttab, range_set, shared_info,
     store, suspend, unplug,
 };
-use xenbus::shared_info::{ProcessorVcpu, SharedInfo};
-use xenbus::store::Store;
-use xenbus::store::ring::RingTransport;
-use xenbus::suspend::{Suspend, SuspendSystem};
+use xenbus::store::{Store, StoreConfig, WaitLimits};
+use xenbus::subsystems::{Subsystems, SubsystemsConfig};
+use xenbus::suspend::SuspendSystem;
 use xenbus::unplug::{PARAMETERS_KEY, Unplug, UnplugSystem};
 use xenbus_interface::Guid;
-use xenstored_harness::{Daemon, FifoEvtchn, Impl, SocketTransport};
+use xenstored_harness::relay::{GuestRing, Relay, RelayHooks};
+use xenstored_harness::{Daemon, Impl, SocketTransport};
 
 type Xen = Direct<SimVcpu>;
-
-/// The simulator's guest memory as the platform's pages.
-struct SimPages {
-    sim: Sim,
-}
-
-impl PageSource for SimPages {
-    fn alloc(&self, count: usize) -> Result<Pages, PortError> {
-        let (pfn, ptr) = self.sim.allocate(count);
-        let address = NonNull::new(ptr).ok_or(PortError::NoMemory)?;
-        Ok(Pages {
-            address,
-            pfn,
-            count,
-        })
-    }
-
-    unsafe fn free(&self, _pages: Pages) {
-        // Guest memory stays with the simulator until it is dropped.
-    }
-
-    fn map(&self, pfn: u64, count: usize) -> Result<NonNull<u8>, PortError> {
-        if count != 1 {
-            return Err(PortError::InvalidParameter);
-        }
-        self.sim
-            .host_ptr(pfn)
-            .and_then(NonNull::new)
-            .ok_or(PortError::InvalidParameter)
-    }
-}
+type World = Subsystems<StdPlatform, Xen, StdInterrupts>;
 
 /// xen.sys's boot-time answers: nothing was unplugged, no start options.
 struct HostSystem;
@@ -128,21 +92,24 @@ impl Lifecycles {
 }
 
 /// Everything the host composition owns. Field order is drop order: the provider (and the
-/// children's contexts) go first, the daemon and the simulator last.
+/// children's contexts) first, then the composition, the relay, the daemon, the simulator.
 struct Host {
     provider: Provider,
     lifecycles: Lifecycles,
-    debug: Arc<Debug<StdPlatform>>,
-    cache: Arc<CacheSubsystem<StdPlatform>>,
-    gnttab: Arc<Gnttab<StdPlatform, Xen>>,
-    suspend: Arc<Suspend<StdPlatform, Xen>>,
+    world: Arc<World>,
     unplug: Arc<Unplug<StdPlatform, Xen>>,
-    evtchn: Arc<Evtchn<StdPlatform, Xen, StdInterrupts>>,
     backend_pages: Mutex<Vec<xen_sim::BackendPage>>,
     dom0: Option<Store<SocketTransport>>,
+    _relay: Option<Relay>,
     _daemon: Option<Daemon>,
     platform: StdPlatform,
     sim: Sim,
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.world.stop();
+    }
 }
 
 static HOST: Mutex<Option<Host>> = Mutex::new(None);
@@ -164,13 +131,14 @@ unsafe fn set_event(event: *mut c_void) {
     counter.fetch_add(1, Ordering::SeqCst);
 }
 
-/// The guest store on the real xenstored, if the daemon can run here.
-fn start_store(
-    lifecycles: &mut Lifecycles,
+/// The real xenstored and a relay serving the simulator's store ring from it, if the daemon
+/// can run here.
+fn start_daemon(
+    sim: &Sim,
 ) -> (
-    Option<Arc<dyn store::StoreApi>>,
-    Option<Store<SocketTransport>>,
     Option<Daemon>,
+    Option<Relay>,
+    Option<Store<SocketTransport>>,
 ) {
     if xenstored_harness::unavailable(Impl::C).is_some() {
         return (None, None, None);
@@ -178,75 +146,65 @@ fn start_store(
     let Ok(daemon) = Daemon::start(Impl::C) else {
         return (None, None, None);
     };
-    let Ok(dom0) = daemon.dom0() else {
-        return (None, None, Some(daemon));
+    let (_, ring) = sim.store_ring();
+    let Some(ring) = NonNull::new(ring) else {
+        return (Some(daemon), None, None);
     };
-    let Ok(guest) = daemon.guest(&dom0, 1) else {
-        return (None, Some(dom0), Some(daemon));
-    };
-    let service: Arc<StoreService<RingTransport<FifoEvtchn>>> =
-        Arc::new(StoreService::new(guest, lifecycles.hooks("store")));
-    (Some(service), Some(dom0), Some(daemon))
+    let kick = sim.clone();
+    let generation = sim.clone();
+    let relay = daemon.relay(
+        sim.domid(),
+        // SAFETY: the simulator's store ring page lives as long as the simulator, which the
+        // host drops after the relay; only the guest's store and the relay touch it.
+        unsafe { GuestRing::new(ring) },
+        RelayHooks {
+            kick: Arc::new(move || kick.notify_store()),
+            generation: Arc::new(move || generation.suspends()),
+        },
+    );
+    let dom0 = daemon.dom0().ok();
+    (Some(daemon), relay.ok(), dom0)
 }
 
 fn build() -> Result<Host, String> {
     let sim = Sim::new(SimConfig::default());
-    let platform = StdPlatform::with_pages(1, Arc::new(SimPages { sim: sim.clone() }));
+    let (platform, _pages) = sim.platform(1);
     let xen = Arc::new(Direct::new(sim.vcpu(0), 1));
     let mut lifecycles = Lifecycles::default();
+    let system = Arc::new(HostSystem);
 
-    let page = NonNull::new(sim.shared_info_ptr()).ok_or("no shared-info page")?;
-    let cpus = [ProcessorVcpu {
-        vcpu_id: Some(0),
-        registered: None,
-    }];
-    // SAFETY: the simulator's shared-info page is page-aligned, stays mapped while the
-    // simulator lives (the host drops the provider first) and is only accessed atomically.
-    let info = unsafe { SharedInfo::new(page, &cpus) }.map_err(|e| e.to_string())?;
-    let shared_info = Arc::new(SharedInfoService::new(
-        info,
-        lifecycles.hooks("shared_info"),
-        || 0,
-        false,
-    ));
-
-    let evtchn = Evtchn::new(
+    let world = Subsystems::new(
         platform.clone(),
         Arc::clone(&xen),
         StdInterrupts::new(platform.clone()),
-        Arc::clone(&shared_info) as Arc<dyn EvtchnSharedInfo>,
-        EvtchnConfig {
-            use_fifo_abi: false,
-            use_upcall: false,
+        SubsystemsConfig {
+            evtchn: EvtchnConfig::default(),
+            store: StoreConfig {
+                request_id_seed: 0x100,
+                watch_id_seed: 0x10,
+                limits: WaitLimits::default(),
+            },
+            system: Arc::clone(&system) as Arc<dyn SuspendSystem>,
+            lookup: None,
         },
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|status| format!("subsystems: {status:08x}"))?;
     // Xen's upcall on vCPU 0 is the interrupt whose service routine is EVTCHN's entry.
-    let weak = Arc::downgrade(&evtchn);
+    let weak = Arc::downgrade(&world);
     let cpu0 = platform.clone();
     sim.set_upcall_handler(
         0,
         Arc::new(move || {
-            if let Some(evtchn) = weak.upgrade() {
-                cpu0.as_processor(0, || evtchn.deliver(0));
+            if let Some(world) = weak.upgrade() {
+                cpu0.as_processor(0, || world.evtchn.deliver(0));
             }
         }),
     );
+    let (daemon, relay, dom0) = start_daemon(&sim);
+    world
+        .start()
+        .map_err(|status| format!("start: {status:08x}"))?;
 
-    let debug = Arc::new(Debug::new(platform.clone(), None));
-    let cache =
-        Arc::new(CacheSubsystem::with_monitor_period(&platform, None).map_err(|e| e.to_string())?);
-    let gnttab = Arc::new(
-        Gnttab::new(platform.clone(), Arc::clone(&xen), Arc::clone(&cache))
-            .map_err(|e| e.to_string())?,
-    );
-    let system = Arc::new(HostSystem);
-    let suspend = Arc::new(Suspend::new(
-        platform.clone(),
-        Arc::clone(&xen),
-        Arc::clone(&system) as Arc<dyn SuspendSystem>,
-        None,
-    ));
     let unplug = Arc::new(Unplug::new(
         platform.clone(),
         Arc::clone(&xen),
@@ -260,30 +218,38 @@ fn build() -> Result<Host, String> {
             RegValue::Sz("SOFTWARE\\XenBusHost\\RequestReboot".to_owned()),
         )
         .map_err(|e| format!("{e:?}"))?;
-    let (store_api, dom0, daemon) = start_store(&mut lifecycles);
+    let store_api: Option<Arc<dyn store::StoreApi>> = relay.as_ref().map(|_| {
+        Arc::new(StoreLinkInterface(Arc::clone(&world.store))) as Arc<dyn store::StoreApi>
+    });
+    let shared_info = Arc::new(SharedInfoInterface::new(
+        Arc::clone(&world.shared_info),
+        platform.clone(),
+        rdtsc,
+        false,
+    ));
 
     let provider = Provider {
         suspend: Box::new(suspend::SuspendContext::new(Some(
-            Arc::clone(&suspend) as Arc<dyn suspend::SuspendApi>
+            Arc::clone(&world.suspend) as Arc<dyn suspend::SuspendApi>,
         ))),
         shared_info: Box::new(shared_info::SharedInfoContext::new(Some(
-            Arc::clone(&shared_info) as Arc<dyn shared_info::SharedInfoApi>,
+            shared_info as Arc<dyn shared_info::SharedInfoApi>,
         ))),
         evtchn: Box::new(evtchn::EvtchnContext::new(Some(
-            Arc::clone(&evtchn) as Arc<dyn evtchn::EvtchnApi>
+            Arc::clone(&world.evtchn) as Arc<dyn evtchn::EvtchnApi>
         ))),
         debug: Box::new(debug::DebugContext::new(Some(
-            Arc::clone(&debug) as Arc<dyn debug::DebugApi>
+            Arc::clone(&world.debug) as Arc<dyn debug::DebugApi>
         ))),
         store: Box::new(store::StoreContext::new(store_api, set_event)),
         range_set: Box::new(range_set::RangeSetContext::new(
             lifecycles.hooks("range_set"),
         )),
         cache: Box::new(cache::CacheContext::new(Some(
-            Arc::clone(&cache) as Arc<dyn cache::CacheApi>
+            Arc::clone(&world.cache) as Arc<dyn cache::CacheApi>
         ))),
         gnttab: Box::new(gnttab::GnttabContext::new(Some(
-            Arc::clone(&gnttab) as Arc<dyn gnttab::GnttabApi>
+            Arc::clone(&world.gnttab) as Arc<dyn gnttab::GnttabApi>
         ))),
         unplug: Box::new(unplug::UnplugContext::new(Some(
             Arc::clone(&unplug) as Arc<dyn unplug::UnplugApi>
@@ -293,14 +259,11 @@ fn build() -> Result<Host, String> {
     Ok(Host {
         provider,
         lifecycles,
-        debug,
-        cache,
-        gnttab,
-        suspend,
+        world,
         unplug,
-        evtchn,
         backend_pages: Mutex::new(Vec::new()),
         dom0,
+        _relay: relay,
         _daemon: daemon,
         platform,
         sim,
@@ -485,8 +448,8 @@ pub unsafe extern "C" fn xenbus_host_references(guid: *const Guid) -> i32 {
         .unwrap_or(-1)
 }
 
-/// The subsystem's own reference count behind `guid` (DEBUG, CACHE, GNTTAB, SUSPEND,
-/// UNPLUG; for EVTCHN the channels it holds), or -1 where the subsystem keeps none.
+/// The subsystem's own reference count behind `guid` (the composition holds one on each it
+/// started; for EVTCHN: the channels it holds), or -1 where there is no subsystem.
 ///
 /// # Safety
 /// `guid` points to a GUID.
@@ -501,16 +464,21 @@ pub unsafe extern "C" fn xenbus_host_subsystem_references(guid: *const Guid) -> 
     let Some(built) = slot.as_ref() else {
         return -1;
     };
+    let w = &built.world;
     let count = if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
-        built.debug.references()
+        w.debug.references()
     } else if guid == xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE {
-        u32::try_from(built.evtchn.channel_count()).unwrap_or(u32::MAX)
+        u32::try_from(w.evtchn.channel_count()).unwrap_or(u32::MAX)
     } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
-        built.cache.references()
+        w.cache.references()
     } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
-        built.gnttab.references()
+        w.gnttab.references()
     } else if guid == xi::suspend::GUID_XENBUS_SUSPEND_INTERFACE {
-        built.suspend.references()
+        w.suspend.references()
+    } else if guid == xi::shared_info::GUID_XENBUS_SHARED_INFO_INTERFACE {
+        w.shared_info.references()
+    } else if guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
+        w.store.references()
     } else if guid == xi::unplug::GUID_XENBUS_UNPLUG_INTERFACE {
         built.unplug.references()
     } else {
@@ -520,20 +488,11 @@ pub unsafe extern "C" fn xenbus_host_subsystem_references(guid: *const Guid) -> 
 }
 
 fn lifecycle_name(guid: &Guid) -> Option<&'static str> {
-    use xenbus_interface as xi;
-    if *guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
-        Some("store")
-    } else if *guid == xi::range_set::GUID_XENBUS_RANGE_SET_INTERFACE {
-        Some("range_set")
-    } else if *guid == xi::shared_info::GUID_XENBUS_SHARED_INFO_INTERFACE {
-        Some("shared_info")
-    } else {
-        None
-    }
+    (*guid == xenbus_interface::range_set::GUID_XENBUS_RANGE_SET_INTERFACE).then_some("range_set")
 }
 
 /// How many first-Acquire set-ups (`teardown` = 0) or last-Release teardowns (`teardown` = 1)
-/// the STORE, RANGE_SET or SHARED_INFO service ran, or -1.
+/// the RANGE_SET context ran, or -1.
 ///
 /// # Safety
 /// `guid` points to a GUID.
@@ -740,4 +699,10 @@ pub extern "C" fn xenbus_host_flush_dpcs() {
     if let Some(platform) = platform {
         platform.flush_dpcs();
     }
+}
+
+/// Sleeps (lets the relay and the daemon run).
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_sleep_ms(milliseconds: u32) {
+    std::thread::sleep(std::time::Duration::from_millis(u64::from(milliseconds)));
 }

@@ -233,13 +233,14 @@ static void check_store(void)
         return;
     }
     CHECK(QUERY(GUID_XENBUS_STORE_INTERFACE, 2, store));
-    int setups = xenbus_host_lifecycle_count(guid, 0);
-    int teardowns = xenbus_host_lifecycle_count(guid, 1);
+    /* The FDO's composition holds its own reference on STORE. */
+    int base = xenbus_host_subsystem_references(guid);
+    CHECK(base >= 1);
 
     CHECK_STATUS(CALL0(&store, StoreAcquire), STATUS_SUCCESS);
     CHECK_STATUS(CALL0(&store, StoreAcquire), STATUS_SUCCESS);
     CHECK(xenbus_host_references(guid) == 2);
-    CHECK(xenbus_host_lifecycle_count(guid, 0) == setups + 1);
+    CHECK(xenbus_host_subsystem_references(guid) == base + 2);
 
     /* Printf through the variadic thunk, with many conversions. */
     CHECK_STATUS(XENBUS_STORE(Printf, &store, NULL, "data", "foo",
@@ -297,14 +298,18 @@ static void check_store(void)
     PXENBUS_STORE_WATCH watch = NULL;
     CHECK_STATUS(XENBUS_STORE(WatchAdd, &store, "data", "watched", (PKEVENT)&event, &watch),
                  STATUS_SUCCESS);
-    for (int i = 0; i < 1000 && event < 1; i++)
+    for (int i = 0; i < 2000 && event < 1; i++) {
         CALL0(&store, StorePoll);
+        xenbus_host_sleep_ms(1);
+    }
     CHECK(event >= 1);
     int32_t before = event;
     CHECK_STATUS(xenbus_host_dom0_write("/local/domain/1/data/watched", "dom0 was here"),
                  STATUS_SUCCESS);
-    for (int i = 0; i < 1000 && event <= before; i++)
+    for (int i = 0; i < 2000 && event <= before; i++) {
         CALL0(&store, StorePoll);
+        xenbus_host_sleep_ms(1);
+    }
     CHECK(event > before);
     CHECK_STATUS(XENBUS_STORE(Read, &store, NULL, "data", "watched", &value), STATUS_SUCCESS);
     CHECK(value != NULL && strcmp(value, "dom0 was here") == 0);
@@ -352,14 +357,14 @@ static void check_store(void)
 
     CALL0(&store, StoreRelease);
     CHECK(xenbus_host_references(guid) == 1);
-    CHECK(xenbus_host_lifecycle_count(guid, 1) == teardowns);
+    CHECK(xenbus_host_subsystem_references(guid) == base + 1);
     CALL0(&store, StoreRelease);
     CHECK(xenbus_host_references(guid) == 0);
-    CHECK(xenbus_host_lifecycle_count(guid, 1) == teardowns + 1);
-    /* An unmatched Release changes nothing. */
+    CHECK(xenbus_host_subsystem_references(guid) == base);
+    /* An unmatched Release changes nothing (it does not take the FDO's reference). */
     CALL0(&store, StoreRelease);
     CHECK(xenbus_host_references(guid) == 0);
-    CHECK(xenbus_host_lifecycle_count(guid, 1) == teardowns + 1);
+    CHECK(xenbus_host_subsystem_references(guid) == base);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -420,8 +425,9 @@ static void check_shared_info(void)
     }
     CHECK(QUERY(GUID_XENBUS_SHARED_INFO_INTERFACE, 4, si4));
     CHECK(QUERY(GUID_XENBUS_SHARED_INFO_INTERFACE, 2, si2));
-    int teardowns = xenbus_host_lifecycle_count(guid, 1);
+    int base = xenbus_host_subsystem_references(guid);
     CHECK_STATUS(CALL0(&si4, SharedInfoAcquire), STATUS_SUCCESS);
+    CHECK(xenbus_host_subsystem_references(guid) == base + 1);
     CHECK(XENBUS_SHARED_INFO(UpcallSupported, &si4, 0) == 1);
     CHECK(XENBUS_SHARED_INFO(UpcallSupported, &si4, 7) == 0);
     XENBUS_SHARED_INFO(EvtchnMask, &si4, 5);
@@ -442,7 +448,7 @@ static void check_shared_info(void)
     CHECK(v2.QuadPart >= epoch1970);
     CALL0(&si4, SharedInfoRelease);
     CHECK(xenbus_host_references(guid) == 0);
-    CHECK(xenbus_host_lifecycle_count(guid, 1) == teardowns + 1);
+    CHECK(xenbus_host_subsystem_references(guid) == base);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -471,8 +477,9 @@ static void check_debug(void)
         return;
     }
     CHECK(QUERY(GUID_XENBUS_DEBUG_INTERFACE, 1, debug_iface));
+    int base = xenbus_host_subsystem_references(guid);
     CHECK_STATUS(CALL0(&debug_iface, DebugAcquire), STATUS_SUCCESS);
-    CHECK(xenbus_host_subsystem_references(guid) == 1);
+    CHECK(xenbus_host_subsystem_references(guid) == base + 1);
     CHECK_STATUS(XENBUS_DEBUG(Register, &debug_iface, "child", debug_callback, &one, &callback),
                  STATUS_SUCCESS);
     CHECK_STATUS(XENBUS_DEBUG(Register, &debug_iface, "child", NULL, &one, &callback),
@@ -493,7 +500,7 @@ static void check_debug(void)
     CHECK(debug_calls == 2);
     CALL0(&debug_iface, DebugRelease);
     CHECK(xenbus_host_references(guid) == 0);
-    CHECK(xenbus_host_subsystem_references(guid) == 0);
+    CHECK(xenbus_host_subsystem_references(guid) == base);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -544,8 +551,9 @@ static void check_cache(void)
     }
     CHECK(QUERY(GUID_XENBUS_CACHE_INTERFACE, 2, c2));
     CHECK(QUERY(GUID_XENBUS_CACHE_INTERFACE, 1, c1));
+    int base = xenbus_host_subsystem_references(guid);
     CHECK_STATUS(CALL0(&c2, CacheAcquire), STATUS_SUCCESS);
-    CHECK(xenbus_host_subsystem_references(guid) == 1);
+    CHECK(xenbus_host_subsystem_references(guid) == base + 1);
     CHECK_STATUS(XENBUS_CACHE(Create, &c2, "child_objects", 48, 2, 0, cache_ctor, cache_dtor,
                               cache_lock, cache_unlock, &state, &cache),
                  STATUS_SUCCESS);
@@ -583,7 +591,7 @@ static void check_cache(void)
     CHECK(xenbus_host_outstanding(guid) == 0);
     CALL0(&c2, CacheRelease);
     CHECK(xenbus_host_references(guid) == 0);
-    CHECK(xenbus_host_subsystem_references(guid) == 0);
+    CHECK(xenbus_host_subsystem_references(guid) == base);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -610,8 +618,9 @@ static void check_gnttab(void)
     }
     CHECK(QUERY(GUID_XENBUS_GNTTAB_INTERFACE, 4, g4));
     CHECK(QUERY(GUID_XENBUS_GNTTAB_INTERFACE, 2, g2));
+    int base = xenbus_host_subsystem_references(guid);
     CHECK_STATUS(CALL0(&g4, GnttabAcquire), STATUS_SUCCESS);
-    CHECK(xenbus_host_subsystem_references(guid) == 1);
+    CHECK(xenbus_host_subsystem_references(guid) == base + 1);
     CHECK_STATUS(XENBUS_GNTTAB(CreateCache, &g4, "child", 0, 0, no_lock, no_lock, NULL, &cache),
                  STATUS_SUCCESS);
     CHECK_STATUS(XENBUS_GNTTAB(PermitForeignAccess, &g4, cache, 0, 0, 0x1000, 1, &entry),
@@ -653,7 +662,7 @@ static void check_gnttab(void)
     CHECK(xenbus_host_outstanding(guid) == 0);
     CALL0(&g4, GnttabRelease);
     CHECK(xenbus_host_references(guid) == 0);
-    CHECK(xenbus_host_subsystem_references(guid) == 0);
+    CHECK(xenbus_host_subsystem_references(guid) == base);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -678,7 +687,9 @@ static void check_suspend(void)
         return;
     }
     CHECK(QUERY(GUID_XENBUS_SUSPEND_INTERFACE, 1, su));
+    int base = xenbus_host_subsystem_references(guid);
     CHECK_STATUS(CALL0(&su, Acquire), STATUS_SUCCESS);
+    CHECK(xenbus_host_subsystem_references(guid) == base + 1);
     CHECK_STATUS(XENBUS_SUSPEND(Register, &su, SUSPEND_CALLBACK_EARLY, suspend_callback, &early,
                                 &early_cb),
                  STATUS_SUCCESS);
@@ -700,9 +711,23 @@ static void check_suspend(void)
     XENBUS_SUSPEND(Deregister, &su, late_cb);
     XENBUS_SUSPEND(Deregister, &su, late_cb);
     CHECK(xenbus_host_outstanding(guid) == 0);
+    /* The store still works after the resume: the composition re-opened its channel. */
+    if (xenbus_host_is_wired(&GUID_XENBUS_STORE_INTERFACE) == 1) {
+        struct _XENBUS_STORE_INTERFACE_V2 store;
+        char *value = NULL;
+        CHECK(QUERY(GUID_XENBUS_STORE_INTERFACE, 2, store));
+        CHECK_STATUS(CALL0(&store, StoreAcquire), STATUS_SUCCESS);
+        CHECK_STATUS(XENBUS_STORE(Printf, &store, NULL, "data", "resumed", "%u", 1u),
+                     STATUS_SUCCESS);
+        CHECK_STATUS(XENBUS_STORE(Read, &store, NULL, "data", "resumed", &value), STATUS_SUCCESS);
+        CHECK(value != NULL && strcmp(value, "1") == 0);
+        if (value != NULL)
+            XENBUS_STORE(Free, &store, value);
+        CALL0(&store, StoreRelease);
+    }
     CALL0(&su, Release);
     CHECK(xenbus_host_references(guid) == 0);
-    CHECK(xenbus_host_subsystem_references(guid) == 0);
+    CHECK(xenbus_host_subsystem_references(guid) == base);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -763,6 +788,8 @@ static void check_evtchn(void)
     CHECK(QUERY(GUID_XENBUS_EVTCHN_INTERFACE, 9, ev));
     CHECK(QUERY(GUID_XENBUS_EVTCHN_INTERFACE, 8, ev8));
     CHECK(QUERY(GUID_XENBUS_EVTCHN_INTERFACE, 5, ev5));
+    /* The FDO's composition holds channels of its own (store, console). */
+    int channels = xenbus_host_subsystem_references(guid);
     CHECK_STATUS(CALL0(&ev, EvtchnAcquire), STATUS_SUCCESS);
 
     /* UNBOUND (auto-masked) for dom0, which then binds to it. */
@@ -864,7 +891,7 @@ static void check_evtchn(void)
     CHECK(XENBUS_EVTCHN(GetPort, &ev, unbound) == 0);
     xenbus_host_flush_dpcs();
     CHECK(xenbus_host_outstanding(guid) == 0);
-    CHECK(xenbus_host_subsystem_references(guid) == 0);
+    CHECK(xenbus_host_subsystem_references(guid) == channels);
     CALL0(&ev, EvtchnRelease);
     CHECK(xenbus_host_references(guid) == 0);
 }
