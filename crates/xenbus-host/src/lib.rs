@@ -4,7 +4,7 @@
 //! Host seam of the XENBUS interface provider, for tests only (never part of xenbus.sys).
 //!
 //! [`xenbus_host_create`] builds what the active FDO builds — the subsystem composition
-//! (`xenbus::subsystems::Subsystems`: DEBUG, SUSPEND, SHARED_INFO, EVTCHN, CACHE, GNTTAB, STORE,
+//! (`xenbus::subsystems::Subsystems`: DEBUG, SUSPEND, `SHARED_INFO`, EVTCHN, CACHE, GNTTAB, STORE,
 //! started in upstream's order with their suspend and debug callbacks) plus UNPLUG — on the Xen
 //! simulator (`crates/xen-sim`), with Debian's real xenstored serving the simulated store ring
 //! through `xenstored_harness`'s relay, and the simulator's upcalls delivered to EVTCHN.
@@ -16,7 +16,7 @@
 //! its methods fail) and, when xenstored cannot run here, STORE; [`xenbus_host_is_wired`] says
 //! which is which. dom0 is the simulator's backend peer. The composition holds one reference on
 //! each subsystem it started, as the FDO does, so a child's last Release brings a subsystem
-//! back to that reference; RANGE_SET and UNPLUG, which the FDO does not hold, are torn down.
+//! back to that reference; `RANGE_SET` and UNPLUG, which the FDO does not hold, are torn down.
 //!
 //! A child's `PKEVENT` is, on the host, a pointer to a 4-byte-aligned `LONG` that each signal
 //! increments atomically.
@@ -39,7 +39,7 @@ use xenbus::interface::{
     Hooks, Provider, QueryOutcome, cache, console, debug, evtchn, gnttab, range_set, shared_info,
     store, suspend, unplug,
 };
-use xenbus::store::{Store, StoreConfig, WaitLimits};
+use xenbus::store::{Store, StoreConfig, StoreError, WaitLimits};
 use xenbus::subsystems::{Subsystems, SubsystemsConfig};
 use xenbus::suspend::SuspendSystem;
 use xenbus::unplug::{PARAMETERS_KEY, Unplug, UnplugSystem};
@@ -117,6 +117,11 @@ static HOST: Mutex<Option<Host>> = Mutex::new(None);
 fn host() -> MutexGuard<'static, Option<Host>> {
     HOST.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs `f` on the host under its lock, `None` if there is no host.
+fn with_host<R>(f: impl FnOnce(&Host) -> R) -> Option<R> {
+    host().as_ref().map(f)
 }
 
 /// Signals a host `PKEVENT` (a `LONG` counter).
@@ -305,6 +310,7 @@ pub extern "C" fn xenbus_host_create() -> i32 {
     match build() {
         Ok(built) => {
             *slot = Some(built);
+            drop(slot);
             0
         }
         Err(why) => {
@@ -322,6 +328,7 @@ pub extern "C" fn xenbus_host_destroy() {
 }
 
 /// `IRP_MN_QUERY_INTERFACE` as the PDO answers it, with the IRP's incoming status `current`.
+///
 /// Returns the status the IRP completes with; `*outcome` (if not NULL) is 0 for a completed
 /// query, 1 for `BUS_INTERFACE_STANDARD` (the PDO copies its bus interface), 2 for a query
 /// delegated to the FDO stack (`XENFILT_EMULATED`); for 1 and 2 the status is `current`.
@@ -342,26 +349,25 @@ pub unsafe extern "C" fn xenbus_host_query_interface_ex(
     let Some(guid) = (unsafe { guid_arg(guid) }) else {
         return STATUS_INVALID_PARAMETER;
     };
-    let slot = host();
-    let Some(built) = slot.as_ref() else {
-        return STATUS_NOT_SUPPORTED;
-    };
-    // SAFETY: `buffer` is NULL or writable for `size` bytes (contract).
-    let answer = unsafe {
-        built
-            .provider
-            .query_interface(&guid, version, size, buffer, current)
-    };
-    let (kind, status) = match answer {
-        QueryOutcome::Complete(status) => (0, status),
-        QueryOutcome::BusInterface => (1, current),
-        QueryOutcome::DelegateToFdo => (2, current),
-    };
-    if !outcome.is_null() {
-        // SAFETY: non-NULL and writable (contract).
-        unsafe { outcome.write_unaligned(kind) };
-    }
-    status
+    with_host(|built| {
+        // SAFETY: `buffer` is NULL or writable for `size` bytes (contract).
+        let answer = unsafe {
+            built
+                .provider
+                .query_interface(&guid, version, size, buffer, current)
+        };
+        let (kind, status) = match answer {
+            QueryOutcome::Complete(status) => (0, status),
+            QueryOutcome::BusInterface => (1, current),
+            QueryOutcome::DelegateToFdo => (2, current),
+        };
+        if !outcome.is_null() {
+            // SAFETY: non-NULL and writable (contract).
+            unsafe { outcome.write_unaligned(kind) };
+        }
+        status
+    })
+    .unwrap_or(STATUS_NOT_SUPPORTED)
 }
 
 /// [`xenbus_host_query_interface_ex`] for a fresh IRP (`STATUS_NOT_SUPPORTED`).
@@ -400,35 +406,34 @@ pub unsafe extern "C" fn xenbus_host_is_wired(guid: *const Guid) -> i32 {
     let Some(guid) = (unsafe { guid_arg(guid) }) else {
         return -1;
     };
-    let slot = host();
-    let Some(built) = slot.as_ref() else {
-        return -1;
-    };
-    let p = &built.provider;
-    let wired = if guid == xi::suspend::GUID_XENBUS_SUSPEND_INTERFACE {
-        p.suspend.is_wired()
-    } else if guid == xi::shared_info::GUID_XENBUS_SHARED_INFO_INTERFACE {
-        p.shared_info.is_wired()
-    } else if guid == xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE {
-        p.evtchn.is_wired()
-    } else if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
-        p.debug.is_wired()
-    } else if guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
-        p.store.is_wired()
-    } else if guid == xi::range_set::GUID_XENBUS_RANGE_SET_INTERFACE {
-        true
-    } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
-        p.cache.is_wired()
-    } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
-        p.gnttab.is_wired()
-    } else if guid == xi::unplug::GUID_XENBUS_UNPLUG_INTERFACE {
-        p.unplug.is_wired()
-    } else if guid == xi::console::GUID_XENBUS_CONSOLE_INTERFACE {
-        p.console.is_wired()
-    } else {
-        return -1;
-    };
-    i32::from(wired)
+    with_host(|built| {
+        let p = &built.provider;
+        let wired = if guid == xi::suspend::GUID_XENBUS_SUSPEND_INTERFACE {
+            p.suspend.is_wired()
+        } else if guid == xi::shared_info::GUID_XENBUS_SHARED_INFO_INTERFACE {
+            p.shared_info.is_wired()
+        } else if guid == xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE {
+            p.evtchn.is_wired()
+        } else if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
+            p.debug.is_wired()
+        } else if guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
+            p.store.is_wired()
+        } else if guid == xi::range_set::GUID_XENBUS_RANGE_SET_INTERFACE {
+            true
+        } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
+            p.cache.is_wired()
+        } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
+            p.gnttab.is_wired()
+        } else if guid == xi::unplug::GUID_XENBUS_UNPLUG_INTERFACE {
+            p.unplug.is_wired()
+        } else if guid == xi::console::GUID_XENBUS_CONSOLE_INTERFACE {
+            p.console.is_wired()
+        } else {
+            return -1;
+        };
+        i32::from(wired)
+    })
+    .unwrap_or(-1)
 }
 
 /// The children's references on `guid`'s context, or -1.
@@ -441,9 +446,8 @@ pub unsafe extern "C" fn xenbus_host_references(guid: *const Guid) -> i32 {
     let Some(guid) = (unsafe { guid_arg(guid) }) else {
         return -1;
     };
-    let slot = host();
-    slot.as_ref()
-        .and_then(|built| built.provider.references(&guid))
+    with_host(|built| built.provider.references(&guid))
+        .flatten()
         .and_then(|count| i32::try_from(count).ok())
         .unwrap_or(-1)
 }
@@ -460,31 +464,30 @@ pub unsafe extern "C" fn xenbus_host_subsystem_references(guid: *const Guid) -> 
     let Some(guid) = (unsafe { guid_arg(guid) }) else {
         return -1;
     };
-    let slot = host();
-    let Some(built) = slot.as_ref() else {
-        return -1;
-    };
-    let w = &built.world;
-    let count = if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
-        w.debug.references()
-    } else if guid == xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE {
-        u32::try_from(w.evtchn.channel_count()).unwrap_or(u32::MAX)
-    } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
-        w.cache.references()
-    } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
-        w.gnttab.references()
-    } else if guid == xi::suspend::GUID_XENBUS_SUSPEND_INTERFACE {
-        w.suspend.references()
-    } else if guid == xi::shared_info::GUID_XENBUS_SHARED_INFO_INTERFACE {
-        w.shared_info.references()
-    } else if guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
-        w.store.references()
-    } else if guid == xi::unplug::GUID_XENBUS_UNPLUG_INTERFACE {
-        built.unplug.references()
-    } else {
-        return -1;
-    };
-    i32::try_from(count).unwrap_or(-1)
+    with_host(|built| {
+        let w = &built.world;
+        let count = if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
+            w.debug.references()
+        } else if guid == xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE {
+            u32::try_from(w.evtchn.channel_count()).unwrap_or(u32::MAX)
+        } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
+            w.cache.references()
+        } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
+            w.gnttab.references()
+        } else if guid == xi::suspend::GUID_XENBUS_SUSPEND_INTERFACE {
+            w.suspend.references()
+        } else if guid == xi::shared_info::GUID_XENBUS_SHARED_INFO_INTERFACE {
+            w.shared_info.references()
+        } else if guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
+            w.store.references()
+        } else if guid == xi::unplug::GUID_XENBUS_UNPLUG_INTERFACE {
+            built.unplug.references()
+        } else {
+            return -1;
+        };
+        i32::try_from(count).unwrap_or(-1)
+    })
+    .unwrap_or(-1)
 }
 
 fn lifecycle_name(guid: &Guid) -> Option<&'static str> {
@@ -492,7 +495,7 @@ fn lifecycle_name(guid: &Guid) -> Option<&'static str> {
 }
 
 /// How many first-Acquire set-ups (`teardown` = 0) or last-Release teardowns (`teardown` = 1)
-/// the RANGE_SET context ran, or -1.
+/// the `RANGE_SET` context ran, or -1.
 ///
 /// # Safety
 /// `guid` points to a GUID.
@@ -505,19 +508,18 @@ pub unsafe extern "C" fn xenbus_host_lifecycle_count(guid: *const Guid, teardown
     let Some(name) = lifecycle_name(&guid) else {
         return -1;
     };
-    let slot = host();
-    let Some(built) = slot.as_ref() else {
-        return -1;
-    };
-    let table = if teardown == 0 {
-        &built.lifecycles.setups
-    } else {
-        &built.lifecycles.teardowns
-    };
-    table
-        .get(name)
-        .and_then(|n| i32::try_from(n.load(Ordering::SeqCst)).ok())
-        .unwrap_or(-1)
+    with_host(|built| {
+        let table = if teardown == 0 {
+            &built.lifecycles.setups
+        } else {
+            &built.lifecycles.teardowns
+        };
+        table
+            .get(name)
+            .and_then(|n| i32::try_from(n.load(Ordering::SeqCst)).ok())
+            .unwrap_or(-1)
+    })
+    .unwrap_or(-1)
 }
 
 /// Objects children still hold through `guid`'s context (range sets, caches, grant caches
@@ -532,31 +534,30 @@ pub unsafe extern "C" fn xenbus_host_outstanding(guid: *const Guid) -> i32 {
     let Some(guid) = (unsafe { guid_arg(guid) }) else {
         return -1;
     };
-    let slot = host();
-    let Some(built) = slot.as_ref() else {
-        return -1;
-    };
-    let p = &built.provider;
-    let count = if guid == xi::range_set::GUID_XENBUS_RANGE_SET_INTERFACE {
-        p.range_set.outstanding()
-    } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
-        p.cache.outstanding()
-    } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
-        let (caches, entries) = p.gnttab.outstanding();
-        caches + entries
-    } else if guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
-        let (transactions, watches, buffers) = p.store.outstanding();
-        transactions + watches + buffers
-    } else if guid == xi::suspend::GUID_XENBUS_SUSPEND_INTERFACE {
-        p.suspend.outstanding()
-    } else if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
-        p.debug.outstanding()
-    } else if guid == xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE {
-        p.evtchn.outstanding()
-    } else {
-        return -1;
-    };
-    i32::try_from(count).unwrap_or(-1)
+    with_host(|built| {
+        let p = &built.provider;
+        let count = if guid == xi::range_set::GUID_XENBUS_RANGE_SET_INTERFACE {
+            p.range_set.outstanding()
+        } else if guid == xi::cache::GUID_XENBUS_CACHE_INTERFACE {
+            p.cache.outstanding()
+        } else if guid == xi::gnttab::GUID_XENBUS_GNTTAB_INTERFACE {
+            let (caches, entries) = p.gnttab.outstanding();
+            caches + entries
+        } else if guid == xi::store::GUID_XENBUS_STORE_INTERFACE {
+            let (transactions, watches, buffers) = p.store.outstanding();
+            transactions + watches + buffers
+        } else if guid == xi::suspend::GUID_XENBUS_SUSPEND_INTERFACE {
+            p.suspend.outstanding()
+        } else if guid == xi::debug::GUID_XENBUS_DEBUG_INTERFACE {
+            p.debug.outstanding()
+        } else if guid == xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE {
+            p.evtchn.outstanding()
+        } else {
+            return -1;
+        };
+        i32::try_from(count).unwrap_or(-1)
+    })
+    .unwrap_or(-1)
 }
 
 /// 1 if a log line of the host platform contains `needle`, else 0.
@@ -569,17 +570,16 @@ pub unsafe extern "C" fn xenbus_host_log_contains(needle: *const c_char) -> i32 
     let Some(needle) = (unsafe { str_arg(needle) }) else {
         return 0;
     };
-    let slot = host();
-    let Some(built) = slot.as_ref() else {
-        return 0;
-    };
-    i32::from(
-        built
-            .platform
-            .log_lines()
-            .iter()
-            .any(|(_, line)| line.contains(needle)),
-    )
+    with_host(|built| {
+        i32::from(
+            built
+                .platform
+                .log_lines()
+                .iter()
+                .any(|(_, line)| line.contains(needle)),
+        )
+    })
+    .unwrap_or(0)
 }
 
 /// The `DWORD` `name` under the host registry `key`, or -1.
@@ -595,11 +595,7 @@ pub unsafe extern "C" fn xenbus_host_registry_dword(
     let (Some(key), Some(name)) = (unsafe { str_arg(key) }, unsafe { str_arg(name) }) else {
         return -1;
     };
-    let slot = host();
-    let Some(built) = slot.as_ref() else {
-        return -1;
-    };
-    built.platform.read_dword(key, name).map_or(-1, i64::from)
+    with_host(|built| built.platform.read_dword(key, name).map_or(-1, i64::from)).unwrap_or(-1)
 }
 
 /// Writes `value` at the absolute store `path` as dom0 (the toolstack). Returns an NTSTATUS.
@@ -615,22 +611,19 @@ pub unsafe extern "C" fn xenbus_host_dom0_write(
     let (Some(path), Some(value)) = (unsafe { str_arg(path) }, unsafe { str_arg(value) }) else {
         return STATUS_INVALID_PARAMETER;
     };
-    let slot = host();
-    let Some(dom0) = slot.as_ref().and_then(|built| built.dom0.as_ref()) else {
-        return STATUS_NOT_SUPPORTED;
-    };
-    dom0.write(None, None, path.as_bytes(), value.as_bytes())
-        .map_or_else(|e| e.ntstatus(), |()| STATUS_SUCCESS)
+    with_host(|built| {
+        built.dom0.as_ref().map_or(STATUS_NOT_SUPPORTED, |dom0| {
+            dom0.write(None, None, path.as_bytes(), value.as_bytes())
+                .map_or_else(StoreError::ntstatus, |()| STATUS_SUCCESS)
+        })
+    })
+    .unwrap_or(STATUS_NOT_SUPPORTED)
 }
 
 /// Suspends completed in the simulator.
 #[unsafe(no_mangle)]
 pub extern "C" fn xenbus_host_sim_suspends() -> u64 {
     host().as_ref().map_or(0, |built| built.sim.suspends())
-}
-
-fn with_host<R>(f: impl FnOnce(&Host) -> R) -> Option<R> {
-    host().as_ref().map(f)
 }
 
 /// dom0 binds a new port to the guest's unbound `guest_port`; returns dom0's port or -1.

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! `XENBUS_CONSOLE` v1. Read and Write with a NULL buffer move nothing (0); a wakeup signals
-//! the child's event through the platform's [`SetEventFn`].
+//! `XENBUS_CONSOLE` v1 over [`crate::console::Console`]. Read and Write with a NULL buffer move
+//! nothing (0); a wakeup signals the child's event through the platform's [`SetEventFn`].
 
 use alloc::sync::Arc;
 use core::ffi::c_void;
@@ -16,7 +16,10 @@ use super::{
     Handles, Lifecycle, Object, SetEventFn, context, define_context, fill, header,
     lifecycle_methods, status_of,
 };
+use crate::console::{Console, ConsoleError, ConsoleEvtchn, ConsoleGnttab, ConsoleWakeup};
 use crate::store::WatchEvent;
+use platform_port::Platform;
+use xen_services::XenServices;
 
 /// What the CONSOLE context needs from the subsystem.
 pub trait ConsoleApi: Lifecycle {
@@ -28,13 +31,77 @@ pub trait ConsoleApi: Lifecycle {
     fn can_write(&self) -> bool;
     /// `ConsoleWrite`: bytes taken from `data`.
     fn write(&self, data: &[u8]) -> usize;
-    /// `ConsoleWakeupAdd`: `event` is signalled on every console event.
+    /// `ConsoleWakeupAdd`: `event` is signalled on every console event; `caller` identifies
+    /// the waiter in the debug dump.
     ///
     /// # Errors
     /// The subsystem's status.
-    fn wakeup_add(&self, event: Arc<dyn WatchEvent>) -> Result<Object, NtStatus>;
+    fn wakeup_add(&self, event: Arc<dyn WatchEvent>, caller: usize) -> Result<Object, NtStatus>;
     /// `ConsoleWakeupRemove`.
     fn wakeup_remove(&self, wakeup: Object);
+}
+
+/// The composition's CONSOLE as the interface serves it ([`Console::acquire`] needs the
+/// subsystem's `Arc`).
+pub struct ConsoleInterface<P, S, E, G>(pub Arc<Console<P, S, E, G>>)
+where
+    P: Platform,
+    S: XenServices + 'static,
+    E: ConsoleEvtchn + 'static,
+    G: ConsoleGnttab + 'static;
+
+impl<P, S, E, G> Lifecycle for ConsoleInterface<P, S, E, G>
+where
+    P: Platform,
+    S: XenServices + 'static,
+    E: ConsoleEvtchn + 'static,
+    G: ConsoleGnttab + 'static,
+{
+    fn acquire(&self) -> Result<(), NtStatus> {
+        self.0.acquire().map_err(ConsoleError::status)
+    }
+
+    fn release(&self) {
+        self.0.release();
+    }
+}
+
+impl<P, S, E, G> ConsoleApi for ConsoleInterface<P, S, E, G>
+where
+    P: Platform,
+    S: XenServices + 'static,
+    E: ConsoleEvtchn + 'static,
+    G: ConsoleGnttab + 'static,
+{
+    fn can_read(&self) -> bool {
+        self.0.can_read()
+    }
+
+    fn read(&self, data: &mut [u8]) -> usize {
+        self.0.read(data)
+    }
+
+    fn can_write(&self) -> bool {
+        self.0.can_write()
+    }
+
+    fn write(&self, data: &[u8]) -> usize {
+        self.0.write(data)
+    }
+
+    fn wakeup_add(&self, event: Arc<dyn WatchEvent>, caller: usize) -> Result<Object, NtStatus> {
+        let wakeup = self
+            .0
+            .wakeup_add(event, caller)
+            .map_err(ConsoleError::status)?;
+        Ok(wakeup)
+    }
+
+    fn wakeup_remove(&self, wakeup: Object) {
+        if let Ok(wakeup) = wakeup.downcast::<ConsoleWakeup>() {
+            let _ = self.0.wakeup_remove(&wakeup);
+        }
+    }
 }
 
 define_context!(
@@ -148,11 +215,9 @@ unsafe extern "C" fn console_wakeup_add(
         if event.is_null() || wakeup.is_null() {
             return Err(STATUS_INVALID_PARAMETER);
         }
-        let signal: Arc<dyn WatchEvent> = Arc::new(KernelEvent {
-            event: event.expose_provenance(),
-            set,
-        });
-        let object = api.wakeup_add(signal)?;
+        let caller = event.expose_provenance();
+        let signal: Arc<dyn WatchEvent> = Arc::new(KernelEvent { event: caller, set });
+        let object = api.wakeup_add(signal, caller)?;
         let Some(handle) = context.wakeups.insert(Arc::clone(&object)) else {
             api.wakeup_remove(object);
             return Err(ntstatus::STATUS_INSUFFICIENT_RESOURCES);

@@ -169,8 +169,9 @@ impl EvtchnSharedInfo for SharedInfoService {
     }
 }
 
-/// The composition's `SHARED_INFO` subsystem ([`crate::shared_info::SharedInfoContext`], which
-/// maps the page and survives suspends) as the interface serves it: `GetTime` raises to
+/// The composition's `SHARED_INFO` subsystem as the interface serves it.
+///
+/// [`crate::shared_info::SharedInfoContext`] maps the page and survives suspends; `GetTime` raises to
 /// `DISPATCH_LEVEL` around the read, as upstream, and reads the TSC with `rdtsc`.
 pub struct SharedInfoInterface<P: Platform, S: XenServices> {
     context: Arc<SharedInfoSubsystem<P, S>>,

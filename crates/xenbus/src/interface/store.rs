@@ -255,8 +255,10 @@ impl<T: Transport + Send> StoreApi for StoreService<T> {
     }
 }
 
-/// The composition's STORE ([`StoreLink`]: the guest ring, its channel, reconnection after a
-/// suspend) as the interface serves it. While the link is not connected every request fails
+/// The composition's STORE as the interface serves it.
+///
+/// [`StoreLink`] holds the guest ring, its channel and the reconnection after a suspend.
+/// While the link is not connected every request fails
 /// with [`StoreError::Disconnected`] (`STATUS_UNSUCCESSFUL`).
 pub struct StoreLinkInterface<P: Platform, S: XenServices + 'static, I: Interrupts + 'static>(
     pub Arc<StoreLink<P, S, I>>,
