@@ -12,10 +12,12 @@
 //! * EARLY (processor 0, `HIGH_LEVEL`): EVTCHN (invalidate channels), `SHARED_INFO` (re-map,
 //!   mask all), GNTTAB (re-add frames), STORE (expire watches and transactions);
 //! * LATE (processor 0, `DISPATCH_LEVEL`): EVTCHN (ABI and upcalls), STORE (re-open the
-//!   channel, signal watches);
+//!   channel, signal watches), CONSOLE (re-open its channel);
+//!
+//! CONSOLE is acquired last and may fail (no PV console): the rest then runs without it.
 //!
 //! then the debug callbacks `xenbus|EVTCHN`, `xenbus|SHARED_INFO`, `xenbus|GNTTAB`,
-//! `xenbus|CACHE`, `xenbus|STORE` and `xenbus|SUSPEND`. [`Subsystems::stop`] undoes it in
+//! `xenbus|CACHE`, `xenbus|STORE`, `xenbus|SUSPEND` and `xenbus|CONSOLE`. [`Subsystems::stop`] undoes it in
 //! reverse. Children's callbacks, registered later through the SUSPEND interface, run after
 //! these. Every closure holds the composition weakly, so dropping the last handle frees it.
 
@@ -29,6 +31,7 @@ use platform_port::{Interrupts, IrqlLock, Platform, Rendezvous};
 use xen_services::XenServices;
 
 use crate::cache::{CacheContext, CacheError};
+use crate::console::Console;
 use crate::debug::{Debug, DebugCallback, DebugError, ModuleLookup, Origin};
 use crate::evtchn::{Evtchn, EvtchnConfig, EvtchnError, EvtchnSharedInfo};
 use crate::gnttab::{Gnttab, GnttabError};
@@ -101,6 +104,9 @@ where
     pub gnttab: Arc<Gnttab<P, S>>,
     /// STORE.
     pub store: Arc<StoreLink<P, S, I>>,
+    /// CONSOLE (optional: some toolstacks provide no PV console).
+    pub console: Arc<Console<P, S, Evtchn<P, S, I>, Gnttab<P, S>>>,
+    console_acquired: core::sync::atomic::AtomicBool,
     started: IrqlLock<P, Option<Registrations>>,
 }
 
@@ -201,6 +207,12 @@ where
             Arc::clone(&gnttab),
             config.store,
         );
+        let console = Console::new(
+            platform.clone(),
+            Arc::clone(&services),
+            Arc::clone(&evtchn),
+            Arc::clone(&gnttab),
+        );
         let started = IrqlLock::dispatch(platform.clone(), None);
         Ok(Arc::new(Self {
             platform,
@@ -213,6 +225,8 @@ where
             cache,
             gnttab,
             store,
+            console,
+            console_acquired: core::sync::atomic::AtomicBool::new(false),
             started,
         }))
     }
@@ -240,9 +254,19 @@ where
                 return Err(status);
             }
         }
+        // A missing PV console is tolerated (upstream's `ConsoleAcquired = FALSE`).
+        let console = self.console.acquire().is_ok();
+        self.console_acquired
+            .store(console, core::sync::atomic::Ordering::SeqCst);
         let registrations = self.register();
         *self.started.lock() = Some(registrations);
         Ok(())
+    }
+
+    /// Whether the PV console was acquired by [`Subsystems::start`].
+    pub fn console_acquired(&self) -> bool {
+        self.console_acquired
+            .load(core::sync::atomic::Ordering::SeqCst)
     }
 
     /// Acquires the `stage`-th subsystem of upstream's order.
@@ -290,7 +314,15 @@ where
             |s| s.gnttab.suspend_early(),
             |s| s.store.suspend_early(),
         ];
-        let late: [fn(&Self); 2] = [|s| s.evtchn.suspend_late(), |s| s.store.suspend_late()];
+        let late: [fn(&Self); 3] = [
+            |s| s.evtchn.suspend_late(),
+            |s| s.store.suspend_late(),
+            |s| {
+                if s.console_acquired() {
+                    s.console.suspend_late();
+                }
+            },
+        ];
         for f in early {
             if let Ok(cb) = self
                 .suspend
@@ -307,7 +339,7 @@ where
                 done.suspend.push(cb);
             }
         }
-        let dumps: [DumpEntry<P, S, I>; 6] = [
+        let dumps: [DumpEntry<P, S, I>; 7] = [
             (b"xenbus|EVTCHN", |s, out, c| s.evtchn.debug_dump(out, c)),
             (b"xenbus|SHARED_INFO", |s, out, c| {
                 s.shared_info.debug_dump(out, c)
@@ -316,6 +348,7 @@ where
             (b"xenbus|CACHE", |s, out, c| s.cache.debug_dump(out, c)),
             (b"xenbus|STORE", |s, out, c| s.store.debug_dump(out, c)),
             (b"xenbus|SUSPEND", |s, out, c| s.suspend.debug_dump(out, c)),
+            (b"xenbus|CONSOLE", |s, out, c| s.console.debug_dump(out, c)),
         ];
         for (prefix, dump) in dumps {
             let weak: Weak<Self> = weak.clone();
@@ -346,6 +379,12 @@ where
         }
         for cb in &registrations.suspend {
             let _ = self.suspend.deregister(cb);
+        }
+        if self
+            .console_acquired
+            .swap(false, core::sync::atomic::Ordering::SeqCst)
+        {
+            self.console.release();
         }
         for stage in (0..STAGES).rev() {
             self.release_stage(stage);

@@ -8,7 +8,7 @@
 //!
 //! - channels: every channel is invalidated by the suspend (`Send` is a silent no-op, closing
 //!   it issues no hypercall); the store and console channels are re-opened by xenbus itself on
-//!   the renumbered ports, and a child's channel re-opened by the child works both ways;
+//!   the renumbered ports (a store request and a console line go through after each resume), and a child's channel re-opened by the child works both ways;
 //! - grants: the grant frames are re-added at their frames; the new domain's table holds only
 //!   the toolstack's seeded entries (Xen does not carry grant entries across a save/restore,
 //!   so backends of the new host cannot map old grants), so the child revokes its old entry —
@@ -174,6 +174,10 @@ fn suspend_resume_1000_cycles() {
         )
         .expect("relay");
     world.start().expect("start");
+    assert!(
+        world.console_acquired(),
+        "the simulator's toolstack provides a PV console"
+    );
     let store = world.store.store().expect("store connected");
 
     // What a child holds across suspends.
@@ -223,6 +227,15 @@ fn suspend_resume_1000_cycles() {
         let read = store.read(None, None, b"data/cycle").expect("read back");
         assert_eq!(read.as_bytes(), value.as_bytes());
         store.free(read);
+        // The console reconnected on its renumbered port: a line reaches the backend.
+        let line = format!("resumed {cycle}\n");
+        assert_eq!(world.console.write(line.as_bytes()), line.len());
+        let output = sim.console_output();
+        assert!(
+            output.ends_with(line.as_bytes()),
+            "cycle {cycle}: console backend saw {:?}",
+            String::from_utf8_lossy(&output[output.len().saturating_sub(40)..])
+        );
         // The expired watch never fires again.
         assert_eq!(watch_counter.get(), signals_before + 1, "cycle {cycle}");
         // Grants: the old entry is gone from Xen's new table; revoking it gives the reference
@@ -275,8 +288,8 @@ fn suspend_resume_1000_cycles() {
             assert_eq!(pages.outstanding(), baseline_pages, "cycle {cycle}");
             assert_eq!(
                 world.evtchn.channel_count(),
-                2,
-                "the store's and the child's"
+                3,
+                "the store's, the console's and the child's"
             );
         }
     }
