@@ -25,8 +25,8 @@
 //! (so the caller keeps all its data) and the corruption is logged once per enable.
 //!
 //! Decisions: the event-channel and grant-table services are reached through the small traits
-//! [`ConsoleEvtchn`] and [`ConsoleGnttab`] (the composition adapts EVTCHN and GNTTAB to them);
-//! their acquire/release are done here in upstream's order. Release of the last reference with
+//! [`ConsoleEvtchn`] and [`ConsoleGnttab`], which [`Evtchn`] and [`Gnttab`] implement (tests
+//! use fakes); their acquire/release are done here in upstream's order. Release of the last reference with
 //! wakeups still added (upstream's BUG "OUTSTANDING WAKEUPS") logs at `ERROR` and keeps them.
 //! If the LATE callback cannot re-open the channel, the console stays disabled (logged).
 
@@ -37,12 +37,14 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NO_MEMORY, STATUS_UNSUCCESSFUL};
-use platform_port::{Dpc, IrqlLock, Platform, plog};
+use platform_port::{Dpc, Interrupts, IrqlLock, Platform, plog};
 use xen_headers::hvm::params::HVM_PARAM_CONSOLE_EVTCHN;
 use xen_headers::io::console::{XENCONS_IN_RING_SIZE, XENCONS_OUT_RING_SIZE, XenconsInterface};
 use xen_services::XenServices;
 
 use crate::callback_list::CallbackList;
+use crate::evtchn::{Channel, Evtchn, EvtchnError, OpenKind};
+use crate::gnttab::{Gnttab, GnttabError};
 use crate::store::WatchEvent;
 
 /// The grant reference the toolstack uses for the console page.
@@ -90,6 +92,65 @@ pub trait ConsoleGnttab: Send + Sync {
     /// # Errors
     /// GNTTAB's status.
     fn query_reference(&self, reference: u32) -> Result<u64, NtStatus>;
+}
+
+impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> ConsoleEvtchn
+    for Evtchn<P, S, I>
+{
+    type Channel = Arc<Channel>;
+
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Self::acquire(self).map_err(EvtchnError::status)
+    }
+
+    fn release(&self) {
+        Self::release(self);
+    }
+
+    fn open_fixed(
+        &self,
+        port: u32,
+        callback: Arc<dyn Fn() + Send + Sync>,
+    ) -> Result<Arc<Channel>, NtStatus> {
+        let kind = OpenKind::Fixed {
+            port,
+            auto_mask: false,
+        };
+        let callback: crate::evtchn::Callback = Arc::new(move || {
+            callback();
+            true
+        });
+        // No C caller behind this channel (EVTCHN's dump shows 0).
+        self.open(kind, callback, 0).map_err(EvtchnError::status)
+    }
+
+    fn unmask(&self, channel: &Arc<Channel>) {
+        let _ = Self::unmask(self, channel, false, true);
+    }
+
+    fn send(&self, channel: &Arc<Channel>) {
+        Self::send(self, channel);
+    }
+
+    fn close(&self, channel: Arc<Channel>) {
+        Self::close(self, channel);
+    }
+}
+
+impl<P: Platform, S: XenServices + 'static> ConsoleGnttab for Gnttab<P, S> {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Self::acquire(self).map_err(GnttabError::status)
+    }
+
+    fn release(&self) {
+        Self::release(self);
+    }
+
+    fn query_reference(&self, reference: u32) -> Result<u64, NtStatus> {
+        Self::query_reference(self, reference)
+            .map(|(frame, _)| frame)
+            .map_err(GnttabError::status)
+    }
 }
 
 /// A CONSOLE failure.
