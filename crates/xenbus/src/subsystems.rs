@@ -41,6 +41,9 @@ use crate::store::StoreConfig;
 use crate::store::link::StoreLink;
 use crate::suspend::{Suspend, SuspendCallback, SuspendCallbackType, SuspendError, SuspendSystem};
 
+/// CONSOLE over the FDO's own EVTCHN and GNTTAB.
+pub type FdoConsole<P, S, I> = Console<P, S, Evtchn<P, S, I>, Gnttab<P, S>>;
+
 /// A subsystem's debug dump, by the prefix of its callback.
 type DumpEntry<P, S, I> = (
     &'static [u8],
@@ -105,7 +108,7 @@ where
     /// STORE.
     pub store: Arc<StoreLink<P, S, I>>,
     /// CONSOLE (optional: some toolstacks provide no PV console).
-    pub console: Arc<Console<P, S, Evtchn<P, S, I>, Gnttab<P, S>>>,
+    pub console: Arc<FdoConsole<P, S, I>>,
     console_acquired: core::sync::atomic::AtomicBool,
     started: IrqlLock<P, Option<Registrations>>,
 }
