@@ -40,8 +40,11 @@ long long xenbus_host_dom0_allocate_unbound(void);
 int xenbus_host_dom0_send(ULONG Port);
 int xenbus_host_dom0_events(ULONG Port);
 ULONG xenbus_host_console_port(void);
+ULONG xenbus_host_toolstack_port(void);
 long long xenbus_host_dom0_grant_page(void);
 void xenbus_host_flush_dpcs(void);
 void xenbus_host_sleep_ms(ULONG Milliseconds);
+int xenbus_host_console_output_contains(const char *Needle);
+int xenbus_host_console_input(const char *Text);
 
 #endif /* _XENBUS_HOST_H */

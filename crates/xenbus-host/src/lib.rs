@@ -12,9 +12,9 @@
 //! so a C program compiled against `crates/xenbus-interface/include` can stand in for a child
 //! driver and call every method through the tables (`tests/c/child_driver.c`).
 //!
-//! Every interface is wired except CONSOLE (no CONSOLE subsystem yet: its table is served and
-//! its methods fail) and, when xenstored cannot run here, STORE; [`xenbus_host_is_wired`] says
-//! which is which. dom0 is the simulator's backend peer. The composition holds one reference on
+//! Every interface is wired (CONSOLE over the composition's EVTCHN and GNTTAB, on the
+//! simulator's console ring) except STORE when xenstored cannot run here;
+//! [`xenbus_host_is_wired`] says which is which. dom0 is the simulator's backend peer. The composition holds one reference on
 //! each subsystem it started, as the FDO does, so a child's last Release brings a subsystem
 //! back to that reference; `RANGE_SET` and UNPLUG, which the FDO does not hold, are torn down.
 //!
@@ -32,7 +32,9 @@ use platform_port::std_impl::{StdInterrupts, StdPlatform};
 use platform_port::{Deferred, RegValue, Registry};
 use xen::services::Direct;
 use xen_sim::{Sim, SimConfig, SimVcpu};
+use xenbus::console::Console;
 use xenbus::evtchn::EvtchnConfig;
+use xenbus::interface::console::ConsoleInterface;
 use xenbus::interface::shared_info::{SharedInfoInterface, rdtsc};
 use xenbus::interface::store::StoreLinkInterface;
 use xenbus::interface::{
@@ -233,6 +235,22 @@ fn build() -> Result<Host, String> {
         false,
     ));
 
+    // CONSOLE over the composition's EVTCHN and GNTTAB (the console ring at grant ref 0 and
+    // HVM_PARAM_CONSOLE_EVTCHN the simulator's toolstack set up).
+    let console = Console::new(
+        platform.clone(),
+        Arc::clone(&xen),
+        Arc::clone(&world.evtchn),
+        Arc::clone(&world.gnttab),
+    );
+    // Served only if it can open the console ring (nothing else holds its channel).
+    let console_api: Option<Arc<dyn console::ConsoleApi>> = if console.acquire().is_ok() {
+        console.release();
+        Some(Arc::new(ConsoleInterface(console)))
+    } else {
+        None
+    };
+
     let provider = Provider {
         suspend: Box::new(suspend::SuspendContext::new(Some(
             Arc::clone(&world.suspend) as Arc<dyn suspend::SuspendApi>,
@@ -259,7 +277,7 @@ fn build() -> Result<Host, String> {
         unplug: Box::new(unplug::UnplugContext::new(Some(
             Arc::clone(&unplug) as Arc<dyn unplug::UnplugApi>
         ))),
-        console: Box::new(console::ConsoleContext::new(None).with_set_event(set_event)),
+        console: Box::new(console::ConsoleContext::new(console_api).with_set_event(set_event)),
     };
     Ok(Host {
         provider,
@@ -698,4 +716,47 @@ pub extern "C" fn xenbus_host_flush_dpcs() {
 #[unsafe(no_mangle)]
 pub extern "C" fn xenbus_host_sleep_ms(milliseconds: u32) {
     std::thread::sleep(std::time::Duration::from_millis(u64::from(milliseconds)));
+}
+
+/// 1 if the simulator's console backend consumed text containing `needle`, else 0.
+///
+/// # Safety
+/// `needle` is NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_console_output_contains(needle: *const c_char) -> i32 {
+    // SAFETY: forwarded contract.
+    let Some(needle) = (unsafe { str_arg(needle) }) else {
+        return 0;
+    };
+    let output = with_host(|built| built.sim.console_output()).unwrap_or_default();
+    i32::from(
+        output
+            .windows(needle.len().max(1))
+            .any(|w| w == needle.as_bytes()),
+    )
+}
+
+/// The console backend puts `text` in the guest's in ring and kicks it; returns the bytes
+/// queued.
+///
+/// # Safety
+/// `text` is NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xenbus_host_console_input(text: *const c_char) -> i32 {
+    // SAFETY: forwarded contract.
+    let Some(text) = (unsafe { str_arg(text) }) else {
+        return 0;
+    };
+    let sim = with_host(|built| built.sim.clone());
+    sim.map_or(0, |sim| {
+        i32::try_from(sim.console_input(text.as_bytes())).unwrap_or(0)
+    })
+}
+
+/// A guest port bound for dom0 outside EVTCHN, as the toolstack binds the store and console
+/// ports (a FIXED channel for children); 0 on failure.
+#[unsafe(no_mangle)]
+pub extern "C" fn xenbus_host_toolstack_port() -> u32 {
+    use xen_services::XenServices;
+    with_host(|built| built.world.services.evtchn_allocate_unbound(0).unwrap_or(0)).unwrap_or(0)
 }

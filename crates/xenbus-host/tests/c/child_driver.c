@@ -852,14 +852,25 @@ static void check_evtchn(void)
     XENBUS_EVTCHN(Send, &ev, inter);
     CHECK(xenbus_host_dom0_events((ULONG)dom0_port) == 1);
 
-    /* FIXED: the console port the toolstack bound. */
+    /* FIXED: a port bound outside EVTCHN (as the toolstack binds the store's), then bound
+       by dom0 and notified. */
     int fired_fixed = 0;
-    ULONG console = xenbus_host_console_port();
+    ULONG toolstack = xenbus_host_toolstack_port();
+    CHECK(toolstack != 0);
     PXENBUS_EVTCHN_CHANNEL fixed =
         XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_FIXED, evtchn_callback, &fired_fixed,
-                      console, (BOOLEAN)0);
+                      toolstack, (BOOLEAN)0);
     CHECK(fixed != NULL);
-    CHECK(XENBUS_EVTCHN(GetPort, &ev, fixed) == console);
+    CHECK(XENBUS_EVTCHN(GetPort, &ev, fixed) == toolstack);
+    (void)XENBUS_EVTCHN(Unmask, &ev, fixed, 0, 0);
+    long long fixed_remote = xenbus_host_dom0_bind(toolstack);
+    CHECK(fixed_remote > 0);
+    int fixed_before = fired_fixed;
+    CHECK(xenbus_host_dom0_send((ULONG)fixed_remote) == 0);
+    CHECK(fired_fixed == fixed_before + 1);
+    /* A port EVTCHN already holds cannot be opened twice. */
+    CHECK(XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_FIXED, evtchn_callback, &fired_fixed,
+                        toolstack, (BOOLEAN)0) == NULL);
 
     /* VIRQ: v9 takes Group and Number, v8 only the index. */
     int fired_virq = 0;
@@ -900,6 +911,9 @@ static void check_console(void)
 {
     struct _XENBUS_CONSOLE_INTERFACE_V1 co;
     const GUID *guid = &GUID_XENBUS_CONSOLE_INTERFACE;
+    volatile int32_t event = 0;
+    PXENBUS_CONSOLE_WAKEUP wakeup = NULL;
+    char text[64];
 
     CHECK(QUERY(GUID_XENBUS_CONSOLE_INTERFACE, 1, co));
     if (xenbus_host_is_wired(guid) != 1) {
@@ -909,7 +923,24 @@ static void check_console(void)
         return;
     }
     CHECK_STATUS(CALL0(&co, ConsoleAcquire), STATUS_SUCCESS);
-    CHECK(XENBUS_CONSOLE(Write, &co, "hello\n", 6) == 6);
+    CHECK(CALL0(&co, ConsoleCanWrite) == 1);
+    CHECK(XENBUS_CONSOLE(Write, &co, "hello from the child\n", 21) == 21);
+    CHECK(XENBUS_CONSOLE(Write, &co, NULL, 5) == 0);
+    for (int i = 0; i < 1000 && !xenbus_host_console_output_contains("hello from the child"); i++)
+        xenbus_host_sleep_ms(1);
+    CHECK(xenbus_host_console_output_contains("hello from the child"));
+    CHECK_STATUS(XENBUS_CONSOLE(WakeupAdd, &co, (PKEVENT)&event, &wakeup), STATUS_SUCCESS);
+    CHECK(CALL0(&co, ConsoleCanRead) == 0);
+    CHECK(xenbus_host_console_input("typed") == 5);
+    xenbus_host_flush_dpcs();
+    CHECK(event >= 1);
+    CHECK(CALL0(&co, ConsoleCanRead) == 1);
+    memset(text, 0, sizeof(text));
+    CHECK(XENBUS_CONSOLE(Read, &co, text, sizeof(text) - 1) == 5);
+    CHECK(strcmp(text, "typed") == 0);
+    CHECK(CALL0(&co, ConsoleCanRead) == 0);
+    XENBUS_CONSOLE(WakeupRemove, &co, wakeup);
+    XENBUS_CONSOLE(WakeupRemove, &co, wakeup);
     CALL0(&co, ConsoleRelease);
     CHECK(xenbus_host_references(guid) == 0);
 }
