@@ -228,7 +228,7 @@ fn build() -> Result<Host, String> {
     let store_api: Option<Arc<dyn store::StoreApi>> = relay.as_ref().map(|_| {
         Arc::new(StoreLinkInterface(Arc::clone(&world.store))) as Arc<dyn store::StoreApi>
     });
-    let shared_info = Arc::new(SharedInfoInterface::new(
+    let shared_info: Arc<dyn shared_info::SharedInfoApi> = Arc::new(SharedInfoInterface::new(
         Arc::clone(&world.shared_info),
         platform.clone(),
         rdtsc,
@@ -251,34 +251,14 @@ fn build() -> Result<Host, String> {
         None
     };
 
-    let provider = Provider {
-        suspend: Box::new(suspend::SuspendContext::new(Some(
-            Arc::clone(&world.suspend) as Arc<dyn suspend::SuspendApi>,
-        ))),
-        shared_info: Box::new(shared_info::SharedInfoContext::new(Some(
-            shared_info as Arc<dyn shared_info::SharedInfoApi>,
-        ))),
-        evtchn: Box::new(evtchn::EvtchnContext::new(Some(
-            Arc::clone(&world.evtchn) as Arc<dyn evtchn::EvtchnApi>
-        ))),
-        debug: Box::new(debug::DebugContext::new(Some(
-            Arc::clone(&world.debug) as Arc<dyn debug::DebugApi>
-        ))),
-        store: Box::new(store::StoreContext::new(store_api, set_event)),
-        range_set: Box::new(range_set::RangeSetContext::new(
-            lifecycles.hooks("range_set"),
-        )),
-        cache: Box::new(cache::CacheContext::new(Some(
-            Arc::clone(&world.cache) as Arc<dyn cache::CacheApi>
-        ))),
-        gnttab: Box::new(gnttab::GnttabContext::new(Some(
-            Arc::clone(&world.gnttab) as Arc<dyn gnttab::GnttabApi>
-        ))),
-        unplug: Box::new(unplug::UnplugContext::new(Some(
-            Arc::clone(&unplug) as Arc<dyn unplug::UnplugApi>
-        ))),
-        console: Box::new(console::ConsoleContext::new(console_api).with_set_event(set_event)),
-    };
+    let provider = provider(
+        &world,
+        &unplug,
+        store_api,
+        shared_info,
+        console_api,
+        lifecycles.hooks("range_set"),
+    );
     Ok(Host {
         provider,
         lifecycles,
@@ -291,6 +271,41 @@ fn build() -> Result<Host, String> {
         platform,
         sim,
     })
+}
+
+/// The interface contexts over the composition.
+fn provider(
+    world: &World,
+    unplug: &Arc<Unplug<StdPlatform, Xen>>,
+    store_api: Option<Arc<dyn store::StoreApi>>,
+    shared_info: Arc<dyn shared_info::SharedInfoApi>,
+    console_api: Option<Arc<dyn console::ConsoleApi>>,
+    range_hooks: Hooks,
+) -> Provider {
+    Provider {
+        suspend: Box::new(suspend::SuspendContext::new(Some(
+            Arc::clone(&world.suspend) as Arc<dyn suspend::SuspendApi>,
+        ))),
+        shared_info: Box::new(shared_info::SharedInfoContext::new(Some(shared_info))),
+        evtchn: Box::new(evtchn::EvtchnContext::new(Some(
+            Arc::clone(&world.evtchn) as Arc<dyn evtchn::EvtchnApi>
+        ))),
+        debug: Box::new(debug::DebugContext::new(Some(
+            Arc::clone(&world.debug) as Arc<dyn debug::DebugApi>
+        ))),
+        store: Box::new(store::StoreContext::new(store_api, set_event)),
+        range_set: Box::new(range_set::RangeSetContext::new(range_hooks)),
+        cache: Box::new(cache::CacheContext::new(Some(
+            Arc::clone(&world.cache) as Arc<dyn cache::CacheApi>
+        ))),
+        gnttab: Box::new(gnttab::GnttabContext::new(Some(
+            Arc::clone(&world.gnttab) as Arc<dyn gnttab::GnttabApi>
+        ))),
+        unplug: Box::new(unplug::UnplugContext::new(Some(
+            Arc::clone(unplug) as Arc<dyn unplug::UnplugApi>
+        ))),
+        console: Box::new(console::ConsoleContext::new(console_api).with_set_event(set_event)),
+    }
 }
 
 /// Reads a GUID argument.
