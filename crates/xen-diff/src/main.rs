@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! `sim-vs-xen [--strict] TRANSCRIPT`: replays a transcript recorded on real Xen against the
+//! `sim-vs-xen [--strict] [--label LABEL] TRANSCRIPT`: replays a transcript recorded on real Xen against the
 //! simulator, prints every divergence (those already diagnosed with their bug id from
 //! docs/sim-vs-xen.md) and `sim-vs-xen: N hypercalls replayed, D divergences (K known
 //! simulator bugs)`. Exits 1 on any divergence that is not a known simulator bug (with
@@ -17,6 +17,12 @@ const SHOWN: usize = 10;
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
     let strict = args.next_if(|a| a == "--strict").is_some();
+    let label = if args.next_if(|a| a == "--label").is_some() {
+        args.next()
+    } else {
+        None
+    };
+    let name = label.map_or_else(|| "sim-vs-xen".to_owned(), |l| format!("sim-vs-xen ({l})"));
     let verbose = std::env::var_os("SIM_VS_XEN_VERBOSE").is_some();
     let Some(path) = args.next() else {
         eprintln!("usage: sim-vs-xen TRANSCRIPT");
@@ -43,7 +49,7 @@ fn main() -> ExitCode {
     let report = replay(&transcript);
     if verbose {
         for line in &report.setup {
-            println!("sim-vs-xen: setup: {line}");
+            println!("{name}: setup: {line}");
         }
     }
     let shown = if verbose { usize::MAX } else { SHOWN };
@@ -51,16 +57,16 @@ fn main() -> ExitCode {
         report.divergences.iter().partition(|d| known(d).is_some());
     for d in &known_bugs {
         let bug = known(d).map_or("?", |k| k.bug);
-        println!("sim-vs-xen: known simulator bug {bug}: {d}");
+        println!("{name}: known simulator bug {bug}: {d}");
     }
     for d in unknown.iter().take(shown) {
-        println!("sim-vs-xen: DIVERGENCE {d}");
+        println!("{name}: DIVERGENCE {d}");
     }
     if unknown.len() > shown {
-        println!("sim-vs-xen: ... {} more", unknown.len() - shown);
+        println!("{name}: ... {} more", unknown.len() - shown);
     }
     println!(
-        "{} ({} known simulator bugs, docs/sim-vs-xen.md)",
+        "{name}: {} ({} known simulator bugs, docs/sim-vs-xen.md)",
         report.summary(),
         known_bugs.len()
     );

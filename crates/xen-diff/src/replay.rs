@@ -57,11 +57,11 @@ pub struct Report {
 }
 
 impl Report {
-    /// The summary line.
+    /// The summary: `N hypercalls replayed, D divergences`.
     #[must_use]
     pub fn summary(&self) -> String {
         format!(
-            "sim-vs-xen: {} hypercalls replayed, {} divergences",
+            "{} hypercalls replayed, {} divergences",
             self.replayed,
             self.divergences.len()
         )
@@ -74,7 +74,7 @@ const FILLER_GFN: u64 = 0x10_0000;
 
 fn config(env: &Environment) -> SimConfig {
     SimConfig {
-        vcpus: 1,
+        vcpus: env.vcpus,
         max_grant_frames: 64,
         domid: env.domid,
         backend_domid: u16::from(env.domid == 0),
@@ -251,15 +251,28 @@ fn differ(want: &[u8], got: &[u8], ignore: &Ignore) -> Option<(String, String)> 
 pub fn replay(t: &Transcript) -> Report {
     let env = Environment::from_transcript(t);
     let sim = Sim::new(config(&env));
-    let vcpu = sim.vcpu(0);
+    let vcpus: Vec<SimVcpu> = (0..env.vcpus).map(|v| sim.vcpu(v)).collect();
+    let Some(vcpu) = vcpus.first() else {
+        return Report::default();
+    };
     let mut report = Report {
         setup: env.describe(),
         ..Report::default()
     };
-    report.setup.extend(set_up(&sim, &vcpu, t, &env));
+    report.setup.extend(set_up(&sim, vcpu, t, &env));
     let mut tracker = Tracker::default();
     for r in &t.records {
-        replay_one(r, &sim, &vcpu, &mut tracker, &mut report);
+        let Some(vcpu) = usize::try_from(r.cpu).ok().and_then(|c| vcpus.get(c)) else {
+            report.divergences.push(Divergence {
+                seq: r.seq,
+                call: format!("hypercall {}", r.op),
+                what: "record".into(),
+                expected: format!("vCPU {}", r.cpu),
+                got: format!("only {} vCPUs", env.vcpus),
+            });
+            continue;
+        };
+        replay_one(r, &sim, vcpu, &mut tracker, &mut report);
     }
     report
 }

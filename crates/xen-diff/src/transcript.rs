@@ -22,6 +22,8 @@ pub struct Window {
 pub struct Record {
     /// Its index in the transcript.
     pub seq: u32,
+    /// The vCPU that made it (`v` line; 0 without one).
+    pub cpu: u32,
     /// Hypercall number.
     pub op: u32,
     /// The five argument registers.
@@ -51,6 +53,8 @@ pub struct Transcript {
     pub ram: Vec<u64>,
     /// The domain id of the recording guest (`env domid`).
     pub domid: u16,
+    /// vCPUs the recording guest had up (`env vcpus`; 1 without one).
+    pub vcpus: u32,
     /// The records, in order.
     pub records: Vec<Record>,
     /// The `XTR-END` line: records written and hypercalls left unrecorded.
@@ -94,7 +98,10 @@ impl Transcript {
     /// [`ParseError`] for a malformed line, a record line for an unknown call, a missing
     /// `XTR-BEGIN`, or an `XTR-END` whose count disagrees with the records read.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let mut t = Self::default();
+        let mut t = Self {
+            vcpus: 1,
+            ..Self::default()
+        };
         let mut begun = false;
         for (i, raw) in text.lines().enumerate() {
             let at = |what: String| ParseError { line: i + 1, what };
@@ -143,6 +150,7 @@ impl Transcript {
                     }
                 }
                 Some("domid") => self.domid = num(f.next(), 10)?,
+                Some("vcpus") => self.vcpus = num(f.next(), 10)?,
                 _ => {}
             }
             return Ok(());
@@ -198,6 +206,7 @@ impl Transcript {
                     r.post.push(w);
                 }
             }
+            "v" => r.cpu = num(f.next(), 10)?,
             "r" => {
                 let text = f.next().ok_or("missing return")?;
                 r.ret = Some(text.parse().map_err(|e| format!("{text:?}: {e}"))?);
@@ -213,7 +222,7 @@ mod tests {
     use super::*;
 
     const SMALL: &str = "noise\nXTR-BEGIN 1\nXTR env domid 0\nXTR env ram 10 2f\n\
-        XTR c 0 32 4 1000 0 0 0 5\nXTR i 0 m 0100~000006\nXTR b 0 30000 800 ~000020\n\
+        XTR c 0 32 4 1000 0 0 0 5\nXTR v 0 1\nXTR i 0 m 0100~000006\nXTR b 0 30000 800 ~000020\n\
         XTR r 0 -22\nXTR o 0 m 0100~000006\nXTR a 0 30000 800 ~000020\nXTR-END 1 0\n";
 
     #[test]
@@ -228,6 +237,7 @@ mod tests {
         );
         assert_eq!(r.main_in.as_deref(), Some(&[1, 0, 0, 0, 0, 0, 0, 0][..]));
         assert_eq!(r.pre[0].gfn, 0x30000);
+        assert_eq!((r.cpu, t.vcpus), (1, 1));
         assert_eq!(r.pre[0].off, 0x800);
         assert_eq!(r.post[0].bytes.len(), 32);
     }

@@ -2,7 +2,7 @@
 // Copyright (c) 2026 The XenBus-rs Authors
 
 //! The hypercall transcript: with `xtk.record` on the command line, every hypercall the suite
-//! makes on vCPU 0 is written, with its argument bytes before and after, its return value and
+//! makes (on either vCPU, one record at a time) is written, with its argument bytes before and after, its return value and
 //! the guest memory it can affect (event bitmaps, `vcpu_info`, FIFO words, grant entries, the
 //! pages a grant copy/map or a reservation change touches), to the second serial port (COM2),
 //! which scripts/xen-qemu-test saves as the transcript `crates/xen-diff` replays against the
@@ -15,15 +15,19 @@
 //! the call and the snapshot after it. `SCHEDOP_block`, which the suite issues with interrupts
 //! on, is the exception; the replay treats its event state as time-dependent.
 //!
+//! With two vCPUs, a record is made under one lock for both, so the transcript's order is the
+//! order in which the calls ran; vCPU 1's upcall handler clears its ports' pending bits while
+//! vCPU 0 records, which the replay treats as asynchronous.
+//!
 //! Console lines and the final shutdown go to Xen directly (`crate::XEN`), not through here.
 
 use crate::arch;
 use crate::events::{self, FIFO, SHARED_INFO, VCPU_INFO};
-use crate::suite::{FIFO_ARRAY, FIFO_CONTROL};
+use crate::suite::{FIFO_ARRAY, FIFO_CONTROL, VCPUS};
 use core::fmt::{self, Write};
 use core::mem::offset_of;
 use core::ops::Deref;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use xen::hypercall::{Hypervisor, Xen};
 use xen_headers::grant_table::{
     GNTCOPY_DEST_GREF, GNTCOPY_SOURCE_GREF, GNTTABOP_COPY, GNTTABOP_MAP_GRANT_REF,
@@ -61,8 +65,12 @@ const MAPPED_FRAMES: u64 = 1 << 20;
 
 /// Recording is on (command line asked and COM2 answered).
 static ENABLED: AtomicBool = AtomicBool::new(false);
-/// A record is being written (an upcall's hypercall would not be recorded).
-static BUSY: AtomicBool = AtomicBool::new(false);
+/// The vCPU writing a record, or [`NOBODY`].
+static OWNER: AtomicUsize = AtomicUsize::new(NOBODY);
+/// No vCPU holds the recorder.
+const NOBODY: usize = usize::MAX;
+/// How long a vCPU waits for the other's record before it lets its call go unrecorded.
+const MAX_SPINS: u64 = 100_000_000;
 /// Records written.
 static RECORDS: AtomicU32 = AtomicU32::new(0);
 /// Hypercalls made while recording that are not in the transcript (other vCPUs, re-entry).
@@ -94,8 +102,8 @@ pub fn hv() -> &'static Recording {
 fn outb(port: u16, value: u8) {
     // SAFETY: COM2's registers; dom0 owns the port and writing it has no other effect.
     unsafe {
-        core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack))
-    };
+        core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack));
+    }
 }
 
 fn inb(port: u16) -> u8 {
@@ -185,7 +193,8 @@ pub fn start(cmdline: &[u8]) {
 pub fn finish() {
     if ENABLED.swap(false, Ordering::SeqCst) {
         line(format_args!(
-            "XTR-END {} {}\n",
+            "XTR env vcpus {}\nXTR-END {} {}\n",
+            VCPUS.load(Ordering::SeqCst),
             RECORDS.load(Ordering::SeqCst),
             UNRECORDED.load(Ordering::SeqCst)
         ));
@@ -324,14 +333,17 @@ fn windows(op: u32, args: &[usize; 5], main: &[u8], nested: &[u8]) -> Windows {
         w.push(Window::of_ptr(pending, BITMAP_BYTES));
         w.push(Window::of_ptr(mask, BITMAP_BYTES));
     }
-    let vi = VCPU_INFO
-        .first()
-        .map_or(core::ptr::null_mut(), |p| p.load(Ordering::SeqCst));
-    if !vi.is_null() {
-        w.push(Window::of_ptr(vi, VCPU_INFO_BYTES));
+    let vcpus = usize::try_from(VCPUS.load(Ordering::SeqCst)).unwrap_or(1);
+    for slot in VCPU_INFO.iter().take(vcpus) {
+        let vi = slot.load(Ordering::SeqCst);
+        if !vi.is_null() {
+            w.push(Window::of_ptr(vi, VCPU_INFO_BYTES));
+        }
     }
     if FIFO.load(Ordering::SeqCst) {
-        w.push(Window::of_ptr(FIFO_CONTROL[0].ptr(), FIFO_CONTROL_BYTES));
+        for control in FIFO_CONTROL.iter().take(vcpus) {
+            w.push(Window::of_ptr(control.ptr(), FIFO_CONTROL_BYTES));
+        }
         w.push(Window::of_ptr(FIFO_ARRAY[0].ptr(), FIFO_ARRAY_BYTES));
     }
     let cmd = layout::command(op, args);
@@ -402,12 +414,12 @@ fn windows(op: u32, args: &[usize; 5], main: &[u8], nested: &[u8]) -> Windows {
     w
 }
 
-/// Xen system time, or 0 while vCPU 0's time record is unreadable (its `shared_info` slot
+/// Xen system time, or 0 while this vCPU's time record is unreadable (its `shared_info` slot
 /// unmapped between `remove_from_physmap` and the next `add_to_physmap` reads as all-ones, an
 /// odd seqlock version `events::now_ns` would wait on forever).
 fn system_time() -> u64 {
     let vi = VCPU_INFO
-        .first()
+        .get(arch::cpu_id())
         .map_or(core::ptr::null_mut(), |p| p.load(Ordering::SeqCst));
     if vi.is_null() {
         return 0;
@@ -415,7 +427,7 @@ fn system_time() -> u64 {
     let version = vi
         .wrapping_byte_add(offset_of!(VcpuInfo, time) + offset_of!(VcpuTimeInfo, version))
         .cast::<u32>();
-    // SAFETY: vCPU 0's `vcpu_info` is in the mapped `shared_info` page or the registered page;
+    // SAFETY: this vCPU's `vcpu_info` is in the mapped `shared_info` page or the registered page;
     // an unmapped frame reads as all-ones rather than faulting.
     if unsafe { version.read_volatile() } % 2 != 0 {
         return 0;
@@ -516,13 +528,24 @@ fn track_grant_frame(op: u32, args: &[usize; 5], main: &[u8], ret: isize) {
     }
 }
 
+/// Takes the recorder for `cpu`; false on re-entry from the same vCPU or after waiting too long.
+fn acquire(cpu: usize) -> bool {
+    for _ in 0..MAX_SPINS {
+        match OWNER.compare_exchange(NOBODY, cpu, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return true,
+            Err(owner) if owner == cpu => return false,
+            Err(_) => arch::pause(),
+        }
+    }
+    false
+}
+
 impl Hypervisor for Recording {
     unsafe fn hypercall(&self, op: u32, args: &[usize]) -> isize {
         let mut regs = [0_usize; 5];
-        let recordable = ENABLED.load(Ordering::SeqCst)
-            && arch::cpu_id() == 0
-            && regs.get_mut(..args.len()).is_some()
-            && !BUSY.swap(true, Ordering::SeqCst);
+        let cpu = arch::cpu_id();
+        let recordable =
+            ENABLED.load(Ordering::SeqCst) && regs.get_mut(..args.len()).is_some() && acquire(cpu);
         if !recordable {
             if ENABLED.load(Ordering::SeqCst) {
                 UNRECORDED.fetch_add(1, Ordering::SeqCst);
@@ -541,6 +564,9 @@ impl Hypervisor for Recording {
             "XTR c {seq} {op} {a0:x} {a1:x} {a2:x} {a3:x} {a4:x} {:x}\n",
             system_time()
         ));
+        if cpu != 0 {
+            line(format_args!("XTR v {seq} {cpu}\n"));
+        }
         buffers.emit('i', seq);
         emit_windows('b', seq, &windows);
         // SAFETY: the caller's guarantee is passed on unchanged; the recorder only reads the
@@ -550,7 +576,7 @@ impl Hypervisor for Recording {
         buffers.emit('o', seq);
         emit_windows('a', seq, &windows);
         track_grant_frame(op, &regs, buffers.main_bytes(), ret);
-        BUSY.store(false, Ordering::SeqCst);
+        OWNER.store(NOBODY, Ordering::SeqCst);
         ret
     }
 }
