@@ -18,7 +18,7 @@ use xen_headers::event_channel::{
     EVTCHNSTAT_INTERDOMAIN, EVTCHNSTAT_IPI, EVTCHNSTAT_UNBOUND, EVTCHNSTAT_VIRQ,
     EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindIpi, EvtchnBindVcpu, EvtchnBindVirq,
     EvtchnClose, EvtchnExpandArray, EvtchnInitControl, EvtchnReset, EvtchnSend, EvtchnSetPriority,
-    EvtchnStatus, EvtchnStatusInterdomain, EvtchnStatusU, EvtchnStatusUnbound, EvtchnUnmask,
+    EvtchnStatus, EvtchnUnmask,
 };
 use xen_headers::grant_table::{
     GNTCOPY_DEST_GREF, GNTCOPY_SOURCE_GREF, GNTMAP_APPLICATION_MAP, GNTMAP_CONTAINS_PTE,
@@ -109,18 +109,36 @@ fn write<T>(_t: Trusted, addr: usize, value: T) {
     }
 }
 
-/// Reads, lets `f` edit, and writes back when `f` succeeded (Xen copies results to the guest
-/// only on success; grant-table operations report failures in a status field and succeed);
-/// `EFAULT` for a null argument.
-fn with<T: Copy>(t: Trusted, addr: usize, f: impl FnOnce(&mut T) -> isize) -> isize {
-    let Some(mut value) = read::<T>(t, addr) else {
+/// Copies the guest's structure byte for byte (padding included), lets `f` edit its fields,
+/// and copies it back byte for byte when `f` succeeded, or always with `always` (Xen copies
+/// results to the guest only on success, except where a command's `out:` path copies back
+/// regardless). Bytes `f` does not write reach the guest unchanged, as in Xen, which writes
+/// fields, never whole structures. `EFAULT` for a null argument.
+fn edit<T: Copy>(_t: Trusted, addr: usize, always: bool, f: impl FnOnce(&mut T) -> isize) -> isize {
+    let guest = std::ptr::with_exposed_provenance_mut::<u8>(addr);
+    if guest.is_null() {
         return neg(errno::EFAULT);
-    };
-    let result = f(&mut value);
-    if result >= 0 {
-        write(t, addr, value);
+    }
+    let mut copy = std::mem::MaybeUninit::<T>::uninit();
+    let bytes = copy.as_mut_ptr().cast::<u8>();
+    // SAFETY: `Trusted` proves `addr` points at a live `T`; an untyped byte copy (padding
+    // included) into our own storage of the same size.
+    unsafe { std::ptr::copy_nonoverlapping(guest, bytes, size_of::<T>()) };
+    // SAFETY: every field byte came from the guest's valid `T` (the xen-headers argument
+    // structures are plain integers, unions of integers and raw pointers: any bit pattern is
+    // valid); padding needs no initialisation.
+    let value = unsafe { copy.assume_init_mut() };
+    let result = f(value);
+    if always || result >= 0 {
+        // SAFETY: as above, back into the guest's structure.
+        unsafe { std::ptr::copy_nonoverlapping(copy.as_ptr().cast::<u8>(), guest, size_of::<T>()) };
     }
     result
+}
+
+/// [`edit`], copying back only on success.
+fn with<T: Copy>(t: Trusted, addr: usize, f: impl FnOnce(&mut T) -> isize) -> isize {
+    edit(t, addr, false, f)
 }
 
 impl State {
@@ -439,25 +457,25 @@ impl State {
         if domid != me {
             return neg(errno::EPERM);
         }
-        let (status, u) = match p.state {
-            PortState::Free | PortState::Reserved => (EVTCHNSTAT_CLOSED, EvtchnStatusU::default()),
-            PortState::Unbound { remote } => (
-                EVTCHNSTAT_UNBOUND,
-                EvtchnStatusU {
-                    unbound: EvtchnStatusUnbound { dom: remote },
-                },
-            ),
-            PortState::Interdomain { dom, port } => (
-                EVTCHNSTAT_INTERDOMAIN,
-                EvtchnStatusU {
-                    interdomain: EvtchnStatusInterdomain { dom, pad: 0, port },
-                },
-            ),
-            PortState::Virq(virq) => (EVTCHNSTAT_VIRQ, EvtchnStatusU { virq }),
-            PortState::Ipi => (EVTCHNSTAT_IPI, EvtchnStatusU::default()),
+        // Xen fills only the union member of the state; every other byte stays as the guest
+        // passed it.
+        op.status = match p.state {
+            PortState::Free | PortState::Reserved => EVTCHNSTAT_CLOSED,
+            PortState::Unbound { remote } => {
+                op.u.unbound.dom = remote;
+                EVTCHNSTAT_UNBOUND
+            }
+            PortState::Interdomain { dom, port } => {
+                op.u.interdomain.dom = dom;
+                op.u.interdomain.port = port;
+                EVTCHNSTAT_INTERDOMAIN
+            }
+            PortState::Virq(virq) => {
+                op.u.virq = virq;
+                EVTCHNSTAT_VIRQ
+            }
+            PortState::Ipi => EVTCHNSTAT_IPI,
         };
-        op.status = status;
-        op.u = u;
         op.vcpu = p.vcpu;
         0
     }
@@ -524,19 +542,25 @@ impl State {
                 }
                 with(t, arg, |op: &mut GnttabSetupTable| self.setup_table(t, op))
             }
-            GNTTABOP_SET_VERSION => with(t, arg, |op: &mut GnttabSetVersion| {
-                if op.version != 1 && op.version != 2 {
-                    return neg(errno::EINVAL);
-                }
-                if op.version != self.gnttab.version {
-                    let reserved = GNTTAB_NR_RESERVED_ENTRIES;
-                    if self.gnttab.pins.keys().any(|&r| r >= reserved) {
-                        return neg(errno::EBUSY);
-                    }
-                    self.gnttab.version = op.version;
-                }
+            // Xen's `out:` path writes the version in force back on every outcome.
+            GNTTABOP_SET_VERSION => edit(t, arg, true, |op: &mut GnttabSetVersion| {
+                let wanted = op.version;
+                let rc = if wanted != 1 && wanted != 2 {
+                    neg(errno::EINVAL)
+                } else if wanted != self.gnttab.version
+                    && self
+                        .gnttab
+                        .pins
+                        .keys()
+                        .any(|&r| r >= GNTTAB_NR_RESERVED_ENTRIES)
+                {
+                    neg(errno::EBUSY)
+                } else {
+                    self.gnttab.version = wanted;
+                    0
+                };
                 op.version = self.gnttab.version;
-                0
+                rc
             }),
             GNTTABOP_GET_VERSION => with(t, arg, |op: &mut GnttabGetVersion| {
                 if !self.own(op.dom) {
@@ -881,7 +905,9 @@ impl State {
         }
         if id == 0 {
             let Some(free) = self.watchdogs.iter().position(|used| !used) else {
-                return neg(errno::ENOSPC);
+                // Xen 4.17 computes `id == NR ? -ENOSPC : id + 1` in `unsigned int`: the
+                // error reaches the guest zero-extended (4294967268), not negative.
+                return isize::try_from((-errno::ENOSPC).cast_unsigned()).unwrap_or(isize::MAX);
             };
             self.watchdogs[free] = true;
             return free as isize + 1;
