@@ -773,3 +773,65 @@ fn evtchn_open_decodes_through_both_entry_thunks_by_the_callers_version() {
     assert_eq!(calls.load(Ordering::SeqCst), 6);
     assert_eq!(p.evtchn.outstanding(), 6);
 }
+
+/// A DEBUG stand-in recording what `DebugPrintf` formatted.
+#[derive(Default)]
+struct RecordingDebug {
+    lines: StdMutex<Vec<String>>,
+}
+
+impl Lifecycle for RecordingDebug {
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Ok(())
+    }
+    fn release(&self) {}
+}
+
+impl debug::DebugApi for RecordingDebug {
+    fn register(
+        &self,
+        _: &[u8],
+        _: crate::debug::DebugFunction,
+        _: crate::debug::Origin,
+    ) -> Result<Object, NtStatus> {
+        Err(STATUS_UNSUCCESSFUL)
+    }
+    fn printf(&self, format: &[u8], args: &mut dyn ArgSource<'_>) {
+        let mut buf = [0u8; 128];
+        if let Ok(text) = kprintf::format_to_buf(&mut buf, format, args) {
+            self.lines
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(text).into_owned());
+        }
+    }
+    fn trigger(&self, _: Option<&Object>) {}
+    fn deregister(&self, _: &Object) -> Result<(), NtStatus> {
+        Ok(())
+    }
+}
+
+#[test]
+fn debug_printf_formats_through_both_entry_thunks() {
+    let recorder = Arc::new(RecordingDebug::default());
+    let mut p = provider();
+    p.debug = Box::new(debug::DebugContext::new(Some(recorder.clone())));
+    let mut buffer = vec![0u8; 80];
+    assert_eq!(
+        query(&p, &xi::debug::GUID_XENBUS_DEBUG_INTERFACE, 1, &mut buffer),
+        QueryOutcome::Complete(STATUS_SUCCESS)
+    );
+    let i = buffer.as_mut_ptr().cast::<InterfaceHeader>();
+    // SAFETY: a filled table; the formats match their arguments.
+    unsafe {
+        debug::xenbus_debug_printf_sysv(i, c"%s %d %X".as_ptr(), c"sysv".as_ptr(), -3i32, 255u32);
+        debug::xenbus_debug_printf_win64(i, c"%s %d %X".as_ptr(), c"win64".as_ptr(), -3i32, 255u32);
+        // NULL interface or format: nothing logged, no crash.
+        debug::xenbus_debug_printf_sysv(core::ptr::null_mut(), c"x".as_ptr());
+        debug::xenbus_debug_printf_win64(i, core::ptr::null());
+    }
+    assert_eq!(
+        *recorder.lines.lock().unwrap(),
+        ["sysv -3 FF", "win64 -3 FF"]
+    );
+}
