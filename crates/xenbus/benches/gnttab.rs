@@ -113,7 +113,7 @@ fn bench(c: &mut Criterion) {
                     let mut held = Vec::with_capacity(64);
                     for _ in 0..n {
                         held.extend((0..64).map(|_| cache.get(false).unwrap()));
-                        for object in held.drain(..) {
+                        while let Some(object) = held.pop() {
                             // SAFETY: from this cache, returned once.
                             unsafe { cache.put(object, false) };
                         }

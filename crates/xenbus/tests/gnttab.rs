@@ -113,13 +113,9 @@ fn first_permit_is_at_least_32_and_dom0_reads_and_writes_the_granted_page() {
     assert_eq!(world.gnttab.frame_count(), 1);
     let cache = world.cache("vif", 0);
     let pages = world.w.platform.alloc_pages(1).unwrap();
+    let page = pages.address.as_ptr();
     // SAFETY: our own fresh page.
-    unsafe {
-        pages
-            .address
-            .as_ptr()
-            .copy_from(b"from the guest".as_ptr(), 14)
-    };
+    unsafe { page.copy_from(b"from the guest".as_ptr(), 14) };
     let entry = world.permit(&cache, pages.pfn, false);
     assert!(entry.reference() >= RESERVED_ENTRIES);
     assert_eq!(world.gnttab.get_reference(&entry), entry.reference());
@@ -133,14 +129,9 @@ fn first_permit_is_at_least_32_and_dom0_reads_and_writes_the_granted_page() {
     assert_eq!(&seen, b"from the guest");
     mapping.write(100, b"from dom0").unwrap();
     let mut back = [0u8; 9];
+    let at = page.wrapping_add(100);
     // SAFETY: our page, written by dom0 through its mapping of the same frame.
-    unsafe {
-        pages
-            .address
-            .as_ptr()
-            .add(100)
-            .copy_to(back.as_mut_ptr(), 9)
-    };
+    unsafe { at.copy_to(back.as_mut_ptr(), 9) };
     assert_eq!(&back, b"from dom0");
     world.dom0.unmap_grant(mapping).unwrap();
 
@@ -358,7 +349,7 @@ fn a_failed_map_grant_ref_unmaps_the_earlier_pages_and_frees_the_hole() {
     let world = world();
     world.gnttab.acquire().unwrap();
     let pages: Vec<_> = (0..3).map(|_| world.dom0.grant_page(false)).collect();
-    let refs: Vec<u32> = pages.iter().map(|p| p.reference()).collect();
+    let refs: Vec<u32> = pages.iter().map(xen_sim::BackendPage::reference).collect();
     world.w.sim.inject(
         Fault::new(HYPERVISOR_GRANT_TABLE_OP)
             .cmd(GNTTABOP_MAP_GRANT_REF)
@@ -445,7 +436,10 @@ fn failed_growth_leaves_no_reference_or_object_and_growth_resumes_later() {
             "no hole left"
         );
         assert_eq!(world.w.pages.live_pages(), live_pages, "no page left");
-        assert_eq!(cache.cache().stats().objects as usize, frame0);
+        assert_eq!(
+            usize::try_from(cache.cache().stats().objects).unwrap(),
+            frame0
+        );
     }
     world.w.pages.fail.store(true, Ordering::SeqCst);
     assert_eq!(

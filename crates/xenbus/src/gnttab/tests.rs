@@ -26,14 +26,13 @@ fn entry_objects_are_sixteen_bytes_with_upstreams_magic() {
     // SAFETY: 16 bytes of local, aligned storage.
     unsafe { EntryObject::init(object, 77) };
     // SAFETY: as above.
-    assert_eq!(unsafe { EntryObject::reference_of(object) }, Some(77));
-    storage[0] = 0;
+    let reference = unsafe { EntryObject::reference_of(object) };
+    assert_eq!(reference, Some(77));
+    // SAFETY: as above; spoils the magic.
+    unsafe { object.cast::<u32>().write(0) };
     // SAFETY: as above.
-    assert_eq!(
-        unsafe { EntryObject::reference_of(object) },
-        None,
-        "bad magic"
-    );
+    let spoiled = unsafe { EntryObject::reference_of(object) };
+    assert_eq!(spoiled, None, "bad magic");
 }
 
 /// A frame-sized, aligned stand-in for a table frame.

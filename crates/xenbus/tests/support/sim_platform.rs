@@ -32,7 +32,11 @@ pub struct SimPages {
 impl SimPages {
     /// Pages allocated and not freed.
     pub fn live_pages(&self) -> usize {
-        self.live.lock().unwrap().values().sum()
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .sum()
     }
 }
 
@@ -82,6 +86,7 @@ pub struct SimWorld {
 }
 
 /// A world with `cpus` processors over a simulator made from `cfg`.
+#[must_use]
 pub fn sim_world(cfg: SimConfig) -> SimWorld {
     let cpus = cfg.vcpus;
     let sim = Sim::new(cfg);
