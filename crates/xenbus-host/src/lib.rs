@@ -4,19 +4,20 @@
 //! Host seam of the XENBUS interface provider, for tests only (never part of xenbus.sys).
 //!
 //! [`xenbus_host_create`] builds what the active FDO builds — the subsystem composition
-//! (`xenbus::subsystems::Subsystems`: DEBUG, SUSPEND, `SHARED_INFO`, EVTCHN, CACHE, GNTTAB, STORE,
-//! started in upstream's order with their suspend and debug callbacks) plus UNPLUG — on the Xen
-//! simulator (`crates/xen-sim`), with Debian's real xenstored serving the simulated store ring
-//! through `xenstored_harness`'s relay, and the simulator's upcalls delivered to EVTCHN.
-//! [`xenbus_host_query_interface`] then answers `IRP_MN_QUERY_INTERFACE` exactly as a PDO does,
-//! so a C program compiled against `crates/xenbus-interface/include` can stand in for a child
-//! driver and call every method through the tables (`tests/c/child_driver.c`).
+//! (`xenbus::subsystems::Subsystems`: DEBUG, SUSPEND, `SHARED_INFO`, EVTCHN, CACHE, GNTTAB,
+//! STORE, CONSOLE, started in upstream's order with their suspend and debug callbacks) plus
+//! UNPLUG — on the Xen simulator (`crates/xen-sim`), with Debian's real xenstored serving the
+//! simulated store ring through `xenstored_harness`'s relay, and the simulator's upcalls
+//! delivered to EVTCHN. [`xenbus_host_query_interface`] then answers `IRP_MN_QUERY_INTERFACE`
+//! exactly as a PDO does, so a C program compiled against `crates/xenbus-interface/include` can
+//! stand in for a child driver and call every method through the tables
+//! (`tests/c/child_driver.c`).
 //!
-//! Every interface is wired (CONSOLE over the composition's EVTCHN and GNTTAB, on the
-//! simulator's console ring) except STORE when xenstored cannot run here;
-//! [`xenbus_host_is_wired`] says which is which. dom0 is the simulator's backend peer. The composition holds one reference on
-//! each subsystem it started, as the FDO does, so a child's last Release brings a subsystem
-//! back to that reference; `RANGE_SET` and UNPLUG, which the FDO does not hold, are torn down.
+//! Every interface is wired except STORE when xenstored cannot run here;
+//! [`xenbus_host_is_wired`] says which is which. dom0 is the simulator's backend peer. The
+//! composition holds one reference on each subsystem it started, as the FDO does, so a child's
+//! last Release brings a subsystem back to that reference; `RANGE_SET` and UNPLUG, which the
+//! FDO does not hold, are torn down.
 //!
 //! A child's `PKEVENT` is, on the host, a pointer to a 4-byte-aligned `LONG` that each signal
 //! increments atomically.
@@ -32,7 +33,6 @@ use platform_port::std_impl::{StdInterrupts, StdPlatform};
 use platform_port::{Deferred, RegValue, Registry};
 use xen::services::Direct;
 use xen_sim::{Sim, SimConfig, SimVcpu};
-use xenbus::console::Console;
 use xenbus::evtchn::EvtchnConfig;
 use xenbus::interface::console::ConsoleInterface;
 use xenbus::interface::shared_info::{SharedInfoInterface, rdtsc};
@@ -235,21 +235,9 @@ fn build() -> Result<Host, String> {
         false,
     ));
 
-    // CONSOLE over the composition's EVTCHN and GNTTAB (the console ring at grant ref 0 and
-    // HVM_PARAM_CONSOLE_EVTCHN the simulator's toolstack set up).
-    let console = Console::new(
-        platform.clone(),
-        Arc::clone(&xen),
-        Arc::clone(&world.evtchn),
-        Arc::clone(&world.gnttab),
-    );
-    // Served only if it can open the console ring (nothing else holds its channel).
-    let console_api: Option<Arc<dyn console::ConsoleApi>> = if console.acquire().is_ok() {
-        console.release();
-        Some(Arc::new(ConsoleInterface(console)))
-    } else {
-        None
-    };
+    // CONSOLE is the composition's (acquired last by `start`, tolerated missing).
+    let console_api: Option<Arc<dyn console::ConsoleApi>> =
+        Some(Arc::new(ConsoleInterface(Arc::clone(&world.console))));
 
     let provider = provider(
         &world,
