@@ -219,4 +219,53 @@ mod tests {
         p.rendezvous(&plan);
         assert_eq!(plan.seen.into_inner().unwrap().len(), 3);
     }
+
+    #[test]
+    fn concurrent_rendezvous_run_one_after_the_other() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        struct Exclusive {
+            inside: AtomicU32,
+            overlaps: AtomicU32,
+            runs: AtomicU32,
+        }
+        impl RendezvousPlan for Exclusive {
+            fn owner_high(&self) -> bool {
+                if self.inside.fetch_add(1, Ordering::SeqCst) != 0 {
+                    self.overlaps.fetch_add(1, Ordering::SeqCst);
+                }
+                std::thread::yield_now();
+                true
+            }
+            fn each_high(&self, _cpu: u32) {}
+            fn each_dispatch(&self, cpu: u32) {
+                if cpu == 0 {
+                    self.runs.fetch_add(1, Ordering::SeqCst);
+                    self.inside.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+        let p = StdPlatform::new(3);
+        let plan = Arc::new(Exclusive {
+            inside: AtomicU32::new(0),
+            overlaps: AtomicU32::new(0),
+            runs: AtomicU32::new(0),
+        });
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (p, plan) = (p.clone(), Arc::clone(&plan));
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        p.as_processor(0, || p.rendezvous(&*plan));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(plan.runs.load(Ordering::SeqCst), 100);
+        assert_eq!(plan.overlaps.load(Ordering::SeqCst), 0);
+    }
 }

@@ -278,3 +278,43 @@ fn printf_text_prefixes_preformatted_bytes_and_drops_one_newline() {
     assert!(info_lines(&p).contains(&"t: bytes \\xff ok".to_string()));
     debug.deregister(&cb).unwrap();
 }
+
+#[test]
+fn concurrent_triggers_and_registrations_run_every_callback_whole() {
+    let p = StdPlatform::new(4);
+    let debug = Arc::new(Debug::new(p.clone(), None));
+    let calls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let c = Arc::clone(&calls);
+    let steady = debug
+        .register(
+            b"steady",
+            Arc::new(move |_| {
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }),
+            Origin::default(),
+        )
+        .unwrap();
+    let workers: Vec<_> = (0..3)
+        .map(|i| {
+            let debug = Arc::clone(&debug);
+            std::thread::spawn(move || {
+                for _ in 0..200 {
+                    if i == 0 {
+                        let h = debug
+                            .register(b"churn", Arc::new(|_| {}), Origin::default())
+                            .unwrap();
+                        debug.deregister(&h).unwrap();
+                    } else {
+                        debug.trigger(None);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 400);
+    assert_eq!(debug.callback_count(), 1);
+    debug.deregister(&steady).unwrap();
+}

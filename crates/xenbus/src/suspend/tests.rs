@@ -299,3 +299,54 @@ fn debug_dump_lists_count_and_callbacks() {
     r.suspend.deregister(&e).unwrap();
     r.suspend.deregister(&l).unwrap();
 }
+
+#[test]
+fn registrations_racing_with_suspends_neither_deadlock_nor_run_a_removed_callback_late() {
+    let r = rig(4);
+    let suspend = Arc::new(r.suspend);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn: Vec<_> = (0..2)
+        .map(|_| {
+            let (suspend, stop) = (Arc::clone(&suspend), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut cycles = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let h = suspend
+                        .register(
+                            SuspendCallbackType::Early,
+                            Arc::new(|| {}),
+                            Origin::default(),
+                        )
+                        .unwrap();
+                    suspend.deregister(&h).unwrap();
+                    cycles += 1;
+                }
+                cycles
+            })
+        })
+        .collect();
+    let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = Arc::clone(&runs);
+    let steady = suspend
+        .register(
+            SuspendCallbackType::Late,
+            Arc::new(move || {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }),
+            Origin::default(),
+        )
+        .unwrap();
+    for _ in 0..20 {
+        assert_eq!(suspend.trigger(), SuspendOutcome::Resumed);
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for t in churn {
+        assert!(t.join().unwrap() > 0);
+    }
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 20);
+    assert_eq!(suspend.count(), 20);
+    suspend.deregister(&steady).unwrap();
+    // Nothing registered any more: a suspend runs no callback.
+    assert_eq!(suspend.trigger(), SuspendOutcome::Resumed);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 20);
+}
