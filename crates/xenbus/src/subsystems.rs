@@ -18,16 +18,19 @@
 //!
 //! then the debug callbacks `xenbus|EVTCHN`, `xenbus|SHARED_INFO`, `xenbus|GNTTAB`,
 //! `xenbus|CACHE`, `xenbus|STORE`, `xenbus|SUSPEND` and `xenbus|CONSOLE`. [`Subsystems::stop`] undoes it in
-//! reverse. Children's callbacks, registered later through the SUSPEND interface, run after
+//! reverse. [`Subsystems::start`] also starts the store watchdog thread (every 15 s, see
+//! [`crate::store::watchdog`]). Children's callbacks, registered later through the SUSPEND interface, run after
 //! these. Every closure holds the composition weakly, so dropping the last handle frees it.
 
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::fmt;
+use core::time::Duration;
 
 use ntstatus::NtStatus;
-use platform_port::{Interrupts, IrqlLock, Platform, Rendezvous};
+use platform_port::worker::Worker;
+use platform_port::{Interrupts, IrqlLock, Platform, Rendezvous, plog};
 use xen_services::XenServices;
 
 use crate::cache::{CacheContext, CacheError};
@@ -37,8 +40,8 @@ use crate::evtchn::{Evtchn, EvtchnConfig, EvtchnError, EvtchnSharedInfo};
 use crate::gnttab::{Gnttab, GnttabError};
 use crate::hole::Hole;
 use crate::shared_info::SharedInfoContext;
-use crate::store::StoreConfig;
 use crate::store::link::StoreLink;
+use crate::store::{StoreConfig, watchdog};
 use crate::suspend::{Suspend, SuspendCallback, SuspendCallbackType, SuspendError, SuspendSystem};
 
 /// CONSOLE over the FDO's own EVTCHN and GNTTAB.
@@ -78,6 +81,8 @@ impl fmt::Debug for SubsystemsConfig {
 struct Registrations {
     suspend: Vec<Arc<SuspendCallback>>,
     debug: Vec<Arc<DebugCallback>>,
+    /// `xenbus|STORE`, which the store watchdog triggers on its own.
+    store_debug: Option<Arc<DebugCallback>>,
 }
 
 /// Every subsystem of the active FDO.
@@ -111,6 +116,8 @@ where
     pub console: Arc<FdoConsole<P, S, I>>,
     console_acquired: core::sync::atomic::AtomicBool,
     started: IrqlLock<P, Option<Registrations>>,
+    watchdog_period: spin::Mutex<Duration>,
+    watchdog: spin::Mutex<Option<Worker<P>>>,
 }
 
 impl<P, S, I> fmt::Debug for Subsystems<P, S, I>
@@ -231,6 +238,8 @@ where
             console,
             console_acquired: core::sync::atomic::AtomicBool::new(false),
             started,
+            watchdog_period: spin::Mutex::new(Duration::from_secs(watchdog::PERIOD_SECONDS)),
+            watchdog: spin::Mutex::new(None),
         }))
     }
 
@@ -262,8 +271,50 @@ where
         self.console_acquired
             .store(console, core::sync::atomic::Ordering::SeqCst);
         let registrations = self.register();
+        let store_debug = registrations.store_debug.clone();
         *self.started.lock() = Some(registrations);
+        self.start_watchdog(store_debug);
         Ok(())
+    }
+
+    /// Sets the store watchdog's period for the next [`Subsystems::start`] (upstream: 15 s).
+    pub fn set_store_watchdog_period(&self, period: Duration) {
+        *self.watchdog_period.lock() = period;
+    }
+
+    /// Starts the store watchdog thread (upstream's `StoreWatchdog`): every period, a ring
+    /// with unconsumed traffic on either side is kicked and polled, and `xenbus|STORE` is
+    /// triggered so its state reaches the log. Without a thread the store still works; the
+    /// failure is logged.
+    fn start_watchdog(&self, store_debug: Option<Arc<DebugCallback>>) {
+        let period = *self.watchdog_period.lock();
+        // The thread holds the store and DEBUG, never the composition: the composition owns
+        // the thread and joins it in `stop` (or when dropped).
+        let (store, debug, platform) = (
+            Arc::clone(&self.store),
+            Arc::clone(&self.debug),
+            self.platform.clone(),
+        );
+        let started = Worker::start(&self.platform, "store-watchdog", move |ctx| {
+            let mut dog = watchdog::Watchdog::new();
+            loop {
+                ctx.wait(Some(period));
+                if ctx.alerted() {
+                    return;
+                }
+                let Some(store) = store.store() else {
+                    continue;
+                };
+                if store.watchdog_check(&mut dog) {
+                    plog!(platform, Warning, "STORE: WATCHDOG: ring stuck, kicked");
+                    debug.trigger(store_debug.as_ref());
+                }
+            }
+        });
+        match started {
+            Ok(worker) => *self.watchdog.lock() = Some(worker),
+            Err(error) => plog!(self.platform, Error, "STORE: no watchdog thread ({error})"),
+        }
     }
 
     /// Whether the PV console was acquired by [`Subsystems::start`].
@@ -365,6 +416,9 @@ where
                 }
             });
             if let Ok(cb) = self.debug.register(prefix, function, INTERNAL) {
+                if prefix == b"xenbus|STORE" {
+                    done.store_debug = Some(Arc::clone(&cb));
+                }
                 done.debug.push(cb);
             }
         }
@@ -377,6 +431,9 @@ where
         let Some(registrations) = self.started.lock().take() else {
             return;
         };
+        if let Some(worker) = self.watchdog.lock().take() {
+            worker.stop();
+        }
         for cb in &registrations.debug {
             let _ = self.debug.deregister(cb);
         }
