@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! `XENBUS_SHARED_INFO` v2–v4 over [`crate::shared_info::SharedInfo`].
+//! `XENBUS_SHARED_INFO` v2–v4 over [`crate::shared_info::SharedInfoContext`].
 //!
 //! v2 returns the time by value (`SharedInfoGetTimeVersion2`, 0 when it cannot be read), v3
 //! through two out-parameters, v4 adds `SharedInfoUpcallSupported` at slot 2. Ack, mask and
 //! unmask of a port beyond the 2-level range do nothing (unmask answers FALSE), as the
 //! subsystem refuses them. `SharedInfoEvtchnPoll` with a NULL callback polls nothing.
 
-use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::ffi::c_void;
 
@@ -22,11 +21,9 @@ use xenbus_interface::shared_info::{
 use xenbus_interface::{Boolean, LargeInteger, Pinterface, Pvoid, Ulong};
 
 use super::util::{self, to_boolean};
-use super::{
-    Hooks, Lifecycle, References, context, define_context, fill, header, lifecycle_methods,
-};
+use super::{Lifecycle, context, define_context, fill, header, lifecycle_methods};
 use crate::evtchn::EvtchnSharedInfo;
-use crate::shared_info::{SharedInfo, SharedInfoContext as SharedInfoSubsystem, SharedInfoError};
+use crate::shared_info::{SharedInfoContext as SharedInfoSubsystem, SharedInfoError};
 
 /// What the `SHARED_INFO` context needs from the subsystem.
 pub trait SharedInfoApi: Lifecycle {
@@ -47,126 +44,6 @@ pub trait SharedInfoApi: Lifecycle {
     /// # Errors
     /// The subsystem's status.
     fn get_time(&self) -> Result<(i64, bool), NtStatus>;
-}
-
-/// A [`SharedInfo`] view with the lifecycle and the platform pieces `GetTime` needs.
-pub struct SharedInfoService {
-    info: SharedInfo,
-    refs: References,
-    hooks: Hooks,
-    rdtsc: Box<dyn Fn() -> u64 + Send + Sync>,
-    local: bool,
-}
-
-impl SharedInfoService {
-    /// Wraps `info`; `rdtsc` reads the time-stamp counter (the caller of `GetTime` keeps the
-    /// guest from suspending, as upstream's `DISPATCH_LEVEL`), `local` is
-    /// `!RealTimeIsUniversal`.
-    #[must_use]
-    pub fn new(
-        info: SharedInfo,
-        hooks: Hooks,
-        rdtsc: impl Fn() -> u64 + Send + Sync + 'static,
-        local: bool,
-    ) -> Self {
-        Self {
-            info,
-            refs: References::new(),
-            hooks,
-            rdtsc: Box::new(rdtsc),
-            local,
-        }
-    }
-
-    /// The view.
-    #[must_use]
-    pub const fn info(&self) -> &SharedInfo {
-        &self.info
-    }
-}
-
-impl Lifecycle for SharedInfoService {
-    fn acquire(&self) -> Result<(), NtStatus> {
-        self.refs.acquire(|| {
-            self.hooks.first()?;
-            self.info.mask_all();
-            Ok(())
-        })
-    }
-
-    fn release(&self) {
-        self.refs.release(|| self.hooks.last());
-    }
-}
-
-impl SharedInfoApi for SharedInfoService {
-    fn upcall_supported(&self, index: u32) -> bool {
-        self.info.upcall_supported(index)
-    }
-
-    fn upcall_pending(&self, index: u32) -> bool {
-        self.info.upcall_pending(index)
-    }
-
-    fn evtchn_poll(&self, index: u32, event: &mut dyn FnMut(u32) -> bool) -> bool {
-        self.info.evtchn_poll(index, event)
-    }
-
-    fn evtchn_ack(&self, port: u32) {
-        let _ = self.info.evtchn_ack(port);
-    }
-
-    fn evtchn_mask(&self, port: u32) {
-        let _ = self.info.evtchn_mask(port);
-    }
-
-    fn evtchn_unmask(&self, port: u32) -> bool {
-        self.info.evtchn_unmask(port).unwrap_or(false)
-    }
-
-    fn get_time(&self) -> Result<(i64, bool), NtStatus> {
-        let time = self
-            .info
-            .get_time(|| (self.rdtsc)())
-            .map_err(SharedInfoError::status)?;
-        Ok((time, self.local))
-    }
-}
-
-/// EVTCHN's 2-level ABI shares the service the children use, so both count references on
-/// the same page.
-impl EvtchnSharedInfo for SharedInfoService {
-    fn acquire(&self) -> Result<(), NtStatus> {
-        Lifecycle::acquire(self)
-    }
-
-    fn release(&self) {
-        Lifecycle::release(self);
-    }
-
-    fn upcall_supported(&self, cpu: u32) -> bool {
-        self.info.upcall_supported(cpu)
-    }
-
-    fn upcall_pending(&self, cpu: u32) -> bool {
-        self.info.upcall_pending(cpu)
-    }
-
-    fn evtchn_poll(&self, cpu: u32, event: &mut dyn FnMut(u32) -> bool) -> bool {
-        self.info.evtchn_poll(cpu, event)
-    }
-
-    fn evtchn_ack(&self, port: u32) {
-        SharedInfoApi::evtchn_ack(self, port);
-    }
-
-    fn evtchn_mask(&self, port: u32) {
-        SharedInfoApi::evtchn_mask(self, port);
-    }
-
-    fn evtchn_unmask(&self, port: u32) -> bool {
-        SharedInfoApi::evtchn_unmask(self, port)
-    }
 }
 
 /// The composition's `SHARED_INFO` subsystem as the interface serves it.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! `XENBUS_STORE` v2 over [`crate::store::Store`].
+//! `XENBUS_STORE` v2 over [`crate::store::Store`] (in the FDO: [`StoreLink`]'s client).
 //!
 //! Transactions and watches are handed out as table handles; Read and Directory return the
 //! address of the [`StoreBuffer`]'s bytes (a NUL-terminated value, or a double-NUL-terminated
@@ -26,11 +26,9 @@ use xenbus_interface::store::{
 use xenbus_interface::{Boolean, Pcstr, Pinterface, Pkevent, Pstr, Ulong};
 
 use super::util::{self, Tagged};
-use super::{Handles, Hooks, Lifecycle, References, SetEventFn, fill, header};
+use super::{Handles, Lifecycle, References, SetEventFn, fill, header};
 use crate::store::link::{GuestStore, StoreLink};
-use crate::store::{
-    Outstanding, Store, StoreBuffer, StoreError, Transaction, Transport, Watch, WatchEvent,
-};
+use crate::store::{StoreBuffer, StoreError, Transaction, Watch, WatchEvent};
 use platform_port::{Interrupts, Platform};
 use xen_services::XenServices;
 
@@ -125,134 +123,6 @@ pub trait StoreApi: Lifecycle {
     fn poll(&self);
     /// `StoreFree`.
     fn free(&self, buffer: StoreBuffer);
-}
-
-/// A [`Store`] with the lifecycle the interface needs.
-///
-/// A reference count whose first Acquire runs the composition's set-up hook (grant and map
-/// the ring, open the channel...) and whose last Release runs the teardown hook after checking
-/// that nothing is outstanding.
-pub struct StoreService<T> {
-    store: Store<T>,
-    refs: References,
-    hooks: Hooks,
-    /// What the last Release found still outstanding (upstream bug-checks on any of it).
-    pub leaked_at_release: Mutex<Option<Outstanding>>,
-}
-
-impl<T: Transport + Send> StoreService<T> {
-    /// Wraps `store`.
-    #[must_use]
-    pub const fn new(store: Store<T>, hooks: Hooks) -> Self {
-        Self {
-            store,
-            refs: References::new(),
-            hooks,
-            leaked_at_release: Mutex::new(None),
-        }
-    }
-
-    /// The client.
-    #[must_use]
-    pub const fn store(&self) -> &Store<T> {
-        &self.store
-    }
-}
-
-impl<T: Transport + Send> Lifecycle for StoreService<T> {
-    fn acquire(&self) -> Result<(), NtStatus> {
-        self.refs.acquire(|| self.hooks.first())
-    }
-
-    fn release(&self) {
-        self.refs.release(|| {
-            let outstanding = self.store.outstanding();
-            if outstanding != Outstanding::default() {
-                *self.leaked_at_release.lock() = Some(outstanding);
-            }
-            self.hooks.last();
-        });
-    }
-}
-
-impl<T: Transport + Send> StoreApi for StoreService<T> {
-    fn read(
-        &self,
-        tx: Option<Transaction>,
-        prefix: Option<&[u8]>,
-        node: &[u8],
-    ) -> Result<StoreBuffer, StoreError> {
-        self.store.read(tx, prefix, node)
-    }
-
-    fn printf(
-        &self,
-        tx: Option<Transaction>,
-        prefix: Option<&[u8]>,
-        node: &[u8],
-        format: &[u8],
-        args: &mut dyn ArgSource<'_>,
-    ) -> Result<(), StoreError> {
-        self.store.printf_c(tx, prefix, node, format, args)
-    }
-
-    fn permissions_set(
-        &self,
-        tx: Option<Transaction>,
-        prefix: Option<&[u8]>,
-        node: &[u8],
-        permissions: &[XenbusStorePermission],
-    ) -> Result<(), StoreError> {
-        self.store.permissions_set(tx, prefix, node, permissions)
-    }
-
-    fn remove(
-        &self,
-        tx: Option<Transaction>,
-        prefix: Option<&[u8]>,
-        node: &[u8],
-    ) -> Result<(), StoreError> {
-        self.store.remove(tx, prefix, node)
-    }
-
-    fn directory(
-        &self,
-        tx: Option<Transaction>,
-        prefix: Option<&[u8]>,
-        node: &[u8],
-    ) -> Result<StoreBuffer, StoreError> {
-        self.store.directory(tx, prefix, node)
-    }
-
-    fn transaction_start(&self) -> Result<Transaction, StoreError> {
-        self.store.transaction_start()
-    }
-
-    fn transaction_end(&self, tx: Transaction, commit: bool) -> Result<(), StoreError> {
-        self.store.transaction_end(tx, commit)
-    }
-
-    fn watch_add(
-        &self,
-        prefix: Option<&[u8]>,
-        node: &[u8],
-        event: Arc<dyn WatchEvent>,
-        caller: usize,
-    ) -> Result<Watch, StoreError> {
-        self.store.watch_add(prefix, node, event, caller)
-    }
-
-    fn watch_remove(&self, watch: Watch) -> Result<(), StoreError> {
-        self.store.watch_remove(watch)
-    }
-
-    fn poll(&self) {
-        self.store.poll();
-    }
-
-    fn free(&self, buffer: StoreBuffer) {
-        self.store.free(buffer);
-    }
 }
 
 /// The composition's STORE as the interface serves it.
