@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-#![allow(clippy::significant_drop_tightening)]
+#![allow(
+    clippy::significant_drop_tightening,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::type_complexity
+)]
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

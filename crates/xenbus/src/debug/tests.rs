@@ -282,7 +282,7 @@ fn printf_text_prefixes_preformatted_bytes_and_drops_one_newline() {
 #[test]
 fn concurrent_triggers_and_registrations_run_every_callback_whole() {
     let p = StdPlatform::new(4);
-    let debug = Arc::new(Debug::new(p.clone(), None));
+    let debug = Arc::new(Debug::new(p, None));
     let calls = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let c = Arc::clone(&calls);
     let steady = debug
