@@ -986,14 +986,34 @@ impl State {
             }
             VCPUOP_IS_UP => isize::from(!self.vcpu_down[vcpu as usize]),
             VCPUOP_UP => {
+                if !self.vcpu_initialised[vcpu as usize] {
+                    return neg(errno::EINVAL);
+                }
                 self.vcpu_down[vcpu as usize] = false;
                 0
             }
             VCPUOP_DOWN => {
-                self.vcpu_down[vcpu as usize] = true;
+                let others_up =
+                    (0..self.cfg.vcpus).any(|v| v != vcpu && !self.vcpu_down[v as usize]);
+                if others_up {
+                    self.vcpu_down[vcpu as usize] = true;
+                } else {
+                    // The last vCPU going down powers the domain off.
+                    self.shutdown = Some(xen_headers::sched::SHUTDOWN_POWEROFF);
+                }
                 0
             }
-            VCPUOP_INITIALISE => neg(errno::EEXIST),
+            VCPUOP_INITIALISE => {
+                if self.surface().vcpu_info(vcpu).is_none() {
+                    return neg(errno::EINVAL);
+                }
+                if self.vcpu_initialised[vcpu as usize] {
+                    return neg(errno::EEXIST);
+                }
+                // The start context itself is not modelled: the vCPU is the test's thread.
+                self.vcpu_initialised[vcpu as usize] = true;
+                0
+            }
             _ => neg(errno::ENOSYS),
         }
     }

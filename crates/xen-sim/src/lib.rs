@@ -122,6 +122,10 @@ pub type Handler = Arc<dyn Fn() + Send + Sync>;
 
 /// Creation parameters.
 #[derive(Clone, Debug)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the simulated platform, not a state machine"
+)]
 pub struct SimConfig {
     /// vCPUs of the guest.
     pub vcpus: u32,
@@ -147,6 +151,10 @@ pub struct SimConfig {
     pub features: u32,
     /// Whether a domU may use `CONSOLEIO_write` (a debug build of Xen allows it).
     pub guest_console_io: bool,
+    /// Whether vCPUs other than 0 start initialised and up, as in a booted guest OS (true), or
+    /// down and never initialised until `VCPUOP_initialise` and `VCPUOP_up`, as at domain
+    /// creation (false: what a PVH kernel sees).
+    pub secondary_vcpus_up: bool,
     /// Whether the toolstack sets up the store and console (rings, channels, HVM parameters,
     /// grant entries 0 and 1), as for a domU; the hardware domain has none.
     pub toolstack: bool,
@@ -171,6 +179,7 @@ impl Default for SimConfig {
             features: (1 << 8) | (1 << 9) | (1 << 10),
             guest_console_io: false,
             toolstack: true,
+            secondary_vcpus_up: true,
             wait_limit: Duration::from_secs(5),
         }
     }

@@ -88,8 +88,10 @@ pub struct State {
     pub upcall_vector: Vec<u8>,
     /// Per-vCPU timers.
     pub timers: Vec<Timers>,
-    /// vCPUs taken down with `VCPUOP_down`.
+    /// vCPUs that are down (`_VPF_down`).
     pub vcpu_down: Vec<bool>,
+    /// vCPUs initialised (`is_initialised`).
+    pub vcpu_initialised: Vec<bool>,
     /// Watchdog slots in use.
     pub watchdogs: [bool; 2],
     /// Completed suspends.
@@ -168,6 +170,7 @@ impl State {
             (0, 0)
         };
         let vcpus = cfg.vcpus as usize;
+        let secondary_up = cfg.secondary_vcpus_up;
         let mut state = Self {
             cfg,
             mem,
@@ -181,7 +184,8 @@ impl State {
             via: Via::None,
             upcall_vector: vec![0; vcpus],
             timers: vec![Timers::default(); vcpus],
-            vcpu_down: vec![false; vcpus],
+            vcpu_down: (0..vcpus).map(|v| v != 0 && !secondary_up).collect(),
+            vcpu_initialised: (0..vcpus).map(|v| v == 0 || secondary_up).collect(),
             watchdogs: [false; 2],
             suspends: 0,
             cancel_next_suspend: false,
@@ -691,7 +695,6 @@ impl State {
         self.timers.iter_mut().for_each(|t| *t = Timers::default());
         self.watchdogs = [false; 2];
         self.suspends += 1;
-        self.vcpu_down.iter_mut().for_each(|d| *d = false);
         if self.cfg.toolstack {
             self.build_toolstack_channels(self.suspends);
         }

@@ -349,3 +349,34 @@ fn a_gsi_callback_is_driven_by_vcpu0_only() {
     evtchn::send(&g.hv, a).unwrap();
     assert!(g.take_seen().is_empty());
 }
+
+#[test]
+fn secondary_vcpus_can_start_down_and_be_brought_up_as_at_domain_creation() {
+    let g = Guest::new(SimConfig {
+        vcpus: 2,
+        secondary_vcpus_up: false,
+        ..SimConfig::default()
+    });
+    assert_eq!(xen::vcpu::is_up(&g.hv, 1), Ok(false));
+    assert_eq!(xen::vcpu::up(&g.hv, 1), Err(Error::Errno(errno::EINVAL)));
+    let context = xen::vcpu::VcpuHvmContext::default();
+    // SAFETY: the simulator does not run the context; vCPU 1 is a test thread.
+    let first = unsafe { xen::vcpu::initialise(&g.hv, 1, &context) };
+    assert_eq!(first, Ok(()));
+    // SAFETY: refused (already initialised).
+    let again = unsafe { xen::vcpu::initialise(&g.hv, 1, &context) };
+    assert_eq!(again, Err(Error::Errno(errno::EEXIST)));
+    // SAFETY: refused (vCPU 0 runs).
+    let zero = unsafe { xen::vcpu::initialise(&g.hv, 0, &context) };
+    assert_eq!(zero, Err(Error::Errno(errno::EEXIST)));
+    assert_eq!(xen::vcpu::up(&g.hv, 1), Ok(()));
+    assert_eq!(xen::vcpu::is_up(&g.hv, 1), Ok(true));
+    assert_eq!(xen::vcpu::down(&g.hv, 1), Ok(()));
+    assert_eq!(g.sim.shutdown_reason(), None);
+    // The last vCPU going down powers the domain off.
+    assert_eq!(xen::vcpu::down(&g.hv, 0), Ok(()));
+    assert_eq!(
+        g.sim.shutdown_reason(),
+        Some(xen_headers::sched::SHUTDOWN_POWEROFF)
+    );
+}
