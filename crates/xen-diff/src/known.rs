@@ -30,30 +30,6 @@ pub struct Known {
 
 /// The open simulator bugs.
 pub const KNOWN: &[Known] = &[
-    bug(
-        ("event_channel_op(status)", "argument", "[0x14..]"),
-        "SIM-1",
-        true,
-    ),
-    bug(
-        ("sched_op(watchdog)", "return", "4294967268"),
-        "SIM-2",
-        false,
-    ),
-    bug(
-        (
-            "grant_table_op(set_version)",
-            "argument",
-            "[0x0..] 01000000",
-        ),
-        "SIM-3",
-        false,
-    ),
-    bug(
-        ("hvm_op(set_evtchn_upcall_vector)", "argument", "[0x5..]"),
-        "SIM-5",
-        true,
-    ),
     bug(("vcpu_op(is_up)", "return", "0"), "SIM-6", false),
     bug(("vcpu_op(initialise)", "return", "0"), "SIM-6", false),
 ];
