@@ -244,8 +244,11 @@ impl<P: Platform, S: XenServices, M: BalloonMemory, K: BalloonStore> Balloon<P, 
     /// [`BalloonError::NoMemory`]; the count stays 0.
     pub fn acquire(&self) -> Result<(), BalloonError> {
         let mut references = self.references.lock();
-        if *references == 0 {
-            let mut state = self.state.lock();
+        // A busy state means an adjustment holds it, so it exists; never spin for it here (at
+        // DISPATCH_LEVEL, over an adjustment running below it on this processor).
+        if *references == 0
+            && let Some(mut state) = self.state.try_lock()
+        {
             if state.is_none() {
                 let range_set = RangeSet::new(b"balloon").map_err(|_| BalloonError::NoMemory)?;
                 let mut pfns = Vec::new();
