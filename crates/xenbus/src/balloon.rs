@@ -248,19 +248,18 @@ impl<P: Platform, S: XenServices, M: BalloonMemory, K: BalloonStore> Balloon<P, 
         // DISPATCH_LEVEL, over an adjustment running below it on this processor).
         if *references == 0
             && let Some(mut state) = self.state.try_lock()
+            && state.is_none()
         {
-            if state.is_none() {
-                let range_set = RangeSet::new(b"balloon").map_err(|_| BalloonError::NoMemory)?;
-                let mut pfns = Vec::new();
-                pfns.try_reserve_exact(PFN_ARRAY_SIZE)
-                    .map_err(|_| BalloonError::NoMemory)?;
-                pfns.resize(PFN_ARRAY_SIZE, 0);
-                *state = Some(State {
-                    range_set,
-                    pfns,
-                    fist: Fist::default(),
-                });
-            }
+            let range_set = RangeSet::new(b"balloon").map_err(|_| BalloonError::NoMemory)?;
+            let mut pfns = Vec::new();
+            pfns.try_reserve_exact(PFN_ARRAY_SIZE)
+                .map_err(|_| BalloonError::NoMemory)?;
+            pfns.resize(PFN_ARRAY_SIZE, 0);
+            *state = Some(State {
+                range_set,
+                pfns,
+                fist: Fist::default(),
+            });
         }
         *references = references.saturating_add(1);
         Ok(())
