@@ -19,6 +19,7 @@
 //! | [`Registry`]   | `ZwOpenKey`/`ZwQueryValueKey`/`ZwSetValueKey`/`ZwDeleteValueKey`/...      |
 //! | [`Log`]        | xen.sys's leveled log (`LogPrintf`)                                      |
 //! | [`Clock`]      | `KeQuerySystemTime`, `KeStallExecutionProcessor`                         |
+//! | [`Rendezvous`] | upstream's `sync.c`: every processor captured by DPCs, then `HIGH_LEVEL` |
 //!
 //! [`Platform`] bundles them. Each method maps onto one or two kernel calls, so the Windows
 //! implementation (in the glue) is mechanical. The `std` feature adds [`std_impl::StdPlatform`]
