@@ -12,14 +12,15 @@
 //! # What is modelled (Xen 4.17 semantics, `common/event_channel.c`, `event_2l.c`,
 //! `event_fifo.c`, `grant_table.c`, `arch/x86/hvm/hvm.c`)
 //! - Memory: `decrease_reservation`/`populate_physmap` (stops at the first frame it cannot
-//!   change, returning the extents done), current/maximum reservation, `add_to_physmap` of
-//!   `shared_info` and grant frames (RAM at the target frame is released, a frame mapped
-//!   elsewhere moves), `remove_from_physmap` (`ENOENT` for an unbacked frame).
+//!   change, returning the extents done; populating a backed frame replaces its page, which
+//!   stays the domain's, as `p2m_add_page` does), current/maximum reservation,
+//!   `add_to_physmap` of `shared_info` and grant frames (RAM at the target frame is released,
+//!   a frame mapped elsewhere moves), `remove_from_physmap` (`ENOENT` for an unbacked frame).
 //! - Event channels: port table grown in buckets of 64 with port 0 reserved and the lowest free
 //!   port first; unbound, interdomain (the binder's new port is set pending), VIRQ (per-vCPU
-//!   and global types), IPI; send,
-//!   close (the peer becomes unbound), status, `bind_vcpu`, unmask, reset (closes everything,
-//!   back to 2-level), and the 2-level and FIFO ABIs bit for bit: pending/mask/selector/
+//!   and global types), IPI; send, close (the peer becomes unbound), status, `bind_vcpu`,
+//!   unmask, reset (closes everything, back to 2-level), and the 2-level and FIFO ABIs bit
+//!   for bit: pending/mask/selector/
 //!   `evtchn_upcall_pending`; FIFO control blocks, event-array pages, PENDING/MASKED/LINKED/
 //!   BUSY and 17-bit links, per-vCPU per-priority tails, `fifo_lastq`, `ready` bits, and the
 //!   pending state of ports whose array page is missing.
@@ -30,10 +31,15 @@
 //!   ([`Peer`]) maps guest grants with Xen's pin rules (`GTF_reading`/`GTF_writing` set in the
 //!   live entry while mapped, so a guest revoke's compare-exchange fails).
 //! - HVM parameters (Xen's guest read/write rules), per-vCPU upcall vectors (`EINVAL` below
-//!   0x10), `HVM_PARAM_CALLBACK_IRQ` (a vector cannot be switched off on PVH), `vcpu_info`
-//!   registration (copied, then everything marked pending), vCPU timers firing `VIRQ_TIMER`,
-//!   yield/block/poll, shutdown and suspend, the two watchdog slots, `xen_version`,
-//!   `console_io`.
+//!   0x10), `HVM_PARAM_CALLBACK_IRQ` as `hvm_set_callback_via` decodes it (GSI, PCI INTx,
+//!   vector; on PVH only a vector takes effect, so it cannot be switched off), `vcpu_info`
+//!   registration (copied, then everything marked pending), the vCPU life cycle
+//!   (initialise/up/down/is_up), vCPU timers firing `VIRQ_TIMER`, yield/block/poll, shutdown
+//!   and suspend, the two watchdog slots, `xen_version`, `console_io`.
+//! - Argument structures are copied in and out byte for byte and only the fields Xen writes
+//!   are written, only when Xen copies them back (on success, or always where Xen's `out:`
+//!   path does); the replay of transcripts recorded on Xen 4.17 (`crates/xen-diff`,
+//!   docs/sim-vs-xen.md) checks this.
 //! - The toolstack: store and console rings and channels made at creation as `xl` does (guest
 //!   port allocated unbound for dom0, then bound by the daemon; store first), grant entries 0
 //!   and 1 seeded, a console backend that drains the out ring and kicks like xenconsoled.
@@ -71,7 +77,7 @@
 //!   never hangs.
 //! - A fault ([`Fault`]) fails a call before it executes; with [`Fault::grant_status`] a grant
 //!   call instead succeeds with every entry failed, as Xen reports per-entry errors.
-
+//!
 //! # Delivery rule
 //! Xen asserts an upcall when a vCPU's `evtchn_upcall_pending` goes from 0 to 1 and the vCPU
 //! has a route (its own upcall vector, the callback vector, or — vCPU 0 only — a GSI/INTx
@@ -80,8 +86,10 @@
 //! ([`Sim::set_upcall_handler`]) **after** the hypercall or peer action that caused them has
 //! released the lock, on the calling thread, in the order they were raised. A handler is never
 //! re-entered for the same vCPU: an assertion that arrives while it runs (from a hypercall it
-//! makes, or another thread) makes it run once more when it returns. A vCPU without a handler
-//! just keeps its pending bits, as a guest with interrupts off would.
+//! makes, or another thread) makes it run once more when it returns; a handler that panics
+//! leaves the vCPU free for the next upcall. A vCPU without a handler just keeps its pending
+//! bits, as a guest with interrupts off would. The store kick hook runs after the upcalls of
+//! the same call.
 
 // The simulator runs on 64-bit hosts only: the casts between port, frame and index types it
 // makes are bounded by Xen's limits (ports < 2^17, frames and counts far below 2^32).
