@@ -31,7 +31,7 @@
 //!   ([`Peer`]) maps guest grants with Xen's pin rules (`GTF_reading`/`GTF_writing` set in the
 //!   live entry while mapped, so a guest revoke's compare-exchange fails).
 //! - HVM parameters (Xen's guest read/write rules), per-vCPU upcall vectors (`EINVAL` below
-//!   0x10), `HVM_PARAM_CALLBACK_IRQ` as `hvm_set_callback_via` decodes it (GSI, PCI INTx,
+//!   0x10), `HVM_PARAM_CALLBACK_IRQ` as `hvm_set_callback_via` decodes it (GSI, PCI `INTx`,
 //!   vector; on PVH only a vector takes effect, so it cannot be switched off), `vcpu_info`
 //!   registration (copied, then everything marked pending), the vCPU life cycle
 //!   (initialise/up/down/is_up), vCPU timers firing `VIRQ_TIMER`, yield/block/poll, shutdown
