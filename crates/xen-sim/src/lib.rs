@@ -34,7 +34,7 @@
 //!   0x10), `HVM_PARAM_CALLBACK_IRQ` as `hvm_set_callback_via` decodes it (GSI, PCI `INTx`,
 //!   vector; on PVH only a vector takes effect, so it cannot be switched off), `vcpu_info`
 //!   registration (copied, then everything marked pending), the vCPU life cycle
-//!   (initialise/up/down/is_up), vCPU timers firing `VIRQ_TIMER`, yield/block/poll, shutdown
+//!   (`VCPUOP_initialise`, `up`, `down`, `is_up`), vCPU timers firing `VIRQ_TIMER`, yield/block/poll, shutdown
 //!   and suspend, the two watchdog slots, `xen_version`, `console_io`.
 //! - Argument structures are copied in and out byte for byte and only the fields Xen writes
 //!   are written, only when Xen copies them back (on success, or always where Xen's `out:`
