@@ -28,6 +28,15 @@ use crate::store::{StoreBuffer, StoreError, Transaction, Watch, WatchEvent};
 
 unsafe fn no_event(_: *mut c_void) {}
 
+/// Calls a method of a table the provider filled.
+macro_rules! call {
+    ($call:expr) => {{
+        // SAFETY: every call in these tests goes to a table the provider filled, with live
+        // out-parameters and variadic arguments that match the method's contract.
+        unsafe { $call }
+    }};
+}
+
 fn provider_with(store: Option<Arc<dyn StoreApi>>, range_hooks: Hooks) -> Provider {
     Provider {
         suspend: Box::new(suspend::SuspendContext::new(None)),
@@ -315,43 +324,49 @@ fn range_set_methods_work_through_the_table_and_release_tears_down_once() {
     );
     let mut t = range_set_table(&p);
     let i = core::ptr::from_mut(&mut t.interface);
-    // SAFETY (all calls below): `i` is a table the provider filled; out-parameters are locals.
-    unsafe {
-        assert_eq!((t.range_set_acquire)(i), STATUS_SUCCESS);
-        assert_eq!((t.range_set_acquire)(i), STATUS_SUCCESS);
-        assert_eq!(first.load(Ordering::SeqCst), 1);
-        let mut set: *mut c_void = core::ptr::null_mut();
-        assert_eq!(
-            (t.range_set_create)(i, c"test".as_ptr(), &raw mut set),
-            STATUS_SUCCESS
-        );
-        assert_eq!((t.range_set_put)(i, set, 10, 5), STATUS_SUCCESS);
-        assert_eq!((t.range_set_put)(i, set, 12, 1), STATUS_INVALID_PARAMETER);
-        let mut start = 0i64;
-        assert_eq!((t.range_set_pop)(i, set, 2, &raw mut start), STATUS_SUCCESS);
-        assert_eq!(start, 10);
-        assert_eq!((t.range_set_get)(i, set, 13, 2), STATUS_SUCCESS);
-        assert_eq!(
-            (t.range_set_pop)(i, set, 2, &raw mut start),
-            STATUS_INSUFFICIENT_RESOURCES
-        );
-        assert_eq!(p.range_set.outstanding(), 1);
-        (t.range_set_destroy)(i, set);
-        assert_eq!(p.range_set.outstanding(), 0);
-        // A destroyed handle is refused, not dereferenced.
-        assert_eq!((t.range_set_put)(i, set, 1, 1), STATUS_INVALID_PARAMETER);
-        (t.range_set_release)(i);
-        assert_eq!(last.load(Ordering::SeqCst), 0);
-        (t.range_set_release)(i);
-        assert_eq!(last.load(Ordering::SeqCst), 1);
-        // An unmatched Release does not underflow or tear down twice.
-        (t.range_set_release)(i);
-        assert_eq!(last.load(Ordering::SeqCst), 1);
-        assert_eq!(
-            p.references(&xi::range_set::GUID_XENBUS_RANGE_SET_INTERFACE),
-            Some(0)
-        );
-    }
+    assert_eq!(call!((t.range_set_acquire)(i)), STATUS_SUCCESS);
+    assert_eq!(call!((t.range_set_acquire)(i)), STATUS_SUCCESS);
+    assert_eq!(first.load(Ordering::SeqCst), 1);
+    let mut set: *mut c_void = core::ptr::null_mut();
+    assert_eq!(
+        call!((t.range_set_create)(i, c"test".as_ptr(), &raw mut set)),
+        STATUS_SUCCESS
+    );
+    assert_eq!(call!((t.range_set_put)(i, set, 10, 5)), STATUS_SUCCESS);
+    assert_eq!(
+        call!((t.range_set_put)(i, set, 12, 1)),
+        STATUS_INVALID_PARAMETER
+    );
+    let mut start = 0i64;
+    assert_eq!(
+        call!((t.range_set_pop)(i, set, 2, &raw mut start)),
+        STATUS_SUCCESS
+    );
+    assert_eq!(start, 10);
+    assert_eq!(call!((t.range_set_get)(i, set, 13, 2)), STATUS_SUCCESS);
+    assert_eq!(
+        call!((t.range_set_pop)(i, set, 2, &raw mut start)),
+        STATUS_INSUFFICIENT_RESOURCES
+    );
+    assert_eq!(p.range_set.outstanding(), 1);
+    call!((t.range_set_destroy)(i, set));
+    assert_eq!(p.range_set.outstanding(), 0);
+    // A destroyed handle is refused, not dereferenced.
+    assert_eq!(
+        call!((t.range_set_put)(i, set, 1, 1)),
+        STATUS_INVALID_PARAMETER
+    );
+    call!((t.range_set_release)(i));
+    assert_eq!(last.load(Ordering::SeqCst), 0);
+    call!((t.range_set_release)(i));
+    assert_eq!(last.load(Ordering::SeqCst), 1);
+    // An unmatched Release does not underflow or tear down twice.
+    call!((t.range_set_release)(i));
+    assert_eq!(last.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        p.references(&xi::range_set::GUID_XENBUS_RANGE_SET_INTERFACE),
+        Some(0)
+    );
 }
 
 #[test]
@@ -556,51 +571,49 @@ fn store_printf_formats_through_both_entry_thunks() {
     let i = buffer.as_mut_ptr().cast::<InterfaceHeader>();
     let node: *mut c_char = c"node".as_ptr().cast_mut();
     let prefix: *mut c_char = c"device/vif/0".as_ptr().cast_mut();
-    // SAFETY: a filled table; every format matches its arguments.
-    unsafe {
-        assert_eq!(
-            super::store::xenbus_store_printf_sysv(
-                i,
-                core::ptr::null_mut(),
-                prefix,
-                node,
-                c"%s-%u-%08X-%lld".as_ptr(),
-                c"ring".as_ptr(),
-                7u32,
-                0xBEEFu32,
-                -5i64,
-            ),
-            STATUS_SUCCESS
-        );
-        assert_eq!(
-            super::store::xenbus_store_printf_win64(
-                i,
-                core::ptr::null_mut(),
-                core::ptr::null_mut(),
-                node,
-                c"%d %d %d %d %d %d %p".as_ptr(),
-                1i32,
-                2i32,
-                3i32,
-                4i32,
-                5i32,
-                6i32,
-                0x1234usize,
-            ),
-            STATUS_SUCCESS
-        );
-        // An unknown transaction handle is refused before formatting.
-        assert_eq!(
-            super::store::xenbus_store_printf_sysv(
-                i,
-                core::ptr::without_provenance_mut(0x40),
-                core::ptr::null_mut(),
-                node,
-                c"x".as_ptr(),
-            ),
-            STATUS_INVALID_PARAMETER
-        );
-    }
+    assert_eq!(
+        call!(super::store::xenbus_store_printf_sysv(
+            i,
+            core::ptr::null_mut(),
+            prefix,
+            node,
+            c"%s-%u-%08X-%lld".as_ptr(),
+            c"ring".as_ptr(),
+            7u32,
+            0xBEEFu32,
+            -5i64,
+        )),
+        STATUS_SUCCESS
+    );
+    assert_eq!(
+        call!(super::store::xenbus_store_printf_win64(
+            i,
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            node,
+            c"%d %d %d %d %d %d %p".as_ptr(),
+            1i32,
+            2i32,
+            3i32,
+            4i32,
+            5i32,
+            6i32,
+            0x1234usize,
+        )),
+        STATUS_SUCCESS
+    );
+    // An unknown transaction handle is refused before formatting.
+    assert_eq!(
+        call!(super::store::xenbus_store_printf_sysv(
+            i,
+            core::ptr::without_provenance_mut(0x40),
+            core::ptr::null_mut(),
+            node,
+            c"x".as_ptr(),
+        )),
+        STATUS_INVALID_PARAMETER
+    );
+
     let writes = recorder.writes.lock().unwrap();
     assert_eq!(writes.len(), 2);
     assert_eq!(writes[0].0.as_deref(), Some(&b"device/vif/0"[..]));
@@ -688,61 +701,92 @@ fn evtchn_open_decodes_through_both_entry_thunks_by_the_callers_version() {
     let mut v8 = evtchn_table(&p, 8);
     let i9 = v9.as_mut_ptr().cast::<InterfaceHeader>();
     let i8 = v8.as_mut_ptr().cast::<InterfaceHeader>();
-    // SAFETY: filled tables; the variadic arguments match each type's contract.
-    unsafe {
-        assert!(
-            !evtchn::xenbus_evtchn_open_sysv(
-                i9,
-                XENBUS_EVTCHN_TYPE_VIRQ,
-                cb,
-                arg,
-                3u32,
-                0u32,
-                1u32
-            )
-            .is_null()
-        );
-        assert!(
-            !evtchn::xenbus_evtchn_open_win64(
-                i9,
-                XENBUS_EVTCHN_TYPE_VIRQ,
-                cb,
-                arg,
-                3u32,
-                0u32,
-                1u32
-            )
-            .is_null()
-        );
-        assert!(
-            !evtchn::xenbus_evtchn_open_sysv(i8, XENBUS_EVTCHN_TYPE_VIRQ, cb, arg, 3u32).is_null()
-        );
-        assert!(
-            !evtchn::xenbus_evtchn_open_win64(i8, XENBUS_EVTCHN_TYPE_VIRQ, cb, arg, 3u32).is_null()
-        );
-        assert!(
-            !evtchn::xenbus_evtchn_open_win64(
-                i9,
-                XENBUS_EVTCHN_TYPE_INTER_DOMAIN,
-                cb,
-                arg,
-                7u32,
-                99u32,
-                1u32
-            )
-            .is_null()
-        );
-        assert!(
-            !evtchn::xenbus_evtchn_open_sysv(i9, XENBUS_EVTCHN_TYPE_UNBOUND, cb, arg, 0u32, 0u32)
-                .is_null()
-        );
-        // NULL callback and unknown type: NULL, nothing opened.
-        assert!(
-            evtchn::xenbus_evtchn_open_sysv(i9, XENBUS_EVTCHN_TYPE_UNBOUND, None, arg, 0u32, 0u32)
-                .is_null()
-        );
-        assert!(evtchn::xenbus_evtchn_open_win64(i9, 17, cb, arg, 0u32, 0u32).is_null());
-    }
+    assert!(
+        !call!(evtchn::xenbus_evtchn_open_sysv(
+            i9,
+            XENBUS_EVTCHN_TYPE_VIRQ,
+            cb,
+            arg,
+            3u32,
+            0u32,
+            1u32
+        ))
+        .is_null()
+    );
+    assert!(
+        !call!(evtchn::xenbus_evtchn_open_win64(
+            i9,
+            XENBUS_EVTCHN_TYPE_VIRQ,
+            cb,
+            arg,
+            3u32,
+            0u32,
+            1u32
+        ))
+        .is_null()
+    );
+    assert!(
+        !call!(evtchn::xenbus_evtchn_open_sysv(
+            i8,
+            XENBUS_EVTCHN_TYPE_VIRQ,
+            cb,
+            arg,
+            3u32
+        ))
+        .is_null()
+    );
+    assert!(
+        !call!(evtchn::xenbus_evtchn_open_win64(
+            i8,
+            XENBUS_EVTCHN_TYPE_VIRQ,
+            cb,
+            arg,
+            3u32
+        ))
+        .is_null()
+    );
+    assert!(
+        !call!(evtchn::xenbus_evtchn_open_win64(
+            i9,
+            XENBUS_EVTCHN_TYPE_INTER_DOMAIN,
+            cb,
+            arg,
+            7u32,
+            99u32,
+            1u32
+        ))
+        .is_null()
+    );
+    assert!(
+        !call!(evtchn::xenbus_evtchn_open_sysv(
+            i9,
+            XENBUS_EVTCHN_TYPE_UNBOUND,
+            cb,
+            arg,
+            0u32,
+            0u32
+        ))
+        .is_null()
+    );
+    // NULL callback and unknown type: NULL, nothing opened.
+    assert!(
+        call!(evtchn::xenbus_evtchn_open_sysv(
+            i9,
+            XENBUS_EVTCHN_TYPE_UNBOUND,
+            None,
+            arg,
+            0u32,
+            0u32
+        ))
+        .is_null()
+    );
+    assert!(
+        call!(evtchn::xenbus_evtchn_open_win64(
+            i9, 17, cb, arg, 0u32, 0u32
+        ))
+        .is_null()
+    );
+
     let opens = recorder.opens.lock().unwrap();
     let virq9 = OpenRequest::Virq {
         index: 3,
@@ -822,14 +866,27 @@ fn debug_printf_formats_through_both_entry_thunks() {
         QueryOutcome::Complete(STATUS_SUCCESS)
     );
     let i = buffer.as_mut_ptr().cast::<InterfaceHeader>();
-    // SAFETY: a filled table; the formats match their arguments.
-    unsafe {
-        debug::xenbus_debug_printf_sysv(i, c"%s %d %X".as_ptr(), c"sysv".as_ptr(), -3i32, 255u32);
-        debug::xenbus_debug_printf_win64(i, c"%s %d %X".as_ptr(), c"win64".as_ptr(), -3i32, 255u32);
-        // NULL interface or format: nothing logged, no crash.
-        debug::xenbus_debug_printf_sysv(core::ptr::null_mut(), c"x".as_ptr());
-        debug::xenbus_debug_printf_win64(i, core::ptr::null());
-    }
+    call!(debug::xenbus_debug_printf_sysv(
+        i,
+        c"%s %d %X".as_ptr(),
+        c"sysv".as_ptr(),
+        -3i32,
+        255u32
+    ));
+    call!(debug::xenbus_debug_printf_win64(
+        i,
+        c"%s %d %X".as_ptr(),
+        c"win64".as_ptr(),
+        -3i32,
+        255u32
+    ));
+    // NULL interface or format: nothing logged, no crash.
+    call!(debug::xenbus_debug_printf_sysv(
+        core::ptr::null_mut(),
+        c"x".as_ptr()
+    ));
+    call!(debug::xenbus_debug_printf_win64(i, core::ptr::null()));
+
     assert_eq!(
         *recorder.lines.lock().unwrap(),
         ["sysv -3 FF", "win64 -3 FF"]
