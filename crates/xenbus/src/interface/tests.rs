@@ -4,6 +4,10 @@
 //! Query-protocol and method tests (the C program in crates/xenbus-host covers the methods end
 //! to end over the subsystems).
 
+// Tables are filled into plain byte buffers on purpose: the provider must not rely on the
+// caller's alignment.
+#![allow(clippy::cast_ptr_alignment)]
+
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -309,16 +313,16 @@ fn range_set_table(p: &Provider) -> xi::range_set::XenbusRangeSetInterfaceV1 {
 fn range_set_methods_work_through_the_table_and_release_tears_down_once() {
     let first = Arc::new(AtomicU32::new(0));
     let last = Arc::new(AtomicU32::new(0));
-    let (f, l) = (Arc::clone(&first), Arc::clone(&last));
+    let (on_first, on_last) = (Arc::clone(&first), Arc::clone(&last));
     let p = provider_with(
         None,
         Hooks::new(
             move || {
-                f.fetch_add(1, Ordering::SeqCst);
+                on_first.fetch_add(1, Ordering::SeqCst);
                 Ok(())
             },
             move || {
-                l.fetch_add(1, Ordering::SeqCst);
+                on_last.fetch_add(1, Ordering::SeqCst);
             },
         ),
     );
@@ -446,10 +450,10 @@ fn evtchn_open_arguments_are_read_as_va_arg_reads_them() {
         })
     );
     assert_eq!(
-        decode(XENBUS_EVTCHN_TYPE_INTER_DOMAIN, 8, &[4, junk | 99, 1]),
+        decode(XENBUS_EVTCHN_TYPE_INTER_DOMAIN, 8, &[4, junk | 0x63, 1]),
         Ok(OpenRequest::InterDomain {
             domain: 4,
-            port: 99,
+            port: 0x63,
             mask: true
         })
     );
@@ -479,11 +483,14 @@ fn evtchn_open_arguments_are_read_as_va_arg_reads_them() {
     assert_eq!(decode(77, 9, &[1, 2, 3]), Err(STATUS_INVALID_PARAMETER));
 }
 
-/// A STORE stand-in recording what Printf formatted (the provider's own path: thunk, va_list
+/// One recorded write: prefix, node, formatted value.
+type Written = (Option<Vec<u8>>, Vec<u8>, String);
+
+/// A STORE stand-in recording what Printf formatted (the provider's own path: thunk, `va_list`
 /// reader, context recovery; the real client is exercised by the C program).
 #[derive(Default)]
 struct RecordingStore {
-    writes: StdMutex<Vec<(Option<Vec<u8>>, Vec<u8>, String)>>,
+    writes: StdMutex<Vec<Written>>,
 }
 
 impl Lifecycle for RecordingStore {
@@ -614,7 +621,7 @@ fn store_printf_formats_through_both_entry_thunks() {
         STATUS_INVALID_PARAMETER
     );
 
-    let writes = recorder.writes.lock().unwrap();
+    let writes = recorder.writes.lock().unwrap().clone();
     assert_eq!(writes.len(), 2);
     assert_eq!(writes[0].0.as_deref(), Some(&b"device/vif/0"[..]));
     assert_eq!(writes[0].1, b"node");
@@ -678,7 +685,7 @@ fn evtchn_table(p: &Provider, version: u16) -> Vec<u8> {
     let mut buffer = vec![0u8; 120];
     assert_eq!(
         query(
-            &p,
+            p,
             &xi::evtchn::GUID_XENBUS_EVTCHN_INTERFACE,
             version,
             &mut buffer
@@ -689,11 +696,15 @@ fn evtchn_table(p: &Provider, version: u16) -> Vec<u8> {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "every thunk at both table versions, one scenario"
+)]
 fn evtchn_open_decodes_through_both_entry_thunks_by_the_callers_version() {
     use xi::evtchn::*;
     let recorder = Arc::new(RecordingEvtchn::default());
     let mut p = provider();
-    p.evtchn = Box::new(evtchn::EvtchnContext::new(Some(recorder.clone())));
+    *p.evtchn = evtchn::EvtchnContext::new(Some(recorder.clone()));
     let calls = AtomicU32::new(0);
     let arg = core::ptr::from_ref(&calls).cast_mut().cast::<c_void>();
     let cb = Some(child_callback as xenbus_interface::KserviceRoutine);
@@ -787,7 +798,7 @@ fn evtchn_open_decodes_through_both_entry_thunks_by_the_callers_version() {
         .is_null()
     );
 
-    let opens = recorder.opens.lock().unwrap();
+    let opens = recorder.opens.lock().unwrap().clone();
     let virq9 = OpenRequest::Virq {
         index: 3,
         processor: Some((0, 1)),
@@ -859,7 +870,7 @@ impl debug::DebugApi for RecordingDebug {
 fn debug_printf_formats_through_both_entry_thunks() {
     let recorder = Arc::new(RecordingDebug::default());
     let mut p = provider();
-    p.debug = Box::new(debug::DebugContext::new(Some(recorder.clone())));
+    *p.debug = debug::DebugContext::new(Some(recorder.clone()));
     let mut buffer = vec![0u8; 80];
     assert_eq!(
         query(&p, &xi::debug::GUID_XENBUS_DEBUG_INTERFACE, 1, &mut buffer),
