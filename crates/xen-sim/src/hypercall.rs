@@ -668,6 +668,18 @@ impl State {
         } else {
             return GNTST_BAD_DOMAIN;
         };
+        // A granted mapping already at the frame: Xen's p2m refuses to replace it (EPERM),
+        // and the pin just taken is dropped again.
+        if matches!(self.mem.overlay(gfn), Some(Overlay::GrantMap(_))) {
+            if granter == self.cfg.backend_domid {
+                if let Some(g) = self.backend_grants.get_mut(&op.ref_) {
+                    g.pins = g.pins.saturating_sub(1);
+                }
+            } else {
+                self.gnttab.unpin(op.ref_, readonly);
+            }
+            return GNTST_GENERAL_ERROR;
+        }
         let handle = self.guest_maptrack.insert(MapEntry {
             granter,
             reference: op.ref_,

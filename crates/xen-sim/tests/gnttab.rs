@@ -403,3 +403,26 @@ fn a_translated_guest_cannot_make_device_mappings() {
     );
     assert_eq!((rc, op.status), (0, GNTST_BAD_GNTREF));
 }
+
+#[test]
+fn a_second_grant_map_at_the_same_frame_is_refused() {
+    let g = Guest::default_guest();
+    let dom0 = g.sim.dom0();
+    let (first, second) = (dom0.grant_page(true), dom0.grant_page(true));
+    let addr = g.sim.hole(1) << 12;
+    // SAFETY: the hole receives the first page.
+    let handle =
+        unsafe { gnttab::map_foreign_page(&g.hv, 0, first.reference(), addr, true) }.unwrap();
+    // SAFETY: refused; the first mapping stays.
+    let again = unsafe { gnttab::map_foreign_page(&g.hv, 0, second.reference(), addr, true) };
+    assert_eq!(again, Err(Error::Grant(GNTST_GENERAL_ERROR)));
+    assert_eq!(
+        dom0.end_grant(&second),
+        Ok(()),
+        "the refused map holds no pin"
+    );
+    assert_eq!(g.sim.audit().guest_grant_maps, 1);
+    // SAFETY: nothing uses the mapping.
+    unsafe { gnttab::unmap_foreign_page(&g.hv, handle, addr) }.unwrap();
+    assert_eq!(dom0.end_grant(&first), Ok(()));
+}
