@@ -903,3 +903,81 @@ fn debug_printf_formats_through_both_entry_thunks() {
         ["sysv -3 FF", "win64 -3 FF"]
     );
 }
+
+#[test]
+fn handles_are_unique_non_null_and_refused_once_taken() {
+    let table = Handles::<u32>::new();
+    let a = table.insert(1).unwrap();
+    let b = table.insert(2).unwrap();
+    assert!(!a.is_null() && !b.is_null());
+    assert_ne!(a, b);
+    assert_eq!(table.get(a), Some(1));
+    assert_eq!(table.remove(a), Some(1));
+    assert_eq!(table.get(a), None, "a taken handle is refused");
+    assert_eq!(table.remove(a), None);
+    assert_eq!(table.get(core::ptr::null_mut()), None);
+    assert_eq!(
+        table.get(core::ptr::without_provenance_mut(0xdead_beef)),
+        None
+    );
+    // Values are never reused.
+    let c = table.insert(3).unwrap();
+    assert_ne!(c, a);
+    assert_eq!(table.len(), 2);
+}
+
+#[test]
+fn strings_are_read_within_their_bound() {
+    // SAFETY: NULL is refused before any read.
+    let null = unsafe { util::c_str(core::ptr::null(), 8) };
+    assert_eq!(null, Ok(None));
+    // SAFETY: a NUL-terminated literal.
+    let exact = unsafe { util::c_str(c"abc".as_ptr(), 3) };
+    assert_eq!(exact, Ok(Some(&b"abc"[..])));
+    // SAFETY: a NUL-terminated literal; the scan stops at the bound.
+    let long = unsafe { util::c_str(c"abcd".as_ptr(), 3) };
+    assert_eq!(long, Err(STATUS_INVALID_PARAMETER));
+    // SAFETY: NULL is refused before any read.
+    let required = unsafe { util::required_str(core::ptr::null(), 8) };
+    assert_eq!(required, Err(STATUS_INVALID_PARAMETER));
+    let mut out = 0u64;
+    // SAFETY: NULL is refused.
+    let wrote_null = unsafe { util::write_out(core::ptr::null_mut::<u64>(), 5) };
+    assert!(!wrote_null);
+    // SAFETY: `out` is a live local.
+    let wrote = unsafe { util::write_out(&raw mut out, 5) };
+    assert!(wrote);
+    assert_eq!(out, 5);
+}
+
+#[test]
+fn references_count_exactly_under_concurrent_acquire_and_release() {
+    let first = Arc::new(AtomicU32::new(0));
+    let last = Arc::new(AtomicU32::new(0));
+    let refs = Arc::new(References::new());
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (refs, first, last) = (Arc::clone(&refs), Arc::clone(&first), Arc::clone(&last));
+            std::thread::spawn(move || {
+                for _ in 0..1000 {
+                    refs.acquire(|| {
+                        first.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .unwrap();
+                    assert!(refs.release(|| {
+                        last.fetch_add(1, Ordering::SeqCst);
+                    }));
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(refs.count(), 0);
+    // Every set-up was matched by exactly one teardown.
+    assert_eq!(first.load(Ordering::SeqCst), last.load(Ordering::SeqCst));
+    assert!(first.load(Ordering::SeqCst) >= 1);
+    assert!(!refs.release(|| panic!("no reference to drop")));
+}
