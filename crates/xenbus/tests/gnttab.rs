@@ -620,3 +620,84 @@ fn debug_dump_prints_each_frame_with_its_index() {
     assert_eq!(text.lines().count(), 1);
     world.gnttab.release();
 }
+
+#[test]
+fn a_failed_foreign_unmap_keeps_the_mapping_for_a_retry() {
+    let world = world();
+    world.gnttab.acquire().unwrap();
+    let pages: Vec<_> = (0..2).map(|_| world.dom0.grant_page(false)).collect();
+    let refs: Vec<u32> = pages.iter().map(xen_sim::BackendPage::reference).collect();
+    let address = world.gnttab.map_foreign_pages(0, &refs, false).unwrap();
+    world.w.sim.inject(
+        Fault::new(HYPERVISOR_GRANT_TABLE_OP)
+            .cmd(xen_headers::grant_table::GNTTABOP_UNMAP_GRANT_REF)
+            .nth(2),
+    );
+    let e = world.gnttab.unmap_foreign_pages(address).unwrap_err();
+    assert!(matches!(e, GnttabError::Xen(_)));
+    assert_eq!(world.gnttab.foreign_map_count(), 1, "still recorded");
+    assert_eq!(
+        world.w.sim.audit().guest_grant_maps,
+        1,
+        "the first page was unmapped"
+    );
+    world.gnttab.unmap_foreign_pages(address).unwrap();
+    assert_eq!(world.gnttab.foreign_map_count(), 0);
+    for p in &pages {
+        world.dom0.end_grant(p).unwrap();
+    }
+    world.gnttab.release();
+    world.assert_clean_after_release();
+    assert_eq!(world.w.pages.live_pages(), 0);
+}
+
+#[test]
+fn bad_arguments_are_refused_without_side_effects() {
+    let world = world();
+    world.gnttab.acquire().unwrap();
+    let cache = world.cache("bad", 0);
+    let e = world
+        .gnttab
+        .permit_foreign_access(&cache, false, 0, 1 << 32, false)
+        .unwrap_err();
+    assert_eq!(
+        e.status(),
+        STATUS_INVALID_PARAMETER,
+        "v1 frames are 32 bits"
+    );
+    assert_eq!(cache.cache().stats().objects, 0);
+    assert_eq!(
+        world.gnttab.map_foreign_pages(0, &[], false).unwrap_err(),
+        GnttabError::InvalidParameter
+    );
+    let long = "x".repeat(121);
+    assert_eq!(
+        world
+            .gnttab
+            .create_cache(&long, 0, 0, no_lock(), no_lock())
+            .unwrap_err(),
+        GnttabError::NameTooLong,
+        "121 + \"_gnttab\" is 128 bytes"
+    );
+    world.gnttab.destroy_cache(&cache).unwrap();
+    world.gnttab.release();
+    world.assert_clean_after_release();
+}
+
+#[test]
+fn no_pages_for_a_foreign_map_leaves_nothing() {
+    let world = world();
+    world.gnttab.acquire().unwrap();
+    let page = world.dom0.grant_page(false);
+    world.w.pages.fail.store(true, Ordering::SeqCst);
+    let e = world
+        .gnttab
+        .map_foreign_pages(0, &[page.reference()], false)
+        .unwrap_err();
+    world.w.pages.fail.store(false, Ordering::SeqCst);
+    assert_eq!(e, GnttabError::Hole(xenbus::hole::HoleError::NoMemory));
+    assert_eq!(world.w.sim.audit().guest_grant_maps, 0);
+    world.dom0.end_grant(&page).unwrap();
+    world.gnttab.release();
+    world.assert_clean_after_release();
+}
