@@ -99,6 +99,9 @@
     reason = "64-bit host tool; values bounded by Xen's limits"
 )]
 
+mod audit;
+mod channels;
+mod config;
 mod evtchn;
 mod fault;
 mod gnttab;
@@ -108,7 +111,10 @@ mod peer;
 mod port;
 mod shm;
 mod state;
+mod toolstack;
 
+pub use audit::Audit;
+pub use config::SimConfig;
 pub use evtchn::PortState;
 pub use fault::Fault;
 pub use memory::{GuestMemory, PAGE_SIZE};
@@ -127,71 +133,6 @@ use xen_headers::xen::{DomId, HYPERVISOR_SCHED_OP};
 
 /// An upcall handler: what the guest's interrupt service routine for a vCPU does.
 pub type Handler = Arc<dyn Fn() + Send + Sync>;
-
-/// Creation parameters.
-#[derive(Clone, Debug)]
-#[allow(
-    clippy::struct_excessive_bools,
-    reason = "independent switches of the simulated platform, not a state machine"
-)]
-pub struct SimConfig {
-    /// vCPUs of the guest.
-    pub vcpus: u32,
-    /// Grant frames the guest may have (`xl`'s `max_grant_frames`, 64 by default in 4.17).
-    pub max_grant_frames: u32,
-    /// The guest's domain id.
-    pub domid: DomId,
-    /// The backend domain (the toolstack, xenstored, xenconsoled and [`Peer`]).
-    pub backend_domid: DomId,
-    /// Highest event-channel port (`xl`'s `max_event_channels` - 1: 1023 by default).
-    pub max_evtchn_port: u32,
-    /// Pages the guest may hold (`XENMEM_maximum_reservation`).
-    pub max_pages: u64,
-    /// A PVH guest (no emulated interrupt controllers: the callback vector cannot be turned
-    /// off), else HVM.
-    pub pvh: bool,
-    /// After the k-th suspend the toolstack binds the store and console channels at ports
-    /// 1 + k * shift and 2 + k * shift (0: lowest free ports, as after creation).
-    pub resume_port_shift: u32,
-    /// `XENVER_extraversion`.
-    pub extra_version: String,
-    /// `XENVER_get_features` submap 0.
-    pub features: u32,
-    /// Whether a domU may use `CONSOLEIO_write` (a debug build of Xen allows it).
-    pub guest_console_io: bool,
-    /// Whether vCPUs other than 0 start initialised and up, as in a booted guest OS (true), or
-    /// down and never initialised until `VCPUOP_initialise` and `VCPUOP_up`, as at domain
-    /// creation (false: what a PVH kernel sees).
-    pub secondary_vcpus_up: bool,
-    /// Whether the toolstack sets up the store and console (rings, channels, HVM parameters,
-    /// grant entries 0 and 1), as for a domU; the hardware domain has none.
-    pub toolstack: bool,
-    /// Longest a `SCHEDOP_block`/`SCHEDOP_poll` without a deadline waits before returning
-    /// (Xen allows spurious wake-ups; a test never hangs).
-    pub wait_limit: Duration,
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        Self {
-            vcpus: 1,
-            max_grant_frames: 64,
-            domid: 1,
-            backend_domid: 0,
-            max_evtchn_port: 1023,
-            max_pages: 262_144,
-            pvh: false,
-            resume_port_shift: 2,
-            extra_version: ".0".to_owned(),
-            // hvm_callback_vector, hvm_safe_pvclock, hvm_pirqs.
-            features: (1 << 8) | (1 << 9) | (1 << 10),
-            guest_console_io: false,
-            toolstack: true,
-            secondary_vcpus_up: true,
-            wait_limit: Duration::from_secs(5),
-        }
-    }
-}
 
 #[derive(Default)]
 struct Running {
@@ -236,44 +177,6 @@ pub struct Sim {
 impl std::fmt::Debug for Sim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sim").finish_non_exhaustive()
-    }
-}
-
-/// A leak audit: what the guest still holds.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Audit {
-    /// Guest ports in use, other than the toolstack's store and console ports.
-    pub open_ports: Vec<u32>,
-    /// The guest's store and console ports still open.
-    pub toolstack_ports: Vec<u32>,
-    /// Guest grant references beyond the reserved ones whose entry permits access.
-    pub live_grants: Vec<u32>,
-    /// Backend mappings of guest grants.
-    pub dom0_mappings: usize,
-    /// Guest mappings of grants (`GNTTABOP_map_grant_ref`).
-    pub guest_grant_maps: usize,
-    /// Frames the guest gave back and has not repopulated.
-    pub unpopulated_gfns: usize,
-    /// FIFO event-array pages.
-    pub fifo_pages: usize,
-    /// FIFO control blocks.
-    pub fifo_control_blocks: usize,
-    /// Watchdogs armed.
-    pub watchdogs: usize,
-}
-
-impl Audit {
-    /// Nothing held beyond the toolstack's channels.
-    #[must_use]
-    pub const fn is_clean(&self) -> bool {
-        self.open_ports.is_empty()
-            && self.live_grants.is_empty()
-            && self.dom0_mappings == 0
-            && self.guest_grant_maps == 0
-            && self.unpopulated_gfns == 0
-            && self.fifo_pages == 0
-            && self.fifo_control_blocks == 0
-            && self.watchdogs == 0
     }
 }
 

@@ -5,7 +5,7 @@
 //! that span domains (binding, sending, closing, granting).
 
 use crate::SimConfig;
-use crate::evtchn::{Errno, Events, GuestSurface, Marks, PortState, Surface, VirqType, virq_type};
+use crate::evtchn::{Events, GuestSurface, Marks, Surface};
 use crate::fault::Faults;
 use crate::gnttab::{BackendGrant, GuestGrantTable, Maptrack};
 use crate::memory::{GuestMemory, Overlay, Page};
@@ -14,15 +14,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::mem::offset_of;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::Instant;
-use xen_headers::errno;
-use xen_headers::grant_table::{GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE};
 use xen_headers::hvm::params::{
     HVM_NR_PARAMS, HVM_PARAM_CALLBACK_IRQ, HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT,
     HVM_PARAM_CALLBACK_TYPE_GSI, HVM_PARAM_CALLBACK_TYPE_PCI_INTX, HVM_PARAM_CALLBACK_TYPE_VECTOR,
-    HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_CONSOLE_PFN, HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN,
+    HVM_PARAM_CONSOLE_PFN, HVM_PARAM_STORE_PFN,
 };
-use xen_headers::io::console::{XENCONS_IN_RING_SIZE, XENCONS_OUT_RING_SIZE, XenconsInterface};
-use xen_headers::xen::{DOMID_SELF, DomId, VIRQ_TIMER, VcpuInfo, VcpuTimeInfo};
+use xen_headers::xen::{DOMID_SELF, DomId, VcpuInfo, VcpuTimeInfo};
 
 /// How `HVM_PARAM_CALLBACK_IRQ` routes upcalls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +115,8 @@ pub struct State {
     pub epoch: Instant,
 }
 
-fn guest_surface(mem: &mut GuestMemory, vcpus: u32) -> GuestSurface {
+/// A fresh `shared_info` page, with a live time record in each legacy `vcpu_info` slot.
+pub fn guest_surface(mem: &mut GuestMemory, vcpus: u32) -> GuestSurface {
     let shared_info = mem.pool().alloc(1);
     let surface = GuestSurface {
         shared_info,
@@ -295,210 +293,6 @@ impl State {
         }
     }
 
-    // ---- event channels across domains ----
-
-    /// `evtchn_alloc_unbound` in `domid` for `remote`.
-    pub fn alloc_unbound(&mut self, domid: DomId, remote: DomId, port: u32) -> Result<u32, Errno> {
-        let ev = self.events(domid).ok_or(errno::ESRCH)?;
-        let port = ev.get_port(port)?;
-        if let Some(p) = ev.port_mut(port) {
-            p.state = PortState::Unbound { remote };
-        }
-        ev.port_init(port);
-        Ok(port)
-    }
-
-    /// `evtchn_bind_interdomain` of `ld` to `rport` of `rdom`.
-    pub fn bind_interdomain(&mut self, ld: DomId, rdom: DomId, rport: u32) -> Result<u32, Errno> {
-        if self.events(rdom).is_none() {
-            return Err(errno::ESRCH);
-        }
-        let lport = self.events(ld).ok_or(errno::ESRCH)?.get_port(0)?;
-        let remote_ok = self
-            .events(rdom)
-            .and_then(|e| e.port(rport))
-            .is_some_and(|p| p.state == PortState::Unbound { remote: ld });
-        if !remote_ok {
-            // check_free_port: the allocation is undone.
-            if let Some(ev) = self.events(ld) {
-                ev.active = ev.active.saturating_sub(1);
-            }
-            return Err(errno::EINVAL);
-        }
-        if let Some(ev) = self.events(ld) {
-            if let Some(p) = ev.port_mut(lport) {
-                p.state = PortState::Interdomain {
-                    dom: rdom,
-                    port: rport,
-                };
-            }
-            ev.port_init(lport);
-        }
-        if let Some(p) = self.events(rdom).and_then(|e| e.port_mut(rport)) {
-            p.state = PortState::Interdomain {
-                dom: ld,
-                port: lport,
-            };
-        }
-        self.raise(ld, lport);
-        Ok(lport)
-    }
-
-    /// `evtchn_send` from `port` of `ld`.
-    pub fn send(&mut self, ld: DomId, port: u32) -> Result<(), Errno> {
-        let ev = self.events(ld).ok_or(errno::ESRCH)?;
-        let p = *ev.port(port).ok_or(errno::EINVAL)?;
-        match p.state {
-            PortState::Interdomain { dom, port: rport } => {
-                self.raise(dom, rport);
-                Ok(())
-            }
-            PortState::Ipi => {
-                self.raise(ld, port);
-                Ok(())
-            }
-            PortState::Unbound { .. } => Ok(()),
-            _ => Err(errno::EINVAL),
-        }
-    }
-
-    /// `evtchn_close` of `port` of `d1`.
-    pub fn close(&mut self, d1: DomId, port: u32) -> Result<(), Errno> {
-        let ev = self.events(d1).ok_or(errno::ESRCH)?;
-        let p = *ev.port(port).ok_or(errno::EINVAL)?;
-        match p.state {
-            PortState::Free | PortState::Reserved => return Err(errno::EINVAL),
-            PortState::Virq(virq) => {
-                let v = if virq_type(virq) == VirqType::Vcpu {
-                    p.vcpu
-                } else {
-                    0
-                };
-                if let Some(slot) = ev
-                    .virq_to_port
-                    .get_mut(v as usize)
-                    .and_then(|t| t.get_mut(virq as usize))
-                {
-                    *slot = 0;
-                }
-            }
-            PortState::Interdomain { dom, port: rport } => {
-                if let Some(r) = self.events(dom).and_then(|e| e.port_mut(rport)) {
-                    r.state = PortState::Unbound { remote: d1 };
-                }
-            }
-            PortState::Unbound { .. } | PortState::Ipi => {}
-        }
-        if let Some(ev) = self.events(d1) {
-            ev.free(port);
-        }
-        Ok(())
-    }
-
-    /// `evtchn_reset` of the guest: closes every port, back to 2-level.
-    pub fn reset(&mut self) {
-        let domid = self.cfg.domid;
-        let mut port = 1;
-        while self.guest.is_valid(port) && self.guest.active > 0 {
-            let _ = self.close(domid, port);
-            port += 1;
-        }
-        if self.guest.fifo.take().is_some() {
-            for p in &mut self.guest.ports {
-                p.fifo_pending = false;
-            }
-        }
-    }
-
-    /// `bind_virq` for the guest.
-    pub fn bind_virq(&mut self, virq: u32, vcpu: u32) -> Result<u32, Errno> {
-        if virq >= xen_headers::xen::NR_VIRQS {
-            return Err(errno::EINVAL);
-        }
-        let ty = virq_type(virq);
-        if ty != VirqType::Vcpu && vcpu != 0 {
-            return Err(errno::EINVAL);
-        }
-        if vcpu >= self.cfg.vcpus {
-            return Err(errno::ENOENT);
-        }
-        if self.guest.virq_to_port[vcpu as usize][virq as usize] != 0 {
-            return Err(errno::EEXIST);
-        }
-        let port = self.guest.get_port(0)?;
-        if let Some(p) = self.guest.port_mut(port) {
-            p.state = PortState::Virq(virq);
-            p.vcpu = vcpu;
-        }
-        self.guest.port_init(port);
-        self.guest.virq_to_port[vcpu as usize][virq as usize] = port;
-        Ok(port)
-    }
-
-    /// `bind_ipi` for the guest.
-    pub fn bind_ipi(&mut self, vcpu: u32) -> Result<u32, Errno> {
-        if vcpu >= self.cfg.vcpus {
-            return Err(errno::ENOENT);
-        }
-        let port = self.guest.get_port(0)?;
-        if let Some(p) = self.guest.port_mut(port) {
-            p.state = PortState::Ipi;
-            p.vcpu = vcpu;
-        }
-        self.guest.port_init(port);
-        Ok(port)
-    }
-
-    /// `bind_vcpu` for the guest.
-    pub fn bind_vcpu(&mut self, port: u32, vcpu: u32) -> Result<(), Errno> {
-        if vcpu >= self.cfg.vcpus {
-            return Err(errno::ENOENT);
-        }
-        let p = self.guest.port_mut(port).ok_or(errno::EINVAL)?;
-        match p.state {
-            PortState::Virq(virq) if virq_type(virq) != VirqType::Vcpu => p.vcpu = vcpu,
-            PortState::Unbound { .. } | PortState::Interdomain { .. } => p.vcpu = vcpu,
-            _ => return Err(errno::EINVAL),
-        }
-        Ok(())
-    }
-
-    /// Fires `VIRQ_TIMER` for every expired timer.
-    pub fn fire_timers(&mut self) {
-        let now = self.now();
-        for vcpu in 0..self.cfg.vcpus {
-            let t = &mut self.timers[vcpu as usize];
-            let single = t.singleshot.is_some_and(|d| d <= now);
-            if single {
-                t.singleshot = None;
-            }
-            let periodic = match t.periodic {
-                Some((period, next)) if next <= now => {
-                    let missed = (now - next) / period + 1;
-                    t.periodic = Some((period, next + missed * period));
-                    true
-                }
-                _ => false,
-            };
-            let fire = single || periodic;
-            let port = self.guest.virq_to_port[vcpu as usize][VIRQ_TIMER as usize];
-            if fire && port != 0 {
-                let mut marks = Marks::new();
-                self.guest.set_pending(vcpu, port, &mut marks);
-                self.deliver(marks);
-            }
-        }
-    }
-
-    /// The earliest armed timer.
-    pub fn next_deadline(&self) -> Option<u64> {
-        self.timers
-            .iter()
-            .flat_map(|t| [t.singleshot, t.periodic.map(|(_, n)| n)])
-            .flatten()
-            .min()
-    }
-
     // ---- upcall routing ----
 
     /// `HVM_PARAM_CALLBACK_IRQ` written by the guest (`hvm_set_callback_via`): the type is
@@ -521,182 +315,6 @@ impl State {
         self.via = via;
         for v in 0..self.cfg.vcpus {
             self.assert_irq(v);
-        }
-    }
-
-    // ---- toolstack ----
-
-    /// Creates the store and console channels as `xl` and the daemons do: guest ports
-    /// allocated unbound for dom0 (at ports shifted by `generation` after a resume), then bound
-    /// by the backend; the HVM parameters name the guest ports.
-    pub fn build_toolstack_channels(&mut self, generation: u64) {
-        let domid = self.cfg.domid;
-        let backend = self.cfg.backend_domid;
-        let shift = u32::try_from(generation.saturating_mul(u64::from(self.cfg.resume_port_shift)))
-            .unwrap_or(0);
-        let want = |base: u32| if shift == 0 { 0 } else { base + shift };
-        let store = self
-            .alloc_unbound(domid, backend, want(1))
-            .or_else(|_| self.alloc_unbound(domid, backend, 0))
-            .expect("room for the store port");
-        let console = self
-            .alloc_unbound(domid, backend, want(2))
-            .or_else(|_| self.alloc_unbound(domid, backend, 0))
-            .expect("room for the console port");
-        self.params[HVM_PARAM_STORE_EVTCHN as usize] = u64::from(store);
-        self.params[HVM_PARAM_CONSOLE_EVTCHN as usize] = u64::from(console);
-        let store_backend = self
-            .bind_interdomain(backend, domid, store)
-            .expect("backend binds the store port");
-        let console_backend = self
-            .bind_interdomain(backend, domid, console)
-            .expect("backend binds the console port");
-        self.toolstack.store_backend = store_backend;
-        self.toolstack.console_backend = console_backend;
-        // The daemons consume their bind notifications.
-        self.take_backend_events(&[store_backend, console_backend]);
-        self.seed_grants();
-    }
-
-    /// Grant entries 0 (console) and 1 (store), as `xc_dom_gnttab_seed`.
-    pub fn seed_grants(&self) {
-        let backend = self.cfg.backend_domid;
-        self.gnttab.seed(
-            GNTTAB_RESERVED_CONSOLE,
-            backend,
-            u32::try_from(self.toolstack.console_gfn).unwrap_or(0),
-        );
-        self.gnttab.seed(
-            GNTTAB_RESERVED_XENSTORE,
-            backend,
-            u32::try_from(self.toolstack.store_gfn).unwrap_or(0),
-        );
-    }
-
-    /// Removes `ports` from the backend's pending set and fired list.
-    fn take_backend_events(&mut self, ports: &[u32]) -> usize {
-        let Surface::Backend { pending, fired } = &mut self.backend.surface else {
-            return 0;
-        };
-        for port in ports {
-            pending.remove(port);
-        }
-        let before = fired.len();
-        fired.retain(|p| !ports.contains(p));
-        before - fired.len()
-    }
-
-    /// The console and store daemons react to their ports.
-    pub fn backend_react(&mut self) {
-        let console = self.toolstack.console_backend;
-        let store = self.toolstack.store_backend;
-        if self.take_backend_events(&[console]) > 0 {
-            self.console_consume();
-        }
-        let kicks = self.take_backend_events(&[store]) as u64;
-        self.toolstack.store_kicks += kicks;
-        self.store_hook_kicks += kicks;
-    }
-
-    fn console_ring(&self) -> Option<Page> {
-        if !self.cfg.toolstack {
-            return None;
-        }
-        self.mem.page(self.toolstack.console_gfn)
-    }
-
-    /// xenconsoled: drain the out ring into the buffer and kick the guest.
-    pub fn console_consume(&mut self) {
-        let Some(page) = self.console_ring() else {
-            return;
-        };
-        let cons_at = offset_of!(XenconsInterface, out_cons);
-        let prod_at = offset_of!(XenconsInterface, out_prod);
-        let out_at = offset_of!(XenconsInterface, out);
-        let cons = u32_at(page, cons_at).load(SeqCst);
-        let prod = u32_at(page, prod_at).load(SeqCst);
-        let len = prod.wrapping_sub(cons) as usize;
-        if len == 0 || len > XENCONS_OUT_RING_SIZE {
-            return;
-        }
-        for i in 0..len {
-            let index = (cons as usize + i) % XENCONS_OUT_RING_SIZE;
-            let byte = crate::shm::u8_at(page, out_at + index).load(SeqCst);
-            self.toolstack.console_out.push(byte);
-        }
-        u32_at(page, cons_at).store(prod, SeqCst);
-        let _ = self.send(self.cfg.backend_domid, self.toolstack.console_backend);
-    }
-
-    /// Console input: as much of `bytes` as fits the in ring; returns how much.
-    pub fn console_input(&mut self, bytes: &[u8]) -> usize {
-        let Some(page) = self.console_ring() else {
-            return 0;
-        };
-        let cons = u32_at(page, offset_of!(XenconsInterface, in_cons)).load(SeqCst);
-        let prod_word = u32_at(page, offset_of!(XenconsInterface, in_prod));
-        let prod = prod_word.load(SeqCst);
-        let used = prod.wrapping_sub(cons) as usize;
-        let room = XENCONS_IN_RING_SIZE.saturating_sub(used);
-        let n = room.min(bytes.len());
-        for (i, &b) in bytes.iter().take(n).enumerate() {
-            let index = (prod as usize + i) % XENCONS_IN_RING_SIZE;
-            crate::shm::u8_at(page, offset_of!(XenconsInterface, in_) + index).store(b, SeqCst);
-        }
-        prod_word.store(prod.wrapping_add(n as u32), SeqCst);
-        let _ = self.send(self.cfg.backend_domid, self.toolstack.console_backend);
-        n
-    }
-
-    // ---- suspend ----
-
-    /// `SHUTDOWN_suspend` completed: the guest wakes in a new domain.
-    pub fn resume_in_new_domain(&mut self) {
-        let domid = self.cfg.domid;
-        // The old domain's ports close: backends' ends become unbound.
-        for port in 1..self.guest.ports.len() as u32 {
-            if let Some(&p) = self.guest.port(port)
-                && let PortState::Interdomain { dom, port: rport } = p.state
-                && dom != domid
-                && let Some(r) = self.events(dom).and_then(|e| e.port_mut(rport))
-            {
-                r.state = PortState::Unbound { remote: domid };
-            }
-        }
-        // The daemons drop their old ends.
-        let (store_b, console_b) = (self.toolstack.store_backend, self.toolstack.console_backend);
-        let backend = self.cfg.backend_domid;
-        let _ = self.close(backend, store_b);
-        let _ = self.close(backend, console_b);
-        self.toolstack.store_backend = 0;
-        self.toolstack.console_backend = 0;
-        // Guest mappings of backend grants do not survive.
-        let maps: Vec<_> = self.guest_maptrack.iter().collect();
-        for (handle, entry) in maps {
-            if let Some(g) = self.backend_grants.get_mut(&entry.reference) {
-                g.pins = g.pins.saturating_sub(1);
-            }
-            self.guest_maptrack.remove(handle);
-        }
-        // Fresh Xen state.
-        let surface = guest_surface(&mut self.mem, self.cfg.vcpus);
-        self.guest = Events::new(
-            domid,
-            self.cfg.vcpus,
-            self.cfg.max_evtchn_port,
-            Surface::Guest(surface),
-        );
-        self.mem.clear_overlays(|_| false);
-        let max = self.cfg.max_grant_frames;
-        self.gnttab = GuestGrantTable::new(self.mem.pool(), max);
-        self.params[HVM_PARAM_CALLBACK_IRQ as usize] = 0;
-        self.via = Via::None;
-        self.upcall_vector.iter_mut().for_each(|v| *v = 0);
-        self.timers.iter_mut().for_each(|t| *t = Timers::default());
-        self.watchdogs = [false; 2];
-        self.suspends += 1;
-        if self.cfg.toolstack {
-            self.build_toolstack_channels(self.suspends);
         }
     }
 
