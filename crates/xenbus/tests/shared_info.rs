@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! SHARED_INFO's life cycle on the host simulator: the page Xen maps is the page the view reads,
+//! `SHARED_INFO`'s life cycle on the host simulator: the page Xen maps is the page the view reads,
 //! every port is masked after each map, a suspend re-maps it, and failures leave nothing behind.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]

@@ -163,11 +163,14 @@ fn store_watchdog_kicks_a_stuck_ring_and_dumps_the_store() {
     subsystems.start().unwrap();
     // xenstored "produces" four response bytes and no interrupt reaches the guest.
     let (_, ring) = world.sim.store_ring();
-    // SAFETY: rsp_prod of the simulator's store ring page (offset 2060, 4-aligned).
-    unsafe {
-        let rsp_prod = ring.add(2060).cast::<u32>();
-        rsp_prod.write_volatile(rsp_prod.read_volatile() + 4);
-    }
+    // The ring page is 4096-aligned and rsp_prod sits at 2060, a multiple of 4.
+    #[allow(clippy::cast_ptr_alignment)]
+    let rsp_prod = ring.wrapping_add(2060).cast::<u32>();
+    // SAFETY: rsp_prod of the simulator's store ring page (offset 2060, 4-aligned), alive as
+    // long as the simulator.
+    let produced = unsafe { rsp_prod.read_volatile() };
+    // SAFETY: as above.
+    unsafe { rsp_prod.write_volatile(produced + 4) };
     let deadline = Instant::now() + Duration::from_secs(5);
     let kicked = loop {
         let log = world.platform.log_lines();

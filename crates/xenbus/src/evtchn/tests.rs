@@ -72,12 +72,11 @@ fn errors_map_to_upstream_statuses() {
     assert_eq!(EvtchnError::Xen(-5).status(), -5);
 }
 
+/// EVTCHN on the simulator.
+type SimEvtchn = Evtchn<StdPlatform, Direct<SimVcpu>, StdInterrupts>;
+
 /// An acquired 2-level context on the simulator with the store port open as a FIXED channel.
-fn store_channel() -> (
-    Arc<Evtchn<StdPlatform, Direct<SimVcpu>, StdInterrupts>>,
-    Arc<Channel>,
-    StdPlatform,
-) {
+fn store_channel() -> (Arc<SimEvtchn>, Arc<Channel>, StdPlatform) {
     let sim = Sim::new(SimConfig::default());
     let (platform, _pages) = sim.platform(1);
     let gfn = sim.hole(1);
