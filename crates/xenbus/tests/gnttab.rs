@@ -701,3 +701,17 @@ fn no_pages_for_a_foreign_map_leaves_nothing() {
     world.gnttab.release();
     world.assert_clean_after_release();
 }
+
+#[test]
+fn dropping_an_acquired_gnttab_gives_its_frames_back() {
+    let world = world();
+    world.gnttab.acquire().unwrap();
+    let World {
+        w, caches, gnttab, ..
+    } = world;
+    drop(gnttab);
+    let audit = w.sim.audit();
+    assert_eq!(audit.unpopulated_gfns, 0, "{audit:?}");
+    assert_eq!(w.pages.live_pages(), 0);
+    caches.release();
+}

@@ -906,6 +906,17 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
     }
 }
 
+impl<P: Platform, S: XenServices> Drop for Inner<P, S> {
+    fn drop(&mut self) {
+        // Dropped while still acquired (a composition bug upstream would BUG on): give the
+        // frames and their holes back rather than leak them.
+        if !self.frames.get_mut().is_empty() {
+            plog!(self.platform, Error, "GNTTAB: dropped with frames mapped");
+            self.contract();
+        }
+    }
+}
+
 /// The entry cache's constructor: binds a free reference to the object.
 fn entry_ctor<P: Platform, S: XenServices>(
     inner: &Weak<Inner<P, S>>,
