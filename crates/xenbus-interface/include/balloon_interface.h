@@ -49,7 +49,7 @@ typedef struct _XENBUS_BALLOON_INTERFACE_V1 XENBUS_BALLOON_INTERFACE, *PXENBUS_B
 
 /* Calls a method: XENBUS_BALLOON(Method, Interface, ...) -> Interface->BalloonMethod(...). */
 #define XENBUS_BALLOON(_Method, _Interface, ...) \
-    (_Interface)->Balloon ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->Balloon ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

@@ -107,7 +107,7 @@ typedef struct _XENBUS_CACHE_INTERFACE_V2 XENBUS_CACHE_INTERFACE, *PXENBUS_CACHE
 
 /* Calls a method: XENBUS_CACHE(Method, Interface, ...) -> Interface->CacheMethod(...). */
 #define XENBUS_CACHE(_Method, _Interface, ...) \
-    (_Interface)->Cache ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->Cache ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

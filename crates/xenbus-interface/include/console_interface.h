@@ -81,7 +81,7 @@ typedef struct _XENBUS_CONSOLE_INTERFACE_V1 XENBUS_CONSOLE_INTERFACE, *PXENBUS_C
 
 /* Calls a method: XENBUS_CONSOLE(Method, Interface, ...) -> Interface->ConsoleMethod(...). */
 #define XENBUS_CONSOLE(_Method, _Interface, ...) \
-    (_Interface)->Console ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->Console ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

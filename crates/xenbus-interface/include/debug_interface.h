@@ -72,7 +72,7 @@ typedef struct _XENBUS_DEBUG_INTERFACE_V1 XENBUS_DEBUG_INTERFACE, *PXENBUS_DEBUG
 
 /* Calls a method: XENBUS_DEBUG(Method, Interface, ...) -> Interface->DebugMethod(...). */
 #define XENBUS_DEBUG(_Method, _Interface, ...) \
-    (_Interface)->Debug ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->Debug ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

@@ -89,7 +89,7 @@ typedef struct _XENFILT_EMULATED_INTERFACE_V3 XENFILT_EMULATED_INTERFACE, *PXENF
 
 /* Calls a method: XENFILT_EMULATED(Method, Interface, ...) -> Interface->EmulatedMethod(...). */
 #define XENFILT_EMULATED(_Method, _Interface, ...) \
-    (_Interface)->Emulated ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->Emulated ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

@@ -196,7 +196,7 @@ typedef struct _XENBUS_EVTCHN_INTERFACE_V9 XENBUS_EVTCHN_INTERFACE, *PXENBUS_EVT
 
 /* Calls a method: XENBUS_EVTCHN(Method, Interface, ...) -> Interface->EvtchnMethod(...). */
 #define XENBUS_EVTCHN(_Method, _Interface, ...) \
-    (_Interface)->Evtchn ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->Evtchn ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

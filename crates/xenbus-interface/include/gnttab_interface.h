@@ -156,7 +156,7 @@ typedef struct _XENBUS_GNTTAB_INTERFACE_V4 XENBUS_GNTTAB_INTERFACE, *PXENBUS_GNT
 
 /* Calls a method: XENBUS_GNTTAB(Method, Interface, ...) -> Interface->GnttabMethod(...). */
 #define XENBUS_GNTTAB(_Method, _Interface, ...) \
-    (_Interface)->Gnttab ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->Gnttab ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

@@ -80,7 +80,7 @@ typedef struct _XENBUS_RANGE_SET_INTERFACE_V1 XENBUS_RANGE_SET_INTERFACE, *PXENB
 
 /* Calls a method: XENBUS_RANGE_SET(Method, Interface, ...) -> Interface->RangeSetMethod(...). */
 #define XENBUS_RANGE_SET(_Method, _Interface, ...) \
-    (_Interface)->RangeSet ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->RangeSet ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

@@ -119,7 +119,7 @@ typedef struct _XENBUS_SHARED_INFO_INTERFACE_V4 XENBUS_SHARED_INFO_INTERFACE, *P
 
 /* Calls a method: XENBUS_SHARED_INFO(Method, Interface, ...) -> Interface->SharedInfoMethod(...). */
 #define XENBUS_SHARED_INFO(_Method, _Interface, ...) \
-    (_Interface)->SharedInfo ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->SharedInfo ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

@@ -146,7 +146,7 @@ typedef struct _XENBUS_STORE_INTERFACE_V2 XENBUS_STORE_INTERFACE, *PXENBUS_STORE
 
 /* Calls a method: XENBUS_STORE(Method, Interface, ...) -> Interface->StoreMethod(...). */
 #define XENBUS_STORE(_Method, _Interface, ...) \
-    (_Interface)->Store ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->Store ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

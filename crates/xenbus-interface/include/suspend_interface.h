@@ -75,7 +75,7 @@ typedef struct _XENBUS_SUSPEND_INTERFACE_V1 XENBUS_SUSPEND_INTERFACE, *PXENBUS_S
 
 /* Calls a method: XENBUS_SUSPEND(Method, Interface, ...) -> Interface->Method(...). */
 #define XENBUS_SUSPEND(_Method, _Interface, ...) \
-    (_Interface)->_Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->_Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

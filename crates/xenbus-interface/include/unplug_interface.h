@@ -85,7 +85,7 @@ typedef struct _XENBUS_UNPLUG_INTERFACE_V3 XENBUS_UNPLUG_INTERFACE, *PXENBUS_UNP
 
 /* Calls a method: XENBUS_UNPLUG(Method, Interface, ...) -> Interface->UnplugMethod(...). */
 #define XENBUS_UNPLUG(_Method, _Interface, ...) \
-    (_Interface)->Unplug ## _Method((PINTERFACE)(_Interface), __VA_ARGS__)
+    (_Interface)->Unplug ## _Method((PINTERFACE)(_Interface), ##__VA_ARGS__)
 
 #endif /* _WINDLL */
 

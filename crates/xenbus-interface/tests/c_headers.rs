@@ -197,6 +197,21 @@ fn items() -> Vec<Item> {
         std::mem::offset_of!(XenbusStorePermission, mask),
     );
     t.usize("sizeof(XENBUS_EVTCHN_TYPE)", size_of::<XenbusEvtchnType>());
+    // The call macros must compile with GCC/Clang too, with and without arguments after the
+    // interface (the comma before an empty `__VA_ARGS__` is elided). `sizeof` keeps the calls
+    // unevaluated: each is an NTSTATUS.
+    t.usize(
+        "sizeof(XENBUS_STORE(Acquire, (PXENBUS_STORE_INTERFACE)0))",
+        size_of::<i32>(),
+    );
+    t.usize(
+        "sizeof(XENBUS_STORE(Read, (PXENBUS_STORE_INTERFACE)0, NULL, NULL, \"x\", NULL))",
+        size_of::<i32>(),
+    );
+    t.usize(
+        "sizeof(XENBUS_EVTCHN(Acquire, (PXENBUS_EVTCHN_INTERFACE)0))",
+        size_of::<i32>(),
+    );
     t.0
 }
 
