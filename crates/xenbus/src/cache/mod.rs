@@ -66,7 +66,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::fmt;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering};
 use core::time::Duration;
 
 use ntstatus::{
@@ -244,6 +244,8 @@ pub struct Cache<P: Platform> {
     callbacks: CacheCallbacks,
     slabs: IrqlLock<P, Slabs>,
     magazines: Box<[Magazine]>,
+    /// `Slabs::count`, mirrored for lock-free statistics.
+    capacity: AtomicU32,
     current_objects: AtomicI32,
     maximum_objects: AtomicI32,
     current_slabs: AtomicI32,
@@ -286,9 +288,8 @@ impl<P: Platform> Cache<P> {
 
     /// The debug dump's numbers.
     pub fn stats(&self) -> CacheStats {
-        let count = self.slabs.lock().count;
         CacheStats {
-            count,
+            count: self.capacity.load(Ordering::Relaxed),
             reservation: self.reservation,
             objects: self.objects(),
             max_objects: self.maximum_objects.load(Ordering::Relaxed),
@@ -523,6 +524,7 @@ impl<P: Platform> Cache<P> {
         };
         Self::insert_slab(slabs, slab);
         slabs.count = slabs.count.saturating_add(per_slab);
+        self.capacity.store(slabs.count, Ordering::Relaxed);
         let now = self.current_slabs.fetch_add(1, Ordering::Relaxed);
         raise_max(&self.maximum_slabs, now.saturating_add(1));
         Ok(())
@@ -586,7 +588,10 @@ impl<P: Platform> Cache<P> {
                 break;
             }
             match slabs.count.checked_sub(per_slab) {
-                Some(after) if after >= target => slabs.count = after,
+                Some(after) if after >= target => {
+                    slabs.count = after;
+                    self.capacity.store(after, Ordering::Relaxed);
+                }
                 _ => break,
             }
             let Some(slab) = slabs.list.pop() else {
@@ -615,7 +620,7 @@ impl<P: Platform> Cache<P> {
 
     /// The monitor's work for this cache: fill to the reservation, or trim idle capacity.
     fn monitor(&self) {
-        let count = self.slabs.lock().count;
+        let count = self.capacity.load(Ordering::Relaxed);
         if count < self.reservation {
             // A failure is retried at the next period.
             let _ = self.fill(self.reservation);
@@ -880,6 +885,7 @@ impl<P: Platform> CacheContext<P> {
                 },
             ),
             magazines: magazines.into_boxed_slice(),
+            capacity: AtomicU32::new(0),
             current_objects: AtomicI32::new(0),
             maximum_objects: AtomicI32::new(0),
             current_slabs: AtomicI32::new(0),
@@ -943,8 +949,17 @@ impl<P: Platform> CacheContext<P> {
     ///
     /// # Errors
     /// The writer's.
-    pub fn debug_dump(&self, out: &mut dyn fmt::Write, _crashing: bool) -> fmt::Result {
-        let state = self.shared.state.lock();
+    /// When `crashing` the context lock is only tried (its holder may be the processor that
+    /// crashed); the numbers never need a lock.
+    pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
+        let state = if crashing {
+            match self.shared.state.try_lock() {
+                Some(state) => state,
+                None => return out.write_str("CACHES: (list busy)\n"),
+            }
+        } else {
+            self.shared.state.lock()
+        };
         if state.caches.is_empty() {
             return Ok(());
         }

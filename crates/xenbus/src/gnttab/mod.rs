@@ -889,8 +889,10 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
     ///
     /// # Errors
     /// The writer's.
-    pub fn debug_dump(&self, out: &mut dyn fmt::Write, _crashing: bool) -> fmt::Result {
-        self.inner.with_frames(|frames| {
+    /// When `crashing` the frame table is only tried (its holder may be the processor that
+    /// crashed).
+    pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
+        let dump = |frames: &[Frame], out: &mut dyn fmt::Write| -> fmt::Result {
             for (index, frame) in frames.iter().enumerate() {
                 let address = frame.pages.pfn << PAGE_SHIFT;
                 writeln!(
@@ -902,7 +904,14 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
                 )?;
             }
             Ok(())
-        })
+        };
+        if crashing {
+            return match self.inner.frames.try_read() {
+                Some(frames) => dump(&frames, out),
+                None => out.write_str("(frame table busy)\n"),
+            };
+        }
+        self.inner.with_frames(|frames| dump(frames, out))
     }
 }
 
