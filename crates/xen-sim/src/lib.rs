@@ -112,6 +112,7 @@ mod port;
 mod shm;
 mod state;
 mod toolstack;
+mod virq;
 
 pub use audit::Audit;
 pub use config::SimConfig;
