@@ -644,3 +644,19 @@ fn objects_got_on_one_processor_and_put_on_another_are_counted_once() {
     f.context.destroy(&cache).unwrap();
     assert_eq!(f.live_pages(), 0);
 }
+
+#[test]
+fn monitor_refills_capacity_that_fell_below_the_reservation() {
+    let f = fixture(1);
+    let cache = f.create(16, PER_SLAB_16 + 1, 0);
+    assert_eq!(cache.stats().slabs, 2);
+    // Nothing public trims below the reservation; force it to exercise the fill branch.
+    cache.spill(0);
+    assert_eq!(cache.stats().count, 0);
+    assert_eq!(f.live_pages(), 0);
+    f.context.monitor_pass();
+    assert_eq!(cache.stats().count, 2 * PER_SLAB_16);
+    assert_eq!(f.live_pages(), 2);
+    f.context.destroy(&cache).unwrap();
+    assert_eq!(f.live_pages(), 0);
+}
