@@ -10,6 +10,7 @@ impl Sim {
     /// Xen raises per-vCPU `virq` on `vcpu` (as the `'q'` debug key does with `VIRQ_DEBUG`
     /// on vCPU 0): the port bound to it becomes pending and the upcall follows the delivery
     /// rule. Returns whether a port was bound to it.
+    #[must_use = "false means nothing was bound to the VIRQ"]
     pub fn raise_virq(&self, virq: u32, vcpu: u32) -> bool {
         self.with(|s| {
             let port = usize::try_from(vcpu)
