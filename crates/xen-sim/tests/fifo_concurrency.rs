@@ -32,14 +32,14 @@ struct Consumer {
 }
 
 impl Consumer {
-    fn word(&self, port: u32) -> &'static AtomicU32 {
+    const fn word(&self, port: u32) -> &'static AtomicU32 {
         word32(
             std::ptr::with_exposed_provenance_mut(self.array),
             port as usize,
         )
     }
 
-    fn control(&self, index: usize) -> &'static AtomicU32 {
+    const fn control(&self, index: usize) -> &'static AtomicU32 {
         word32(std::ptr::with_exposed_provenance_mut(self.control), index)
     }
 
@@ -57,7 +57,9 @@ impl Consumer {
     }
 
     fn handle(&self) {
-        let mut heads = self.heads.lock().unwrap();
+        // The handler is never re-entered for a vCPU (the delivery rule), so the walk state
+        // can be taken and put back.
+        let mut heads = *self.heads.lock().unwrap();
         let mut ready = self.control(0).swap(0, SeqCst);
         while ready != 0 {
             let q = ready.trailing_zeros() as usize;
@@ -81,6 +83,7 @@ impl Consumer {
                 ready |= self.control(0).swap(0, SeqCst);
             }
         }
+        *self.heads.lock().unwrap() = heads;
     }
 }
 
