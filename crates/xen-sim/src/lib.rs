@@ -53,7 +53,8 @@
 //! its id), Xen's preemption of long operations, and the hardware side of interrupts (the
 //! `evtchn_upcall_mask` of HVM guests is ignored, as Xen ignores it there). Timers use the host's
 //! monotonic clock as Xen system time and fire when the guest next enters the simulator
-//! (any hypercall, or while it waits in `SCHEDOP_block`/`SCHEDOP_poll`).
+//! (any hypercall, or while it waits in `SCHEDOP_block`/`SCHEDOP_poll`) or a test calls
+//! [`Sim::tick`].
 //!
 //! # The store
 //! The store ring and its channel exist as `xl` makes them, but the simulator does not serve
@@ -550,6 +551,12 @@ impl Sim {
         }
         audit.watchdogs = s.watchdogs.iter().filter(|w| **w).count();
         audit
+    }
+
+    /// Fires the vCPU timers that are due, as Xen would without the guest entering it (the
+    /// simulator otherwise fires them at the guest's next hypercall), and runs the upcalls.
+    pub fn tick(&self) {
+        self.with(state::State::fire_timers);
     }
 
     /// Xen system time (ns since the simulator was created).

@@ -380,3 +380,17 @@ fn secondary_vcpus_can_start_down_and_be_brought_up_as_at_domain_creation() {
         Some(xen_headers::sched::SHUTDOWN_POWEROFF)
     );
 }
+
+#[test]
+fn tick_fires_a_due_timer_without_a_hypercall() {
+    let g = Guest::default_guest();
+    let timer = evtchn::bind_virq(&g.hv, VIRQ_TIMER, 0).unwrap();
+    g.take_seen();
+    xen::vcpu::set_singleshot_timer(&g.hv, 0, g.sim.now_ns() + 2 * MS, 0).unwrap();
+    g.sim.tick();
+    assert!(!g.pending(timer), "not due yet");
+    std::thread::sleep(Duration::from_millis(5));
+    g.sim.tick();
+    assert!(g.pending(timer));
+    assert_eq!(g.take_seen(), vec![0]);
+}
