@@ -86,6 +86,8 @@ fn config(env: &Environment) -> SimConfig {
         features: env.features,
         guest_console_io: true,
         toolstack: false,
+        // A PVH domain's secondary vCPUs start down until VCPUOP_initialise and VCPUOP_up.
+        secondary_vcpus_up: false,
         wait_limit: std::time::Duration::from_millis(200),
         ..SimConfig::default()
     }
