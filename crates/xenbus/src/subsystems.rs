@@ -22,7 +22,6 @@
 //! [`crate::store::watchdog`]). Children's callbacks, registered later through the SUSPEND interface, run after
 //! these. Every closure holds the composition weakly, so dropping the last handle frees it.
 
-use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::fmt;
@@ -139,34 +138,6 @@ const INTERNAL: Origin = Origin {
     argument: 0,
     caller: 0,
 };
-
-/// Writes a dump line by line through DEBUG's `Printf` (which adds the callback's prefix).
-struct DebugWriter<'a, P: Platform> {
-    debug: &'a Debug<P>,
-    line: String,
-}
-
-impl<P: Platform> fmt::Write for DebugWriter<'_, P> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for c in s.chars() {
-            if c == '\n' {
-                self.debug.printf(format_args!("{}", self.line));
-                self.line.clear();
-            } else {
-                self.line.push(c);
-            }
-        }
-        Ok(())
-    }
-}
-
-impl<P: Platform> Drop for DebugWriter<'_, P> {
-    fn drop(&mut self) {
-        if !self.line.is_empty() {
-            self.debug.printf(format_args!("{}", self.line));
-        }
-    }
-}
 
 impl<P, S, I> Subsystems<P, S, I>
 where
@@ -408,10 +379,8 @@ where
             let weak: Weak<Self> = weak.clone();
             let function = Arc::new(move |crashing: bool| {
                 if let Some(this) = weak.upgrade() {
-                    let mut out = DebugWriter {
-                        debug: &this.debug,
-                        line: String::new(),
-                    };
+                    // A fixed line buffer: dumps run at HIGH_LEVEL, where nothing may allocate.
+                    let mut out = this.debug.writer();
                     let _ = dump(&this, &mut out, crashing);
                 }
             });

@@ -315,7 +315,7 @@ impl Daemon {
         guest: relay::GuestRing,
         hooks: relay::RelayHooks,
     ) -> Result<relay::Relay, String> {
-        relay::Relay::start(self.dir.clone(), self.socket(), domid, guest, hooks)
+        relay::Relay::start(self.dir.clone(), &self.socket(), domid, guest, hooks)
     }
 }
 

@@ -15,7 +15,7 @@
 //! host would. The daemon then forgets the domain's watches and transactions, which is exactly
 //! what a resumed guest must cope with.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
@@ -53,12 +53,15 @@ impl GuestRing {
         Self(page)
     }
 
+    // The page is 4096-aligned and every index field offset is a multiple of 4.
+    #[allow(clippy::cast_ptr_alignment)]
     fn load(self, offset: usize) -> u32 {
         let ptr = self.0.as_ptr().wrapping_add(offset).cast::<u32>();
         // SAFETY: the index fields are 4-aligned inside the page `new` vouched for.
         unsafe { ptr.read_volatile() }
     }
 
+    #[allow(clippy::cast_ptr_alignment)]
     fn store(self, offset: usize, value: u32) {
         let ptr = self.0.as_ptr().wrapping_add(offset).cast::<u32>();
         // SAFETY: as in `load`.
@@ -100,13 +103,13 @@ pub struct Relay {
 impl Relay {
     pub(crate) fn start(
         dir: PathBuf,
-        socket: PathBuf,
+        socket: &Path,
         domid: u16,
         guest: GuestRing,
         hooks: RelayHooks,
     ) -> Result<Self, String> {
         let dom0 = xenbus::store::Store::new(
-            SocketTransport::connect(&socket, Duration::from_millis(500))
+            SocketTransport::connect(socket, Duration::from_millis(500))
                 .map_err(|e| format!("connect {}: {e}", socket.display()))?,
             StoreConfig {
                 request_id_seed: 0x700,

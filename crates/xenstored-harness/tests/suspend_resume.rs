@@ -120,9 +120,16 @@ fn open_child_channel(world: &World, sim: &Sim) -> ChildChannel {
     }
 }
 
-#[test]
-fn suspend_resume_1000_cycles() {
-    let Some(daemon) = daemon() else { return };
+/// The simulator, the composition on it with upcalls wired, and the relay to xenstored.
+struct Rig {
+    sim: Sim,
+    pages: Arc<xen_sim::SimPages>,
+    world: Arc<World>,
+    system: Arc<System>,
+    relay: xenstored_harness::relay::Relay,
+}
+
+fn rig(daemon: &Daemon) -> Rig {
     let sim = Sim::new(SimConfig {
         vcpus: CPUS,
         ..SimConfig::default()
@@ -173,6 +180,100 @@ fn suspend_resume_1000_cycles() {
             },
         )
         .expect("relay");
+    Rig {
+        sim,
+        pages,
+        world,
+        system,
+        relay,
+    }
+}
+
+/// After a resume, xenbus's own connections work again on their renumbered ports: a store
+/// write and read through the real daemon, and a console line reaching the backend.
+fn xenbus_connections_work(world: &World, sim: &Sim, cycle: u32) {
+    let store = world.store.store().expect("store connected");
+    // The store itself talks to the daemon on the new port.
+    let value = format!("cycle {cycle}");
+    store
+        .write(None, None, b"data/cycle", value.as_bytes())
+        .expect("write after resume");
+    let read = store.read(None, None, b"data/cycle").expect("read back");
+    assert_eq!(read.as_bytes(), value.as_bytes());
+    store.free(read);
+    // The console reconnected on its renumbered port: a line reaches the backend.
+    let line = format!("resumed {cycle}\n");
+    assert_eq!(world.console.write(line.as_bytes()), line.len());
+    let output = sim.console_output();
+    assert!(
+        output.ends_with(line.as_bytes()),
+        "cycle {cycle}: console backend saw {:?}",
+        String::from_utf8_lossy(&output[output.len().saturating_sub(40)..])
+    );
+}
+
+/// Grants after a resume: the old entry is gone from Xen's new table; revoking it gives the
+/// reference back, and the page granted again maps with its contents.
+fn regrant(
+    world: &World,
+    sim: &Sim,
+    cache: &Arc<xenbus::gnttab::GnttabCache<StdPlatform>>,
+    entry: xenbus::gnttab::GrantEntry,
+    page_pfn: u64,
+    cycle: u32,
+) -> xenbus::gnttab::GrantEntry {
+    assert!(
+        sim.dom0().map_grant(entry.reference(), false).is_err(),
+        "cycle {cycle}"
+    );
+    world
+        .gnttab
+        .revoke_foreign_access(cache, false, entry)
+        .map_err(|(e, _)| e)
+        .expect("revoke after resume");
+    let entry = world
+        .gnttab
+        .permit_foreign_access(cache, false, 0, page_pfn, false)
+        .expect("permit again");
+    let mapping = sim
+        .dom0()
+        .map_grant(entry.reference(), false)
+        .expect("dom0 maps");
+    let mut first = [0u8; 4];
+    mapping.read(0, &mut first).expect("read grant");
+    assert_eq!(first, [0x5A; 4], "cycle {cycle}");
+    sim.dom0().unmap_grant(mapping).expect("unmap");
+    entry
+}
+
+/// The child closes its dead channel and opens a new one; events pass both ways.
+fn reopen_child_channel(world: &World, sim: &Sim, old: &ChildChannel, cycle: u32) -> ChildChannel {
+    world.evtchn.close(Arc::clone(&old.channel));
+    let child = open_child_channel(world, sim);
+    let before = child.events.load(Ordering::SeqCst);
+    sim.dom0().send(child.remote).expect("dom0 kicks");
+    assert!(
+        child.events.load(Ordering::SeqCst) > before,
+        "cycle {cycle}: dom0's event reached the child's callback"
+    );
+    world.evtchn.send(&child.channel);
+    assert!(
+        sim.dom0().take_events().contains(&child.remote),
+        "cycle {cycle}: the child's event reached dom0"
+    );
+    child
+}
+
+#[test]
+fn suspend_resume_1000_cycles() {
+    let Some(daemon) = daemon() else { return };
+    let Rig {
+        sim,
+        pages,
+        world,
+        system,
+        relay,
+    } = rig(&daemon);
     world.start().expect("start");
     assert!(
         world.console_acquired(),
@@ -219,59 +320,13 @@ fn suspend_resume_1000_cycles() {
             .transaction_end(tx, true)
             .expect_err("expired transaction");
         assert!(ended.is_retry(), "cycle {cycle}: {ended:?}");
-        // The store itself talks to the daemon on the new port.
-        let value = format!("cycle {cycle}");
-        store
-            .write(None, None, b"data/cycle", value.as_bytes())
-            .expect("write after resume");
-        let read = store.read(None, None, b"data/cycle").expect("read back");
-        assert_eq!(read.as_bytes(), value.as_bytes());
-        store.free(read);
-        // The console reconnected on its renumbered port: a line reaches the backend.
-        let line = format!("resumed {cycle}\n");
-        assert_eq!(world.console.write(line.as_bytes()), line.len());
-        let output = sim.console_output();
-        assert!(
-            output.ends_with(line.as_bytes()),
-            "cycle {cycle}: console backend saw {:?}",
-            String::from_utf8_lossy(&output[output.len().saturating_sub(40)..])
-        );
+        xenbus_connections_work(&world, &sim, cycle);
         // The expired watch never fires again.
         assert_eq!(watch_counter.get(), signals_before + 1, "cycle {cycle}");
-        // Grants: the old entry is gone from Xen's new table; revoking it gives the reference
-        // back, and the page granted again maps with its contents.
-        let old = entry.reference();
-        assert!(sim.dom0().map_grant(old, false).is_err(), "cycle {cycle}");
-        world
-            .gnttab
-            .revoke_foreign_access(&cache, false, entry)
-            .map_err(|(e, _)| e)
-            .expect("revoke after resume");
-        entry = world
-            .gnttab
-            .permit_foreign_access(&cache, false, 0, page_pfn, false)
-            .expect("permit again");
-        let reference = entry.reference();
-        let mapping = sim.dom0().map_grant(reference, false).expect("dom0 maps");
-        let mut first = [0u8; 4];
-        mapping.read(0, &mut first).expect("read grant");
-        assert_eq!(first, [0x5A; 4], "cycle {cycle}");
-        sim.dom0().unmap_grant(mapping).expect("unmap");
+        entry = regrant(&world, &sim, &cache, entry, page_pfn, cycle);
 
         // The child reconnects: new channel, new watch, new transaction.
-        world.evtchn.close(Arc::clone(&child.channel));
-        child = open_child_channel(&world, &sim);
-        let before = child.events.load(Ordering::SeqCst);
-        sim.dom0().send(child.remote).expect("dom0 kicks");
-        assert!(
-            child.events.load(Ordering::SeqCst) > before,
-            "cycle {cycle}: dom0's event reached the child's callback"
-        );
-        world.evtchn.send(&child.channel);
-        assert!(
-            sim.dom0().take_events().contains(&child.remote),
-            "cycle {cycle}: the child's event reached dom0"
-        );
+        child = reopen_child_channel(&world, &sim, &child, cycle);
         store.watch_remove(watch).expect("remove expired watch");
         watch_counter = Arc::new(Counter::default());
         watch = store
