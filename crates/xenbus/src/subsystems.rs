@@ -15,6 +15,8 @@
 //!   channel, signal watches), CONSOLE (re-open its channel);
 //!
 //! CONSOLE is acquired last and may fail (no PV console): the rest then runs without it.
+//! Then the FDO's `VIRQ_DEBUG` channel is opened on CPU 0 (re-opened by the FDO's LATE
+//! callback, last in the list): Xen's debug key makes every debug callback dump.
 //!
 //! then the debug callbacks `xenbus|EVTCHN`, `xenbus|SHARED_INFO`, `xenbus|GNTTAB`,
 //! `xenbus|CACHE`, `xenbus|STORE`, `xenbus|SUSPEND` and `xenbus|CONSOLE`. [`Subsystems::stop`] undoes it in
@@ -29,13 +31,14 @@ use core::time::Duration;
 
 use ntstatus::NtStatus;
 use platform_port::worker::Worker;
-use platform_port::{Interrupts, IrqlLock, Platform, Rendezvous, plog};
+use platform_port::{Dpc, Interrupts, IrqlLock, Platform, Rendezvous, plog};
+use xen_headers::xen::VIRQ_DEBUG;
 use xen_services::XenServices;
 
 use crate::cache::{CacheContext, CacheError};
 use crate::console::Console;
 use crate::debug::{Debug, DebugCallback, DebugError, ModuleLookup, Origin};
-use crate::evtchn::{Evtchn, EvtchnConfig, EvtchnError, EvtchnSharedInfo};
+use crate::evtchn::{Channel, Evtchn, EvtchnConfig, EvtchnError, EvtchnSharedInfo, OpenKind};
 use crate::gnttab::{Gnttab, GnttabError};
 use crate::hole::Hole;
 use crate::shared_info::SharedInfoContext;
@@ -117,6 +120,11 @@ where
     started: IrqlLock<P, Option<Registrations>>,
     watchdog_period: spin::Mutex<Duration>,
     watchdog: spin::Mutex<Option<Worker<P>>>,
+    /// The `VIRQ_DEBUG` channel (upstream's FDO opens it on CPU 0).
+    virq_debug: spin::Mutex<Option<Arc<Channel>>>,
+    /// Runs DEBUG's trigger for a `VIRQ_DEBUG` event (shared with the channel's callback,
+    /// which must not hold the composition).
+    virq_debug_dpc: Arc<P::Dpc>,
 }
 
 impl<P, S, I> fmt::Debug for Subsystems<P, S, I>
@@ -195,6 +203,9 @@ where
             Arc::clone(&gnttab),
         );
         let started = IrqlLock::dispatch(platform.clone(), None);
+        let dumping = Arc::clone(&debug);
+        let virq_debug_dpc =
+            Arc::new(platform.new_dpc(Some(0), Arc::new(move || dumping.trigger(None))));
         Ok(Arc::new(Self {
             platform,
             services,
@@ -211,6 +222,8 @@ where
             started,
             watchdog_period: spin::Mutex::new(Duration::from_secs(watchdog::PERIOD_SECONDS)),
             watchdog: spin::Mutex::new(None),
+            virq_debug: spin::Mutex::new(None),
+            virq_debug_dpc,
         }))
     }
 
@@ -245,7 +258,43 @@ where
         let store_debug = registrations.store_debug.clone();
         *self.started.lock() = Some(registrations);
         self.start_watchdog(store_debug);
+        self.open_virq_debug();
         Ok(())
+    }
+
+    /// Opens `VIRQ_DEBUG` on CPU 0 (upstream `FdoVirqInitialize`): Xen raises it when the
+    /// host's `'q'` debug key is pressed, and every debug callback then dumps to the log.
+    /// Upstream triggers DEBUG from the channel callback itself, at the interrupt's level;
+    /// here the callback queues a DPC that triggers it, so no dump can spin on a
+    /// `DISPATCH_LEVEL` lock its own processor was holding when the interrupt arrived. A stale
+    /// channel (after a resume) is closed first; failure to open is logged and tolerated.
+    fn open_virq_debug(&self) {
+        if let Some(stale) = self.virq_debug.lock().take() {
+            self.evtchn.close(stale);
+        }
+        let dpc = Arc::clone(&self.virq_debug_dpc);
+        let opened = self.evtchn.open(
+            OpenKind::Virq {
+                index: VIRQ_DEBUG,
+                cpu: Some(0),
+            },
+            Arc::new(move || {
+                dpc.insert();
+                true
+            }),
+            0,
+        );
+        match opened {
+            Ok(channel) => {
+                let _ = self.evtchn.unmask(&channel, false, true);
+                *self.virq_debug.lock() = Some(channel);
+            }
+            Err(error) => plog!(
+                self.platform,
+                Warning,
+                "FDO: VIRQ_DEBUG not available ({error})"
+            ),
+        }
     }
 
     /// Sets the store watchdog's period for the next [`Subsystems::start`] (upstream: 15 s).
@@ -339,7 +388,7 @@ where
             |s| s.gnttab.suspend_early(),
             |s| s.store.suspend_early(),
         ];
-        let late: [fn(&Self); 3] = [
+        let late: [fn(&Self); 4] = [
             |s| s.evtchn.suspend_late(),
             |s| s.store.suspend_late(),
             |s| {
@@ -347,6 +396,8 @@ where
                     s.console.suspend_late();
                 }
             },
+            // The FDO's own LATE callback re-opens its VIRQs.
+            Self::open_virq_debug,
         ];
         for f in early {
             if let Ok(cb) = self
@@ -403,6 +454,10 @@ where
         if let Some(worker) = self.watchdog.lock().take() {
             worker.stop();
         }
+        if let Some(channel) = self.virq_debug.lock().take() {
+            self.evtchn.close(channel);
+        }
+        let _ = self.virq_debug_dpc.remove();
         for cb in &registrations.debug {
             let _ = self.debug.deregister(cb);
         }

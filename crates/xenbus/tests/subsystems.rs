@@ -87,8 +87,8 @@ fn start_connects_everything_and_stop_gives_everything_back() {
     assert!(subsystems.is_started());
     assert!(subsystems.store.store().is_some(), "store connected");
     assert!(subsystems.console_acquired());
-    // The store's and the console's channels.
-    assert_eq!(subsystems.evtchn.channel_count(), 2);
+    // The store's, the console's and VIRQ_DEBUG's channels.
+    assert_eq!(subsystems.evtchn.channel_count(), 3);
     // Starting again changes nothing.
     subsystems.start().unwrap();
     assert_eq!(subsystems.debug.references(), 1);
@@ -187,6 +187,38 @@ fn store_watchdog_kicks_a_stuck_ring_and_dumps_the_store() {
         "the STORE dump follows the kick"
     );
     assert!(world.sim.take_store_kicks() > 0, "xenstored was kicked");
+    subsystems.stop();
+    assert_all_released(&world, &subsystems);
+}
+
+#[test]
+fn xens_debug_key_dumps_every_callback_and_still_does_after_a_resume() {
+    let world = two_vcpus();
+    let subsystems = build(&world);
+    subsystems.start().unwrap();
+    // The store's, the console's and VIRQ_DEBUG's channels.
+    assert_eq!(subsystems.evtchn.channel_count(), 3);
+    let dumps = |world: &SimWorld| {
+        world.platform.flush_dpcs();
+        world
+            .platform
+            .log_lines()
+            .iter()
+            .filter(|(_, l)| l.starts_with("XEN|DEBUG: ====> (xenbus|STORE)"))
+            .count()
+    };
+    assert_eq!(dumps(&world), 0);
+    assert!(world.sim.raise_virq(xen_headers::xen::VIRQ_DEBUG, 0));
+    assert_eq!(dumps(&world), 1, "one key press, one dump");
+    assert_eq!(
+        subsystems.suspend.trigger(),
+        xenbus::suspend::SuspendOutcome::Resumed
+    );
+    assert!(
+        world.sim.raise_virq(xen_headers::xen::VIRQ_DEBUG, 0),
+        "re-bound by the LATE callback"
+    );
+    assert_eq!(dumps(&world), 2);
     subsystems.stop();
     assert_all_released(&world, &subsystems);
 }
