@@ -24,6 +24,7 @@
 //! Without the daemon the test is skipped loudly (CI sets `XENSTORED_REQUIRED=1`, which turns
 //! the skip into a failure).
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -374,5 +375,9 @@ fn suspend_resume_1000_cycles() {
     assert_eq!(pages.outstanding(), 0);
     assert_eq!(system.unplugs.load(Ordering::SeqCst), CYCLES);
     relay.finish().expect("relay ran cleanly");
-    eprintln!("suspend_resume_1000_cycles: {CYCLES} cycles on the simulator with xenstored-c");
+    // Shown even though the test harness captures printing.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "suspend_resume_1000_cycles: {CYCLES} cycles passed (simulator, real xenstored-c)"
+    );
 }

@@ -14,10 +14,13 @@
  * Last line: "interfaces: N passed, M failed" (and a "skipped:" line before it).
  */
 
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, sched_yield */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <time.h>
 
 #include "suspend_interface.h"
 #include "shared_info_interface.h"
@@ -763,8 +766,26 @@ static void check_unplug(void)
 static BOOLEAN evtchn_callback(PKINTERRUPT interrupt, PVOID argument)
 {
     (void)interrupt;
-    (*(int *)argument)++;
+    __atomic_fetch_add((int *)argument, 1, __ATOMIC_SEQ_CST);
     return 1;
+}
+
+/* Whether the callback counter reaches `want` within 5 s. An event dom0 sends is usually
+   delivered before the send returns, but when another thread (the store relay) is running
+   vCPU 0's upcall at that moment, that thread delivers it instead, a little later. */
+static int reaches(int *counter, int want)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int seen = __atomic_load_n(counter, __ATOMIC_SEQ_CST);
+        if (seen >= want)
+            return seen == want;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= 5)
+            return 0;
+        sched_yield();
+    }
 }
 
 static void check_evtchn(void)
@@ -810,7 +831,7 @@ static void check_evtchn(void)
     /* dom0's notification runs the callback through the upcall. */
     ULONG count = XENBUS_EVTCHN(GetCount, &ev, unbound);
     CHECK(xenbus_host_dom0_send((ULONG)remote) == 0);
-    CHECK(fired_unbound == 1);
+    CHECK(reaches(&fired_unbound, 1));
     CHECK(XENBUS_EVTCHN(GetCount, &ev, unbound) == count + 1);
     CHECK_STATUS(XENBUS_EVTCHN(Wait, &ev, unbound, count + 1, &short_wait), STATUS_SUCCESS);
     CHECK_STATUS(XENBUS_EVTCHN(Wait, &ev, unbound, count + 2, &short_wait),
@@ -845,9 +866,9 @@ static void check_evtchn(void)
     (void)XENBUS_EVTCHN(Unmask, &ev, inter, 0, 0);
     int before = fired_inter;
     CHECK(xenbus_host_dom0_send((ULONG)dom0_port) == 0);
-    CHECK(fired_inter == before + 1);
+    CHECK(reaches(&fired_inter, before + 1));
     CHECK(xenbus_host_dom0_send((ULONG)dom0_port) == 0);
-    CHECK(fired_inter == before + 2);
+    CHECK(reaches(&fired_inter, before + 2));
     (void)xenbus_host_dom0_events((ULONG)dom0_port);
     XENBUS_EVTCHN(Send, &ev, inter);
     CHECK(xenbus_host_dom0_events((ULONG)dom0_port) == 1);
@@ -867,7 +888,7 @@ static void check_evtchn(void)
     CHECK(fixed_remote > 0);
     int fixed_before = fired_fixed;
     CHECK(xenbus_host_dom0_send((ULONG)fixed_remote) == 0);
-    CHECK(fired_fixed == fixed_before + 1);
+    CHECK(reaches(&fired_fixed, fixed_before + 1));
     /* A port EVTCHN already holds cannot be opened twice. */
     CHECK(XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_FIXED, evtchn_callback, &fired_fixed,
                         toolstack, (BOOLEAN)0) == NULL);
@@ -878,9 +899,12 @@ static void check_evtchn(void)
         XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_VIRQ, evtchn_callback, &fired_virq,
                       (ULONG)0 /* VIRQ_TIMER */, (USHORT)0, (UCHAR)0);
     CHECK(virq9 != NULL);
+    /* VIRQ_DEBUG is held by the FDO itself (a second bind is refused), so use XENOPROF. */
+    CHECK(ev8.EvtchnOpen((PINTERFACE)&ev8, XENBUS_EVTCHN_TYPE_VIRQ, evtchn_callback,
+                         &fired_virq, (ULONG)1 /* VIRQ_DEBUG */) == NULL);
     PXENBUS_EVTCHN_CHANNEL virq8 =
         ev8.EvtchnOpen((PINTERFACE)&ev8, XENBUS_EVTCHN_TYPE_VIRQ, evtchn_callback, &fired_virq,
-                       (ULONG)1 /* VIRQ_DEBUG */);
+                       (ULONG)7 /* VIRQ_XENOPROF */);
     CHECK(virq8 != NULL);
     CHECK(virq8 != NULL && XENBUS_EVTCHN(GetPort, &ev, virq8) != 0);
     CHECK(XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_VIRQ, evtchn_callback, &fired_virq,
