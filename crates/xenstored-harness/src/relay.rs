@@ -12,8 +12,10 @@
 //!
 //! A suspend moves the guest to a new domain: when [`RelayHooks::generation`] changes, the
 //! relay releases the domain (`XS_RELEASE`) and introduces it again, as a toolstack on the new
-//! host would. The daemon then forgets the domain's watches and transactions, which is exactly
-//! what a resumed guest must cope with.
+//! host would. The daemon then forgets the domain's watches and transactions (and, since
+//! XSA-322, removes the nodes the old domain owned), which is exactly what a resumed guest must
+//! cope with. A real toolstack introduces the domain before it runs again; callers model that
+//! with [`Relay::await_generation`] right after the resume.
 
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
@@ -91,6 +93,8 @@ pub struct RelayStats {
     pub responses: AtomicU64,
     /// Times the domain was released and introduced again.
     pub reintroductions: AtomicU64,
+    /// The guest generation the daemon side currently serves.
+    pub generation: AtomicU64,
 }
 
 /// A running relay; stopped (and joined) on drop.
@@ -125,6 +129,7 @@ impl Relay {
             .name("xenstored-relay".into())
             .spawn(move || {
                 let mut generation = (hooks.generation)();
+                stats2.generation.store(generation, Ordering::Release);
                 let mut idle = 0u32;
                 while !stop2.load(Ordering::Acquire) {
                     let now = (hooks.generation)();
@@ -135,6 +140,7 @@ impl Relay {
                         daemon_side = introduce_guest(&dir, &dom0, domid)?;
                         generation = now;
                         stats2.reintroductions.fetch_add(1, Ordering::Relaxed);
+                        stats2.generation.store(now, Ordering::Release);
                     }
                     let moved = daemon_side.with_transport(|t| pump(guest, t, &stats2))?;
                     if moved {
@@ -163,6 +169,21 @@ impl Relay {
     #[must_use]
     pub fn stats(&self) -> &RelayStats {
         &self.stats
+    }
+
+    /// Waits until the daemon serves guest generation `generation` (the domain was released
+    /// and introduced again), as a toolstack finishes that before the resumed guest runs.
+    /// Returns false after `timeout`.
+    #[must_use]
+    pub fn await_generation(&self, generation: u64, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while self.stats.generation.load(Ordering::Acquire) < generation {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+        true
     }
 
     /// Stops the relay and reports how its thread ended.

@@ -316,6 +316,8 @@ fn suspend_resume_1000_cycles() {
             "cycle {cycle}"
         );
         assert_eq!(world.suspend.count(), cycle);
+        // The toolstack introduces the new domain to xenstored before it runs on.
+        assert!(relay.await_generation(sim.suspends(), std::time::Duration::from_secs(10)));
 
         // Channels: the child's is dead; sending on it is a silent no-op.
         assert!(!child.channel.is_active(), "cycle {cycle}");
