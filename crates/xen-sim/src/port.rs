@@ -5,14 +5,19 @@
 //!
 //! Subsystems under test allocate pages through `platform_port::Memory`; the frames must be
 //! guest frames the simulator knows, so Xen-side operations (`add_to_physmap`, grant mapping,
-//! `decrease_reservation`) act on the very memory the subsystem reads. [`Sim::platform`] builds a
-//! `StdPlatform` whose pages come from here. Guest memory is never handed back to the host (the
-//! simulator keeps every frame valid), so [`SimPages::outstanding`] counts pages allocated and not
-//! yet freed: a leak check for tests.
+//! `decrease_reservation`) act on the very memory the subsystem reads, and `map_physical`
+//! reaches whatever Xen placed at a frame (a grant frame in a hole, the shared-info page).
+//! [`Sim::platform`] builds a `StdPlatform` whose pages come from here.
+//!
+//! Guest memory is never handed back to the host (the simulator keeps every frame valid), so
+//! [`SimPages`] only keeps the books a test checks: pages allocated and not freed, frees of
+//! frames Xen did not back any more (memory handed back to the OS while Xen still owned the
+//! frame), frees of pages never allocated, and a switch that makes allocations fail.
 
+use std::collections::BTreeMap;
 use std::ptr::NonNull;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use platform_port::std_impl::{PageSource, StdPlatform};
 use platform_port::{PAGE_SIZE, Pages, PortError};
@@ -23,22 +28,45 @@ use crate::Sim;
 #[derive(Debug)]
 pub struct SimPages {
     sim: Sim,
-    outstanding: AtomicUsize,
+    /// First frame -> page count of every live allocation.
+    live: Mutex<BTreeMap<u64, usize>>,
+    /// Fail every allocation while set.
+    pub fail: AtomicBool,
+    /// Frees of pages whose frames were not backed by RAM any more.
+    pub unbacked_frees: AtomicUsize,
+    /// Frees of pages this source never handed out (or handed out with another count).
+    pub foreign_frees: AtomicUsize,
 }
 
 impl SimPages {
     /// Pages allocated through the port and not freed.
     #[must_use]
     pub fn outstanding(&self) -> usize {
-        self.outstanding.load(Ordering::Acquire)
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .sum()
+    }
+
+    /// Same as [`SimPages::outstanding`].
+    #[must_use]
+    pub fn live_pages(&self) -> usize {
+        self.outstanding()
     }
 }
 
 impl PageSource for SimPages {
     fn alloc(&self, count: usize) -> Result<Pages, PortError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(PortError::NoMemory);
+        }
         let (pfn, address) = self.sim.allocate(count);
         let address = NonNull::new(address).ok_or(PortError::NoMemory)?;
-        self.outstanding.fetch_add(count, Ordering::AcqRel);
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(pfn, count);
         Ok(Pages {
             address,
             pfn,
@@ -47,12 +75,21 @@ impl PageSource for SimPages {
     }
 
     unsafe fn free(&self, pages: Pages) {
+        let known = self
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&pages.pfn);
+        if known != Some(pages.count) {
+            self.foreign_frees.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
         // The frames stay guest memory; only the accounting changes.
-        let _ = self
-            .outstanding
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                n.checked_sub(pages.count)
-            });
+        for frame in (0..pages.count as u64).filter_map(|i| pages.pfn.checked_add(i)) {
+            if !self.sim.is_populated(frame) {
+                self.unbacked_frees.fetch_add(1, Ordering::SeqCst);
+            }
+        }
     }
 
     fn map(&self, pfn: u64, count: usize) -> Result<NonNull<u8>, PortError> {
@@ -76,12 +113,15 @@ impl PageSource for SimPages {
 
 impl Sim {
     /// A std platform with `processors` processors whose pages are this simulator's guest
-    /// frames, and the page source (for its leak count).
+    /// frames, and the page source (for its books).
     #[must_use]
     pub fn platform(&self, processors: u32) -> (StdPlatform, Arc<SimPages>) {
         let pages = Arc::new(SimPages {
             sim: self.clone(),
-            outstanding: AtomicUsize::new(0),
+            live: Mutex::new(BTreeMap::new()),
+            fail: AtomicBool::new(false),
+            unbacked_frees: AtomicUsize::new(0),
+            foreign_frees: AtomicUsize::new(0),
         });
         let source: Arc<dyn PageSource> = pages.clone();
         (StdPlatform::with_pages(processors, source), pages)
@@ -111,6 +151,30 @@ mod tests {
             block.address.as_ptr().wrapping_add(PAGE_SIZE)
         );
         assert_eq!(pages.outstanding(), 2);
+        // SAFETY: allocated above and unused.
+        unsafe { platform.free_pages(block) };
+        assert_eq!(pages.outstanding(), 0);
+        assert_eq!(pages.unbacked_frees.load(Ordering::SeqCst), 0);
+        assert_eq!(pages.foreign_frees.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn the_books_catch_failed_allocations_and_bad_frees() {
+        let sim = Sim::new(SimConfig::default());
+        let (platform, pages) = sim.platform(1);
+        pages.fail.store(true, Ordering::SeqCst);
+        assert_eq!(platform.alloc_pages(1), Err(PortError::NoMemory));
+        pages.fail.store(false, Ordering::SeqCst);
+        let block = platform.alloc_pages(1).unwrap();
+        let stranger = Pages {
+            address: block.address,
+            pfn: block.pfn + 7,
+            count: 1,
+        };
+        // SAFETY: a bogus free is only counted, never acted on.
+        unsafe { platform.free_pages(stranger) };
+        assert_eq!(pages.foreign_frees.load(Ordering::SeqCst), 1);
+        assert_eq!(pages.outstanding(), 1);
         // SAFETY: allocated above and unused.
         unsafe { platform.free_pages(block) };
         assert_eq!(pages.outstanding(), 0);

@@ -18,6 +18,8 @@
 
 include!("support/sim_platform.rs");
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use ntstatus::NtStatus;
