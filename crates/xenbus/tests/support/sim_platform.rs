@@ -20,6 +20,7 @@ pub struct SimWorld {
 }
 
 /// A world with `cfg.vcpus` processors over a simulator made from `cfg`.
+#[must_use]
 pub fn sim_world(cfg: SimConfig) -> SimWorld {
     let cpus = cfg.vcpus;
     let sim = Sim::new(cfg);
