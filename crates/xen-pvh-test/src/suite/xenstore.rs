@@ -31,7 +31,11 @@ const SLICE_NS: u64 = 250 * MS;
 const DOM0_TIMEOUT_NS: u64 = 30_000 * MS;
 
 /// The xenstore event channel: `EVTCHNOP_send` to kick, `SCHEDOP_poll` to wait. The port stays
-/// masked-or-not as Xen left it; interrupts are off, so nothing but us consumes its pending bit.
+/// masked-or-not as Xen left it. The wait counts as signalled when the port's 2-level pending
+/// bit is set, or when the poll returned before its deadline: while the xenbus rounds run
+/// EVTCHN, its interrupt handler may see the event first, and under the FIFO ABI the pending
+/// state lives in EVTCHN's event array, out of this transport's sight; Xen's poll still
+/// returns as soon as the port is pending under either ABI.
 pub(super) struct Port(u32);
 
 impl EventChannel for Port {
@@ -42,7 +46,8 @@ impl EventChannel for Port {
     fn wait(&mut self) -> Wait {
         let deadline = events::now_ns().saturating_add(SLICE_NS);
         let _ = xen::sched::poll(hv(), &[self.0], deadline);
-        let signalled = shm::pending(self.0);
+        let early = events::now_ns() < deadline;
+        let signalled = shm::pending(self.0) || early;
         shm::clear_pending(self.0);
         if signalled {
             Wait::Signalled
