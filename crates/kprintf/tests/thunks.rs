@@ -573,24 +573,15 @@ fn build_c_program() -> PathBuf {
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kprintf-c");
     std::fs::create_dir_all(&out_dir).unwrap();
     let lib = out_dir.join("libkprintf_variadic_callers.so");
-    let compiler = cc::Build::new()
-        .cargo_metadata(false)
-        .target("x86_64-unknown-linux-gnu")
-        .host("x86_64-unknown-linux-gnu")
-        .opt_level(2)
-        .debug(false)
-        .out_dir(&out_dir)
-        .get_compiler();
-    let status = compiler
-        .to_command()
-        .args([
-            "-shared", "-fPIC", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o",
-        ])
-        .arg(&lib)
-        .arg(&src)
-        .status()
-        .unwrap();
-    assert!(status.success(), "compiling {}", src.display());
+    xen_abi_check::c_program::build(&xen_abi_check::c_program::CProgram {
+        source: &src,
+        output: &lib,
+        includes: &[],
+        link: None,
+        shared: true,
+        opt_level: 2,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
     lib
 }
 

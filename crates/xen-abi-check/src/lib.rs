@@ -12,6 +12,7 @@
 //! This crate is a host tool (it uses `std`); it sits beside the layering, not in it. The
 //! command-line front end is `check-xen-abi` (`scripts/check-xen-abi`).
 
+pub mod c_program;
 pub mod probe;
 pub mod table;
 

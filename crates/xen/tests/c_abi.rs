@@ -12,7 +12,9 @@
 //! (CI), where that is a failure.
 
 use std::path::{Path, PathBuf};
+
 use std::process::Command;
+use xen_abi_check::c_program::CProgram;
 
 fn required() -> bool {
     std::env::var("XEN_ABI_REQUIRED").is_ok_and(|v| v == "1")
@@ -47,35 +49,15 @@ fn build_c_program(include: &Path, lib_dir: &Path) -> PathBuf {
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xen-c-abi");
     std::fs::create_dir_all(&out_dir).unwrap();
     let exe = out_dir.join("xen_abi");
-    let compiler = cc::Build::new()
-        .cargo_metadata(false)
-        .target("x86_64-unknown-linux-gnu")
-        .host("x86_64-unknown-linux-gnu")
-        .opt_level(1)
-        .debug(false)
-        .out_dir(&out_dir)
-        .get_compiler();
-    let output = compiler
-        .to_command()
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&exe)
-        .arg("-I")
-        .arg(manifest.join("include"))
-        .arg("-I")
-        .arg(include)
-        .arg(&src)
-        .arg("-L")
-        .arg(lib_dir)
-        .arg("-lxen")
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "compiling {}:\n{}",
-        src.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    xen_abi_check::c_program::build(&CProgram {
+        source: &src,
+        output: &exe,
+        includes: &[&manifest.join("include"), include],
+        link: Some((lib_dir, "xen")),
+        shared: false,
+        opt_level: 1,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
     exe
 }
 

@@ -14,7 +14,9 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
 use std::process::Command;
+use xen_abi_check::c_program::CProgram;
 
 fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
@@ -33,35 +35,18 @@ fn build_child(lib_dir: &Path) -> PathBuf {
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xenbus-child-driver");
     std::fs::create_dir_all(&out_dir).unwrap();
     let exe = out_dir.join("child_driver");
-    let compiler = cc::Build::new()
-        .cargo_metadata(false)
-        .target("x86_64-unknown-linux-gnu")
-        .host("x86_64-unknown-linux-gnu")
-        .opt_level(1)
-        .debug(false)
-        .out_dir(&out_dir)
-        .get_compiler();
-    let output = compiler
-        .to_command()
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&exe)
-        .arg("-I")
-        .arg(manifest.join("../xenbus-interface/include"))
-        .arg("-I")
-        .arg(manifest.join("include"))
-        .arg(&src)
-        .arg("-L")
-        .arg(lib_dir)
-        .arg("-lxenbus_host")
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "compiling {}:\n{}",
-        src.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    xen_abi_check::c_program::build(&CProgram {
+        source: &src,
+        output: &exe,
+        includes: &[
+            &manifest.join("../xenbus-interface/include"),
+            &manifest.join("include"),
+        ],
+        link: Some((lib_dir, "xenbus_host")),
+        shared: false,
+        opt_level: 1,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
     exe
 }
 
