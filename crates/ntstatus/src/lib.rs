@@ -29,6 +29,8 @@ pub const STATUS_SUCCESS: NtStatus = nt(0x0000_0000);
 pub const STATUS_TIMEOUT: NtStatus = nt(0x0000_0102);
 /// `STATUS_BUFFER_OVERFLOW` (0x80000005): a value does not fit the caller's buffer (a warning: the severity bits are `10`).
 pub const STATUS_BUFFER_OVERFLOW: NtStatus = nt(0x8000_0005);
+/// `STATUS_NO_MORE_ENTRIES` (0x8000001A): the end of an enumeration.
+pub const STATUS_NO_MORE_ENTRIES: NtStatus = nt(0x8000_001A);
 /// `STATUS_UNSUCCESSFUL` (0xC0000001).
 pub const STATUS_UNSUCCESSFUL: NtStatus = nt(0xC000_0001);
 /// `STATUS_NOT_IMPLEMENTED` (0xC0000002).

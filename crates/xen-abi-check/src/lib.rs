@@ -11,8 +11,15 @@
 //!
 //! This crate is a host tool (it uses `std`); it sits beside the layering, not in it. The
 //! command-line front end is `check-xen-abi` (`scripts/check-xen-abi`).
+//!
+//! The same items, table style and report also prove the kernel bindings (`ntddk`) against
+//! mingw-w64's DDK headers for x64 Windows ([`nt`], `check-nt-abi`, `scripts/check-nt-abi`).
+//! That target cannot run here, so its probe is compiled to assembly and read back
+//! ([`cross`]).
 
 pub mod c_program;
+pub mod cross;
+pub mod nt;
 pub mod probe;
 pub mod table;
 
@@ -101,8 +108,14 @@ impl Report {
     /// The summary line scripts and CI look for.
     #[must_use]
     pub fn summary(&self) -> String {
+        self.summary_for("xen-abi")
+    }
+
+    /// The summary line under another check's name: `<name>: N checked, M mismatches`.
+    #[must_use]
+    pub fn summary_for(&self, name: &str) -> String {
         format!(
-            "xen-abi: {} checked, {} mismatches",
+            "{name}: {} checked, {} mismatches",
             self.checked(),
             self.mismatches().count()
         )
@@ -116,6 +129,9 @@ pub enum Error {
     HeadersMissing(PathBuf),
     /// The probe did not compile, run or print what was expected.
     Probe(String),
+    /// A tool or header set the check needs is not installed; the message says which and how
+    /// to install it.
+    Missing(String),
 }
 
 impl fmt::Display for Error {
@@ -129,6 +145,7 @@ impl fmt::Display for Error {
                 dir.display()
             ),
             Self::Probe(msg) => write!(f, "C probe failed: {msg}"),
+            Self::Missing(msg) => write!(f, "{msg}"),
         }
     }
 }

@@ -26,6 +26,53 @@ pub type Result<T> = core::result::Result<T, NtStatus>;
 /// A Xen domain id.
 pub type DomId = u16;
 
+#[cfg(windows)]
+pub mod imports;
+
+/// The driver package's version.
+///
+/// The three images carry the same one: xenbus.sys and xenfilt.sys pass it to xen.sys's
+/// `XenTouch`, which refuses any other, and xen.sys announces it in the unplug handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackageVersion {
+    /// Major version.
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+    /// Micro version.
+    pub micro: u32,
+    /// Build number.
+    pub build: u32,
+}
+
+/// Parses a decimal version component at compile time (0 if it is not a number).
+const fn parse_u32(text: &str) -> u32 {
+    let mut rest = text.as_bytes();
+    let mut value: u32 = 0;
+    while let [b, tail @ ..] = rest {
+        if !b.is_ascii_digit() {
+            return 0;
+        }
+        value = value
+            .saturating_mul(10)
+            .saturating_add(b.wrapping_sub(b'0') as u32);
+        rest = tail;
+    }
+    value
+}
+
+/// This package's version: major, minor and micro from the workspace version; the build number
+/// from the `XENBUS_BUILD_NUMBER` environment variable at build time (0 when unset).
+pub const PACKAGE_VERSION: PackageVersion = PackageVersion {
+    major: parse_u32(env!("CARGO_PKG_VERSION_MAJOR")),
+    minor: parse_u32(env!("CARGO_PKG_VERSION_MINOR")),
+    micro: parse_u32(env!("CARGO_PKG_VERSION_PATCH")),
+    build: match option_env!("XENBUS_BUILD_NUMBER") {
+        Some(b) => parse_u32(b),
+        None => 0,
+    },
+};
+
 /// The xen.sys services xenbus.sys uses. Implementations must be callable at any IRQL up to
 /// `DISPATCH_LEVEL` from any processor, like the exports they stand for.
 pub trait XenServices: Send + Sync {
@@ -236,4 +283,20 @@ pub trait XenServices: Send + Sync {
     /// # Errors
     /// The registry failure.
     fn unplug_decrement_value(&self, unplug_type: u32) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_components_parse_as_decimal_or_zero() {
+        assert_eq!(parse_u32("0"), 0);
+        assert_eq!(parse_u32("9"), 9);
+        assert_eq!(parse_u32("123"), 123);
+        assert_eq!(parse_u32(""), 0);
+        assert_eq!(parse_u32("1a"), 0);
+        assert_eq!(parse_u32("-1"), 0);
+        assert_eq!(parse_u32("99999999999"), u32::MAX);
+    }
 }

@@ -74,48 +74,11 @@ pub const fn registry_status(error: RegistryError) -> NtStatus {
 }
 
 /// The version of this driver package, which `XenTouch` compares and the unplug handshake
-/// announces.
-///
-/// Major, minor and micro come from the crate version; the build number from the
-/// `XENBUS_BUILD_NUMBER` environment variable at build time (0 when unset).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DriverVersion {
-    /// Major version.
-    pub major: u32,
-    /// Minor version.
-    pub minor: u32,
-    /// Micro version.
-    pub micro: u32,
-    /// Build number.
-    pub build: u32,
-}
-
-/// Parses a decimal version component at compile time (0 if it is not a number).
-const fn parse_u32(text: &str) -> u32 {
-    let mut rest = text.as_bytes();
-    let mut value: u32 = 0;
-    while let [b, tail @ ..] = rest {
-        if !b.is_ascii_digit() {
-            return 0;
-        }
-        value = value
-            .saturating_mul(10)
-            .saturating_add(b.wrapping_sub(b'0') as u32);
-        rest = tail;
-    }
-    value
-}
+/// announces: one value for the three images ([`xen_services::PACKAGE_VERSION`]).
+pub use xen_services::PackageVersion as DriverVersion;
 
 /// This package's version.
-pub const DRIVER_VERSION: DriverVersion = DriverVersion {
-    major: parse_u32(env!("CARGO_PKG_VERSION_MAJOR")),
-    minor: parse_u32(env!("CARGO_PKG_VERSION_MINOR")),
-    micro: parse_u32(env!("CARGO_PKG_VERSION_PATCH")),
-    build: match option_env!("XENBUS_BUILD_NUMBER") {
-        Some(b) => parse_u32(b),
-        None => 0,
-    },
-};
+pub const DRIVER_VERSION: DriverVersion = xen_services::PACKAGE_VERSION;
 
 /// The `XEN` service subkeys the unplug logic reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -414,15 +377,22 @@ pub(crate) const unsafe fn c_bytes<'a>(ptr: *const core::ffi::c_char) -> Option<
     Some(unsafe { core::ffi::CStr::from_ptr(ptr) }.to_bytes())
 }
 
-/// What [`initialize`] set up, for [`teardown`].
+/// What [`initialize_log`] set up, for [`teardown_log`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Loaded {
+pub struct LogLoaded {
     /// Whether `DbgPrint` capture is on (the glue registers the kernel callback if so).
     pub capture: bool,
     /// The port-`0xE9` disposition (none if its mask is empty).
     pub xen_disposition: Option<DispositionHandle>,
     /// The port-`0x12` disposition (none if its mask is empty or there is no platform device).
     pub qemu_disposition: Option<DispositionHandle>,
+}
+
+/// What [`initialize`] set up, for [`teardown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    /// The log's part.
+    pub log: LogLoaded,
     /// This boot's unplug decisions.
     pub unplug: UnplugState,
 }
@@ -463,18 +433,18 @@ pub(crate) fn boolean_start_option(
     value
 }
 
-/// The portable steps of xen.sys's `DllInitialize`, in upstream order, with `platform` installed:
+/// The log steps of xen.sys's `DllInitialize`, in upstream order, with `platform` installed:
 ///
 /// 1. `XEN:DBG_PRINT=` decides `DbgPrint` capture ([`crate::options::dbg_print`]);
 /// 2. `Parameters\XenLogLevel` (default CRITICAL) routes to port `0xE9`;
 /// 3. `Parameters\QemuLogLevel` (default INFO|WARNING|ERROR|CRITICAL) routes to port `0x12`,
 ///    only if the platform device answers with its magic (upstream skips that check, A3);
 /// 4. the version line is logged at INFO (upstream also prints its build date, which we do not
-///    have);
-/// 5. the unplug requests are decided ([`unplug::initialize`]).
+///    have).
 ///
-/// Hypercall set-up (detection) is the caller's and comes after, as upstream.
-pub fn initialize(platform: &'static dyn Platform) -> Loaded {
+/// Hypercall set-up (detection) is the caller's and comes next, then [`unplug::initialize`], as
+/// upstream.
+pub fn initialize_log(platform: &'static dyn Platform) -> LogLoaded {
     install_platform(platform);
     let capture = boolean_start_option(
         platform,
@@ -510,48 +480,39 @@ pub fn initialize(platform: &'static dyn Platform) -> Loaded {
             LogArg::Int(u64::from(DRIVER_VERSION.build)),
         ],
     );
-    let unplug = unplug::initialize(platform);
-    Loaded {
+    LogLoaded {
         capture,
         xen_disposition,
         qemu_disposition,
-        unplug,
     }
 }
 
-/// The portable steps of `DllUnload`: forget the unplug decisions, remove the port dispositions,
-/// reset the log and remove the platform.
-pub fn teardown(loaded: &Loaded) {
-    unplug::teardown();
+/// The portable steps of `DllInitialize` where no detection step comes between them (host
+/// tests): [`initialize_log`], then the unplug decisions ([`unplug::initialize`]).
+pub fn initialize(platform: &'static dyn Platform) -> Loaded {
+    let log = initialize_log(platform);
+    let unplug = unplug::initialize(platform);
+    Loaded { log, unplug }
+}
+
+/// Undoes [`initialize_log`]: removes the port dispositions, resets the log and removes the
+/// platform.
+pub fn teardown_log(loaded: &LogLoaded) {
     log::remove_disposition(loaded.qemu_disposition);
     log::remove_disposition(loaded.xen_disposition);
     log::reset();
     remove_platform();
 }
 
+/// The portable steps of `DllUnload`: forget the unplug decisions, then [`teardown_log`].
+pub fn teardown(loaded: &Loaded) {
+    unplug::teardown();
+    teardown_log(&loaded.log);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn version_components_parse_as_decimal_or_zero() {
-        assert_eq!(parse_u32("0"), 0);
-        assert_eq!(parse_u32("9"), 9);
-        assert_eq!(parse_u32("123"), 123);
-        assert_eq!(parse_u32(""), 0);
-        assert_eq!(parse_u32("1a"), 0);
-        assert_eq!(parse_u32("-1"), 0);
-        assert_eq!(parse_u32("99999999999"), u32::MAX);
-    }
-
-    #[test]
-    fn driver_version_is_the_crate_version() {
-        let v = DRIVER_VERSION;
-        assert_eq!(
-            std::format!("{}.{}.{}", v.major, v.minor, v.micro),
-            env!("CARGO_PKG_VERSION")
-        );
-    }
 
     #[test]
     fn registry_errors_map_to_upstreams_statuses() {

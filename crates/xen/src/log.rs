@@ -350,6 +350,19 @@ impl<S> Log<S> {
         }
     }
 
+    /// Empties the log in place: no pending lines, no dispositions (`LogTeardown`). In place
+    /// because a log is larger than a page: a kernel stack must never hold a copy of it.
+    pub fn clear(&mut self) {
+        for slot in &mut self.slots {
+            *slot = Slot::EMPTY;
+        }
+        self.pending = 0;
+        for disposition in &mut self.dispositions {
+            *disposition = None;
+        }
+        self.generation = 0;
+    }
+
     /// Number of lines waiting for a flush.
     #[must_use]
     pub const fn pending(&self) -> usize {

@@ -1,33 +1,119 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! Windows glue: allocator, panic handler and the driver entry point.
+//! Windows glue of xenfilt.sys: the image's entry points.
 //!
-//! Only the link-level pieces exist so far. The entry point refuses to load the driver with
-//! `STATUS_NOT_IMPLEMENTED` until the glue that wires the portable core to the kernel lands, so
-//! an early build can never pretend to be a working driver.
+//! `DriverEntry` follows upstream's order: the image runtime, `DriverUnload`, the version line,
+//! then `XenTouch`, which loads xen.sys and compares package versions. When `XenTouch` fails
+//! (no Xen, xen.sys not initialised, another version) the driver returns success but stays
+//! inert, with no `AddDevice` and no dispatch routines, as upstream's. Otherwise it opens its
+//! `Parameters` key and registers `AddDevice` and the dispatch routines.
+//!
+//! The filter itself is not wired yet: `AddDevice` attaches to nothing (`STATUS_SUCCESS`
+//! without a filter device, which leaves the device's stack as it was, as an upstream xenfilt
+//! does for a device it does not filter), and no IRP can reach the dispatch routine, which
+//! fails any with `STATUS_NOT_SUPPORTED`.
 
-extern crate wdk_panic;
-
-use wdk_alloc::WdkAllocator;
-use wdk_sys::{DRIVER_OBJECT, NTSTATUS, PCUNICODE_STRING};
+use ntddk::registry::Key;
+use ntddk::{
+    DEVICE_OBJECT, DPFLTR_ERROR_LEVEL, DPFLTR_INFO_LEVEL, DRIVER_OBJECT, IRP, KEY_READ, NTSTATUS,
+    STATUS_NOT_SUPPORTED, STATUS_SUCCESS, UNICODE_STRING, nt_success,
+};
+use xen_services::PACKAGE_VERSION;
 
 #[global_allocator]
-static GLOBAL_ALLOCATOR: WdkAllocator = WdkAllocator;
+static ALLOCATOR: ntddk::runtime::Allocator =
+    ntddk::runtime::Allocator::new(u32::from_ne_bytes(*b"FILT"));
 
-/// `STATUS_NOT_IMPLEMENTED` (0xC0000002), spelled from its bit pattern.
-const STATUS_NOT_IMPLEMENTED: NTSTATUS = NTSTATUS::from_ne_bytes(0xC000_0002_u32.to_ne_bytes());
+/// The `Parameters` key, held from `DriverEntry` to `DriverUnload` (PASSIVE_LEVEL only).
+static PARAMETERS: spin::Mutex<Option<Key>> = spin::Mutex::new(None);
 
-/// The driver entry point the I/O manager calls on load.
+/// The driver entry point (see the module docs).
 ///
 /// # Safety
-///
-/// Called only by the I/O manager, with a valid driver object and registry path.
-// SAFETY: the I/O manager resolves this exact, unmangled name as the image entry point.
+/// Called only by the I/O manager, at PASSIVE_LEVEL, with a valid driver object and path.
+// SAFETY: the image's entry point (`/ENTRY:DriverEntry`); nothing else defines the name.
 #[unsafe(export_name = "DriverEntry")]
 pub unsafe extern "system" fn driver_entry(
-    _driver: &mut DRIVER_OBJECT,
-    _registry_path: PCUNICODE_STRING,
+    driver: *mut DRIVER_OBJECT,
+    registry_path: *mut UNICODE_STRING,
 ) -> NTSTATUS {
-    STATUS_NOT_IMPLEMENTED
+    ntddk::runtime::init(c"xenfilt");
+    // SAFETY: the I/O manager's contract.
+    let (Some(driver), Some(path)) = (unsafe { driver.as_mut() }, unsafe {
+        registry_path.as_mut()
+    }) else {
+        return ntddk::STATUS_INVALID_PARAMETER;
+    };
+    driver.DriverUnload = Some(driver_unload);
+    let v = PACKAGE_VERSION;
+    ntddk::runtime::print_fmt(
+        DPFLTR_INFO_LEVEL,
+        format_args!(
+            "xenfilt|DriverEntry: {}.{}.{} ({})\n",
+            v.major, v.minor, v.micro, v.build
+        ),
+    );
+    // SAFETY: PASSIVE_LEVEL; a NUL-terminated name and the package version.
+    let touched = unsafe {
+        xen_services::imports::XenTouch(c"xenfilt".as_ptr(), v.major, v.minor, v.micro, v.build)
+    };
+    if !nt_success(touched) {
+        ntddk::runtime::print_fmt(
+            DPFLTR_ERROR_LEVEL,
+            format_args!(
+                "xenfilt|DriverEntry: XenTouch failed ({:08x}): inert, no AddDevice\n",
+                touched.cast_unsigned()
+            ),
+        );
+        return STATUS_SUCCESS;
+    }
+    let parameters = match Key::open_unicode(None, path, KEY_READ)
+        .and_then(|service| Key::open(Some(&service), "Parameters", KEY_READ))
+    {
+        Ok(key) => key,
+        Err(status) => {
+            ntddk::runtime::print_fmt(
+                DPFLTR_ERROR_LEVEL,
+                format_args!(
+                    "xenfilt|DriverEntry: cannot open Parameters ({:08x})\n",
+                    status.cast_unsigned()
+                ),
+            );
+            return status;
+        }
+    };
+    *PARAMETERS.lock() = Some(parameters);
+    // SAFETY: the I/O manager allocated the extension with the driver object.
+    if let Some(extension) = unsafe { driver.DriverExtension.as_mut() } {
+        extension.AddDevice = Some(add_device);
+    }
+    for slot in &mut driver.MajorFunction {
+        *slot = Some(dispatch);
+    }
+    STATUS_SUCCESS
+}
+
+/// `AddDevice`: filters nothing yet (see the module docs).
+unsafe extern "system" fn add_device(
+    _driver: *mut DRIVER_OBJECT,
+    _pdo: *mut DEVICE_OBJECT,
+) -> NTSTATUS {
+    ntddk::runtime::print(
+        DPFLTR_INFO_LEVEL,
+        b"xenfilt|AddDevice: the filter is not implemented in this build: not attached\n",
+    );
+    STATUS_SUCCESS
+}
+
+/// Every IRP: failed (no device object of ours exists).
+unsafe extern "system" fn dispatch(_device: *mut DEVICE_OBJECT, irp: *mut IRP) -> NTSTATUS {
+    // SAFETY: the I/O manager hands us an IRP we now own.
+    unsafe { ntddk::runtime::irp::complete(irp, STATUS_NOT_SUPPORTED) }
+}
+
+/// `DriverUnload`: releases the `Parameters` key.
+unsafe extern "system" fn driver_unload(_driver: *mut DRIVER_OBJECT) {
+    drop(PARAMETERS.lock().take());
+    ntddk::runtime::report_held("xenfilt|DriverUnload");
 }

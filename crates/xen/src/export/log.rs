@@ -149,7 +149,7 @@ pub fn remove_disposition(handle: Option<DispositionHandle>) {
 
 /// Clears every disposition and pending line (`LogTeardown`, and between host tests).
 pub fn reset() {
-    let _old = with_log(core::mem::take);
+    with_log(Log::clear);
     set_capture(false);
 }
 
