@@ -154,6 +154,7 @@ fn run() -> Result<(), &'static str> {
         dll_initialize.wrapping_sub(xen_base)
     ));
 
+    let (add, remove) = vectored_handler_routines(&own)?;
     let filter_slot = rebind_import(
         &xen,
         b"DbgSetDebugFilterState",
@@ -163,12 +164,14 @@ fn run() -> Result<(), &'static str> {
         &xen,
         b"DbgSetDebugPrintCallback",
         counting_print_callback as *const () as usize,
-    )?;
-
-    let (add, remove) = vectored_handler_routines(&own)?;
+    )
+    .inspect_err(|_| restore(filter_slot))?;
     // SAFETY: ntdll's two routines, as resolved.
-    let handler = unsafe { ports::install(xen.base(), add, remove) }
-        .ok_or("RtlAddVectoredExceptionHandler failed")?;
+    let Some(handler) = (unsafe { ports::install(xen.base(), add, remove) }) else {
+        restore(filter_slot);
+        restore(callback_slot);
+        return Err("RtlAddVectoredExceptionHandler failed");
+    };
     say(format_args!(
         "wine-test|workaround: port I/O emulated by a vectored exception handler as on a machine \
          without the Xen platform device (reads all ones, writes recorded); cr8 left to Wine\n"

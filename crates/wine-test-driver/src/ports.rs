@@ -146,10 +146,12 @@ unsafe extern "system" fn handler(pointers: *mut ExceptionPointers) -> i32 {
     let Some(pointers) = (unsafe { pointers.as_ref() }) else {
         return CONTINUE_SEARCH;
     };
-    // SAFETY: as above.
-    let (Some(record), Some(context)) = (unsafe { pointers.record.as_ref() }, unsafe {
-        pointers.context.as_mut()
-    }) else {
+    // SAFETY: as above: the exception record.
+    let Some(record) = (unsafe { pointers.record.as_ref() }) else {
+        return CONTINUE_SEARCH;
+    };
+    // SAFETY: as above: the faulting thread's context, ours to change until we return.
+    let Some(context) = (unsafe { pointers.context.as_mut() }) else {
         return CONTINUE_SEARCH;
     };
     match record.code {
@@ -210,31 +212,34 @@ fn report(what: &[u8], code: u32, rip: u64) {
     }
 }
 
-/// The bytes at `rip` (a faulting instruction, so mapped and executable).
-fn code_bytes(rip: u64) -> [u8; 4] {
-    let mut bytes = [0u8; 4];
-    for (i, slot) in bytes.iter_mut().enumerate() {
-        let Some(address) = usize::try_from(rip).ok().and_then(|r| r.checked_add(i)) else {
-            break;
-        };
-        // SAFETY: the instruction that faulted starts at `rip`; the ones we decode are at most
-        // three bytes long, and the fourth byte read is on the same or the next code page of
-        // the same function at worst (x64 instructions are followed by more code).
-        *slot = unsafe { core::ptr::read_volatile(address as *const u8) };
-    }
-    bytes
+/// Byte `i` of the instruction at `rip`.
+///
+/// # Safety
+/// The instruction at `rip` just faulted (so the processor fetched it: it is mapped) and byte
+/// `i` lies within it, as the bytes before it show.
+unsafe fn code_byte(rip: u64, i: usize) -> u8 {
+    let address = usize::try_from(rip).unwrap_or(0).wrapping_add(i);
+    // SAFETY: the caller's contract: a byte of a fetched instruction.
+    unsafe { core::ptr::read_volatile(address as *const u8) }
 }
+
+/// `EFLAGS.DF`.
+const DIRECTION_FLAG: u32 = 1 << 10;
 
 /// A privileged-instruction fault: port I/O is emulated, the rest passed on.
 fn privileged(context: &mut Context) -> i32 {
-    let bytes = code_bytes(context.rip);
-    let (wide16, op_at) = if bytes[0] == 0x66 {
-        (true, 1)
+    let rip = context.rip;
+    // SAFETY: the first byte of the faulting instruction.
+    let first = unsafe { code_byte(rip, 0) };
+    let (wide16, op_at) = if first == 0x66 { (true, 1) } else { (false, 0) };
+    let op = if op_at == 0 {
+        first
     } else {
-        (false, 0)
+        // SAFETY: an operand-size prefix is followed by the opcode.
+        unsafe { code_byte(rip, 1) }
     };
-    let op = bytes.get(op_at).copied().unwrap_or(0);
-    let next = bytes.get(op_at + 1).copied().unwrap_or(0);
+    // SAFETY: read only after a `rep` prefix, which is followed by its opcode.
+    let rep_outsb_op = first == 0xF3 && unsafe { code_byte(rip, 1) } == 0x6E;
     let dx = (context.rdx & 0xffff) as u16;
     let width = |byte_op: bool| {
         if byte_op {
@@ -247,7 +252,9 @@ fn privileged(context: &mut Context) -> i32 {
     };
     let length = match op {
         0xE4 | 0xE5 => {
-            read_port(context, u16::from(next), width(op == 0xE4));
+            // SAFETY: these opcodes are followed by their immediate port byte.
+            let port = unsafe { code_byte(rip, op_at + 1) };
+            read_port(context, u16::from(port), width(op == 0xE4));
             op_at + 2
         }
         0xEC | 0xED => {
@@ -255,8 +262,10 @@ fn privileged(context: &mut Context) -> i32 {
             op_at + 1
         }
         0xE6 | 0xE7 => {
+            // SAFETY: these opcodes are followed by their immediate port byte.
+            let port = unsafe { code_byte(rip, op_at + 1) };
             write_port(
-                u16::from(next),
+                u16::from(port),
                 &context.rax.to_le_bytes()[..width(op == 0xE6)],
             );
             op_at + 2
@@ -265,41 +274,44 @@ fn privileged(context: &mut Context) -> i32 {
             write_port(dx, &context.rax.to_le_bytes()[..width(op == 0xEE)]);
             op_at + 1
         }
-        0xF3 if next == 0x6E && op_at == 0 => {
+        0xF3 if rep_outsb_op && context.eflags & DIRECTION_FLAG == 0 => {
             rep_outsb(context, dx);
             2
         }
         _ => {
-            if is_cr8_access(bytes) {
+            if is_cr8_access(rip, first) {
                 SEEN.cr8.fetch_add(1, Ordering::Relaxed);
             } else {
                 SEEN.other_privileged.fetch_add(1, Ordering::Relaxed);
                 ntddk::runtime::print_fmt(
                     DPFLTR_ERROR_LEVEL,
                     format_args!(
-                        "wine-test|privileged instruction {:02x} {:02x} {:02x} {:02x} not emulated\n",
-                        bytes[0], bytes[1], bytes[2], bytes[3]
+                        "wine-test|privileged instruction starting {first:02x} not emulated\n"
                     ),
                 );
-                report(
-                    b"privileged instruction",
-                    PRIVILEGED_INSTRUCTION,
-                    context.rip,
-                );
+                report(b"privileged instruction", PRIVILEGED_INSTRUCTION, rip);
             }
             return CONTINUE_SEARCH;
         }
     };
-    context.rip = context.rip.wrapping_add(length as u64);
+    context.rip = rip.wrapping_add(length as u64);
     CONTINUE_EXECUTION
 }
 
-/// `mov r64, cr8` / `mov cr8, r64`: REX with R set, `0F 20` or `0F 22`, `ModRM` reg field 0.
-const fn is_cr8_access(bytes: [u8; 4]) -> bool {
-    bytes[0] & 0xf4 == 0x44
-        && bytes[1] == 0x0f
-        && (bytes[2] == 0x20 || bytes[2] == 0x22)
-        && bytes[3] & 0x38 == 0
+/// Whether the faulting instruction at `rip`, starting with `first`, is `mov r64, cr8` or
+/// `mov cr8, r64`: REX with R set, `0F 20` or `0F 22`, `ModRM` reg field 0.
+fn is_cr8_access(rip: u64, first: u8) -> bool {
+    if first & 0xf4 != 0x44 {
+        return false;
+    }
+    // SAFETY: a REX prefix is followed by an opcode.
+    if unsafe { code_byte(rip, 1) } != 0x0f {
+        return false;
+    }
+    // SAFETY: the `0F` escape is followed by the second opcode byte.
+    let second = unsafe { code_byte(rip, 2) };
+    // SAFETY: `0F 20` and `0F 22` are followed by their `ModRM` byte.
+    (second == 0x20 || second == 0x22) && unsafe { code_byte(rip, 3) } & 0x38 == 0
 }
 
 /// An `in` from a port nothing answers: all ones in the low `width` bytes of `rax` (a 32-bit
@@ -342,8 +354,7 @@ fn write_port(port: u16, data: &[u8]) {
     }
 }
 
-/// `rep outsb`: `rcx` bytes from `[rsi]` to port `dx` (direction flag clear, as the ABI
-/// guarantees at calls; set, it is passed on as not emulated... never seen).
+/// `rep outsb` with the direction flag clear: `rcx` bytes from `[rsi]` to port `port`.
 fn rep_outsb(context: &mut Context, port: u16) {
     let count = usize::try_from(context.rcx).unwrap_or(0);
     let source = usize::try_from(context.rsi).unwrap_or(0);

@@ -30,3 +30,12 @@ unsafe extern "C" {
     /// `ConfigRequestReboot`: asks for a reboot on behalf of `module`. PASSIVE_LEVEL.
     pub fn ConfigRequestReboot(parameters_key: *mut c_void, module: *const c_char) -> NtStatus;
 }
+
+/// `XenTouch` with this package's version ([`crate::PACKAGE_VERSION`]) on behalf of `module`
+/// (PASSIVE_LEVEL).
+#[must_use]
+pub fn touch(module: &core::ffi::CStr) -> NtStatus {
+    let v = crate::PACKAGE_VERSION;
+    // SAFETY: PASSIVE_LEVEL (the caller's); a NUL-terminated name and plain numbers.
+    unsafe { XenTouch(module.as_ptr(), v.major, v.minor, v.micro, v.build) }
+}

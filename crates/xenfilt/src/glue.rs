@@ -16,7 +16,7 @@
 
 use ntddk::registry::Key;
 use ntddk::{
-    DEVICE_OBJECT, DPFLTR_ERROR_LEVEL, DPFLTR_INFO_LEVEL, DRIVER_OBJECT, IRP, KEY_READ, NTSTATUS,
+    DEVICE_OBJECT, DPFLTR_ERROR_LEVEL, DPFLTR_INFO_LEVEL, DRIVER_OBJECT, IRP, NTSTATUS,
     STATUS_NOT_SUPPORTED, STATUS_SUCCESS, UNICODE_STRING, nt_success,
 };
 use xen_services::PACKAGE_VERSION;
@@ -47,17 +47,8 @@ pub unsafe extern "system" fn driver_entry(
     };
     driver.DriverUnload = Some(driver_unload);
     let v = PACKAGE_VERSION;
-    ntddk::runtime::print_fmt(
-        DPFLTR_INFO_LEVEL,
-        format_args!(
-            "xenfilt|DriverEntry: {}.{}.{} ({})\n",
-            v.major, v.minor, v.micro, v.build
-        ),
-    );
-    // SAFETY: PASSIVE_LEVEL; a NUL-terminated name and the package version.
-    let touched = unsafe {
-        xen_services::imports::XenTouch(c"xenfilt".as_ptr(), v.major, v.minor, v.micro, v.build)
-    };
+    ntddk::runtime::driver::print_version("xenfilt", [v.major, v.minor, v.micro, v.build]);
+    let touched = xen_services::imports::touch(c"xenfilt");
     if !nt_success(touched) {
         ntddk::runtime::print_fmt(
             DPFLTR_ERROR_LEVEL,
@@ -68,29 +59,12 @@ pub unsafe extern "system" fn driver_entry(
         );
         return STATUS_SUCCESS;
     }
-    let parameters = match Key::open_unicode(None, path, KEY_READ)
-        .and_then(|service| Key::open(Some(&service), "Parameters", KEY_READ))
-    {
+    let parameters = match ntddk::runtime::driver::open_parameters("xenfilt", path) {
         Ok(key) => key,
-        Err(status) => {
-            ntddk::runtime::print_fmt(
-                DPFLTR_ERROR_LEVEL,
-                format_args!(
-                    "xenfilt|DriverEntry: cannot open Parameters ({:08x})\n",
-                    status.cast_unsigned()
-                ),
-            );
-            return status;
-        }
+        Err(status) => return status,
     };
     *PARAMETERS.lock() = Some(parameters);
-    // SAFETY: the I/O manager allocated the extension with the driver object.
-    if let Some(extension) = unsafe { driver.DriverExtension.as_mut() } {
-        extension.AddDevice = Some(add_device);
-    }
-    for slot in &mut driver.MajorFunction {
-        *slot = Some(dispatch);
-    }
+    ntddk::runtime::driver::register(driver, add_device, dispatch);
     STATUS_SUCCESS
 }
 

@@ -10,6 +10,7 @@
 //! at PASSIVE_LEVEL), naming itself for panic messages and resolving `ExAllocatePool2`.
 
 mod backend;
+pub mod driver;
 pub mod irp;
 pub mod pool;
 
