@@ -7,7 +7,21 @@
 //! few structures that interrupt handlers touch with its own `HIGH_LOCK` (interrupts masked,
 //! `HIGH_LEVEL`). [`IrqlLock`] is both: the level is chosen at construction. Raising first
 //! means the holder cannot be preempted on its processor, so the spin is short.
+//!
+//! # IRQL contract
+//!
+//! A lock is taken at or below the level it raises to: a `DISPATCH_LEVEL` lock at
+//! `<= DISPATCH_LEVEL` (`KeAcquireSpinLock`), a `HIGH_LEVEL` lock at any level. Taking a
+//! `DISPATCH_LEVEL` lock from an interrupt (DIRQL or `HIGH_LEVEL`) would spin for ever if the
+//! interrupt preempted the holder on its own processor. A context must not take a lock it
+//! already holds (spin locks are not recursive), and guards are dropped in reverse order of
+//! acquisition when their release lowers the IRQL. The lock reports every acquisition and
+//! release to its platform ([`Irql::lock_acquiring`], [`Irql::lock_acquired`],
+//! [`Irql::lock_released`]); the std platform checks these rules there.
+//!
+//! A guard stands for a raised IRQL on one processor, so it is neither `Send` nor `Sync`.
 
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
 use crate::traits::{Irql, IrqlLevel};
@@ -44,28 +58,51 @@ impl<P: Irql, T> IrqlLock<P, T> {
         self.level
     }
 
+    /// The identity the lock reports to its platform's checking hooks.
+    const fn id(&self) -> *const () {
+        core::ptr::from_ref(self).cast()
+    }
+
     /// Raises the IRQL, then spins until the lock is free.
+    ///
+    /// IRQL: at or below [`IrqlLock::level`] (`KeAcquireSpinLock`: `<= DISPATCH_LEVEL` for a
+    /// `DISPATCH_LEVEL` lock; any level for a `HIGH_LEVEL` lock). Not while this context
+    /// already holds the lock.
+    #[track_caller]
     pub fn lock(&self) -> IrqlGuard<'_, P, T> {
+        let id = self.id();
+        self.platform.lock_acquiring(id, self.level, true);
         let old = self.platform.raise_irql(self.level);
+        let guard = self.inner.lock();
+        self.platform.lock_acquired(id, self.level, old);
         IrqlGuard {
             platform: &self.platform,
+            lock: id,
             old,
-            guard: Some(self.inner.lock()),
+            guard: Some(guard),
+            _processor: PhantomData,
         }
     }
 
-    /// Takes the lock only if it is free now.
+    /// Takes the lock only if it is free now (`KeTryToAcquireSpinLockAtDpcLevel` after
+    /// raising). IRQL: at or below [`IrqlLock::level`], as [`IrqlLock::lock`].
+    #[track_caller]
     pub fn try_lock(&self) -> Option<IrqlGuard<'_, P, T>> {
+        let id = self.id();
+        self.platform.lock_acquiring(id, self.level, false);
         let old = self.platform.raise_irql(self.level);
         let guard = self.inner.try_lock();
         if guard.is_none() {
             self.platform.lower_irql(old);
             return None;
         }
+        self.platform.lock_acquired(id, self.level, old);
         Some(IrqlGuard {
             platform: &self.platform,
+            lock: id,
             old,
             guard,
+            _processor: PhantomData,
         })
     }
 
@@ -83,11 +120,18 @@ impl<P: Irql, T: core::fmt::Debug> core::fmt::Debug for IrqlLock<P, T> {
     }
 }
 
-/// The held lock; dropping it releases the lock, then restores the IRQL.
+/// The held lock; dropping it releases the lock, then restores the IRQL
+/// (`KeReleaseSpinLock`: restoring the IRQL the acquisition found).
+///
+/// Neither `Send` nor `Sync`: the raised IRQL belongs to the processor that took the lock, so
+/// the guard must be dropped by the context that created it.
 pub struct IrqlGuard<'a, P: Irql, T> {
     platform: &'a P,
+    lock: *const (),
     old: IrqlLevel,
     guard: Option<spin::MutexGuard<'a, T>>,
+    /// `!Send` and `!Sync`: a raised IRQL belongs to one processor.
+    _processor: PhantomData<*const ()>,
 }
 
 impl<P: Irql, T> IrqlGuard<'_, P, T> {
@@ -117,6 +161,7 @@ impl<P: Irql, T> DerefMut for IrqlGuard<'_, P, T> {
 
 impl<P: Irql, T> Drop for IrqlGuard<'_, P, T> {
     fn drop(&mut self) {
+        self.platform.lock_released(self.lock, self.old);
         drop(self.guard.take());
         self.platform.lower_irql(self.old);
     }

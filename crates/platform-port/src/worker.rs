@@ -5,6 +5,10 @@
 //!
 //! The body loops: wait on [`WorkerContext::wait`], return when [`WorkerContext::alerted`].
 //! [`Worker::stop`] sets the alert, wakes the thread and joins it.
+//!
+//! IRQL: starting and stopping (or dropping) a worker happen at `PASSIVE_LEVEL` (thread
+//! creation) and `<= APC_LEVEL` (the join); waking is `<= DISPATCH_LEVEL` (`KeSetEvent`). The
+//! body runs at `PASSIVE_LEVEL` and must return at it.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -20,12 +24,15 @@ pub struct WorkerContext<E> {
 }
 
 impl<E: Event> WorkerContext<E> {
-    /// Waits for a wake (or `timeout`); returns whether it was woken. The wake is consumed.
+    /// Waits for a wake (or `timeout`); returns whether it was woken. The wake is consumed
+    /// (`KeWaitForSingleObject`). IRQL: `<= APC_LEVEL`; `<= DISPATCH_LEVEL` with a zero
+    /// timeout.
+    #[track_caller]
     pub fn wait(&self, timeout: Option<Duration>) -> bool {
         self.event.wait(timeout)
     }
 
-    /// Whether the owner asked the thread to finish.
+    /// Whether the owner asked the thread to finish. IRQL: any level.
     pub fn alerted(&self) -> bool {
         self.alerted.load(Ordering::Acquire)
     }
@@ -38,10 +45,12 @@ pub struct Worker<P: Threads + Events> {
 }
 
 impl<P: Threads + Events> Worker<P> {
-    /// Starts `body` on a new thread.
+    /// Starts `body` on a new thread (`KeInitializeEvent` and `PsCreateSystemThread`).
+    /// IRQL: `PASSIVE_LEVEL`.
     ///
     /// # Errors
     /// [`PortError::Insufficient`] when the thread cannot be created.
+    #[track_caller]
     pub fn start(
         platform: &P,
         name: &'static str,
@@ -62,16 +71,21 @@ impl<P: Threads + Events> Worker<P> {
         })
     }
 
-    /// Wakes the thread.
+    /// Wakes the thread (`KeSetEvent`). IRQL: `<= DISPATCH_LEVEL`.
+    #[track_caller]
     pub fn wake(&self) {
         self.context.event.set();
     }
 
-    /// Alerts and wakes the thread, then waits for it to finish.
+    /// Alerts and wakes the thread, then waits for it to finish (`KeSetEvent`, then
+    /// `KeWaitForSingleObject` on the thread). IRQL: `<= APC_LEVEL`. Dropping the worker does
+    /// the same.
+    #[track_caller]
     pub fn stop(mut self) {
         self.finish();
     }
 
+    #[track_caller]
     fn finish(&mut self) {
         self.context.alerted.store(true, Ordering::Release);
         self.context.event.set();

@@ -76,10 +76,8 @@ pub unsafe extern "system" fn driver_entry(
         driver.DriverUnload = Some(driver_unload);
     }
     say(format_args!(
-        "wine-test|test image, not shipped: works around two Wine gaps only: xen.sys's imports \
-         DbgSetDebugFilterState (a Wine stub that aborts) and DbgSetDebugPrintCallback (missing \
-         in Wine) are rebound to counting routines; port I/O (which faults in Wine's driver \
-         host) is emulated as on a machine without the Xen platform device\n"
+        "wine-test|test-only image: runs xen.sys's DllInitialize/DllUnload, working around two \
+         Wine gaps (the workaround lines below)\n"
     ));
     if xen_in_cpuid() {
         fail(format_args!(
@@ -176,6 +174,13 @@ fn run() -> Result<(), &'static str> {
         "wine-test|workaround: port I/O emulated by a vectored exception handler as on a machine \
          without the Xen platform device (reads all ones, writes recorded); cr8 left to Wine\n"
     ));
+    if ports::self_test() {
+        say(format_args!("wine-test|port-I/O emulation self-test: ok\n"));
+    } else {
+        fail(format_args!(
+            "wine-test|port-I/O emulation self-test: FAILED\n"
+        ));
+    }
     say(format_args!(
         "wine-test|calling DllInitialize({XEN_SERVICE})\n"
     ));
@@ -211,7 +216,7 @@ fn run() -> Result<(), &'static str> {
 
 /// ntdll's `RtlAddVectoredExceptionHandler` and `RtlRemoveVectoredExceptionHandler`, from the
 /// import table of Wine's ntoskrnl.exe (this image cannot import ntdll.dll itself: see
-/// [`crate::pe`]).
+/// module `pe`).
 fn vectored_handler_routines(own: &Image) -> Result<(usize, usize), &'static str> {
     let print = own
         .import_slot(b"ntoskrnl.exe", b"DbgPrintEx")

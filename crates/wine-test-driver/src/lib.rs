@@ -12,10 +12,15 @@
 //!
 //! 1. `DbgSetDebugFilterState` is an aborting stub in Wine and `DbgSetDebugPrintCallback` is
 //!    missing: their slots in xen.sys's import table are rebound to counting routines
-//!    ([`pe`]), so a call is counted instead of aborting the host process;
+//!    (module `pe`), so a call is counted instead of aborting the host process;
 //! 2. port I/O faults in Wine's user-mode driver host: a vectored exception handler emulates
 //!    `in`/`out` for a machine without the Xen platform device or debug ports (reads return
-//!    all ones, writes are recorded) ([`ports`]).
+//!    all ones, writes are recorded) (module `ports`).
+//!
+//! The image imports only from ntoskrnl.exe and xen.sys: Wine's loader treats a native image
+//! that imports ntdll.dll or kernel32.dll as an ordinary DLL and calls its entry point as
+//! `DllMain` first. ntdll's vectored-handler routines are read from the import table of Wine's
+//! ntoskrnl.exe instead.
 //!
 //! Every other privileged instruction (the `mov cr8` of IRQL changes, which Wine's ntoskrnl
 //! emulates) is passed on untouched and counted; any other fault, and any call to a Wine stub,

@@ -370,6 +370,28 @@ fn rep_outsb(context: &mut Context, port: u16) {
     context.rcx = 0;
 }
 
+/// Checks the emulation on port 0x80 (POST codes; nothing of xen.sys's) with the instructions
+/// ntddk's port routines use, then clears the record. Run with the handler installed.
+pub fn self_test() -> bool {
+    // SAFETY: emulated by our handler (nothing reaches hardware in Wine's user-mode host).
+    let byte = unsafe { ntddk::port::inb(0x80) };
+    // SAFETY: as above.
+    let word = unsafe { ntddk::port::inw(0x80) };
+    // SAFETY: as above.
+    unsafe { ntddk::port::outb(0x80, 0x5a) };
+    // SAFETY: as above.
+    unsafe { ntddk::port::outw(0x80, 0x5a5a) };
+    // SAFETY: as above.
+    unsafe { ntddk::port::outl(0x80, 0x5a5a_5a5a) };
+    let ok = byte == 0xff
+        && word == 0xffff
+        && SEEN.reads[2].load(Ordering::Relaxed) == 2
+        && SEEN.written[3].load(Ordering::Relaxed) == 7;
+    SEEN.reads[2].store(0, Ordering::Relaxed);
+    SEEN.written[3].store(0, Ordering::Relaxed);
+    ok
+}
+
 /// The first bytes written to port 0xE9, as recorded.
 pub fn e9_text(out: &mut [u8; 128]) -> usize {
     let n = usize::try_from(SEEN.written[0].load(Ordering::Relaxed))

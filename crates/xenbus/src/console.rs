@@ -38,6 +38,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NO_MEMORY, STATUS_UNSUCCESSFUL};
 use platform_port::{Dpc, Interrupts, IrqlLock, Platform, plog};
+use shared_mem::SharedMem;
 use xen_headers::hvm::params::HVM_PARAM_CONSOLE_EVTCHN;
 use xen_headers::io::console::{XENCONS_IN_RING_SIZE, XENCONS_OUT_RING_SIZE, XenconsInterface};
 use xen_services::XenServices;
@@ -196,15 +197,9 @@ pub struct ConsoleWakeup {
     caller: usize,
 }
 
-/// The mapped ring page.
+/// The mapped ring page, reached only through checked shared-memory accesses.
 #[derive(Clone, Copy)]
-struct RingPage(NonNull<u8>);
-
-// SAFETY: the page is a mapping of guest memory valid in every thread; all accesses go through
-// atomics or volatile operations under the ring lock.
-unsafe impl Send for RingPage {}
-// SAFETY: as above.
-unsafe impl Sync for RingPage {}
+struct RingPage(SharedMem);
 
 const IN_CONS: usize = offset_of!(XenconsInterface, in_cons);
 const IN_PROD: usize = offset_of!(XenconsInterface, in_prod);
@@ -225,37 +220,38 @@ const _: () = assert!(IN_SIZE as usize == XENCONS_IN_RING_SIZE);
 const _: () = assert!(OUT_SIZE as usize == XENCONS_OUT_RING_SIZE);
 
 impl RingPage {
-    #[allow(clippy::cast_ptr_alignment)] // The page is page-aligned and the field offsets are
-    // multiples of 4 (checked at compile time).
-    const fn index(&self, offset: usize) -> &AtomicU32 {
-        // SAFETY: `offset` is one of the four index fields, inside the mapped page.
-        let word = unsafe { self.0.as_ptr().add(offset) }.cast::<u32>();
-        // SAFETY: the field is 4-byte aligned (checked at compile time) and the mapping lives
-        // while the ring holds this page (every access happens under the ring lock). The peer
-        // writes these words concurrently, which atomics allow.
-        unsafe { AtomicU32::from_ptr(word) }
+    /// Views a mapped console page.
+    ///
+    /// # Safety
+    /// `page` is a mapped page that stays mapped while the ring holds this view.
+    const unsafe fn new(page: NonNull<u8>) -> Self {
+        // SAFETY: the caller's contract, for one page.
+        Self(unsafe { SharedMem::new(page, platform_port::PAGE_SIZE) })
     }
 
+    /// An index word (the offsets are the four constant index fields; a failed access, which
+    /// cannot happen, reads as 0).
     fn load(self, offset: usize) -> u32 {
-        self.index(offset).load(Ordering::Acquire)
+        self.0.load::<u32>(offset, Ordering::Acquire).unwrap_or(0)
     }
 
     fn store(self, offset: usize, value: u32) {
-        self.index(offset).store(value, Ordering::Release);
+        let _ = self.0.store::<u32>(offset, value, Ordering::Release);
     }
 
+    /// A byte of the `in` ring (offsets are masked into the ring by the caller; a refused
+    /// access reads as 0).
     fn read_byte(self, offset: usize) -> u8 {
-        // SAFETY: callers pass offsets inside the `in` ring of the mapped page.
-        let byte = unsafe { self.0.as_ptr().add(offset) };
-        // SAFETY: a valid, mapped byte; volatile since the peer may write it.
-        unsafe { byte.read_volatile() }
+        self.0.read::<u8>(offset).unwrap_or(0)
     }
 
     fn write_byte(self, offset: usize, value: u8) {
-        // SAFETY: callers pass offsets inside the `out` ring of the mapped page.
-        let byte = unsafe { self.0.as_ptr().add(offset) };
-        // SAFETY: a valid, mapped byte; volatile since the peer reads it.
-        unsafe { byte.write_volatile(value) };
+        let _ = self.0.write::<u8>(offset, value);
+    }
+
+    /// The page's address, to unmap it.
+    const fn address(self) -> NonNull<u8> {
+        self.0.as_ptr()
     }
 }
 
@@ -370,7 +366,9 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
             self.gnttab.release();
             return Err(ConsoleError::Dependency(status));
         }
-        self.ring.lock().page = Some(RingPage(page));
+        // SAFETY: `page` is the mapping just made; it is unmapped only after the ring drops
+        // this view (`release`, the failure path below).
+        self.ring.lock().page = Some(unsafe { RingPage::new(page) });
         if let Err(error) = self.enable() {
             self.ring.lock().page = None;
             self.evtchn.release();
@@ -417,7 +415,7 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
         self.evtchn.release();
         let page = self.ring.lock().page.take();
         if let Some(page) = page {
-            self.unmap(page.0);
+            self.unmap(page.address());
         }
         self.gnttab.release();
     }

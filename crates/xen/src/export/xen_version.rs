@@ -9,8 +9,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::{
     DRIVER_VERSION, DebugLevel, NtStatus, STATUS_INCOMPATIBLE_DRIVER_BLOCKED,
-    STATUS_INVALID_PARAMETER, STATUS_NOT_IMPLEMENTED, STATUS_SUCCESS, c_bytes, debug_message,
-    hypercall, log_line, put, status,
+    STATUS_INVALID_PARAMETER, STATUS_NOT_IMPLEMENTED, STATUS_NOT_SUPPORTED, STATUS_SUCCESS,
+    c_bytes, debug_message, hypercall, log_line, put, status,
 };
 use crate::log::{Level, LogArg};
 use crate::xen_version;
@@ -102,6 +102,19 @@ pub unsafe extern "C" fn xen_touch(
             &[LogArg::Str(name)],
         );
         return STATUS_INCOMPATIBLE_DRIVER_BLOCKED;
+    }
+    if super::hypervisor().is_none() {
+        // Upstream cannot get here: without Xen its `DllInitialize` fails and no importer
+        // loads. A loader that skips `DllInitialize` (Wine does) can: refuse, so the importer
+        // stays inert instead of running on a machine without Xen.
+        debug_message(
+            DebugLevel::Error,
+            "XenTouch",
+            b"xen.sys is not initialised (no hypervisor): refusing '%s'\n",
+            // SAFETY: the caller passes NULL or a NUL-terminated name.
+            &[LogArg::Str(unsafe { c_bytes(name) })],
+        );
+        return STATUS_NOT_SUPPORTED;
     }
     if TOUCHED.load(Ordering::SeqCst) == 0 {
         // Upstream fails only for `STATUS_NOT_IMPLEMENTED` from the version hypercall (no Xen

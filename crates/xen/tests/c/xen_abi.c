@@ -775,6 +775,11 @@ static void test_version_and_touch(void)
     CHECK_STATUS(XenVersion(&major, &minor), STATUS_NOT_IMPLEMENTED);
 
     XenHostDriverVersion(&ma, &mi, &mc, &b);
+    /* xen.sys loaded without DllInitialize (no hypervisor installed): importers are refused. */
+    XenHostInstallHypervisor(NULL, NULL);
+    reset_calls();
+    CHECK_STATUS(XenTouch("xenbus", ma, mi, mc, b), STATUS_NOT_SUPPORTED);
+    CHECK(ncalls == 0, "an uninitialised touch issued %d hypercalls", ncalls);
     XenHostInstallHypervisor(fake_xen, NULL); /* a fresh load: XenTouch not yet called */
     /* Off Xen (ENOSYS) the touch fails and does not count; any other failure still succeeds. */
     next_rc = -38;

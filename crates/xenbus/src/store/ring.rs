@@ -7,13 +7,15 @@
 //! free-running 32-bit indices masked on use.
 //!
 //! The page is shared with xenstored, which may be broken or hostile. It is only ever touched
-//! through volatile accesses at fixed offsets inside the page, never through references; every
+//! through a [`SharedMem`] view (checked volatile accesses by offset, never references); every
 //! index read from it is checked (`prod - cons` must not exceed the ring size) before it decides
 //! anything, and byte positions are always masked into the ring, so no value the peer writes
 //! can move an access outside the page or make a copy loop run longer than one ring.
 
 use core::ptr::NonNull;
 use core::sync::atomic::{Ordering, fence};
+
+use shared_mem::SharedMem;
 
 use super::error::StoreError;
 use super::transport::{Transport, Wait};
@@ -40,14 +42,9 @@ pub trait EventChannel {
 
 /// The store transport over a mapped xenstore ring page.
 pub struct RingTransport<E> {
-    page: NonNull<u8>,
+    page: SharedMem,
     evtchn: E,
 }
-
-// SAFETY: the transport owns its view of the page (the contract of `new`); the page is plain
-// memory reachable from any CPU, and every access to it is volatile with explicit fences, so
-// moving the transport to another thread changes nothing about those accesses.
-unsafe impl<E: Send> Send for RingTransport<E> {}
 
 impl<E: EventChannel> RingTransport<E> {
     /// Wraps a mapped ring page.
@@ -59,7 +56,11 @@ impl<E: EventChannel> RingTransport<E> {
     /// time).
     #[must_use]
     pub const unsafe fn new(page: NonNull<u8>, evtchn: E) -> Self {
-        Self { page, evtchn }
+        Self {
+            // SAFETY: the caller's contract is `SharedMem::new`'s.
+            page: unsafe { SharedMem::new(page, RING_PAGE_USED) },
+            evtchn,
+        }
     }
 
     /// The event channel, e.g. to re-open it after a resume.
@@ -79,31 +80,24 @@ impl<E: EventChannel> RingTransport<E> {
         )
     }
 
+    /// An index word. The offsets are constants inside the page, so the access cannot fail;
+    /// should it, 0 reads as an empty ring.
     fn load(&self, offset: usize) -> u32 {
-        #[expect(
-            clippy::cast_ptr_alignment,
-            reason = "the index offsets are multiples of 4 in a page `new` requires 4-aligned"
-        )]
-        let ptr = self.page.as_ptr().wrapping_add(offset).cast::<u32>();
-        // SAFETY: `offset` is one of the aligned index offsets below RING_PAGE_USED, inside the
-        // mapping `new` was given; the read is volatile because the peer writes concurrently.
-        unsafe { ptr.read_volatile() }
+        self.page.read::<u32>(offset).unwrap_or(0)
     }
 
-    fn store(&self, offset: usize, value: u32) {
-        #[expect(
-            clippy::cast_ptr_alignment,
-            reason = "the index offsets are multiples of 4 in a page `new` requires 4-aligned"
-        )]
-        let ptr = self.page.as_ptr().wrapping_add(offset).cast::<u32>();
-        // SAFETY: as in `load`; we are the only writer on our side of this index.
-        unsafe { ptr.write_volatile(value) }
+    /// Writes an index word (we are the only writer on our side of each index).
+    fn store(&self, offset: usize, value: u32) -> Result<(), StoreError> {
+        self.page
+            .write::<u32>(offset, value)
+            .map_err(|_| StoreError::Protocol)
     }
 
-    fn byte_ptr(&self, base: usize, index: u32) -> *mut u8 {
-        // The mask keeps the position inside its 1024-byte ring whatever `index` holds.
+    /// The offset of the byte `index` designates in the ring at `base`: masked, so whatever the
+    /// peer wrote into an index stays inside its 1024-byte ring.
+    fn byte_offset(base: usize, index: u32) -> usize {
         let pos = u16::try_from(mask_xenstore_idx(index)).map_or(0, usize::from);
-        self.page.as_ptr().wrapping_add(base).wrapping_add(pos)
+        base.saturating_add(pos)
     }
 }
 
@@ -120,9 +114,9 @@ impl<E: EventChannel> Transport for RingTransport<E> {
         let mut index = prod;
         let mut count = 0u32;
         for &byte in data.iter().take(space) {
-            let ptr = self.byte_ptr(REQ, index);
-            // SAFETY: `byte_ptr` stays inside req[] of the page `new` was given.
-            unsafe { ptr.write_volatile(byte) };
+            self.page
+                .write::<u8>(Self::byte_offset(REQ, index), byte)
+                .map_err(|_| StoreError::Protocol)?;
             index = index.wrapping_add(1);
             count = count.wrapping_add(1);
         }
@@ -131,7 +125,7 @@ impl<E: EventChannel> Transport for RingTransport<E> {
         }
         // The bytes must be visible before the index that publishes them.
         fence(Ordering::SeqCst);
-        self.store(REQ_PROD, index);
+        self.store(REQ_PROD, index)?;
         fence(Ordering::SeqCst);
         Ok(usize::try_from(count).unwrap_or(0))
     }
@@ -149,9 +143,10 @@ impl<E: EventChannel> Transport for RingTransport<E> {
         let mut index = cons;
         let mut count = 0u32;
         for slot in buf.iter_mut().take(available) {
-            let ptr = self.byte_ptr(RSP, index);
-            // SAFETY: `byte_ptr` stays inside rsp[] of the page `new` was given.
-            *slot = unsafe { ptr.read_volatile() };
+            *slot = self
+                .page
+                .read::<u8>(Self::byte_offset(RSP, index))
+                .map_err(|_| StoreError::Protocol)?;
             index = index.wrapping_add(1);
             count = count.wrapping_add(1);
         }
@@ -160,7 +155,7 @@ impl<E: EventChannel> Transport for RingTransport<E> {
         }
         // Finish reading the bytes before handing their space back.
         fence(Ordering::SeqCst);
-        self.store(RSP_CONS, index);
+        self.store(RSP_CONS, index)?;
         fence(Ordering::SeqCst);
         Ok(usize::try_from(count).unwrap_or(0))
     }
