@@ -101,7 +101,7 @@ struct Host {
     world: Arc<World>,
     unplug: Arc<Unplug<StdPlatform, Xen>>,
     backend_pages: Mutex<Vec<xen_sim::BackendPage>>,
-    dom0: Option<Store<SocketTransport>>,
+    dom0: Option<Store<StdPlatform, SocketTransport>>,
     _relay: Option<Relay>,
     _daemon: Option<Daemon>,
     platform: StdPlatform,
@@ -145,7 +145,7 @@ fn start_daemon(
 ) -> (
     Option<Daemon>,
     Option<Relay>,
-    Option<Store<SocketTransport>>,
+    Option<Store<StdPlatform, SocketTransport>>,
 ) {
     if xenstored_harness::unavailable(Impl::C).is_some() {
         return (None, None, None);

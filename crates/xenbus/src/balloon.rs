@@ -99,7 +99,9 @@ pub trait BalloonStore: Send + Sync {
     fn write(&self, path: &str, value: &[u8]) -> Result<(), NtStatus>;
 }
 
-impl<T: Transport + Send> BalloonStore for Store<T> {
+impl<P: platform_port::Irql + Clone + Send + Sync, T: Transport + Send> BalloonStore
+    for Store<P, T>
+{
     fn read<R>(&self, path: &str, value: impl FnOnce(&[u8]) -> R) -> Result<R, NtStatus> {
         let buffer = Self::read(self, None, None, path.as_bytes()).map_err(StoreError::ntstatus)?;
         let result = value(buffer.as_bytes());

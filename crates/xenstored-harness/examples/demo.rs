@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use platform_port::Deferred;
-use platform_port::std_impl::StdInterrupts;
+use platform_port::std_impl::{StdInterrupts, StdPlatform};
 use xen::services::Direct;
 use xen_headers::xen::VIRQ_DEBUG;
 use xen_sim::{Sim, SimConfig};
@@ -131,7 +131,9 @@ fn main() -> Result<(), String> {
 }
 
 /// The PDOs the `device/` area yields (one per class, plus the synthetic IFACE).
-fn show_pdos<T: xenbus::store::Transport>(store: &xenbus::store::Store<T>) -> Result<(), String> {
+fn show_pdos<T: xenbus::store::Transport>(
+    store: &xenbus::store::Store<StdPlatform, T>,
+) -> Result<(), String> {
     let listing = store
         .directory(None, None, b"device")
         .map_err(|e| format!("directory device: {e}"))?;

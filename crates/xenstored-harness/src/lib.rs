@@ -21,6 +21,7 @@ pub mod suite;
 #[cfg(target_arch = "x86_64")]
 pub mod variadic;
 
+use platform_port::std_impl::StdPlatform;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
@@ -272,7 +273,7 @@ impl Daemon {
     ///
     /// # Errors
     /// If the socket cannot be opened.
-    pub fn dom0(&self) -> Result<Store<SocketTransport>, String> {
+    pub fn dom0(&self) -> Result<Store<StdPlatform, SocketTransport>, String> {
         self.dom0_with(StoreConfig {
             request_id_seed: 0x100,
             watch_id_seed: 0x200,
@@ -284,10 +285,13 @@ impl Daemon {
     ///
     /// # Errors
     /// If the socket cannot be opened.
-    pub fn dom0_with(&self, config: StoreConfig) -> Result<Store<SocketTransport>, String> {
+    pub fn dom0_with(
+        &self,
+        config: StoreConfig,
+    ) -> Result<Store<StdPlatform, SocketTransport>, String> {
         let transport = SocketTransport::connect(&self.socket(), Duration::from_millis(500))
             .map_err(|e| format!("connect {}: {e}", self.socket().display()))?;
-        Ok(Store::new(transport, config))
+        Ok(Store::new(StdPlatform::new(1), transport, config))
     }
 
     /// Introduces guest `domid` through `dom0` (as a toolstack: `XS_INTRODUCE`, then its home
@@ -298,9 +302,9 @@ impl Daemon {
     /// A description of the step that failed.
     pub fn guest(
         &self,
-        dom0: &Store<SocketTransport>,
+        dom0: &Store<StdPlatform, SocketTransport>,
         domid: u16,
-    ) -> Result<Store<RingTransport<FifoEvtchn>>, String> {
+    ) -> Result<Store<StdPlatform, RingTransport<FifoEvtchn>>, String> {
         introduce_guest(&self.dir, dom0, domid)
     }
 
@@ -323,9 +327,9 @@ impl Daemon {
 /// [`Daemon::guest`]).
 fn introduce_guest(
     dir: &Path,
-    dom0: &Store<SocketTransport>,
+    dom0: &Store<StdPlatform, SocketTransport>,
     domid: u16,
-) -> Result<Store<RingTransport<FifoEvtchn>>, String> {
+) -> Result<Store<StdPlatform, RingTransport<FifoEvtchn>>, String> {
     let id = format!("{domid}\0");
     dom0.raw_request(
         None,
@@ -355,6 +359,7 @@ fn introduce_guest(
     // transport touch it.
     let transport = unsafe { RingTransport::new(page, evtchn) };
     Ok(Store::new(
+        StdPlatform::new(1),
         transport,
         StoreConfig {
             request_id_seed: domid.wrapping_mul(1000),

@@ -17,6 +17,7 @@
 //! cope with. A real toolstack introduces the domain before it runs again; callers model that
 //! with [`Relay::await_generation`] right after the resume.
 
+use platform_port::std_impl::StdPlatform;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -113,6 +114,7 @@ impl Relay {
         hooks: RelayHooks,
     ) -> Result<Self, String> {
         let dom0 = xenbus::store::Store::new(
+            StdPlatform::new(1),
             SocketTransport::connect(socket, Duration::from_millis(500))
                 .map_err(|e| format!("connect {}: {e}", socket.display()))?,
             StoreConfig {

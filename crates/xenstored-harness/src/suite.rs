@@ -10,6 +10,7 @@
 //! `ENOSYS`), a 0-byte payload (OCaml answers only when more bytes arrive), oversized values
 //! and directory lists.
 
+use platform_port::std_impl::StdPlatform;
 use std::cell::Cell;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -25,9 +26,9 @@ use xenbus::store::{
 use crate::{Daemon, FifoEvtchn, Impl, SocketTransport};
 
 /// A guest's store.
-pub type GuestStore = Store<RingTransport<FifoEvtchn>>;
+pub type GuestStore = Store<StdPlatform, RingTransport<FifoEvtchn>>;
 /// A dom0 store.
-pub type Dom0Store = Store<SocketTransport>;
+pub type Dom0Store = Store<StdPlatform, SocketTransport>;
 
 /// What a case sees.
 pub struct Ctx<'a> {
@@ -133,14 +134,14 @@ fn check(what: &str, cond: bool) -> Result<(), String> {
     if cond { Ok(()) } else { Err(what.to_owned()) }
 }
 
-fn read<T: Transport>(s: &Store<T>, path: &[u8]) -> Result<Vec<u8>, StoreError> {
+fn read<T: Transport>(s: &Store<StdPlatform, T>, path: &[u8]) -> Result<Vec<u8>, StoreError> {
     let b = s.read(None, None, path)?;
     let v = b.as_bytes().to_vec();
     s.free(b);
     Ok(v)
 }
 
-fn dir<T: Transport>(s: &Store<T>, path: &[u8]) -> Result<Vec<String>, StoreError> {
+fn dir<T: Transport>(s: &Store<StdPlatform, T>, path: &[u8]) -> Result<Vec<String>, StoreError> {
     let b = s.directory(None, None, path)?;
     let v = b
         .entries()
@@ -150,7 +151,7 @@ fn dir<T: Transport>(s: &Store<T>, path: &[u8]) -> Result<Vec<String>, StoreErro
     Ok(v)
 }
 
-fn perms<T: Transport>(s: &Store<T>, path: &[u8]) -> Result<String, StoreError> {
+fn perms<T: Transport>(s: &Store<StdPlatform, T>, path: &[u8]) -> Result<String, StoreError> {
     let mut key = path.to_vec();
     key.push(0);
     let v = s.raw_request(None, wire::XS_GET_PERMS, &[&key])?;
@@ -180,7 +181,11 @@ impl Counter {
 }
 
 /// Polls until `ev` reached `at_least` (2 s at most).
-fn await_signal<T: Transport>(s: &Store<T>, ev: &Counter, at_least: u32) -> Result<(), String> {
+fn await_signal<T: Transport>(
+    s: &Store<StdPlatform, T>,
+    ev: &Counter,
+    at_least: u32,
+) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(2);
     while ev.get() < at_least {
         if Instant::now() > deadline {
@@ -196,7 +201,7 @@ fn await_signal<T: Transport>(s: &Store<T>, ev: &Counter, at_least: u32) -> Resu
 }
 
 /// One round trip on `s`: every event the daemon queued before it has been seen.
-fn settle<T: Transport>(s: &Store<T>) -> Result<(), String> {
+fn settle<T: Transport>(s: &Store<StdPlatform, T>) -> Result<(), String> {
     match s.read(None, None, b"/") {
         Ok(b) => {
             s.free(b);

@@ -124,7 +124,7 @@ fn check_text(name: &str, got: Vec<u8>, want: &[u8]) -> bool {
     )
 }
 
-pub(super) type RingStore = Store<RingTransport<Port>>;
+pub(super) type RingStore = Store<crate::port::Kernel, RingTransport<Port>>;
 
 pub(super) fn text(
     buffer: Result<xenbus::store::StoreBuffer, xenbus::store::StoreError>,
@@ -161,7 +161,7 @@ pub fn domu() {
     // SAFETY: the store page is a frame Xen populated for this guest, identity-mapped by the
     // boot page tables (below 4 GiB), page-aligned, and nothing else in this kernel touches it.
     let transport = unsafe { RingTransport::new(page, Port(port)) };
-    let store: RingStore = Store::new(transport, StoreConfig::default());
+    let store: RingStore = Store::new(crate::port::Kernel, transport, StoreConfig::default());
 
     let domid = text(store.read(None, None, b"domid"));
     let id: u32 = show(&domid).parse().unwrap_or(0);

@@ -62,7 +62,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> EventChanne
 }
 
 /// The store client over the guest's ring.
-pub type GuestStore<P, S, I> = Store<RingTransport<StoreChannel<P, S, I>>>;
+pub type GuestStore<P, S, I> = Store<P, RingTransport<StoreChannel<P, S, I>>>;
 
 struct State {
     references: u32,
@@ -213,7 +213,11 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> StoreLink<P
         // SAFETY: `page` maps the whole 4 KiB ring page, page-aligned, kept mapped until the
         // store is dropped in `release`; only xenstored and this transport touch it.
         let transport = unsafe { RingTransport::new(page, doorbell) };
-        *self.store.write() = Some(Arc::new(Store::new(transport, self.config)));
+        *self.store.write() = Some(Arc::new(Store::new(
+            self.platform.clone(),
+            transport,
+            self.config,
+        )));
         state.pfn = pfn;
         state.page = Some(page);
         state.references = 1;

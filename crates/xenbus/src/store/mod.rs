@@ -7,13 +7,29 @@
 //! `WatchAdd`/`Remove`, Poll, `PermissionsSet`, Free — over any [`Transport`]: the guest's ring page
 //! ([`ring::RingTransport`]) in the driver, xenstored's UNIX socket in host tests. Behaviour
 //! follows the C package:
-//! - requests are serialised under one lock and the caller polls the transport itself while it
-//!   waits, so the store works without interrupts ("polling mode");
+//! - requests are serialised under one spin lock taken at DISPATCH_LEVEL, and the caller polls
+//!   the transport itself while it waits, still holding it, so the store works without
+//!   interrupts ("polling mode"). Upstream's `StoreSubmitRequest` does the same: the wait is
+//!   EVTCHN's busy wait (`EvtchnWait`), legal at DISPATCH_LEVEL, and no processor can be
+//!   captured for a suspend while it holds the lock, because the capture is a DPC;
+//! - upstream waits for a reply for ever. We stop after [`WaitLimits`] (by default 12 silent
+//!   five-second slices): a dead or hostile xenstored otherwise keeps one processor spinning
+//!   at DISPATCH_LEVEL and every other store caller spinning on the lock, which also blocks
+//!   suspend, for the life of the guest. The request fails with `STATUS_IO_TIMEOUT` instead,
+//!   and a request already partly on the ring fails the connection (bytes cannot be taken
+//!   back);
 //! - `XS_ERROR` names map to NTSTATUS as upstream does ([`StoreError::ntstatus`]); `EAGAIN` on a
 //!   commit is `STATUS_RETRY`;
 //! - a suspend expires every watch and transaction; on resume every watch is signalled once,
 //!   expired watches never fire again, and ending an expired transaction answers
-//!   `STATUS_RETRY` without asking xenstored.
+//!   `STATUS_RETRY` without asking xenstored. The expiry happens in the EARLY callback at
+//!   HIGH_LEVEL, where no spin lock may be taken: it only advances an atomic suspend
+//!   generation, and a watch or transaction older than the current generation is expired
+//!   (upstream walks its lists unlocked there, relying on every other processor being
+//!   captured);
+//! - the debug dump runs at HIGH_LEVEL (the DEBUG trigger): there it reads only what needs no
+//!   lock (the ring indices from the shared page, the counters kept in atomics), as upstream's
+//!   `StoreDebugCallback`; below DISPATCH_LEVEL it also lists watches and transactions.
 //!
 //! Beyond upstream, [`Store::read_many`] keeps several requests in flight at once.
 
@@ -31,9 +47,10 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use spin::Mutex;
+use platform_port::{Irql, IrqlLevel, IrqlLock};
+use shared_mem::SharedMem;
 
 /// The printf engine behind [`Store::printf_c`], re-exported for callers building arguments.
 pub use kprintf;
@@ -111,7 +128,8 @@ impl StoreBuffer {
 
 struct TxEntry {
     tx_id: u32,
-    active: bool,
+    /// The suspend generation the transaction started in.
+    generation: u32,
 }
 
 struct Inner<T> {
@@ -122,27 +140,50 @@ struct Inner<T> {
 }
 
 impl<T: Transport> Inner<T> {
-    fn tx_id(&self, tx: Option<Transaction>) -> Result<u32, StoreError> {
+    fn tx_id(&self, tx: Option<Transaction>, generation: u32) -> Result<u32, StoreError> {
         match tx {
             None => Ok(0),
             Some(Transaction(handle)) => match self.transactions.get(&handle) {
                 None => Err(StoreError::InvalidHandle),
-                Some(entry) if !entry.active => Err(StoreError::TransactionExpired),
+                Some(entry) if entry.generation != generation => {
+                    Err(StoreError::TransactionExpired)
+                }
                 Some(entry) => Ok(entry.tx_id),
             },
         }
     }
 
-    fn request(&mut self, ty: u32, tx_id: u32, pieces: &[&[u8]]) -> Result<Vec<u8>, StoreError> {
+    fn request(
+        &mut self,
+        ty: u32,
+        tx_id: u32,
+        pieces: &[&[u8]],
+        generation: u32,
+    ) -> Result<Vec<u8>, StoreError> {
         let Self { conn, watches, .. } = self;
-        conn.request(ty, tx_id, pieces, &mut |event| watches.on_event(event))
+        conn.request(ty, tx_id, pieces, &mut |event| {
+            watches.on_event(event, generation);
+        })
+    }
+
+    fn poll(&mut self, generation: u32) {
+        let Self { conn, watches, .. } = self;
+        conn.poll(&mut |event| watches.on_event(event, generation));
     }
 }
 
 /// The xenstore client.
-pub struct Store<T> {
-    inner: Mutex<Inner<T>>,
+///
+/// IRQL: every method but [`Store::suspend_early`] and [`Store::debug_dump`] takes the store's
+/// spin lock and so runs at DISPATCH_LEVEL or below; those two run at any level.
+pub struct Store<P: Irql, T> {
+    platform: P,
+    inner: IrqlLock<P, Inner<T>>,
     buffers: AtomicUsize,
+    /// Suspends seen (advanced lock-free by the EARLY callback).
+    generation: AtomicU32,
+    /// The shared ring, for lock-free reads of its indices (debug dumps at HIGH_LEVEL).
+    ring: Option<SharedMem>,
 }
 
 /// What is still allocated (`StoreRelease` BUGs on any of it upstream).
@@ -156,19 +197,30 @@ pub struct Outstanding {
     pub buffers: usize,
 }
 
-impl<T: Transport> Store<T> {
-    /// A store over `transport`.
+impl<P: Irql + Clone, T: Transport> Store<P, T> {
+    /// A store over `transport`, its lock raising `platform`'s IRQL.
     #[must_use]
-    pub const fn new(transport: T, config: StoreConfig) -> Self {
+    pub fn new(platform: P, transport: T, config: StoreConfig) -> Self {
+        let ring = transport.shared_ring();
         Self {
-            inner: Mutex::new(Inner {
-                conn: Connection::new(transport, config.request_id_seed, config.limits),
-                watches: Watches::new(config.watch_id_seed),
-                transactions: BTreeMap::new(),
-                next_transaction: 1,
-            }),
+            inner: IrqlLock::dispatch(
+                platform.clone(),
+                Inner {
+                    conn: Connection::new(transport, config.request_id_seed, config.limits),
+                    watches: Watches::new(config.watch_id_seed),
+                    transactions: BTreeMap::new(),
+                    next_transaction: 1,
+                },
+            ),
+            platform,
             buffers: AtomicUsize::new(0),
+            generation: AtomicU32::new(0),
+            ring,
         }
+    }
+
+    fn generation(&self) -> u32 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     fn call(
@@ -178,8 +230,9 @@ impl<T: Transport> Store<T> {
         pieces: &[&[u8]],
     ) -> Result<Vec<u8>, StoreError> {
         let mut inner = self.inner.lock();
-        let tx_id = inner.tx_id(tx)?;
-        inner.request(ty, tx_id, pieces)
+        let generation = self.generation();
+        let tx_id = inner.tx_id(tx, generation)?;
+        inner.request(ty, tx_id, pieces, generation)
     }
 
     fn buffer(&self, data: Vec<u8>) -> Result<StoreBuffer, StoreError> {
@@ -340,7 +393,8 @@ impl<T: Transport> Store<T> {
     /// The daemon's error, or [`StoreError::Protocol`] if its reply is not a decimal id.
     pub fn transaction_start(&self) -> Result<Transaction, StoreError> {
         let mut inner = self.inner.lock();
-        let reply = inner.request(wire::XS_TRANSACTION_START, 0, &[b"\0"])?;
+        let generation = self.generation();
+        let reply = inner.request(wire::XS_TRANSACTION_START, 0, &[b"\0"], generation)?;
         let digits = reply.split(|&b| b == 0).next().unwrap_or_default();
         let tx_id = core::str::from_utf8(digits)
             .ok()
@@ -349,13 +403,9 @@ impl<T: Transport> Store<T> {
             .ok_or(StoreError::Protocol)?;
         let handle = inner.next_transaction;
         inner.next_transaction = inner.next_transaction.wrapping_add(1).max(1);
-        inner.transactions.insert(
-            handle,
-            TxEntry {
-                tx_id,
-                active: true,
-            },
-        );
+        inner
+            .transactions
+            .insert(handle, TxEntry { tx_id, generation });
         Ok(Transaction(handle))
     }
 
@@ -367,17 +417,18 @@ impl<T: Transport> Store<T> {
     /// transaction open, as upstream does.
     pub fn transaction_end(&self, tx: Transaction, commit: bool) -> Result<(), StoreError> {
         let mut inner = self.inner.lock();
+        let generation = self.generation();
         let Some(entry) = inner.transactions.get(&tx.0) else {
             return Err(StoreError::InvalidHandle);
         };
-        if !entry.active {
+        if entry.generation != generation {
             inner.transactions.remove(&tx.0);
             return Err(StoreError::Daemon(XsErrno::Eagain));
         }
         let tx_id = entry.tx_id;
         let verdict: &[u8] = if commit { b"T\0" } else { b"F\0" };
         let result = inner
-            .request(wire::XS_TRANSACTION_END, tx_id, &[verdict])
+            .request(wire::XS_TRANSACTION_END, tx_id, &[verdict], generation)
             .map(drop);
         match result {
             Ok(()) => {
@@ -407,6 +458,7 @@ impl<T: Transport> Store<T> {
     ) -> Result<Watch, StoreError> {
         let key = path::compose(prefix, node)?;
         let mut inner = self.inner.lock();
+        let generation = self.generation();
         let id = inner
             .watches
             .allocate_id()
@@ -420,10 +472,10 @@ impl<T: Transport> Store<T> {
                 token,
                 caller,
                 event,
-                active: true,
+                generation,
             },
         );
-        let result = inner.request(wire::XS_WATCH, 0, &[&key, &token, b"\0"]);
+        let result = inner.request(wire::XS_WATCH, 0, &[&key, &token, b"\0"], generation);
         match result {
             Ok(_) => Ok(Watch(id)),
             Err(error) => {
@@ -441,14 +493,18 @@ impl<T: Transport> Store<T> {
     /// fails, in which case the watch stays registered, as upstream.
     pub fn watch_remove(&self, watch: Watch) -> Result<(), StoreError> {
         let mut inner = self.inner.lock();
+        let generation = self.generation();
         let Some(entry) = inner.watches.get(watch.0) else {
             return Err(StoreError::InvalidHandle);
         };
-        if entry.active {
-            let mut key = entry.path.clone();
+        if entry.generation == generation {
+            let mut key = Vec::new();
+            key.try_reserve_exact(entry.path.len().saturating_add(1))
+                .map_err(|_| StoreError::InsufficientResources)?;
+            key.extend_from_slice(&entry.path);
             key.push(0);
             let token = entry.token;
-            inner.request(wire::XS_UNWATCH, 0, &[&key, &token, b"\0"])?;
+            inner.request(wire::XS_UNWATCH, 0, &[&key, &token, b"\0"], generation)?;
         }
         inner.watches.remove(watch.0);
         Ok(())
@@ -458,8 +514,7 @@ impl<T: Transport> Store<T> {
     /// without interrupts.
     pub fn poll(&self) {
         let mut inner = self.inner.lock();
-        let Inner { conn, watches, .. } = &mut *inner;
-        conn.poll(&mut |event| watches.on_event(event));
+        inner.poll(self.generation());
     }
 
     /// `StoreFree`: gives a Read or Directory buffer back.
@@ -478,6 +533,7 @@ impl<T: Transport> Store<T> {
     #[must_use]
     pub fn read_many(&self, keys: &[&[u8]]) -> Vec<Result<StoreBuffer, StoreError>> {
         let mut inner = self.inner.lock();
+        let generation = self.generation();
         let Inner { conn, watches, .. } = &mut *inner;
         let ids: Vec<Result<u32, StoreError>> = keys
             .iter()
@@ -488,7 +544,7 @@ impl<T: Transport> Store<T> {
             .collect();
         ids.into_iter()
             .map(|id| {
-                let value = conn.wait_for(id?, &mut |event| watches.on_event(event))?;
+                let value = conn.wait_for(id?, &mut |event| watches.on_event(event, generation))?;
                 let buffer = StoreBuffer::new(value)?;
                 self.buffers.fetch_add(1, Ordering::Relaxed);
                 Ok(buffer)
@@ -511,13 +567,11 @@ impl<T: Transport> Store<T> {
         self.call(tx, ty, pieces)
     }
 
-    /// Suspend, early stage: every watch and transaction expires.
+    /// Suspend, early stage (HIGH_LEVEL, every other processor captured): every watch and
+    /// transaction expires. Lock-free and allocation-free: it advances the suspend generation,
+    /// which makes every existing watch and transaction old.
     pub fn suspend_early(&self) {
-        let mut inner = self.inner.lock();
-        inner.watches.expire_all();
-        for entry in inner.transactions.values_mut() {
-            entry.active = false;
-        }
+        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Resume, late stage: `reconnect` re-attaches the transport (e.g. re-opens the event
@@ -559,33 +613,36 @@ impl<T: Transport> Store<T> {
             return false;
         }
         inner.conn.transport().notify();
-        let Inner { conn, watches, .. } = &mut *inner;
-        conn.poll(&mut |event| watches.on_event(event));
+        inner.poll(self.generation());
         true
     }
 
-    /// Upstream's `xenbus|STORE` debug dump: ring indices (unless crashing: the lock is not
-    /// taken then and the ring is not touched), counters, outstanding buffers, every watch
-    /// with its owner and state, every transaction.
+    /// Upstream's `xenbus|STORE` debug dump: the ring indices (read from the shared page
+    /// without the lock, unless crashing, when the ring is not touched), the outstanding
+    /// buffers and the suspend generation; and, when the caller runs at DISPATCH_LEVEL or
+    /// below and is not crashing, the counters, every watch with its owner and state and every
+    /// transaction (they are under the lock, which cannot be taken above DISPATCH_LEVEL).
     ///
     /// # Errors
     /// What `out` returns.
     pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
         let buffers = self.buffers.load(Ordering::Relaxed);
-        let Some(mut inner) = (if crashing {
-            self.inner.try_lock()
-        } else {
-            Some(self.inner.lock())
-        }) else {
-            return writeln!(out, "STORE: busy (crashing), buffers={buffers}");
-        };
-        if !crashing && let Some(i) = inner.conn.transport().ring_indices() {
+        let generation = self.generation();
+        if !crashing && let Some(i) = self.ring.as_ref().map(ring::read_indices) {
             writeln!(
                 out,
                 "RING: req_cons={:08x} req_prod={:08x} rsp_cons={:08x} rsp_prod={:08x}",
                 i.req_cons, i.req_prod, i.rsp_cons, i.rsp_prod
             )?;
         }
+        writeln!(
+            out,
+            "BUFFERS: {buffers} outstanding, SUSPENDS: {generation}"
+        )?;
+        if crashing || self.platform.current_irql() > IrqlLevel::DISPATCH {
+            return Ok(());
+        }
+        let inner = self.inner.lock();
         let stats = inner.conn.stats();
         writeln!(
             out,
@@ -596,8 +653,7 @@ impl<T: Transport> Store<T> {
             stats.ignored_replies,
             stats.timeouts
         )?;
-        writeln!(out, "BUFFERS: {buffers} outstanding")?;
-        for (id, path, caller, active) in inner.watches.iter() {
+        for (id, path, caller, active) in inner.watches.iter(generation) {
             writeln!(
                 out,
                 "WATCH {id:04x}: {} (caller {caller:#x}) {}",
@@ -610,7 +666,11 @@ impl<T: Transport> Store<T> {
                 out,
                 "TRANSACTION {handle}: id={} {}",
                 entry.tx_id,
-                if entry.active { "ACTIVE" } else { "EXPIRED" }
+                if entry.generation == generation {
+                    "ACTIVE"
+                } else {
+                    "EXPIRED"
+                }
             )?;
         }
         Ok(())

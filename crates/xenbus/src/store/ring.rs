@@ -40,6 +40,19 @@ pub trait EventChannel {
     fn wait(&mut self) -> Wait;
 }
 
+/// The four indices of a ring page, read with volatile accesses (no lock needed: each is one
+/// aligned word; a failed read, which cannot happen at these constant offsets, reads as 0).
+#[must_use]
+pub fn read_indices(page: &SharedMem) -> super::watchdog::RingIndices {
+    let word = |offset| page.read::<u32>(offset).unwrap_or(0);
+    super::watchdog::RingIndices {
+        req_cons: word(REQ_CONS),
+        req_prod: word(REQ_PROD),
+        rsp_cons: word(RSP_CONS),
+        rsp_prod: word(RSP_PROD),
+    }
+}
+
 /// The store transport over a mapped xenstore ring page.
 pub struct RingTransport<E> {
     page: SharedMem,
@@ -168,13 +181,7 @@ impl<E: EventChannel> Transport for RingTransport<E> {
         self.evtchn.wait()
     }
 
-    fn ring_indices(&self) -> Option<super::watchdog::RingIndices> {
-        let (req_cons, req_prod, rsp_cons, rsp_prod) = self.indices();
-        Some(super::watchdog::RingIndices {
-            req_cons,
-            req_prod,
-            rsp_cons,
-            rsp_prod,
-        })
+    fn shared_ring(&self) -> Option<SharedMem> {
+        Some(self.page)
     }
 }

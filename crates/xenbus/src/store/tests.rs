@@ -29,6 +29,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use platform_port::std_impl::StdPlatform;
+
 use super::ring::{EventChannel, RingTransport};
 use super::wire::*;
 use super::*;
@@ -230,7 +232,7 @@ fn counter() -> Arc<Counter> {
     Arc::new(Counter(AtomicU32::new(0)))
 }
 
-type HonestStore = Store<RingTransport<HonestEvtchn>>;
+type HonestStore = Store<StdPlatform, RingTransport<HonestEvtchn>>;
 
 fn honest(chunk: usize) -> (Box<Page>, HonestStore, Rc<RefCell<Model>>, Rc<AtomicU32>) {
     let (page, raw) = new_page();
@@ -248,6 +250,7 @@ fn honest(chunk: usize) -> (Box<Page>, HonestStore, Rc<RefCell<Model>>, Rc<Atomi
     // dropped after it in every test).
     let transport = unsafe { RingTransport::new(NonNull::new(raw.0).unwrap(), evtchn) };
     let store = Store::new(
+        StdPlatform::new(1),
         transport,
         StoreConfig {
             request_id_seed: 0xFFFE,
@@ -471,6 +474,7 @@ fn a_peer_that_never_answers_times_out() {
     // SAFETY: as in `honest`.
     let t = unsafe { RingTransport::new(NonNull::new(raw.0).unwrap(), Deaf) };
     let store = Store::new(
+        StdPlatform::new(1),
         t,
         StoreConfig {
             limits: WaitLimits {
@@ -654,6 +658,7 @@ fn a_hostile_peer_only_ever_causes_errors() {
         // SAFETY: as in `honest`.
         let t = unsafe { RingTransport::new(NonNull::new(raw.0).unwrap(), evtchn) };
         let store = Store::new(
+            StdPlatform::new(1),
             t,
             StoreConfig {
                 request_id_seed: 0,
@@ -749,12 +754,42 @@ fn debug_dump_lists_ring_watches_and_transactions() {
     assert!(text.contains("TRANSACTION 1:"), "{text}");
     store.suspend_early();
     let mut after = std::string::String::new();
-    store.debug_dump(&mut after, true).unwrap();
+    store.debug_dump(&mut after, false).unwrap();
+    assert!(after.contains("data/w (caller 0x1234) EXPIRED"), "{after}");
+    assert!(after.contains("SUSPENDS: 1"), "{after}");
+    let mut crashing = std::string::String::new();
+    store.debug_dump(&mut crashing, true).unwrap();
     assert!(
-        !after.contains("RING:"),
-        "crashing dumps must not read the ring: {after}"
+        !crashing.contains("RING:") && !crashing.contains("WATCH"),
+        "crashing dumps touch neither the ring nor the lock: {crashing}"
     );
-    assert!(after.contains("EXPIRED"), "{after}");
+    assert!(crashing.contains("SUSPENDS: 1"), "{crashing}");
     assert!(store.transaction_end(tx, true).unwrap_err().is_retry());
     store.watch_remove(watch).unwrap();
+}
+
+#[test]
+fn suspend_early_and_dumps_at_high_level_take_no_lock() {
+    use platform_port::{Irql, IrqlLevel};
+    let (_page, store, _model, _notifies) = honest(4096);
+    let watch = store
+        .watch_add(None, b"data/h", counter(), 0x1)
+        .expect("watch");
+    let cpu = StdPlatform::new(1);
+    // The EARLY suspend callback and the DEBUG trigger run at HIGH_LEVEL, where the store's
+    // DISPATCH_LEVEL lock must not be taken: hold it from "another processor" meanwhile.
+    let held = store.inner.lock();
+    let old = cpu.raise_irql(IrqlLevel::HIGH);
+    store.suspend_early();
+    let mut text = std::string::String::new();
+    store.debug_dump(&mut text, false).unwrap();
+    cpu.lower_irql(old);
+    drop(held);
+    assert!(text.contains("RING: req_cons="), "{text}");
+    assert!(
+        text.contains("SUSPENDS: 1") && !text.contains("WATCH"),
+        "{text}"
+    );
+    store.watch_remove(watch).unwrap();
+    assert_eq!(store.outstanding().watches, 0);
 }

@@ -48,6 +48,12 @@ pub trait Transport {
     /// The shared ring's indices, for the watchdog and debug dumps; `None` for transports
     /// without a ring (the default).
     fn ring_indices(&self) -> Option<super::watchdog::RingIndices> {
+        self.shared_ring().as_ref().map(super::ring::read_indices)
+    }
+
+    /// The shared ring page, which the store keeps a view of to read its indices without the
+    /// lock; `None` for transports without a ring (the default).
+    fn shared_ring(&self) -> Option<shared_mem::SharedMem> {
         None
     }
 }

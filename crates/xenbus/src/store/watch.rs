@@ -79,9 +79,9 @@ pub struct WatchEntry {
     pub caller: usize,
     /// Signalled when the watch fires.
     pub event: Arc<dyn WatchEvent>,
-    /// False once a suspend expired the watch: it never fires again and removing it sends
-    /// nothing.
-    pub active: bool,
+    /// The store's suspend generation when the watch was added: once a suspend moves the
+    /// store past it the watch is expired, never fires again, and removing it sends nothing.
+    pub generation: u32,
 }
 
 /// Every watch, by id.
@@ -145,17 +145,10 @@ impl Watches {
     }
 
     /// Delivers one `XS_WATCH_EVENT` payload.
-    pub fn on_event(&mut self, payload: &[u8]) {
+    pub fn on_event(&mut self, payload: &[u8], generation: u32) {
         match parse_event(payload).and_then(|id| self.entries.get(&id)) {
-            Some(entry) if entry.active => entry.event.signal(),
+            Some(entry) if entry.generation == generation => entry.event.signal(),
             _ => self.spurious_events = self.spurious_events.wrapping_add(1),
-        }
-    }
-
-    /// Suspend (early): every watch expires.
-    pub fn expire_all(&mut self) {
-        for entry in self.entries.values_mut() {
-            entry.active = false;
         }
     }
 
@@ -167,10 +160,10 @@ impl Watches {
     }
 
     /// `(id, path, caller, active)` of every watch, for debug dumps.
-    pub fn iter(&self) -> impl Iterator<Item = (u16, &[u8], usize, bool)> {
+    pub fn iter(&self, generation: u32) -> impl Iterator<Item = (u16, &[u8], usize, bool)> {
         self.entries
             .iter()
-            .map(|(&id, e)| (id, e.path.as_slice(), e.caller, e.active))
+            .map(move |(&id, e)| (id, e.path.as_slice(), e.caller, e.generation == generation))
     }
 }
 
