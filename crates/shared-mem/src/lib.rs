@@ -16,7 +16,10 @@
 //!   synchronises on).
 //!
 //! No method returns a reference into the memory; atomics are used only for the duration of
-//! one operation. Layering: a leaf `no_std` crate below the subsystems of `crates/xenbus`.
+//! one operation. For a word a hot path touches again and again, [`SharedMem::word`] does the
+//! checks once and returns a [`SharedWord`], whose accesses then cannot fail.
+//!
+//! Layering: a leaf `no_std` crate below the subsystems of `crates/xenbus`.
 
 #![no_std]
 #![cfg_attr(
@@ -396,6 +399,123 @@ impl SharedMem {
             unsafe { ptr.wrapping_add(i).write_volatile(byte) };
         }
         Ok(())
+    }
+}
+
+/// One word of shared memory whose bounds and alignment were checked once, when it was taken
+/// from a view with [`SharedMem::word`]; its accesses then cannot fail.
+///
+/// For the words a hot path touches again and again (a grant entry's fields, an event word, a
+/// selector): validate the index or port once, take the word, and operate on it without a
+/// `Result` per access. Like [`SharedMem`] it is a pointer, never a reference into the memory:
+/// every access is volatile or one atomic operation, and copying it copies the pointer. It is
+/// a sub-view: the contract of the [`SharedMem::new`] it came from covers it.
+#[derive(Clone, Copy)]
+pub struct SharedWord<T: Word> {
+    ptr: NonNull<T>,
+}
+
+// SAFETY: as for `SharedMem`: only volatile or atomic accesses, no reference handed out.
+unsafe impl<T: Word> Send for SharedWord<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Word> Sync for SharedWord<T> {}
+
+impl<T: Word> fmt::Debug for SharedWord<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedWord")
+            .field("ptr", &self.ptr)
+            .finish()
+    }
+}
+
+impl SharedMem {
+    /// The `T` at `offset`, checked once (in bounds and aligned) for accesses that cannot fail.
+    ///
+    /// # Errors
+    /// [`Error::OutOfBounds`] or [`Error::Misaligned`].
+    pub fn word<T: Word>(&self, offset: usize) -> Result<SharedWord<T>> {
+        let ptr = self.check(offset, T::SIZE, T::SIZE)?.cast::<T>();
+        // A pointer into a non-null mapping at an in-bounds offset is not null; should it be,
+        // the word is refused like any other bad offset.
+        let ptr = NonNull::new(ptr).ok_or(Error::OutOfBounds {
+            offset,
+            len: T::SIZE,
+            size: self.size,
+        })?;
+        Ok(SharedWord { ptr })
+    }
+}
+
+impl<T: Word> SharedWord<T>
+where
+    T::Atomic: AtomicOps<T>,
+{
+    /// The word's address (for diagnostics).
+    #[must_use]
+    pub const fn as_ptr(&self) -> NonNull<T> {
+        self.ptr
+    }
+
+    /// The atomic over the word, for one operation.
+    fn atomic(&self) -> &T::Atomic {
+        // SAFETY: checked in bounds and aligned by `SharedMem::word`; mapped for the view's
+        // life (`SharedMem::new`); the atomic lives only for the caller's one operation.
+        unsafe { T::atomic(self.ptr.as_ptr()) }
+    }
+
+    /// A volatile read.
+    #[must_use]
+    pub fn read(&self) -> T {
+        // SAFETY: in bounds and aligned (checked when taken), mapped for the view's life.
+        unsafe { self.ptr.as_ptr().read_volatile() }
+    }
+
+    /// A volatile write.
+    pub fn write(&self, value: T) {
+        // SAFETY: in bounds and aligned (checked when taken), mapped and writable.
+        unsafe { self.ptr.as_ptr().write_volatile(value) };
+    }
+
+    /// An atomic load.
+    #[must_use]
+    pub fn load(&self, order: Ordering) -> T {
+        self.atomic().load(order)
+    }
+
+    /// An atomic store.
+    pub fn store(&self, value: T, order: Ordering) {
+        self.atomic().store(value, order);
+    }
+
+    /// An atomic swap; returns the previous value.
+    pub fn swap(&self, value: T, order: Ordering) -> T {
+        self.atomic().swap(value, order)
+    }
+
+    /// An atomic OR; returns the previous value.
+    pub fn fetch_or(&self, value: T, order: Ordering) -> T {
+        self.atomic().fetch_or(value, order)
+    }
+
+    /// An atomic AND; returns the previous value.
+    pub fn fetch_and(&self, value: T, order: Ordering) -> T {
+        self.atomic().fetch_and(value, order)
+    }
+
+    /// An atomic compare-and-exchange: `Ok(previous)` when the word held `current` and now
+    /// holds `new`, `Err(actual)` otherwise.
+    ///
+    /// # Errors
+    /// `Err(actual)` when the word did not hold `current` (nothing was written).
+    pub fn compare_exchange(
+        &self,
+        current: T,
+        new: T,
+        success: Ordering,
+        failure: Ordering,
+    ) -> core::result::Result<T, T> {
+        self.atomic()
+            .compare_exchange(current, new, success, failure)
     }
 }
 

@@ -130,3 +130,60 @@ fn another_thread_sees_atomic_updates() {
     assert_eq!(handle.join().unwrap(), 1);
     drop(buf);
 }
+
+#[test]
+fn a_word_is_checked_once_then_accessed_without_results() {
+    let (_buf, m) = page();
+    assert!(matches!(
+        m.word::<u32>(4093),
+        Err(Error::OutOfBounds { .. })
+    ));
+    assert!(matches!(
+        m.word::<u64>(usize::MAX),
+        Err(Error::OutOfBounds { .. })
+    ));
+    assert_eq!(
+        m.word::<u16>(1).unwrap_err(),
+        Error::Misaligned {
+            offset: 1,
+            align: 2
+        }
+    );
+    let sub = m.slice(4, 8).unwrap();
+    assert!(matches!(sub.word::<u64>(0), Err(Error::Misaligned { .. })));
+    assert!(matches!(sub.word::<u32>(8), Err(Error::OutOfBounds { .. })));
+
+    let w = m.word::<u32>(16).unwrap();
+    w.write(7);
+    assert_eq!(w.read(), 7);
+    assert_eq!(m.read::<u32>(16).unwrap(), 7);
+    w.store(0x10, Ordering::SeqCst);
+    assert_eq!(w.load(Ordering::Acquire), 0x10);
+    assert_eq!(w.fetch_or(0x3, Ordering::SeqCst), 0x10);
+    assert_eq!(w.fetch_and(!0x1, Ordering::SeqCst), 0x13);
+    assert_eq!(w.swap(9, Ordering::SeqCst), 0x12);
+    assert_eq!(
+        w.compare_exchange(8, 1, Ordering::SeqCst, Ordering::SeqCst),
+        Err(9)
+    );
+    assert_eq!(
+        w.compare_exchange(9, 1, Ordering::SeqCst, Ordering::SeqCst),
+        Ok(9)
+    );
+    let copy = w;
+    assert_eq!(copy.load(Ordering::SeqCst), 1);
+    // Only the word's own bytes changed.
+    let mut bytes = vec![0u8; 4096];
+    m.read_bytes(0, &mut bytes).unwrap();
+    assert_eq!(bytes[16..20], 1u32.to_ne_bytes());
+    assert!(
+        bytes
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| (16..20).contains(&i) || b == 0)
+    );
+
+    let byte = m.word::<u8>(4095).unwrap();
+    byte.store(0xa5, Ordering::SeqCst);
+    assert_eq!(m.read::<u8>(4095).unwrap(), 0xa5);
+}

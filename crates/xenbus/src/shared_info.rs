@@ -22,12 +22,18 @@
 //!
 //! # Access to the page
 //! The page is shared with Xen, which writes it at any time. It is never turned into a
-//! reference: every word is reached by a raw pointer at an `offset_of!` position inside the
-//! page and accessed as an atomic (`AtomicU64`/`AtomicU32`/`AtomicU8`/`AtomicI8::from_ptr`),
-//! which is sound because `new` requires a page-aligned page and a naturally aligned registered
-//! `vcpu_info`, and every field used is naturally aligned in the C layout. Port numbers are
-//! checked against `EVTCHN_2L_NR_CHANNELS` and vCPU ids against `XEN_LEGACY_MAX_VCPUS` before
-//! any address is formed, so no input can move an access off the page.
+//! reference: it is reached only through a [`SharedMem`] view of the page, with sub-views of
+//! the two bitmaps and of each legacy `vcpu_info` slot, and a view of its own for each
+//! registered `vcpu_info` (which may live in another page). The words read and written on every
+//! upcall or poll (upcall flag, selector, clock fields) are taken from those views once, when
+//! the view is built or rebased, as checked [`SharedWord`]s: a misaligned page or
+//! `vcpu_info` fails `new` instead of any later access. Bitmap words are reached by a checked
+//! offset into their 512-byte bitmap view. Port numbers are checked against
+//! `EVTCHN_2L_NR_CHANNELS` and vCPU ids against `XEN_LEGACY_MAX_VCPUS` first, and the views'
+//! bounds checks stand behind them, so no input can move an access off the page; a refused
+//! bitmap access (which these checks make impossible) fails ack/mask/unmask with
+//! [`SharedInfoError::PortOutOfRange`] (or `Misaligned`), and makes a poll treat that word as
+//! having nothing pending.
 //!
 //! # Upstream behaviour, decided
 //! * **Poll order and fairness.** Each CPU remembers a cursor. Upstream stores it as a port, but
@@ -75,7 +81,9 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::mem::offset_of;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicI8, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
+use core::sync::atomic::{AtomicU32, Ordering, fence};
+
+use shared_mem::{SharedMem, SharedWord};
 
 use ntstatus::{
     NtStatus, STATUS_INVALID_PARAMETER, STATUS_NO_MEMORY, STATUS_NOT_SUPPORTED, STATUS_RETRY,
@@ -99,6 +107,11 @@ const NS_PER_S: u128 = 1_000_000_000;
 
 const _: () = assert!(PORTS_PER_WORD as usize * WORDS == EVTCHN_2L_NR_CHANNELS as usize);
 const _: () = assert!(size_of::<XenSharedInfo>() <= PAGE_SIZE);
+
+/// Bytes of a bitmap (`WORDS` 64-bit words).
+const BITMAP_SIZE: usize = WORDS * size_of::<u64>();
+/// Bytes of a `vcpu_info`.
+const VCPU_INFO_SIZE: usize = size_of::<VcpuInfo>();
 
 const VCPU_INFO: usize = offset_of!(XenSharedInfo, vcpu_info);
 const EVTCHN_PENDING: usize = offset_of!(XenSharedInfo, evtchn_pending);
@@ -126,13 +139,17 @@ const _: () = assert!(TSC_TIMESTAMP.is_multiple_of(8) && SYSTEM_TIME.is_multiple
 const _: () = assert!(TIME_VERSION.is_multiple_of(4) && TSC_MUL.is_multiple_of(4));
 const _: () = assert!(align_of::<XenSharedInfo>() == 8);
 const _: () = assert!(align_of::<VcpuInfo>() == 8);
+const _: () = assert!(VCPU_INFO + XEN_LEGACY_MAX_VCPUS * VCPU_INFO_SIZE <= EVTCHN_PENDING);
+const _: () = assert!(EVTCHN_PENDING + BITMAP_SIZE <= EVTCHN_MASK);
+const _: () = assert!(EVTCHN_MASK + BITMAP_SIZE <= size_of::<XenSharedInfo>());
 
 /// Why a shared-info operation failed. A failed operation touches nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SharedInfoError {
     /// The port is not a 2-level port (`>= EVTCHN_2L_NR_CHANNELS`).
     PortOutOfRange(u32),
-    /// The page is not page-aligned, or a registered `vcpu_info` is not 8-aligned.
+    /// The page is not page-aligned, or a registered `vcpu_info` is not 8-aligned (its words
+    /// cannot be viewed).
     Misaligned,
     /// The per-CPU table could not be allocated.
     NoMemory,
@@ -179,11 +196,97 @@ pub struct ProcessorVcpu {
 /// Per-CPU state: where the CPU's `vcpu_info` is and where its next poll starts.
 #[derive(Debug)]
 struct Processor {
-    vcpu: Option<NonNull<VcpuInfo>>,
+    vcpu: Option<Vcpu>,
     /// The vCPU id when `vcpu` is the legacy slot inside the page (it moves with the page).
     legacy: Option<u32>,
     /// The selector word the next poll starts at (always `< WORDS`).
     cursor: AtomicU32,
+}
+
+/// The words of one `vcpu_info` the view uses, each taken (bounds- and alignment-checked) from
+/// the `vcpu_info`'s own view when the view was built.
+#[derive(Clone, Copy, Debug)]
+struct Vcpu {
+    upcall_pending: SharedWord<u8>,
+    pending_sel: SharedWord<u64>,
+    time_version: SharedWord<u32>,
+    system_time: SharedWord<u64>,
+    tsc_timestamp: SharedWord<u64>,
+    tsc_to_system_mul: SharedWord<u32>,
+    /// An `i8` in the ABI, read as its byte.
+    tsc_shift: SharedWord<u8>,
+}
+
+impl Vcpu {
+    /// The words of the `vcpu_info` viewed by `info` (`VCPU_INFO_SIZE` bytes); a word that
+    /// cannot be taken (a misaligned `vcpu_info`) is [`SharedInfoError::Misaligned`].
+    fn new(info: &SharedMem) -> Result<Self, SharedInfoError> {
+        let refused = |_| SharedInfoError::Misaligned;
+        Ok(Self {
+            upcall_pending: info.word(UPCALL_PENDING).map_err(refused)?,
+            pending_sel: info.word(PENDING_SEL).map_err(refused)?,
+            time_version: info.word(TIME_VERSION).map_err(refused)?,
+            system_time: info.word(SYSTEM_TIME).map_err(refused)?,
+            tsc_timestamp: info.word(TSC_TIMESTAMP).map_err(refused)?,
+            tsc_to_system_mul: info.word(TSC_MUL).map_err(refused)?,
+            tsc_shift: info.word(TSC_SHIFT).map_err(refused)?,
+        })
+    }
+}
+
+/// The parts of the page the view uses, taken from one view of it: the bitmaps as sub-views
+/// (so a word index is bounds-checked against its own bitmap) and the wall-clock words.
+#[derive(Clone, Copy, Debug)]
+struct PageView {
+    page: SharedMem,
+    pending: SharedMem,
+    mask: SharedMem,
+    wc_version: SharedWord<u32>,
+    wc_sec: SharedWord<u32>,
+    wc_nsec: SharedWord<u32>,
+    wc_sec_hi: SharedWord<u32>,
+}
+
+impl PageView {
+    /// Views the mapping at `page`; [`SharedInfoError::Misaligned`] unless page-aligned.
+    ///
+    /// # Safety
+    /// As [`SharedInfo::new`] for `page`.
+    unsafe fn new(page: NonNull<u8>) -> Result<Self, SharedInfoError> {
+        if !page.as_ptr().addr().is_multiple_of(PAGE_SIZE) {
+            return Err(SharedInfoError::Misaligned);
+        }
+        // SAFETY: the caller's contract: a page mapped for the view's life, touched only by Xen
+        // and through views.
+        let page = unsafe { SharedMem::new(page, PAGE_SIZE) };
+        let refused = |_| SharedInfoError::Misaligned;
+        Ok(Self {
+            page,
+            pending: page.slice(EVTCHN_PENDING, BITMAP_SIZE).map_err(refused)?,
+            mask: page.slice(EVTCHN_MASK, BITMAP_SIZE).map_err(refused)?,
+            wc_version: page.word(WC_VERSION).map_err(refused)?,
+            wc_sec: page.word(WC_SEC).map_err(refused)?,
+            wc_nsec: page.word(WC_NSEC).map_err(refused)?,
+            wc_sec_hi: page.word(WC_SEC_HI).map_err(refused)?,
+        })
+    }
+
+    /// The legacy in-page `vcpu_info` of vCPU `id`, if the page has one for it.
+    fn legacy_vcpu(&self, id: u32) -> Result<Option<Vcpu>, SharedInfoError> {
+        let Some(offset) = usize::try_from(id)
+            .ok()
+            .filter(|&id| id < XEN_LEGACY_MAX_VCPUS)
+            .and_then(|id| id.checked_mul(VCPU_INFO_SIZE))
+            .and_then(|offset| offset.checked_add(VCPU_INFO))
+        else {
+            return Ok(None);
+        };
+        let slot = self
+            .page
+            .slice(offset, VCPU_INFO_SIZE)
+            .map_err(|_| SharedInfoError::Misaligned)?;
+        Vcpu::new(&slot).map(Some)
+    }
 }
 
 /// A consistent copy of the clock fields, taken under both seqlocks.
@@ -200,21 +303,9 @@ struct ClockRecord {
 /// The view of one mapped `shared_info` page and the per-CPU `vcpu_info` table.
 #[derive(Debug)]
 pub struct SharedInfo {
-    page: NonNull<XenSharedInfo>,
+    page: PageView,
     processors: Vec<Processor>,
 }
-
-#[expect(
-    clippy::non_send_fields_in_send_ty,
-    reason = "the raw pointers name memory the contract of `new` keeps valid on every CPU"
-)]
-// SAFETY: the contract of `new` keeps the page and every registered vcpu_info mapped for the
-// life of the view; they are plain memory reachable from any CPU and are only accessed through
-// atomics, and the per-CPU cursors are atomics, so the view may move between threads.
-unsafe impl Send for SharedInfo {}
-// SAFETY: as for Send: every access through `&self` is an atomic operation on the page, a
-// registered vcpu_info or a cursor, so concurrent use from several CPUs is data-race free.
-unsafe impl Sync for SharedInfo {}
 
 impl SharedInfo {
     /// Wraps a mapped shared-info page and the per-CPU table (indexed by CPU index).
@@ -236,9 +327,8 @@ impl SharedInfo {
         page: NonNull<u8>,
         processors: &[ProcessorVcpu],
     ) -> Result<Self, SharedInfoError> {
-        if !page.as_ptr().addr().is_multiple_of(PAGE_SIZE) {
-            return Err(SharedInfoError::Misaligned);
-        }
+        // SAFETY: the caller's contract for `page`.
+        let page = unsafe { PageView::new(page) }?;
         let mut table = Vec::new();
         table
             .try_reserve_exact(processors.len())
@@ -247,12 +337,13 @@ impl SharedInfo {
             let (vcpu, legacy) = match (cpu.vcpu_id, cpu.registered) {
                 (None, _) => (None, None),
                 (Some(_), Some(registered)) => {
-                    if !registered.is_aligned() {
-                        return Err(SharedInfoError::Misaligned);
-                    }
-                    (Some(registered), None)
+                    // SAFETY: the caller's contract: a registered `vcpu_info`, mapped for the
+                    // view's life and touched only by Xen and through views. It gets a view of
+                    // its own: it may live in any page.
+                    let info = unsafe { SharedMem::new(registered.cast(), VCPU_INFO_SIZE) };
+                    (Some(Vcpu::new(&info)?), None)
                 }
-                (Some(id), None) => (legacy_slot(page, id), Some(id)),
+                (Some(id), None) => (page.legacy_vcpu(id)?, Some(id)),
             };
             table.push(Processor {
                 vcpu,
@@ -261,7 +352,7 @@ impl SharedInfo {
             });
         }
         Ok(Self {
-            page: page.cast(),
+            page,
             processors: table,
         })
     }
@@ -277,13 +368,18 @@ impl SharedInfo {
     /// [`SharedInfoError::Misaligned`] if `page` is not `PAGE_SIZE`-aligned (the view is left
     /// unchanged).
     pub unsafe fn rebase(&mut self, page: NonNull<u8>) -> Result<(), SharedInfoError> {
-        if !page.as_ptr().addr().is_multiple_of(PAGE_SIZE) {
-            return Err(SharedInfoError::Misaligned);
+        // SAFETY: the caller's contract for `page`.
+        let page = unsafe { PageView::new(page) }?;
+        // Every legacy slot is viewed before anything changes, so a failure changes nothing.
+        for processor in &self.processors {
+            if let Some(id) = processor.legacy {
+                page.legacy_vcpu(id)?;
+            }
         }
-        self.page = page.cast();
+        self.page = page;
         for processor in &mut self.processors {
             if let Some(id) = processor.legacy {
-                processor.vcpu = legacy_slot(page, id);
+                processor.vcpu = page.legacy_vcpu(id)?;
             }
         }
         Ok(())
@@ -300,32 +396,29 @@ impl SharedInfo {
     #[must_use]
     pub fn debug_vcpu(&self, index: u32) -> Option<(bool, u64)> {
         let vcpu = self.vcpu(index)?;
-        let flag_ptr = vcpu.as_ptr().wrapping_byte_add(UPCALL_PENDING).cast::<u8>();
-        // SAFETY: as in `upcall_pending`.
-        let flag = unsafe { AtomicU8::from_ptr(flag_ptr) };
-        let sel_ptr = vcpu.as_ptr().wrapping_byte_add(PENDING_SEL).cast::<u64>();
-        // SAFETY: as in `evtchn_poll`.
-        let sel = unsafe { AtomicU64::from_ptr(sel_ptr) };
-        Some((flag.load(Ordering::SeqCst) != 0, sel.load(Ordering::SeqCst)))
+        Some((
+            vcpu.upcall_pending.load(Ordering::SeqCst) != 0,
+            vcpu.pending_sel.load(Ordering::SeqCst),
+        ))
     }
 
     /// For the debug dump: bitmap word `word` as `(pending, unmasked)`; `None` past the last
     /// word.
     #[must_use]
     pub fn debug_word(&self, word: usize) -> Option<(u64, u64)> {
-        if word >= WORDS {
-            return None;
-        }
+        let offset = bitmap_offset(word)?;
         Some((
-            self.pending_word(word).load(Ordering::SeqCst),
-            !self.mask_word(word).load(Ordering::SeqCst),
+            self.page.pending.load(offset, Ordering::SeqCst).ok()?,
+            !self.page.mask.load::<u64>(offset, Ordering::SeqCst).ok()?,
         ))
     }
 
     /// Masks every 2-level port (every `evtchn_mask` word all ones), as after each map.
     pub fn mask_all(&self) {
-        for word in 0..WORDS {
-            self.mask_word(word).store(u64::MAX, Ordering::SeqCst);
+        for offset in (0..BITMAP_SIZE).step_by(size_of::<u64>()) {
+            // Inside the bitmap view and 8-aligned (the page is page-aligned, checked in
+            // `new`): the store cannot be refused.
+            let _ = self.page.mask.store(offset, u64::MAX, Ordering::SeqCst);
         }
     }
 
@@ -342,12 +435,8 @@ impl SharedInfo {
         let Some(vcpu) = self.vcpu(index) else {
             return false;
         };
-        let ptr = vcpu.as_ptr().wrapping_byte_add(UPCALL_PENDING).cast::<u8>();
-        // SAFETY: `vcpu` is a vcpu_info `new` was given or found in the page, mapped for the
-        // life of the view; a byte needs no alignment and is only accessed atomically.
-        let flag = unsafe { AtomicU8::from_ptr(ptr) };
         fence(Ordering::SeqCst);
-        flag.swap(0, Ordering::SeqCst) != 0
+        vcpu.upcall_pending.swap(0, Ordering::SeqCst) != 0
     }
 
     /// The 2-level scan for CPU `index` (`SharedInfoEvtchnPoll`): takes the CPU's pending
@@ -358,16 +447,11 @@ impl SharedInfo {
         let Some(processor) = self.processor(index) else {
             return false;
         };
-        let Some(vcpu) = processor.vcpu else {
+        let Some(vcpu) = &processor.vcpu else {
             return false;
         };
-        let sel_ptr = vcpu.as_ptr().wrapping_byte_add(PENDING_SEL).cast::<u64>();
-        // SAFETY: `evtchn_pending_sel` lies inside a vcpu_info that is mapped for the life of
-        // the view and 8-aligned (checked in `new`, or a slot of the page-aligned page); the
-        // field is 8-aligned within it and only accessed atomically.
-        let sel = unsafe { AtomicU64::from_ptr(sel_ptr) };
         fence(Ordering::SeqCst);
-        let mut selector = sel.swap(0, Ordering::SeqCst);
+        let mut selector = vcpu.pending_sel.swap(0, Ordering::SeqCst);
         fence(Ordering::SeqCst);
 
         let mut word = word_index(processor.cursor.load(Ordering::Relaxed));
@@ -379,9 +463,7 @@ impl SharedInfo {
             }
             let bit = bit_of(word);
             if selector & bit != 0 {
-                let pending = self.pending_word(word).load(Ordering::SeqCst);
-                let mask = self.mask_word(word).load(Ordering::SeqCst);
-                let mut ports = pending & !mask;
+                let mut ports = self.deliverable(word);
                 // Each round clears the lowest set bit, so this runs at most 64 times.
                 while ports != 0 {
                     let port_bit = ports.trailing_zeros();
@@ -398,14 +480,33 @@ impl SharedInfo {
         done
     }
 
+    /// `pending & !mask` of bitmap word `word` (`< WORDS`), pending read first, each once; a
+    /// word whose bitmap access is refused (which cannot happen) has nothing to deliver.
+    fn deliverable(&self, word: usize) -> u64 {
+        let Some(offset) = bitmap_offset(word) else {
+            return 0;
+        };
+        let pending = self.page.pending.load::<u64>(offset, Ordering::SeqCst);
+        let mask = self.page.mask.load::<u64>(offset, Ordering::SeqCst);
+        match (pending, mask) {
+            (Ok(pending), Ok(mask)) => pending & !mask,
+            _ => 0,
+        }
+    }
+
     /// Clears `port`'s pending bit (`SharedInfoEvtchnAck`).
     ///
     /// # Errors
     /// [`SharedInfoError::PortOutOfRange`] for ports `>= EVTCHN_2L_NR_CHANNELS`.
     pub fn evtchn_ack(&self, port: u32) -> Result<(), SharedInfoError> {
-        let (word, bit) = split_port(port)?;
+        let (offset, bit) = split_port(port)?;
+        let pending = self
+            .page
+            .pending
+            .word::<u64>(offset)
+            .map_err(port_error(port))?;
         fence(Ordering::SeqCst);
-        self.pending_word(word).fetch_and(!bit, Ordering::SeqCst);
+        pending.fetch_and(!bit, Ordering::SeqCst);
         Ok(())
     }
 
@@ -414,9 +515,14 @@ impl SharedInfo {
     /// # Errors
     /// [`SharedInfoError::PortOutOfRange`] for ports `>= EVTCHN_2L_NR_CHANNELS`.
     pub fn evtchn_mask(&self, port: u32) -> Result<(), SharedInfoError> {
-        let (word, bit) = split_port(port)?;
+        let (offset, bit) = split_port(port)?;
+        let mask = self
+            .page
+            .mask
+            .word::<u64>(offset)
+            .map_err(port_error(port))?;
         fence(Ordering::SeqCst);
-        self.mask_word(word).fetch_or(bit, Ordering::SeqCst);
+        mask.fetch_or(bit, Ordering::SeqCst);
         Ok(())
     }
 
@@ -426,11 +532,22 @@ impl SharedInfo {
     /// # Errors
     /// [`SharedInfoError::PortOutOfRange`] for ports `>= EVTCHN_2L_NR_CHANNELS`.
     pub fn evtchn_unmask(&self, port: u32) -> Result<bool, SharedInfoError> {
-        let (word, bit) = split_port(port)?;
+        let (offset, bit) = split_port(port)?;
+        // Both words are taken before the mask changes, so a refused access touches nothing.
+        let mask = self
+            .page
+            .mask
+            .word::<u64>(offset)
+            .map_err(port_error(port))?;
+        let pending = self
+            .page
+            .pending
+            .word::<u64>(offset)
+            .map_err(port_error(port))?;
         fence(Ordering::SeqCst);
-        self.mask_word(word).fetch_and(!bit, Ordering::SeqCst);
+        mask.fetch_and(!bit, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        Ok(self.pending_word(word).load(Ordering::SeqCst) & bit != 0)
+        Ok(pending.load(Ordering::SeqCst) & bit != 0)
     }
 
     /// The wall clock in Windows time (100 ns units since 1601-01-01 UTC, or local time when
@@ -453,25 +570,26 @@ impl SharedInfo {
         mut between: impl FnMut(u32),
     ) -> Result<i64, SharedInfoError> {
         let vcpu = self.vcpu(0).ok_or(SharedInfoError::NoVcpuInfo)?;
+        let page = &self.page;
         for attempt in 0..TIME_READ_ATTEMPTS {
-            let wc_version = self.load_u32(self.page, WC_VERSION);
-            let time_version = self.load_u32(vcpu, TIME_VERSION);
+            let wc_version = page.wc_version.load(Ordering::Relaxed);
+            let time_version = vcpu.time_version.load(Ordering::Relaxed);
             fence(Ordering::Acquire);
             let record = ClockRecord {
-                wc_sec: u64::from(self.load_u32(self.page, WC_SEC_HI)) << 32
-                    | u64::from(self.load_u32(self.page, WC_SEC)),
-                wc_nsec: self.load_u32(self.page, WC_NSEC),
-                system_time: self.load_u64(vcpu, SYSTEM_TIME),
-                tsc_timestamp: self.load_u64(vcpu, TSC_TIMESTAMP),
-                tsc_to_system_mul: self.load_u32(vcpu, TSC_MUL),
-                tsc_shift: self.load_i8(vcpu, TSC_SHIFT),
+                wc_sec: u64::from(page.wc_sec_hi.load(Ordering::Relaxed)) << 32
+                    | u64::from(page.wc_sec.load(Ordering::Relaxed)),
+                wc_nsec: page.wc_nsec.load(Ordering::Relaxed),
+                system_time: vcpu.system_time.load(Ordering::Relaxed),
+                tsc_timestamp: vcpu.tsc_timestamp.load(Ordering::Relaxed),
+                tsc_to_system_mul: vcpu.tsc_to_system_mul.load(Ordering::Relaxed),
+                tsc_shift: vcpu.tsc_shift.load(Ordering::Relaxed).cast_signed(),
             };
             between(attempt);
             fence(Ordering::Acquire);
             let settled = wc_version & 1 == 0
                 && time_version & 1 == 0
-                && self.load_u32(self.page, WC_VERSION) == wc_version
-                && self.load_u32(vcpu, TIME_VERSION) == time_version;
+                && page.wc_version.load(Ordering::Relaxed) == wc_version
+                && vcpu.time_version.load(Ordering::Relaxed) == time_version;
             if settled {
                 return Ok(wall_clock(&record, rdtsc()));
             }
@@ -483,96 +601,36 @@ impl SharedInfo {
         self.processors.get(usize::try_from(index).ok()?)
     }
 
-    fn vcpu(&self, index: u32) -> Option<NonNull<VcpuInfo>> {
-        self.processor(index)?.vcpu
-    }
-
-    const fn pending_word(&self, word: usize) -> &AtomicU64 {
-        self.bitmap_word(EVTCHN_PENDING, word)
-    }
-
-    const fn mask_word(&self, word: usize) -> &AtomicU64 {
-        self.bitmap_word(EVTCHN_MASK, word)
-    }
-
-    /// Word `word` of the bitmap at `base`; callers pass `word < WORDS`, and the index is
-    /// masked into the bitmap whatever it holds.
-    const fn bitmap_word(&self, base: usize, word: usize) -> &AtomicU64 {
-        let word = word % WORDS;
-        let ptr = self
-            .page
-            .as_ptr()
-            .wrapping_byte_add(base)
-            .cast::<u64>()
-            .wrapping_add(word);
-        // SAFETY: `base` is the 8-aligned offset of a 64-word bitmap inside the page-aligned page
-        // `new` was given and `word < 64`, so the word is inside the page, aligned and mapped
-        // for the life of the view; it is only accessed atomically.
-        unsafe { AtomicU64::from_ptr(ptr) }
-    }
-
-    /// Loads the `u32` at `offset` of `base` (the page or a `vcpu_info` of this view).
-    #[expect(
-        clippy::unused_self,
-        reason = "ties the access to the view whose contract keeps `base` mapped"
-    )]
-    fn load_u32<T>(&self, base: NonNull<T>, offset: usize) -> u32 {
-        let ptr = base.as_ptr().wrapping_byte_add(offset).cast::<u32>();
-        // SAFETY: `base` is the page or a `vcpu_info` of this view (mapped for its life,
-        // 8-aligned) and `offset` one of the 4-aligned field offsets above, inside that
-        // structure; the field is only accessed atomically.
-        let atomic = unsafe { AtomicU32::from_ptr(ptr) };
-        atomic.load(Ordering::Relaxed)
-    }
-
-    /// Loads the `u64` at `offset` of the `vcpu_info` `base`.
-    #[expect(
-        clippy::unused_self,
-        reason = "ties the access to the view whose contract keeps `base` mapped"
-    )]
-    fn load_u64(&self, base: NonNull<VcpuInfo>, offset: usize) -> u64 {
-        let ptr = base.as_ptr().wrapping_byte_add(offset).cast::<u64>();
-        // SAFETY: as in `load_u32`, with an 8-aligned field offset.
-        let atomic = unsafe { AtomicU64::from_ptr(ptr) };
-        atomic.load(Ordering::Relaxed)
-    }
-
-    /// Loads the `i8` at `offset` of the `vcpu_info` `base`.
-    #[expect(
-        clippy::unused_self,
-        reason = "ties the access to the view whose contract keeps `base` mapped"
-    )]
-    fn load_i8(&self, base: NonNull<VcpuInfo>, offset: usize) -> i8 {
-        let ptr = base.as_ptr().wrapping_byte_add(offset).cast::<i8>();
-        // SAFETY: as in `load_u32`; a byte needs no alignment.
-        let atomic = unsafe { AtomicI8::from_ptr(ptr) };
-        atomic.load(Ordering::Relaxed)
+    fn vcpu(&self, index: u32) -> Option<&Vcpu> {
+        self.processor(index)?.vcpu.as_ref()
     }
 }
 
-/// The legacy in-page `vcpu_info` of vCPU `id`, if the page has one for it.
-fn legacy_slot(page: NonNull<u8>, id: u32) -> Option<NonNull<VcpuInfo>> {
-    let id = usize::try_from(id)
-        .ok()
-        .filter(|&id| id < XEN_LEGACY_MAX_VCPUS)?;
-    let slot = page
-        .cast::<XenSharedInfo>()
-        .as_ptr()
-        .wrapping_byte_add(VCPU_INFO)
-        .cast::<VcpuInfo>()
-        .wrapping_add(id);
-    NonNull::new(slot)
+/// The byte offset of word `word` in a bitmap view (`None` past the last word).
+const fn bitmap_offset(word: usize) -> Option<usize> {
+    if word >= WORDS {
+        return None;
+    }
+    word.checked_mul(size_of::<u64>())
 }
 
-/// The selector word and bit of a 2-level port.
-const fn split_port(port: u32) -> Result<(usize, u64), SharedInfoError> {
+/// A refused bitmap access on behalf of `port`, as the module's error.
+const fn port_error(port: u32) -> impl Fn(shared_mem::Error) -> SharedInfoError {
+    move |error| match error {
+        shared_mem::Error::OutOfBounds { .. } => SharedInfoError::PortOutOfRange(port),
+        shared_mem::Error::Misaligned { .. } => SharedInfoError::Misaligned,
+    }
+}
+
+/// The byte offset of a 2-level port's word in a bitmap view, and its bit.
+fn split_port(port: u32) -> Result<(usize, u64), SharedInfoError> {
     if port >= EVTCHN_2L_NR_CHANNELS {
         return Err(SharedInfoError::PortOutOfRange(port));
     }
-    let word = port / PORTS_PER_WORD;
-    let bit = port % PORTS_PER_WORD;
-    // `word < 64`: widening.
-    Ok((word as usize, 1u64 << bit))
+    let word = usize::try_from(port / PORTS_PER_WORD)
+        .map_err(|_| SharedInfoError::PortOutOfRange(port))?;
+    let offset = bitmap_offset(word).ok_or(SharedInfoError::PortOutOfRange(port))?;
+    Ok((offset, 1u64 << (port % PORTS_PER_WORD)))
 }
 
 /// A stored cursor as a word index (anything out of range restarts at word 0).
@@ -646,61 +704,45 @@ mod tests {
             Self(NonNull::new(ptr).unwrap())
         }
 
-        fn si(&self) -> *mut XenSharedInfo {
-            self.0.as_ptr().cast()
+        /// The test's view of the page, to play Xen.
+        fn mem(&self) -> SharedMem {
+            // SAFETY: the page is allocated until `drop`, after every view of it is gone; the
+            // test and the view under test only reach it through views.
+            unsafe { SharedMem::new(self.0, PAGE_SIZE) }
         }
 
-        fn word(&self, base: usize, word: usize) -> *mut u64 {
+        fn bitmap_word(base: usize, word: usize) -> usize {
             assert!(word < WORDS);
-            self.si()
-                .wrapping_byte_add(base)
-                .cast::<u64>()
-                .wrapping_add(word)
+            base + word * 8
         }
 
         fn set_pending(&self, word: usize, value: u64) {
-            write(self.word(EVTCHN_PENDING, word), value);
+            let offset = Self::bitmap_word(EVTCHN_PENDING, word);
+            self.mem().write(offset, value).unwrap();
         }
 
         fn pending(&self, word: usize) -> u64 {
-            read(self.word(EVTCHN_PENDING, word))
+            let offset = Self::bitmap_word(EVTCHN_PENDING, word);
+            self.mem().read(offset).unwrap()
         }
 
         fn set_mask(&self, word: usize, value: u64) {
-            write(self.word(EVTCHN_MASK, word), value);
+            let offset = Self::bitmap_word(EVTCHN_MASK, word);
+            self.mem().write(offset, value).unwrap();
         }
 
         fn mask(&self, word: usize) -> u64 {
-            read(self.word(EVTCHN_MASK, word))
+            let offset = Self::bitmap_word(EVTCHN_MASK, word);
+            self.mem().read(offset).unwrap()
         }
 
-        fn vcpu(&self, id: usize) -> *mut VcpuInfo {
+        /// vCPU `id`'s legacy slot.
+        fn vcpu(&self, id: usize) -> SharedMem {
             assert!(id < XEN_LEGACY_MAX_VCPUS);
-            self.si()
-                .wrapping_byte_add(VCPU_INFO)
-                .cast::<VcpuInfo>()
-                .wrapping_add(id)
+            self.mem()
+                .slice(VCPU_INFO + id * VCPU_INFO_SIZE, VCPU_INFO_SIZE)
+                .unwrap()
         }
-
-        fn field<T>(&self, offset: usize) -> *mut T {
-            self.si().wrapping_byte_add(offset).cast()
-        }
-    }
-
-    /// Plays Xen writing memory the view reads (the test's own page or `vcpu_info`, aligned).
-    fn write<T>(ptr: *mut T, value: T) {
-        // SAFETY: every caller passes an aligned field of the test's own page or `vcpu_info`;
-        // nothing runs concurrently.
-        unsafe { ptr.write_volatile(value) }
-    }
-
-    fn read<T>(ptr: *const T) -> T {
-        // SAFETY: as in `write`.
-        unsafe { ptr.read_volatile() }
-    }
-
-    fn vfield<T>(vcpu: *mut VcpuInfo, offset: usize) -> *mut T {
-        vcpu.wrapping_byte_add(offset).cast()
     }
 
     impl Drop for Page {
@@ -710,20 +752,30 @@ mod tests {
         }
     }
 
-    fn set_sel(vcpu: *mut VcpuInfo, value: u64) {
-        write(vfield(vcpu, PENDING_SEL), value);
+    /// A registered `vcpu_info` of the test's own, and the test's view of it.
+    fn registered_vcpu() -> (Box<VcpuInfo>, NonNull<VcpuInfo>, SharedMem) {
+        let mut info = Box::new(VcpuInfo::default());
+        let ptr = NonNull::from(&mut *info);
+        // SAFETY: the box is returned with the view and outlives it in every test; it is only
+        // reached through views while they exist.
+        let view = unsafe { SharedMem::new(ptr.cast(), VCPU_INFO_SIZE) };
+        (info, ptr, view)
     }
 
-    fn sel(vcpu: *mut VcpuInfo) -> u64 {
-        read(vfield(vcpu, PENDING_SEL))
+    fn set_sel(vcpu: SharedMem, value: u64) {
+        vcpu.write(PENDING_SEL, value).unwrap();
     }
 
-    fn set_upcall(vcpu: *mut VcpuInfo, value: u8) {
-        write(vfield(vcpu, UPCALL_PENDING), value);
+    fn sel(vcpu: SharedMem) -> u64 {
+        vcpu.read(PENDING_SEL).unwrap()
     }
 
-    fn upcall(vcpu: *mut VcpuInfo) -> u8 {
-        read(vfield(vcpu, UPCALL_PENDING))
+    fn set_upcall(vcpu: SharedMem, value: u8) {
+        vcpu.write(UPCALL_PENDING, value).unwrap();
+    }
+
+    fn upcall(vcpu: SharedMem) -> u8 {
+        vcpu.read(UPCALL_PENDING).unwrap()
     }
 
     fn cpu(id: u32) -> ProcessorVcpu {
@@ -759,7 +811,7 @@ mod tests {
     #[test]
     fn new_rejects_a_page_that_is_not_page_aligned() {
         let page = Page::new();
-        let inside = NonNull::new(page.0.as_ptr().wrapping_add(8)).unwrap();
+        let inside = page.mem().slice(8, 8).unwrap().as_ptr();
         // SAFETY: rejected before any access.
         let result = unsafe { SharedInfo::new(inside, &[cpu(0)]) };
         assert_eq!(result.unwrap_err(), SharedInfoError::Misaligned);
@@ -768,7 +820,7 @@ mod tests {
     #[test]
     fn new_rejects_a_misaligned_registered_vcpu_info() {
         let page = Page::new();
-        let odd = NonNull::new(page.vcpu(0).wrapping_byte_add(4)).unwrap();
+        let odd = page.vcpu(0).slice(4, 8).unwrap().as_ptr().cast();
         let cpus = [ProcessorVcpu {
             vcpu_id: Some(0),
             registered: Some(odd),
@@ -814,8 +866,7 @@ mod tests {
     #[test]
     fn upcall_supported_for_legacy_slots_below_32_and_registered_vcpus_only() {
         let page = Page::new();
-        let mut registered = Box::new(VcpuInfo::default());
-        let reg = NonNull::from(&mut *registered);
+        let (_registered, reg, _) = registered_vcpu();
         let cpus = [
             cpu(0),
             cpu(31),
@@ -869,11 +920,10 @@ mod tests {
     #[test]
     fn registered_vcpu_info_is_used_instead_of_the_legacy_slot() {
         let page = Page::new();
-        let mut registered = Box::new(VcpuInfo::default());
-        let reg_ptr: *mut VcpuInfo = &raw mut *registered;
+        let (_registered, reg_ptr, reg) = registered_vcpu();
         let cpus = [ProcessorVcpu {
             vcpu_id: Some(0),
-            registered: NonNull::new(reg_ptr),
+            registered: Some(reg_ptr),
         }];
         let info = view(&page, &cpus);
         set_upcall(page.vcpu(0), 1);
@@ -881,11 +931,11 @@ mod tests {
         page.set_pending(0, 1);
         assert!(!info.upcall_pending(0));
         assert!(poll_all(&info, 0).is_empty());
-        set_upcall(reg_ptr, 1);
-        set_sel(reg_ptr, 1);
+        set_upcall(reg, 1);
+        set_sel(reg, 1);
         assert!(info.upcall_pending(0));
         assert_eq!(poll_all(&info, 0), [0]);
-        assert_eq!(sel(reg_ptr), 0);
+        assert_eq!(sel(reg), 0);
         assert_eq!(sel(page.vcpu(0)), 1);
     }
 
@@ -937,8 +987,8 @@ mod tests {
             assert_eq!(info.evtchn_unmask(port), Err(err));
             assert_eq!(err.status(), STATUS_INVALID_PARAMETER);
         }
-        // SAFETY: the test's own page, read as plain bytes.
-        let bytes = unsafe { core::slice::from_raw_parts(page.0.as_ptr(), PAGE_SIZE) };
+        let mut bytes = alloc::vec![0xffu8; PAGE_SIZE];
+        page.mem().read_bytes(0, &mut bytes).unwrap();
         assert!(bytes.iter().all(|&b| b == 0));
     }
 
@@ -1216,16 +1266,17 @@ mod tests {
 
     /// Plays Xen: writes the clock fields into the page (vCPU 0's legacy slot).
     fn write_clock(page: &Page, clock: &Clock) {
+        let mem = page.mem();
         let vcpu = page.vcpu(0);
-        write(page.field(WC_VERSION), clock.wc_version);
-        write(page.field(WC_SEC), clock.wc_sec);
-        write(page.field(WC_SEC_HI), clock.wc_sec_hi);
-        write(page.field(WC_NSEC), clock.wc_nsec);
-        write(vfield(vcpu, TIME_VERSION), clock.version);
-        write(vfield(vcpu, SYSTEM_TIME), clock.system_time);
-        write(vfield(vcpu, TSC_TIMESTAMP), clock.tsc_timestamp);
-        write(vfield(vcpu, TSC_MUL), clock.mul);
-        write(vfield(vcpu, TSC_SHIFT), clock.shift);
+        mem.write(WC_VERSION, clock.wc_version).unwrap();
+        mem.write(WC_SEC, clock.wc_sec).unwrap();
+        mem.write(WC_SEC_HI, clock.wc_sec_hi).unwrap();
+        mem.write(WC_NSEC, clock.wc_nsec).unwrap();
+        vcpu.write(TIME_VERSION, clock.version).unwrap();
+        vcpu.write(SYSTEM_TIME, clock.system_time).unwrap();
+        vcpu.write(TSC_TIMESTAMP, clock.tsc_timestamp).unwrap();
+        vcpu.write(TSC_MUL, clock.mul).unwrap();
+        vcpu.write(TSC_SHIFT, clock.shift.cast_unsigned()).unwrap();
     }
 
     fn time_of(clock: &Clock, tsc: u64) -> Result<i64, SharedInfoError> {

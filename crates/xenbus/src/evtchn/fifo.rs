@@ -6,8 +6,10 @@
 //! Memory shared with Xen: one control block page per vCPU (`ready` bits and the 16 queue
 //! heads, registered with `EVTCHNOP_init_control`) and the event array, pages of 1024 32-bit
 //! event words registered one by one with `EVTCHNOP_expand_array` as ports need them. Xen
-//! writes all of it at any time, so every word is reached through a raw pointer and accessed
-//! only as an `AtomicU32`; nothing is ever turned into a reference to the page contents.
+//! writes all of it at any time, so each page is reached only through a [`SharedMem`] view and
+//! every word is accessed atomically by a checked offset (a port or queue is validated once and
+//! its word taken as a [`SharedWord`]); nothing is ever turned into a reference to the page
+//! contents.
 //!
 //! Xen owns the queue structure (the `LINKED` bit and the 17-bit link of each word, the heads
 //! and the `ready` bits); the guest consumes from the head. Every value Xen controls is checked
@@ -39,11 +41,11 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::mem::offset_of;
-use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
 
 use ntstatus::STATUS_NOT_SUPPORTED;
-use platform_port::{IrqlLock, Pages, Platform, plog};
+use platform_port::{IrqlLock, PAGE_SIZE, Pages, Platform, plog};
+use shared_mem::{SharedMem, SharedWord};
 use xen_headers::event_channel::{
     EVTCHN_FIFO_BUSY, EVTCHN_FIFO_LINK_MASK, EVTCHN_FIFO_LINKED, EVTCHN_FIFO_MASKED,
     EVTCHN_FIFO_MAX_QUEUES, EVTCHN_FIFO_NR_CHANNELS, EVTCHN_FIFO_PENDING, EvtchnFifoControlBlock,
@@ -67,48 +69,66 @@ const MASKED: u32 = 1 << EVTCHN_FIFO_MASKED;
 const LINKED: u32 = 1 << EVTCHN_FIFO_LINKED;
 const BUSY: u32 = 1 << EVTCHN_FIFO_BUSY;
 
-/// The offset of the last 32-bit word of the control block.
-const CONTROL_LAST_WORD: usize = size_of::<EvtchnFifoControlBlock>() - 4;
+const CONTROL_SIZE: usize = size_of::<EvtchnFifoControlBlock>();
 const READY_OFFSET: usize = offset_of!(EvtchnFifoControlBlock, ready);
 const HEAD_OFFSET: usize = offset_of!(EvtchnFifoControlBlock, head);
+/// Bytes of one event word.
+const WORD_SIZE: usize = size_of::<u32>();
 
-const _: () = assert!(WORDS_PER_PAGE as usize * 4 == platform_port::PAGE_SIZE);
-const _: () = assert!(size_of::<EvtchnFifoControlBlock>() <= platform_port::PAGE_SIZE);
+const _: () = assert!(WORDS_PER_PAGE as usize * WORD_SIZE == PAGE_SIZE);
+const _: () = assert!(CONTROL_SIZE <= PAGE_SIZE);
 const _: () = assert!(READY_OFFSET.is_multiple_of(4) && HEAD_OFFSET.is_multiple_of(4));
+const _: () = assert!(HEAD_OFFSET + QUEUES * 4 <= CONTROL_SIZE);
 const _: () = assert!(QUEUES <= 32);
 
 /// A vCPU's control block page and the guest's cached queue heads.
 struct ControlBlock {
     page: Pages,
+    /// Xen's `ready` word, taken (checked) from the block's view when it was set up.
+    ready: SharedWord<u32>,
+    /// Xen's `head[q]` words, likewise.
+    head_words: [SharedWord<u32>; QUEUES],
+    /// The guest's cached queue heads.
     heads: [AtomicU32; QUEUES],
 }
 
 impl ControlBlock {
-    /// The `u32` at byte `offset` of the control block.
-    #[expect(
-        clippy::cast_ptr_alignment,
-        reason = "the page is page-aligned, offsets 4-aligned"
-    )]
-    fn word(&self, offset: usize) -> &AtomicU32 {
-        let offset = offset.min(CONTROL_LAST_WORD) & !3;
-        let ptr = self
-            .page
-            .address
-            .as_ptr()
-            .wrapping_add(offset)
-            .cast::<u32>();
-        // SAFETY: the page is a page-aligned allocation owned by this block until the FIFO is
-        // released (after Xen forgot it); `offset` is a 4-aligned offset inside the control
-        // block, which lies inside the page; the word is only ever accessed atomically.
-        unsafe { AtomicU32::from_ptr(ptr) }
+    /// The block of a freshly allocated page; the page back if its words cannot be taken (a
+    /// page that is not 4-aligned: never, pages are page-aligned).
+    ///
+    /// # Safety
+    /// `page` is allocated for this FIFO and stays so while the block exists, and nothing in
+    /// this program touches it except through the block (Xen may write it at any time).
+    unsafe fn new(page: Pages) -> Result<Self, Pages> {
+        // SAFETY: the caller's contract, for the control block at the start of the page.
+        let view = unsafe { SharedMem::new(page.address, CONTROL_SIZE) };
+        let Some((ready, head_words)) = Self::words(&view) else {
+            return Err(page);
+        };
+        Ok(Self {
+            page,
+            ready,
+            head_words,
+            heads: Default::default(),
+        })
     }
 
-    fn ready(&self) -> &AtomicU32 {
-        self.word(READY_OFFSET)
+    /// `ready` and `head[]` of a control block view.
+    fn words(view: &SharedMem) -> Option<(SharedWord<u32>, [SharedWord<u32>; QUEUES])> {
+        let ready = view.word(READY_OFFSET).ok()?;
+        let mut head = [ready; QUEUES];
+        for (queue, slot) in head.iter_mut().enumerate() {
+            let offset = queue
+                .checked_mul(WORD_SIZE)
+                .and_then(|offset| offset.checked_add(HEAD_OFFSET))?;
+            *slot = view.word(offset).ok()?;
+        }
+        Some((ready, head))
     }
 
-    fn head(&self, queue: usize) -> &AtomicU32 {
-        self.word(HEAD_OFFSET.saturating_add(queue.min(QUEUES - 1).saturating_mul(4)))
+    /// `head[queue]` (`queue < QUEUES`, else `None`).
+    fn head(&self, queue: usize) -> Option<SharedWord<u32>> {
+        self.head_words.get(queue).copied()
     }
 }
 
@@ -119,7 +139,7 @@ pub(super) struct Fifo<P: Platform, S: XenServices> {
     /// Per processor index: the control block, `None` for CPUs without a vCPU.
     control: Vec<Option<ControlBlock>>,
     /// Page `i` of the event array (published before `array_len` counts it).
-    array: Vec<AtomicPtr<u32>>,
+    array: Vec<spin::Once<SharedMem>>,
     array_len: AtomicUsize,
     /// The event-array pages, in order; its lock serializes growth.
     pages: IrqlLock<P, Vec<Pages>>,
@@ -143,7 +163,7 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
         pages
             .try_reserve_exact(MAX_PAGES)
             .map_err(|_| EvtchnError::NoMemory)?;
-        array.resize_with(MAX_PAGES, || AtomicPtr::new(ptr::null_mut()));
+        array.resize_with(MAX_PAGES, spin::Once::new);
 
         for cpu in 0..count {
             match Self::init_control(platform, services.as_ref(), cpu) {
@@ -182,11 +202,22 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
         };
         let page = platform.alloc_pages(1).map_err(|_| EvtchnError::NoMemory)?;
         let pfn = page.pfn;
+        // SAFETY: the page was just allocated for this FIFO; the block owns it until it is
+        // freed (after an `EvtchnReset`, or just below), and it is only touched through the
+        // block's checked atomic accesses.
+        let block = match unsafe { ControlBlock::new(page) } {
+            Ok(block) => block,
+            Err(page) => {
+                // SAFETY: allocated just above; Xen does not know it.
+                unsafe { platform.free_pages(page) };
+                return Err(EvtchnError::NoMemory);
+            }
+        };
         // SAFETY: the page is this FIFO's and stays allocated, touched only atomically, until
         // it is freed after an `EvtchnReset`.
         if let Err(status) = unsafe { services.evtchn_init_control(pfn, vcpu) } {
             // SAFETY: allocated just above; Xen refused it, so nothing else references it.
-            unsafe { platform.free_pages(page) };
+            unsafe { platform.free_pages(block.page) };
             return Err(EvtchnError::Xen(status));
         }
         plog!(
@@ -195,10 +226,7 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
             "EVTCHN_FIFO: CONTROLBLOCK[{vcpu}] @ {:016x}",
             pfn.wrapping_shl(platform_port::PAGE_SHIFT)
         );
-        Ok(Some(ControlBlock {
-            page,
-            heads: Default::default(),
-        }))
+        Ok(Some(block))
     }
 
     /// Resets the ABI (Xen forgets every page) and frees the pages.
@@ -230,25 +258,22 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
         pages.saturating_mul(WORDS_PER_PAGE)
     }
 
-    /// The event word of `port`, if the registered array covers it.
-    fn word(&self, port: u32) -> Option<&AtomicU32> {
+    /// The event word of `port`, if the registered array covers it: the port is validated
+    /// once (page published and counted, word inside it) and the word taken from that page's
+    /// view, so its accesses cannot fail.
+    fn word(&self, port: u32) -> Option<SharedWord<u32>> {
         let page = usize::try_from(port / WORDS_PER_PAGE).ok()?;
         if page >= self.array_len.load(Ordering::Acquire) {
             return None;
         }
-        let base = self.array.get(page)?.load(Ordering::Acquire);
-        if base.is_null() {
-            return None;
-        }
-        let offset = usize::try_from(port % WORDS_PER_PAGE).ok()?;
-        // SAFETY: `base` is a page-aligned event-array page this FIFO allocated, registered
-        // and published (it stays allocated until `release` consumes `self`); `offset` is
-        // below 1024, so the 4-aligned word lies inside it; it is only accessed atomically.
-        Some(unsafe { AtomicU32::from_ptr(base.wrapping_add(offset)) })
+        let view = self.array.get(page)?.get()?;
+        let offset = usize::try_from(port % WORDS_PER_PAGE)
+            .ok()?
+            .checked_mul(WORD_SIZE)?;
+        view.word(offset).ok()
     }
 
     /// Grows the event array until it covers `port`.
-    #[expect(clippy::cast_ptr_alignment, reason = "pages are page-aligned")]
     pub(super) fn port_enable(&self, port: u32) -> Result<(), EvtchnError> {
         if port >= EVTCHN_FIFO_NR_CHANNELS {
             return Err(EvtchnError::InvalidParameter);
@@ -264,12 +289,20 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
                 .platform
                 .alloc_pages(1)
                 .map_err(|_| EvtchnError::NoMemory)?;
-            let base = page.address.as_ptr().cast::<u32>();
-            for offset in 0..WORDS_PER_PAGE as usize {
-                // SAFETY: the page was just allocated for this FIFO, is 4-aligned and 1024
-                // words long; Xen does not know it yet, and words are accessed atomically.
-                let word = unsafe { AtomicU32::from_ptr(base.wrapping_add(offset)) };
-                word.fetch_or(MASKED, Ordering::SeqCst);
+            // SAFETY: the page was just allocated for this FIFO and stays allocated until
+            // `release` (after an `EvtchnReset`) or the refusal below frees it; nothing in
+            // this program touches it except through this view and its sub-views.
+            let view = unsafe { SharedMem::new(page.address, PAGE_SIZE) };
+            // Xen does not know the page yet; every word starts masked. A page whose words
+            // cannot be reached (not 4-aligned: never) is not registered at all.
+            let masked = (0..PAGE_SIZE).step_by(WORD_SIZE).try_for_each(|offset| {
+                view.fetch_or::<u32>(offset, MASKED, Ordering::SeqCst)
+                    .map(drop)
+            });
+            if masked.is_err() {
+                // SAFETY: allocated above; Xen does not know it.
+                unsafe { self.platform.free_pages(page) };
+                return Err(EvtchnError::NoMemory);
             }
             let pfn = page.pfn;
             // SAFETY: the page stays allocated, touched only atomically, until it is freed
@@ -279,7 +312,9 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
                 unsafe { self.platform.free_pages(page) };
                 return Err(EvtchnError::Xen(status));
             }
-            slot.store(base, Ordering::Release);
+            // Published (release) before `array_len` counts it; a slot is filled once, as
+            // pages are only ever appended under the lock.
+            slot.call_once(|| view);
             pages.push(page);
             self.array_len.store(pages.len(), Ordering::Release);
             let first = u32::try_from(index)
@@ -318,8 +353,10 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
                 core::hint::spin_loop();
                 continue;
             }
+            // A strong compare-exchange (was weak: the same `lock cmpxchg` on x86, and never a
+            // spurious failure elsewhere).
             if word
-                .compare_exchange_weak(
+                .compare_exchange(
                     current,
                     current & !MASKED,
                     Ordering::SeqCst,
@@ -341,7 +378,7 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
         let Some(block) = self.block(cpu) else {
             return false;
         };
-        let ready_word = block.ready();
+        let ready_word = block.ready;
         let mut ready = ready_word.swap(0, Ordering::SeqCst) & READY_MASK;
         let limit = u64::from(self.port_limit()).saturating_add(QUEUES as u64);
         let mut steps = 0u64;
@@ -376,7 +413,11 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
         let mut port = cached.load(Ordering::Relaxed);
         if port == 0 {
             fence(Ordering::SeqCst);
-            port = block.head(queue).load(Ordering::SeqCst);
+            // `queue` indexes `heads` (checked above), so it is a queue; without a head word
+            // (never) the queue reads as empty.
+            port = block
+                .head(queue)
+                .map_or(0, |head| head.load(Ordering::SeqCst));
         }
         let Some(word) = (port != 0).then(|| self.word(port)).flatten() else {
             // An empty queue, or Xen named a port outside the array: nothing to take.
@@ -393,7 +434,10 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
         };
         let old = word.fetch_and(!(LINKED | EVTCHN_FIFO_LINK_MASK), Ordering::SeqCst);
         let mut next = old & EVTCHN_FIFO_LINK_MASK;
-        if next == port || (next != 0 && self.word(next).is_none()) {
+        // A link outside the registered array ends the queue. Every page the count covers is
+        // published before it is counted, so this is `self.word(next).is_some()` without
+        // taking the word; the next round takes it, checked, through `word`.
+        if next == port || (next != 0 && next >= self.port_limit()) {
             next = 0;
         }
         if next == 0 {

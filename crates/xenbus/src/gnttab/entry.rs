@@ -4,10 +4,18 @@
 //! Grant entries: the cache object a client holds, and the live v1 entry in a table frame.
 
 use core::fmt;
+use core::marker::PhantomData;
+use core::mem::offset_of;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU16, AtomicU32, Ordering, fence};
+use core::sync::atomic::{Ordering, fence};
 
-use xen_headers::grant_table::{GTF_PERMIT_ACCESS, GTF_READING, GTF_READONLY, GTF_WRITING};
+use platform_port::PAGE_SIZE;
+use shared_mem::{SharedMem, SharedWord};
+use xen_headers::grant_table::{
+    GTF_PERMIT_ACCESS, GTF_READING, GTF_READONLY, GTF_WRITING, GrantEntryV1,
+};
+
+use super::ENTRIES_PER_FRAME;
 
 /// Upstream's entry magic `'DTNG'` (same value as the C multi-character constant).
 pub const ENTRY_MAGIC: u32 = u32::from_be_bytes(*b"DTNG");
@@ -169,69 +177,143 @@ impl GrantEntry {
 
 /// The live v1 entry of a reference, inside a mapped table frame: every field is read and
 /// written atomically (Xen and the granted domain access it concurrently).
+///
+/// The frame is reached through a [`SharedMem`] view of one page; the entry's three fields
+/// are taken from it once, in [`LiveEntry::new`] (bounds- and alignment-checked), so the
+/// operations themselves cannot fail. An entry whose fields could not be taken (an index
+/// beyond the frame, a misaligned mapping: neither can happen, the table indexes with
+/// `reference % 512` into page-aligned mappings) is *unusable*, the documented safe fallback:
+/// Permit writes nothing (the reference stays ungranted, so a peer's map of it fails), Revoke
+/// succeeds (nothing was granted through it), Query reads frame 0, writable.
 pub struct LiveEntry<'a> {
-    flags: &'a AtomicU16,
-    domid: &'a AtomicU16,
-    frame: &'a AtomicU32,
+    fields: Option<Fields>,
+    _frame: PhantomData<&'a ()>,
 }
+
+/// The fields of a usable entry.
+#[derive(Clone, Copy)]
+struct Fields {
+    flags: SharedWord<u16>,
+    domid: SharedWord<u16>,
+    frame: SharedWord<u32>,
+}
+
+impl Fields {
+    /// The fields of entry `index` of the frame `page`.
+    fn of(page: &SharedMem, index: u32) -> Result<Self, shared_mem::Error> {
+        let entry = usize::try_from(index)
+            .ok()
+            .and_then(|index| index.checked_mul(ENTRY_SIZE))
+            .unwrap_or(usize::MAX);
+        let entry = page.slice(entry, ENTRY_SIZE)?;
+        Ok(Self {
+            flags: entry.word(FLAGS)?,
+            domid: entry.word(DOMID)?,
+            frame: entry.word(FRAME)?,
+        })
+    }
+}
+
+const FLAGS: usize = offset_of!(GrantEntryV1, flags);
+const DOMID: usize = offset_of!(GrantEntryV1, domid);
+const FRAME: usize = offset_of!(GrantEntryV1, frame);
+
+const _: () = assert!(size_of::<GrantEntryV1>() == ENTRY_SIZE);
+const _: () = assert!(ENTRY_SIZE * ENTRIES_PER_FRAME as usize == PAGE_SIZE);
 
 impl LiveEntry<'_> {
     /// The entry `index` of the frame mapped at `base`.
     ///
     /// # Safety
-    /// `base` maps a whole table frame for the returned value's lifetime, and `index < 512`.
-    pub(super) const unsafe fn new<'a>(base: NonNull<u8>, index: u32) -> LiveEntry<'a> {
-        let offset = (index as usize).wrapping_mul(ENTRY_SIZE);
-        // SAFETY: the entry lies inside the mapped frame (index < 512).
-        let entry = unsafe { base.add(offset) };
-        // SAFETY: `flags` is the aligned u16 at offset 0 of the entry, valid for the lifetime
-        // and only ever accessed atomically (by us, Xen and the peer).
-        let flags = unsafe { AtomicU16::from_ptr(entry.as_ptr().cast()) };
-        // SAFETY: as above, `domid` at offset 2.
-        let domid = unsafe { AtomicU16::from_ptr(entry.as_ptr().wrapping_add(2).cast()) };
-        // SAFETY: as above, `frame` at offset 4.
-        let frame = unsafe { AtomicU32::from_ptr(entry.as_ptr().wrapping_add(4).cast()) };
+    /// `base` maps a whole table frame for the returned value's lifetime. (`index` is checked:
+    /// one beyond the frame gives an unusable entry.)
+    pub(super) unsafe fn new<'a>(base: NonNull<u8>, index: u32) -> LiveEntry<'a> {
+        // SAFETY: the caller's contract: a whole frame, mapped for `'a`, which only Xen, the
+        // granted domains and these checked atomic accesses touch.
+        let page = unsafe { SharedMem::new(base, PAGE_SIZE) };
         LiveEntry {
-            flags,
-            domid,
-            frame,
+            fields: Fields::of(&page, index).ok(),
+            _frame: PhantomData,
         }
     }
 
-    /// Permit: domid, frame and flags first, a barrier, then `GTF_permit_access`.
+    /// Permit: domid, frame and flags (without `GTF_permit_access`) first, a full fence, then
+    /// `GTF_permit_access` OR-ed in, then a full fence (upstream: the entry, `KeMemoryBarrier`,
+    /// `flags |= GTF_permit_access`, `KeMemoryBarrier`).
     pub(super) fn permit(&self, flags: u16, domid: u16, frame: u32) {
-        self.domid.store(domid, Ordering::Relaxed);
-        self.frame.store(frame, Ordering::Relaxed);
-        self.flags.store(flags, Ordering::Relaxed);
+        let Some(entry) = self.fields else {
+            return;
+        };
+        // Relaxed: the entry is not granted (`GTF_permit_access` is clear, left so by the last
+        // revoke or never set), so Xen does not act on these fields yet; the fence below
+        // publishes them before the flag that makes them live.
+        entry.domid.store(domid, Ordering::Relaxed);
+        // Relaxed: as for `domid`.
+        entry.frame.store(frame, Ordering::Relaxed);
+        // Relaxed: the access bits without `GTF_permit_access` (as above, not live yet).
+        entry.flags.store(flags, Ordering::Relaxed);
+        // Full fence: the three stores above are ordered before the OR below (fence-to-atomic
+        // release: whoever observes `GTF_permit_access` — Xen reads flags and domid together
+        // with a locked cmpxchg, a full barrier, and the frame after it — also observes them).
+        // SeqCst rather than Release, as upstream's `KeMemoryBarrier`, so no later load of ours
+        // moves above it either.
         fence(Ordering::SeqCst);
-        self.flags.fetch_or(GTF_PERMIT_ACCESS, Ordering::SeqCst);
+        // SeqCst read-modify-write: the single write that makes the grant live. An RMW (not a
+        // store) so nothing Xen set in the meantime is lost; on x86 a locked OR either way.
+        entry.flags.fetch_or(GTF_PERMIT_ACCESS, Ordering::SeqCst);
+        // Full fence: the grant is visible before anything the caller does next (typically
+        // telling the peer the reference through a ring or xenstore).
         fence(Ordering::SeqCst);
     }
 
     /// One revoke attempt: clear `GTF_permit_access` unless the peer is reading or writing;
-    /// on success the entry is zeroed.
+    /// on success the entry is zeroed. One compare-exchange of the flags decides: it expects
+    /// the flags without `GTF_reading`/`GTF_writing`, so it fails while the peer has the grant
+    /// mapped or copied (Xen sets those bits with its own cmpxchg, only while
+    /// `GTF_permit_access` is set).
     pub(super) fn try_revoke(&self) -> bool {
-        let old = self.flags.load(Ordering::SeqCst) & !(GTF_READING | GTF_WRITING);
+        let Some(entry) = self.fields else {
+            // Unusable: `permit` wrote nothing there, so nothing is granted.
+            return true;
+        };
+        // SeqCst (as before; Relaxed would do, since the compare-exchange below re-checks the
+        // value): the expected flags, with the peer's in-use bits cleared.
+        let old = entry.flags.load(Ordering::SeqCst) & !(GTF_READING | GTF_WRITING);
         let new = old & !GTF_PERMIT_ACCESS;
-        if self
+        // SeqCst compare-exchange: the linearization point against Xen's cmpxchg that sets
+        // `GTF_reading`/`GTF_writing`. Either Xen's comes first (our expected value misses the
+        // bit: we fail and retry) or ours does (Xen then sees `GTF_permit_access` clear and
+        // refuses the map). On success it is also an acquire of whatever Xen released with its
+        // last update of the flags (the end of the peer's use), so the caller's reuse of the
+        // page happens after it; on failure nothing is written, SeqCst only as before.
+        if entry
             .flags
             .compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst)
             .is_err()
         {
             return false;
         }
-        self.flags.store(0, Ordering::SeqCst);
-        self.domid.store(0, Ordering::Relaxed);
-        self.frame.store(0, Ordering::Relaxed);
+        // SeqCst: the entry is no longer granted; clear the remaining access bits
+        // (`GTF_readonly`) as upstream zeroes the whole entry.
+        entry.flags.store(0, Ordering::SeqCst);
+        // Relaxed: with `GTF_permit_access` clear Xen ignores domid and frame; the next
+        // Permit's fence orders these before the entry is granted again.
+        entry.domid.store(0, Ordering::Relaxed);
+        // Relaxed: as for `domid`.
+        entry.frame.store(0, Ordering::Relaxed);
         true
     }
 
     /// Query: the frame and whether the grant is read-only.
     pub(super) fn read(&self) -> (u64, bool) {
-        let flags = self.flags.load(Ordering::Acquire);
-        (
-            u64::from(self.frame.load(Ordering::Acquire)),
-            flags & GTF_READONLY != 0,
-        )
+        let Some(entry) = self.fields else {
+            return (0, false);
+        };
+        // Acquire: pairs with a Permit's fence-then-OR on another processor, so a granted
+        // entry's frame below is the one written before it was granted.
+        let flags = entry.flags.load(Ordering::Acquire);
+        // Acquire: as before (a snapshot for the caller; nothing else is ordered by it).
+        let frame = entry.frame.load(Ordering::Acquire);
+        (u64::from(frame), flags & GTF_READONLY != 0)
     }
 }

@@ -25,7 +25,7 @@
 //!
 //! # Shared memory
 //! The table frames are shared with Xen and with every domain holding a grant: they are only
-//! ever touched with atomics (`AtomicU16`/`AtomicU32` over the entry fields), never through
+//! ever touched through checked `shared_mem` words (atomics over the entry fields), never through
 //! references to plain data. Permit writes domid, frame and flags (without
 //! `GTF_permit_access`), a full fence, then ORs `GTF_permit_access` in. Revoke
 //! compare-exchanges the flags from "current without `GTF_reading`/`GTF_writing`" to "without

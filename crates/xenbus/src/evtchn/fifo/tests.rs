@@ -53,12 +53,12 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
 
     fn set_queue(&self, cpu: u32, queue: usize, head: u32) {
         let block = self.block(cpu).unwrap();
-        block.head(queue).store(head, Ordering::SeqCst);
-        block.ready().fetch_or(1 << queue, Ordering::SeqCst);
+        block.head(queue).unwrap().store(head, Ordering::SeqCst);
+        block.ready.fetch_or(1 << queue, Ordering::SeqCst);
     }
 
     fn ready_bits(&self, cpu: u32) -> u32 {
-        self.block(cpu).unwrap().ready().load(Ordering::SeqCst)
+        self.block(cpu).unwrap().ready.load(Ordering::SeqCst)
     }
 
     fn cached_head(&self, cpu: u32, queue: usize) -> u32 {
@@ -174,7 +174,7 @@ fn ready_bits_beyond_the_sixteen_queues_are_ignored() {
     let fifo = fifo(&env);
     fifo.block(0)
         .unwrap()
-        .ready()
+        .ready
         .store(0xFFFF_0000, Ordering::SeqCst);
     assert!(fifo.collect(0).is_empty());
     fifo.release();
@@ -203,7 +203,7 @@ fn a_cached_head_is_used_before_the_control_block() {
     fifo.set_queue(0, 7, 5);
     // Consume only the first event by hand, as a poll interrupted after one step would.
     let block = fifo.block(0).unwrap();
-    let mut ready = block.ready().swap(0, Ordering::SeqCst);
+    let mut ready = block.ready.swap(0, Ordering::SeqCst);
     let mut first = Vec::new();
     fifo.consume_one(block, 7, &mut ready, &mut |port| {
         first.push(port);
@@ -212,8 +212,8 @@ fn a_cached_head_is_used_before_the_control_block() {
     assert_eq!(first, [5]);
     assert_eq!(fifo.cached_head(0, 7), 6);
     // Xen moved its head meanwhile (it never does while the queue is non-empty): ignored.
-    block.head(7).store(99, Ordering::SeqCst);
-    block.ready().fetch_or(ready, Ordering::SeqCst);
+    block.head(7).unwrap().store(99, Ordering::SeqCst);
+    block.ready.fetch_or(ready, Ordering::SeqCst);
     assert_eq!(fifo.collect(0), [6]);
     fifo.release();
 }
@@ -384,7 +384,7 @@ fn a_poll_against_xen_relinking_forever_stops_after_a_bounded_walk_and_keeps_rea
         fifo.set_word(6, queued(5));
         fifo.block(0)
             .unwrap()
-            .ready()
+            .ready
             .fetch_or(1 << 7, Ordering::SeqCst);
         false
     });
