@@ -26,13 +26,18 @@ pub enum InterruptMode {
 
 /// One connected interrupt.
 pub trait Interrupt: Send + Sync {
-    /// The IDT vector it is delivered on (`FdoGetInterruptVector`).
+    /// The IDT vector it is delivered on (`FdoGetInterruptVector`: a stored value). IRQL: any.
     fn vector(&self) -> u8;
-    /// The line (GSI) it is wired to (`FdoGetInterruptLine`).
+    /// The line (GSI) it is wired to (`FdoGetInterruptLine`: a stored value). IRQL: any.
     fn line(&self) -> u32;
     /// Runs `f` with the interrupt's spin lock held at its synchronize IRQL
-    /// (`FdoAcquireInterruptLock` / `FdoReleaseInterruptLock`), so `f` never runs concurrently
-    /// with the ISR. `f` must not take this lock again.
+    /// (`FdoAcquireInterruptLock` / `FdoReleaseInterruptLock`, i.e.
+    /// `KeAcquireInterruptSpinLock`), so `f` never runs concurrently with the ISR. `f` must not
+    /// take this lock again.
+    ///
+    /// IRQL: `<= DIRQL`, the interrupt's synchronize IRQL (`KeAcquireInterruptSpinLock`,
+    /// `KeSynchronizeExecution`); `f` runs at that DIRQL, where nothing may wait, allocate,
+    /// map or take a `DISPATCH_LEVEL` lock.
     fn synchronize(&self, f: &mut dyn FnMut());
 }
 
@@ -41,6 +46,15 @@ pub trait Interrupts: Send + Sync {
     /// The interrupt type.
     type Interrupt: Interrupt + 'static;
     /// An interrupt of `mode` targeted at processor index `cpu`, or `None` when the FDO has no
-    /// such resource (`FdoAllocateInterrupt` returning NULL). Dropping it frees it.
+    /// such resource (`FdoAllocateInterrupt` returning NULL). Dropping it frees it
+    /// (`FdoFreeInterrupt`).
+    ///
+    /// IRQL: `<= DISPATCH_LEVEL`, for both. Upstream connects every interrupt
+    /// (`IoConnectInterruptEx`, `PASSIVE_LEVEL`) when the FDO starts; `FdoAllocateInterrupt` and
+    /// `FdoFreeInterrupt` only pick one from that list and set or clear its callback under its
+    /// interrupt lock (`KeAcquireInterruptSpinLock`: `<= DIRQL` of that interrupt), and EVTCHN
+    /// calls them holding its own spin lock. The DIRQL is not known before the interrupt is
+    /// chosen, and every DIRQL is above `DISPATCH_LEVEL`, so `DISPATCH_LEVEL` is the bound
+    /// that holds for any interrupt (the stricter one).
     fn allocate_interrupt(&self, mode: InterruptMode, cpu: u32) -> Option<Self::Interrupt>;
 }

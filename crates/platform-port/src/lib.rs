@@ -25,6 +25,11 @@
 //! implementation (in the glue) is mechanical. The `std` feature adds [`std_impl::StdPlatform`]
 //! for host tests, where threads stand in for processors and the IRQL is tracked per thread.
 //!
+//! Every method states its IRQL contract: the documented requirement of the Windows routine it
+//! stands for (see [`IrqlLevel`]). `StdPlatform` enforces each one as Driver Verifier would,
+//! panicking with `IRQL rule broken: ...` and the caller's location, and counts the checks
+//! ([`std_impl::irql_contracts_checked`], [`std_impl::irql_violations`]).
+//!
 //! On top of the traits this crate builds the portable pieces every subsystem shares:
 //! [`IrqlLock`] (upstream's spin locks taken at `DISPATCH_LEVEL` or `HIGH_LEVEL`) and
 //! [`worker::Worker`] (upstream's `XENBUS_THREAD`: a thread with a wake event and an alert flag).

@@ -23,6 +23,11 @@
 //! identity and emulated IRQL, and uses barriers for the check-ins.
 
 /// The work done while every processor is captured.
+///
+/// The phases are callbacks run at raised IRQL: at `HIGH_LEVEL` nothing may wait, allocate
+/// or free pages, map or unmap memory, set an event or a timer, or take a `DISPATCH_LEVEL`
+/// lock; at `DISPATCH_LEVEL` nothing may wait (except with a zero timeout) or touch the
+/// registry. Each phase must return at the IRQL it was called at, holding no lock it took.
 pub trait RendezvousPlan: Sync {
     /// Runs on the owner at `HIGH_LEVEL` with every processor captured and interrupts
     /// disabled. Returns whether [`RendezvousPlan::each_high`] and
@@ -39,24 +44,57 @@ pub trait RendezvousPlan: Sync {
 /// Captures every processor and runs a [`RendezvousPlan`].
 pub trait Rendezvous {
     /// Runs `plan` as the module documentation describes. Only one rendezvous runs at a time
-    /// (a second caller waits for the first to finish). Call below `DISPATCH_LEVEL` or at it.
+    /// (a second caller waits for the first to finish).
+    ///
+    /// IRQL: `<= DISPATCH_LEVEL` (upstream's `SyncCapture` raises to `DISPATCH_LEVEL` with
+    /// `KeRaiseIrql` and queues a DPC per processor).
     fn rendezvous(&self, plan: &dyn RendezvousPlan);
 }
 
 #[cfg(feature = "std")]
 mod std_rendezvous {
+    use core::panic::Location;
+    use std::any::Any;
+    use std::boxed::Box;
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Barrier, Mutex};
 
     use super::{Rendezvous, RendezvousPlan};
-    use crate::std_impl::{StdPlatform, enter, leave, locked};
+    use crate::std_impl::{ContextScope, StdPlatform, locked, require_at_most};
     use crate::traits::{Irql, IrqlLevel, Processors};
 
     /// One rendezvous at a time across every std platform (upstream's single sync owner).
     static OWNER: Mutex<()> = Mutex::new(());
 
+    /// The first panic of any participant. A participant that panics keeps checking in at the
+    /// barriers (the others would wait for ever otherwise); the panic is re-raised on the owner
+    /// once everyone is released.
+    #[derive(Default)]
+    struct Failure(Mutex<Option<Box<dyn Any + Send + 'static>>>);
+
+    impl Failure {
+        /// Runs `step`, keeping its panic; `fallback` stands in for its result then.
+        fn guard<R>(&self, fallback: R, step: impl FnOnce() -> R) -> R {
+            match catch_unwind(AssertUnwindSafe(step)) {
+                Ok(value) => value,
+                Err(payload) => {
+                    locked(&self.0).get_or_insert(payload);
+                    fallback
+                }
+            }
+        }
+    }
+
     impl Rendezvous for StdPlatform {
+        #[track_caller]
         fn rendezvous(&self, plan: &dyn RendezvousPlan) {
+            require_at_most(
+                "Rendezvous::rendezvous",
+                "SyncCapture: KeRaiseIrql(DISPATCH_LEVEL) and a DPC per processor",
+                IrqlLevel::DISPATCH,
+                Location::caller(),
+            );
             let _owner = locked(&OWNER);
             let old = self.raise_irql(IrqlLevel::DISPATCH);
             let owner = self.current_processor();
@@ -72,51 +110,62 @@ mod std_rendezvous {
             let owner_late_done = Barrier::new(participants);
             let late_done = Barrier::new(participants);
             let proceed = AtomicBool::new(false);
+            let failure = Failure::default();
             std::thread::scope(|scope| {
                 for cpu in (0..count).filter(|&cpu| cpu != owner) {
                     let (captured, at_high, verdict) = (&captured, &at_high, &verdict);
                     let (owner_early_done, early_done) = (&owner_early_done, &early_done);
                     let (owner_late_done, late_done) = (&owner_late_done, &late_done);
-                    let proceed = &proceed;
+                    let (proceed, failure) = (&proceed, &failure);
                     scope.spawn(move || {
-                        let saved = enter(IrqlLevel::DISPATCH, Some(cpu));
+                        // The capturing DPC: a new context on `cpu` at DISPATCH_LEVEL.
+                        let context = ContextScope::enter(IrqlLevel::DISPATCH, Some(cpu));
                         captured.wait();
-                        let high = enter(IrqlLevel::HIGH, None);
+                        let high = self.raise_irql(IrqlLevel::HIGH);
                         at_high.wait();
                         verdict.wait();
                         let run = proceed.load(Ordering::Acquire);
                         owner_early_done.wait();
                         if run {
-                            plan.each_high(cpu);
+                            failure.guard((), || plan.each_high(cpu));
                         }
                         early_done.wait();
-                        leave(high);
+                        failure.guard((), || self.lower_irql(high));
                         owner_late_done.wait();
                         if run {
-                            plan.each_dispatch(cpu);
+                            failure.guard((), || plan.each_dispatch(cpu));
                         }
                         late_done.wait();
-                        leave(saved);
+                        drop(context);
                     });
                 }
                 captured.wait();
                 let high = self.raise_irql(IrqlLevel::HIGH);
                 at_high.wait();
-                let run = plan.owner_high();
+                let run = failure.guard(false, || plan.owner_high());
                 proceed.store(run, Ordering::Release);
                 verdict.wait();
                 if run {
-                    plan.each_high(owner);
+                    failure.guard((), || plan.each_high(owner));
                 }
                 owner_early_done.wait();
                 early_done.wait();
-                self.lower_irql(high);
+                failure.guard((), || self.lower_irql(high));
                 if run {
-                    plan.each_dispatch(owner);
+                    failure.guard((), || plan.each_dispatch(owner));
                 }
                 owner_late_done.wait();
                 late_done.wait();
             });
+            let failed = failure
+                .0
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(payload) = failed {
+                // The owner's IRQL as the failed phase left it is meaningless; restore it.
+                crate::std_impl::force_irql(old);
+                resume_unwind(payload);
+            }
             self.lower_irql(old);
         }
     }

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS};
-use platform_port::std_impl::{StdInterrupts, StdPlatform};
+use platform_port::std_impl::{STD_DIRQL, StdInterrupts, StdPlatform};
 use platform_port::{Deferred, RegValue, Registry};
 use xen::services::Direct;
 use xen_sim::{Sim, SimConfig, SimVcpu};
@@ -201,10 +201,15 @@ fn build() -> Result<Host, String> {
     let cpu0 = platform.clone();
     sim.set_upcall_handler(
         0,
+        // Delivered at DIRQL, held pending while the upcall was raised by a hypercall made at
+        // or above that level (SUSPEND's at HIGH_LEVEL), as the hardware would.
         Arc::new(move || {
-            if let Some(world) = weak.upgrade() {
-                cpu0.as_processor(0, || world.evtchn.deliver(0));
-            }
+            let weak = weak.clone();
+            cpu0.interrupt(0, STD_DIRQL, move || {
+                if let Some(world) = weak.upgrade() {
+                    world.evtchn.deliver(0);
+                }
+            });
         }),
     );
     let (daemon, relay, dom0) = start_daemon(&sim);

@@ -19,25 +19,34 @@ use platform_port::{Irql, IrqlLock};
 pub struct NoMemory;
 
 /// The list.
+///
+/// IRQL: every method takes the lock, so runs at or below the lock's level, except
+/// [`CallbackList::try_with`], which runs at any level.
 pub struct CallbackList<P: Irql, T> {
+    /// For [`CallbackList::try_with`]'s check of the caller's IRQL.
+    platform: P,
     entries: IrqlLock<P, Vec<Arc<T>>>,
 }
 
-impl<P: Irql, T> CallbackList<P, T> {
+impl<P: Irql + Clone, T> CallbackList<P, T> {
     /// An empty list whose lock raises to `HIGH_LEVEL`.
-    pub const fn high(platform: P) -> Self {
+    pub fn high(platform: P) -> Self {
         Self {
-            entries: IrqlLock::high(platform, Vec::new()),
+            entries: IrqlLock::high(platform.clone(), Vec::new()),
+            platform,
         }
     }
 
     /// An empty list whose lock raises to `DISPATCH_LEVEL`.
-    pub const fn dispatch(platform: P) -> Self {
+    pub fn dispatch(platform: P) -> Self {
         Self {
-            entries: IrqlLock::dispatch(platform, Vec::new()),
+            entries: IrqlLock::dispatch(platform.clone(), Vec::new()),
+            platform,
         }
     }
+}
 
+impl<P: Irql, T> CallbackList<P, T> {
     /// Appends `entry` (tail), allocating only with the lock released.
     ///
     /// # Errors
@@ -98,8 +107,15 @@ impl<P: Irql, T> CallbackList<P, T> {
         f(&self.entries.lock())
     }
 
-    /// Runs `f` over the entries if the lock is free now (the crash path).
+    /// Runs `f` over the entries if the lock is free now (the crash path, debug dumps).
+    ///
+    /// IRQL: any. `None` when the lock is busy, or when the caller runs above the level the
+    /// lock raises to (a `DISPATCH_LEVEL` list seen from a `HIGH_LEVEL` debug callback): a spin
+    /// lock is never taken, not even tried, above its own level.
     pub fn try_with<R>(&self, f: impl FnOnce(&[Arc<T>]) -> R) -> Option<R> {
+        if self.platform.current_irql() > self.entries.level() {
+            return None;
+        }
         self.entries.try_lock().map(|list| f(&list))
     }
 

@@ -34,7 +34,7 @@ use alloc::sync::{Arc, Weak};
 use core::fmt;
 use core::mem::offset_of;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NO_MEMORY, STATUS_UNSUCCESSFUL};
 use platform_port::{Dpc, Interrupts, IrqlLock, Platform, plog};
@@ -279,6 +279,9 @@ pub struct Console<P: Platform, S: XenServices, E: ConsoleEvtchn, G: ConsoleGntt
     wakeups: CallbackList<P, ConsoleWakeup>,
     dpc: P::Dpc,
     live: AtomicBool,
+    /// `Setup::pfn`, mirrored for the debug dump (which may run at `HIGH_LEVEL`, where the
+    /// setup lock cannot be taken).
+    pfn: AtomicU64,
     events: AtomicU32,
     dpcs: AtomicU32,
 }
@@ -317,6 +320,7 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
                 wakeups: CallbackList::dispatch(platform.clone()),
                 dpc,
                 live: AtomicBool::new(false),
+                pfn: AtomicU64::new(0),
                 events: AtomicU32::new(0),
                 dpcs: AtomicU32::new(0),
                 platform,
@@ -377,6 +381,7 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
             return Err(error);
         }
         setup.pfn = pfn;
+        self.pfn.store(pfn, Ordering::Relaxed);
         setup.references = 1;
         self.live.store(true, Ordering::Release);
         Ok(())
@@ -658,13 +663,17 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
         }
     }
 
-    /// The `xenbus|CONSOLE` debug callback's content.
+    /// The `xenbus|CONSOLE` debug callback's content: the page address, the ring indices (under
+    /// the ring's `HIGH_LEVEL` lock, unless crashing), the counters and the wakeups. IRQL: any;
+    /// the wakeup list is under a `DISPATCH_LEVEL` lock, so it is listed only at
+    /// `DISPATCH_LEVEL` or below (the DEBUG callbacks run at `HIGH_LEVEL`).
     ///
     /// # Errors
     /// The writer's.
     pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
-        // Never wait for a DISPATCH lock here: the dump may run at HIGH_LEVEL over its holder.
-        let pfn = self.setup.try_lock().map_or(0, |s| s.pfn);
+        // The setup lock is a DISPATCH lock: the dump may run at HIGH_LEVEL, so the frame comes
+        // from its atomic mirror.
+        let pfn = self.pfn.load(Ordering::Relaxed);
         let address = pfn.checked_shl(platform_port::PAGE_SHIFT).unwrap_or(0);
         writeln!(
             out,

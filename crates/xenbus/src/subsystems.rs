@@ -388,7 +388,11 @@ where
             |s| s.gnttab.suspend_early(),
             |s| s.store.suspend_early(),
         ];
-        let late: [fn(&Self); 4] = [
+        let late: [fn(&Self); 6] = [
+            // The mappings EARLY could not remake at HIGH_LEVEL first: everything after them
+            // reads the new shared_info page and grant frames.
+            |s| s.shared_info.suspend_late(),
+            |s| s.gnttab.suspend_late(),
             |s| s.evtchn.suspend_late(),
             |s| s.store.suspend_late(),
             |s| {

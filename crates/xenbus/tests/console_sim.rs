@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use platform_port::Deferred;
-use platform_port::std_impl::{StdInterrupts, StdPlatform};
+use platform_port::std_impl::{STD_DIRQL, StdInterrupts, StdPlatform};
 use xen::services::Direct;
 use xen_sim::{Sim, SimConfig, SimVcpu};
 use xenbus::console::{Console, ConsoleError};
@@ -87,10 +87,15 @@ fn rig() -> Rig {
     let cpu0 = platform.clone();
     sim.set_upcall_handler(
         0,
+        // Delivered as the hardware would: at DIRQL on CPU 0, held pending while the upcall
+        // was raised by a hypercall made at or above that level (SUSPEND's at HIGH_LEVEL).
         Arc::new(move || {
-            if let Some(world) = weak.upgrade() {
-                cpu0.as_processor(0, || world.evtchn.deliver(0));
-            }
+            let weak = weak.clone();
+            cpu0.interrupt(0, STD_DIRQL, move || {
+                if let Some(world) = weak.upgrade() {
+                    world.evtchn.deliver(0);
+                }
+            });
         }),
     );
     world.start().unwrap();

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use platform_port::Deferred;
-use platform_port::std_impl::{StdInterrupts, StdPlatform};
+use platform_port::std_impl::{STD_DIRQL, StdInterrupts, StdPlatform};
 use xen::services::Direct;
 use xen_sim::{Sim, SimConfig, SimVcpu};
 use xenbus::evtchn::{Channel, EvtchnConfig, OpenKind};
@@ -159,10 +159,15 @@ fn rig(daemon: &Daemon) -> Rig {
         let p = platform.clone();
         sim.set_upcall_handler(
             cpu,
+            // Delivered as the hardware would: at DIRQL on `cpu`, held pending while the
+            // upcall was raised by a hypercall made at or above that level.
             Arc::new(move || {
-                if let Some(world) = weak.upgrade() {
-                    p.as_processor(cpu, || world.evtchn.deliver(cpu));
-                }
+                let weak = weak.clone();
+                p.interrupt(cpu, STD_DIRQL, move || {
+                    if let Some(world) = weak.upgrade() {
+                        world.evtchn.deliver(cpu);
+                    }
+                });
             }),
         );
     }

@@ -2,30 +2,56 @@
 // Copyright (c) 2026 The XenBus-rs Authors
 
 //! DPCs on one executor thread; timers on their own threads.
+//!
+//! Each DPC or timer routine runs as a new context on its processor at `DISPATCH_LEVEL` and
+//! must return there holding no lock. A routine that panics (a broken IRQL rule, a failed
+//! assertion) does not take the executor down: the panic is kept and re-raised by the next
+//! `flush_dpcs` (timers: the next `cancel`), and the machine stops ([`Machine`]): every later
+//! blocking service of the platform panics with it.
 
+use core::panic::Location;
+use std::any::Any;
+use std::boxed::Box;
 use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use super::{enter, leave, locked};
+use super::{ContextScope, Machine, check_context_exit, current_cpu, locked, require_at_most};
 use crate::traits::{Dpc, IrqlLevel, Routine, Timer};
+
+/// A panic a routine raised on a host thread, kept for the next caller that can report it.
+type Payload = Box<dyn Any + Send + 'static>;
+
+/// Runs `routine` as a new context on `cpu` at `DISPATCH_LEVEL`, checking it returns there
+/// holding nothing; returns its panic, if any.
+fn run_routine(what: &str, cpu: u32, routine: &Routine) -> Option<Payload> {
+    let scope = ContextScope::enter(IrqlLevel::DISPATCH, Some(cpu));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        routine();
+        check_context_exit(what, IrqlLevel::DISPATCH, None);
+    }));
+    drop(scope);
+    outcome.err()
+}
 
 #[derive(Default)]
 struct Queue {
     items: VecDeque<Arc<DpcInner>>,
     running: bool,
     started: bool,
+    /// The first panic of a DPC routine since the last flush.
+    failed: Option<Payload>,
 }
 
-#[derive(Default)]
 struct Shared {
     queue: Mutex<Queue>,
     changed: Condvar,
+    machine: Arc<Machine>,
 }
 
 /// Runs DPCs one at a time, in insertion order.
-#[derive(Default)]
 pub struct Executor {
     shared: Arc<Shared>,
 }
@@ -52,6 +78,17 @@ impl core::fmt::Debug for StdDpc {
 }
 
 impl Executor {
+    /// An executor whose panicking DPC routines stop `machine`.
+    pub(super) fn new(machine: Arc<Machine>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                queue: Mutex::new(Queue::default()),
+                changed: Condvar::new(),
+                machine,
+            }),
+        }
+    }
+
     pub(super) fn new_dpc(&self, target: Option<u32>, routine: Routine) -> StdDpc {
         StdDpc {
             inner: Arc::new(DpcInner {
@@ -72,6 +109,13 @@ impl Executor {
                 .changed
                 .wait(queue)
                 .unwrap_or_else(PoisonError::into_inner);
+        }
+        let failed = queue.failed.take();
+        drop(queue);
+        if let Some(payload) = failed
+            && !std::thread::panicking()
+        {
+            resume_unwind(payload);
         }
     }
 }
@@ -97,10 +141,16 @@ fn run(shared: &Weak<Shared>) {
         let Some(dpc) = next else { continue };
         dpc.queued.store(false, Ordering::Release);
         let cpu = dpc.target.unwrap_or_else(|| *locked(&dpc.queued_on));
-        let saved = enter(IrqlLevel::DISPATCH, Some(cpu));
-        (dpc.routine)();
-        leave(saved);
-        locked(&shared.queue).running = false;
+        let failed = run_routine("a DPC routine", cpu, &dpc.routine);
+        if let Some(payload) = &failed {
+            shared.machine.crash("a DPC routine", &**payload);
+        }
+        let mut queue = locked(&shared.queue);
+        queue.running = false;
+        if queue.failed.is_none() {
+            queue.failed = failed;
+        }
+        drop(queue);
         shared.changed.notify_all();
     }
 }
@@ -113,7 +163,7 @@ impl Dpc for StdDpc {
         if self.inner.queued.swap(true, Ordering::AcqRel) {
             return false;
         }
-        *locked(&self.inner.queued_on) = super::CPU.with(std::cell::Cell::get);
+        *locked(&self.inner.queued_on) = current_cpu();
         let mut queue = locked(&shared.queue);
         queue.items.push_back(Arc::clone(&self.inner));
         if !queue.started {
@@ -156,12 +206,15 @@ struct TimerState {
     deadline: Option<Instant>,
     period: Option<Duration>,
     dropped: bool,
+    /// The first panic of the routine, for the next `cancel`.
+    failed: Option<Payload>,
 }
 
 struct TimerShared {
     state: Mutex<TimerState>,
     changed: Condvar,
     routine: Routine,
+    machine: Arc<Machine>,
 }
 
 /// A std timer (one thread each, started on the first `set`).
@@ -177,12 +230,13 @@ impl core::fmt::Debug for StdTimer {
 }
 
 impl StdTimer {
-    pub(super) fn new(routine: Routine) -> Self {
+    pub(super) fn new(routine: Routine, machine: Arc<Machine>) -> Self {
         Self {
             shared: Arc::new(TimerShared {
                 state: Mutex::new(TimerState::default()),
                 changed: Condvar::new(),
                 routine,
+                machine,
             }),
             started: AtomicBool::new(false),
         }
@@ -214,17 +268,32 @@ fn tick(shared: &TimerShared) {
                 }
                 state.deadline = state.period.and_then(|p| now.checked_add(p));
                 drop(state);
-                let saved = enter(IrqlLevel::DISPATCH, Some(0));
-                (shared.routine)();
-                leave(saved);
+                let failed = run_routine("a timer routine", 0, &shared.routine);
+                if let Some(payload) = &failed {
+                    shared.machine.crash("a timer routine", &**payload);
+                }
                 state = locked(&shared.state);
+                if failed.is_some() {
+                    // A broken routine stops firing (its panic waits for `cancel`).
+                    state.deadline = None;
+                    if state.failed.is_none() {
+                        state.failed = failed;
+                    }
+                }
             }
         }
     }
 }
 
 impl Timer for StdTimer {
+    #[track_caller]
     fn set(&self, due: Duration, period: Option<Duration>) {
+        require_at_most(
+            "Timer::set",
+            "KeSetTimerEx",
+            IrqlLevel::DISPATCH,
+            Location::caller(),
+        );
         {
             let mut state = locked(&self.shared.state);
             state.deadline = Instant::now().checked_add(due);
@@ -243,9 +312,24 @@ impl Timer for StdTimer {
         self.shared.changed.notify_all();
     }
 
+    #[track_caller]
     fn cancel(&self) -> bool {
-        let armed = locked(&self.shared.state).deadline.take().is_some();
+        require_at_most(
+            "Timer::cancel",
+            "KeCancelTimer",
+            IrqlLevel::DISPATCH,
+            Location::caller(),
+        );
+        let (armed, failed) = {
+            let mut state = locked(&self.shared.state);
+            (state.deadline.take().is_some(), state.failed.take())
+        };
         self.shared.changed.notify_all();
+        if let Some(payload) = failed
+            && !std::thread::panicking()
+        {
+            resume_unwind(payload);
+        }
         armed
     }
 }

@@ -9,13 +9,18 @@
 //! runs the "interrupt" on the thread whose hypercall raised it, possibly while that thread is
 //! inside `synchronize`. Letting that nested call in (rather than deadlocking the test) models
 //! an ISR that finds its own work in progress; subsystems guard such re-entry themselves.
+//!
+//! IRQL: `synchronize` is called at `<= STD_DIRQL` (`KeAcquireInterruptSpinLock`), allocation
+//! and release of an interrupt at `<= DISPATCH_LEVEL` (`FdoAllocateInterrupt`,
+//! `FdoFreeInterrupt`: see [`crate::Interrupts::allocate_interrupt`]); all three are checked.
 
+use core::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::ThreadId;
 use std::vec::Vec;
 
-use super::{StdPlatform, locked};
+use super::{StdPlatform, locked, require_at_most};
 use crate::interrupt::{Interrupt, InterruptMode, Interrupts};
 use crate::traits::{Irql, IrqlLevel};
 
@@ -173,17 +178,42 @@ impl Interrupt for StdInterrupt {
         STD_LINE
     }
 
+    #[track_caller]
     fn synchronize(&self, f: &mut dyn FnMut()) {
+        require_at_most(
+            "Interrupt::synchronize",
+            "KeAcquireInterruptSpinLock (the interrupt's synchronize IRQL)",
+            STD_DIRQL,
+            Location::caller(),
+        );
         let old = self.platform.raise_irql(STD_DIRQL);
         self.lock.lock();
+        // Released even when `f` panics (a broken rule inside the ISR): a lock left held by
+        // an unwound context would hang every later `synchronize` instead of failing.
+        let release = Release(self);
         f();
-        self.lock.unlock();
+        drop(release);
         self.platform.lower_irql(old);
+    }
+}
+
+/// Releases an interrupt's lock when dropped.
+struct Release<'a>(&'a StdInterrupt);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.lock.unlock();
     }
 }
 
 impl Drop for StdInterrupt {
     fn drop(&mut self) {
+        require_at_most(
+            "dropping an Interrupt",
+            "FdoFreeInterrupt",
+            IrqlLevel::DISPATCH,
+            Location::caller(),
+        );
         self.audit.live.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -191,7 +221,14 @@ impl Drop for StdInterrupt {
 impl Interrupts for StdInterrupts {
     type Interrupt = StdInterrupt;
 
+    #[track_caller]
     fn allocate_interrupt(&self, mode: InterruptMode, cpu: u32) -> Option<StdInterrupt> {
+        require_at_most(
+            "Interrupts::allocate_interrupt",
+            "FdoAllocateInterrupt",
+            IrqlLevel::DISPATCH,
+            Location::caller(),
+        );
         let refused = match mode {
             InterruptMode::Latched => &self.audit.refuse_latched,
             InterruptMode::LevelSensitive => &self.audit.refuse_line,
@@ -279,6 +316,24 @@ mod tests {
         std::thread::spawn(move || other.synchronize(&mut || {}))
             .join()
             .unwrap();
+    }
+
+    #[test]
+    fn a_panic_inside_synchronize_releases_the_lock() {
+        let p = StdPlatform::new(1);
+        let interrupts = StdInterrupts::new(p.clone());
+        let irq = Arc::new(
+            interrupts
+                .allocate_interrupt(InterruptMode::Latched, 0)
+                .unwrap(),
+        );
+        let theirs = Arc::clone(&irq);
+        let broken = std::thread::spawn(move || theirs.synchronize(&mut || panic!("in the ISR")));
+        assert!(broken.join().is_err());
+        let mut ran = false;
+        irq.synchronize(&mut || ran = true);
+        assert!(ran);
+        assert_eq!(p.current_irql(), IrqlLevel::PASSIVE);
     }
 
     #[test]

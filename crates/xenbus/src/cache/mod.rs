@@ -66,7 +66,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::fmt;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use core::time::Duration;
 
 use ntstatus::{
@@ -691,6 +691,9 @@ struct ContextState<P: Platform> {
 struct Shared<P: Platform> {
     platform: P,
     state: IrqlLock<P, ContextState<P>>,
+    /// `state.caches.len()`, mirrored under the lock for debug dumps above `DISPATCH_LEVEL`
+    /// (where the lock cannot be taken).
+    listed: AtomicUsize,
 }
 
 impl<P: Platform> Shared<P> {
@@ -742,6 +745,7 @@ impl<P: Platform> CacheContext<P> {
                     caches: Vec::new(),
                 },
             ),
+            listed: AtomicUsize::new(0),
         });
         let monitor = match period {
             None => None,
@@ -899,6 +903,9 @@ impl<P: Platform> CacheContext<P> {
             .try_reserve(1)
             .map_err(|_| CacheError::NoMemory)?;
         state.caches.push(Arc::clone(&cache));
+        self.shared
+            .listed
+            .store(state.caches.len(), Ordering::Relaxed);
         drop(state);
         plog!(*platform, Trace, "CACHE: created {}", cache.name);
         Ok(cache)
@@ -920,6 +927,9 @@ impl<P: Platform> CacheContext<P> {
                 .position(|c| Arc::ptr_eq(c, cache))
                 .ok_or(CacheError::InvalidParameter)?;
             state.caches.remove(position);
+            self.shared
+                .listed
+                .store(state.caches.len(), Ordering::Relaxed);
             position
         };
         if let Err(e) = cache.destroy() {
@@ -934,6 +944,9 @@ impl<P: Platform> CacheContext<P> {
             // The slot just freed is still reserved: this cannot allocate.
             let at = position.min(state.caches.len());
             state.caches.insert(at, Arc::clone(cache));
+            self.shared
+                .listed
+                .store(state.caches.len(), Ordering::Relaxed);
             return Err(e);
         }
         plog!(
@@ -949,9 +962,19 @@ impl<P: Platform> CacheContext<P> {
     ///
     /// # Errors
     /// The writer's.
-    /// When `crashing` the context lock is only tried (its holder may be the processor that
-    /// crashed); the numbers never need a lock.
+    ///
+    /// The cache list is under a `DISPATCH_LEVEL` lock. Above `DISPATCH_LEVEL` (the DEBUG
+    /// callbacks run at `HIGH_LEVEL`) that lock cannot be taken, not even tried: only the number
+    /// of caches (mirrored in an atomic) is printed. When `crashing` the lock is only tried (its
+    /// holder may be the processor that crashed); the numbers never need a lock.
     pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
+        if self.shared.platform.current_irql() > IrqlLevel::DISPATCH {
+            let listed = self.shared.listed.load(Ordering::Relaxed);
+            if listed == 0 {
+                return Ok(());
+            }
+            return writeln!(out, "CACHES: {listed} (listed at DISPATCH_LEVEL or below)");
+        }
         let state = if crashing {
             match self.shared.state.try_lock() {
                 Some(state) => state,

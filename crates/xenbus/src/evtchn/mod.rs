@@ -52,7 +52,11 @@
 //! channel), so the delivery path never allocates. Callbacks run with no lock of this module
 //! held other than the ABI read lock, under the interrupt lock of their CPU; they must not call
 //! [`trigger`](Evtchn::trigger), [`open`](Evtchn::open), [`close`](Evtchn::close) or
-//! [`bind`](Evtchn::bind) (upstream deadlocks there too).
+//! [`bind`](Evtchn::bind) (upstream deadlocks there too). Nothing here raises the IRQL to a
+//! level below the current one (the ISR and its callbacks run at DIRQL): methods that need
+//! `DISPATCH_LEVEL` raise only when below it. The `HIGH_LEVEL` callbacks take no
+//! `DISPATCH_LEVEL` lock: SUSPEND EARLY walks the port table under its `HIGH_LEVEL` lock and
+//! the debug dump, above `DISPATCH_LEVEL`, prints only the live channel count.
 //!
 //! # Upstream behaviour, decided (§5.1 and Appendix A)
 //! * **VIRQ CPU (A2 / §3.10 VERIFY).** Upstream binds a VIRQ to the requested vCPU but leaves
@@ -356,19 +360,34 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
 
     // -- ABI access ----------------------------------------------------------------------
 
-    /// Runs `f` on the ABI under the read lock at `DISPATCH_LEVEL` or above.
+    /// Raises to `level` only when the IRQL is below it (`KeRaiseIrql` must never lower: the
+    /// ISR runs at DIRQL, suspend and debug callbacks at `HIGH_LEVEL`); returns the level for
+    /// [`restore_irql`](Self::restore_irql).
+    fn raise_at_least(&self, level: IrqlLevel) -> Option<IrqlLevel> {
+        (self.platform.current_irql() < level).then(|| self.platform.raise_irql(level))
+    }
+
+    /// Undoes [`raise_at_least`](Self::raise_at_least).
+    fn restore_irql(&self, old: Option<IrqlLevel>) {
+        if let Some(old) = old {
+            self.platform.lower_irql(old);
+        }
+    }
+
+    /// Runs `f` on the ABI under the read lock at `DISPATCH_LEVEL` or above (the current level
+    /// when already there, as in the ISR).
     fn with_abi<R>(&self, f: impl FnOnce(&Abi<P, S>) -> R) -> Option<R> {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let old = self.raise_at_least(IrqlLevel::DISPATCH);
         let result = self.abi.read().as_ref().map(f);
-        self.platform.lower_irql(old);
+        self.restore_irql(old);
         result
     }
 
     /// Installs `new`, returning the previous ABI for the caller to release unlocked.
     fn replace_abi(&self, new: Option<Abi<P, S>>) -> Option<Abi<P, S>> {
-        let old = self.platform.raise_irql(IrqlLevel::HIGH);
+        let old = self.raise_at_least(IrqlLevel::HIGH);
         let previous = core::mem::replace(&mut *self.abi.write(), new);
-        self.platform.lower_irql(old);
+        self.restore_irql(old);
         previous
     }
 
@@ -549,14 +568,20 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
 
     /// SUSPEND EARLY: every active channel becomes inactive and leaves the port table (its
     /// number means nothing in the new domain). Clients close and re-open them.
+    ///
+    /// Runs at `HIGH_LEVEL` with every other processor captured, so it takes no
+    /// `DISPATCH_LEVEL` lock (upstream's `EvtchnSuspendCallbackEarly` walks its list unlocked):
+    /// every active channel is in the port table, which it walks under the table's own
+    /// `HIGH_LEVEL` lock, flipping the channels' atomic flags. The channel list keeps every
+    /// channel it holds (reaped later, without a hypercall, as `stale` says).
     pub fn suspend_early(&self) {
-        let list = self.channels.lock();
-        for channel in list.iter() {
-            if channel.active.swap(false, Ordering::SeqCst) {
+        self.table.invalidate_all(|channel| {
+            let was_active = channel.active.swap(false, Ordering::SeqCst);
+            if was_active {
                 channel.stale.store(true, Ordering::SeqCst);
-                drop(self.table.remove(channel.port, channel));
             }
-        }
+            was_active
+        });
     }
 
     /// SUSPEND LATE: releases and re-acquires the ABI (FIFO → reset and new control blocks)
@@ -592,6 +617,18 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
     /// The writer's error.
     pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
         let _ = crashing;
+        if self.platform.current_irql() > IrqlLevel::DISPATCH {
+            // Under the DEBUG callbacks' HIGH_LEVEL lock: no DISPATCH_LEVEL lock may be taken
+            // (not even tried), so only what atomics tell.
+            let live = self.live.load(Ordering::Relaxed);
+            if live > 0 {
+                writeln!(
+                    out,
+                    "EVENT CHANNELS: {live} (not listed above DISPATCH_LEVEL)"
+                )?;
+            }
+            return Ok(());
+        }
         let Some(list) = self.channels.try_lock() else {
             return Ok(());
         };

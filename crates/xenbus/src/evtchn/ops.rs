@@ -26,9 +26,9 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         callback: Callback,
         caller: usize,
     ) -> Result<Arc<Channel>, EvtchnError> {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let old = self.raise_at_least(IrqlLevel::DISPATCH);
         let result = self.open_at_dispatch(kind, callback, caller);
-        self.platform.lower_irql(old);
+        self.restore_irql(old);
         match &result {
             Ok(channel) => plog!(self.platform, Trace, "EVTCHN: open {}", channel.port),
             Err(error) => plog!(
@@ -153,7 +153,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         if cpu != 0 && !self.upcall_enabled(cpu) {
             return Err(EvtchnError::NotSupported);
         }
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let old = self.raise_at_least(IrqlLevel::DISPATCH);
         let result = {
             let _guard = channel.lock.lock();
             if !channel.is_active() || channel.cpu() == cpu {
@@ -166,7 +166,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
                     .map_err(EvtchnError::Xen)
             }
         };
-        self.platform.lower_irql(old);
+        self.restore_irql(old);
         match result {
             Ok(()) => plog!(self.platform, Info, "EVTCHN: [{}]: CPU {cpu}", channel.port),
             Err(error) => plog!(
@@ -185,11 +185,11 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
     /// process it itself. In every other pending case the port is re-masked and
     /// `EVTCHNOP_unmask` makes Xen raise the event again; false.
     pub fn unmask(&self, channel: &Channel, in_callback: bool, force: bool) -> bool {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let old = self.raise_at_least(IrqlLevel::DISPATCH);
         let guard = (!in_callback).then(|| channel.lock.lock());
         let pending = self.unmask_locked(channel, in_callback, force);
         drop(guard);
-        self.platform.lower_irql(old);
+        self.restore_irql(old);
         pending
     }
 
@@ -234,21 +234,21 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
 
     /// `EvtchnSendVersion1` (v5): [`send`](Self::send) at `DISPATCH_LEVEL`.
     pub fn send_version1(&self, channel: &Channel) {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let old = self.raise_at_least(IrqlLevel::DISPATCH);
         self.send(channel);
-        self.platform.lower_irql(old);
+        self.restore_irql(old);
     }
 
     /// Raises the event locally: the callback runs from the owning CPU's DPC
     /// (`EvtchnTrigger`). Ignored while not acquired.
     pub fn trigger(&self, channel: &Arc<Channel>) {
         let cpu = {
-            let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+            let old = self.raise_at_least(IrqlLevel::DISPATCH);
             let cpu = {
                 let _guard = channel.lock.lock();
                 channel.cpu()
             };
-            self.platform.lower_irql(old);
+            self.restore_irql(old);
             cpu
         };
         let state = self.state.lock();
@@ -306,7 +306,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         count: u32,
         timeout: Option<i64>,
     ) -> Result<(), EvtchnError> {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let old = self.raise_at_least(IrqlLevel::DISPATCH);
         let start = self.platform.system_time();
         let result = loop {
             fence(Ordering::SeqCst);
@@ -334,7 +334,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
                 channel.count.load(Ordering::SeqCst)
             );
         }
-        self.platform.lower_irql(old);
+        self.restore_irql(old);
         result
     }
 
@@ -358,7 +358,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         reason = "the client hands its reference over; the channel is gone for it afterwards"
     )]
     pub fn close(&self, channel: Arc<Channel>) {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let old = self.raise_at_least(IrqlLevel::DISPATCH);
         plog!(self.platform, Trace, "EVTCHN: close {}", channel.port);
         let state = self.state.lock();
         if channel.active.swap(false, Ordering::SeqCst) {
@@ -382,6 +382,6 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
             }
         }
         drop(state);
-        self.platform.lower_irql(old);
+        self.restore_irql(old);
     }
 }

@@ -94,6 +94,19 @@ impl<P: Irql> PortTable<P> {
         }
     }
 
+    /// Takes every channel for which `invalidate` returns true out of the table, under the
+    /// table's `HIGH_LEVEL` lock only (SUSPEND EARLY). The table's references are dropped under
+    /// the lock: never the last ones (the channel list, or the opener, holds another), so
+    /// nothing is freed at `HIGH_LEVEL`.
+    pub(super) fn invalidate_all(&self, mut invalidate: impl FnMut(&Arc<Channel>) -> bool) {
+        let mut slots = self.slots.lock();
+        for slot in slots.iter_mut() {
+            if slot.as_ref().is_some_and(&mut invalidate) {
+                drop(slot.take());
+            }
+        }
+    }
+
     /// How many ports are in the table.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {

@@ -8,7 +8,7 @@ use core::ptr::NonNull;
 use std::sync::Arc;
 
 use platform_port::std_impl::{StdInterrupts, StdPlatform};
-use platform_port::{Deferred, RegValue};
+use platform_port::{Deferred, Irql, RegValue};
 use xen::services::Direct;
 use xen_headers::memory::XENMAPSPACE_SHARED_INFO;
 use xen_sim::{Sim, SimConfig, SimVcpu};
@@ -134,5 +134,32 @@ fn the_event_count_wraps_and_wait_compares_across_the_wrap() {
     channel.count.store(u32::MAX, Ordering::SeqCst);
     assert_eq!(evtchn.wait(&channel, 1, Some(0)), Err(EvtchnError::Timeout));
     evtchn.close(channel);
+    evtchn.release();
+}
+
+#[test]
+fn high_level_callbacks_and_the_isr_never_lower_the_irql_or_take_dispatch_locks() {
+    let (evtchn, channel, platform) = store_channel();
+    // The enforcing platform panics on a broken rule. From a callback's level (DIRQL): no
+    // raise "down" to DISPATCH_LEVEL.
+    let old = platform.raise_irql(platform_port::std_impl::STD_DIRQL);
+    assert!(!evtchn.unmask(&channel, true, false));
+    evtchn.send_version1(&channel);
+    assert_eq!(evtchn.abi_kind(), Some(AbiKind::TwoLevel));
+    platform.lower_irql(old);
+    // The DEBUG callback at HIGH_LEVEL: the count only, no DISPATCH_LEVEL lock.
+    let old = platform.raise_irql(IrqlLevel::HIGH);
+    let mut out = alloc::string::String::new();
+    evtchn.debug_dump(&mut out, false).unwrap();
+    assert_eq!(out, "EVENT CHANNELS: 1 (not listed above DISPATCH_LEVEL)\n");
+    // SUSPEND EARLY at HIGH_LEVEL.
+    evtchn.suspend_early();
+    platform.lower_irql(old);
+    assert!(!channel.is_active());
+    assert!(channel.stale.load(Ordering::SeqCst));
+    assert_eq!(evtchn.table.len(), 0);
+    evtchn.close(channel);
+    platform.flush_dpcs();
+    assert_eq!(evtchn.channel_count(), 0);
     evtchn.release();
 }

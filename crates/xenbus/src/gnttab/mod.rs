@@ -55,7 +55,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::fmt;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use ntstatus::{
     NtStatus, STATUS_BUFFER_OVERFLOW, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER,
@@ -145,7 +145,8 @@ impl fmt::Display for GnttabError {
 struct Frame {
     /// The hole page the frame sits at.
     pages: Pages,
-    /// Where the frame is mapped (refreshed by the early resume).
+    /// Where the frame is mapped (made by `expand`, kept across suspends, refreshed at
+    /// `DISPATCH_LEVEL` after a resume: see [`Gnttab::suspend_late`]).
     entries: AtomicPtr<u8>,
 }
 
@@ -168,6 +169,9 @@ struct Inner<P: Platform, S: XenServices> {
     cache: Arc<CacheContext<P>>,
     max_frames: AtomicU32,
     frames: spin::RwLock<Vec<Frame>>,
+    /// Set by the EARLY suspend callback once the frames are back in the physmap: the mappings
+    /// are refreshed at the next frame-table access at `DISPATCH_LEVEL` or below.
+    remap: AtomicBool,
     refs: IrqlLock<P, RangeSet>,
     state: IrqlLock<P, State<P>>,
     maps: IrqlLock<P, Vec<ForeignMap>>,
@@ -231,12 +235,62 @@ fn frame_range(index: usize) -> Option<(i64, u64)> {
 }
 
 impl<P: Platform, S: XenServices> Inner<P, S> {
-    /// Runs `f` at `DISPATCH_LEVEL` with the frame table read-locked.
+    /// Runs `f` at `DISPATCH_LEVEL` (or the caller's level, if higher) with the frame table
+    /// read-locked, after refreshing the mappings a resume left stale.
     fn with_frames<R>(&self, f: impl FnOnce(&[Frame]) -> R) -> R {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let old = self.raise_to_dispatch();
+        self.refresh_mappings();
         let result = f(&self.frames.read());
-        self.platform.lower_irql(old);
+        if let Some(old) = old {
+            self.platform.lower_irql(old);
+        }
         result
+    }
+
+    /// Raises to `DISPATCH_LEVEL` if the caller runs below it; returns the level to restore.
+    /// (`KeRaiseIrql` to a lower level is a bug check: a caller at or above `DISPATCH_LEVEL`
+    /// stays where it is.)
+    fn raise_to_dispatch(&self) -> Option<IrqlLevel> {
+        (self.platform.current_irql() < IrqlLevel::DISPATCH)
+            .then(|| self.platform.raise_irql(IrqlLevel::DISPATCH))
+    }
+
+    /// After a resume, maps every frame again (the page Xen placed at the frame by the EARLY
+    /// callback is reached through a fresh `map_physical`) and drops the previous mapping when
+    /// it differs. Runs only at `DISPATCH_LEVEL` (`MmMapIoSpace` is not callable above it) and
+    /// only once per resume.
+    fn refresh_mappings(&self) {
+        if !self.remap.load(Ordering::Acquire)
+            || self.platform.current_irql() != IrqlLevel::DISPATCH
+        {
+            return;
+        }
+        let frames = self.frames.write();
+        if !self.remap.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        for (index, frame) in frames.iter().enumerate() {
+            // SAFETY: the frame is at `pfn` (put back by the EARLY callback) until `contract`.
+            match unsafe { self.platform.map_physical(frame.pages.pfn, 1) } {
+                Ok(fresh) => {
+                    let old = frame.entries.swap(fresh.as_ptr(), Ordering::AcqRel);
+                    if let Some(old) = NonNull::new(old)
+                        && old != fresh
+                    {
+                        // SAFETY: the old mapping came from `map_physical`; no reader holds
+                        // the frame table (we hold the write lock).
+                        unsafe { self.platform.unmap_physical(old, 1) };
+                    }
+                }
+                Err(error) => plog!(
+                    self.platform,
+                    Critical,
+                    "GNTTAB: cannot map frame {} after resume ({})",
+                    index,
+                    error
+                ),
+            }
+        }
     }
 
     /// Runs `f` on the live entry of `reference`, if the table covers it.
@@ -254,9 +308,12 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
 
     /// Adds the next frame (upstream's `GnttabExpand`).
     fn expand(&self) -> Result<(), GnttabError> {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let old = self.raise_to_dispatch();
+        self.refresh_mappings();
         let result = self.expand_locked(&mut self.frames.write());
-        self.platform.lower_irql(old);
+        if let Some(old) = old {
+            self.platform.lower_irql(old);
+        }
         if let Err(e) = result {
             plog!(self.platform, Error, "GNTTAB: expand failed: {}", e);
         }
@@ -414,6 +471,7 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
                 cache,
                 max_frames: AtomicU32::new(0),
                 frames: spin::RwLock::new(Vec::new()),
+                remap: AtomicBool::new(false),
                 refs: IrqlLock::dispatch(platform.clone(), refs),
                 state: IrqlLock::dispatch(
                     platform.clone(),
@@ -832,11 +890,19 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
         self.inner.maps.lock().len()
     }
 
-    /// Upstream's early resume callback: puts every frame back at its page, at the same index,
-    /// and re-reads where it is mapped.
+    /// Upstream's early resume callback (`HIGH_LEVEL`, every other processor captured): puts
+    /// every frame back at its page, at the same index, with the add-to-physmap hypercall (legal
+    /// at any level). Nothing is mapped or unmapped here (`MmMapIoSpace`/`MmUnmapIoSpace` need
+    /// `DISPATCH_LEVEL` or below), nothing is allocated and no spin lock is taken: the frame
+    /// table is only tried (its users hold it at `DISPATCH_LEVEL`, so no captured processor
+    /// can hold it) and the mappings made at `expand` stay in place. On Windows they still
+    /// reach the frames (they map the guest frame, whose backing Xen just replaced); where the
+    /// platform's mapping follows the backing page instead (the simulator), the next frame
+    /// table access at `DISPATCH_LEVEL` ([`Gnttab::suspend_late`] or any grant operation)
+    /// maps the frames again.
     pub fn suspend_early(&self) {
         let inner = &*self.inner;
-        let Some(frames) = inner.frames.try_write() else {
+        let Some(frames) = inner.frames.try_read() else {
             plog!(
                 inner.platform,
                 Critical,
@@ -862,17 +928,6 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
                 );
                 continue;
             }
-            // SAFETY: the frame is at `pfn` until `contract`.
-            if let Ok(fresh) = unsafe { inner.platform.map_physical(pfn, 1) } {
-                let old = frame.entries.swap(fresh.as_ptr(), Ordering::AcqRel);
-                if let Some(old) = NonNull::new(old)
-                    && old != fresh
-                {
-                    // SAFETY: the old mapping came from `map_physical`; no reader holds the
-                    // frame table (we hold the write lock).
-                    unsafe { inner.platform.unmap_physical(old, 1) };
-                }
-            }
             let address = pfn << PAGE_SHIFT;
             plog!(
                 inner.platform,
@@ -883,14 +938,30 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
                 address & 0xFFFF_FFFF
             );
         }
+        drop(frames);
+        inner.remap.store(true, Ordering::Release);
+    }
+
+    /// The LATE half of the resume (`DISPATCH_LEVEL` or below): maps the frames the EARLY
+    /// callback put back again, if that is still to do. Every frame-table access does it too,
+    /// so calling this is optional; it only moves the work out of the first grant operation.
+    pub fn suspend_late(&self) {
+        let inner = &*self.inner;
+        let old = inner.raise_to_dispatch();
+        inner.refresh_mappings();
+        if let Some(old) = old {
+            inner.platform.lower_irql(old);
+        }
     }
 
     /// Upstream's `xenbus|GNTTAB` debug callback: one line per frame.
     ///
     /// # Errors
     /// The writer's.
-    /// When `crashing` the frame table is only tried (its holder may be the processor that
-    /// crashed).
+    ///
+    /// IRQL: any. When `crashing`, or above `DISPATCH_LEVEL` (the DEBUG callbacks run at
+    /// `HIGH_LEVEL`, possibly over a holder of the frame table on the same processor), the
+    /// frame table is only tried, never waited for, and the IRQL is not touched.
     pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
         let dump = |frames: &[Frame], out: &mut dyn fmt::Write| -> fmt::Result {
             for (index, frame) in frames.iter().enumerate() {
@@ -905,7 +976,7 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
             }
             Ok(())
         };
-        if crashing {
+        if crashing || self.inner.platform.current_irql() > IrqlLevel::DISPATCH {
             return match self.inner.frames.try_read() {
                 Some(frames) => dump(&frames, out),
                 None => out.write_str("(frame table busy)\n"),

@@ -10,8 +10,15 @@
 //! processors Xen does not know are skipped; `processor_vcpu_info`: the registered
 //! `vcpu_info`, else the legacy in-page slot). The last [`release`](SharedInfoContext::release)
 //! removes the mapping and gives the hole back. [`suspend_early`](SharedInfoContext::suspend_early)
-//! maps the page again at the same frame (the new domain starts with it unmapped) and masks
-//! every port again.
+//! (`HIGH_LEVEL`, the other processors captured) has Xen place the page at the same frame
+//! again (the new domain starts with it unmapped) and masks every port, as upstream's EARLY
+//! callback does: one hypercall, no lock, no allocation, no `map_physical` (`MmMapIoSpace`
+//! needs `DISPATCH_LEVEL` or below). The mapping made at acquire stays: on Windows it maps the
+//! guest frame, so it reaches the page Xen just placed there. A platform whose mapping follows
+//! the backing page instead (the simulator, where a mapping is the host address of the page)
+//! needs a fresh one: the first access to the view at `DISPATCH_LEVEL` or below after the
+//! resume ([`suspend_late`](SharedInfoContext::suspend_late), or any EVTCHN call) maps the frame
+//! again, moves the view there and masks every port on it.
 //!
 //! Decisions: upstream only ASSERTs that the map hypercall succeeded; here a failed first map
 //! fails the acquire (nothing stays allocated) and a failed re-map after a resume is logged at
@@ -22,9 +29,10 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ntstatus::{NtStatus, STATUS_NO_MEMORY, STATUS_NOT_SUPPORTED};
-use platform_port::{IrqlLock, Pages, Platform, PortError, plog};
+use platform_port::{IrqlLevel, IrqlLock, Pages, Platform, PortError, plog};
 use xen_headers::memory::XENMAPSPACE_SHARED_INFO;
 use xen_services::XenServices;
 
@@ -50,7 +58,16 @@ pub struct SharedInfoContext<P: Platform, S: XenServices> {
     hole: Arc<Hole<P, S>>,
     state: IrqlLock<P, State>,
     view: spin::RwLock<Option<SharedInfo>>,
+    /// The frame while acquired, else [`NO_FRAME`]: mirrored from the state for the EARLY
+    /// callback and the debug dump, which run at `HIGH_LEVEL` and cannot take the state lock.
+    pfn: AtomicU64,
+    /// Set by the EARLY callback: the view is moved to a fresh mapping at the next access at
+    /// `DISPATCH_LEVEL` or below.
+    remap: AtomicBool,
 }
+
+/// [`SharedInfoContext`]'s `pfn` while nothing is acquired.
+const NO_FRAME: u64 = u64::MAX;
 
 impl<P: Platform, S: XenServices> fmt::Debug for SharedInfoContext<P, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -77,6 +94,8 @@ impl<P: Platform, S: XenServices> SharedInfoContext<P, S> {
             hole,
             state,
             view: spin::RwLock::new(None),
+            pfn: AtomicU64::new(NO_FRAME),
+            remap: AtomicBool::new(false),
         }
     }
 
@@ -101,6 +120,7 @@ impl<P: Platform, S: XenServices> SharedInfoContext<P, S> {
             Ok((view, mapping)) => {
                 *self.view.write() = Some(view);
                 state.mapping = Some(mapping);
+                self.pfn.store(pages.pfn, Ordering::Release);
                 state.pages = Some(pages);
                 state.references = 1;
                 plog!(self.platform, Info, "SHARED_INFO: MAP @ pfn {:#x}", {
@@ -198,6 +218,8 @@ impl<P: Platform, S: XenServices> SharedInfoContext<P, S> {
             }
         }
         state.references = 0;
+        self.pfn.store(NO_FRAME, Ordering::Release);
+        self.remap.store(false, Ordering::Release);
         *self.view.write() = None;
         if let Some(mapping) = state.mapping.take() {
             // SAFETY: made by `map_first`; the view that used it is gone.
@@ -218,16 +240,18 @@ impl<P: Platform, S: XenServices> SharedInfoContext<P, S> {
         plog!(self.platform, Info, "SHARED_INFO: UNMAP");
     }
 
-    /// SUSPEND EARLY: map the page again at the same frame, move the view to a fresh mapping of
-    /// it, and mask every port. Runs at `HIGH_LEVEL` with the other processors captured, so it
-    /// allocates nothing.
+    /// SUSPEND EARLY (upstream's `SharedInfoSuspendCallbackEarly`): has Xen place the page at
+    /// the same frame again and masks every port. Runs at `HIGH_LEVEL` with the other
+    /// processors captured, so it takes no spin lock (the frame comes from an atomic, the view
+    /// is only tried), allocates nothing and maps nothing: the mapping made at acquire stays,
+    /// and is refreshed at `DISPATCH_LEVEL` (see the module documentation).
     pub fn suspend_early(&self) {
-        let mut state = self.state.lock();
-        let Some(pfn) = state.pages.as_ref().map(|p| p.pfn) else {
+        let pfn = self.pfn.load(Ordering::Acquire);
+        if pfn == NO_FRAME {
             return;
-        };
-        // SAFETY: the frame is the hole page this context owns; the new domain has nothing
-        // mapped there yet.
+        }
+        // SAFETY: the frame is the hole page this context owns (it stays owned while the
+        // context is acquired); the new domain has nothing mapped there yet.
         let mapped = unsafe {
             self.services
                 .memory_add_to_physmap(pfn, XENMAPSPACE_SHARED_INFO, 0)
@@ -240,16 +264,63 @@ impl<P: Platform, S: XenServices> SharedInfoContext<P, S> {
             );
             return;
         }
-        // SAFETY: Xen's page is behind the frame again.
+        // A captured processor may have been preempted inside `with_view` at PASSIVE_LEVEL:
+        // the view is only tried, never waited for.
+        match self.view.try_read() {
+            Some(view) => {
+                if let Some(view) = view.as_ref() {
+                    view.mask_all();
+                }
+            }
+            None => plog!(
+                self.platform,
+                Warning,
+                "SHARED_INFO: view busy at resume; ports masked at the refresh"
+            ),
+        }
+        self.remap.store(true, Ordering::Release);
+    }
+
+    /// The LATE half of a resume (`DISPATCH_LEVEL` or below): moves the view to a fresh
+    /// mapping of the frame if the EARLY callback left that to do. Every access through
+    /// [`SharedInfoContext::with_view`] at `DISPATCH_LEVEL` or below does it too, so calling
+    /// this only moves the work out of the first EVTCHN call after the resume.
+    pub fn suspend_late(&self) {
+        self.refresh();
+    }
+
+    /// Maps the frame again after a resume and moves the view there (masking every port on
+    /// the page now reached, as the EARLY callback did on the old mapping), dropping the old
+    /// mapping if it differs. Only at `DISPATCH_LEVEL` or below (`MmMapIoSpace`), only when
+    /// the view is free (a reader may be preempted at `PASSIVE_LEVEL`; the next access then
+    /// retries), and once per resume.
+    fn refresh(&self) {
+        if !self.remap.load(Ordering::Acquire) || self.platform.current_irql() > IrqlLevel::DISPATCH
+        {
+            return;
+        }
+        let mut state = self.state.lock();
+        let Some(pfn) = state.pages.as_ref().map(|p| p.pfn) else {
+            self.remap.store(false, Ordering::Release);
+            return;
+        };
+        let Some(mut view) = self.view.try_write() else {
+            return;
+        };
+        if !self.remap.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        // SAFETY: Xen's page is behind the frame again (the EARLY callback put it there).
         match unsafe { self.platform.map_physical(pfn, 1) } {
+            Ok(fresh) if state.mapping == Some(fresh) => {}
             Ok(fresh) => {
-                let mut view = self.view.write();
                 if let Some(view) = view.as_mut() {
                     // SAFETY: `fresh` maps the frame Xen's shared_info is at; the old mapping
                     // is dropped just below and the view no longer uses it.
                     let _ = unsafe { view.rebase(fresh) };
                     view.mask_all();
                 }
+                drop(view);
                 if let Some(old) = state.mapping.replace(fresh) {
                     // SAFETY: the previous mapping of the frame; nothing uses it any more.
                     unsafe { self.platform.unmap_physical(old, 1) };
@@ -263,21 +334,22 @@ impl<P: Platform, S: XenServices> SharedInfoContext<P, S> {
         }
     }
 
-    /// Runs `f` on the page view, `None` while not acquired.
+    /// Runs `f` on the page view, `None` while not acquired. IRQL: any (after a resume, the
+    /// first call at `DISPATCH_LEVEL` or below first moves the view to a fresh mapping).
     pub fn with_view<R>(&self, f: impl FnOnce(&SharedInfo) -> R) -> Option<R> {
+        self.refresh();
         self.view.read().as_ref().map(f)
     }
 
     /// Upstream's `xenbus|SHARED_INFO` dump: the page's frame, then (unless crashing) each CPU's
-    /// upcall flag and selector and every word with pending or unmasked ports.
+    /// upcall flag and selector and every word with pending or unmasked ports. IRQL: any (the
+    /// DEBUG callbacks run at `HIGH_LEVEL`): no spin lock is taken, the frame comes from an
+    /// atomic, the page is read through its atomics and the view is only tried.
     ///
     /// # Errors
     /// What `out` returns.
     pub fn debug_dump(&self, out: &mut dyn fmt::Write, crashing: bool) -> fmt::Result {
-        let pfn = self
-            .state
-            .try_lock()
-            .and_then(|s| s.pages.as_ref().map(|p| p.pfn));
+        let pfn = Some(self.pfn.load(Ordering::Acquire)).filter(|&pfn| pfn != NO_FRAME);
         writeln!(out, "SHARED_INFO: pfn {pfn:#x?}")?;
         if crashing {
             return Ok(());
