@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use platform_port::std_impl::{StdInterrupts, StdPlatform};
+use platform_port::std_impl::{STD_DIRQL, StdInterrupts, StdPlatform};
 use platform_port::{Deferred, InterruptMode, LogLevel, Processors};
 use xen::services::Direct;
 use xen_headers::errno;
@@ -123,10 +123,15 @@ impl Env {
             let on = platform.clone();
             sim.set_upcall_handler(
                 vcpu,
+                // Delivered as the hardware would: at DIRQL on that CPU, held pending while the
+                // upcall was raised at or above that level.
                 Arc::new(move || {
-                    if let Some(evtchn) = weak.upgrade() {
-                        on.as_processor(vcpu, || evtchn.deliver(vcpu));
-                    }
+                    let weak = weak.clone();
+                    on.interrupt(vcpu, STD_DIRQL, move || {
+                        if let Some(evtchn) = weak.upgrade() {
+                            evtchn.deliver(vcpu);
+                        }
+                    });
                 }),
             );
         }

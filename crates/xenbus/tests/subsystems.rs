@@ -13,7 +13,7 @@ include!("support/sim_platform.rs");
 use std::time::{Duration, Instant};
 
 use platform_port::Deferred;
-use platform_port::std_impl::StdInterrupts;
+use platform_port::std_impl::{STD_DIRQL, StdInterrupts};
 use xen_headers::memory::XENMEM_ADD_TO_PHYSMAP;
 use xen_headers::xen::HYPERVISOR_MEMORY_OP;
 use xen_sim::Fault;
@@ -49,10 +49,15 @@ fn build(world: &SimWorld) -> Arc<World> {
         let platform = world.platform.clone();
         world.sim.set_upcall_handler(
             cpu,
+            // Delivered as the hardware would: at DIRQL on that CPU, held pending while the
+            // upcall was raised at or above that level.
             Arc::new(move || {
-                if let Some(s) = weak.upgrade() {
-                    platform.as_processor(cpu, || s.evtchn.deliver(cpu));
-                }
+                let weak = weak.clone();
+                platform.interrupt(cpu, STD_DIRQL, move || {
+                    if let Some(s) = weak.upgrade() {
+                        s.evtchn.deliver(cpu);
+                    }
+                });
             }),
         );
     }

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use platform_port::Deferred;
-use platform_port::std_impl::{StdInterrupts, StdPlatform};
+use platform_port::std_impl::{STD_DIRQL, StdInterrupts, StdPlatform};
 use xen::services::Direct;
 use xen_headers::xen::VIRQ_DEBUG;
 use xen_sim::{Sim, SimConfig};
@@ -196,10 +196,14 @@ fn build(sim: &Sim, platform: &platform_port::std_impl::StdPlatform) -> Result<A
         let p = platform.clone();
         sim.set_upcall_handler(
             cpu,
+            // Delivered as the hardware would: at DIRQL on that CPU.
             Arc::new(move || {
-                if let Some(w) = weak.upgrade() {
-                    p.as_processor(cpu, || w.evtchn.deliver(cpu));
-                }
+                let weak = weak.clone();
+                p.interrupt(cpu, STD_DIRQL, move || {
+                    if let Some(w) = weak.upgrade() {
+                        w.evtchn.deliver(cpu);
+                    }
+                });
             }),
         );
     }
