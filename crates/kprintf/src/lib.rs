@@ -5,7 +5,7 @@
 //! the three variadic XENBUS methods (`StorePrintf`, `DebugPrintf`, `EvtchnOpen`) and the
 //! xen.sys log printf.
 //!
-//! Layering (see design.md): a leaf, portable `#![no_std]` library with no dependencies, used by
+//! Layering (see the README's layout): a leaf, portable `#![no_std]` library with no dependencies, used by
 //! `crates/xenbus` (the store and debug subsystems and the interface glue) and `crates/xen`
 //! (log). It is tested on Linux; nothing in it needs the Windows kernel.
 //!

@@ -3,7 +3,7 @@
 
 //! The platform port: the OS services the portable XenBus subsystems need, and nothing more.
 //!
-//! Layering (design.md): `crates/xenbus` and `crates/xenfilt` hold every decision and are
+//! Layering (see the README's layout): `crates/xenbus` and `crates/xenfilt` hold every decision and are
 //! `no_std` + `alloc`; they reach the operating system only through the small traits here:
 //!
 //! | trait          | Windows kernel primitive it stands for                                  |

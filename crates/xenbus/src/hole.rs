@@ -3,7 +3,7 @@
 
 //! Memory holes: guest-physical pages with nothing behind them.
 //!
-//! Xen maps grant frames and foreign grants into them (spec/xenbus.md §5.17; upstream
+//! Xen maps grant frames and foreign grants into them (upstream
 //! `FdoHoleAllocate`/`FdoHoleFree` with `UseMemoryHole = 1`, the default).
 //!
 //! [`Hole::allocate`] takes physically contiguous RAM pages from the platform and gives their

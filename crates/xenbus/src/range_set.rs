@@ -3,7 +3,7 @@
 
 //! `RANGE_SET`: a named set of `LONGLONG` items kept as disjoint ranges.
 //!
-//! It is the object behind `XENBUS_RANGE_SET` v1 (spec/xenbus.md §1.6, §5.12) and, inside
+//! It is the object behind `XENBUS_RANGE_SET` v1 (upstream `range_set.c`) and, inside
 //! xenbus, the allocator of grant references ("gnttab"), PCI hole pages ("PCI") and ballooned
 //! PFNs ("balloon").
 //!

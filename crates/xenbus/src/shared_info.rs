@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! `SHARED_INFO`: the guest's view of Xen's `shared_info` page (spec/xenbus.md §1.2, §5.2).
+//! `SHARED_INFO`: the guest's view of Xen's `shared_info` page (upstream `shared_info.c`).
 //!
 //! The page carries the 2-level event channel bitmaps (`evtchn_pending`, `evtchn_mask`), the
 //! legacy in-page `vcpu_info` array (upcall flag, pending selector, paravirtual clock) and the

@@ -8,7 +8,7 @@
 //! Layering: a std test crate beside `crates/xenbus`; the portable store never depends on it.
 //! The daemons run under our `LD_PRELOAD` shim (`shim/xsshim.c`, built by `build.rs`), which fakes
 //! the few Xen library calls they make and exposes each guest's ring page and the event channel
-//! as files in a private directory (see `../shared/peers/real-xenstored.md`). A test then talks
+//! as files in a private directory (see docs/xenstored-suite.md). A test then talks
 //! to a daemon
 //! - as dom0 over the UNIX socket ([`SocketTransport`]), as a real toolstack does, and
 //! - as an unprivileged guest through a real shared ring page ([`Daemon::guest`]), kicking the

@@ -5,8 +5,8 @@
 //!
 //! Each case gets a fresh dom0 socket connection and its own subtree (`/suite/<case>`); guest
 //! cases introduce a fresh domain and talk through its ring page. Where the two daemons really
-//! differ, the case asserts each one's own behaviour (see `../shared/peers/real-xenstored.md`
-//! §5): a guest changing an owner (C `EPERM`, OCaml `EACCES`), `XS_DIRECTORY_PART` (OCaml
+//! differ, the case asserts each one's own behaviour (see docs/xenstored-suite.md): a guest
+//! changing an owner (C `EPERM`, OCaml `EACCES`), `XS_DIRECTORY_PART` (OCaml
 //! `ENOSYS`), a 0-byte payload (OCaml answers only when more bytes arrive), oversized values
 //! and directory lists.
 

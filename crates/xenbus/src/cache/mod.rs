@@ -3,7 +3,7 @@
 
 //! `CACHE`: object caches built from slabs, with per-processor magazines.
 //!
-//! spec/xenbus.md §1.7 and §5.11; upstream `cache.c`. The object behind `XENBUS_CACHE` v1 and v2
+//! Upstream `cache.c`. The object behind `XENBUS_CACHE` v1 and v2
 //! and, inside xenbus, the allocator of grant entries (`gnttab`).
 //!
 //! A [`Cache`] hands out fixed-size objects. Objects live in *slabs*: runs of contiguous pages

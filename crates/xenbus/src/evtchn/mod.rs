@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! `EVTCHN`: event channels (spec/xenbus.md §1.3, §5.1; upstream `evtchn.c`, `evtchn_2l.c`,
+//! `EVTCHN`: event channels (upstream `evtchn.c`, `evtchn_2l.c`,
 //! `evtchn_fifo.c`).
 //!
 //! [`Evtchn`] is the portable logic behind `XENBUS_EVTCHN` v5–v9. It opens channels of every

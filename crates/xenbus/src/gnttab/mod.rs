@@ -3,7 +3,7 @@
 
 //! `GNTTAB`: granting our pages to other domains, and mapping theirs.
 //!
-//! spec/xenbus.md §1.8 and §5.6; upstream `gnttab.c`. The object behind `XENBUS_GNTTAB` v2–v4.
+//! Upstream `gnttab.c`. The object behind `XENBUS_GNTTAB` v2–v4.
 //!
 //! # The table
 //! Version 1 entries (`grant_entry_v1_t`: flags, domid, frame; 8 bytes, 512 per frame); the

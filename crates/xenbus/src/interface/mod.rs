@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! The provider side of the XENBUS interface contract (spec/xenbus.md §1, §4.2, §7).
+//! The provider side of the XENBUS interface contract (INTERFACES.md; upstream `include/*_interface.h`).
 //!
 //! A child driver sends `IRP_MN_QUERY_INTERFACE` to a xenbus PDO with a GUID, a version, a
 //! buffer and its size. [`Provider::query_interface`] is the sans-IO answer: the PDO glue
