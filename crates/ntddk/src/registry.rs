@@ -22,9 +22,12 @@ use crate::irql::{self, PASSIVE_LEVEL};
 use crate::routines;
 use crate::types::{HANDLE, NTSTATUS, OBJECT_ATTRIBUTES, UNICODE_STRING};
 use ntstatus::{
-    STATUS_BUFFER_OVERFLOW, STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_PARAMETER, STATUS_NO_MEMORY,
-    STATUS_NO_MORE_ENTRIES, nt_success,
+    STATUS_BUFFER_OVERFLOW, STATUS_BUFFER_TOO_SMALL, STATUS_INSUFFICIENT_RESOURCES,
+    STATUS_INVALID_PARAMETER, STATUS_NO_MEMORY, STATUS_NO_MORE_ENTRIES, nt_success,
 };
+
+/// The most subkeys [`Key::subkeys`] enumerates before giving up.
+const MAX_SUBKEYS: u32 = 1 << 16;
 
 /// Handles open now.
 static OPEN: AtomicUsize = AtomicUsize::new(0);
@@ -268,8 +271,7 @@ impl Key {
         buffer.try_reserve_exact(80).map_err(|_| STATUS_NO_MEMORY)?;
         buffer.resize(80, 0);
         let capacity = u32::try_from(buffer.len().saturating_mul(8)).unwrap_or(0);
-        let mut index = 0u32;
-        loop {
+        for index in 0..MAX_SUBKEYS {
             let mut needed = 0u32;
             // SAFETY: `buffer` is writable for `capacity` bytes and 8-byte aligned.
             let status = unsafe {
@@ -307,8 +309,10 @@ impl Key {
                 })
                 .collect();
             visit(&units);
-            index = index.saturating_add(1);
         }
+        // A key never shows this many subkeys; stop rather than loop for ever on a registry
+        // that never reports the end.
+        Err(STATUS_INSUFFICIENT_RESOURCES)
     }
 }
 
