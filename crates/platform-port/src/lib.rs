@@ -60,6 +60,6 @@ pub mod worker;
 pub mod std_impl;
 
 pub use interrupt::{Interrupt, InterruptMode, Interrupts};
-pub use lock::{IrqlGuard, IrqlLock};
+pub use lock::{IrqlGuard, IrqlLock, LevelLock, RaisedIrql};
 pub use rendezvous::{Rendezvous, RendezvousPlan};
 pub use traits::*;

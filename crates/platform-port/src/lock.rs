@@ -26,11 +26,105 @@ use core::ops::{Deref, DerefMut};
 
 use crate::traits::{Irql, IrqlLevel};
 
+/// A value behind a spin lock that raises the IRQL to a fixed level while held, through the
+/// platform the caller passes at each acquisition.
+///
+/// For objects that do not keep a platform of their own (an event channel, which the
+/// subsystem that owns the platform locks); [`IrqlLock`] is the same lock with its platform
+/// inside.
+pub struct LevelLock<T> {
+    level: IrqlLevel,
+    inner: spin::Mutex<T>,
+}
+
+impl<T> LevelLock<T> {
+    /// A lock taken at `DISPATCH_LEVEL` (upstream's `KSPIN_LOCK`).
+    pub const fn dispatch(value: T) -> Self {
+        Self::at(IrqlLevel::DISPATCH, value)
+    }
+
+    /// A lock taken at `level`.
+    pub const fn at(level: IrqlLevel, value: T) -> Self {
+        Self {
+            level,
+            inner: spin::Mutex::new(value),
+        }
+    }
+
+    /// The level the lock raises to.
+    pub const fn level(&self) -> IrqlLevel {
+        self.level
+    }
+
+    /// The identity the lock reports to its platform's checking hooks.
+    const fn id(&self) -> *const () {
+        core::ptr::from_ref(self).cast()
+    }
+
+    /// Raises the IRQL through `platform`, then spins until the lock is free.
+    ///
+    /// IRQL: at or below [`LevelLock::level`] (`KeAcquireSpinLock`: `<= DISPATCH_LEVEL` for a
+    /// `DISPATCH_LEVEL` lock; any level for a `HIGH_LEVEL` lock). Not while this context
+    /// already holds the lock. Every acquisition of one lock goes through the same platform.
+    #[track_caller]
+    pub fn lock<'a, P: Irql + ?Sized>(&'a self, platform: &'a P) -> IrqlGuard<'a, P, T> {
+        let id = self.id();
+        platform.lock_acquiring(id, self.level, true);
+        let old = platform.raise_irql(self.level);
+        let guard = self.inner.lock();
+        platform.lock_acquired(id, self.level, old);
+        IrqlGuard {
+            platform,
+            lock: id,
+            old,
+            guard: Some(guard),
+            _processor: PhantomData,
+        }
+    }
+
+    /// Takes the lock only if it is free now (`KeTryToAcquireSpinLockAtDpcLevel` after
+    /// raising). IRQL: at or below [`LevelLock::level`], as [`LevelLock::lock`].
+    #[track_caller]
+    pub fn try_lock<'a, P: Irql + ?Sized>(
+        &'a self,
+        platform: &'a P,
+    ) -> Option<IrqlGuard<'a, P, T>> {
+        let id = self.id();
+        platform.lock_acquiring(id, self.level, false);
+        let old = platform.raise_irql(self.level);
+        let guard = self.inner.try_lock();
+        if guard.is_none() {
+            platform.lower_irql(old);
+            return None;
+        }
+        platform.lock_acquired(id, self.level, old);
+        Some(IrqlGuard {
+            platform,
+            lock: id,
+            old,
+            guard,
+            _processor: PhantomData,
+        })
+    }
+
+    /// The value, through exclusive access to the lock itself.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+}
+
+impl<T> core::fmt::Debug for LevelLock<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LevelLock")
+            .field("level", &self.level)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A value behind a spin lock that raises the IRQL to a fixed level while held.
 pub struct IrqlLock<P: Irql, T> {
     platform: P,
-    level: IrqlLevel,
-    inner: spin::Mutex<T>,
+    lock: LevelLock<T>,
 }
 
 impl<P: Irql, T> IrqlLock<P, T> {
@@ -48,19 +142,13 @@ impl<P: Irql, T> IrqlLock<P, T> {
     pub const fn at(platform: P, level: IrqlLevel, value: T) -> Self {
         Self {
             platform,
-            level,
-            inner: spin::Mutex::new(value),
+            lock: LevelLock::at(level, value),
         }
     }
 
     /// The level the lock raises to.
     pub const fn level(&self) -> IrqlLevel {
-        self.level
-    }
-
-    /// The identity the lock reports to its platform's checking hooks.
-    const fn id(&self) -> *const () {
-        core::ptr::from_ref(self).cast()
+        self.lock.level()
     }
 
     /// Raises the IRQL, then spins until the lock is free.
@@ -70,52 +158,26 @@ impl<P: Irql, T> IrqlLock<P, T> {
     /// already holds the lock.
     #[track_caller]
     pub fn lock(&self) -> IrqlGuard<'_, P, T> {
-        let id = self.id();
-        self.platform.lock_acquiring(id, self.level, true);
-        let old = self.platform.raise_irql(self.level);
-        let guard = self.inner.lock();
-        self.platform.lock_acquired(id, self.level, old);
-        IrqlGuard {
-            platform: &self.platform,
-            lock: id,
-            old,
-            guard: Some(guard),
-            _processor: PhantomData,
-        }
+        self.lock.lock(&self.platform)
     }
 
     /// Takes the lock only if it is free now (`KeTryToAcquireSpinLockAtDpcLevel` after
     /// raising). IRQL: at or below [`IrqlLock::level`], as [`IrqlLock::lock`].
     #[track_caller]
     pub fn try_lock(&self) -> Option<IrqlGuard<'_, P, T>> {
-        let id = self.id();
-        self.platform.lock_acquiring(id, self.level, false);
-        let old = self.platform.raise_irql(self.level);
-        let guard = self.inner.try_lock();
-        if guard.is_none() {
-            self.platform.lower_irql(old);
-            return None;
-        }
-        self.platform.lock_acquired(id, self.level, old);
-        Some(IrqlGuard {
-            platform: &self.platform,
-            lock: id,
-            old,
-            guard,
-            _processor: PhantomData,
-        })
+        self.lock.try_lock(&self.platform)
     }
 
     /// The value, through exclusive access to the lock itself.
     pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
+        self.lock.get_mut()
     }
 }
 
-impl<P: Irql, T: core::fmt::Debug> core::fmt::Debug for IrqlLock<P, T> {
+impl<P: Irql, T> core::fmt::Debug for IrqlLock<P, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("IrqlLock")
-            .field("level", &self.level)
+            .field("level", &self.lock.level)
             .finish_non_exhaustive()
     }
 }
@@ -125,7 +187,7 @@ impl<P: Irql, T: core::fmt::Debug> core::fmt::Debug for IrqlLock<P, T> {
 ///
 /// Neither `Send` nor `Sync`: the raised IRQL belongs to the processor that took the lock, so
 /// the guard must be dropped by the context that created it.
-pub struct IrqlGuard<'a, P: Irql, T> {
+pub struct IrqlGuard<'a, P: Irql + ?Sized, T> {
     platform: &'a P,
     lock: *const (),
     old: IrqlLevel,
@@ -134,7 +196,7 @@ pub struct IrqlGuard<'a, P: Irql, T> {
     _processor: PhantomData<*const ()>,
 }
 
-impl<P: Irql, T> IrqlGuard<'_, P, T> {
+impl<P: Irql + ?Sized, T> IrqlGuard<'_, P, T> {
     /// The IRQL that will be restored.
     #[must_use]
     pub const fn previous_irql(&self) -> IrqlLevel {
@@ -142,7 +204,7 @@ impl<P: Irql, T> IrqlGuard<'_, P, T> {
     }
 }
 
-impl<P: Irql, T> Deref for IrqlGuard<'_, P, T> {
+impl<P: Irql + ?Sized, T> Deref for IrqlGuard<'_, P, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -151,7 +213,7 @@ impl<P: Irql, T> Deref for IrqlGuard<'_, P, T> {
     }
 }
 
-impl<P: Irql, T> DerefMut for IrqlGuard<'_, P, T> {
+impl<P: Irql + ?Sized, T> DerefMut for IrqlGuard<'_, P, T> {
     fn deref_mut(&mut self) -> &mut T {
         self.guard
             .as_deref_mut()
@@ -159,11 +221,58 @@ impl<P: Irql, T> DerefMut for IrqlGuard<'_, P, T> {
     }
 }
 
-impl<P: Irql, T> Drop for IrqlGuard<'_, P, T> {
+impl<P: Irql + ?Sized, T> Drop for IrqlGuard<'_, P, T> {
     fn drop(&mut self) {
         self.platform.lock_released(self.lock, self.old);
         drop(self.guard.take());
         self.platform.lower_irql(self.old);
+    }
+}
+
+/// A raised IRQL, restored when dropped (`KeRaiseIrql` ... `KeLowerIrql` as one scope).
+///
+/// Upstream raises to `DISPATCH_LEVEL` without a lock in a few places: to stay on one
+/// processor while using its per-processor state (the cache's magazines) and to keep a suspend
+/// out (a suspend captures processors with DPCs, which cannot run while this one is at
+/// `DISPATCH_LEVEL`). Neither `Send` nor `Sync`: the raised IRQL belongs to one processor.
+pub struct RaisedIrql<'a, P: Irql + ?Sized> {
+    platform: &'a P,
+    /// The level to restore; `None` when nothing was raised.
+    old: Option<IrqlLevel>,
+    _processor: PhantomData<*const ()>,
+}
+
+impl<'a, P: Irql + ?Sized> RaisedIrql<'a, P> {
+    /// Raises to `level`. IRQL: at or below `level` (`KeRaiseIrql`).
+    #[track_caller]
+    pub fn to(platform: &'a P, level: IrqlLevel) -> Self {
+        let old = platform.raise_irql(level);
+        Self {
+            platform,
+            old: Some(old),
+            _processor: PhantomData,
+        }
+    }
+
+    /// Raises to `level` only when the IRQL is below it (code that also runs in interrupt
+    /// handlers or at `HIGH_LEVEL`, where raising to a lower level would break
+    /// `KeRaiseIrql`'s rule). IRQL: any.
+    #[track_caller]
+    pub fn at_least(platform: &'a P, level: IrqlLevel) -> Self {
+        let old = (platform.current_irql() < level).then(|| platform.raise_irql(level));
+        Self {
+            platform,
+            old,
+            _processor: PhantomData,
+        }
+    }
+}
+
+impl<P: Irql + ?Sized> Drop for RaisedIrql<'_, P> {
+    fn drop(&mut self) {
+        if let Some(old) = self.old {
+            self.platform.lower_irql(old);
+        }
     }
 }
 

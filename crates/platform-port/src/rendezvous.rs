@@ -20,7 +20,13 @@
 //! `SyncEnableInterrupts`/`SyncRunLate`/`SyncRelease` (KDPCs per processor, `cli`/`sti`, the
 //! back-off-and-retry when not every processor reached `HIGH_LEVEL`). The std implementation
 //! (feature `std`) runs one scoped thread per other processor, each with that processor's
-//! identity and emulated IRQL, and uses barriers for the check-ins.
+//! identity and emulated IRQL, and uses barriers for the check-ins. Each of those helpers is
+//! the capturing DPC: it captures its processor only once no thread there runs at or above
+//! `DISPATCH_LEVEL` (a spin lock holder delays the capture until it releases the lock, and is
+//! preempted right there), then runs as a context on that processor preempting the threads
+//! below `DISPATCH_LEVEL` on it, which stay frozen until it releases the processor (see
+//! `std_impl`'s `capture` module, `StdPlatform::capture_point` and
+//! `StdPlatform::capture_info`).
 
 /// The work done while every processor is captured.
 ///
@@ -118,7 +124,10 @@ mod std_rendezvous {
                     let (owner_late_done, late_done) = (&owner_late_done, &late_done);
                     let (proceed, failure) = (&proceed, &failure);
                     scope.spawn(move || {
-                        // The capturing DPC: a new context on `cpu` at DISPATCH_LEVEL.
+                        // The capturing DPC: it runs once `cpu` is below DISPATCH_LEVEL, as a
+                        // new context on `cpu` at DISPATCH_LEVEL preempting what runs there;
+                        // the threads it preempted stay frozen until `hold` is dropped.
+                        let hold = failure.guard(None, || Some(self.captures().capture(cpu)));
                         let context = ContextScope::enter(IrqlLevel::DISPATCH, Some(cpu));
                         captured.wait();
                         let high = self.raise_irql(IrqlLevel::HIGH);
@@ -137,12 +146,15 @@ mod std_rendezvous {
                         }
                         late_done.wait();
                         drop(context);
+                        drop(hold);
                     });
                 }
                 captured.wait();
+                // A processor that could not be captured fails the rendezvous: no suspend.
+                let everyone = locked(&failure.0).is_none();
                 let high = self.raise_irql(IrqlLevel::HIGH);
                 at_high.wait();
-                let run = failure.guard(false, || plan.owner_high());
+                let run = everyone && failure.guard(false, || plan.owner_high());
                 proceed.store(run, Ordering::Release);
                 verdict.wait();
                 if run {
@@ -316,5 +328,267 @@ mod tests {
         }
         assert_eq!(plan.runs.load(Ordering::SeqCst), 100);
         assert_eq!(plan.overlaps.load(Ordering::SeqCst), 0);
+    }
+
+    // -- Capture: who the capturing DPC waits for, and whom it preempts ----------------------
+
+    use std::boxed::Box;
+    use std::string::String;
+    use std::sync::{Arc, mpsc};
+    use std::time::Duration;
+
+    use crate::IrqlLock;
+    use crate::std_impl::{CapturePhase, VIOLATION_PREFIX};
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    /// A plan that logs its phases and runs `owner` in the owner's phase.
+    struct Logged<'a> {
+        log: &'a Mutex<Vec<String>>,
+        owner: Box<dyn Fn() + Sync + 'a>,
+        dispatch: Box<dyn Fn(u32) + Sync + 'a>,
+    }
+
+    impl RendezvousPlan for Logged<'_> {
+        fn owner_high(&self) -> bool {
+            self.log.lock().unwrap().push("owner_high".into());
+            (self.owner)();
+            true
+        }
+        fn each_high(&self, cpu: u32) {
+            self.log.lock().unwrap().push(std::format!("high {cpu}"));
+        }
+        fn each_dispatch(&self, cpu: u32) {
+            (self.dispatch)(cpu);
+            self.log
+                .lock()
+                .unwrap()
+                .push(std::format!("dispatch {cpu}"));
+        }
+    }
+
+    fn position(log: &[String], entry: &str) -> usize {
+        log.iter()
+            .position(|e| e == entry)
+            .unwrap_or_else(|| panic!("no {entry:?} in {log:?}"))
+    }
+
+    #[test]
+    fn a_spin_lock_holder_delays_the_capture_and_is_preempted_where_it_releases_the_lock() {
+        let p = StdPlatform::new(2);
+        let lock = Arc::new(IrqlLock::dispatch(p.clone(), ()));
+        let log = Mutex::new(Vec::new());
+        let (held_tx, held_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            let (q, theirs, log) = (p.clone(), Arc::clone(&lock), &log);
+            let holder = s.spawn(move || {
+                q.as_processor(1, || {
+                    let guard = theirs.lock();
+                    held_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    log.lock().unwrap().push("releasing".into());
+                    drop(guard);
+                    // Runs only once the rendezvous released CPU 1.
+                    assert_eq!(q.current_irql(), IrqlLevel::PASSIVE);
+                    log.lock().unwrap().push("holder runs on".into());
+                });
+            });
+            held_rx.recv().unwrap();
+            let (q, o) = (p.clone(), p.clone());
+            let owner = s.spawn(move || {
+                let plan = Logged {
+                    log,
+                    owner: Box::new(|| {
+                        // The holder was preempted where it released the lock: frozen there,
+                        // holding nothing.
+                        let info = q.capture_info(1);
+                        assert_eq!(info.phase, CapturePhase::Captured);
+                        assert_eq!(info.frozen, 1);
+                        assert!(q.held_locks(1).is_empty());
+                    }),
+                    dispatch: Box::new(|_| {}),
+                };
+                o.as_processor(0, || o.rendezvous(&plan));
+            });
+            // The capturing DPC is queued for CPU 1 but cannot run: nothing else happens.
+            let capturing = p.await_capture(1, WAIT, |i| i.phase == CapturePhase::Capturing);
+            let quiet = log.lock().unwrap().is_empty();
+            release_tx.send(()).unwrap();
+            let (owner, holder) = (owner.join(), holder.join());
+            assert!(
+                capturing && quiet,
+                "the capture did not wait for the holder"
+            );
+            owner.unwrap();
+            holder.unwrap();
+        });
+        let log = log.into_inner().unwrap();
+        assert_eq!(position(&log, "releasing"), 0, "{log:?}");
+        assert!(position(&log, "dispatch 1") < position(&log, "holder runs on"));
+        assert_eq!(p.capture_info(1).releases, 1);
+        assert_eq!(p.capture_info(1).frozen, 0);
+    }
+
+    #[test]
+    fn a_raise_without_a_lock_delays_the_capture_too() {
+        let p = StdPlatform::new(2);
+        let log = Mutex::new(Vec::new());
+        let log = &log;
+        let (raised_tx, raised_rx) = mpsc::channel();
+        let (lower_tx, lower_rx) = mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            let q = p.clone();
+            s.spawn(move || {
+                q.as_processor(1, || {
+                    let old = q.raise_irql(IrqlLevel::DISPATCH);
+                    raised_tx.send(()).unwrap();
+                    lower_rx.recv().unwrap();
+                    log.lock().unwrap().push("lowering".into());
+                    q.lower_irql(old);
+                    log.lock().unwrap().push("runs on".into());
+                });
+            });
+            raised_rx.recv().unwrap();
+            let o = p.clone();
+            let owner = s.spawn(move || {
+                let plan = Logged {
+                    log,
+                    owner: Box::new(|| {}),
+                    dispatch: Box::new(|_| {}),
+                };
+                o.rendezvous(&plan);
+            });
+            let capturing = p.await_capture(1, WAIT, |i| i.phase == CapturePhase::Capturing);
+            let quiet = log.lock().unwrap().is_empty();
+            lower_tx.send(()).unwrap();
+            let owner = owner.join();
+            assert!(
+                capturing && quiet,
+                "the capture did not wait for the raised thread"
+            );
+            owner.unwrap();
+        });
+        let log = log.lock().unwrap().clone();
+        assert_eq!(position(&log, "lowering"), 0, "{log:?}");
+        assert!(position(&log, "dispatch 1") < position(&log, "runs on"));
+    }
+
+    #[test]
+    fn a_thread_below_dispatch_is_frozen_at_its_next_raise_while_its_processor_is_captured() {
+        let p = StdPlatform::new(2);
+        let lock = Arc::new(IrqlLock::dispatch(p.clone(), ()));
+        let log = Mutex::new(Vec::new());
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            let (q, theirs, log) = (p.clone(), Arc::clone(&lock), &log);
+            let thread = s.spawn(move || {
+                q.as_processor(1, || {
+                    go_rx.recv().unwrap();
+                    let guard = theirs.lock();
+                    log.lock().unwrap().push("locked".into());
+                    drop(guard);
+                });
+            });
+            let q = p.clone();
+            let plan = Logged {
+                log,
+                owner: Box::new(move || {
+                    // CPU 1 is captured: its thread tries to take the lock and is preempted
+                    // before it raises.
+                    go_tx.send(()).unwrap();
+                    assert!(q.await_capture(1, WAIT, |i| i.frozen == 1));
+                }),
+                dispatch: Box::new(|_| {}),
+            };
+            p.rendezvous(&plan);
+            thread.join().unwrap();
+        });
+        let log = log.into_inner().unwrap();
+        assert!(
+            position(&log, "dispatch 1") < position(&log, "locked"),
+            "{log:?}"
+        );
+    }
+
+    #[test]
+    fn a_capture_point_stays_frozen_until_the_rendezvous_released_its_processor() {
+        let p = StdPlatform::new(3);
+        let log = Mutex::new(Vec::new());
+        let (armed_tx, armed_rx) = mpsc::channel();
+        std::thread::scope(|s| {
+            let (q, log) = (p.clone(), &log);
+            let thread = s.spawn(move || {
+                q.as_processor(2, || {
+                    q.capture_point(|| armed_tx.send(()).unwrap());
+                    log.lock().unwrap().push("runs on".into());
+                });
+            });
+            armed_rx.recv().unwrap();
+            assert_eq!(p.capture_info(2).frozen, 1);
+            let plan = Logged {
+                log,
+                owner: Box::new(|| {}),
+                dispatch: Box::new(|_| {}),
+            };
+            p.rendezvous(&plan);
+            thread.join().unwrap();
+        });
+        let log = log.into_inner().unwrap();
+        assert!(
+            position(&log, "dispatch 2") < position(&log, "runs on"),
+            "{log:?}"
+        );
+        assert_eq!(p.capture_info(2).releases, 1);
+    }
+
+    #[test]
+    fn the_capturing_helper_preempts_the_threads_of_its_processor() {
+        // A thread on CPU 1 captured while holding an APC_LEVEL lock: the helper running on
+        // CPU 1 would spin for ever on it (the holder cannot run until the helper returns).
+        let p = StdPlatform::new(2);
+        let lock = Arc::new(IrqlLock::at(p.clone(), IrqlLevel::APC, ()));
+        let (armed_tx, armed_rx) = mpsc::channel();
+        let outcome = std::thread::scope(|s| {
+            let (q, theirs) = (p.clone(), Arc::clone(&lock));
+            let thread = s.spawn(move || {
+                q.as_processor(1, || {
+                    let guard = theirs.lock();
+                    q.capture_point(|| armed_tx.send(()).unwrap());
+                    drop(guard);
+                });
+            });
+            armed_rx.recv().unwrap();
+            let log = Mutex::new(Vec::new());
+            let plan = Logged {
+                log: &log,
+                owner: Box::new(|| {}),
+                dispatch: Box::new(|cpu| {
+                    if cpu == 1 {
+                        drop(lock.lock());
+                    }
+                }),
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                p.rendezvous(&plan);
+            }));
+            thread.join().unwrap();
+            outcome
+        });
+        let payload = outcome.unwrap_err();
+        let message = payload.downcast_ref::<String>().unwrap();
+        assert!(message.starts_with(VIOLATION_PREFIX), "{message}");
+        assert!(
+            message.contains("lock held across preemption on CPU 1"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "capture point at DISPATCH_LEVEL on CPU 0")]
+    fn a_capture_point_at_dispatch_is_a_misuse() {
+        let p = StdPlatform::new(2);
+        let _ = p.raise_irql(IrqlLevel::DISPATCH);
+        p.capture_point(|| {});
     }
 }

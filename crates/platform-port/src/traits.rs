@@ -157,6 +157,44 @@ pub trait Irql {
     }
 }
 
+/// Forwards to the platform behind the pointer, so an object that only needs IRQL control (an
+/// interface context's locks) can hold the platform as `Arc<dyn Irql + Send + Sync>`.
+macro_rules! forward_irql {
+    ($($pointer:ty),*) => {$(
+        impl<T: Irql + ?Sized> Irql for $pointer {
+            fn current_irql(&self) -> IrqlLevel {
+                (**self).current_irql()
+            }
+
+            #[track_caller]
+            fn raise_irql(&self, to: IrqlLevel) -> IrqlLevel {
+                (**self).raise_irql(to)
+            }
+
+            #[track_caller]
+            fn lower_irql(&self, old: IrqlLevel) {
+                (**self).lower_irql(old);
+            }
+
+            #[track_caller]
+            fn lock_acquiring(&self, lock: *const (), level: IrqlLevel, spins: bool) {
+                (**self).lock_acquiring(lock, level, spins);
+            }
+
+            #[track_caller]
+            fn lock_acquired(&self, lock: *const (), level: IrqlLevel, from: IrqlLevel) {
+                (**self).lock_acquired(lock, level, from);
+            }
+
+            fn lock_released(&self, lock: *const (), restores: IrqlLevel) {
+                (**self).lock_released(lock, restores);
+            }
+        }
+    )*};
+}
+
+forward_irql!(Arc<T>, &T);
+
 /// Processor identity.
 pub trait Processors {
     /// The index of the processor running the caller (`KeGetCurrentProcessorNumberEx`).

@@ -19,8 +19,8 @@
  *  - Every argument Xen reads or writes must be resident, non-paged memory.
  *
  * Outside the Windows kernel (host test builds) the WDK types are defined here with the sizes
- * they have on 64-bit Windows, and a few XenHost* functions let a test program stand in for
- * Windows and for the hypervisor.
+ * they have on 64-bit Windows; crates/xen-host/include/xen_host.h adds the XenHost* functions
+ * that let a test program stand in for Windows and for the hypervisor.
  */
 
 #ifndef XENBUS_RS_XEN_H
@@ -277,49 +277,6 @@ XEN_API NTSTATUS ConfigRequestReboot(HANDLE ParametersKey, PSTR Module);
  */
 XEN_API NTSTATUS ConfigQuerySystemStartOption(PSTR Key, PANSI_STRING *Option);
 XEN_API VOID ConfigFreeSzValue(PANSI_STRING Array);
-
-/* ---- Host test builds only ---------------------------------------------------------------- */
-
-#ifdef XEN_HOST
-#define XEN_HOST_REG_SZ 1
-#define XEN_HOST_REG_MULTI_SZ 7
-#define XEN_HOST_KEY_UNPLUG 0
-#define XEN_HOST_KEY_FORCE_UNPLUG 1
-
-/* What a test provides in place of Windows. NULL members behave as "absent". */
-typedef struct _XEN_HOST_PLATFORM {
-    PVOID Context;
-    UCHAR (*InByte)(PVOID Context, USHORT Port);
-    USHORT (*InWord)(PVOID Context, USHORT Port);
-    VOID (*OutByte)(PVOID Context, USHORT Port, UCHAR Value);
-    VOID (*OutWord)(PVOID Context, USHORT Port, USHORT Value);
-    VOID (*OutLong)(PVOID Context, USHORT Port, ULONG Value);
-    /* SystemStartOptions, or NULL if the value is missing. */
-    PCSTR (*StartOptions)(PVOID Context);
-    /* DWORD values of XEN\Unplug (key 0) and XEN\ForceUnplug (key 1). */
-    NTSTATUS (*ReadDword)(PVOID Context, ULONG Key, PCSTR Name, ULONG *Value);
-    NTSTATUS (*WriteDword)(PVOID Context, ULONG Key, PCSTR Name, ULONG Value);
-    NTSTATUS (*DeleteValue)(PVOID Context, ULONG Key, PCSTR Name);
-    /* The subkey names of Enum\XENBUS, or NULL if the key is missing. */
-    const PCSTR *(*XenbusSubkeys)(PVOID Context, ULONG *Count);
-    /* A value under Key (NULL: xen.sys's own Parameters key): its type and data. */
-    NTSTATUS (*ReadValue)(PVOID Context, HANDLE Key, PCSTR Name, ULONG *Type,
-                          const UCHAR **Data, ULONG *Length);
-} XEN_HOST_PLATFORM, *PXEN_HOST_PLATFORM;
-
-/* Receives every hypercall: its number and the five argument registers; returns RAX. */
-typedef intptr_t (*XEN_HOST_HYPERCALL)(PVOID Context, ULONG Op, const ULONG_PTR Args[5]);
-
-/* Installs Platform and runs xen.sys's load steps (log sinks, DbgPrint option, unplug). */
-VOID XenHostInitialize(const XEN_HOST_PLATFORM *Platform);
-VOID XenHostTeardown(VOID);
-/* Routes hypercalls to Handler (NULL: none; the exports then fail STATUS_NOT_SUPPORTED). */
-VOID XenHostInstallHypervisor(XEN_HOST_HYPERCALL Handler, PVOID Context);
-/* What the kernel's DbgPrint callback would deliver; returns whether it was captured. */
-BOOLEAN XenHostDbgPrint(PCSTR Text, ULONG Level);
-/* The version XenTouch expects. */
-VOID XenHostDriverVersion(PULONG Major, PULONG Minor, PULONG Micro, PULONG Build);
-#endif /* XEN_HOST */
 
 #ifdef __cplusplus
 }

@@ -22,11 +22,23 @@
 //! # Seams
 //!
 //! What the exports need from the operating system, beyond hypercalls, is one [`Platform`]
-//! implementation installed at load ([`install_platform`]): port I/O, the `XEN` registry keys,
-//! `SystemStartOptions`, IRQL raising, and the services that only the Windows glue can provide
-//! (MADT-based vCPU ids, the module list, class filters, the active-device store). Every
-//! [`Platform`] method has a default, so a host test implements only what it exercises. Without a
-//! platform, the exports that need one fail with `STATUS_NOT_SUPPORTED` or do nothing.
+//! implementation installed at load ([`install_platform`]): the platform port's [`PortIo`] and
+//! [`Irql`] (the same OS seam xenbus.sys's subsystems use, `crates/platform-port`), the `XEN`
+//! registry keys, `SystemStartOptions`, the debugger, and the services that only the Windows
+//! glue can provide (MADT-based vCPU ids, `vcpu_info` registration, the module list, class
+//! filters, the active-device store). No [`Platform`] method has a default: every
+//! implementation states every answer, so a service it lacks is an explicit failure
+//! (`STATUS_NOT_SUPPORTED`) in that implementation, never a silent success inherited from the
+//! trait. Without a platform, the exports that need one fail with `STATUS_NOT_SUPPORTED` or do
+//! nothing.
+//!
+//! The implementations: the Windows glue's (`glue/platform.rs`, over the kernel) and the host
+//! seam's (`crates/xen-host`, over a C program's callback table, tests only). Besides the
+//! exports, the host seam uses what the glue uses ([`install_platform`] through
+//! [`initialize_log`], [`install_hypervisor`], [`log::capture_dbg_print`], [`log::flush`]) and
+//! four `pub` items that exist for it alone: [`initialize`] and [`teardown`] (the load and
+//! unload steps without hypervisor detection between them), [`xen_version::reset_touch`] and
+//! [`sched::reset_watchdog`] (a fresh load's state between host test cases).
 //!
 //! # Decisions on upstream behaviour
 //!
@@ -40,8 +52,7 @@
 pub mod config;
 pub mod event_channel;
 pub mod grant_table;
-#[cfg(not(any(windows, xen_freestanding)))]
-pub mod host;
+mod high_lock;
 pub mod hvm;
 pub mod log;
 pub mod memory;
@@ -53,9 +64,12 @@ pub mod xen_version;
 
 use core::ffi::c_void;
 
+use platform_port::{Irql, PortIo};
+
+pub(crate) use self::high_lock::HighLock;
 use crate::hypercall::Hypervisor;
 use crate::log::{DispositionHandle, Level, LevelError, LogArg, StoredLevel};
-use crate::unplug::{PortIo, RegistryError, UnplugState};
+use crate::unplug::{RegistryError, UnplugState};
 
 pub use ntstatus::{
     NtStatus, STATUS_BUFFER_OVERFLOW, STATUS_INCOMPATIBLE_DRIVER_BLOCKED, STATUS_INVALID_PARAMETER,
@@ -89,153 +103,127 @@ pub enum UnplugKey {
     ForceUnplug,
 }
 
-/// What the exports need from the operating system. Implemented by the Windows glue over the
-/// kernel, and by host tests over fakes. Every method has a conservative default.
-pub trait Platform: PortIo + Sync {
-    /// Raises the IRQL to `HIGH_LEVEL` and returns the previous one (upstream's `HIGH_LOCK`).
-    fn raise_to_high_level(&self) -> u8 {
-        0
-    }
-    /// Restores the IRQL returned by [`Platform::raise_to_high_level`].
-    fn lower_irql(&self, _previous: u8) {}
-
-    /// Writes a message through `DbgPrintEx` at `DPFLTR_*_LEVEL` `level`. The default, for
-    /// hosts without a kernel debugger, delivers it to the `DbgPrint` capture directly.
-    fn debug_print(&self, level: u32, text: &[u8]) {
-        log::deliver_debug_print(text, level);
-    }
+/// What the exports need from the operating system.
+///
+/// The platform port's [`PortIo`] and [`Irql`] plus xen.sys's own services. Implemented by the
+/// Windows glue over the kernel and by the host seam (`crates/xen-host`) for tests.
+///
+/// No method has a default: a missing answer must be a compile error, not an IRQL left
+/// unraised, a `vcpu_info` reported registered that is not, or an option silently unread. An
+/// implementation without a service says so explicitly (`STATUS_NOT_SUPPORTED`, `None`, or for
+/// a `VOID` export a logged warning), and documents it.
+///
+/// IRQL: [`Irql::raise_irql`] to `HIGH_LEVEL` and [`Irql::lower_irql`] are upstream's
+/// `HIGH_LOCK` (`KeRaiseIrql`/`KeLowerIrql`); they, [`PortIo`] and [`Platform::debug_print`]
+/// are called at any IRQL, `HIGH_LEVEL` included. The registry and start-option methods are
+/// called at `PASSIVE_LEVEL` only.
+pub trait Platform: PortIo + Irql + Sync {
+    /// Writes a message through `DbgPrintEx` at `DPFLTR_*_LEVEL` `level` (on the host, where
+    /// there is no kernel debugger, the capture callback's work: [`log::capture_dbg_print`],
+    /// then [`log::flush`]).
+    fn debug_print(&self, level: u32, text: &[u8]);
 
     /// Calls `visit` with `HKLM\...\Control\SystemStartOptions`.
     ///
     /// # Errors
     /// The NTSTATUS of a failed read (`STATUS_OBJECT_NAME_NOT_FOUND` when missing).
-    fn start_options(&self, _visit: &mut dyn FnMut(&[u8])) -> Result<(), NtStatus> {
-        Err(STATUS_OBJECT_NAME_NOT_FOUND)
-    }
+    fn start_options(&self, visit: &mut dyn FnMut(&[u8])) -> Result<(), NtStatus>;
 
     /// Reads a `REG_DWORD` from `XEN\Unplug` or `XEN\ForceUnplug`.
     ///
     /// # Errors
     /// As the registry reports it.
-    fn read_dword(&self, _key: UnplugKey, _name: &str) -> Result<u32, RegistryError> {
-        Err(RegistryError::NotFound)
-    }
+    fn read_dword(&self, key: UnplugKey, name: &str) -> Result<u32, RegistryError>;
     /// Writes a `REG_DWORD` to `XEN\Unplug` or `XEN\ForceUnplug`.
     ///
     /// # Errors
     /// As the registry reports it.
-    fn write_dword(&self, _key: UnplugKey, _name: &str, _value: u32) -> Result<(), RegistryError> {
-        Err(RegistryError::Os(STATUS_NOT_SUPPORTED))
-    }
+    fn write_dword(&self, key: UnplugKey, name: &str, value: u32) -> Result<(), RegistryError>;
     /// Deletes a value from `XEN\Unplug` or `XEN\ForceUnplug`.
     ///
     /// # Errors
     /// As the registry reports it.
-    fn delete_value(&self, _key: UnplugKey, _name: &str) -> Result<(), RegistryError> {
-        Err(RegistryError::NotFound)
-    }
+    fn delete_value(&self, key: UnplugKey, name: &str) -> Result<(), RegistryError>;
     /// Calls `visit` with each subkey name of `HKLM\...\Enum\XENBUS`.
     ///
     /// # Errors
     /// The key cannot be opened or enumerated.
-    fn enumerate_xenbus(&self, _visit: &mut dyn FnMut(&[u8])) -> Result<(), RegistryError> {
-        Err(RegistryError::NotFound)
-    }
+    fn enumerate_xenbus(&self, visit: &mut dyn FnMut(&[u8])) -> Result<(), RegistryError>;
     /// Calls `visit` with the value `name` under the caller's open key `key`, as
     /// `LogReadLogLevel` needs it. A NULL `key` means xen.sys's own `Parameters` key (where
     /// [`initialize`] reads `XenLogLevel` and `QemuLogLevel`).
     fn read_level_value(
         &self,
-        _key: *mut c_void,
-        _name: &[u8],
+        key: *mut c_void,
+        name: &[u8],
         visit: &mut dyn FnMut(crate::log::StoredLevel<'_>),
-    ) {
-        visit(crate::log::StoredLevel::Unreadable(STATUS_NOT_SUPPORTED));
-    }
+    );
 
-    /// `LogResume`: re-registers the `DbgPrint` callback if capture is on.
-    fn log_resume(&self) {}
+    /// `LogResume`: re-registers the `DbgPrint` callback if capture is on (called only then).
+    fn log_resume(&self);
 
-    /// `SystemProcessorVcpuId`.
+    /// `SystemProcessorVcpuId`: the Xen vCPU id of processor `cpu`.
     ///
     /// # Errors
     /// `STATUS_UNSUCCESSFUL` for a CPU index out of range, `STATUS_NOT_SUPPORTED` when unknown.
-    fn processor_vcpu_id(&self, _cpu: u32) -> Result<u32, NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
-    }
+    fn processor_vcpu_id(&self, cpu: u32) -> Result<u32, NtStatus>;
     /// `SystemProcessorVcpuInfo`: the CPU's registered `vcpu_info`.
     ///
     /// # Errors
     /// `STATUS_NOT_SUPPORTED` when `vcpu_info` registration is off or failed.
-    fn processor_vcpu_info(&self, _cpu: u32) -> Result<*mut c_void, NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
-    }
-    /// `SystemProcessorRegisterVcpuInfo` (runs on that CPU).
+    fn processor_vcpu_info(&self, cpu: u32) -> Result<*mut c_void, NtStatus>;
+    /// `SystemProcessorRegisterVcpuInfo` (runs on that CPU): registers the CPU's `vcpu_info`
+    /// page with Xen. `Ok` only once Xen accepted the registration.
     ///
     /// # Errors
-    /// The registration's failure.
-    fn register_vcpu_info(&self, _cpu: u32, _force: bool) -> Result<(), NtStatus> {
-        Ok(())
-    }
-    /// `SystemMaximumPhysicalAddress`.
-    fn maximum_physical_address(&self) -> i64 {
-        0
-    }
-    /// `SystemRealTimeIsUniversal`.
-    fn real_time_is_universal(&self) -> bool {
-        false
-    }
+    /// The registration's failure; `STATUS_NOT_SUPPORTED` where registration is not available.
+    fn register_vcpu_info(&self, cpu: u32, force: bool) -> Result<(), NtStatus>;
+    /// `SystemMaximumPhysicalAddress`: the highest physical address of RAM (0: unknown).
+    fn maximum_physical_address(&self) -> i64;
+    /// `SystemRealTimeIsUniversal`: whether the RTC keeps UTC.
+    fn real_time_is_universal(&self) -> bool;
 
     /// `ModuleLookup`: the module holding `address` as (lower-case name, offset), if known.
-    fn module_lookup(&self, _address: usize) -> Option<(*const u8, usize)> {
-        None
-    }
+    fn module_lookup(&self, address: usize) -> Option<(*const u8, usize)>;
 
     /// `FiltersInstall`.
-    fn filters_install(&self) {}
+    fn filters_install(&self);
     /// `FiltersUninstall`.
-    fn filters_uninstall(&self) {}
+    fn filters_uninstall(&self);
 
     /// `ConfigGetActive`: a NUL-terminated copy the caller frees with `ConfigFreeActive`.
     ///
     /// # Errors
     /// As the registry reports it.
-    fn config_get_active(&self, _key: &[u8]) -> Result<*mut u8, NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
-    }
+    fn config_get_active(&self, key: &[u8]) -> Result<*mut u8, NtStatus>;
     /// `ConfigSetActive` (`update` false) or `ConfigUpdateActive` (`update` true).
     ///
     /// # Errors
     /// As the registry reports it, or the legacy-device veto.
     fn config_set_active(
         &self,
-        _update: bool,
-        _device_id: &[u8],
-        _instance_id: &[u8],
-        _location: &[u8],
-    ) -> Result<(), NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
-    }
+        update: bool,
+        device_id: &[u8],
+        instance_id: &[u8],
+        location: &[u8],
+    ) -> Result<(), NtStatus>;
     /// `ConfigClearActive`.
     ///
     /// # Errors
     /// As the registry reports it.
-    fn config_clear_active(&self) -> Result<(), NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
-    }
-    /// `ConfigFreeActive`.
-    fn config_free_active(&self, _value: *mut u8) {}
+    fn config_clear_active(&self) -> Result<(), NtStatus>;
+    /// `ConfigFreeActive`: frees a value [`Platform::config_get_active`] returned (never
+    /// called with NULL).
+    fn config_free_active(&self, value: *mut u8);
     /// `ConfigRequestReboot`.
     ///
     /// # Errors
     /// As the registry reports it.
     fn config_request_reboot(
         &self,
-        _parameters_key: *mut c_void,
-        _module: &[u8],
-    ) -> Result<(), NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
-    }
+        parameters_key: *mut c_void,
+        module: &[u8],
+    ) -> Result<(), NtStatus>;
 }
 
 /// The installed platform.
@@ -318,17 +306,6 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T) -> Result<(), NtStatus> {
     // SAFETY: non-NULL and writable by the caller's contract.
     unsafe { out.write_unaligned(value) };
     Ok(())
-}
-
-/// Runs `f` at `HIGH_LEVEL` (when a platform can raise the IRQL).
-pub(crate) fn at_high_level<T>(f: impl FnOnce() -> T) -> T {
-    let p = platform();
-    let previous = p.map(Platform::raise_to_high_level);
-    let out = f();
-    if let (Some(p), Some(previous)) = (p, previous) {
-        p.lower_irql(previous);
-    }
-    out
 }
 
 /// The `DPFLTR_*_LEVEL` numbers for xen.sys's own messages.

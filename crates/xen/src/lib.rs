@@ -21,12 +21,17 @@
     )
 )]
 
-// Host builds produce a cdylib too; linking one needs std's panic handler and allocator. The
-// portable code itself only ever names `core` and `alloc`. `xen_freestanding` is set for the
-// whole crate graph when the PVH test kernel (crates/xen-pvh-test) links this crate: that
-// kernel brings its own panic handler and allocator.
-#[cfg(not(any(windows, xen_freestanding)))]
+// The library names only `core` and `alloc`; `std` is nameable in unit tests only.
+#[cfg(test)]
 extern crate std;
+// Cargo builds the `cdylib` crate type (the .sys on Windows) on every target. On a Linux host
+// that artifact is unused (C callers link crates/xen-host's library), but linking it still
+// needs std's panic handler and allocator; std is linked anonymously, so no code can name it.
+// `xen_freestanding` is set for the whole crate graph when the PVH test kernel
+// (crates/xen-pvh-test) links this crate: that kernel brings its own panic handler and
+// allocator.
+#[cfg(not(any(test, windows, xen_freestanding)))]
+extern crate std as _;
 
 extern crate alloc;
 

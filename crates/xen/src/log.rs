@@ -44,9 +44,10 @@
 pub mod format;
 
 use bitflags::bitflags;
+use platform_port::PortIo;
 
 pub use self::format::{LINE_SIZE, Line, LogArg, LogArgs, SliceLogArgs, VaLogArgs, format_into};
-use crate::unplug::{self, PortIo};
+use crate::unplug;
 
 bitflags! {
     /// `LOG_LEVEL`: a mask of message levels. The values are `1 << DPFLTR_*_LEVEL` so that a

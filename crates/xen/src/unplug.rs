@@ -5,8 +5,10 @@
 //!
 //! Two independent halves, both free of I/O decisions in the glue:
 //!
-//! * **The port protocol** ([`unplug_devices`]) runs over a [`PortIo`] implementation: the
-//!   pre-amble on the Xen platform device's fixed ports (magic `0x49d2` at port `0x10`,
+//! * **The port protocol** ([`unplug_devices`]) runs over the platform port's [`PortIo`] (the
+//!   Windows glue's `READ_PORT_*`/`WRITE_PORT_*`, the test kernel's `in`/`out`, a recorder in
+//!   host tests; port accesses have no failure mode): the pre-amble on the Xen platform
+//!   device's fixed ports (magic `0x49d2` at port `0x10`,
 //!   `0xd249` meaning "drivers blacklisted"; protocol version at port `0x12`; product number and
 //!   build number handshake), then one 16-bit mask write per requested device type. It returns
 //!   an [`UnplugReport`] saying what was read and written, so the caller logs upstream's lines.
@@ -37,23 +39,7 @@
 //!   is 0 or negative as a `LONG`, which is what the C code does wherever it is defined.
 
 use bitflags::bitflags;
-
-/// Port I/O on the fixed ports of the Xen platform device (and the log ports).
-///
-/// The Windows glue implements this with `READ_PORT_*`/`WRITE_PORT_*`, the test kernel with
-/// `in`/`out`, host tests with a recorder. Port accesses have no failure mode.
-pub trait PortIo {
-    /// `in al, dx`.
-    fn inb(&self, port: u16) -> u8;
-    /// `in ax, dx`.
-    fn inw(&self, port: u16) -> u16;
-    /// `out dx, al`.
-    fn outb(&self, port: u16, value: u8);
-    /// `out dx, ax`.
-    fn outw(&self, port: u16, value: u16);
-    /// `out dx, eax`.
-    fn outl(&self, port: u16, value: u32);
-}
+use platform_port::PortIo;
 
 /// The platform device's magic/mask/build-number port.
 pub const PORT_MAGIC: u16 = 0x10;

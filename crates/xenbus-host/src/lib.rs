@@ -38,8 +38,8 @@ use xenbus::interface::console::ConsoleInterface;
 use xenbus::interface::shared_info::{SharedInfoInterface, rdtsc};
 use xenbus::interface::store::StoreLinkInterface;
 use xenbus::interface::{
-    Hooks, Provider, QueryOutcome, cache, console, debug, evtchn, gnttab, range_set, shared_info,
-    store, suspend, unplug,
+    Hooks, Provider, QueryOutcome, SharedIrql, cache, console, debug, evtchn, gnttab, range_set,
+    shared_info, store, suspend, unplug,
 };
 use xenbus::store::{Store, StoreConfig, StoreError, WaitLimits};
 use xenbus::subsystems::{Subsystems, SubsystemsConfig};
@@ -275,29 +275,39 @@ fn provider(
     console_api: Option<Arc<dyn console::ConsoleApi>>,
     range_hooks: Hooks,
 ) -> Provider {
+    let irql: SharedIrql = Arc::new(world.platform.clone());
+    let irql = &irql;
     Provider {
-        suspend: Box::new(suspend::SuspendContext::new(Some(
-            Arc::clone(&world.suspend) as Arc<dyn suspend::SuspendApi>,
-        ))),
-        shared_info: Box::new(shared_info::SharedInfoContext::new(Some(shared_info))),
-        evtchn: Box::new(evtchn::EvtchnContext::new(Some(
-            Arc::clone(&world.evtchn) as Arc<dyn evtchn::EvtchnApi>
-        ))),
-        debug: Box::new(debug::DebugContext::new(Some(
-            Arc::clone(&world.debug) as Arc<dyn debug::DebugApi>
-        ))),
-        store: Box::new(store::StoreContext::new(store_api, set_event)),
-        range_set: Box::new(range_set::RangeSetContext::new(range_hooks)),
-        cache: Box::new(cache::CacheContext::new(Some(
-            Arc::clone(&world.cache) as Arc<dyn cache::CacheApi>
-        ))),
-        gnttab: Box::new(gnttab::GnttabContext::new(Some(
-            Arc::clone(&world.gnttab) as Arc<dyn gnttab::GnttabApi>
-        ))),
-        unplug: Box::new(unplug::UnplugContext::new(Some(
-            Arc::clone(unplug) as Arc<dyn unplug::UnplugApi>
-        ))),
-        console: Box::new(console::ConsoleContext::new(console_api).with_set_event(set_event)),
+        suspend: Box::new(suspend::SuspendContext::new(
+            irql,
+            Some(Arc::clone(&world.suspend) as Arc<dyn suspend::SuspendApi>),
+        )),
+        shared_info: Box::new(shared_info::SharedInfoContext::new(irql, Some(shared_info))),
+        evtchn: Box::new(evtchn::EvtchnContext::new(
+            irql,
+            Some(Arc::clone(&world.evtchn) as Arc<dyn evtchn::EvtchnApi>),
+        )),
+        debug: Box::new(debug::DebugContext::new(
+            irql,
+            Some(Arc::clone(&world.debug) as Arc<dyn debug::DebugApi>),
+        )),
+        store: Box::new(store::StoreContext::new(irql, store_api, set_event)),
+        range_set: Box::new(range_set::RangeSetContext::new(irql, range_hooks)),
+        cache: Box::new(cache::CacheContext::new(
+            irql,
+            Some(Arc::clone(&world.cache) as Arc<dyn cache::CacheApi>),
+        )),
+        gnttab: Box::new(gnttab::GnttabContext::new(
+            irql,
+            Some(Arc::clone(&world.gnttab) as Arc<dyn gnttab::GnttabApi>),
+        )),
+        unplug: Box::new(unplug::UnplugContext::new(
+            irql,
+            Some(Arc::clone(unplug) as Arc<dyn unplug::UnplugApi>),
+        )),
+        console: Box::new(
+            console::ConsoleContext::new(irql, console_api).with_set_event(set_event),
+        ),
     }
 }
 

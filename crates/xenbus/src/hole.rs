@@ -207,9 +207,9 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::fake_xen::FakeXen;
     use ntstatus::STATUS_INSUFFICIENT_RESOURCES;
     use platform_port::std_impl::StdPlatform;
+    use xen_fake::FakeXen;
 
     fn hole() -> (Arc<FakeXen>, Hole<StdPlatform, FakeXen>) {
         let xen = Arc::new(FakeXen::default());

@@ -35,9 +35,6 @@ mod callback_list;
 pub mod console;
 pub mod debug;
 pub mod evtchn;
-#[cfg(test)]
-#[path = "../tests/support/fake_xen.rs"]
-mod fake_xen;
 #[cfg(windows)]
 mod glue;
 pub mod gnttab;

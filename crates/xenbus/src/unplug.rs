@@ -274,11 +274,11 @@ impl<P: Platform, S: XenServices> Unplug<P, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake_xen::FakeXen;
     use platform_port::std_impl::StdPlatform;
     use platform_port::{LogLevel, Registry};
     use std::sync::Mutex;
     use std::vec::Vec;
+    use xen_fake::FakeXen;
 
     #[derive(Default)]
     struct System {

@@ -8,17 +8,15 @@
 
 #[path = "support/fake_console.rs"]
 mod fake_console;
-#[path = "support/fake_xen.rs"]
-mod fake_xen;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use fake_console::{Backend, FakeEvtchn, FakeGnttab};
-use fake_xen::FakeXen;
 use ntstatus::{STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER, STATUS_UNSUCCESSFUL};
 use platform_port::std_impl::StdPlatform;
 use platform_port::{Deferred, LogLevel, Memory, Pages};
+use xen_fake::FakeXen;
 use xen_headers::hvm::params::HVM_PARAM_CONSOLE_EVTCHN;
 use xenbus::console::{Console, ConsoleError};
 use xenbus::store::WatchEvent;

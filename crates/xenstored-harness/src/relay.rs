@@ -16,6 +16,9 @@
 //! XSA-322, removes the nodes the old domain owned), which is exactly what a resumed guest must
 //! cope with. A real toolstack introduces the domain before it runs again; callers model that
 //! with [`Relay::await_generation`] right after the resume.
+//!
+//! [`Relay::hold_responses`] keeps the daemon's replies back (requests still pass), so a test
+//! can keep a guest request in flight for as long as it needs.
 
 use platform_port::std_impl::StdPlatform;
 use std::path::{Path, PathBuf};
@@ -101,6 +104,7 @@ pub struct RelayStats {
 /// A running relay; stopped (and joined) on drop.
 pub struct Relay {
     stop: Arc<AtomicBool>,
+    hold: Arc<AtomicBool>,
     stats: Arc<RelayStats>,
     thread: Option<JoinHandle<Result<(), String>>>,
 }
@@ -125,8 +129,9 @@ impl Relay {
         );
         let mut daemon_side = introduce_guest(&dir, &dom0, domid)?;
         let stop = Arc::new(AtomicBool::new(false));
+        let hold = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(RelayStats::default());
-        let (stop2, stats2) = (Arc::clone(&stop), Arc::clone(&stats));
+        let (stop2, hold2, stats2) = (Arc::clone(&stop), Arc::clone(&hold), Arc::clone(&stats));
         let thread = std::thread::Builder::new()
             .name("xenstored-relay".into())
             .spawn(move || {
@@ -144,7 +149,8 @@ impl Relay {
                         stats2.reintroductions.fetch_add(1, Ordering::Relaxed);
                         stats2.generation.store(now, Ordering::Release);
                     }
-                    let moved = daemon_side.with_transport(|t| pump(guest, t, &stats2))?;
+                    let holding = hold2.load(Ordering::Acquire);
+                    let moved = daemon_side.with_transport(|t| pump(guest, t, &stats2, holding))?;
                     if moved {
                         (hooks.kick)();
                         idle = 0;
@@ -162,6 +168,7 @@ impl Relay {
             .map_err(|e| format!("relay thread: {e}"))?;
         Ok(Self {
             stop,
+            hold,
             stats,
             thread: Some(thread),
         })
@@ -171,6 +178,12 @@ impl Relay {
     #[must_use]
     pub fn stats(&self) -> &RelayStats {
         &self.stats
+    }
+
+    /// Holds the daemon's responses back while `hold` is true (they stay in the daemon's ring;
+    /// the guest's requests still reach the daemon), then passes them on again.
+    pub fn hold_responses(&self, hold: bool) {
+        self.hold.store(hold, Ordering::Release);
     }
 
     /// Waits until the daemon serves guest generation `generation` (the domain was released
@@ -213,8 +226,14 @@ impl Drop for Relay {
     }
 }
 
-/// Moves what it can both ways; returns whether the guest should be kicked.
-fn pump(guest: GuestRing, daemon: &mut impl Transport, stats: &RelayStats) -> Result<bool, String> {
+/// Moves what it can both ways (only requests while `hold_responses`); returns whether the
+/// guest should be kicked.
+fn pump(
+    guest: GuestRing,
+    daemon: &mut impl Transport,
+    stats: &RelayStats,
+    hold_responses: bool,
+) -> Result<bool, String> {
     let mut kicked = false;
     // Guest requests to the daemon.
     fence(Ordering::SeqCst);
@@ -246,6 +265,9 @@ fn pump(guest: GuestRing, daemon: &mut impl Transport, stats: &RelayStats) -> Re
             // The guest may be waiting for room.
             kicked = true;
         }
+    }
+    if hold_responses {
+        return Ok(kicked);
     }
     // Daemon responses to the guest.
     fence(Ordering::SeqCst);

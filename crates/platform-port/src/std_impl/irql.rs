@@ -120,7 +120,7 @@ pub fn replace_cpu(cpu: u32) -> u32 {
 }
 
 /// This thread's current context.
-fn context() -> u64 {
+pub(super) fn context() -> u64 {
     CONTEXT.with(|c| {
         if c.get() == 0 {
             c.set(NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed));

@@ -25,6 +25,12 @@
 //! preempted its holder on the same processor ([`StdPlatform::preempt`] provokes that
 //! deterministically).
 //!
+//! The rendezvous ([`crate::Rendezvous`]) captures a processor as upstream's DPC does: only once
+//! no thread there runs at or above `DISPATCH_LEVEL` (a spin lock holder delays it and is
+//! preempted where it releases the lock); threads below `DISPATCH_LEVEL` there are frozen until
+//! the processor is released. [`StdPlatform::capture_point`], [`StdPlatform::capture_info`] and
+//! [`StdPlatform::await_capture`] let a test capture a thread where it wants and watch it.
+//!
 //! With `XENBUS_IRQL_VIOLATIONS=report` ([`REPORT_ONLY_VARIABLE`]) violations are only counted
 //! and printed (once per thread and message), so one run lists all of them; the rules whose
 //! breach would hang (recursive acquisition, acquisition across preemption) still panic.
@@ -39,6 +45,7 @@
 // Host-test code: guards are held to the end of short functions on purpose (simpler to read).
 #![allow(clippy::significant_drop_tightening)]
 
+mod capture;
 mod deferred;
 mod interrupt;
 mod irql;
@@ -52,6 +59,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use std::vec::Vec;
 
+pub use capture::{CAPTURE_TIMEOUT, CaptureInfo, CapturePhase};
 pub use deferred::{StdDpc, StdTimer};
 pub use interrupt::{STD_DIRQL, STD_FIRST_VECTOR, STD_LINE, StdInterrupt, StdInterrupts};
 pub use irql::{
@@ -97,6 +105,7 @@ struct Inner {
     echo_log: bool,
     dpcs: deferred::Executor,
     locks: irql::LockBook,
+    captures: capture::Captures,
     machine: Arc<Machine>,
 }
 
@@ -142,6 +151,7 @@ impl StdPlatform {
                 echo_log: std::env::var_os("XENBUS_TEST_LOG").is_some(),
                 dpcs: deferred::Executor::new(Arc::clone(&machine)),
                 locks: irql::LockBook::default(),
+                captures: capture::Captures::default(),
                 machine,
             }),
         }
@@ -250,6 +260,68 @@ impl StdPlatform {
         self.inner.locks.held_on(cpu)
     }
 
+    /// Where the capture of processor `cpu` by a rendezvous stands (see
+    /// [`crate::Rendezvous`]'s std implementation): its phase, how many rendezvous released it,
+    /// and how many threads on it are frozen.
+    #[must_use]
+    pub fn capture_info(&self, cpu: u32) -> CaptureInfo {
+        self.inner.captures.info(cpu)
+    }
+
+    /// Waits until `until` holds for processor `cpu`'s [`CaptureInfo`] (checked again on every
+    /// change, no polling), or `timeout` passes; returns whether it held. Lets a test wait for
+    /// a rendezvous to be capturing `cpu`, to hold it, or for a thread to be frozen there.
+    pub fn await_capture(
+        &self,
+        cpu: u32,
+        timeout: Duration,
+        until: impl FnMut(&CaptureInfo) -> bool,
+    ) -> bool {
+        self.inner.captures.await_info(cpu, timeout, until)
+    }
+
+    /// A capture point: the calling thread is preempted here by the next rendezvous that
+    /// captures its processor, and runs on only once that rendezvous released the processor
+    /// (every phase on it done). `armed` runs first, with the thread already counted in
+    /// [`CaptureInfo::frozen`] (e.g. to tell another thread to start the suspend).
+    ///
+    /// Only an instruction below `DISPATCH_LEVEL`, with no spin lock held, can be a capture
+    /// point (upstream's `SyncCapture` captures a processor with a DPC).
+    ///
+    /// # Panics
+    /// When the caller runs at `DISPATCH_LEVEL` or above or holds an [`crate::IrqlLock`] of
+    /// `DISPATCH_LEVEL` or above, or when no rendezvous captures and releases its processor
+    /// within [`CAPTURE_TIMEOUT`].
+    #[track_caller]
+    pub fn capture_point(&self, armed: impl FnOnce()) {
+        let location = Location::caller();
+        let (cpu, current) = (irql::current_cpu(), irql::current_irql());
+        if current >= IrqlLevel::DISPATCH {
+            irql::misuse(&std::format!(
+                "capture point at {current} on CPU {cpu}, at {location}: a processor is only \
+                 captured below DISPATCH_LEVEL"
+            ));
+        }
+        let me = std::thread::current().id();
+        if let Some(held) = self
+            .held_locks(cpu)
+            .into_iter()
+            .find(|h| h.thread == me && h.level >= IrqlLevel::DISPATCH)
+        {
+            irql::misuse(&std::format!(
+                "capture point on CPU {cpu} at {location} while holding the {} lock taken at {}",
+                held.level,
+                held.location
+            ));
+        }
+        self.inner.captures.capture_point(cpu, armed);
+    }
+
+    /// The processors' capture book (the std rendezvous captures through it).
+    pub(crate) fn captures(&self) -> &capture::Captures {
+        &self.inner.captures
+    }
+
     /// Answers port reads with `reader` from now on.
     pub fn set_port_reader(&self, reader: PortReader) {
         *locked(&self.inner.ports) = Some(reader);
@@ -290,12 +362,28 @@ impl Irql for StdPlatform {
 
     #[track_caller]
     fn raise_irql(&self, to: IrqlLevel) -> IrqlLevel {
-        irql::raise(to, Location::caller())
+        let location = Location::caller();
+        let current = irql::current_irql();
+        if current < IrqlLevel::DISPATCH && to >= IrqlLevel::DISPATCH {
+            // A capture of this processor preempts the thread before it gets there, and one
+            // requested from now on waits until it drops below DISPATCH_LEVEL again.
+            let token = self.inner.captures.raising(irql::current_cpu(), location);
+            let old = irql::raise(to, location);
+            token.keep();
+            return old;
+        }
+        irql::raise(to, location)
     }
 
     #[track_caller]
     fn lower_irql(&self, old: IrqlLevel) {
+        let current = irql::current_irql();
         irql::lower(old, Location::caller());
+        if current >= IrqlLevel::DISPATCH && old < IrqlLevel::DISPATCH {
+            // A capture waiting for this processor preempts the thread here (KeLowerIrql
+            // runs the pending DPC).
+            self.inner.captures.lowered(irql::current_cpu());
+        }
     }
 
     #[track_caller]

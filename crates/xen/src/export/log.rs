@@ -4,17 +4,19 @@
 //! `Log*` exports, the one global [`Log`] behind them, and the hooks the glue calls for
 //! `DbgPrint` capture.
 //!
-//! The log is a [`spin::Mutex`] taken at `HIGH_LEVEL` (through the platform), as upstream's
-//! `HIGH_LOCK`: every export may be called at any IRQL, and dispositions run with the lock held,
-//! so a disposition must not log (it would spin on the lock, as it deadlocks upstream).
+//! The log sits behind a [`HighLock`]: a spin lock taken at `HIGH_LEVEL`, raised through the
+//! platform's [`platform_port::Irql`], as upstream's `HIGH_LOCK`. Every export may be called at
+//! any IRQL, and dispositions run with the lock held, so a disposition must not log (it would
+//! spin on the lock, as it deadlocks upstream; a checking platform reports the recursive
+//! acquisition instead).
 
 use core::ffi::{c_char, c_void};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
-    DebugLevel, NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED,
-    STATUS_OBJECT_NAME_NOT_FOUND, STATUS_SUCCESS, STATUS_UNSUCCESSFUL, at_high_level, c_bytes,
-    debug_message, platform,
+    DebugLevel, HighLock, NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED,
+    STATUS_OBJECT_NAME_NOT_FOUND, STATUS_SUCCESS, STATUS_UNSUCCESSFUL, c_bytes, debug_message,
+    platform,
 };
 use crate::log::{
     CaptureFilter, DispositionHandle, LINE_SIZE, Level, LevelError, Log, LogArg, LogError, Sink,
@@ -85,7 +87,7 @@ impl Sink for ExportSink {
 }
 
 /// The log behind the exports.
-static LOG: spin::Mutex<Log<ExportSink>> = spin::Mutex::new(Log::new());
+static LOG: HighLock<Log<ExportSink>> = HighLock::new(Log::new());
 
 /// Whether `DbgPrint` capture is on (`XEN:DBG_PRINT=` not `OFF`).
 static CAPTURE: AtomicBool = AtomicBool::new(false);
@@ -95,7 +97,7 @@ static CAPTURE: AtomicBool = AtomicBool::new(false);
 const FILTER: CaptureFilter = CaptureFilter::XenPrefix;
 
 fn with_log<T>(f: impl FnOnce(&mut Log<ExportSink>) -> T) -> T {
-    at_high_level(|| f(&mut LOG.lock()))
+    LOG.with(f)
 }
 
 /// Turns `DbgPrint` capture on or off (the glue registers the kernel callback accordingly).

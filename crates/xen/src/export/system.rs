@@ -50,13 +50,16 @@ pub unsafe extern "C" fn system_processor_vcpu_info(cpu: u32, vcpu: *mut *mut c_
     }
 }
 
-/// `NTSTATUS SystemProcessorRegisterVcpuInfo(ULONG Cpu, BOOLEAN Force)`: a no-op success when
-/// `vcpu_info` registration is off.
+/// `NTSTATUS SystemProcessorRegisterVcpuInfo(ULONG Cpu, BOOLEAN Force)`.
+///
+/// Success only once Xen accepted the registration; `STATUS_NOT_SUPPORTED` without a platform
+/// or where the platform cannot register `vcpu_info` (a caller then keeps using
+/// `shared_info`'s `vcpu_info`).
 // SAFETY: upstream's export name; nothing else in the image defines it.
 #[unsafe(export_name = "SystemProcessorRegisterVcpuInfo")]
 #[must_use]
 pub extern "C" fn system_processor_register_vcpu_info(cpu: u32, force: u8) -> NtStatus {
-    platform().map_or(STATUS_SUCCESS, |p| {
+    platform().map_or(STATUS_NOT_SUPPORTED, |p| {
         p.register_vcpu_info(cpu, force != 0)
             .map_or_else(|s| s, |()| STATUS_SUCCESS)
     })

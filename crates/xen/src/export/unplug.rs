@@ -4,8 +4,9 @@
 //! `Unplug*` exports and the load-time request decision behind them.
 
 use super::{
-    DRIVER_VERSION, DebugLevel, NtStatus, Platform, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED,
-    STATUS_SUCCESS, UnplugKey, at_high_level, debug_message, log_line, platform, registry_status,
+    DRIVER_VERSION, DebugLevel, HighLock, NtStatus, Platform, STATUS_INVALID_PARAMETER,
+    STATUS_NOT_SUPPORTED, STATUS_SUCCESS, UnplugKey, debug_message, log_line, platform,
+    registry_status,
 };
 use crate::log::{Level, LogArg};
 use crate::unplug::{
@@ -14,7 +15,7 @@ use crate::unplug::{
 };
 
 /// This boot's decisions (upstream's `UNPLUG_CONTEXT`, under its `HIGH_LOCK`).
-static STATE: spin::Mutex<UnplugState> = spin::Mutex::new(UnplugState::new(false, false, false));
+static STATE: HighLock<UnplugState> = HighLock::new(UnplugState::new(false, false, false));
 
 /// The platform's `XEN\Unplug`/`XEN\ForceUnplug`/`Enum\XENBUS` access as an [`UnplugRegistry`].
 struct PlatformRegistry<'p>(&'p dyn Platform);
@@ -93,13 +94,13 @@ pub fn initialize(platform: &dyn Platform) -> UnplugState {
     );
     let [disks, nics] = decisions;
     let state = UnplugState::new(disks.unwrap_or(false), nics.unwrap_or(false), boot_emulated);
-    at_high_level(|| *STATE.lock() = state);
+    STATE.with(|s| *s = state);
     state
 }
 
 /// Forgets this boot's decisions (`UnplugTeardown`).
 pub fn teardown() {
-    at_high_level(|| *STATE.lock() = UnplugState::default());
+    STATE.with(|s| *s = UnplugState::default());
 }
 
 /// `VOID UnplugDevices(VOID)`: the QEMU pre-amble and the requested mask writes, at
@@ -110,10 +111,7 @@ pub extern "C" fn unplug_devices() {
     let Some(p) = platform() else {
         return;
     };
-    let report = at_high_level(|| {
-        let state = STATE.lock();
-        logic::unplug_devices(p, &state, build_version())
-    });
+    let report = STATE.with(|state| logic::unplug_devices(p, state, build_version()));
     if let Some(message) = report.preamble.message() {
         log_line(Level::WARNING, message.as_bytes());
     }
@@ -193,5 +191,5 @@ pub extern "C" fn unplug_decrement_value(unplug_type: u32) -> NtStatus {
 #[unsafe(export_name = "UnplugGetRequest")]
 #[must_use]
 pub extern "C" fn unplug_get_request(unplug_type: u32) -> u8 {
-    u8::from(at_high_level(|| STATE.lock().request_raw(unplug_type)))
+    u8::from(STATE.with(|state| state.request_raw(unplug_type)))
 }

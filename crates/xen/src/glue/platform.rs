@@ -3,20 +3,27 @@
 
 //! The [`Platform`] the exports use on Windows: port I/O, the IRQL, the debugger, and the
 //! registry keys `DllInitialize` opened. Mechanical: each method is the kernel call it names;
-//! what a value means is decided in the portable core.
+//! what a value means is decided in the portable core. Port I/O and the IRQL are the platform
+//! port's [`PortIo`] and [`Irql`], over `crates/ntddk`'s `port` and `irql` routines.
 //!
 //! The services that need more of the kernel (the MADT's vCPU ids, `vcpu_info` registration, the
-//! module list, class filters, the active device, reboot requests) keep the trait's answers
-//! until their glue exists.
+//! physical memory map, the `RealTimeIsUniversal` value, the module list, class filters, the
+//! active device, reboot requests) have no glue yet. Each says so explicitly below: a failure
+//! (`STATUS_NOT_SUPPORTED`, no module, 0 for "unknown"), or for the `VOID` filter exports a
+//! warning in the log; none claims work it did not do.
 
 use core::ffi::c_void;
 
 use ntddk::registry::Key;
 use ntddk::{KEY_READ, REG_DWORD, REG_MULTI_SZ, REG_SZ};
+use platform_port::{Irql, IrqlLevel, PortIo};
 
-use crate::export::{NtStatus, Platform, STATUS_OBJECT_NAME_NOT_FOUND, UnplugKey};
+use crate::export::{
+    DebugLevel, NtStatus, Platform, STATUS_NOT_SUPPORTED, STATUS_OBJECT_NAME_NOT_FOUND, UnplugKey,
+    debug_message,
+};
 use crate::log::StoredLevel;
-use crate::unplug::{PortIo, RegistryError};
+use crate::unplug::RegistryError;
 
 /// The keys `DllInitialize` holds open until `DllUnload`.
 pub(super) struct Keys {
@@ -115,17 +122,27 @@ impl PortIo for WindowsPlatform {
     }
 }
 
+impl Irql for WindowsPlatform {
+    fn current_irql(&self) -> IrqlLevel {
+        IrqlLevel(ntddk::irql::current())
+    }
+
+    fn raise_irql(&self, to: IrqlLevel) -> IrqlLevel {
+        // SAFETY: `Irql::raise_irql`'s contract makes the caller restore the returned level with
+        // `lower_irql` on this processor (xen.sys's one caller, `export::HighLock`, does so when
+        // its acquisition ends) and keep to what `to` allows meanwhile; a `to` below the current
+        // level stops the machine inside `raise` instead of unmasking anything.
+        IrqlLevel(unsafe { ntddk::irql::raise(to.0) })
+    }
+
+    fn lower_irql(&self, old: IrqlLevel) {
+        // SAFETY: `Irql::lower_irql`'s contract: `old` is what the matching `raise_irql` on this
+        // processor returned; a level above the current one stops the machine inside `lower`.
+        unsafe { ntddk::irql::lower(old.0) }
+    }
+}
+
 impl Platform for WindowsPlatform {
-    fn raise_to_high_level(&self) -> u8 {
-        // SAFETY: the portable core pairs every raise with `lower_irql` on this processor.
-        unsafe { ntddk::irql::raise(ntddk::irql::HIGH_LEVEL) }
-    }
-
-    fn lower_irql(&self, previous: u8) {
-        // SAFETY: `previous` is what the matching raise returned.
-        unsafe { ntddk::irql::lower(previous) }
-    }
-
     fn debug_print(&self, level: u32, text: &[u8]) {
         ntddk::runtime::print(level, text);
     }
@@ -215,5 +232,86 @@ impl Platform for WindowsPlatform {
             super::capture::unregister();
             super::capture::register();
         }
+    }
+
+    fn processor_vcpu_id(&self, _cpu: u32) -> Result<u32, NtStatus> {
+        // No MADT glue yet: the vCPU id of a processor is unknown.
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn processor_vcpu_info(&self, _cpu: u32) -> Result<*mut c_void, NtStatus> {
+        // Nothing is registered (see `register_vcpu_info`): callers use `shared_info`'s copy.
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn register_vcpu_info(&self, _cpu: u32, _force: bool) -> Result<(), NtStatus> {
+        // No per-processor `vcpu_info` pages yet: refuse rather than report a registration Xen
+        // never saw.
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn maximum_physical_address(&self) -> i64 {
+        // The physical memory map is not read yet: 0, "unknown".
+        0
+    }
+
+    fn real_time_is_universal(&self) -> bool {
+        // `TimeZoneInformation\RealTimeIsUniversal` is not read yet: Windows' own default,
+        // an RTC in local time.
+        false
+    }
+
+    fn module_lookup(&self, _address: usize) -> Option<(*const u8, usize)> {
+        // The loaded-module list is not walked yet: every address is outside a known module.
+        None
+    }
+
+    fn filters_install(&self) {
+        debug_message(
+            DebugLevel::Warning,
+            "FiltersInstall",
+            b"class filters not supported by this build: XENFILT not installed\n",
+            &[],
+        );
+    }
+
+    fn filters_uninstall(&self) {
+        debug_message(
+            DebugLevel::Warning,
+            "FiltersUninstall",
+            b"class filters not supported by this build: nothing removed\n",
+            &[],
+        );
+    }
+
+    fn config_get_active(&self, _key: &[u8]) -> Result<*mut u8, NtStatus> {
+        // No active-device store yet.
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn config_set_active(
+        &self,
+        _update: bool,
+        _device_id: &[u8],
+        _instance_id: &[u8],
+        _location: &[u8],
+    ) -> Result<(), NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn config_clear_active(&self) -> Result<(), NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn config_free_active(&self, _value: *mut u8) {
+        // `config_get_active` never hands out a value, so there is none to free.
+    }
+
+    fn config_request_reboot(
+        &self,
+        _parameters_key: *mut c_void,
+        _module: &[u8],
+    ) -> Result<(), NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
     }
 }

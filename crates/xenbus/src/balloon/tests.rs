@@ -16,9 +16,9 @@ use ntstatus::{
     NtStatus, STATUS_INSUFFICIENT_RESOURCES, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_UNSUCCESSFUL,
 };
 use platform_port::std_impl::StdPlatform;
+use xen_fake::FakeXen;
 
 use super::*;
-use crate::fake_xen::FakeXen;
 
 #[path = "../../tests/support/fake_balloon.rs"]
 mod fake_balloon;

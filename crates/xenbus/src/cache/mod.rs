@@ -74,7 +74,7 @@ use ntstatus::{
     STATUS_NO_MEMORY, STATUS_UNSUCCESSFUL,
 };
 use platform_port::worker::Worker;
-use platform_port::{IrqlLevel, IrqlLock, Platform, plog};
+use platform_port::{IrqlLevel, IrqlLock, Platform, RaisedIrql, plog};
 
 use slab::Slab;
 pub use slab::{OBJECT_ALIGN, SLAB_HEADER, SLAB_MAGIC, SlabLayout};
@@ -332,7 +332,7 @@ impl<P: Platform> Cache<P> {
     /// `CacheGet`: an object, or `None` when none can be had (cap reached, no memory, or the
     /// constructor failed). `locked` says the caller already holds its own lock.
     pub fn get(&self, locked: bool) -> Option<NonNull<u8>> {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let _dispatch = RaisedIrql::to(&self.platform, IrqlLevel::DISPATCH);
         let magazine = self.magazine();
         let mut object = magazine.and_then(Magazine::take);
         if object.is_some() {
@@ -348,7 +348,6 @@ impl<P: Platform> Cache<P> {
                 raise_max(&self.maximum_objects, self.objects());
             }
         }
-        self.platform.lower_irql(old);
         object
     }
 
@@ -375,7 +374,7 @@ impl<P: Platform> Cache<P> {
     /// caller no longer uses it. (An address that is not such an object is detected when it
     /// reaches its slab, logged and ignored, but one parked in a magazine is trusted.)
     pub unsafe fn put(&self, object: NonNull<u8>, locked: bool) {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let _dispatch = RaisedIrql::to(&self.platform, IrqlLevel::DISPATCH);
         let magazine = self.magazine();
         let parked = magazine.is_some_and(|m| m.give(object));
         let returned = parked || {
@@ -390,7 +389,6 @@ impl<P: Platform> Cache<P> {
         if returned {
             self.count(magazine, -1);
         }
-        self.platform.lower_irql(old);
     }
 
     fn get_from_slabs(&self) -> Option<NonNull<u8>> {
@@ -550,7 +548,7 @@ impl<P: Platform> Cache<P> {
 
     /// Creates slabs until the capacity reaches `target` (upstream's `CacheFill`).
     fn fill(&self, target: u32) -> Result<(), CacheError> {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let _dispatch = RaisedIrql::to(&self.platform, IrqlLevel::DISPATCH);
         self.lock_client(false);
         let result = {
             let mut slabs = self.slabs.lock();
@@ -564,21 +562,19 @@ impl<P: Platform> Cache<P> {
             result
         };
         self.unlock_client(false);
-        self.platform.lower_irql(old);
         result
     }
 
     /// Destroys empty slabs from the tail while the capacity stays at or above `target`
     /// (upstream's `CacheSpill`).
     fn spill(&self, target: u32) {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let _dispatch = RaisedIrql::to(&self.platform, IrqlLevel::DISPATCH);
         self.lock_client(false);
         {
             let mut slabs = self.slabs.lock();
             self.spill_locked(&mut slabs, target);
         }
         self.unlock_client(false);
-        self.platform.lower_irql(old);
     }
 
     fn spill_locked(&self, slabs: &mut Slabs, target: u32) {
@@ -631,7 +627,7 @@ impl<P: Platform> Cache<P> {
 
     /// Upstream's Destroy: flush magazines, refuse if objects are out, spill everything.
     fn destroy(&self) -> Result<(), CacheError> {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let _dispatch = RaisedIrql::to(&self.platform, IrqlLevel::DISPATCH);
         self.lock_client(false);
         let result = {
             let mut slabs = self.slabs.lock();
@@ -646,7 +642,6 @@ impl<P: Platform> Cache<P> {
             }
         };
         self.unlock_client(false);
-        self.platform.lower_irql(old);
         result
     }
 }

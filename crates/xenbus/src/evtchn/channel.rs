@@ -7,6 +7,7 @@ use alloc::sync::Arc;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+use platform_port::LevelLock;
 use xen_services::DomId;
 
 /// The callback of a channel: upstream's `KSERVICE_ROUTINE(NULL, Argument)`.
@@ -103,7 +104,7 @@ pub struct Channel {
     /// The processor index the port is bound to.
     pub(super) cpu: AtomicU32,
     /// The channel lock (upstream's `Channel->Lock`), taken at `DISPATCH_LEVEL`.
-    pub(super) lock: spin::Mutex<()>,
+    pub(super) lock: LevelLock<()>,
 }
 
 impl Channel {
@@ -128,7 +129,7 @@ impl Channel {
             pending: AtomicBool::new(false),
             count: AtomicU32::new(0),
             cpu: AtomicU32::new(cpu),
-            lock: spin::Mutex::new(()),
+            lock: LevelLock::dispatch(()),
         }
     }
 

@@ -117,7 +117,7 @@ use ntstatus::{
     STATUS_UNSUCCESSFUL,
 };
 use platform_port::{
-    Dpc, InterruptMode, Interrupts, IrqlLevel, IrqlLock, Platform, Registry, plog,
+    Dpc, InterruptMode, Interrupts, IrqlLevel, IrqlLock, Platform, RaisedIrql, Registry, plog,
 };
 use xen_services::XenServices;
 
@@ -360,35 +360,23 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
 
     // -- ABI access ----------------------------------------------------------------------
 
-    /// Raises to `level` only when the IRQL is below it (`KeRaiseIrql` must never lower: the
-    /// ISR runs at DIRQL, suspend and debug callbacks at `HIGH_LEVEL`); returns the level for
-    /// [`restore_irql`](Self::restore_irql).
-    fn raise_at_least(&self, level: IrqlLevel) -> Option<IrqlLevel> {
-        (self.platform.current_irql() < level).then(|| self.platform.raise_irql(level))
-    }
-
-    /// Undoes [`raise_at_least`](Self::raise_at_least).
-    fn restore_irql(&self, old: Option<IrqlLevel>) {
-        if let Some(old) = old {
-            self.platform.lower_irql(old);
-        }
+    /// Raises to `level` only when the IRQL is below it, until dropped (`KeRaiseIrql` must
+    /// never lower: the ISR runs at DIRQL, suspend and debug callbacks at `HIGH_LEVEL`).
+    fn at_least(&self, level: IrqlLevel) -> RaisedIrql<'_, P> {
+        RaisedIrql::at_least(&self.platform, level)
     }
 
     /// Runs `f` on the ABI under the read lock at `DISPATCH_LEVEL` or above (the current level
     /// when already there, as in the ISR).
     fn with_abi<R>(&self, f: impl FnOnce(&Abi<P, S>) -> R) -> Option<R> {
-        let old = self.raise_at_least(IrqlLevel::DISPATCH);
-        let result = self.abi.read().as_ref().map(f);
-        self.restore_irql(old);
-        result
+        let _dispatch = self.at_least(IrqlLevel::DISPATCH);
+        self.abi.read().as_ref().map(f)
     }
 
     /// Installs `new`, returning the previous ABI for the caller to release unlocked.
     fn replace_abi(&self, new: Option<Abi<P, S>>) -> Option<Abi<P, S>> {
-        let old = self.raise_at_least(IrqlLevel::HIGH);
-        let previous = core::mem::replace(&mut *self.abi.write(), new);
-        self.restore_irql(old);
-        previous
+        let _high = self.at_least(IrqlLevel::HIGH);
+        core::mem::replace(&mut *self.abi.write(), new)
     }
 
     /// FIFO if configured and Xen accepts it, else 2-level (`EvtchnAbiAcquire`).

@@ -26,9 +26,9 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         callback: Callback,
         caller: usize,
     ) -> Result<Arc<Channel>, EvtchnError> {
-        let old = self.raise_at_least(IrqlLevel::DISPATCH);
+        let dispatch = self.at_least(IrqlLevel::DISPATCH);
         let result = self.open_at_dispatch(kind, callback, caller);
-        self.restore_irql(old);
+        drop(dispatch);
         match &result {
             Ok(channel) => plog!(self.platform, Trace, "EVTCHN: open {}", channel.port),
             Err(error) => plog!(
@@ -153,9 +153,8 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         if cpu != 0 && !self.upcall_enabled(cpu) {
             return Err(EvtchnError::NotSupported);
         }
-        let old = self.raise_at_least(IrqlLevel::DISPATCH);
         let result = {
-            let _guard = channel.lock.lock();
+            let _guard = channel.lock.lock(&self.platform);
             if !channel.is_active() || channel.cpu() == cpu {
                 Ok(())
             } else {
@@ -166,7 +165,6 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
                     .map_err(EvtchnError::Xen)
             }
         };
-        self.restore_irql(old);
         match result {
             Ok(()) => plog!(self.platform, Info, "EVTCHN: [{}]: CPU {cpu}", channel.port),
             Err(error) => plog!(
@@ -185,12 +183,11 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
     /// process it itself. In every other pending case the port is re-masked and
     /// `EVTCHNOP_unmask` makes Xen raise the event again; false.
     pub fn unmask(&self, channel: &Channel, in_callback: bool, force: bool) -> bool {
-        let old = self.raise_at_least(IrqlLevel::DISPATCH);
-        let guard = (!in_callback).then(|| channel.lock.lock());
-        let pending = self.unmask_locked(channel, in_callback, force);
-        drop(guard);
-        self.restore_irql(old);
-        pending
+        // In the callback the ISR runs the channel already; elsewhere the channel lock (taken
+        // at `DISPATCH_LEVEL` or below, as upstream's `KeAcquireSpinLock`) keeps Bind and
+        // other Unmasks out.
+        let _guard = (!in_callback).then(|| channel.lock.lock(&self.platform));
+        self.unmask_locked(channel, in_callback, force)
     }
 
     pub(super) fn unmask_locked(&self, channel: &Channel, in_callback: bool, force: bool) -> bool {
@@ -234,22 +231,16 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
 
     /// `EvtchnSendVersion1` (v5): [`send`](Self::send) at `DISPATCH_LEVEL`.
     pub fn send_version1(&self, channel: &Channel) {
-        let old = self.raise_at_least(IrqlLevel::DISPATCH);
+        let _dispatch = self.at_least(IrqlLevel::DISPATCH);
         self.send(channel);
-        self.restore_irql(old);
     }
 
     /// Raises the event locally: the callback runs from the owning CPU's DPC
     /// (`EvtchnTrigger`). Ignored while not acquired.
     pub fn trigger(&self, channel: &Arc<Channel>) {
         let cpu = {
-            let old = self.raise_at_least(IrqlLevel::DISPATCH);
-            let cpu = {
-                let _guard = channel.lock.lock();
-                channel.cpu()
-            };
-            self.restore_irql(old);
-            cpu
+            let _guard = channel.lock.lock(&self.platform);
+            channel.cpu()
         };
         let state = self.state.lock();
         if state.references == 0 {
@@ -306,7 +297,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         count: u32,
         timeout: Option<i64>,
     ) -> Result<(), EvtchnError> {
-        let old = self.raise_at_least(IrqlLevel::DISPATCH);
+        let _dispatch = self.at_least(IrqlLevel::DISPATCH);
         let start = self.platform.system_time();
         let result = loop {
             fence(Ordering::SeqCst);
@@ -334,7 +325,6 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
                 channel.count.load(Ordering::SeqCst)
             );
         }
-        self.restore_irql(old);
         result
     }
 
@@ -358,7 +348,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         reason = "the client hands its reference over; the channel is gone for it afterwards"
     )]
     pub fn close(&self, channel: Arc<Channel>) {
-        let old = self.raise_at_least(IrqlLevel::DISPATCH);
+        let _dispatch = self.at_least(IrqlLevel::DISPATCH);
         plog!(self.platform, Trace, "EVTCHN: close {}", channel.port);
         let state = self.state.lock();
         if channel.active.swap(false, Ordering::SeqCst) {
@@ -382,6 +372,5 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
             }
         }
         drop(state);
-        self.restore_irql(old);
     }
 }

@@ -43,6 +43,14 @@
 //! * A failed foreign unmap is upstream's `BUG_ON`: here it is logged as critical, the mapping
 //!   stays recorded with the pages not yet unmapped, and the error is returned (a later Unmap
 //!   resumes); the hole is freed only once every page is unmapped.
+//! * A foreign mapping does not outlive the domain that made it: a suspend resumes in a new
+//!   domain whose maptrack is empty, so the handles made before it are dead (and their numbers
+//!   may be reused). Each handle records the suspend generation it was made in (advanced by
+//!   the EARLY callback). Unmap still asks Xen to unmap an old handle (the map may have run just
+//!   after the suspend), but a failure then means it died with the old domain: the page counts
+//!   as unmapped, so the hole is freed and nothing leaks. Upstream's Unmap `BUG_ON`s there; a
+//!   Map a suspend interrupted between two pages returns success as upstream's does (every page
+//!   was mapped in the domain it ran in), the pages mapped before the suspend no longer backed.
 //! * Debug dump (A14): upstream's format `"[%u] Address = %08x.%08x"` omits the index argument;
 //!   here the index is printed.
 
@@ -61,7 +69,9 @@ use ntstatus::{
     NtStatus, STATUS_BUFFER_OVERFLOW, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER,
     STATUS_NO_MEMORY, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_UNSUCCESSFUL,
 };
-use platform_port::{IrqlLevel, IrqlLock, PAGE_SHIFT, PAGE_SIZE, Pages, Platform, plog};
+use platform_port::{
+    IrqlLevel, IrqlLock, PAGE_SHIFT, PAGE_SIZE, Pages, Platform, RaisedIrql, plog,
+};
 use xen_headers::memory::XENMAPSPACE_GRANT_TABLE;
 use xen_services::{DomId, XenServices};
 
@@ -154,7 +164,15 @@ struct Frame {
 struct ForeignMap {
     address: u64,
     pages: Pages,
-    handles: Vec<Option<u32>>,
+    handles: Vec<Option<MapHandle>>,
+}
+
+/// One page's `GNTTABOP_map_grant_ref` handle.
+#[derive(Clone, Copy)]
+struct MapHandle {
+    handle: u32,
+    /// The suspend generation read before the map (a handle of an older one may be dead).
+    generation: u32,
 }
 
 struct State<P: Platform> {
@@ -172,6 +190,8 @@ struct Inner<P: Platform, S: XenServices> {
     /// Set by the EARLY suspend callback once the frames are back in the physmap: the mappings
     /// are refreshed at the next frame-table access at `DISPATCH_LEVEL` or below.
     remap: AtomicBool,
+    /// Suspends seen (advanced lock-free by the EARLY callback): dates foreign map handles.
+    generation: AtomicU32,
     refs: IrqlLock<P, RangeSet>,
     state: IrqlLock<P, State<P>>,
     maps: IrqlLock<P, Vec<ForeignMap>>,
@@ -238,21 +258,16 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
     /// Runs `f` at `DISPATCH_LEVEL` (or the caller's level, if higher) with the frame table
     /// read-locked, after refreshing the mappings a resume left stale.
     fn with_frames<R>(&self, f: impl FnOnce(&[Frame]) -> R) -> R {
-        let old = self.raise_to_dispatch();
+        let _dispatch = self.at_least_dispatch();
         self.refresh_mappings();
-        let result = f(&self.frames.read());
-        if let Some(old) = old {
-            self.platform.lower_irql(old);
-        }
-        result
+        f(&self.frames.read())
     }
 
-    /// Raises to `DISPATCH_LEVEL` if the caller runs below it; returns the level to restore.
-    /// (`KeRaiseIrql` to a lower level is a bug check: a caller at or above `DISPATCH_LEVEL`
-    /// stays where it is.)
-    fn raise_to_dispatch(&self) -> Option<IrqlLevel> {
-        (self.platform.current_irql() < IrqlLevel::DISPATCH)
-            .then(|| self.platform.raise_irql(IrqlLevel::DISPATCH))
+    /// Raises to `DISPATCH_LEVEL` if the caller runs below it, until dropped. (`KeRaiseIrql`
+    /// to a lower level is a bug check: a caller at or above `DISPATCH_LEVEL` stays where it
+    /// is.)
+    fn at_least_dispatch(&self) -> RaisedIrql<'_, P> {
+        RaisedIrql::at_least(&self.platform, IrqlLevel::DISPATCH)
     }
 
     /// After a resume, maps every frame again (the page Xen placed at the frame by the EARLY
@@ -308,12 +323,10 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
 
     /// Adds the next frame (upstream's `GnttabExpand`).
     fn expand(&self) -> Result<(), GnttabError> {
-        let old = self.raise_to_dispatch();
+        let dispatch = self.at_least_dispatch();
         self.refresh_mappings();
         let result = self.expand_locked(&mut self.frames.write());
-        if let Some(old) = old {
-            self.platform.lower_irql(old);
-        }
+        drop(dispatch);
         if let Err(e) = result {
             plog!(self.platform, Error, "GNTTAB: expand failed: {}", e);
         }
@@ -400,7 +413,7 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
 
     /// Removes every frame (upstream's `GnttabContract`).
     fn contract(&self) {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let _dispatch = RaisedIrql::to(&self.platform, IrqlLevel::DISPATCH);
         let mut frames = self.frames.write();
         while let Some(frame) = frames.pop() {
             let index = frames.len();
@@ -429,7 +442,6 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
             );
         }
         drop(frames);
-        self.platform.lower_irql(old);
     }
 
     /// Pops a free reference, adding frames while the set is empty.
@@ -472,6 +484,7 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
                 max_frames: AtomicU32::new(0),
                 frames: spin::RwLock::new(Vec::new()),
                 remap: AtomicBool::new(false),
+                generation: AtomicU32::new(0),
                 refs: IrqlLock::dispatch(platform.clone(), refs),
                 state: IrqlLock::dispatch(
                     platform.clone(),
@@ -511,13 +524,13 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
         let (_, max) = inner.xen.gnttab_query_size().map_err(GnttabError::Xen)?;
         plog!(inner.platform, Info, "GNTTAB: MAX FRAMES = {}", max);
         {
-            let old = inner.platform.raise_irql(IrqlLevel::DISPATCH);
+            let dispatch = RaisedIrql::to(&inner.platform, IrqlLevel::DISPATCH);
             let mut frames = inner.frames.write();
             let reserved = usize::try_from(max)
                 .ok()
                 .and_then(|max| frames.try_reserve_exact(max).ok());
             drop(frames);
-            inner.platform.lower_irql(old);
+            drop(dispatch);
             reserved.ok_or(GnttabError::NoMemory)?;
         }
         inner.max_frames.store(max, Ordering::Release);
@@ -783,13 +796,14 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
             .allocate(references.len())
             .map_err(GnttabError::Hole)?;
         let address = pages.pfn << PAGE_SHIFT;
-        let mut handles: Vec<Option<u32>> = Vec::new();
+        let mut handles: Vec<Option<MapHandle>> = Vec::new();
         if handles.try_reserve_exact(references.len()).is_err() {
             inner.free_hole(pages);
             return Err(GnttabError::NoMemory);
         }
         let mut page_address = address;
         for &reference in references {
+            let generation = inner.generation.load(Ordering::Acquire);
             // SAFETY: the hole page at `page_address` is ours and unbacked; nothing uses it.
             let mapped = unsafe {
                 inner
@@ -797,7 +811,7 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
                     .gnttab_map_foreign_page(domain, reference, page_address, read_only)
             };
             match mapped {
-                Ok(handle) => handles.push(Some(handle)),
+                Ok(handle) => handles.push(Some(MapHandle { handle, generation })),
                 Err(status) => {
                     plog!(
                         inner.platform,
@@ -830,11 +844,13 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
     }
 
     /// Unmaps every page still mapped; returns the first failure (the rest are still tried).
-    fn unmap_all(&self, address: u64, handles: &mut [Option<u32>]) -> Option<NtStatus> {
+    /// A handle made before the last suspend whose unmap fails died with the old domain.
+    fn unmap_all(&self, address: u64, handles: &mut [Option<MapHandle>]) -> Option<NtStatus> {
         let mut failure = None;
         let mut page_address = address;
+        let current = self.inner.generation.load(Ordering::Acquire);
         for slot in handles.iter_mut() {
-            if let Some(handle) = *slot {
+            if let Some(MapHandle { handle, generation }) = *slot {
                 // SAFETY: nothing uses the foreign page at `page_address` any more.
                 match unsafe {
                     self.inner
@@ -842,6 +858,17 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
                         .gnttab_unmap_foreign_page(handle, page_address)
                 } {
                     Ok(()) => *slot = None,
+                    Err(status) if generation != current => {
+                        plog!(
+                            self.inner.platform,
+                            Info,
+                            "GNTTAB: handle {:#x} at {:#x} died with the suspended domain ({:08x})",
+                            handle,
+                            page_address,
+                            status
+                        );
+                        *slot = None;
+                    }
                     Err(status) => {
                         plog!(
                             self.inner.platform,
@@ -902,6 +929,8 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
     /// maps the frames again.
     pub fn suspend_early(&self) {
         let inner = &*self.inner;
+        // Every foreign map handle made so far belongs to the old domain.
+        inner.generation.fetch_add(1, Ordering::AcqRel);
         let Some(frames) = inner.frames.try_read() else {
             plog!(
                 inner.platform,
@@ -947,11 +976,8 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
     /// so calling this is optional; it only moves the work out of the first grant operation.
     pub fn suspend_late(&self) {
         let inner = &*self.inner;
-        let old = inner.raise_to_dispatch();
+        let _dispatch = inner.at_least_dispatch();
         inner.refresh_mappings();
-        if let Some(old) = old {
-            inner.platform.lower_irql(old);
-        }
     }
 
     /// Upstream's `xenbus|GNTTAB` debug callback: one line per frame.

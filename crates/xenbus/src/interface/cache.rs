@@ -109,7 +109,7 @@ impl<P: Platform> CacheApi for CacheSubsystem<P> {
 define_context!(
     /// The `XENBUS_CACHE` context.
     CacheContext, CacheApi, b"XBCACHE\0" {
-        caches: Handles<Object> = Handles::new(),
+        caches: Handles<Object>,
     }
 );
 

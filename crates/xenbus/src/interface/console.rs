@@ -107,7 +107,7 @@ where
 define_context!(
     /// The `XENBUS_CONSOLE` context.
     ConsoleContext, ConsoleApi, b"XBCONSOL" {
-        wakeups: Handles<Object> = Handles::new(),
+        wakeups: Handles<Object>,
         set_event: Option<SetEventFn> = None,
     }
 );

@@ -99,7 +99,7 @@ impl<P: Platform> DebugApi for Debug<P> {
 define_context!(
     /// The `XENBUS_DEBUG` context.
     DebugContext, DebugApi, b"XBDEBUG\0" {
-        callbacks: Handles<Object> = Handles::new(),
+        callbacks: Handles<Object>,
     }
 );
 

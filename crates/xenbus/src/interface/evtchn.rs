@@ -234,7 +234,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> EvtchnApi f
 define_context!(
     /// The `XENBUS_EVTCHN` context.
     EvtchnContext, EvtchnApi, b"XBEVTCHN" {
-        channels: Handles<Object> = Handles::new(),
+        channels: Handles<Object>,
     }
 );
 

@@ -19,10 +19,10 @@ use xenbus_interface::gnttab::{
 use xenbus_interface::{Boolean, LargeInteger, Pcstr, PfnNumber, Pinterface, Pvoid, Ulong, Ushort};
 
 use platform_port::Platform;
-use spin::Mutex;
 use xen_services::XenServices;
 
 use super::cache::{CacheLock, lock_closures};
+use super::entries::EntryTable;
 use super::util::{self, boolean, to_boolean};
 use super::{
     Handles, Lifecycle, Object, context, define_context, fill, header, lifecycle_methods, status_of,
@@ -49,7 +49,8 @@ pub trait GnttabApi: Lifecycle {
         acquire_lock: CacheLock,
         release_lock: CacheLock,
     ) -> Result<Object, NtStatus>;
-    /// `GnttabPermitForeignAccess`: a granted entry.
+    /// `GnttabPermitForeignAccess`: a granted entry (from the cache's objects: nothing is
+    /// allocated per call).
     ///
     /// # Errors
     /// The subsystem's status.
@@ -60,19 +61,17 @@ pub trait GnttabApi: Lifecycle {
         domain: u16,
         pfn: u64,
         read_only: bool,
-    ) -> Result<Object, NtStatus>;
+    ) -> Result<GrantEntry, NtStatus>;
     /// `GnttabRevokeForeignAccess`.
     ///
     /// # Errors
-    /// `STATUS_UNSUCCESSFUL` while the peer still maps the grant.
+    /// `STATUS_UNSUCCESSFUL` while the peer still maps the grant, with the entry given back.
     fn revoke_foreign_access(
         &self,
         cache: &Object,
         locked: bool,
-        entry: &Object,
-    ) -> Result<(), NtStatus>;
-    /// `GnttabGetReference`.
-    fn get_reference(&self, entry: &Object) -> u32;
+        entry: GrantEntry,
+    ) -> Result<(), (NtStatus, GrantEntry)>;
     /// `GnttabQueryReference`: frame and read-only flag.
     ///
     /// # Errors
@@ -100,19 +99,9 @@ pub trait GnttabApi: Lifecycle {
     fn unmap_foreign_pages(&self, address: i64) -> Result<(), NtStatus>;
 }
 
-/// A granted entry as a handle-table object: taken out while a revoke runs, put back if the
-/// revoke fails.
-struct EntrySlot(Mutex<Option<GrantEntry>>);
-
 fn gnttab_cache<P: Platform>(object: &Object) -> Result<Arc<GnttabCache<P>>, NtStatus> {
     Arc::clone(object)
         .downcast::<GnttabCache<P>>()
-        .map_err(|_| STATUS_INVALID_PARAMETER)
-}
-
-fn entry_slot(object: &Object) -> Result<Arc<EntrySlot>, NtStatus> {
-    Arc::clone(object)
-        .downcast::<EntrySlot>()
         .map_err(|_| STATUS_INVALID_PARAMETER)
 }
 
@@ -148,36 +137,24 @@ impl<P: Platform, S: XenServices + 'static> GnttabApi for Gnttab<P, S> {
         domain: u16,
         pfn: u64,
         read_only: bool,
-    ) -> Result<Object, NtStatus> {
+    ) -> Result<GrantEntry, NtStatus> {
         let cache = gnttab_cache::<P>(cache)?;
-        let entry = Self::permit_foreign_access(self, &cache, locked, domain, pfn, read_only)
-            .map_err(GnttabError::status)?;
-        Ok(Arc::new(EntrySlot(Mutex::new(Some(entry)))))
+        Self::permit_foreign_access(self, &cache, locked, domain, pfn, read_only)
+            .map_err(GnttabError::status)
     }
 
     fn revoke_foreign_access(
         &self,
         cache: &Object,
         locked: bool,
-        entry: &Object,
-    ) -> Result<(), NtStatus> {
-        let cache = gnttab_cache::<P>(cache)?;
-        let slot = entry_slot(entry)?;
-        let mut held = slot.0.lock();
-        let granted = held.take().ok_or(STATUS_INVALID_PARAMETER)?;
-        match Self::revoke_foreign_access(self, &cache, locked, granted) {
-            Ok(()) => Ok(()),
-            Err((error, granted)) => {
-                *held = Some(granted);
-                Err(error.status())
-            }
-        }
-    }
-
-    fn get_reference(&self, entry: &Object) -> u32 {
-        entry_slot(entry).map_or(0, |slot| {
-            slot.0.lock().as_ref().map_or(0, GrantEntry::reference)
-        })
+        entry: GrantEntry,
+    ) -> Result<(), (NtStatus, GrantEntry)> {
+        let cache = match gnttab_cache::<P>(cache) {
+            Ok(cache) => cache,
+            Err(status) => return Err((status, entry)),
+        };
+        Self::revoke_foreign_access(self, &cache, locked, entry)
+            .map_err(|(error, entry)| (error.status(), entry))
     }
 
     fn query_reference(&self, reference: u32) -> Result<(u64, bool), NtStatus> {
@@ -209,8 +186,8 @@ impl<P: Platform, S: XenServices + 'static> GnttabApi for Gnttab<P, S> {
 define_context!(
     /// The `XENBUS_GNTTAB` context.
     GnttabContext, GnttabApi, b"XBGNTTAB" {
-        caches: Handles<Object> = Handles::new(),
-        entries: Handles<Object> = Handles::new(),
+        caches: Handles<Object>,
+        entries: EntryTable,
     }
 );
 
@@ -325,9 +302,14 @@ unsafe extern "C" fn gnttab_permit_foreign_access(
         }
         let granted =
             api.permit_foreign_access(&cache, boolean(locked), domain, pfn, boolean(read_only))?;
-        let Some(handle) = context.entries.insert(Arc::clone(&granted)) else {
-            let _ = api.revoke_foreign_access(&cache, boolean(locked), &granted);
-            return Err(ntstatus::STATUS_INSUFFICIENT_RESOURCES);
+        let handle = match context.entries.insert(granted) {
+            Ok(handle) => handle,
+            Err(granted) => {
+                // No handle to give the child: take the grant back. A peer cannot have mapped
+                // it yet, as nobody told it the reference.
+                let _ = api.revoke_foreign_access(&cache, boolean(locked), granted);
+                return Err(ntstatus::STATUS_INSUFFICIENT_RESOURCES);
+            }
         };
         // SAFETY: checked non-NULL; the caller's out-parameter.
         unsafe { util::write_out(entry, handle) };
@@ -346,10 +328,20 @@ unsafe extern "C" fn gnttab_revoke_foreign_access(
     let run = || -> Result<(), NtStatus> {
         let api = context.api()?;
         let cache = context.caches.get(cache).ok_or(STATUS_INVALID_PARAMETER)?;
-        let granted = context.entries.get(entry).ok_or(STATUS_INVALID_PARAMETER)?;
-        api.revoke_foreign_access(&cache, boolean(locked), &granted)?;
-        context.entries.remove(entry);
-        Ok(())
+        let granted = context
+            .entries
+            .begin_revoke(entry)
+            .ok_or(STATUS_INVALID_PARAMETER)?;
+        match api.revoke_foreign_access(&cache, boolean(locked), granted) {
+            Ok(()) => {
+                context.entries.revoked(entry);
+                Ok(())
+            }
+            Err((status, granted)) => {
+                context.entries.still_granted(entry, granted);
+                Err(status)
+            }
+        }
     };
     status_of(run())
 }
@@ -359,13 +351,10 @@ unsafe extern "C" fn gnttab_get_reference(
     entry: PxenbusGnttabEntry,
 ) -> Ulong {
     let context = context!(GnttabContext, interface, 0);
-    let Ok(api) = context.api() else {
+    if !context.is_wired() {
         return 0;
-    };
-    context
-        .entries
-        .get(entry)
-        .map_or(0, |granted| api.get_reference(&granted))
+    }
+    context.entries.reference(entry).unwrap_or(0)
 }
 
 unsafe extern "C" fn gnttab_query_reference(

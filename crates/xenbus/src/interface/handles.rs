@@ -6,7 +6,9 @@
 use alloc::collections::BTreeMap;
 use core::ffi::c_void;
 
-use spin::Mutex;
+use platform_port::IrqlLock;
+
+use super::SharedIrql;
 
 /// A table from opaque handles to subsystem objects.
 ///
@@ -14,9 +16,13 @@ use spin::Mutex;
 /// forged or foreign handle is refused instead of touching memory. Values are small integers
 /// that are never reused (a 64-bit counter), spaced so that they look like aligned pointers
 /// and never equal NULL.
+///
+/// IRQL: every method at `<= DISPATCH_LEVEL` (the table is a `DISPATCH_LEVEL` spin lock, as
+/// upstream's context locks are: children call these methods from threads and from DPCs).
+/// The lock is held only for the map operation, never across a call into a subsystem.
 #[derive(Debug)]
 pub struct Handles<T> {
-    inner: Mutex<Table<T>>,
+    inner: IrqlLock<SharedIrql, Table<T>>,
 }
 
 #[derive(Debug)]
@@ -29,14 +35,17 @@ struct Table<T> {
 const STRIDE: usize = 16;
 
 impl<T: Clone> Handles<T> {
-    /// An empty table.
+    /// An empty table locked through `irql`.
     #[must_use]
-    pub const fn new() -> Self {
+    pub const fn new(irql: SharedIrql) -> Self {
         Self {
-            inner: Mutex::new(Table {
-                objects: BTreeMap::new(),
-                next: STRIDE,
-            }),
+            inner: IrqlLock::dispatch(
+                irql,
+                Table {
+                    objects: BTreeMap::new(),
+                    next: STRIDE,
+                },
+            ),
         }
     }
 
@@ -70,11 +79,5 @@ impl<T: Clone> Handles<T> {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-impl<T: Clone> Default for Handles<T> {
-    fn default() -> Self {
-        Self::new()
     }
 }

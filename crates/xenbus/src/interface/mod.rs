@@ -23,6 +23,21 @@
 //! `va_list` reader. Host builds also carry the Windows thunks (`*_win64` symbols) so tests run
 //! the Windows entry instructions too.
 //!
+//! # Locks and IRQL
+//!
+//! Children call these methods from threads at `PASSIVE_LEVEL` and from DPCs at
+//! `DISPATCH_LEVEL`. Every table a context keeps (handles, store buffers, grant entries, range
+//! sets) is a `DISPATCH_LEVEL` spin lock ([`platform_port::IrqlLock`]) raised through the FDO's
+//! platform ([`SharedIrql`]), held only while the table changes and never across a call into a
+//! subsystem or a child's callback, so a DPC cannot spin on a lock the thread it preempted
+//! holds, and no lock is held across a wait. Acquire and Release are forwarded to the subsystem
+//! with no lock held (it serialises its own set-up and teardown, which may wait); the count
+//! kept here is an atomic mirror. Only RANGE_SET runs its first-Acquire and last-Release hooks
+//! under its spin lock, at `DISPATCH_LEVEL`, as upstream does.
+//!
+//! Grant entries, the per-packet hot path of the network and disk drivers, live in a slab
+//! (`entries.rs`): a steady stream of Permit and Revoke allocates nothing.
+//!
 //! # Decisions at the boundary
 //! * **Nothing panics across the boundary.** Every pointer argument is checked for NULL;
 //!   strings are read with a bound; out-parameters are written unaligned. A NULL `Interface`
@@ -44,6 +59,7 @@
 pub mod cache;
 pub mod console;
 pub mod debug;
+mod entries;
 pub mod evtchn;
 pub mod gnttab;
 mod handles;
@@ -58,9 +74,10 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::any::Any;
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use ntstatus::{NtStatus, STATUS_BUFFER_TOO_SMALL, STATUS_NOT_SUPPORTED};
-use spin::Mutex;
+use platform_port::Irql;
 pub use xenbus_interface::{Guid, InterfaceHeader, InterfaceVersion, Pinterface};
 
 pub use handles::Handles;
@@ -106,11 +123,19 @@ pub trait Lifecycle: Send + Sync {
     fn release(&self);
 }
 
+/// What the contexts' locks raise the IRQL through: the FDO's platform, shared by every
+/// context (any [`Irql`] behind an `Arc`).
+pub type SharedIrql = Arc<dyn Irql + Send + Sync>;
+
 /// The reference count a context keeps for the children's Acquire/Release, in front of the
 /// subsystem's own.
+///
+/// The count is only a mirror: the subsystem counts for itself and serialises its own first-use
+/// set-up and last-release teardown, which may wait at `PASSIVE_LEVEL`. So no lock is held
+/// while the subsystem runs, and the count is an atomic updated after it succeeded.
 #[derive(Debug, Default)]
 pub struct References {
-    count: Mutex<u32>,
+    count: AtomicU32,
 }
 
 impl References {
@@ -118,71 +143,60 @@ impl References {
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            count: Mutex::new(0),
+            count: AtomicU32::new(0),
         }
-    }
-
-    /// Runs `first` if there is no reference yet, then counts one. A failing `first` leaves
-    /// the count at zero.
-    ///
-    /// # Errors
-    /// What `first` returned, or `STATUS_INSUFFICIENT_RESOURCES` if the count is saturated.
-    pub fn acquire(&self, first: impl FnOnce() -> Result<(), NtStatus>) -> Result<(), NtStatus> {
-        let mut count = self.count.lock();
-        let next = count
-            .checked_add(1)
-            .ok_or(ntstatus::STATUS_INSUFFICIENT_RESOURCES)?;
-        if *count == 0 {
-            first()?;
-        }
-        *count = next;
-        Ok(())
-    }
-
-    /// Drops one reference and runs `last` when it was the final one. Returns false (and does
-    /// nothing) when there was no reference to drop.
-    pub fn release(&self, last: impl FnOnce()) -> bool {
-        let mut count = self.count.lock();
-        let Some(next) = count.checked_sub(1) else {
-            return false;
-        };
-        *count = next;
-        if next == 0 {
-            last();
-        }
-        true
     }
 
     /// Every Acquire forwards to `api` (which counts for itself) and is counted here on
     /// success; every Release with a reference to drop is forwarded.
     ///
+    /// IRQL: what `api`'s Acquire allows (children call it at `PASSIVE_LEVEL`).
+    ///
     /// # Errors
-    /// As [`Lifecycle::acquire`].
+    /// As [`Lifecycle::acquire`], or `STATUS_INSUFFICIENT_RESOURCES` if the count is
+    /// saturated (the reference `api` just took is given back).
     pub fn forward_acquire<A: Lifecycle + ?Sized>(&self, api: &A) -> Result<(), NtStatus> {
-        let mut count = self.count.lock();
-        let next = count
-            .checked_add(1)
-            .ok_or(ntstatus::STATUS_INSUFFICIENT_RESOURCES)?;
         api.acquire()?;
-        *count = next;
-        Ok(())
+        if self.increment() {
+            Ok(())
+        } else {
+            api.release();
+            Err(ntstatus::STATUS_INSUFFICIENT_RESOURCES)
+        }
     }
 
-    /// See [`References::forward_acquire`]; false if there was no reference to drop.
+    /// See [`References::forward_acquire`]; false (and `api` is not called) if there was no
+    /// reference to drop.
     pub fn forward_release<A: Lifecycle + ?Sized>(&self, api: &A) -> bool {
-        let mut count = self.count.lock();
-        let Some(next) = count.checked_sub(1) else {
+        if !self.decrement() {
             return false;
-        };
-        *count = next;
+        }
         api.release();
         true
+    }
+
+    /// Counts one more reference; false if the count is saturated.
+    pub(crate) fn increment(&self) -> bool {
+        self.count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+                count.checked_add(1)
+            })
+            .is_ok()
+    }
+
+    /// Drops one reference; false if there was none.
+    pub(crate) fn decrement(&self) -> bool {
+        self.count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+                count.checked_sub(1)
+            })
+            .is_ok()
     }
 
     /// The current count.
     #[must_use]
     pub fn count(&self) -> u32 {
-        *self.count.lock()
+        self.count.load(Ordering::Acquire)
     }
 }
 
@@ -247,9 +261,16 @@ impl core::fmt::Debug for Hooks {
 pub type Object = Arc<dyn Any + Send + Sync>;
 
 /// Declares an interface context: `repr(C)`, tagged, with its reference count and the
-/// subsystem behind its trait (absent when not wired).
+/// subsystem behind its trait (absent when not wired). Fields without an initialiser are
+/// tables built with `new(irql)`.
 macro_rules! define_context {
-    ($(#[$meta:meta])* $name:ident, $api:ident, $tag:literal { $($field:ident: $ty:ty = $init:expr),* $(,)? }) => {
+    (@init $irql:ident, $ty:ty) => {
+        <$ty>::new(::alloc::sync::Arc::clone($irql))
+    };
+    (@init $irql:ident, $ty:ty, $init:expr) => {
+        $init
+    };
+    ($(#[$meta:meta])* $name:ident, $api:ident, $tag:literal { $($field:ident: $ty:ty $(= $init:expr)?),* $(,)? }) => {
         $(#[$meta])*
         #[repr(C)]
         pub struct $name {
@@ -266,13 +287,19 @@ macro_rules! define_context {
 
         impl $name {
             /// A context serving `api`; `None` serves the table with every method failing.
+            /// Its handle tables are spin locks raised through `irql`.
             #[must_use]
-            pub fn new(api: Option<::alloc::sync::Arc<dyn $api>>) -> Self {
+            pub fn new(
+                irql: &$crate::interface::SharedIrql,
+                api: Option<::alloc::sync::Arc<dyn $api>>,
+            ) -> Self {
+                // Contexts without tables take `irql` too, so every context is built alike.
+                let _ = irql;
                 Self {
                     tag: <Self as $crate::interface::util::Tagged>::TAG,
                     refs: $crate::interface::References::new(),
                     api,
-                    $($field: $init,)*
+                    $($field: $crate::interface::define_context!(@init irql, $ty $(, $init)?),)*
                 }
             }
 

@@ -16,15 +16,16 @@ use alloc::sync::Arc;
 use core::ffi::c_void;
 
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED};
-use spin::Mutex;
+use platform_port::IrqlLock;
 use xenbus_interface::range_set::{PxenbusRangeSet, XenbusRangeSetInterfaceV1};
 use xenbus_interface::{LongLong, Pcstr, Pinterface, UlongLong};
 
 use super::util::{self, Tagged};
-use super::{Handles, Hooks, References, context, fill, header, status_of};
+use super::{Handles, Hooks, References, SharedIrql, context, fill, header, status_of};
 use crate::range_set::{MAX_NAME_LEN, RangeSet, RangeSetError};
 
-type SharedSet = Arc<Mutex<RangeSet>>;
+/// A set and its lock (upstream: one `KSPIN_LOCK` per set, taken at `DISPATCH_LEVEL`).
+type SharedSet = Arc<IrqlLock<SharedIrql, RangeSet>>;
 
 /// The `XENBUS_RANGE_SET` context.
 #[repr(C)]
@@ -32,6 +33,9 @@ pub struct RangeSetContext {
     tag: u64,
     pub(crate) refs: References,
     hooks: Hooks,
+    /// Serialises the first Acquire and the last Release with their hooks.
+    transitions: IrqlLock<SharedIrql, ()>,
+    irql: SharedIrql,
     sets: Handles<SharedSet>,
 }
 
@@ -41,14 +45,40 @@ unsafe impl Tagged for RangeSetContext {
 }
 
 impl RangeSetContext {
-    /// A context whose first Acquire runs `hooks.first` and last Release `hooks.last`.
+    /// A context whose first Acquire runs `hooks.first` and last Release `hooks.last`, both at
+    /// `DISPATCH_LEVEL` under the context's spin lock (as upstream's `RangeSetAcquire` and
+    /// `RangeSetRelease` run theirs), so a hook must not wait. Its locks raise through `irql`.
     #[must_use]
-    pub const fn new(hooks: Hooks) -> Self {
+    pub fn new(irql: &SharedIrql, hooks: Hooks) -> Self {
         Self {
             tag: <Self as Tagged>::TAG,
             refs: References::new(),
             hooks,
-            sets: Handles::new(),
+            transitions: IrqlLock::dispatch(Arc::clone(irql), ()),
+            irql: Arc::clone(irql),
+            sets: Handles::new(Arc::clone(irql)),
+        }
+    }
+
+    /// `RangeSetAcquire`: the first reference runs the set-up hook.
+    fn acquire(&self) -> Result<(), NtStatus> {
+        let _serialised = self.transitions.lock();
+        match self.refs.count() {
+            u32::MAX => return Err(ntstatus::STATUS_INSUFFICIENT_RESOURCES),
+            0 => self.hooks.first()?,
+            _ => {}
+        }
+        // Cannot saturate: checked above, and the count only changes under `transitions`.
+        let _ = self.refs.increment();
+        Ok(())
+    }
+
+    /// `RangeSetRelease`: the last reference runs the teardown hook; a Release without a
+    /// reference does nothing.
+    fn release(&self) {
+        let _serialised = self.transitions.lock();
+        if self.refs.decrement() && self.refs.count() == 0 {
+            self.hooks.last();
         }
     }
 
@@ -83,12 +113,12 @@ impl RangeSetContext {
 
 unsafe extern "C" fn range_set_acquire(interface: Pinterface) -> NtStatus {
     let context = context!(RangeSetContext, interface, STATUS_INVALID_PARAMETER);
-    status_of(context.refs.acquire(|| context.hooks.first()))
+    status_of(context.acquire())
 }
 
 unsafe extern "C" fn range_set_release(interface: Pinterface) {
     let context = context!(RangeSetContext, interface);
-    context.refs.release(|| context.hooks.last());
+    context.release();
 }
 
 unsafe extern "C" fn range_set_create(
@@ -111,7 +141,7 @@ unsafe extern "C" fn range_set_create(
         let set = RangeSet::new(name).map_err(RangeSetError::status)?;
         let handle = context
             .sets
-            .insert(Arc::new(Mutex::new(set)))
+            .insert(Arc::new(IrqlLock::dispatch(Arc::clone(&context.irql), set)))
             .ok_or(ntstatus::STATUS_INSUFFICIENT_RESOURCES)?;
         // SAFETY: checked non-NULL; the caller's out-parameter.
         unsafe { util::write_out(range_set, handle) };

@@ -12,7 +12,7 @@ use alloc::sync::Arc;
 use core::ffi::c_void;
 
 use ntstatus::{NtStatus, STATUS_NOT_SUPPORTED};
-use platform_port::{IrqlLevel, Platform};
+use platform_port::{IrqlLevel, Platform, RaisedIrql};
 use xen_services::XenServices;
 use xenbus_interface::shared_info::{
     SharedInfoEvtchnPoll, XenbusSharedInfoEvent, XenbusSharedInfoInterfaceV2,
@@ -118,12 +118,12 @@ impl<P: Platform, S: XenServices> SharedInfoApi for SharedInfoInterface<P, S> {
     }
 
     fn get_time(&self) -> Result<(i64, bool), NtStatus> {
-        let old = self.platform.raise_irql(IrqlLevel::DISPATCH);
+        let dispatch = RaisedIrql::to(&self.platform, IrqlLevel::DISPATCH);
         let time = self
             .context
             .with_view(|view| view.get_time(self.rdtsc))
             .unwrap_or(Err(SharedInfoError::NoVcpuInfo));
-        self.platform.lower_irql(old);
+        drop(dispatch);
         Ok((time.map_err(SharedInfoError::status)?, self.local))
     }
 }

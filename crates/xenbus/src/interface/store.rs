@@ -18,7 +18,7 @@ use core::ffi::{c_char, c_void};
 
 use kprintf::ArgSource;
 use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS};
-use spin::Mutex;
+use platform_port::IrqlLock;
 use xenbus_interface::store::{
     PxenbusStoreTransaction, PxenbusStoreWatch, StorePrintf, XenbusStoreInterfaceV2,
     XenbusStorePermission,
@@ -26,7 +26,7 @@ use xenbus_interface::store::{
 use xenbus_interface::{Boolean, Pcstr, Pinterface, Pkevent, Pstr, Ulong};
 
 use super::util::{self, Tagged};
-use super::{Handles, Lifecycle, References, SetEventFn, fill, header};
+use super::{Handles, Lifecycle, References, SetEventFn, SharedIrql, fill, header};
 use crate::store::link::{GuestStore, StoreLink};
 use crate::store::{StoreBuffer, StoreError, Transaction, Watch, WatchEvent};
 use platform_port::{Interrupts, Platform};
@@ -262,7 +262,9 @@ pub struct StoreContext {
     set_event: SetEventFn,
     transactions: Handles<Transaction>,
     watches: Handles<Watch>,
-    buffers: Mutex<BTreeMap<usize, StoreBuffer>>,
+    /// Buffers handed to children, by address (`DISPATCH_LEVEL` lock, held only for the map
+    /// operation).
+    buffers: IrqlLock<SharedIrql, BTreeMap<usize, StoreBuffer>>,
 }
 
 // SAFETY: `StoreContext` is `repr(C)` and its first field is the tag, always `TAG`.
@@ -272,17 +274,18 @@ unsafe impl Tagged for StoreContext {
 
 impl StoreContext {
     /// A context serving `api` (`None`: the table is served, every method fails);
-    /// `set_event` signals the events children pass to `StoreWatchAdd`.
+    /// `set_event` signals the events children pass to `StoreWatchAdd`; the handle tables are
+    /// spin locks raised through `irql`.
     #[must_use]
-    pub const fn new(api: Option<Arc<dyn StoreApi>>, set_event: SetEventFn) -> Self {
+    pub fn new(irql: &SharedIrql, api: Option<Arc<dyn StoreApi>>, set_event: SetEventFn) -> Self {
         Self {
             tag: <Self as Tagged>::TAG,
             refs: References::new(),
             api,
             set_event,
-            transactions: Handles::new(),
-            watches: Handles::new(),
-            buffers: Mutex::new(BTreeMap::new()),
+            transactions: Handles::new(Arc::clone(irql)),
+            watches: Handles::new(Arc::clone(irql)),
+            buffers: IrqlLock::dispatch(Arc::clone(irql), BTreeMap::new()),
         }
     }
 

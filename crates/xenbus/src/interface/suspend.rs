@@ -94,7 +94,7 @@ impl<P: Platform + Rendezvous, S: XenServices> SuspendApi for Suspend<P, S> {
 define_context!(
     /// The `XENBUS_SUSPEND` context.
     SuspendContext, SuspendApi, b"XBSUSPND" {
-        callbacks: Handles<Object> = Handles::new(),
+        callbacks: Handles<Object>,
     }
 );
 

@@ -22,6 +22,7 @@ use ntstatus::{
     STATUS_BUFFER_OVERFLOW, STATUS_BUFFER_TOO_SMALL, STATUS_INSUFFICIENT_RESOURCES,
     STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS, STATUS_UNSUCCESSFUL,
 };
+use platform_port::std_impl::StdPlatform;
 use xenbus_interface as xi;
 use xenbus_interface::InterfaceVersion;
 
@@ -41,18 +42,31 @@ macro_rules! call {
     }};
 }
 
+/// The checking platform the contexts' locks raise through (two processors).
+fn irql() -> SharedIrql {
+    Arc::new(StdPlatform::new(2))
+}
+
 fn provider_with(store: Option<Arc<dyn StoreApi>>, range_hooks: Hooks) -> Provider {
+    provider_on(&irql(), store, range_hooks)
+}
+
+fn provider_on(
+    irql: &SharedIrql,
+    store: Option<Arc<dyn StoreApi>>,
+    range_hooks: Hooks,
+) -> Provider {
     Provider {
-        suspend: Box::new(suspend::SuspendContext::new(None)),
-        shared_info: Box::new(shared_info::SharedInfoContext::new(None)),
-        evtchn: Box::new(evtchn::EvtchnContext::new(None)),
-        debug: Box::new(debug::DebugContext::new(None)),
-        store: Box::new(StoreContext::new(store, no_event)),
-        range_set: Box::new(range_set::RangeSetContext::new(range_hooks)),
-        cache: Box::new(cache::CacheContext::new(None)),
-        gnttab: Box::new(gnttab::GnttabContext::new(None)),
-        unplug: Box::new(unplug::UnplugContext::new(None)),
-        console: Box::new(console::ConsoleContext::new(None)),
+        suspend: Box::new(suspend::SuspendContext::new(irql, None)),
+        shared_info: Box::new(shared_info::SharedInfoContext::new(irql, None)),
+        evtchn: Box::new(evtchn::EvtchnContext::new(irql, None)),
+        debug: Box::new(debug::DebugContext::new(irql, None)),
+        store: Box::new(StoreContext::new(irql, store, no_event)),
+        range_set: Box::new(range_set::RangeSetContext::new(irql, range_hooks)),
+        cache: Box::new(cache::CacheContext::new(irql, None)),
+        gnttab: Box::new(gnttab::GnttabContext::new(irql, None)),
+        unplug: Box::new(unplug::UnplugContext::new(irql, None)),
+        console: Box::new(console::ConsoleContext::new(irql, None)),
     }
 }
 
@@ -704,7 +718,7 @@ fn evtchn_open_decodes_through_both_entry_thunks_by_the_callers_version() {
     use xi::evtchn::*;
     let recorder = Arc::new(RecordingEvtchn::default());
     let mut p = provider();
-    *p.evtchn = evtchn::EvtchnContext::new(Some(recorder.clone()));
+    *p.evtchn = evtchn::EvtchnContext::new(&irql(), Some(recorder.clone()));
     let calls = AtomicU32::new(0);
     let arg = core::ptr::from_ref(&calls).cast_mut().cast::<c_void>();
     let cb = Some(child_callback as xenbus_interface::KserviceRoutine);
@@ -870,7 +884,7 @@ impl debug::DebugApi for RecordingDebug {
 fn debug_printf_formats_through_both_entry_thunks() {
     let recorder = Arc::new(RecordingDebug::default());
     let mut p = provider();
-    *p.debug = debug::DebugContext::new(Some(recorder.clone()));
+    *p.debug = debug::DebugContext::new(&irql(), Some(recorder.clone()));
     let mut buffer = vec![0u8; 80];
     assert_eq!(
         query(&p, &xi::debug::GUID_XENBUS_DEBUG_INTERFACE, 1, &mut buffer),
@@ -906,7 +920,7 @@ fn debug_printf_formats_through_both_entry_thunks() {
 
 #[test]
 fn handles_are_unique_non_null_and_refused_once_taken() {
-    let table = Handles::<u32>::new();
+    let table = Handles::<u32>::new(irql());
     let a = table.insert(1).unwrap();
     let b = table.insert(2).unwrap();
     assert!(!a.is_null() && !b.is_null());
@@ -950,24 +964,38 @@ fn strings_are_read_within_their_bound() {
     assert_eq!(out, 5);
 }
 
+/// A subsystem lifecycle that counts, and fails its Acquire when told to.
+#[derive(Default)]
+struct CountingLifecycle {
+    held: AtomicU32,
+    fail: core::sync::atomic::AtomicBool,
+}
+
+impl Lifecycle for CountingLifecycle {
+    fn acquire(&self) -> Result<(), ntstatus::NtStatus> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(STATUS_UNSUCCESSFUL);
+        }
+        self.held.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn release(&self) {
+        self.held.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 #[test]
-fn references_count_exactly_under_concurrent_acquire_and_release() {
-    let first = Arc::new(AtomicU32::new(0));
-    let last = Arc::new(AtomicU32::new(0));
+fn forwarded_references_mirror_the_subsystem_exactly_under_concurrency() {
     let refs = Arc::new(References::new());
+    let api = Arc::new(CountingLifecycle::default());
     let threads: Vec<_> = (0..4)
         .map(|_| {
-            let (refs, first, last) = (Arc::clone(&refs), Arc::clone(&first), Arc::clone(&last));
+            let (refs, api) = (Arc::clone(&refs), Arc::clone(&api));
             std::thread::spawn(move || {
                 for _ in 0..1000 {
-                    refs.acquire(|| {
-                        first.fetch_add(1, Ordering::SeqCst);
-                        Ok(())
-                    })
-                    .unwrap();
-                    assert!(refs.release(|| {
-                        last.fetch_add(1, Ordering::SeqCst);
-                    }));
+                    refs.forward_acquire(&*api).unwrap();
+                    assert!(refs.forward_release(&*api));
                 }
             })
         })
@@ -976,8 +1004,55 @@ fn references_count_exactly_under_concurrent_acquire_and_release() {
         thread.join().unwrap();
     }
     assert_eq!(refs.count(), 0);
+    assert_eq!(api.held.load(Ordering::SeqCst), 0);
+    // A Release without a reference is not forwarded.
+    assert!(!refs.forward_release(&*api));
+    assert_eq!(api.held.load(Ordering::SeqCst), 0);
+    // A failed Acquire is not counted.
+    api.fail.store(true, Ordering::SeqCst);
+    assert_eq!(refs.forward_acquire(&*api), Err(STATUS_UNSUCCESSFUL));
+    assert_eq!(refs.count(), 0);
+}
+
+#[test]
+fn range_set_hooks_run_once_per_transition_from_threads_on_every_processor() {
+    let platform = StdPlatform::new(2);
+    let irql: SharedIrql = Arc::new(platform.clone());
+    let first = Arc::new(AtomicU32::new(0));
+    let last = Arc::new(AtomicU32::new(0));
+    let (on_first, on_last) = (Arc::clone(&first), Arc::clone(&last));
+    let p = provider_on(
+        &irql,
+        None,
+        Hooks::new(
+            move || {
+                on_first.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+            move || {
+                on_last.fetch_add(1, Ordering::SeqCst);
+            },
+        ),
+    );
+    let mut t = range_set_table(&p);
+    let i = core::ptr::from_mut(&mut t.interface).expose_provenance();
+    let (acquire, release) = (t.range_set_acquire, t.range_set_release);
+    std::thread::scope(|s| {
+        for thread in 0..4u32 {
+            let platform = platform.clone();
+            s.spawn(move || {
+                platform.as_processor(thread % 2, || {
+                    let i = core::ptr::with_exposed_provenance_mut(i);
+                    for _ in 0..500 {
+                        assert_eq!(call!(acquire(i)), STATUS_SUCCESS);
+                        call!(release(i));
+                    }
+                });
+            });
+        }
+    });
+    assert_eq!(p.range_set.refs.count(), 0);
     // Every set-up was matched by exactly one teardown.
     assert_eq!(first.load(Ordering::SeqCst), last.load(Ordering::SeqCst));
     assert!(first.load(Ordering::SeqCst) >= 1);
-    assert!(!refs.release(|| panic!("no reference to drop")));
 }

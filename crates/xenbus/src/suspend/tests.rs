@@ -9,9 +9,9 @@ use std::sync::Mutex;
 use ntstatus::{STATUS_CANCELLED, STATUS_UNSUCCESSFUL};
 use platform_port::std_impl::StdPlatform;
 use platform_port::{Irql, IrqlLevel, Processors};
+use xen_fake::FakeXen;
 
 use super::*;
-use crate::fake_xen::FakeXen;
 
 #[derive(Default)]
 struct System {

@@ -1,34 +1,53 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! The host seam: on Linux builds a C program can stand in for Windows and Xen.
+//! Host seam of xen.sys's exports, for tests only (never part of xen.sys): a C program stands in
+//! for Windows and for Xen, and calls the real exports through `crates/xen/include/xen.h` to
+//! check argument marshalling and status mapping end to end (`tests/c/xen_abi.c`).
 //!
-//! It then calls the real exports through `include/xen.h` and checks argument marshalling and
-//! status mapping end to end.
+//! The C program links this crate's cdylib, `libxen_host.so`: the `XenHost*` functions below
+//! (declared in `include/xen_host.h`) plus every `XEN_API` export of the `xen` crate, which the
+//! cdylib links in from xen's rlib and exports under the same names xen.sys does.
 //!
 //! For Xen, `XenHostInstallHypervisor` installs a C function that receives every hypercall
 //! (number and the five argument registers) and returns what RAX would hold.
 //!
-//! The program fills an `XEN_HOST_PLATFORM` table of callbacks (port I/O, the `XEN` registry
-//! values, `SystemStartOptions`, log-level values) and passes it to `XenHostInitialize`, which
-//! installs it as the [`Platform`] and runs the portable `DllInitialize` steps
-//! ([`super::initialize`]). `XenHostTeardown` undoes that. None of this exists in Windows or
-//! freestanding builds.
+//! For Windows, the program fills an `XEN_HOST_PLATFORM` table of callbacks (port I/O, the `XEN`
+//! registry values, `SystemStartOptions`, log-level values) and passes it to
+//! `XenHostInitialize`, which installs it as xen's [`Platform`] and runs the portable
+//! `DllInitialize` steps ([`xen::export::initialize`]). `XenHostTeardown` undoes that. The IRQL
+//! of the stand-in processor is platform-port's [`StdPlatform`]'s, which checks every raise and
+//! lower, and xen's `HIGH_LOCK`s, as Driver Verifier would; the services only the Windows kernel
+//! has answer as a bare host would (`STATUS_NOT_SUPPORTED`, nothing found).
+//!
+//! This crate uses only the `pub` seam of `xen::export` ([`xen::export::install_hypervisor`],
+//! [`xen::export::initialize`], [`xen::export::log::capture_dbg_print`],
+//! [`xen::export::xen_version::reset_touch`], [`xen::export::sched::reset_watchdog`]...).
 
-use core::ffi::{c_char, c_void};
+#![allow(clippy::missing_panics_doc)]
 
-use super::{Loaded, NtStatus, Platform, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_SUCCESS, UnplugKey};
-use crate::hypercall::Hypervisor;
-use crate::log::StoredLevel;
-use crate::unplug::{PortIo, RegistryError};
+use core::ffi::{CStr, c_char, c_void};
+use std::sync::{Mutex, OnceLock, PoisonError, RwLock};
 
-/// `REG_SZ`.
+use platform_port::std_impl::StdPlatform;
+use platform_port::{Irql, IrqlLevel, PortIo};
+use xen::export::{
+    DRIVER_VERSION, Loaded, NtStatus, Platform, STATUS_NOT_SUPPORTED, STATUS_OBJECT_NAME_NOT_FOUND,
+    STATUS_SUCCESS, UnplugKey,
+};
+use xen::hypercall::Hypervisor;
+use xen::log::StoredLevel;
+use xen::unplug::RegistryError;
+
+/// `REG_SZ` (`XEN_HOST_REG_SZ`).
 pub const REG_SZ: u32 = 1;
-/// `REG_MULTI_SZ`.
+/// `REG_MULTI_SZ` (`XEN_HOST_REG_MULTI_SZ`).
 pub const REG_MULTI_SZ: u32 = 7;
 
-/// The callbacks a host program provides (`XEN_HOST_PLATFORM` in `include/xen.h`). A NULL
-/// callback behaves as the [`Platform`] default (ports read all-ones and ignore writes).
+/// The callbacks a host program provides (`XEN_HOST_PLATFORM` in `include/xen_host.h`).
+///
+/// A NULL callback answers as an absent service: ports read all-ones and ignore writes, registry
+/// values and `SystemStartOptions` are missing.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 #[allow(clippy::type_complexity)] // A C callback table reads best spelled out.
@@ -69,6 +88,24 @@ pub struct HostPlatform {
     >,
 }
 
+impl HostPlatform {
+    /// The table with no callbacks.
+    const EMPTY: Self = Self {
+        context: core::ptr::null_mut(),
+        inb: None,
+        inw: None,
+        outb: None,
+        outw: None,
+        outl: None,
+        start_options: None,
+        read_dword: None,
+        write_dword: None,
+        delete_value: None,
+        xenbus_subkeys: None,
+        read_value: None,
+    };
+}
+
 /// The installed table.
 struct Table(HostPlatform);
 
@@ -78,16 +115,39 @@ unsafe impl Send for Table {}
 // SAFETY: as for `Send`; the table itself is only read.
 unsafe impl Sync for Table {}
 
-static TABLE: spin::RwLock<Option<Table>> = spin::RwLock::new(None);
-static LOADED: spin::Mutex<Option<Loaded>> = spin::Mutex::new(None);
+static TABLE: RwLock<Option<Table>> = RwLock::new(None);
+static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
 
 /// The [`Platform`] over the installed table.
 struct Host;
 
 static HOST: Host = Host;
 
+/// The stand-in processor's IRQL bookkeeping (one processor: the C program's threads).
+fn processor() -> &'static StdPlatform {
+    static PROCESSOR: OnceLock<StdPlatform> = OnceLock::new();
+    PROCESSOR.get_or_init(|| StdPlatform::new(1))
+}
+
+/// The installed table, if any.
 fn table() -> Option<HostPlatform> {
-    TABLE.read().as_ref().map(|t| t.0)
+    TABLE
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .map(|t| t.0)
+}
+
+/// A NUL-terminated C string's bytes, or `None` for NULL.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string readable for `'a`.
+const unsafe fn c_bytes<'a>(ptr: *const c_char) -> Option<&'a [u8]> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL, so a readable NUL-terminated string by the caller's contract.
+    Some(unsafe { CStr::from_ptr(ptr) }.to_bytes())
 }
 
 const fn key_number(key: UnplugKey) -> u32 {
@@ -97,10 +157,10 @@ const fn key_number(key: UnplugKey) -> u32 {
     }
 }
 
-/// A value name as a C string (names here are short constants).
-fn c_name(name: &str, buf: &mut [u8; 32]) -> *const c_char {
-    let len = name.len().min(buf.len().saturating_sub(1));
-    if let (Some(dst), Some(src)) = (buf.get_mut(..len), name.as_bytes().get(..len)) {
+/// `name` as a C string, truncated to fit `buf`.
+fn c_name<const N: usize>(name: &[u8], buf: &mut [u8; N]) -> *const c_char {
+    let len = name.len().min(N.saturating_sub(1));
+    if let (Some(dst), Some(src)) = (buf.get_mut(..len), name.get(..len)) {
         dst.copy_from_slice(src);
     }
     if let Some(nul) = buf.get_mut(len) {
@@ -154,7 +214,37 @@ impl PortIo for Host {
     }
 }
 
+/// The stand-in processor: every raise, lower and `HIGH_LOCK` acquisition is checked by the
+/// std platform (a broken rule panics, which aborts the C program).
+impl Irql for Host {
+    fn current_irql(&self) -> IrqlLevel {
+        processor().current_irql()
+    }
+    fn raise_irql(&self, to: IrqlLevel) -> IrqlLevel {
+        processor().raise_irql(to)
+    }
+    fn lower_irql(&self, old: IrqlLevel) {
+        processor().lower_irql(old);
+    }
+    fn lock_acquiring(&self, lock: *const (), level: IrqlLevel, spins: bool) {
+        processor().lock_acquiring(lock, level, spins);
+    }
+    fn lock_acquired(&self, lock: *const (), level: IrqlLevel, from: IrqlLevel) {
+        processor().lock_acquired(lock, level, from);
+    }
+    fn lock_released(&self, lock: *const (), restores: IrqlLevel) {
+        processor().lock_released(lock, restores);
+    }
+}
+
 impl Platform for Host {
+    /// No kernel debugger: what the `DbgPrint` capture callback and its DPC do, at once.
+    fn debug_print(&self, level: u32, text: &[u8]) {
+        if xen::export::log::capture_dbg_print(text, level) {
+            xen::export::log::flush();
+        }
+    }
+
     fn start_options(&self, visit: &mut dyn FnMut(&[u8])) -> Result<(), NtStatus> {
         let (f, c) = table()
             .and_then(|t| Some((t.start_options?, t.context)))
@@ -162,7 +252,7 @@ impl Platform for Host {
         // SAFETY: the host program's callback, called as its table declares.
         let text = unsafe { f(c) };
         // SAFETY: the callback returns NULL or a NUL-terminated string it keeps alive.
-        let bytes = unsafe { super::c_bytes(text) }.ok_or(STATUS_OBJECT_NAME_NOT_FOUND)?;
+        let bytes = unsafe { c_bytes(text) }.ok_or(STATUS_OBJECT_NAME_NOT_FOUND)?;
         visit(bytes);
         Ok(())
     }
@@ -173,8 +263,9 @@ impl Platform for Host {
             .ok_or(RegistryError::NotFound)?;
         let mut buf = [0u8; 32];
         let mut value = 0u32;
+        let name = c_name(name.as_bytes(), &mut buf);
         // SAFETY: the host program's callback with a terminated name and a writable DWORD.
-        let status = unsafe { f(c, key_number(key), c_name(name, &mut buf), &raw mut value) };
+        let status = unsafe { f(c, key_number(key), name, &raw mut value) };
         registry_result(status).map(|()| value)
     }
 
@@ -183,8 +274,9 @@ impl Platform for Host {
             .and_then(|t| Some((t.write_dword?, t.context)))
             .ok_or(RegistryError::NotFound)?;
         let mut buf = [0u8; 32];
+        let name = c_name(name.as_bytes(), &mut buf);
         // SAFETY: the host program's callback with a terminated name.
-        registry_result(unsafe { f(c, key_number(key), c_name(name, &mut buf), value) })
+        registry_result(unsafe { f(c, key_number(key), name, value) })
     }
 
     fn delete_value(&self, key: UnplugKey, name: &str) -> Result<(), RegistryError> {
@@ -192,8 +284,9 @@ impl Platform for Host {
             .and_then(|t| Some((t.delete_value?, t.context)))
             .ok_or(RegistryError::NotFound)?;
         let mut buf = [0u8; 32];
+        let name = c_name(name.as_bytes(), &mut buf);
         // SAFETY: the host program's callback with a terminated name.
-        registry_result(unsafe { f(c, key_number(key), c_name(name, &mut buf)) })
+        registry_result(unsafe { f(c, key_number(key), name) })
     }
 
     fn enumerate_xenbus(&self, visit: &mut dyn FnMut(&[u8])) -> Result<(), RegistryError> {
@@ -210,7 +303,7 @@ impl Platform for Host {
             // SAFETY: the callback returns an array of `count` string pointers; `i < count`.
             let name = unsafe { names.wrapping_add(i).read() };
             // SAFETY: each entry is NULL or a NUL-terminated string kept alive by the program.
-            if let Some(bytes) = unsafe { super::c_bytes(name) } {
+            if let Some(bytes) = unsafe { c_bytes(name) } {
                 visit(bytes);
             }
         }
@@ -227,23 +320,11 @@ impl Platform for Host {
             visit(StoredLevel::Missing);
             return;
         };
-        let mut cname = [0u8; 64];
-        let len = name.len().min(cname.len().saturating_sub(1));
-        if let (Some(dst), Some(src)) = (cname.get_mut(..len), name.get(..len)) {
-            dst.copy_from_slice(src);
-        }
+        let mut buf = [0u8; 64];
+        let name = c_name(name, &mut buf);
         let (mut kind, mut data, mut size) = (0u32, core::ptr::null::<u8>(), 0u32);
         // SAFETY: the host program's callback with a terminated name and writable outputs.
-        let status = unsafe {
-            f(
-                c,
-                key,
-                cname.as_ptr().cast::<c_char>(),
-                &raw mut kind,
-                &raw mut data,
-                &raw mut size,
-            )
-        };
+        let status = unsafe { f(c, key, name, &raw mut kind, &raw mut data, &raw mut size) };
         match status {
             STATUS_SUCCESS if kind == REG_MULTI_SZ && !data.is_null() => {
                 // SAFETY: on success the callback returns `size` readable bytes at `data`.
@@ -258,6 +339,70 @@ impl Platform for Host {
             other => visit(StoredLevel::Unreadable(other)),
         }
     }
+
+    /// No kernel `DbgPrint` callback to re-register on the host.
+    fn log_resume(&self) {}
+
+    fn processor_vcpu_id(&self, _cpu: u32) -> Result<u32, NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn processor_vcpu_info(&self, _cpu: u32) -> Result<*mut c_void, NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn register_vcpu_info(&self, _cpu: u32, _force: bool) -> Result<(), NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    /// No memory map on the host: 0, "unknown".
+    fn maximum_physical_address(&self) -> i64 {
+        0
+    }
+
+    /// No RTC setting on the host: Windows' default, local time.
+    fn real_time_is_universal(&self) -> bool {
+        false
+    }
+
+    fn module_lookup(&self, _address: usize) -> Option<(*const u8, usize)> {
+        None
+    }
+
+    /// No class registry on the host: nothing to install.
+    fn filters_install(&self) {}
+
+    /// No class registry on the host: nothing to remove.
+    fn filters_uninstall(&self) {}
+
+    fn config_get_active(&self, _key: &[u8]) -> Result<*mut u8, NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn config_set_active(
+        &self,
+        _update: bool,
+        _device_id: &[u8],
+        _instance_id: &[u8],
+        _location: &[u8],
+    ) -> Result<(), NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn config_clear_active(&self) -> Result<(), NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    /// `config_get_active` never hands out a value: nothing to free.
+    fn config_free_active(&self, _value: *mut u8) {}
+
+    fn config_request_reboot(
+        &self,
+        _parameters_key: *mut c_void,
+        _module: &[u8],
+    ) -> Result<(), NtStatus> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
 }
 
 /// `VOID XenHostInitialize(const XEN_HOST_PLATFORM *Platform)`: installs the table and runs
@@ -266,43 +411,33 @@ impl Platform for Host {
 /// # Safety
 /// `Platform` is NULL or readable; its callbacks must be callable from any thread until
 /// `XenHostTeardown`.
-// SAFETY: a host-only name, defined once.
+// SAFETY: a host-only name, defined once (this library is never linked into xen.sys).
 #[unsafe(export_name = "XenHostInitialize")]
 pub unsafe extern "C" fn xen_host_initialize(platform: *const HostPlatform) {
     let table = if platform.is_null() {
-        HostPlatform {
-            context: core::ptr::null_mut(),
-            inb: None,
-            inw: None,
-            outb: None,
-            outw: None,
-            outl: None,
-            start_options: None,
-            read_dword: None,
-            write_dword: None,
-            delete_value: None,
-            xenbus_subkeys: None,
-            read_value: None,
-        }
+        HostPlatform::EMPTY
     } else {
         // SAFETY: non-NULL and readable by the caller's contract.
         unsafe { platform.read() }
     };
     xen_host_teardown();
-    *TABLE.write() = Some(Table(table));
-    let loaded = super::initialize(&HOST);
-    *LOADED.lock() = Some(loaded);
+    *TABLE.write().unwrap_or_else(PoisonError::into_inner) = Some(Table(table));
+    let loaded = xen::export::initialize(&HOST);
+    *LOADED.lock().unwrap_or_else(PoisonError::into_inner) = Some(loaded);
 }
 
-/// `VOID XenHostTeardown(VOID)`: undoes `XenHostInitialize` (no-op if not initialised).
+/// `VOID XenHostTeardown(VOID)`: undoes `XenHostInitialize` (no-op if not initialised), and
+/// records the IRQL checks made so far where a test run totals them
+/// ([`platform_port::std_impl::record_counts`]).
 // SAFETY: a host-only name, defined once.
 #[unsafe(export_name = "XenHostTeardown")]
 pub extern "C" fn xen_host_teardown() {
-    let loaded = LOADED.lock().take();
+    let loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner).take();
     if let Some(loaded) = loaded {
-        super::teardown(&loaded);
+        xen::export::teardown(&loaded);
     }
-    *TABLE.write() = None;
+    *TABLE.write().unwrap_or_else(PoisonError::into_inner) = None;
+    platform_port::std_impl::record_counts();
 }
 
 /// `BOOLEAN XenHostDbgPrint(PCSTR Text, ULONG Level)`: what the kernel's `DbgPrint` callback does.
@@ -317,12 +452,12 @@ pub extern "C" fn xen_host_teardown() {
 #[must_use]
 pub unsafe extern "C" fn xen_host_dbg_print(text: *const c_char, level: u32) -> u8 {
     // SAFETY: the caller passes NULL or a NUL-terminated string.
-    let Some(text) = (unsafe { super::c_bytes(text) }) else {
+    let Some(text) = (unsafe { c_bytes(text) }) else {
         return 0;
     };
-    let captured = super::log::capture_dbg_print(text, level);
+    let captured = xen::export::log::capture_dbg_print(text, level);
     if captured {
-        super::log::flush();
+        xen::export::log::flush();
     }
     u8::from(captured)
 }
@@ -340,21 +475,23 @@ unsafe impl Send for Handler {}
 // SAFETY: as for `Send`; the pair itself is only read.
 unsafe impl Sync for Handler {}
 
-static HANDLER: spin::RwLock<Option<Handler>> = spin::RwLock::new(None);
+static HANDLER: RwLock<Option<Handler>> = RwLock::new(None);
 
 /// The [`Hypervisor`] over the installed handler.
 struct HostXen;
 
 static HOST_XEN: HostXen = HostXen;
 
-/// `-EINVAL`, for more than five arguments (as the real instruction wrapper refuses them).
+/// `EINVAL`, for more than five arguments (as the real instruction wrapper refuses them).
 const EINVAL: isize = 22;
+/// `ENOSYS`: no handler installed.
+const ENOSYS: isize = 38;
 
 impl Hypervisor for HostXen {
     unsafe fn hypercall(&self, op: u32, args: &[usize]) -> isize {
-        let Some(Handler(f, context)) = *HANDLER.read() else {
-            // ENOSYS: no hypervisor behind this one.
-            return -38;
+        let handler = *HANDLER.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(Handler(f, context)) = handler else {
+            return -ENOSYS;
         };
         let mut regs = [0usize; 5];
         let Some(dst) = regs.get_mut(..args.len()) else {
@@ -381,14 +518,14 @@ pub unsafe extern "C" fn xen_host_install_hypervisor(
     handler: Option<HostHypercall>,
     context: *mut c_void,
 ) {
-    super::xen_version::reset_touch();
-    super::sched::reset_watchdog();
+    xen::export::xen_version::reset_touch();
+    xen::export::sched::reset_watchdog();
     if let Some(f) = handler {
-        *HANDLER.write() = Some(Handler(f, context));
-        super::install_hypervisor(&HOST_XEN);
+        *HANDLER.write().unwrap_or_else(PoisonError::into_inner) = Some(Handler(f, context));
+        xen::export::install_hypervisor(&HOST_XEN);
     } else {
-        super::remove_hypervisor();
-        *HANDLER.write() = None;
+        xen::export::remove_hypervisor();
+        *HANDLER.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 
@@ -405,14 +542,16 @@ pub unsafe extern "C" fn xen_host_driver_version(
     micro: *mut u32,
     build: *mut u32,
 ) {
-    let v = super::DRIVER_VERSION;
+    let v = DRIVER_VERSION;
     for (out, value) in [
         (major, v.major),
         (minor, v.minor),
         (micro, v.micro),
         (build, v.build),
     ] {
-        // SAFETY: each pointer is NULL (refused) or writable by the caller's contract.
-        let _ignored = unsafe { super::put(out, value) };
+        if !out.is_null() {
+            // SAFETY: non-NULL and writable by the caller's contract.
+            unsafe { out.write_unaligned(value) };
+        }
     }
 }

@@ -1,26 +1,26 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! A small fake of the xen.sys services for the SUSPEND, CONSOLE, UNPLUG and BALLOON tests:
-//! HVM params, `SCHEDOP_shutdown` with a resume hook, a reservation model (frames handed to Xen
-//! and back) with partial answers and injected failures, and the unplug request counters. Every
-//! other service fails with `STATUS_NOT_SUPPORTED` so a test notices an unexpected call.
+//! A small fake of the xen.sys services for xenbus's SUSPEND, CONSOLE, UNPLUG, HOLE and BALLOON
+//! tests: HVM params, `SCHEDOP_shutdown` with a resume hook, a reservation model (frames handed
+//! to Xen and back) with partial answers and injected failures, and the unplug request counters.
+//! Every other service fails with `STATUS_NOT_SUPPORTED` so a test notices an unexpected call.
 //!
-//! Shared by the unit tests (included with `#[path]`) and the scenario tests under `tests/`.
+//! Tests only: a dev-dependency of `xenbus` (its unit tests and the scenario tests under
+//! `crates/xenbus/tests/`), never part of a driver image. It implements
+//! [`xen_services::XenServices`], the trait xenbus.sys consumes, so it shares that crate with
+//! xenbus instead of duplicating it.
 
 #![allow(
-    dead_code,
     clippy::unwrap_used,
     clippy::missing_panics_doc,
     clippy::significant_drop_in_scrutinee,
     clippy::significant_drop_tightening
 )]
 
-use std::boxed::Box;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::vec::Vec;
 
 use ntstatus::{NtStatus, STATUS_NOT_SUPPORTED, STATUS_SUCCESS};
 use xen_services::{DomId, Result, XenServices};
