@@ -43,6 +43,8 @@ impl Bench {
             ..SimConfig::default()
         });
         let (platform, _pages) = sim.platform(1);
+        // Measure delivery, not the IRQL checker (the tests run it checked).
+        platform.disable_checks_for_benchmark();
         let services = Arc::new(Direct::new(sim.vcpu(0), 1));
         let gfn = sim.hole(1);
         // SAFETY: the frame is a hole reserved for this mapping.

@@ -9,10 +9,8 @@
 //!   shared grant frame), on 1 and 2 threads (each on its own processor). Compare with
 //!   `benches/gnttab.rs`'s `permit_revoke`, the same pair without the interface layer.
 //!
-//! The interface's spin locks raise through [`KernelLikeIrql`], which costs what the kernel's
-//! IRQL change costs (one per-processor byte swapped), not through the checking platform, whose
-//! bookkeeping per lock would dominate the measurement. The subsystem behind it still runs on
-//! the checking platform, as in `benches/gnttab.rs`.
+//! The platform runs in benchmark mode: the IRQL changes without the checker's bookkeeping,
+//! which would dominate the measurement (the tests run the same paths checked).
 
 #![allow(
     clippy::unwrap_used,
@@ -32,29 +30,6 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use platform_port::{Irql, IrqlLevel};
-
-thread_local! {
-    static IRQL: std::cell::Cell<IrqlLevel> = const { std::cell::Cell::new(IrqlLevel::PASSIVE) };
-}
-
-/// An IRQL that is only a per-thread level: raising and lowering swap it, as `KeRaiseIrql` and
-/// `KeLowerIrql` write CR8.
-struct KernelLikeIrql;
-
-impl Irql for KernelLikeIrql {
-    fn current_irql(&self) -> IrqlLevel {
-        IRQL.with(std::cell::Cell::get)
-    }
-
-    fn raise_irql(&self, to: IrqlLevel) -> IrqlLevel {
-        IRQL.with(|irql| irql.replace(to))
-    }
-
-    fn lower_irql(&self, old: IrqlLevel) {
-        IRQL.with(|irql| irql.set(old));
-    }
-}
 
 /// Runs `work(iters)` on `threads` threads (processors 0, 1, ...) started together; returns
 /// the longest thread's time.
@@ -89,7 +64,8 @@ fn parallel(
 }
 
 fn bench(c: &mut Criterion) {
-    let child = ChildGnttab::with_irql(2, 512, Some(Arc::new(KernelLikeIrql)));
+    let child = ChildGnttab::new(2, 512);
+    child.world.platform.disable_checks_for_benchmark();
     for threads in [1u32, 2] {
         let mut group = c.benchmark_group(format!("interface/{threads}_thread"));
         group.throughput(Throughput::Elements(u64::from(threads)));

@@ -25,9 +25,10 @@
 //! them), interrupts, and the rendezvous owner's own processor (threads on it are not stopped).
 
 use core::panic::Location;
-use std::collections::{BTreeMap, HashMap};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
@@ -66,17 +67,19 @@ pub struct CaptureInfo {
     pub frozen: usize,
 }
 
-/// A context raised from below `DISPATCH_LEVEL`.
-#[derive(Clone, Copy, Debug)]
-struct Raised {
-    cpu: u32,
-    location: &'static Location<'static>,
-}
+/// Processors the capture model supports (every std platform in the tests has far fewer).
+pub const MAX_PROCESSORS: usize = 64;
 
 #[derive(Default)]
 struct Book {
     cpus: BTreeMap<u32, CaptureInfo>,
-    raised: HashMap<(ThreadId, u64), Raised>,
+}
+
+std::thread_local! {
+    /// The raises from below `DISPATCH_LEVEL` this thread's contexts have not lowered yet:
+    /// (the platform's captures, the context, the processor). Contexts nest on a thread, so
+    /// the innermost is last.
+    static RAISED: RefCell<Vec<(usize, u64, u32)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Book {
@@ -90,10 +93,41 @@ impl Book {
 }
 
 /// One platform's captures.
-#[derive(Default)]
+///
+/// The raise and lower paths run on every IRQL change of every test, so they take no lock
+/// unless a capture is under way: each processor has a count of its contexts raised from below
+/// `DISPATCH_LEVEL` and a flag set while a capture wants it or holds it. A raise counts itself,
+/// then reads the flag; a capture sets the flag, then reads the count (both sequentially
+/// consistent), so at least one of them sees the other: either the raise backs off and is
+/// preempted, or the capture waits for the count to drop.
 pub struct Captures {
     book: Mutex<Book>,
     changed: Condvar,
+    cpus: [Processor; MAX_PROCESSORS],
+}
+
+/// One processor's lock-free capture state.
+struct Processor {
+    /// Contexts raised from below `DISPATCH_LEVEL` and not lowered yet.
+    raised: AtomicU32,
+    /// A capture wants the processor or holds it.
+    held: AtomicBool,
+    /// The last raise, for the message of a capture that times out.
+    last_raise: AtomicPtr<Location<'static>>,
+}
+
+impl Default for Captures {
+    fn default() -> Self {
+        Self {
+            book: Mutex::default(),
+            changed: Condvar::new(),
+            cpus: core::array::from_fn(|_| Processor {
+                raised: AtomicU32::new(0),
+                held: AtomicBool::new(false),
+                last_raise: AtomicPtr::new(core::ptr::null_mut()),
+            }),
+        }
+    }
 }
 
 impl core::fmt::Debug for Captures {
@@ -108,12 +142,20 @@ fn deadline(timeout: Duration) -> Instant {
     now.checked_add(timeout).unwrap_or(now)
 }
 
-/// The key of the calling context.
-fn me() -> (ThreadId, u64) {
-    (std::thread::current().id(), irql::context())
-}
-
 impl Captures {
+    /// Processor `cpu`'s lock-free state.
+    fn processor(&self, cpu: u32) -> &Processor {
+        usize::try_from(cpu)
+            .ok()
+            .and_then(|index| self.cpus.get(index))
+            .unwrap_or_else(|| {
+                irql::misuse(&std::format!(
+                    "processor {cpu} is beyond the {MAX_PROCESSORS} the std platform's capture \
+                     model supports"
+                ))
+            })
+    }
+
     fn wait<'a>(
         &self,
         book: MutexGuard<'a, Book>,
@@ -170,20 +212,54 @@ impl Captures {
     /// captured (the capture preempted it first), then counts as raised until [`Self::lowered`].
     /// The returned token forgets the record if the raise itself fails.
     pub fn raising(&self, cpu: u32, location: &'static Location<'static>) -> RaiseToken<'_> {
-        let book = self.freeze(locked(&self.book), cpu);
-        let mut book = book;
-        book.raised.insert(me(), Raised { cpu, location });
-        RaiseToken(Some(self))
+        let processor = self.processor(cpu);
+        loop {
+            processor.raised.fetch_add(1, Ordering::SeqCst);
+            if !processor.held.load(Ordering::SeqCst) {
+                break;
+            }
+            // A capture wants this processor: its DPC preempts the thread before the raise.
+            processor.raised.fetch_sub(1, Ordering::SeqCst);
+            let book = locked(&self.book);
+            self.changed.notify_all();
+            drop(self.freeze(book, cpu));
+        }
+        processor
+            .last_raise
+            .store(core::ptr::from_ref(location).cast_mut(), Ordering::Relaxed);
+        let key = (self.key(), irql::context(), cpu);
+        RAISED.with(|raised| raised.borrow_mut().push(key));
+        RaiseToken(Some((self, cpu)))
+    }
+
+    /// This platform's identity in the per-thread records.
+    fn key(&self) -> usize {
+        core::ptr::from_ref(self).addr()
+    }
+
+    /// Forgets the calling context's raise on `cpu`, if it made one; true if it did.
+    fn forget_raise(&self, cpu: u32) -> bool {
+        let key = (self.key(), irql::context(), cpu);
+        let forgotten = RAISED.with(|raised| {
+            let mut raised = raised.borrow_mut();
+            let found = raised.iter().rposition(|entry| *entry == key);
+            found.map(|at| raised.remove(at)).is_some()
+        });
+        if forgotten {
+            self.processor(cpu).raised.fetch_sub(1, Ordering::SeqCst);
+        }
+        forgotten
     }
 
     /// The calling context dropped from `DISPATCH_LEVEL` or above to below it, now on `cpu`:
     /// it no longer delays a capture, and a capture waiting for it preempts it here.
     pub fn lowered(&self, cpu: u32) {
-        let mut book = locked(&self.book);
-        if book.raised.remove(&me()).is_some() {
+        self.forget_raise(cpu);
+        if self.processor(cpu).held.load(Ordering::SeqCst) {
+            let book = locked(&self.book);
             self.changed.notify_all();
+            drop(self.freeze(book, cpu));
         }
-        drop(self.freeze(book, cpu));
     }
 
     /// The rendezvous helper's capture of `cpu`: waits until no context on `cpu` runs raised
@@ -194,28 +270,32 @@ impl Captures {
     /// When `cpu` stays at or above `DISPATCH_LEVEL` for [`CAPTURE_TIMEOUT`] (a hang on
     /// Windows), naming where the contexts that keep it there raised.
     pub fn capture(&self, cpu: u32) -> Captured<'_> {
+        let processor = self.processor(cpu);
         let mut book = locked(&self.book);
         book.cpu(cpu).phase = CapturePhase::Capturing;
+        processor.held.store(true, Ordering::SeqCst);
         self.changed.notify_all();
         let deadline = deadline(CAPTURE_TIMEOUT);
-        let (mut book, free) =
-            self.wait(book, deadline, |b| !b.raised.values().any(|r| r.cpu == cpu));
+        let (mut book, free) = self.wait(book, deadline, |_| {
+            processor.raised.load(Ordering::SeqCst) == 0
+        });
         if !free {
-            let holders: Vec<std::string::String> = book
-                .raised
-                .values()
-                .filter(|r| r.cpu == cpu)
-                .map(|r| std::format!("{}", r.location))
-                .collect();
+            let last = processor.last_raise.load(Ordering::Relaxed);
+            // SAFETY: only ever stored from a `&'static Location`.
+            let last = unsafe { last.as_ref() };
             book.cpu(cpu).phase = CapturePhase::Running;
+            processor.held.store(false, Ordering::SeqCst);
             self.changed.notify_all();
             drop(book);
             irql::misuse(&std::format!(
                 "the rendezvous could not capture CPU {cpu} within {} s: it stays at or above \
-                 DISPATCH_LEVEL, raised at {} (SyncCapture's DPC never runs there; Windows \
+                 DISPATCH_LEVEL, last raised at {} (SyncCapture's DPC never runs there; Windows \
                  bug-checks with DPC_WATCHDOG_VIOLATION)",
                 CAPTURE_TIMEOUT.as_secs(),
-                holders.join(", ")
+                last.map_or_else(
+                    || std::string::String::from("?"),
+                    std::string::ToString::to_string
+                )
             ));
         }
         book.cpu(cpu).phase = CapturePhase::Captured;
@@ -272,7 +352,7 @@ impl Captures {
 }
 
 /// A raise being recorded: forgets the record unless [`RaiseToken::keep`] is called.
-pub struct RaiseToken<'a>(Option<&'a Captures>);
+pub struct RaiseToken<'a>(Option<(&'a Captures, u32)>);
 
 impl RaiseToken<'_> {
     /// The raise happened: keep the record.
@@ -283,8 +363,10 @@ impl RaiseToken<'_> {
 
 impl Drop for RaiseToken<'_> {
     fn drop(&mut self) {
-        if let Some(captures) = self.0.take() {
-            locked(&captures.book).raised.remove(&me());
+        if let Some((captures, cpu)) = self.0.take()
+            && captures.forget_raise(cpu)
+        {
+            let _book = locked(&captures.book);
             captures.changed.notify_all();
         }
     }
@@ -302,6 +384,10 @@ impl Drop for Captured<'_> {
         let mut book = locked(&self.captures.book);
         let info = book.cpu(self.cpu);
         info.phase = CapturePhase::Running;
+        self.captures
+            .processor(self.cpu)
+            .held
+            .store(false, Ordering::SeqCst);
         info.releases = info.releases.saturating_add(1);
         drop(book);
         self.captures.changed.notify_all();

@@ -336,6 +336,21 @@ pub fn raise(to: IrqlLevel, location: &Location<'_>) -> IrqlLevel {
     current
 }
 
+/// [`raise`] without its check (a platform in benchmark mode).
+pub fn raise_unchecked(to: IrqlLevel) -> IrqlLevel {
+    let current = current_irql();
+    if to > current {
+        set_irql(to);
+    }
+    current
+}
+
+/// [`lower`] without its checks (a platform in benchmark mode); pending interrupts still run.
+pub fn lower_unchecked(to: IrqlLevel) {
+    set_irql(to);
+    run_pending_interrupts();
+}
+
 /// `KeLowerIrql`: the new level is at most the current one, and not below a lock this context
 /// still holds; then lowers.
 pub fn lower(to: IrqlLevel, location: &Location<'_>) {

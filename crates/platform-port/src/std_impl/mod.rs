@@ -53,6 +53,7 @@ mod memory;
 mod registry;
 
 use core::panic::Location;
+use core::sync::atomic::{AtomicBool, Ordering};
 use std::boxed::Box;
 use std::string::{String, ToString};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -107,6 +108,8 @@ struct Inner {
     locks: irql::LockBook,
     captures: capture::Captures,
     machine: Arc<Machine>,
+    /// Set by [`StdPlatform::disable_checks_for_benchmark`].
+    unchecked: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -153,8 +156,23 @@ impl StdPlatform {
                 locks: irql::LockBook::default(),
                 captures: capture::Captures::default(),
                 machine,
+                unchecked: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// For benchmarks only: from now on this platform (and every clone) changes the IRQL as the
+    /// kernel does and nothing more: no contract is checked or counted, no lock recorded, no
+    /// capture modelled. A benchmark then measures the code under test instead of the checker
+    /// (whose bookkeeping costs several times what the kernel's `KeRaiseIrql` and spin locks
+    /// cost). Tests never call this: a platform in this mode catches nothing.
+    pub fn disable_checks_for_benchmark(&self) {
+        self.inner.unchecked.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`StdPlatform::disable_checks_for_benchmark`] was called.
+    fn unchecked(&self) -> bool {
+        self.inner.unchecked.load(Ordering::Relaxed)
     }
 
     /// Runs `f` as if on processor `cpu` (restoring the previous identity afterwards). The
@@ -362,6 +380,9 @@ impl Irql for StdPlatform {
 
     #[track_caller]
     fn raise_irql(&self, to: IrqlLevel) -> IrqlLevel {
+        if self.unchecked() {
+            return irql::raise_unchecked(to);
+        }
         let location = Location::caller();
         let current = irql::current_irql();
         if current < IrqlLevel::DISPATCH && to >= IrqlLevel::DISPATCH {
@@ -377,6 +398,10 @@ impl Irql for StdPlatform {
 
     #[track_caller]
     fn lower_irql(&self, old: IrqlLevel) {
+        if self.unchecked() {
+            irql::lower_unchecked(old);
+            return;
+        }
         let current = irql::current_irql();
         irql::lower(old, Location::caller());
         if current >= IrqlLevel::DISPATCH && old < IrqlLevel::DISPATCH {
@@ -388,6 +413,9 @@ impl Irql for StdPlatform {
 
     #[track_caller]
     fn lock_acquiring(&self, lock: *const (), level: IrqlLevel, spins: bool) {
+        if self.unchecked() {
+            return;
+        }
         self.inner
             .locks
             .acquiring(lock, level, spins, Location::caller());
@@ -395,12 +423,18 @@ impl Irql for StdPlatform {
 
     #[track_caller]
     fn lock_acquired(&self, lock: *const (), level: IrqlLevel, from: IrqlLevel) {
+        if self.unchecked() {
+            return;
+        }
         self.inner
             .locks
             .acquired(lock, level, from, Location::caller());
     }
 
     fn lock_released(&self, lock: *const (), restores: IrqlLevel) {
+        if self.unchecked() {
+            return;
+        }
         self.inner.locks.released(lock, restores);
     }
 }

@@ -32,7 +32,7 @@
 //! subsystem or a child's callback, so a DPC cannot spin on a lock the thread it preempted
 //! holds, and no lock is held across a wait. Acquire and Release are forwarded to the subsystem
 //! with no lock held (it serialises its own set-up and teardown, which may wait); the count
-//! kept here is an atomic mirror. Only RANGE_SET runs its first-Acquire and last-Release hooks
+//! kept here is an atomic mirror. Only `RANGE_SET` runs its first-Acquire and last-Release hooks
 //! under its spin lock, at `DISPATCH_LEVEL`, as upstream does.
 //!
 //! Grant entries, the per-packet hot path of the network and disk drivers, live in a slab

@@ -42,20 +42,8 @@ pub mod child {
     unsafe impl Sync for ChildGnttab {}
 
     impl ChildGnttab {
-        /// Acquires the interface and creates a cache of `reservation` entries through it; the
-        /// interface's locks raise through the checking platform.
+        /// Acquires the interface and creates a cache of `reservation` entries through it.
         pub fn new(vcpus: u32, reservation: u32) -> Self {
-            Self::with_irql(vcpus, reservation, None)
-        }
-
-        /// As [`ChildGnttab::new`], with the interface's locks raising through `irql` instead
-        /// (benchmarks: the checking platform's bookkeeping costs far more than the kernel's
-        /// `KeAcquireSpinLock`).
-        pub fn with_irql(
-            vcpus: u32,
-            reservation: u32,
-            irql: Option<xenbus::interface::SharedIrql>,
-        ) -> Self {
             use platform_port::Memory as _;
 
             let world = sim_world(SimConfig {
@@ -72,7 +60,7 @@ pub mod child {
                 )
                 .unwrap(),
             );
-            let irql = irql.unwrap_or_else(|| Arc::new(world.platform.clone()));
+            let irql: xenbus::interface::SharedIrql = Arc::new(world.platform.clone());
             let provider = Box::new(child_provider(&irql, gnttab));
             let mut table = std::mem::MaybeUninit::<XenbusGnttabInterfaceV4>::zeroed();
             // SAFETY: the buffer is writable for its size.
