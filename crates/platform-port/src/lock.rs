@@ -243,13 +243,14 @@ pub struct RaisedIrql<'a, P: Irql + ?Sized> {
 }
 
 impl<'a, P: Irql + ?Sized> RaisedIrql<'a, P> {
-    /// Raises to `level`. IRQL: at or below `level` (`KeRaiseIrql`).
+    /// Raises to `level`. IRQL: at or below `level` (`KeRaiseIrql`). Already at `level`,
+    /// nothing changes and nothing is restored (a raise to the current level is a no-op).
     #[track_caller]
     pub fn to(platform: &'a P, level: IrqlLevel) -> Self {
-        let old = platform.raise_irql(level);
+        let old = (platform.current_irql() != level).then(|| platform.raise_irql(level));
         Self {
             platform,
-            old: Some(old),
+            old,
             _processor: PhantomData,
         }
     }

@@ -383,6 +383,8 @@ struct Pending {
 
 std::thread_local! {
     static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+    /// Whether `PENDING` may hold anything: every IRQL change looks here first.
+    static ANY_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `isr` now as an interrupt on `cpu` at `level` (a new context preempting this thread),
@@ -390,22 +392,25 @@ std::thread_local! {
 /// drops below `level`.
 pub fn interrupt(cpu: u32, level: IrqlLevel, isr: Box<dyn FnOnce()>) {
     PENDING.with(|pending| pending.borrow_mut().push(Pending { cpu, level, isr }));
+    ANY_PENDING.with(|any| any.set(true));
     run_pending_interrupts();
 }
 
 /// Runs every pending interrupt the current IRQL (and processor) no longer masks.
 fn run_pending_interrupts() {
-    if std::thread::panicking() {
+    if !ANY_PENDING.with(Cell::get) || std::thread::panicking() {
         return;
     }
     loop {
         let (irql, cpu) = (current_irql(), current_cpu());
         let next = PENDING.with(|pending| {
             let mut pending = pending.borrow_mut();
-            let index = pending
-                .iter()
-                .position(|p| p.cpu != cpu || p.level > irql)?;
-            Some(pending.remove(index))
+            let index = pending.iter().position(|p| p.cpu != cpu || p.level > irql);
+            let next = index.map(|index| pending.remove(index));
+            if pending.is_empty() {
+                ANY_PENDING.with(|any| any.set(false));
+            }
+            next
         });
         let Some(interrupt) = next else {
             return;

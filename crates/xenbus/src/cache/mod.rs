@@ -354,8 +354,19 @@ impl<P: Platform> Cache<P> {
     /// Counts objects handed out (`delta` 1) or returned (-1) on this processor: per-CPU
     /// counters keep the magazine path free of shared writes.
     fn count(&self, magazine: Option<&Magazine>, delta: i32) {
-        let counter = magazine.map_or(&self.current_objects, |m| &m.objects);
-        counter.fetch_add(delta, Ordering::Relaxed);
+        match magazine {
+            // A processor's own count: only that processor writes it, at `DISPATCH_LEVEL` (no
+            // other context on it runs meanwhile), so a load and a store do what an atomic add
+            // would, without the locked instruction; readers only sum the counts.
+            Some(magazine) => magazine.objects.store(
+                magazine.objects.load(Ordering::Relaxed).wrapping_add(delta),
+                Ordering::Relaxed,
+            ),
+            // Shared by every processor without a magazine.
+            None => {
+                self.current_objects.fetch_add(delta, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Objects handed out now (the sum of the per-processor counts).

@@ -7,7 +7,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::mem::offset_of;
 use core::ptr::NonNull;
-use core::sync::atomic::{Ordering, fence};
+use core::sync::atomic::Ordering;
 
 use platform_port::PAGE_SIZE;
 use shared_mem::{SharedMem, SharedWord};
@@ -237,67 +237,67 @@ impl LiveEntry<'_> {
         }
     }
 
-    /// Permit: domid, frame and flags (without `GTF_permit_access`) first, a full fence, then
-    /// `GTF_permit_access` OR-ed in, then a full fence (upstream: the entry, `KeMemoryBarrier`,
-    /// `flags |= GTF_permit_access`, `KeMemoryBarrier`).
+    /// Permit: domid and frame, then the flags with `GTF_permit_access` in one release store
+    /// (upstream: the entry without the bit, `KeMemoryBarrier`, `flags |= GTF_permit_access`,
+    /// `KeMemoryBarrier`).
+    ///
+    /// # Memory ordering
+    /// Xen (and through it the peer) reads the entry concurrently, at any time: it
+    /// compare-exchanges `flags` together with `domid` (one locked 32-bit operation) and reads
+    /// `frame` after it. What must hold:
+    /// * A reader that sees `GTF_permit_access` sees this grant's domid and frame. The flags
+    ///   store is `Release`, so the two stores before it are ordered before it (on x86 every
+    ///   store is, TSO; the release makes the compiler keep the order too). No fence is needed
+    ///   for that, unlike upstream's two full barriers.
+    /// * Before the flags store nobody acts on the entry: a revoked or never granted entry has
+    ///   `flags == 0` (the last revoke zeroed it) and Xen writes the flags only while
+    ///   `GTF_permit_access` is set, so plain stores cannot lose a bit Xen set (upstream's
+    ///   non-atomic `|=` relies on the same).
+    /// * The grant is visible before the peer learns its reference: the caller tells the peer
+    ///   with a later store (a ring's producer index, released) or a hypercall (serialising);
+    ///   stores become visible in program order, so no trailing fence is needed either.
     pub(super) fn permit(&self, flags: u16, domid: u16, frame: u32) {
         let Some(entry) = self.fields else {
             return;
         };
-        // Relaxed: the entry is not granted (`GTF_permit_access` is clear, left so by the last
-        // revoke or never set), so Xen does not act on these fields yet; the fence below
-        // publishes them before the flag that makes them live.
+        // Relaxed: not granted yet (see above); ordered before the flags by its release.
         entry.domid.store(domid, Ordering::Relaxed);
         // Relaxed: as for `domid`.
         entry.frame.store(frame, Ordering::Relaxed);
-        // Relaxed: the access bits without `GTF_permit_access` (as above, not live yet).
-        entry.flags.store(flags, Ordering::Relaxed);
-        // Full fence: the three stores above are ordered before the OR below (fence-to-atomic
-        // release: whoever observes `GTF_permit_access` — Xen reads flags and domid together
-        // with a locked cmpxchg, a full barrier, and the frame after it — also observes them).
-        // SeqCst rather than Release, as upstream's `KeMemoryBarrier`, so no later load of ours
-        // moves above it either.
-        fence(Ordering::SeqCst);
-        // SeqCst read-modify-write: the single write that makes the grant live. An RMW (not a
-        // store) so nothing Xen set in the meantime is lost; on x86 a locked OR either way.
-        entry.flags.fetch_or(GTF_PERMIT_ACCESS, Ordering::SeqCst);
-        // Full fence: the grant is visible before anything the caller does next (typically
-        // telling the peer the reference through a ring or xenstore).
-        fence(Ordering::SeqCst);
+        // Release: the single write that makes the grant live, after domid and frame.
+        entry.flags.store(flags | GTF_PERMIT_ACCESS, Ordering::Release);
     }
 
-    /// One revoke attempt: clear `GTF_permit_access` unless the peer is reading or writing;
-    /// on success the entry is zeroed. One compare-exchange of the flags decides: it expects
-    /// the flags without `GTF_reading`/`GTF_writing`, so it fails while the peer has the grant
-    /// mapped or copied (Xen sets those bits with its own cmpxchg, only while
+    /// One revoke attempt: clear the whole entry's flags unless the peer is reading or
+    /// writing. One compare-exchange of the flags it checks decides: it expects the flags
+    /// without `GTF_reading`/`GTF_writing`, so it fails while the peer has the grant mapped or
+    /// copied (Xen sets those bits with its own compare-exchange, only while
     /// `GTF_permit_access` is set).
+    ///
+    /// # Memory ordering
+    /// * The compare-exchange is the linearisation point against Xen's: either Xen's comes
+    ///   first (the expected value misses its bit: we fail and retry after a yield) or ours
+    ///   does (Xen then sees `GTF_permit_access` clear and refuses the map). It writes 0, so
+    ///   `GTF_readonly` goes with the same operation (upstream zeroes the entry afterwards).
+    /// * On success it acquires what Xen released with its last update of the flags (the end
+    ///   of the peer's use), so the caller's reuse of the page happens after it (`AcqRel`).
+    /// * domid and frame are cleared afterwards with relaxed stores: with the flags at 0 Xen
+    ///   ignores them, and the next Permit's release store orders its own values first.
     pub(super) fn try_revoke(&self) -> bool {
         let Some(entry) = self.fields else {
             // Unusable: `permit` wrote nothing there, so nothing is granted.
             return true;
         };
-        // SeqCst (as before; Relaxed would do, since the compare-exchange below re-checks the
-        // value): the expected flags, with the peer's in-use bits cleared.
-        let old = entry.flags.load(Ordering::SeqCst) & !(GTF_READING | GTF_WRITING);
-        let new = old & !GTF_PERMIT_ACCESS;
-        // SeqCst compare-exchange: the linearization point against Xen's cmpxchg that sets
-        // `GTF_reading`/`GTF_writing`. Either Xen's comes first (our expected value misses the
-        // bit: we fail and retry) or ours does (Xen then sees `GTF_permit_access` clear and
-        // refuses the map). On success it is also an acquire of whatever Xen released with its
-        // last update of the flags (the end of the peer's use), so the caller's reuse of the
-        // page happens after it; on failure nothing is written, SeqCst only as before.
+        // Relaxed: only the expected value; the compare-exchange re-checks it.
+        let expected = entry.flags.load(Ordering::Relaxed) & !(GTF_READING | GTF_WRITING);
         if entry
             .flags
-            .compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst)
+            .compare_exchange(expected, 0, Ordering::AcqRel, Ordering::Relaxed)
             .is_err()
         {
             return false;
         }
-        // SeqCst: the entry is no longer granted; clear the remaining access bits
-        // (`GTF_readonly`) as upstream zeroes the whole entry.
-        entry.flags.store(0, Ordering::SeqCst);
-        // Relaxed: with `GTF_permit_access` clear Xen ignores domid and frame; the next
-        // Permit's fence orders these before the entry is granted again.
+        // Relaxed: see above.
         entry.domid.store(0, Ordering::Relaxed);
         // Relaxed: as for `domid`.
         entry.frame.store(0, Ordering::Relaxed);
@@ -309,7 +309,7 @@ impl LiveEntry<'_> {
         let Some(entry) = self.fields else {
             return (0, false);
         };
-        // Acquire: pairs with a Permit's fence-then-OR on another processor, so a granted
+        // Acquire: pairs with a Permit's release store on another processor, so a granted
         // entry's frame below is the one written before it was granted.
         let flags = entry.flags.load(Ordering::Acquire);
         // Acquire: as before (a snapshot for the caller; nothing else is ordered by it).

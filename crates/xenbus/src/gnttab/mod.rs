@@ -26,12 +26,24 @@
 //! # Shared memory
 //! The table frames are shared with Xen and with every domain holding a grant: they are only
 //! ever touched through checked `shared_mem` words (atomics over the entry fields), never through
-//! references to plain data. Permit writes domid, frame and flags (without
-//! `GTF_permit_access`), a full fence, then ORs `GTF_permit_access` in. Revoke
-//! compare-exchanges the flags from "current without `GTF_reading`/`GTF_writing`" to "without
-//! `GTF_permit_access`" up to 100 times, yielding to Xen between attempts; a peer still mapping
-//! the grant keeps a reading/writing bit set, so the exchange fails and Revoke returns
-//! `STATUS_UNSUCCESSFUL` with the entry still granted.
+//! references to plain data. Permit writes domid and frame, then the flags with
+//! `GTF_permit_access` in one release store. Revoke compare-exchanges the flags from "current
+//! without `GTF_reading`/`GTF_writing`" to 0 up to 100 times, yielding to Xen between attempts;
+//! a peer still mapping the grant keeps a reading/writing bit set, so the exchange fails and
+//! Revoke returns `STATUS_UNSUCCESSFUL` with the entry still granted. The ordering argument for
+//! each access is written next to it (`entry.rs`).
+//!
+//! # The frame table
+//! Permit, Revoke and Query reach the frames without a lock, as upstream does: a fixed array of
+//! mapping pointers ([`FRAME_SLOTS`]) and a published frame count, both atomics. Expand maps a
+//! frame and stores its pointer before it publishes the count (release), and hands out the
+//! frame's references only after that, so a reader that holds a reference finds its frame.
+//! Readers run at `DISPATCH_LEVEL` from the load of the pointer to their last access. When a
+//! resume makes the platform remap the frames (the simulator; on Windows the mappings stay
+//! valid), the previous mapping is retired and only unmapped at the next resume: a reader that
+//! loaded it finishes before its processor can be captured for that next suspend. Expand,
+//! Contract, the remap and the suspend callbacks keep the frames' pages under a lock of their
+//! own, which readers never take.
 //!
 //! # Decisions
 //! * A frame number above 32 bits (v1 entries hold 32) is refused with
@@ -58,12 +70,13 @@ mod entry;
 #[cfg(test)]
 mod tests;
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::fmt;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 use ntstatus::{
     NtStatus, STATUS_BUFFER_OVERFLOW, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER,
@@ -151,13 +164,25 @@ impl fmt::Display for GnttabError {
     }
 }
 
-/// One table frame.
+/// Frames the table can hold: Xen 4.17's default maximum is 64 (`gnttab_max_frames`); a larger
+/// maximum is used up to this many frames (524,288 references).
+pub const FRAME_SLOTS: usize = 1024;
+
+/// One table frame's bookkeeping (under the frames lock).
 struct Frame {
     /// The hole page the frame sits at.
     pages: Pages,
-    /// Where the frame is mapped (made by `expand`, kept across suspends, refreshed at
-    /// `DISPATCH_LEVEL` after a resume: see [`Gnttab::suspend_late`]).
+}
+
+/// One table frame as Permit, Revoke and Query reach it, without a lock.
+struct LiveFrame {
+    /// Where the frame is mapped (made by `expand`, kept across suspends, remade at
+    /// `DISPATCH_LEVEL` after a resume where the platform needs it: see
+    /// [`Gnttab::suspend_late`]); null while the frame is not in the table.
     entries: AtomicPtr<u8>,
+    /// The mapping the last remap replaced: unmapped at the next remap or at Contract, once no
+    /// reader can still hold it.
+    retired: AtomicPtr<u8>,
 }
 
 /// A foreign mapping made by Map: the hole and one handle per page still mapped.
@@ -186,7 +211,12 @@ struct Inner<P: Platform, S: XenServices> {
     hole: Hole<P, S>,
     cache: Arc<CacheContext<P>>,
     max_frames: AtomicU32,
+    /// The frames' pages, for Expand, Contract, the remap, the suspend callbacks and the dump.
     frames: spin::RwLock<Vec<Frame>>,
+    /// The frames' mappings, [`FRAME_SLOTS`] of them, for readers.
+    live: Box<[LiveFrame]>,
+    /// How many of `live` are in the table (published with release after their mapping).
+    published: AtomicUsize,
     /// Set by the EARLY suspend callback once the frames are back in the physmap: the mappings
     /// are refreshed at the next frame-table access at `DISPATCH_LEVEL` or below.
     remap: AtomicBool,
@@ -255,8 +285,8 @@ fn frame_range(index: usize) -> Option<(i64, u64)> {
 }
 
 impl<P: Platform, S: XenServices> Inner<P, S> {
-    /// Runs `f` at `DISPATCH_LEVEL` (or the caller's level, if higher) with the frame table
-    /// read-locked, after refreshing the mappings a resume left stale.
+    /// Runs `f` at `DISPATCH_LEVEL` (or the caller's level, if higher) with the frames'
+    /// bookkeeping read-locked, after refreshing the mappings a resume left stale.
     fn with_frames<R>(&self, f: impl FnOnce(&[Frame]) -> R) -> R {
         let _dispatch = self.at_least_dispatch();
         self.refresh_mappings();
@@ -271,9 +301,9 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
     }
 
     /// After a resume, maps every frame again (the page Xen placed at the frame by the EARLY
-    /// callback is reached through a fresh `map_physical`) and drops the previous mapping when
-    /// it differs. Runs only at `DISPATCH_LEVEL` (`MmMapIoSpace` is not callable above it) and
-    /// only once per resume.
+    /// callback is reached through a fresh `map_physical`), retires the previous mapping when it
+    /// differs and unmaps the one retired at the resume before. Runs only at `DISPATCH_LEVEL`
+    /// (`MmMapIoSpace` is not callable above it) and only once per resume.
     fn refresh_mappings(&self) {
         if !self.remap.load(Ordering::Acquire)
             || self.platform.current_irql() != IrqlLevel::DISPATCH
@@ -285,16 +315,26 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
             return;
         }
         for (index, frame) in frames.iter().enumerate() {
+            let Some(live) = self.live.get(index) else {
+                break;
+            };
             // SAFETY: the frame is at `pfn` (put back by the EARLY callback) until `contract`.
             match unsafe { self.platform.map_physical(frame.pages.pfn, 1) } {
                 Ok(fresh) => {
-                    let old = frame.entries.swap(fresh.as_ptr(), Ordering::AcqRel);
-                    if let Some(old) = NonNull::new(old)
-                        && old != fresh
+                    let old = live.entries.swap(fresh.as_ptr(), Ordering::AcqRel);
+                    if old == fresh.as_ptr() {
+                        continue;
+                    }
+                    // The replaced mapping may still be in a reader's hands (readers take no
+                    // lock): keep it until the next remap, which comes after a suspend that
+                    // captured every processor below `DISPATCH_LEVEL`, where no reader is.
+                    let expired = live.retired.swap(old, Ordering::AcqRel);
+                    if let Some(expired) = NonNull::new(expired)
+                        && expired != fresh
                     {
-                        // SAFETY: the old mapping came from `map_physical`; no reader holds
-                        // the frame table (we hold the write lock).
-                        unsafe { self.platform.unmap_physical(old, 1) };
+                        // SAFETY: retired one resume ago from `map_physical`; no reader can
+                        // hold it (see above).
+                        unsafe { self.platform.unmap_physical(expired, 1) };
                     }
                 }
                 Err(error) => plog!(
@@ -310,15 +350,22 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
 
     /// Runs `f` on the live entry of `reference`, if the table covers it.
     fn with_entry<R>(&self, reference: u32, f: impl FnOnce(&LiveEntry<'_>) -> R) -> Option<R> {
-        self.with_frames(|frames| {
-            let frame = frames.get(usize::try_from(reference / ENTRIES_PER_FRAME).ok()?)?;
-            let base = NonNull::new(frame.entries.load(Ordering::Acquire))?;
-            // SAFETY: `base` maps a whole table frame that stays mapped while the frame is in
-            // the table (removal and remapping need the write lock, and we hold the read
-            // lock), and `reference % 512` is an entry of that frame.
-            let live = unsafe { LiveEntry::new(base, reference % ENTRIES_PER_FRAME) };
-            Some(f(&live))
-        })
+        // At `DISPATCH_LEVEL` from the load of the mapping to the last access: no capture for a
+        // suspend (and so no second remap, which would unmap what we hold) comes in between.
+        let _dispatch = self.at_least_dispatch();
+        self.refresh_mappings();
+        let index = usize::try_from(reference / ENTRIES_PER_FRAME).ok()?;
+        // Acquire: pairs with Expand's release, so the frame's mapping below is stored.
+        if index >= self.published.load(Ordering::Acquire) {
+            return None;
+        }
+        let base = NonNull::new(self.live.get(index)?.entries.load(Ordering::Acquire))?;
+        // SAFETY: `base` maps a whole table frame: published frames stay mapped until Contract
+        // (which runs when no child holds an entry), and a mapping a remap replaced stays
+        // mapped until the next resume (see `refresh_mappings`); we stay at DISPATCH_LEVEL
+        // meanwhile. `reference % 512` is an entry of that frame.
+        let live = unsafe { LiveEntry::new(base, reference % ENTRIES_PER_FRAME) };
+        Some(f(&live))
     }
 
     /// Adds the next frame (upstream's `GnttabExpand`).
@@ -336,9 +383,9 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
     fn expand_locked(&self, frames: &mut Vec<Frame>) -> Result<(), GnttabError> {
         let index = frames.len();
         let max = usize::try_from(self.max_frames.load(Ordering::Acquire)).unwrap_or(0);
-        if index >= max {
+        let Some(live) = self.live.get(index).filter(|_| index < max) else {
             return Err(GnttabError::Insufficient);
-        }
+        };
         if frames.len() == frames.capacity() {
             return Err(GnttabError::NoMemory);
         }
@@ -360,17 +407,17 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
             self.remove_frame(pfn, pages);
             return Err(GnttabError::NoMemory);
         };
+        // Published before its references are handed out: whoever holds one finds the frame.
+        live.entries.store(entries.as_ptr(), Ordering::Release);
+        frames.push(Frame { pages });
+        // Release: pairs with the readers' acquire of the count (the mapping is stored).
+        self.published.store(frames.len(), Ordering::Release);
         if let Err(e) = self.refs.lock().put(start, count) {
+            // The frame stays in the table (a reader may already see it); its references are
+            // lost until Contract, which reports them.
             plog!(self.platform, Error, "GNTTAB: range set put failed: {}", e);
-            // SAFETY: the mapping was made just above and nobody has seen it.
-            unsafe { self.platform.unmap_physical(entries, 1) };
-            self.remove_frame(pfn, pages);
             return Err(GnttabError::NoMemory);
         }
-        frames.push(Frame {
-            pages,
-            entries: AtomicPtr::new(entries.as_ptr()),
-        });
         let address = pfn << PAGE_SHIFT;
         plog!(
             self.platform,
@@ -415,6 +462,8 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
     fn contract(&self) {
         let _dispatch = RaisedIrql::to(&self.platform, IrqlLevel::DISPATCH);
         let mut frames = self.frames.write();
+        // Readers stop finding frames first (Contract runs when no child holds an entry).
+        self.published.store(0, Ordering::Release);
         while let Some(frame) = frames.pop() {
             let index = frames.len();
             if let Some((start, count)) = frame_range(index)
@@ -428,10 +477,14 @@ impl<P: Platform, S: XenServices> Inner<P, S> {
                     e
                 );
             }
-            if let Some(entries) = NonNull::new(frame.entries.load(Ordering::Acquire)) {
-                // SAFETY: the mapping came from `map_physical` and nobody can reach it any
-                // more (the frame left the table under the write lock).
-                unsafe { self.platform.unmap_physical(entries, 1) };
+            if let Some(live) = self.live.get(index) {
+                let entries = live.entries.swap(core::ptr::null_mut(), Ordering::AcqRel);
+                let retired = live.retired.swap(core::ptr::null_mut(), Ordering::AcqRel);
+                for mapping in [entries, retired].into_iter().filter_map(NonNull::new) {
+                    // SAFETY: the mapping came from `map_physical`; the frame is unpublished
+                    // and no child holds an entry, so nobody reaches it any more.
+                    unsafe { self.platform.unmap_physical(mapping, 1) };
+                }
             }
             self.remove_frame(frame.pages.pfn, frame.pages);
             plog!(
@@ -483,6 +536,13 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
                 cache,
                 max_frames: AtomicU32::new(0),
                 frames: spin::RwLock::new(Vec::new()),
+                live: (0..FRAME_SLOTS)
+                    .map(|_| LiveFrame {
+                        entries: AtomicPtr::new(core::ptr::null_mut()),
+                        retired: AtomicPtr::new(core::ptr::null_mut()),
+                    })
+                    .collect(),
+                published: AtomicUsize::new(0),
                 remap: AtomicBool::new(false),
                 generation: AtomicU32::new(0),
                 refs: IrqlLock::dispatch(platform.clone(), refs),
@@ -523,6 +583,17 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
         let inner = &*self.inner;
         let (_, max) = inner.xen.gnttab_query_size().map_err(GnttabError::Xen)?;
         plog!(inner.platform, Info, "GNTTAB: MAX FRAMES = {}", max);
+        let slots = u32::try_from(FRAME_SLOTS).unwrap_or(u32::MAX);
+        if max > slots {
+            plog!(
+                inner.platform,
+                Warning,
+                "GNTTAB: using {} of the {} frames Xen allows",
+                slots,
+                max
+            );
+        }
+        let max = max.min(slots);
         {
             let dispatch = RaisedIrql::to(&inner.platform, IrqlLevel::DISPATCH);
             let mut frames = inner.frames.write();
@@ -577,7 +648,7 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
     /// Frames in the table now.
     #[must_use]
     pub fn frame_count(&self) -> usize {
-        self.inner.with_frames(<[Frame]>::len)
+        self.inner.published.load(Ordering::Acquire)
     }
 
     /// The maximum frame count Xen reported.
@@ -679,6 +750,9 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
     ) -> Result<GrantEntry, GnttabError> {
         let inner = &*self.inner;
         let frame = u32::try_from(pfn).map_err(|_| GnttabError::InvalidParameter)?;
+        // One raise for the cache and the entry (both need `DISPATCH_LEVEL`; upstream's cache
+        // raises for itself and the entry write needs none).
+        let _dispatch = RaisedIrql::to(&inner.platform, IrqlLevel::DISPATCH);
         let object = cache.cache.get(locked).ok_or(GnttabError::Insufficient)?;
         // SAFETY: the object is a constructed entry object of this cache, ours until put back.
         let entry = unsafe { GrantEntry::from_object(object, cache.id()) };
@@ -723,6 +797,8 @@ impl<P: Platform, S: XenServices + 'static> Gnttab<P, S> {
         if entry.cache_id() != cache.id() {
             return Err((GnttabError::InvalidParameter, entry));
         }
+        // One raise for the entry and the cache, as in Permit.
+        let _dispatch = RaisedIrql::to(&inner.platform, IrqlLevel::DISPATCH);
         let revoked = inner.with_entry(entry.reference(), |live| {
             for _ in 0..REVOKE_ATTEMPTS {
                 if live.try_revoke() {
