@@ -22,6 +22,10 @@ extern "C" {
 #define XEN_HOST_REG_MULTI_SZ 7
 #define XEN_HOST_KEY_UNPLUG 0
 #define XEN_HOST_KEY_FORCE_UNPLUG 1
+/* Keys of the *KeyValue callbacks. */
+#define XEN_HOST_KEY_CLASS_SYSTEM 2       /* Control\Class\{4d36e97d-e325-11ce-bfc1-08002be10318} */
+#define XEN_HOST_KEY_CLASS_HDC 3          /* Control\Class\{4d36e96a-e325-11ce-bfc1-08002be10318} */
+#define XEN_HOST_KEY_XENFILT_PARAMETERS 4 /* Services\XENFILT\Parameters */
 
 /* What a test provides in place of Windows. NULL members behave as "absent". */
 typedef struct _XEN_HOST_PLATFORM {
@@ -42,6 +46,22 @@ typedef struct _XEN_HOST_PLATFORM {
     /* A value under Key (NULL: xen.sys's own Parameters key): its type and data. */
     NTSTATUS (*ReadValue)(PVOID Context, HANDLE Key, PCSTR Name, ULONG *Type,
                           const UCHAR **Data, ULONG *Length);
+    /*
+     * Values under the class keys and XENFILT\Parameters (Key: XEN_HOST_KEY_CLASS_* or
+     * XEN_HOST_KEY_XENFILT_PARAMETERS), behind Filters* and Config*. NULL: not supported.
+     */
+    NTSTATUS (*QueryKeyValue)(PVOID Context, ULONG Key, PCSTR Name, ULONG *Type,
+                              const UCHAR **Data, ULONG *Length);
+    NTSTATUS (*SetKeyValue)(PVOID Context, ULONG Key, PCSTR Name, ULONG Type, const UCHAR *Data,
+                            ULONG Length);
+    NTSTATUS (*DeleteKeyValue)(PVOID Context, ULONG Key, PCSTR Name);
+    /* Whether HKLM\SYSTEM\CurrentControlSet\Enum\<Path> exists (the legacy-device veto). */
+    BOOLEAN (*EnumKeyExists)(PVOID Context, PCSTR Path);
+    /*
+     * ConfigRequestReboot's request: create \Registry\Machine\<Path> (non-volatile), then
+     * <Module> under it (volatile), with DWORD Reboot = 1. RequestKey is read with ReadValue.
+     */
+    NTSTATUS (*CreateRebootRequest)(PVOID Context, PCSTR Path, PCSTR Module);
 } XEN_HOST_PLATFORM, *PXEN_HOST_PLATFORM;
 
 /* Receives every hypercall: its number and the five argument registers; returns RAX. */
@@ -49,8 +69,7 @@ typedef intptr_t (*XEN_HOST_HYPERCALL)(PVOID Context, ULONG Op, const ULONG_PTR 
 
 /*
  * Installs Platform and runs xen.sys's load steps (log sinks, DbgPrint option, unplug). The
- * services only Windows has (vCPU ids, vcpu_info, the active device...) answer
- * STATUS_NOT_SUPPORTED.
+ * state only Windows has (vCPU ids, vcpu_info, the module list) answers STATUS_NOT_SUPPORTED.
  */
 VOID XenHostInitialize(const XEN_HOST_PLATFORM *Platform);
 VOID XenHostTeardown(VOID);

@@ -13,12 +13,14 @@
 //! (number and the five argument registers) and returns what RAX would hold.
 //!
 //! For Windows, the program fills an `XEN_HOST_PLATFORM` table of callbacks (port I/O, the `XEN`
-//! registry values, `SystemStartOptions`, log-level values) and passes it to
+//! registry values, `SystemStartOptions`, log-level values, and the values of the class keys
+//! and of `XENFILT\Parameters` behind `Filters*` and `Config*`) and passes it to
 //! `XenHostInitialize`, which installs it as xen's [`Platform`] and runs the portable
 //! `DllInitialize` steps ([`xen::export::initialize`]). `XenHostTeardown` undoes that. The IRQL
 //! of the stand-in processor is platform-port's [`StdPlatform`]'s, which checks every raise and
-//! lower, and xen's `HIGH_LOCK`s, as Driver Verifier would; the services only the Windows kernel
-//! has answer as a bare host would (`STATUS_NOT_SUPPORTED`, nothing found).
+//! lower, and xen's `HIGH_LOCK`s, as Driver Verifier would; the state only the Windows kernel
+//! has (vCPU ids, `vcpu_info`, the module list) answers as a bare host would
+//! (`STATUS_NOT_SUPPORTED`, nothing found).
 //!
 //! This crate uses only the `pub` seam of `xen::export` ([`xen::export::install_hypervisor`],
 //! [`xen::export::initialize`], [`xen::export::log::capture_dbg_print`],
@@ -27,27 +29,37 @@
 #![allow(clippy::missing_panics_doc)]
 
 use core::ffi::{CStr, c_char, c_void};
+use std::ffi::CString;
 use std::sync::{Mutex, OnceLock, PoisonError, RwLock};
 
 use platform_port::std_impl::StdPlatform;
 use platform_port::{Irql, IrqlLevel, PortIo};
+use xen::config::{self, ConfigRegistry, RebootRequest};
 use xen::export::{
     DRIVER_VERSION, Loaded, NtStatus, Platform, STATUS_NOT_SUPPORTED, STATUS_OBJECT_NAME_NOT_FOUND,
     STATUS_SUCCESS, UnplugKey,
 };
+use xen::filters::{self, ClassRegistry, DeviceClass};
 use xen::hypercall::Hypervisor;
 use xen::log::StoredLevel;
-use xen::unplug::RegistryError;
+use xen::registry::{REG_MULTI_SZ as XEN_REG_MULTI_SZ, REG_SZ as XEN_REG_SZ, RegistryError, Value};
 
 /// `REG_SZ` (`XEN_HOST_REG_SZ`).
 pub const REG_SZ: u32 = 1;
 /// `REG_MULTI_SZ` (`XEN_HOST_REG_MULTI_SZ`).
 pub const REG_MULTI_SZ: u32 = 7;
+/// `Control\Class\{4d36e97d-...}` (`XEN_HOST_KEY_CLASS_SYSTEM`).
+pub const KEY_CLASS_SYSTEM: u32 = 2;
+/// `Control\Class\{4d36e96a-...}` (`XEN_HOST_KEY_CLASS_HDC`).
+pub const KEY_CLASS_HDC: u32 = 3;
+/// `Services\XENFILT\Parameters` (`XEN_HOST_KEY_XENFILT_PARAMETERS`).
+pub const KEY_XENFILT_PARAMETERS: u32 = 4;
 
 /// The callbacks a host program provides (`XEN_HOST_PLATFORM` in `include/xen_host.h`).
 ///
 /// A NULL callback answers as an absent service: ports read all-ones and ignore writes, registry
-/// values and `SystemStartOptions` are missing.
+/// values and `SystemStartOptions` are missing, and the keys of the class filters and the
+/// active-device store (the `*KeyValue` callbacks) are not supported (`STATUS_NOT_SUPPORTED`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 #[allow(clippy::type_complexity)] // A C callback table reads best spelled out.
@@ -86,6 +98,30 @@ pub struct HostPlatform {
             *mut u32,
         ) -> NtStatus,
     >,
+    /// Reads value `name` under key `key` (`KEY_CLASS_SYSTEM`, `KEY_CLASS_HDC`,
+    /// `KEY_XENFILT_PARAMETERS`): its type and data.
+    pub query_key_value: Option<
+        unsafe extern "C" fn(
+            *mut c_void,
+            u32,
+            *const c_char,
+            *mut u32,
+            *mut *const u8,
+            *mut u32,
+        ) -> NtStatus,
+    >,
+    /// Writes value `name` under key `key` with a type and data.
+    pub set_key_value: Option<
+        unsafe extern "C" fn(*mut c_void, u32, *const c_char, u32, *const u8, u32) -> NtStatus,
+    >,
+    /// Deletes value `name` under key `key`.
+    pub delete_key_value: Option<unsafe extern "C" fn(*mut c_void, u32, *const c_char) -> NtStatus>,
+    /// Whether `HKLM\...\Enum\<path>` exists.
+    pub enum_key_exists: Option<unsafe extern "C" fn(*mut c_void, *const c_char) -> u8>,
+    /// Creates `\Registry\Machine\<path>` (non-volatile), then `<module>` under it
+    /// (volatile) with DWORD `Reboot` = 1.
+    pub create_reboot_request:
+        Option<unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> NtStatus>,
 }
 
 impl HostPlatform {
@@ -103,6 +139,11 @@ impl HostPlatform {
         delete_value: None,
         xenbus_subkeys: None,
         read_value: None,
+        query_key_value: None,
+        set_key_value: None,
+        delete_key_value: None,
+        enum_key_exists: None,
+        create_reboot_request: None,
     };
 }
 
@@ -167,6 +208,66 @@ fn c_name<const N: usize>(name: &[u8], buf: &mut [u8; N]) -> *const c_char {
         *nul = 0;
     }
     buf.as_ptr().cast::<c_char>()
+}
+
+/// `text` as a C string for a callback (`None` if it holds a NUL, which no name does).
+fn c_string(text: &str) -> Option<CString> {
+    CString::new(text).ok()
+}
+
+/// The host key number of a device class.
+const fn class_key(class: DeviceClass) -> u32 {
+    match class {
+        DeviceClass::System => KEY_CLASS_SYSTEM,
+        DeviceClass::Hdc => KEY_CLASS_HDC,
+    }
+}
+
+/// A registry failure for a service the host program did not provide.
+const UNSUPPORTED: RegistryError = RegistryError::Os(STATUS_NOT_SUPPORTED);
+
+/// Reads value `name` of host key `key` through the program's `QueryKeyValue`.
+fn query_key_value(
+    key: u32,
+    name: &str,
+    visit: &mut dyn FnMut(Value<'_>),
+) -> Result<(), RegistryError> {
+    let (f, c) = table()
+        .and_then(|t| Some((t.query_key_value?, t.context)))
+        .ok_or(UNSUPPORTED)?;
+    let name = c_string(name).ok_or(RegistryError::NotFound)?;
+    let (mut kind, mut data, mut size) = (0u32, core::ptr::null::<u8>(), 0u32);
+    // SAFETY: the host program's callback with a terminated name and writable outputs.
+    let status = unsafe {
+        f(
+            c,
+            key,
+            name.as_ptr(),
+            &raw mut kind,
+            &raw mut data,
+            &raw mut size,
+        )
+    };
+    registry_result(status)?;
+    let bytes = if data.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: on success the callback returns `size` readable bytes at `data`.
+        unsafe { core::slice::from_raw_parts(data, usize::try_from(size).unwrap_or(0)) }
+    };
+    visit(Value::new(kind, bytes));
+    Ok(())
+}
+
+/// Writes value `name` of host key `key` through the program's `SetKeyValue`.
+fn set_key_value(key: u32, name: &str, kind: u32, data: &[u8]) -> Result<(), RegistryError> {
+    let (f, c) = table()
+        .and_then(|t| Some((t.set_key_value?, t.context)))
+        .ok_or(UNSUPPORTED)?;
+    let name = c_string(name).ok_or(RegistryError::NotFound)?;
+    let size = u32::try_from(data.len()).map_err(|_| RegistryError::WrongType)?;
+    // SAFETY: the host program's callback with a terminated name and `size` readable bytes.
+    registry_result(unsafe { f(c, key, name.as_ptr(), kind, data.as_ptr(), size) })
 }
 
 const fn registry_result(status: NtStatus) -> Result<(), RegistryError> {
@@ -368,40 +469,99 @@ impl Platform for Host {
     fn module_lookup(&self, _address: usize) -> Option<(*const u8, usize)> {
         None
     }
+}
 
-    /// No class registry on the host: nothing to install.
-    fn filters_install(&self) {}
-
-    /// No class registry on the host: nothing to remove.
-    fn filters_uninstall(&self) {}
-
-    fn config_get_active(&self, _key: &[u8]) -> Result<*mut u8, NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
-    }
-
-    fn config_set_active(
+impl ClassRegistry for Host {
+    fn read_upper_filters(
         &self,
-        _update: bool,
-        _device_id: &[u8],
-        _instance_id: &[u8],
-        _location: &[u8],
-    ) -> Result<(), NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
+        class: DeviceClass,
+        visit: &mut dyn FnMut(Value<'_>),
+    ) -> Result<(), RegistryError> {
+        query_key_value(class_key(class), filters::UPPER_FILTERS, visit)
     }
 
-    fn config_clear_active(&self) -> Result<(), NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
+    fn write_upper_filters(&self, class: DeviceClass, data: &[u8]) -> Result<(), RegistryError> {
+        set_key_value(
+            class_key(class),
+            filters::UPPER_FILTERS,
+            XEN_REG_MULTI_SZ,
+            data,
+        )
     }
+}
 
-    /// `config_get_active` never hands out a value: nothing to free.
-    fn config_free_active(&self, _value: *mut u8) {}
-
-    fn config_request_reboot(
+impl ConfigRegistry for Host {
+    fn read_active(
         &self,
-        _parameters_key: *mut c_void,
-        _module: &[u8],
-    ) -> Result<(), NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
+        name: &str,
+        visit: &mut dyn FnMut(Value<'_>),
+    ) -> Result<(), RegistryError> {
+        query_key_value(KEY_XENFILT_PARAMETERS, name, visit)
+    }
+
+    fn write_active(&self, name: &str, data: &[u8]) -> Result<(), RegistryError> {
+        set_key_value(KEY_XENFILT_PARAMETERS, name, XEN_REG_SZ, data)
+    }
+
+    fn delete_active(&self, name: &str) -> Result<(), RegistryError> {
+        let (f, c) = table()
+            .and_then(|t| Some((t.delete_key_value?, t.context)))
+            .ok_or(UNSUPPORTED)?;
+        let name = c_string(name).ok_or(RegistryError::NotFound)?;
+        // SAFETY: the host program's callback with a terminated name.
+        registry_result(unsafe { f(c, KEY_XENFILT_PARAMETERS, name.as_ptr()) })
+    }
+
+    fn enum_key_exists(&self, path: &str) -> Result<bool, RegistryError> {
+        let (f, c) = table()
+            .and_then(|t| Some((t.enum_key_exists?, t.context)))
+            .ok_or(UNSUPPORTED)?;
+        let path = c_string(path).ok_or(RegistryError::NotFound)?;
+        // SAFETY: the host program's callback with a terminated path.
+        Ok(unsafe { f(c, path.as_ptr()) } != 0)
+    }
+
+    fn read_request_key(
+        &self,
+        parameters_key: *mut c_void,
+        visit: &mut dyn FnMut(Value<'_>),
+    ) -> Result<(), RegistryError> {
+        let (f, c) = table()
+            .and_then(|t| Some((t.read_value?, t.context)))
+            .ok_or(UNSUPPORTED)?;
+        let name = c_string(config::REQUEST_KEY).ok_or(RegistryError::NotFound)?;
+        let (mut kind, mut data, mut size) = (0u32, core::ptr::null::<u8>(), 0u32);
+        // SAFETY: the host program's callback with the caller's key, a terminated name and
+        // writable outputs.
+        let status = unsafe {
+            f(
+                c,
+                parameters_key,
+                name.as_ptr(),
+                &raw mut kind,
+                &raw mut data,
+                &raw mut size,
+            )
+        };
+        registry_result(status)?;
+        let bytes = if data.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: on success the callback returns `size` readable bytes at `data`.
+            unsafe { core::slice::from_raw_parts(data, usize::try_from(size).unwrap_or(0)) }
+        };
+        visit(Value::new(kind, bytes));
+        Ok(())
+    }
+
+    fn create_reboot_request(&self, request: &RebootRequest) -> Result<(), RegistryError> {
+        let (f, c) = table()
+            .and_then(|t| Some((t.create_reboot_request?, t.context)))
+            .ok_or(UNSUPPORTED)?;
+        let path = c_string(&request.path.join("\\")).ok_or(RegistryError::NotFound)?;
+        let module = c_string(&request.module).ok_or(RegistryError::NotFound)?;
+        // SAFETY: the host program's callback with two terminated strings.
+        registry_result(unsafe { f(c, path.as_ptr(), module.as_ptr()) })
     }
 }
 

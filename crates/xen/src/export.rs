@@ -24,9 +24,12 @@
 //! What the exports need from the operating system, beyond hypercalls, is one [`Platform`]
 //! implementation installed at load ([`install_platform`]): the platform port's [`PortIo`] and
 //! [`Irql`] (the same OS seam xenbus.sys's subsystems use, `crates/platform-port`), the `XEN`
-//! registry keys, `SystemStartOptions`, the debugger, and the services that only the Windows
-//! glue can provide (MADT-based vCPU ids, `vcpu_info` registration, the module list, class
-//! filters, the active-device store). No [`Platform`] method has a default: every
+//! registry keys, `SystemStartOptions`, the debugger, the registry accesses behind the class
+//! filters and the `Config*` store ([`crate::filters::ClassRegistry`],
+//! [`crate::config::ConfigRegistry`]: the decisions are [`crate::filters`]' and
+//! [`crate::config`]'s, made here), and the state that only the Windows glue holds (vCPU ids,
+//! `vcpu_info` registration, the module list; decided by [`crate::system`] and
+//! [`crate::module`] in the glue). No [`Platform`] method has a default: every
 //! implementation states every answer, so a service it lacks is an explicit failure
 //! (`STATUS_NOT_SUPPORTED`) in that implementation, never a silent success inherited from the
 //! trait. Without a platform, the exports that need one fail with `STATUS_NOT_SUPPORTED` or do
@@ -47,7 +50,8 @@
 //! * Unknown `UNPLUG_TYPE` values are refused rather than used as array indices (see
 //!   [`crate::unplug`]).
 //! * The rest is documented where it happens: [`crate::log`], [`crate::log::format`],
-//!   [`crate::options`], [`crate::unplug`].
+//!   [`crate::options`], [`crate::unplug`], [`crate::filters`], [`crate::config`],
+//!   [`crate::system`], [`crate::module`] (and `docs/xen-services.md` summarises the services).
 
 pub mod config;
 pub mod event_channel;
@@ -117,7 +121,9 @@ pub enum UnplugKey {
 /// `HIGH_LOCK` (`KeRaiseIrql`/`KeLowerIrql`); they, [`PortIo`] and [`Platform::debug_print`]
 /// are called at any IRQL, `HIGH_LEVEL` included. The registry and start-option methods are
 /// called at `PASSIVE_LEVEL` only.
-pub trait Platform: PortIo + Irql + Sync {
+pub trait Platform:
+    PortIo + Irql + crate::filters::ClassRegistry + crate::config::ConfigRegistry + Sync
+{
     /// Writes a message through `DbgPrintEx` at `DPFLTR_*_LEVEL` `level` (on the host, where
     /// there is no kernel debugger, the capture callback's work: [`log::capture_dbg_print`],
     /// then [`log::flush`]).
@@ -185,45 +191,6 @@ pub trait Platform: PortIo + Irql + Sync {
 
     /// `ModuleLookup`: the module holding `address` as (lower-case name, offset), if known.
     fn module_lookup(&self, address: usize) -> Option<(*const u8, usize)>;
-
-    /// `FiltersInstall`.
-    fn filters_install(&self);
-    /// `FiltersUninstall`.
-    fn filters_uninstall(&self);
-
-    /// `ConfigGetActive`: a NUL-terminated copy the caller frees with `ConfigFreeActive`.
-    ///
-    /// # Errors
-    /// As the registry reports it.
-    fn config_get_active(&self, key: &[u8]) -> Result<*mut u8, NtStatus>;
-    /// `ConfigSetActive` (`update` false) or `ConfigUpdateActive` (`update` true).
-    ///
-    /// # Errors
-    /// As the registry reports it, or the legacy-device veto.
-    fn config_set_active(
-        &self,
-        update: bool,
-        device_id: &[u8],
-        instance_id: &[u8],
-        location: &[u8],
-    ) -> Result<(), NtStatus>;
-    /// `ConfigClearActive`.
-    ///
-    /// # Errors
-    /// As the registry reports it.
-    fn config_clear_active(&self) -> Result<(), NtStatus>;
-    /// `ConfigFreeActive`: frees a value [`Platform::config_get_active`] returned (never
-    /// called with NULL).
-    fn config_free_active(&self, value: *mut u8);
-    /// `ConfigRequestReboot`.
-    ///
-    /// # Errors
-    /// As the registry reports it.
-    fn config_request_reboot(
-        &self,
-        parameters_key: *mut c_void,
-        module: &[u8],
-    ) -> Result<(), NtStatus>;
 }
 
 /// The installed platform.

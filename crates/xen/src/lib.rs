@@ -5,6 +5,12 @@
 //! hypercalls and exports the C ABI (HVM, memory, event channel, grant table, sched, version,
 //! unplug, log, config) that xenbus.sys and xenfilt.sys import by name.
 //!
+//! Its other services are decided by portable modules too, each sans-IO over typed inputs:
+//! [`acpi`] (the MADT), [`system`] (processors, `vcpu_info`, memory map, RTC), [`bug_check`],
+//! [`filters`] (class `UpperFilters`), [`config`] (active device, reboot requests), [`module`]
+//! (the loaded-module list) and [`process`] (the page-table hint); `docs/xen-services.md`
+//! summarises them and how they differ from upstream.
+//!
 //! Layering: the portable core of this crate is `#![no_std]` + `alloc` and is tested on Linux;
 //! the Windows entry points live in the `cfg(windows)` module `glue`, which holds no decisions
 //! of its own.
@@ -38,18 +44,26 @@ extern crate alloc;
 #[cfg(windows)]
 mod glue;
 
+pub mod acpi;
+pub mod bug_check;
+pub mod config;
 pub mod console;
 pub mod event_channel;
 pub mod export;
+pub mod filters;
 pub mod grant_table;
 pub mod hvm;
 pub mod hypercall;
 pub mod log;
 pub mod memory;
+pub mod module;
 pub mod options;
+pub mod process;
+pub mod registry;
 pub mod sched;
 pub mod services;
 pub mod status;
+pub mod system;
 pub mod unplug;
 pub mod vcpu;
 pub mod xen_version;

@@ -310,16 +310,8 @@ pub fn platform_device_present<P: PortIo + ?Sized>(io: &P) -> bool {
 
 // ---- registry request logic -------------------------------------------------------------------
 
-/// Why a registry access failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RegistryError {
-    /// The key or value does not exist (`STATUS_OBJECT_NAME_NOT_FOUND`).
-    NotFound,
-    /// The value exists but is not a 4-byte `REG_DWORD` (`STATUS_INVALID_PARAMETER`).
-    WrongType,
-    /// Any other failure, with the NTSTATUS the registry returned.
-    Os(i32),
-}
+/// Why a registry access failed (shared with the other registry-backed services).
+pub use crate::registry::RegistryError;
 
 /// The registry accesses the unplug logic needs. Names are the [`UnplugType::value_name`]s.
 pub trait UnplugRegistry {

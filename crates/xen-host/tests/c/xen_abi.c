@@ -1151,6 +1151,222 @@ static void test_config(void)
     }
 }
 
+/* ---- class filters and the active-device store ---------------------------------------------- */
+
+struct key_value {
+    int present;
+    ULONG key;
+    char name[64];
+    ULONG type;
+    UCHAR data[512];
+    ULONG length;
+};
+
+static struct key_value key_values[16];
+static int key_writes;
+static char reboot_path[256], reboot_module[256];
+static int reboot_requests;
+static const HANDLE request_parameters = (HANDLE)0x5678;
+
+static struct key_value *find_key_value(ULONG key, PCSTR name)
+{
+    for (size_t i = 0; i < sizeof(key_values) / sizeof(key_values[0]); i++)
+        if (key_values[i].present && key_values[i].key == key &&
+            strcmp(key_values[i].name, name) == 0)
+            return &key_values[i];
+    return NULL;
+}
+
+static NTSTATUS query_key_value(PVOID c, ULONG key, PCSTR name, ULONG *type, const UCHAR **data,
+                                ULONG *length)
+{
+    struct key_value *v = find_key_value(key, name);
+
+    (void)c;
+    if (v == NULL)
+        return (NTSTATUS)STATUS_OBJECT_NAME_NOT_FOUND;
+    *type = v->type;
+    *data = v->data;
+    *length = v->length;
+    return 0;
+}
+
+static NTSTATUS set_key_value(PVOID c, ULONG key, PCSTR name, ULONG type, const UCHAR *data,
+                              ULONG length)
+{
+    struct key_value *v = find_key_value(key, name);
+
+    (void)c;
+    for (size_t i = 0; v == NULL && i < sizeof(key_values) / sizeof(key_values[0]); i++)
+        if (!key_values[i].present)
+            v = &key_values[i];
+    if (v == NULL || length > sizeof(v->data) || strlen(name) >= sizeof(v->name))
+        return (NTSTATUS)STATUS_NO_MEMORY;
+    v->present = 1;
+    v->key = key;
+    snprintf(v->name, sizeof(v->name), "%s", name);
+    v->type = type;
+    memcpy(v->data, data, length);
+    v->length = length;
+    key_writes++;
+    return 0;
+}
+
+static NTSTATUS delete_key_value(PVOID c, ULONG key, PCSTR name)
+{
+    struct key_value *v = find_key_value(key, name);
+
+    (void)c;
+    if (v == NULL)
+        return (NTSTATUS)STATUS_OBJECT_NAME_NOT_FOUND;
+    v->present = 0;
+    return 0;
+}
+
+static BOOLEAN enum_key_exists(PVOID c, PCSTR path)
+{
+    (void)c;
+    (void)path;
+    return 0;
+}
+
+static NTSTATUS create_reboot_request(PVOID c, PCSTR path, PCSTR module)
+{
+    (void)c;
+    snprintf(reboot_path, sizeof(reboot_path), "%s", path);
+    snprintf(reboot_module, sizeof(reboot_module), "%s", module);
+    reboot_requests++;
+    return 0;
+}
+
+/* UTF-16LE of `n` ASCII bytes (embedded NULs included). */
+static ULONG widen(UCHAR *out, const char *ascii, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = (UCHAR)ascii[i];
+        out[2 * i + 1] = 0;
+    }
+    return (ULONG)(2 * n);
+}
+
+static void put_key_value(ULONG key, PCSTR name, ULONG type, const char *ascii, size_t n)
+{
+    UCHAR data[512];
+
+    set_key_value(NULL, key, name, type, data, widen(data, ascii, n));
+}
+
+static int key_value_is(ULONG key, PCSTR name, ULONG type, const char *ascii, size_t n)
+{
+    struct key_value *v = find_key_value(key, name);
+    UCHAR want[512];
+    ULONG len = widen(want, ascii, n);
+
+    return v != NULL && v->type == type && v->length == len && memcmp(v->data, want, len) == 0;
+}
+
+static const UCHAR request_key_value[] = {
+    'S', 0, 'Y', 0, 'S', 0, 'T', 0, 'E', 0, 'M', 0, '\\', 0, 'R', 0, 'e', 0, 'q', 0, 0, 0,
+};
+
+static NTSTATUS read_value_or_request_key(PVOID c, HANDLE key, PCSTR name, ULONG *type,
+                                          const UCHAR **data, ULONG *length)
+{
+    if (key == request_parameters && strcmp(name, "RequestKey") == 0) {
+        *type = XEN_HOST_REG_SZ;
+        *data = request_key_value;
+        *length = sizeof(request_key_value);
+        return 0;
+    }
+    return read_value(c, key, name, type, data, length);
+}
+
+static void test_filters_and_config(void)
+{
+    XEN_HOST_PLATFORM p = platform;
+    PSTR active = (PSTR)0x1;
+    char long_key[200];
+    int writes;
+
+    reset_platform();
+    memset(key_values, 0, sizeof(key_values));
+    p.QueryKeyValue = query_key_value;
+    p.SetKeyValue = set_key_value;
+    p.DeleteKeyValue = delete_key_value;
+    p.EnumKeyExists = enum_key_exists;
+    p.CreateRebootRequest = create_reboot_request;
+    p.ReadValue = read_value_or_request_key;
+    XenHostTeardown();
+    XenHostInitialize(&p);
+
+    /* XENFILT is appended to the System class and creates the HDC class's list. */
+    put_key_value(XEN_HOST_KEY_CLASS_SYSTEM, "UpperFilters", XEN_HOST_REG_MULTI_SZ, "PartMgr\0", 8);
+    FiltersInstall();
+    CHECK(key_value_is(XEN_HOST_KEY_CLASS_SYSTEM, "UpperFilters", XEN_HOST_REG_MULTI_SZ,
+                       "PartMgr\0XENFILT\0\0", 17), "System UpperFilters");
+    CHECK(key_value_is(XEN_HOST_KEY_CLASS_HDC, "UpperFilters", XEN_HOST_REG_MULTI_SZ,
+                       "XENFILT\0\0", 9), "HDC UpperFilters");
+    writes = key_writes;
+    FiltersInstall();
+    CHECK(key_writes == writes, "install is idempotent (%d writes)", key_writes - writes);
+    FiltersUninstall();
+    CHECK(key_value_is(XEN_HOST_KEY_CLASS_SYSTEM, "UpperFilters", XEN_HOST_REG_MULTI_SZ,
+                       "PartMgr\0\0", 9), "System UpperFilters after uninstall");
+    CHECK(key_value_is(XEN_HOST_KEY_CLASS_HDC, "UpperFilters", XEN_HOST_REG_MULTI_SZ, "\0", 1),
+          "HDC UpperFilters after uninstall");
+    /* A value of the wrong type is left alone; the other class is still edited. */
+    put_key_value(XEN_HOST_KEY_CLASS_HDC, "UpperFilters", XEN_HOST_REG_SZ, "atapi\0", 6);
+    FiltersInstall();
+    CHECK(key_value_is(XEN_HOST_KEY_CLASS_HDC, "UpperFilters", XEN_HOST_REG_SZ, "atapi\0", 6),
+          "REG_SZ UpperFilters untouched");
+    CHECK(key_value_is(XEN_HOST_KEY_CLASS_SYSTEM, "UpperFilters", XEN_HOST_REG_MULTI_SZ,
+                       "PartMgr\0XENFILT\0\0", 17), "System UpperFilters again");
+
+    /* The active device. */
+    CHECK_STATUS(ConfigGetActive("DeviceID", &active), STATUS_OBJECT_NAME_NOT_FOUND);
+    CHECK(active == NULL, "no active device");
+    CHECK_STATUS(ConfigSetActive("PCI\\VEN_5853&DEV_0001&SUBSYS_00015853&REV_01", "3&18",
+                                 "PCI bus 0, device 3, function 0"),
+                 STATUS_SUCCESS);
+    CHECK_STATUS(ConfigGetActive("DeviceID", &active), STATUS_SUCCESS);
+    CHECK(active != NULL && strcmp(active, "PCI\\VEN_5853&DEV_0001&SUBSYS_00015853&REV_01") == 0,
+          "ActiveDeviceID '%s'", active ? active : "(null)");
+    ConfigFreeActive(active);
+    ConfigFreeActive(NULL);
+    CHECK(key_value_is(XEN_HOST_KEY_XENFILT_PARAMETERS, "ActiveInstanceID", XEN_HOST_REG_SZ,
+                       "3&18\0", 5), "ActiveInstanceID stored as REG_SZ");
+    CHECK_STATUS(ConfigUpdateActive("PCI\\VEN_5853&DEV_0002", "new", "elsewhere"), STATUS_SUCCESS);
+    CHECK_STATUS(ConfigGetActive("InstanceID", &active), STATUS_SUCCESS);
+    CHECK(active != NULL && strcmp(active, "3&18") == 0, "update keeps the instance id");
+    ConfigFreeActive(active);
+    CHECK_STATUS(ConfigClearActive(), STATUS_SUCCESS);
+    CHECK_STATUS(ConfigGetActive("DeviceID", &active), STATUS_OBJECT_NAME_NOT_FOUND);
+    CHECK_STATUS(ConfigGetActive("InstanceID", &active), STATUS_OBJECT_NAME_NOT_FOUND);
+    CHECK_STATUS(ConfigGetActive("LocationInformation", &active), STATUS_SUCCESS);
+    CHECK(active != NULL && strcmp(active, "PCI bus 0, device 3, function 0") == 0,
+          "clear keeps the location");
+    ConfigFreeActive(active);
+    CHECK_STATUS(ConfigClearActive(), STATUS_OBJECT_NAME_NOT_FOUND);
+    memset(long_key, 'K', sizeof(long_key) - 1);
+    long_key[sizeof(long_key) - 1] = '\0';
+    CHECK_STATUS(ConfigGetActive(long_key, &active), STATUS_BUFFER_OVERFLOW);
+    CHECK(active == NULL, "no value for a name that does not fit");
+    put_key_value(XEN_HOST_KEY_XENFILT_PARAMETERS, "ActiveDeviceID", 4, "\1\0\0\0", 4);
+    CHECK_STATUS(ConfigGetActive("DeviceID", &active), STATUS_INVALID_PARAMETER);
+
+    /* The reboot request. */
+    CHECK_STATUS(ConfigRequestReboot(request_parameters, "xenbus"), STATUS_SUCCESS);
+    CHECK(reboot_requests == 1 && strcmp(reboot_path, "SYSTEM\\Req") == 0 &&
+              strcmp(reboot_module, "xenbus") == 0,
+          "request %d '%s' '%s'", reboot_requests, reboot_path, reboot_module);
+    CHECK_STATUS(ConfigRequestReboot(request_parameters, "a\\b"), STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(ConfigRequestReboot(request_parameters, ""), STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(ConfigRequestReboot(NULL, "xenbus"), STATUS_OBJECT_NAME_NOT_FOUND);
+    CHECK(reboot_requests == 1, "refused requests create nothing");
+
+    XenHostTeardown();
+}
+
 int main(void)
 {
     XenHostInstallHypervisor(fake_xen, NULL);
@@ -1167,6 +1383,7 @@ int main(void)
     test_log_levels_and_capture();
     test_unplug();
     test_config();
+    test_filters_and_config();
     XenHostTeardown();
     XenHostInstallHypervisor(NULL, NULL);
 

@@ -1,16 +1,23 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! `Config*` exports: the system start option query (decided here, see [`crate::options`])
-//! and the active-device store and reboot request (delegated to the [`super::Platform`]).
+//! `Config*` exports: the system start option query ([`crate::options`]), the active-device
+//! store and the reboot request ([`crate::config`], over the [`super::Platform`]'s registry).
+//!
+//! `ConfigGetActive` hands out a NUL-terminated copy that `ConfigFreeActive` frees: the copy is
+//! preceded by a hidden header recording its allocation size, so the free needs nothing but the
+//! pointer (upstream frees pool by tag).
 
 use alloc::alloc::{Layout, alloc_zeroed, dealloc};
 use core::ffi::{c_char, c_void};
 
 use super::{
-    NtStatus, STATUS_BUFFER_OVERFLOW, STATUS_INVALID_PARAMETER, STATUS_NO_MEMORY,
-    STATUS_NOT_SUPPORTED, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_SUCCESS, c_bytes, platform,
+    DebugLevel, NtStatus, STATUS_BUFFER_OVERFLOW, STATUS_INVALID_PARAMETER, STATUS_NO_MEMORY,
+    STATUS_NOT_SUPPORTED, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_SUCCESS, c_bytes, debug_message,
+    platform,
 };
+use crate::config::{self, ConfigError, VENDOR_DEVICE_ID};
+use crate::log::LogArg;
 use crate::options::StartOptions;
 
 /// `ANSI_STRING` (`Length` and `MaximumLength` in bytes).
@@ -153,7 +160,74 @@ pub unsafe extern "C" fn config_free_sz_value(array: *mut AnsiString) {
     unsafe { dealloc(array.cast::<u8>(), Layout::new::<OptionArray>()) };
 }
 
-/// `NTSTATUS ConfigGetActive(PCSTR Key, PSTR *Value)`: `XENFILT\Parameters\Active<Key>`.
+/// Bytes before a string `ConfigGetActive` hands out: its allocation size (a `usize`), padded
+/// to keep the string as aligned as the allocation.
+const HEADER: usize = 16;
+const _: () = assert!(HEADER >= size_of::<usize>());
+
+/// The layout of a hidden-header string allocation of `total` bytes.
+fn string_layout(total: usize) -> Result<Layout, NtStatus> {
+    Layout::from_size_align(total, HEADER).map_err(|_| STATUS_NO_MEMORY)
+}
+
+/// A NUL-terminated copy of `text` behind a hidden size header.
+fn new_c_string(text: &[u8]) -> Result<*mut c_char, NtStatus> {
+    let total = text.len().checked_add(HEADER + 1).ok_or(STATUS_NO_MEMORY)?;
+    let layout = string_layout(total)?;
+    // SAFETY: `layout` has a non-zero size (at least the header and the terminator).
+    let base = unsafe { alloc_zeroed(layout) };
+    if base.is_null() {
+        return Err(STATUS_NO_MEMORY);
+    }
+    #[allow(clippy::cast_ptr_alignment)] // Aligned to HEADER (16) by the layout.
+    let header = base.cast::<usize>();
+    // SAFETY: `base` starts `total` fresh bytes aligned to `HEADER` >= `usize`'s alignment.
+    unsafe { header.write(total) };
+    let string = base.wrapping_add(HEADER);
+    // SAFETY: `total` = header + `text.len()` + 1 bytes; the copy fills the middle, the zeroed
+    // last byte stays the terminator; the source is a distinct slice.
+    unsafe { core::ptr::copy_nonoverlapping(text.as_ptr(), string, text.len()) };
+    Ok(string.cast::<c_char>())
+}
+
+/// Frees a string [`new_c_string`] returned.
+///
+/// # Safety
+/// `string` came from [`new_c_string`] and is not freed yet.
+unsafe fn free_c_string(string: *mut c_char) {
+    let base = string.cast::<u8>().wrapping_sub(HEADER);
+    #[allow(clippy::cast_ptr_alignment)] // Aligned to HEADER (16) by the layout.
+    let header = base.cast::<usize>();
+    // SAFETY: `new_c_string` wrote the allocation size at `base`, `HEADER`-aligned.
+    let total = unsafe { header.read() };
+    if let Ok(layout) = string_layout(total) {
+        // SAFETY: allocated by `new_c_string` with this very layout.
+        unsafe { dealloc(base, layout) };
+    }
+}
+
+/// The NTSTATUS of a config operation, logging failures as upstream (a missing value is not
+/// worth a line: xenbus asks for `ActiveDeviceID` before one exists).
+fn config_status(function: &str, result: Result<(), ConfigError>) -> NtStatus {
+    match result {
+        Ok(()) => STATUS_SUCCESS,
+        Err(e) => {
+            let status = e.ntstatus();
+            if status != STATUS_OBJECT_NAME_NOT_FOUND {
+                debug_message(
+                    DebugLevel::Error,
+                    function,
+                    b"fail1 (%08x)\n",
+                    &[LogArg::Int(u64::from(status.cast_unsigned()))],
+                );
+            }
+            status
+        }
+    }
+}
+
+/// `NTSTATUS ConfigGetActive(PCSTR Key, PSTR *Value)`: `XENFILT\Parameters\Active<Key>`, as a
+/// copy the caller frees with `ConfigFreeActive` ([`crate::config::get_active`]).
 ///
 /// # Safety
 /// `Key` is NULL or NUL-terminated; `Value` is NULL or writable.
@@ -169,20 +243,25 @@ pub unsafe extern "C" fn config_get_active(
     // SAFETY: non-NULL and writable by the caller's contract.
     unsafe { value.write_unaligned(core::ptr::null_mut()) };
     // SAFETY: the caller passes NULL or a NUL-terminated key.
-    let (Some(key), Some(p)) = (unsafe { c_bytes(key) }, platform()) else {
+    let Some(key) = (unsafe { c_bytes(key) }) else {
         return STATUS_INVALID_PARAMETER;
     };
-    match p.config_get_active(key) {
-        Ok(v) => {
+    let Some(p) = platform() else {
+        return STATUS_NOT_SUPPORTED;
+    };
+    let copy = config::get_active(p, key)
+        .and_then(|text| new_c_string(&text).map_err(|_| ConfigError::NoMemory));
+    config_status(
+        "ConfigGetActive",
+        copy.map(|string| {
             // SAFETY: non-NULL and writable by the caller's contract.
-            unsafe { value.write_unaligned(v.cast::<c_char>()) };
-            STATUS_SUCCESS
-        }
-        Err(status) => status,
-    }
+            unsafe { value.write_unaligned(string) };
+        }),
+    )
 }
 
-/// Decodes the three strings of `ConfigSetActive`/`ConfigUpdateActive`.
+/// Decodes the three strings of `ConfigSetActive`/`ConfigUpdateActive` and applies
+/// [`crate::config::set_active`] or [`crate::config::update_active`].
 ///
 /// # Safety
 /// Each pointer is NULL or NUL-terminated.
@@ -201,10 +280,33 @@ unsafe fn set_active(
     let (Some(d), Some(i), Some(l)) = (d, i, l) else {
         return STATUS_INVALID_PARAMETER;
     };
-    platform().map_or(STATUS_NOT_SUPPORTED, |p| {
-        p.config_set_active(update, d, i, l)
-            .map_or_else(|s| s, |()| STATUS_SUCCESS)
-    })
+    let Some(p) = platform() else {
+        return STATUS_NOT_SUPPORTED;
+    };
+    let (function, result) = if update {
+        (
+            "ConfigUpdateActive",
+            config::update_active(p, VENDOR_DEVICE_ID, d, i, l),
+        )
+    } else {
+        (
+            "ConfigSetActive",
+            config::set_active(p, VENDOR_DEVICE_ID, d, i, l),
+        )
+    };
+    if result.is_ok() {
+        debug_message(
+            DebugLevel::Info,
+            function,
+            b"%s\\%s: %s\n",
+            &[
+                LogArg::Str(Some(d)),
+                LogArg::Str(Some(i)),
+                LogArg::Str(Some(l)),
+            ],
+        );
+    }
+    config_status(function, result)
 }
 
 /// `NTSTATUS ConfigSetActive(PSTR DeviceID, PSTR InstanceID, PSTR LocationInformation)`.
@@ -239,27 +341,36 @@ pub unsafe extern "C" fn config_update_active(
     unsafe { set_active(true, device_id, instance_id, location) }
 }
 
-/// `NTSTATUS ConfigClearActive(VOID)`.
+/// `NTSTATUS ConfigClearActive(VOID)` ([`crate::config::clear_active`]).
 // SAFETY: upstream's export name; nothing else in the image defines it.
 #[unsafe(export_name = "ConfigClearActive")]
 #[must_use]
 pub extern "C" fn config_clear_active() -> NtStatus {
     platform().map_or(STATUS_NOT_SUPPORTED, |p| {
-        p.config_clear_active()
-            .map_or_else(|s| s, |()| STATUS_SUCCESS)
+        let result = config::clear_active(p);
+        if result.is_ok() {
+            debug_message(DebugLevel::Info, "ConfigClearActive", b"DONE\n", &[]);
+        }
+        config_status("ConfigClearActive", result)
     })
 }
 
-/// `VOID ConfigFreeActive(PSTR Value)`: frees a value from `ConfigGetActive`.
+/// `VOID ConfigFreeActive(PSTR Value)`: frees a value from `ConfigGetActive`; NULL does
+/// nothing.
+///
+/// # Safety
+/// `Value` is NULL or a value `ConfigGetActive` returned and not yet freed.
 // SAFETY: upstream's export name; nothing else in the image defines it.
 #[unsafe(export_name = "ConfigFreeActive")]
-pub extern "C" fn config_free_active(value: *mut c_char) {
-    if let (false, Some(p)) = (value.is_null(), platform()) {
-        p.config_free_active(value.cast::<u8>());
+pub unsafe extern "C" fn config_free_active(value: *mut c_char) {
+    if !value.is_null() {
+        // SAFETY: the caller's contract.
+        unsafe { free_c_string(value) };
     }
 }
 
-/// `NTSTATUS ConfigRequestReboot(HANDLE ParametersKey, PSTR Module)`.
+/// `NTSTATUS ConfigRequestReboot(HANDLE ParametersKey, PSTR Module)`
+/// ([`crate::config::request_reboot`]).
 ///
 /// # Safety
 /// `Module` is NULL or NUL-terminated; `ParametersKey` is passed to the platform untouched.
@@ -273,8 +384,39 @@ pub unsafe extern "C" fn config_request_reboot(
     let Some(module) = (unsafe { c_bytes(module) }) else {
         return STATUS_INVALID_PARAMETER;
     };
-    platform().map_or(STATUS_NOT_SUPPORTED, |p| {
-        p.config_request_reboot(parameters_key, module)
-            .map_or_else(|s| s, |()| STATUS_SUCCESS)
-    })
+    let Some(p) = platform() else {
+        return STATUS_NOT_SUPPORTED;
+    };
+    let result = config::request_reboot(p, parameters_key, module).map(|request| {
+        debug_message(
+            DebugLevel::Info,
+            "ConfigRequestReboot",
+            b"%s\\%s: Reboot = 1\n",
+            &[
+                LogArg::Str(Some(request.absolute_path().as_bytes())),
+                LogArg::Str(Some(request.module.as_bytes())),
+            ],
+        );
+    });
+    config_status("ConfigRequestReboot", result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_strings_round_trip_through_the_hidden_header() {
+        for text in [&b""[..], b"PCI\\VEN_5853&DEV_0001", &[b'x'; 1000]] {
+            let s = new_c_string(text).unwrap();
+            // SAFETY: a fresh NUL-terminated string.
+            let back = unsafe { core::ffi::CStr::from_ptr(s) };
+            assert_eq!(back.to_bytes(), text);
+            assert_eq!(s.addr() % HEADER, 0);
+            // SAFETY: from `new_c_string`, freed once.
+            unsafe { config_free_active(s) };
+        }
+        // SAFETY: NULL is allowed.
+        unsafe { config_free_active(core::ptr::null_mut()) };
+    }
 }

@@ -3,12 +3,19 @@
 
 //! `System*` (except the watchdog), `ModuleLookup` and `Filters*` exports.
 //!
-//! All are answered by the [`super::Platform`], which owns the MADT, the `vcpu_info` pages, the
-//! loaded-module list and the class registry keys. The watchdog is a hypercall service.
+//! The `System*` and `ModuleLookup` answers come from the [`super::Platform`], which owns the
+//! processor table, the `vcpu_info` pages and the loaded-module list (their decisions are
+//! [`crate::system`]'s and [`crate::module`]'s). The `Filters*` edits are decided here by
+//! [`crate::filters`] over the platform's class keys. The watchdog is a hypercall service.
 
 use core::ffi::{c_char, c_void};
 
-use super::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS, platform};
+use super::{
+    DebugLevel, NtStatus, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS,
+    debug_message, platform,
+};
+use crate::filters::{self, DeviceClass, FilterError, Outcome};
+use crate::log::LogArg;
 
 /// `NTSTATUS SystemProcessorVcpuId(ULONG Cpu, unsigned int *vcpu_id)`.
 ///
@@ -107,20 +114,50 @@ pub unsafe extern "C" fn module_lookup(
     }
 }
 
-/// `VOID FiltersInstall(VOID)`: adds `XENFILT` to the System and HDC class `UpperFilters`.
+/// Logs one class's outcome as upstream's `FiltersInstallClass`/`FiltersUninstallClass` do.
+fn log_class(function: &str, class: DeviceClass, result: Result<Outcome, FilterError>) {
+    match result {
+        Ok(Outcome::Written) => debug_message(
+            DebugLevel::Info,
+            function,
+            b"%s %s\n",
+            &[
+                LogArg::Str(Some(class.name().as_bytes())),
+                LogArg::Str(Some(filters::FILTER_NAME.as_bytes())),
+            ],
+        ),
+        Ok(Outcome::Unchanged) => {}
+        Err(e) => debug_message(
+            DebugLevel::Error,
+            function,
+            b"%s: fail1 (%08x)\n",
+            &[
+                LogArg::Str(Some(class.name().as_bytes())),
+                LogArg::Int(u64::from(e.ntstatus().cast_unsigned())),
+            ],
+        ),
+    }
+}
+
+/// `VOID FiltersInstall(VOID)`: adds `XENFILT` to the System, then the HDC class's
+/// `UpperFilters` ([`crate::filters`]). Failures are logged, as upstream's are ignored.
 // SAFETY: upstream's export name; nothing else in the image defines it.
 #[unsafe(export_name = "FiltersInstall")]
 pub extern "C" fn filters_install() {
     if let Some(p) = platform() {
-        p.filters_install();
+        for (class, result) in filters::install(p) {
+            log_class("FiltersInstallClass", class, result);
+        }
     }
 }
 
-/// `VOID FiltersUninstall(VOID)`: removes `XENFILT` from the HDC and System class filters.
+/// `VOID FiltersUninstall(VOID)`: removes `XENFILT` from the HDC, then the System class.
 // SAFETY: upstream's export name; nothing else in the image defines it.
 #[unsafe(export_name = "FiltersUninstall")]
 pub extern "C" fn filters_uninstall() {
     if let Some(p) = platform() {
-        p.filters_uninstall();
+        for (class, result) in filters::uninstall(p) {
+            log_class("FiltersUninstallClass", class, result);
+        }
     }
 }

@@ -14,7 +14,8 @@
 //!    the version line), then the `DbgPrint` capture callback if capture is on;
 //! 4. hypercall set-up: Xen's CPUID leaves; without them the load fails with
 //!    `STATUS_NOT_SUPPORTED` (a machine without Xen);
-//! 5. the unplug decisions ([`crate::export::unplug::initialize`]).
+//! 5. `RealTimeIsUniversal` ([`crate::system::real_time_is_universal`]);
+//! 6. the unplug decisions ([`crate::export::unplug::initialize`]).
 //!
 //! What xen.sys holds when it fails or unloads is released, and the counts of pool blocks and
 //! registry handles still held are logged, so a leak shows.
@@ -94,6 +95,7 @@ pub unsafe extern "system" fn dll_initialize(registry_path: *mut UNICODE_STRING)
 pub unsafe extern "system" fn dll_unload() -> NTSTATUS {
     if let Some(loaded) = LOADED.lock().take() {
         export::unplug::teardown();
+        platform::forget_real_time();
         export::remove_hypervisor();
         unwind_log(&loaded.log);
     }
@@ -116,7 +118,7 @@ fn enable_debug_output() {
     }
 }
 
-/// Steps 2 to 5 of the module docs.
+/// Steps 2 to 6 of the module docs.
 ///
 /// # Safety
 /// `registry_path` is NULL or a valid `UNICODE_STRING`.
@@ -161,6 +163,7 @@ unsafe fn initialize(registry_path: *mut UNICODE_STRING) -> Result<Loaded, NTSTA
     if let Some(xen) = XEN.get() {
         export::install_hypervisor(xen);
     }
+    platform::read_real_time();
     let _unplug = export::unplug::initialize(&PLATFORM);
     Ok(Loaded { log })
 }

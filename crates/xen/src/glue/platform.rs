@@ -6,24 +6,33 @@
 //! what a value means is decided in the portable core. Port I/O and the IRQL are the platform
 //! port's [`PortIo`] and [`Irql`], over `crates/ntddk`'s `port` and `irql` routines.
 //!
-//! The services that need more of the kernel (the MADT's vCPU ids, `vcpu_info` registration, the
-//! physical memory map, the `RealTimeIsUniversal` value, the module list, class filters, the
-//! active device, reboot requests) have no glue yet. Each says so explicitly below: a failure
-//! (`STATUS_NOT_SUPPORTED`, no module, 0 for "unknown"), or for the `VOID` filter exports a
-//! warning in the log; none claims work it did not do.
+//! The registry behind the class filters ([`ClassRegistry`]) and the `Config*` store
+//! ([`ConfigRegistry`]) is mechanical too: open, read, write, delete, create; the edits are
+//! decided by [`crate::filters`] and [`crate::config`]. `RealTimeIsUniversal` is read once at
+//! load and decided by [`crate::system::real_time_is_universal`].
+//!
+//! The services that need kernel routines `crates/ntddk` does not bind yet (the MADT's vCPU ids
+//! and `vcpu_info` registration: `MmMapIoSpace`, processor-change callbacks and targeted DPCs;
+//! the physical memory map: `MmGetPhysicalMemoryRanges`; the module list: a module query and
+//! image-load notifications) have no glue yet. Each says so explicitly below: a failure
+//! (`STATUS_NOT_SUPPORTED`, no module, 0 for "unknown"); none claims work it did not do.
 
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use ntddk::registry::Key;
-use ntddk::{KEY_READ, REG_DWORD, REG_MULTI_SZ, REG_SZ};
+use ntddk::{KEY_ALL_ACCESS, KEY_READ, REG_DWORD, REG_MULTI_SZ, REG_SZ, STATUS_INVALID_HANDLE};
 use platform_port::{Irql, IrqlLevel, PortIo};
 
+use crate::config::{self, ConfigRegistry, RebootRequest};
 use crate::export::{
     DebugLevel, NtStatus, Platform, STATUS_NOT_SUPPORTED, STATUS_OBJECT_NAME_NOT_FOUND, UnplugKey,
     debug_message,
 };
-use crate::log::StoredLevel;
-use crate::unplug::RegistryError;
+use crate::filters::{self, ClassRegistry, DeviceClass};
+use crate::log::{LogArg, StoredLevel};
+use crate::registry::{RegistryError, Value};
+use crate::system::{self, RtcSource};
 
 /// The keys `DllInitialize` holds open until `DllUnload`.
 pub(super) struct Keys {
@@ -50,6 +59,76 @@ pub(super) static KEYS: spin::RwLock<Option<Keys>> = spin::RwLock::new(None);
 const CONTROL: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Control";
 /// `HKLM\SYSTEM\CurrentControlSet\Enum\XENBUS`.
 const ENUM_XENBUS: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum\XENBUS";
+/// `HKLM\SYSTEM\CurrentControlSet\Control\TimeZoneInformation`.
+const TIME_ZONE_INFORMATION: &str =
+    r"\Registry\Machine\SYSTEM\CurrentControlSet\Control\TimeZoneInformation";
+/// The root every reboot-request path is relative to.
+const MACHINE: &str = r"\Registry\Machine";
+
+/// `SystemRealTimeIsUniversal`'s answer, read at load ([`read_real_time`]).
+static REAL_TIME_IS_UNIVERSAL: AtomicBool = AtomicBool::new(false);
+
+/// Reads `RealTimeIsUniversal` as upstream's `SystemGetTimeInformation` does (PASSIVE_LEVEL,
+/// at load), logging the answer, and an error when the value is unreadable.
+pub(super) fn read_real_time() {
+    let read = Key::open(None, TIME_ZONE_INFORMATION, KEY_READ).and_then(|key| {
+        key.query(system::REAL_TIME_IS_UNIVERSAL, |kind, data| {
+            system::real_time_is_universal(Ok(Value::new(kind, data)))
+        })
+    });
+    let decision =
+        read.unwrap_or_else(|status| system::real_time_is_universal(Err(registry_error(status))));
+    REAL_TIME_IS_UNIVERSAL.store(decision.universal, Ordering::Relaxed);
+    if let RtcSource::Unreadable(e) = decision.source {
+        debug_message(
+            DebugLevel::Error,
+            "SystemInitialize",
+            b"Cannot read RealTimeIsUniversal (%08x)\n",
+            &[LogArg::Int(u64::from(
+                crate::export::registry_status(e).cast_unsigned(),
+            ))],
+        );
+    }
+    let text: &[u8] = if decision.universal {
+        b"TRUE"
+    } else {
+        b"FALSE"
+    };
+    debug_message(
+        DebugLevel::Info,
+        "SystemGetTimeInformation",
+        b"%s\n",
+        &[LogArg::Str(Some(text))],
+    );
+}
+
+/// Forgets what [`read_real_time`] read (`DllUnload`).
+pub(super) fn forget_real_time() {
+    REAL_TIME_IS_UNIVERSAL.store(false, Ordering::Relaxed);
+}
+
+/// Calls `visit` with value `name` of `key`, or reports why not.
+fn query_value(
+    key: &Key,
+    name: &str,
+    visit: &mut dyn FnMut(Value<'_>),
+) -> Result<(), RegistryError> {
+    key.query(name, |kind, data| visit(Value::new(kind, data)))
+        .map_err(registry_error)
+}
+
+/// Opens `path` for `access`.
+fn open(path: &str, access: u32) -> Result<Key, RegistryError> {
+    Key::open(None, path, access).map_err(registry_error)
+}
+
+/// The class key of `class`.
+fn class_path(class: DeviceClass) -> alloc::string::String {
+    let mut path = alloc::string::String::from(filters::CLASS_PATH);
+    path.push('\\');
+    path.push_str(class.key_name());
+    path
+}
 
 /// The Windows platform.
 pub(super) struct WindowsPlatform;
@@ -256,62 +335,90 @@ impl Platform for WindowsPlatform {
     }
 
     fn real_time_is_universal(&self) -> bool {
-        // `TimeZoneInformation\RealTimeIsUniversal` is not read yet: Windows' own default,
-        // an RTC in local time.
-        false
+        REAL_TIME_IS_UNIVERSAL.load(Ordering::Relaxed)
     }
 
     fn module_lookup(&self, _address: usize) -> Option<(*const u8, usize)> {
         // The loaded-module list is not walked yet: every address is outside a known module.
         None
     }
+}
 
-    fn filters_install(&self) {
-        debug_message(
-            DebugLevel::Warning,
-            "FiltersInstall",
-            b"class filters not supported by this build: XENFILT not installed\n",
-            &[],
-        );
-    }
-
-    fn filters_uninstall(&self) {
-        debug_message(
-            DebugLevel::Warning,
-            "FiltersUninstall",
-            b"class filters not supported by this build: nothing removed\n",
-            &[],
-        );
-    }
-
-    fn config_get_active(&self, _key: &[u8]) -> Result<*mut u8, NtStatus> {
-        // No active-device store yet.
-        Err(STATUS_NOT_SUPPORTED)
-    }
-
-    fn config_set_active(
+impl ClassRegistry for WindowsPlatform {
+    fn read_upper_filters(
         &self,
-        _update: bool,
-        _device_id: &[u8],
-        _instance_id: &[u8],
-        _location: &[u8],
-    ) -> Result<(), NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
+        class: DeviceClass,
+        visit: &mut dyn FnMut(Value<'_>),
+    ) -> Result<(), RegistryError> {
+        query_value(
+            &open(&class_path(class), KEY_READ)?,
+            filters::UPPER_FILTERS,
+            visit,
+        )
     }
 
-    fn config_clear_active(&self) -> Result<(), NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
+    fn write_upper_filters(&self, class: DeviceClass, data: &[u8]) -> Result<(), RegistryError> {
+        open(&class_path(class), KEY_ALL_ACCESS)?
+            .set(filters::UPPER_FILTERS, REG_MULTI_SZ, data)
+            .map_err(registry_error)
     }
+}
 
-    fn config_free_active(&self, _value: *mut u8) {
-        // `config_get_active` never hands out a value, so there is none to free.
-    }
-
-    fn config_request_reboot(
+impl ConfigRegistry for WindowsPlatform {
+    fn read_active(
         &self,
-        _parameters_key: *mut c_void,
-        _module: &[u8],
-    ) -> Result<(), NtStatus> {
-        Err(STATUS_NOT_SUPPORTED)
+        name: &str,
+        visit: &mut dyn FnMut(Value<'_>),
+    ) -> Result<(), RegistryError> {
+        query_value(&open(config::ACTIVE_PATH, KEY_READ)?, name, visit)
+    }
+
+    fn write_active(&self, name: &str, data: &[u8]) -> Result<(), RegistryError> {
+        open(config::ACTIVE_PATH, KEY_ALL_ACCESS)?
+            .set(name, REG_SZ, data)
+            .map_err(registry_error)
+    }
+
+    fn delete_active(&self, name: &str) -> Result<(), RegistryError> {
+        open(config::ACTIVE_PATH, KEY_ALL_ACCESS)?
+            .delete_value(name)
+            .map_err(registry_error)
+    }
+
+    fn enum_key_exists(&self, path: &str) -> Result<bool, RegistryError> {
+        let mut full = alloc::string::String::from(config::ENUM_PATH);
+        full.push('\\');
+        full.push_str(path);
+        match open(&full, KEY_READ) {
+            Ok(_key) => Ok(true),
+            Err(RegistryError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read_request_key(
+        &self,
+        parameters_key: *mut c_void,
+        visit: &mut dyn FnMut(Value<'_>),
+    ) -> Result<(), RegistryError> {
+        if parameters_key.is_null() {
+            return Err(RegistryError::Os(STATUS_INVALID_HANDLE));
+        }
+        // SAFETY: `ConfigRequestReboot`'s caller passes its own open `Parameters` key handle;
+        // the borrowed key is forgotten, never closed here.
+        let borrowed = core::mem::ManuallyDrop::new(unsafe { Key::borrow_raw(parameters_key) });
+        query_value(&borrowed, config::REQUEST_KEY, visit)
+    }
+
+    fn create_reboot_request(&self, request: &RebootRequest) -> Result<(), RegistryError> {
+        // Each key is closed as soon as its child exists (upstream leaks the request key).
+        let mut parent = open(MACHINE, KEY_ALL_ACCESS)?;
+        for component in &request.path {
+            parent = Key::create(Some(&parent), component, false).map_err(registry_error)?;
+        }
+        let module = Key::create(Some(&parent), &request.module, true).map_err(registry_error)?;
+        module
+            .set(config::REBOOT_VALUE, REG_DWORD, &1u32.to_le_bytes())
+            .map_err(registry_error)
     }
 }
