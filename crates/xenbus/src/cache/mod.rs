@@ -480,9 +480,34 @@ impl<P: Platform> Cache<P> {
             );
             return false;
         }
-        let slab = slabs.list.remove(at);
-        Self::insert_slab(slabs, slab);
+        Self::settle_after_put(slabs, at);
         true
+    }
+
+    /// Moves the slab at `at`, which just got one object back, to its place in the occupancy
+    /// order (fullest first) by rotating it past the slabs that now hold more, instead of
+    /// removing and re-inserting it; then re-aims the cursor.
+    fn settle_after_put(slabs: &mut Slabs, at: usize) {
+        let Some(count) = slabs.list.get(at).map(|slab| slab.allocated.count()) else {
+            return;
+        };
+        let tail = slabs.list.get(at..).unwrap_or_default();
+        // The slabs after `at` that hold more than this one now (the list was sorted before
+        // the put, so they come first).
+        let passed = tail
+            .iter()
+            .skip(1)
+            .take_while(|slab| slab.allocated.count() > count)
+            .count();
+        if let Some(moved) = slabs.list.get_mut(at..=at.saturating_add(passed)) {
+            moved.rotate_left(1);
+        }
+        // The slab is not full any more; the cursor moves back to it if it was past it.
+        let now = at.saturating_add(passed);
+        slabs.cursor = slabs.cursor.min(now);
+        while slabs.list.get(slabs.cursor).is_some_and(Slab::is_full) {
+            slabs.cursor = slabs.cursor.saturating_add(1);
+        }
     }
 
     /// Inserts `new` before the first slab holding fewer objects, then re-aims the cursor at the

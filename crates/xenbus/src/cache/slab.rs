@@ -218,6 +218,10 @@ impl Slab {
     /// The index of the object at `address`, if it is exactly one of this slab's objects.
     pub fn index_of(&self, layout: &SlabLayout, address: usize) -> Option<u32> {
         let offset = address.checked_sub(self.base())?.checked_sub(SLAB_HEADER)?;
+        // Outside this slab's objects: refuse before dividing (the put path asks every slab).
+        if offset >= layout.pages.checked_mul(PAGE_SIZE)? {
+            return None;
+        }
         if offset.checked_rem(layout.size)? != 0 {
             return None;
         }

@@ -660,3 +660,55 @@ fn monitor_refills_capacity_that_fell_below_the_reservation() {
     f.context.destroy(&cache).unwrap();
     assert_eq!(f.live_pages(), 0);
 }
+
+/// The slab list's invariants: fullest first, and the cursor on the first slab that is not
+/// full (`list.len()` when every slab is).
+fn assert_slab_order(cache: &Cache<StdPlatform>) {
+    let slabs = cache.slabs.lock();
+    let counts: Vec<u32> = slabs.list.iter().map(|s| s.allocated.count()).collect();
+    assert!(
+        counts.windows(2).all(|w| w[0] >= w[1]),
+        "slabs not fullest first: {counts:?}"
+    );
+    let first_free = slabs
+        .list
+        .iter()
+        .position(|s| !s.is_full())
+        .unwrap_or(slabs.list.len());
+    assert_eq!(
+        slabs.cursor, first_free,
+        "cursor off the first non-full slab: {counts:?}"
+    );
+}
+
+#[test]
+fn slab_order_and_cursor_hold_after_every_get_and_put_in_any_order() {
+    let f = fixture(1);
+    let cache = f.create(16, 0, 0);
+    let per = usize::try_from(PER_SLAB_16).unwrap();
+    let mut held: Vec<NonNull<u8>> = (0..4 * per).map(|_| cache.get(false).unwrap()).collect();
+    assert_slab_order(&cache);
+    // A deterministic shuffle of puts and gets (xorshift), crossing slab boundaries both ways.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..20_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let pick = usize::try_from(state % 1_000_003).unwrap();
+        if !held.is_empty() && (state & 3 != 0 || held.len() == 4 * per) {
+            let object = held.swap_remove(pick % held.len());
+            // SAFETY: an object from this cache, returned once.
+            unsafe { cache.put(object, false) };
+        } else {
+            held.push(cache.get(false).unwrap());
+        }
+        assert_slab_order(&cache);
+    }
+    for object in held {
+        // SAFETY: as above.
+        unsafe { cache.put(object, false) };
+    }
+    assert_slab_order(&cache);
+    f.context.destroy(&cache).unwrap();
+    assert_eq!(f.live_pages(), 0);
+}
