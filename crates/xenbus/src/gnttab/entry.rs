@@ -265,7 +265,9 @@ impl LiveEntry<'_> {
         // Relaxed: as for `domid`.
         entry.frame.store(frame, Ordering::Relaxed);
         // Release: the single write that makes the grant live, after domid and frame.
-        entry.flags.store(flags | GTF_PERMIT_ACCESS, Ordering::Release);
+        entry
+            .flags
+            .store(flags | GTF_PERMIT_ACCESS, Ordering::Release);
     }
 
     /// One revoke attempt: clear the whole entry's flags unless the peer is reading or
