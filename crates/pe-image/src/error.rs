@@ -66,6 +66,14 @@ pub enum Error {
         /// What it holds.
         value: u64,
     },
+    /// A loader refuses the image ([`crate::load`]): `what` names the field and the rule it
+    /// breaks, `value` is what the field holds.
+    Refused {
+        /// The field and the rule.
+        what: &'static str,
+        /// What it holds.
+        value: u64,
+    },
 }
 
 impl Error {
@@ -117,6 +125,7 @@ impl Error {
             | Self::UnmappedRva { field, .. }
             | Self::UnterminatedString { field, .. }
             | Self::BadEntry { field, .. } => field,
+            Self::Refused { what, .. } => what,
         }
     }
 }
@@ -162,6 +171,7 @@ impl fmt::Display for Error {
             Self::BadEntry { field, rva, value } => {
                 write!(f, "{field}: bad entry {value:#x} at RVA {rva:#x}")
             }
+            Self::Refused { what, value } => write!(f, "refused: {what}: {value:#x}"),
         }
     }
 }

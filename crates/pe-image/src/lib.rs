@@ -32,6 +32,11 @@
 //! `#[link(name)]` string verbatim (so `HAL.dll` and `hal.dll` both occur; compare names
 //! case-insensitively) and hints are usually 0. Delay-load imports are not parsed.
 //!
+//! [`load`] adds what a loader does with a parsed image: every header field the load depends on
+//! checked, the image copied into memory laid out as mapped, `DIR64` relocations applied for a
+//! new base, imports bound by name through a resolver (the stand-in kernel in
+//! `crates/xen-pvh-test` uses it).
+//!
 //! With the `builder` feature (and in this crate's tests), `pe_image::builder` writes small
 //! synthetic images for tests.
 
@@ -59,6 +64,7 @@ mod checksum;
 mod error;
 mod exports;
 mod imports;
+pub mod load;
 mod relocs;
 mod unwind;
 
@@ -654,6 +660,12 @@ impl<'a> PeImage<'a> {
         let size = u32_at(self.data, at.checked_add(4)?, "DataDirectory Size").ok()?;
         let d = DataDirectory { rva, size };
         (!d.is_empty()).then_some(d)
+    }
+
+    /// The file offset of the section table.
+    #[must_use]
+    pub const fn section_table_offset(&self) -> usize {
+        self.section_table_offset
     }
 
     /// The number of sections.

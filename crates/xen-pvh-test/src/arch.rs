@@ -199,8 +199,9 @@ pub struct Frame {
 #[unsafe(no_mangle)]
 extern "C" fn pvh_interrupt(frame: *mut Frame) {
     // SAFETY: the stub passes the address of the frame it just pushed; nothing else aliases it
-    // while this handler runs.
-    let frame = unsafe { &*frame };
+    // while this handler runs, and the stub restores the registers from it on return (so a
+    // handler may change them, as the CR8 emulation does).
+    let frame = unsafe { &mut *frame };
     crate::events::interrupt(frame);
 }
 

@@ -12,11 +12,17 @@
 //! to its PV console, first with the `xen` crate's wrappers (`suite/peer.rs`) and then through
 //! the xenbus EVTCHN, GNTTAB, CACHE and CONSOLE subsystems (`suite/subsystems.rs`).
 //!
+//! With `xtk.mode=nt` (and `nt-watchdog`, `nt-bugcheck`, `nt-rule=NAME`) it is the stand-in
+//! Windows kernel (`nt/`): it loads the real xen.sys image, passed as the first boot module,
+//! binds it to its own checked kernel routines and runs it in ring 0 on the real hypervisor
+//! (scripts/nt-xen-test).
+//!
 //! Layering: it sits beside the drivers and links `crates/xen` exactly as xen.sys does; the
 //! code it adds is only what a bare machine needs (entry, descriptor tables, upcall handler)
 //! and, for the subsystems, a small `platform_port::Platform` (`port.rs`).
 //!
-//! Build: scripts/xen-qemu-test builds it with `--cfg xen_freestanding` for the whole crate graph
+//! Build: scripts/xen-qemu-test and scripts/nt-xen-test build it (`scripts/lib/xen-qemu.bash`)
+//! with `--cfg xen_freestanding` for the whole crate graph
 //! (plus static relocation, no red zone and our linker script, see build.rs). Without that cfg —
 //! in every ordinary `cargo build`/`clippy`/`test` of the workspace — this file compiles to a
 //! host stub that explains how to run the kernel, because the `xen` crate links `std` on hosts.
@@ -44,6 +50,8 @@ mod console;
 mod events;
 #[cfg(xen_freestanding)]
 mod harness;
+#[cfg(xen_freestanding)]
+mod nt;
 #[cfg(xen_freestanding)]
 mod port;
 #[cfg(xen_freestanding)]

@@ -114,10 +114,11 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     crate::harness::fatal(format_args!("panic: {info}"))
 }
 
-/// A bump allocator over a static arena: the kernel allocates little and frees nothing.
+/// A bump allocator over a static arena: the kernel allocates little and frees nothing. 4 MiB:
+/// in the stand-in mode (`nt`) the driver image, its pool and the registry come from it too.
 struct Bump;
 
-const ARENA_BYTES: usize = 2 * 1024 * 1024;
+const ARENA_BYTES: usize = 4 * 1024 * 1024;
 
 #[repr(C, align(4096))]
 struct Arena(core::cell::UnsafeCell<[u8; ARENA_BYTES]>);

@@ -14,7 +14,7 @@ mod gnttab;
 mod memory;
 mod peer;
 mod sched;
-mod shm;
+pub mod shm;
 mod smp;
 mod subsystems;
 mod xenstore;
@@ -119,6 +119,11 @@ pub fn run(start_info: u64) {
     );
     basics::detection();
     crate::record::start(cmdline);
+    if let Some(scenario) = crate::nt::scenario(cmdline) {
+        // The stand-in kernel (scripts/nt-xen-test): xen.sys is the first boot module.
+        crate::nt::run(start_info, scenario);
+        return;
+    }
     if cmdline
         .windows(b"xtk.mode=watchdog".len())
         .any(|w| w == b"xtk.mode=watchdog")

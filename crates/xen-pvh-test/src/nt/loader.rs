@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The image loader: from the bytes of a `.sys` file to a mapped, relocated, bound image at a
+//! fresh system address, and back.
+//!
+//! [`load`] runs `pe_image::load`'s steps — every header field checked, the image copied into
+//! page-aligned memory from the allocator, its `DIR64` relocations applied for the new base, its
+//! imports bound by name — then maps it with its sections' rights ([`super::vm`]) and records its
+//! exports. Imports from `ntoskrnl.exe` and `HAL.dll` bind to the stand-in's routine table
+//! ([`super::routines::lookup`]), checked against the DLL each routine belongs to; imports from
+//! another driver bind to the exports of an image already loaded whose export table names that
+//! DLL (`xen.sys`), as the Windows loader resolves an export driver for its importers. An import
+//! nothing provides refuses the image with the DLL and the routine's name; so does any other
+//! defect the checks find, with the field at fault.
+//!
+//! [`unload`] unmaps the image; its record stays so that addresses inside it can still be named
+//! in messages ([`Where`]) and the leak checks can tell what an unloaded image left behind.
+
+use super::{routines, vm};
+use alloc::alloc::{Layout, alloc_zeroed};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use pe_image::PeImage;
+use pe_image::load::{self as pe_load, BindError};
+
+/// One section's memory range and rights.
+#[derive(Debug, Clone, Copy)]
+pub struct Region {
+    /// First address.
+    pub start: u64,
+    /// One past the last address.
+    pub end: u64,
+    /// Its rights.
+    pub rights: vm::Rights,
+}
+
+/// A loaded (or unloaded) image.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// The file name (`xen.sys`).
+    pub name: String,
+    /// The name its export table records (`xen.sys`), if it exports anything.
+    pub export_name: Option<String>,
+    /// Where it is mapped.
+    pub base: u64,
+    /// `SizeOfImage`.
+    pub size: u64,
+    /// Its mapped regions.
+    pub regions: Vec<Region>,
+    /// Named exports and their addresses.
+    pub exports: Vec<(String, u64)>,
+    /// The entry point (`DriverEntry`), 0 if none.
+    pub entry: u64,
+    /// Relocations applied, imports bound.
+    pub relocations: usize,
+    /// Imports bound.
+    pub imports: usize,
+    /// Whether it is still mapped.
+    pub loaded: bool,
+}
+
+/// Every image loaded so far, in load order.
+static IMAGES: spin::RwLock<Vec<Image>> = spin::RwLock::new(Vec::new());
+
+/// Why an image was refused.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn refuse(name: &str, what: impl fmt::Display) -> Refused {
+    Refused(alloc::format!("{name}: {what}"))
+}
+
+/// Resolves one import of an image being loaded.
+fn resolve(dll: &[u8], symbol: &[u8]) -> Option<u64> {
+    let dll = core::str::from_utf8(dll).ok()?;
+    let symbol = core::str::from_utf8(symbol).ok()?;
+    if let Some(routine) = routines::lookup(symbol)
+        && routine.dll.eq_ignore_ascii_case(dll)
+    {
+        return Some(routine.address);
+    }
+    let images = IMAGES.read();
+    let provider = images.iter().find(|i| {
+        i.loaded
+            && i.export_name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(dll))
+    })?;
+    provider
+        .exports
+        .iter()
+        .find(|(name, _)| name == symbol)
+        .map(|&(_, address)| address)
+}
+
+/// Loads `bytes` as `name`; returns the image's index.
+///
+/// # Errors
+/// [`Refused`] naming the image and what is wrong with it (a header field, a table, an import
+/// nothing provides).
+pub fn load(name: &str, bytes: &[u8]) -> Result<usize, Refused> {
+    let image = PeImage::parse(bytes).map_err(|e| refuse(name, e))?;
+    let info = pe_load::check_loadable(&image).map_err(|e| refuse(name, e))?;
+    let size = usize::try_from(info.size_of_image).map_err(|e| refuse(name, e))?;
+    let index = IMAGES.read().len();
+    let base = u64::try_from(index)
+        .ok()
+        .and_then(|i| i.checked_mul(vm::IMAGE_SLOT))
+        .and_then(|offset| vm::IMAGE_REGION.checked_add(offset))
+        .filter(|_| u64::from(info.size_of_image) <= vm::IMAGE_SLOT)
+        .ok_or_else(|| refuse(name, "no room in the image region"))?;
+    let layout = Layout::from_size_align(size, 4096).map_err(|e| refuse(name, e))?;
+    // SAFETY: `size` is non-zero (checked by `check_loadable`).
+    let memory = unsafe { alloc_zeroed(layout) };
+    if memory.is_null() {
+        return Err(refuse(name, "out of memory for the image"));
+    }
+    // SAFETY: a fresh allocation of `size` bytes that nothing else references; the image's
+    // mapping at `base` is made only after this slice is last used.
+    let dest = unsafe { core::slice::from_raw_parts_mut(memory, size) };
+    pe_load::copy_to(&image, dest).map_err(|e| refuse(name, e))?;
+    let relocations = pe_load::relocate(&image, dest, base).map_err(|e| refuse(name, e))?;
+    let imports =
+        pe_load::bind_imports(&image, dest, resolve).map_err(|e: BindError<'_>| refuse(name, e))?;
+    let exports = exports(&image, base, info.size_of_image).map_err(|e| refuse(name, e))?;
+    let export_name = image
+        .exports()
+        .ok()
+        .flatten()
+        .and_then(|e| core::str::from_utf8(e.dll).ok().map(ToString::to_string));
+    let regions = map_image(&image, base, memory.expose_provenance() as u64)
+        .ok_or_else(|| refuse(name, "could not map the image"))?;
+    // `check_loadable` placed the entry point inside the image.
+    let entry = if info.entry_point == 0 {
+        0
+    } else {
+        base.saturating_add(u64::from(info.entry_point))
+    };
+    IMAGES.write().push(Image {
+        name: name.to_string(),
+        export_name,
+        base,
+        size: u64::from(info.size_of_image),
+        regions,
+        exports,
+        entry,
+        relocations,
+        imports,
+        loaded: true,
+    });
+    Ok(index)
+}
+
+/// The named exports at their loaded addresses; forwarders (a kernel export driver has none)
+/// and addresses outside the image are refused.
+fn exports(image: &PeImage<'_>, base: u64, size: u32) -> Result<Vec<(String, u64)>, String> {
+    let Some(table) = image.exports().map_err(|e| e.to_string())? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for export in table.names() {
+        let export = export.map_err(|e| e.to_string())?;
+        let name = core::str::from_utf8(export.name).map_err(|e| e.to_string())?;
+        match export.target {
+            pe_image::ExportTarget::Rva(rva) if rva < size => {
+                out.push((name.to_string(), base.saturating_add(u64::from(rva))));
+            }
+            pe_image::ExportTarget::Rva(rva) => {
+                return Err(alloc::format!(
+                    "export {name} at RVA {rva:#x} is outside the image"
+                ));
+            }
+            pe_image::ExportTarget::Forwarder(_) => {
+                return Err(alloc::format!("export {name} is a forwarder"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Maps the headers and each section with its rights; returns the regions. The sizes were
+/// checked by `check_loadable` (everything inside `SizeOfImage`, at most 64 MiB); the
+/// arithmetic is checked all the same.
+fn map_image(image: &PeImage<'_>, base: u64, phys: u64) -> Option<Vec<Region>> {
+    let page = 4096u64;
+    let read_only = vm::Rights {
+        write: false,
+        execute: false,
+    };
+    let headers = (
+        0u64,
+        u64::from(image.optional_header().size_of_headers),
+        read_only,
+    );
+    let sections = image.sections().map(|s| {
+        let rights = vm::Rights {
+            write: s.is_writable(),
+            execute: s.is_executable(),
+        };
+        (
+            u64::from(s.virtual_address),
+            u64::from(s.memory_size()),
+            rights,
+        )
+    });
+    let mut regions = Vec::new();
+    for (offset, len, rights) in core::iter::once(headers).chain(sections) {
+        let pages = len.div_ceil(page);
+        let start = base.checked_add(offset)?;
+        let end = start.checked_add(pages.checked_mul(page)?)?;
+        if !vm::map(start, phys.checked_add(offset)?, pages, rights) {
+            return None;
+        }
+        regions.push(Region { start, end, rights });
+    }
+    Some(regions)
+}
+
+/// Unmaps image `index`.
+pub fn unload(index: usize) {
+    let mut images = IMAGES.write();
+    let Some(image) = images.get_mut(index) else {
+        return;
+    };
+    for r in &image.regions {
+        vm::unmap(r.start, r.end.saturating_sub(r.start) / 4096);
+    }
+    image.loaded = false;
+}
+
+/// A copy of image `index`'s record.
+pub fn image(index: usize) -> Option<Image> {
+    IMAGES.read().get(index).cloned()
+}
+
+/// The address of export `name` of image `index`.
+pub fn export(index: usize, name: &str) -> Option<u64> {
+    IMAGES
+        .read()
+        .get(index)
+        .and_then(|i| i.exports.iter().find(|(n, _)| n == name).map(|&(_, a)| a))
+}
+
+/// The index of the image (loaded or not) whose range holds `address`.
+pub fn containing(address: u64) -> Option<usize> {
+    IMAGES
+        .read()
+        .iter()
+        .position(|i| address >= i.base && address.saturating_sub(i.base) < i.size)
+}
+
+/// Whether `address` lies in an executable section of a loaded image (where a callback or DPC
+/// routine a driver hands the kernel must be).
+pub fn is_loaded_code(address: u64) -> bool {
+    IMAGES.read().iter().any(|i| {
+        i.loaded
+            && i.regions
+                .iter()
+                .any(|r| r.rights.execute && address >= r.start && address < r.end)
+    })
+}
+
+/// The bytes of the NUL-terminated string at `address` (at most `max`), if it lies in a
+/// readable region of a loaded image (what a bug check's parameters may point to).
+pub fn read_c_string(address: u64, max: usize) -> Option<Vec<u8>> {
+    let images = IMAGES.read();
+    let region = images
+        .iter()
+        .filter(|i| i.loaded)
+        .flat_map(|i| i.regions.iter())
+        .find(|r| address >= r.start && address < r.end)?;
+    let available = usize::try_from(region.end.saturating_sub(address))
+        .ok()?
+        .min(max);
+    let base = usize::try_from(address).ok()?;
+    let mut out = Vec::new();
+    for i in 0..available {
+        let p = core::ptr::with_exposed_provenance::<u8>(base.wrapping_add(i));
+        // SAFETY: `base + i` lies in a mapped region of a loaded image (`i < available`), and
+        // images stay mapped while the image list's lock is held.
+        let b = unsafe { p.read_volatile() };
+        if b == 0 {
+            break;
+        }
+        out.push(b);
+    }
+    Some(out)
+}
+
+/// An address as `image+0xoffset (0x...)`, or just the address outside every image.
+#[derive(Debug, Clone, Copy)]
+pub struct Where(pub u64);
+
+impl fmt::Display for Where {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let images = IMAGES.try_read();
+        let found = images.as_ref().and_then(|images| {
+            images
+                .iter()
+                .find(|i| self.0 >= i.base && self.0.saturating_sub(i.base) < i.size)
+                .map(|i| (i.name.clone(), self.0.saturating_sub(i.base), i.loaded))
+        });
+        match found {
+            Some((name, offset, true)) => write!(f, "{name}+{offset:#x} ({:#x})", self.0),
+            Some((name, offset, false)) => {
+                write!(f, "unloaded {name}+{offset:#x} ({:#x})", self.0)
+            }
+            None => write!(f, "{:#x}", self.0),
+        }
+    }
+}

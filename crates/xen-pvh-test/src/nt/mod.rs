@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The stand-in kernel (`xtk.mode=nt`): runs the real xen.sys image — the bytes
+//! `scripts/build-images` leaves in `target/package/` — in ring 0 on the real Xen hypervisor,
+//! as Windows would load it for an importer, and checks it through its exports.
+//!
+//! No Windows can run here, so this kernel plays Windows' part for the image:
+//!
+//! * **Loader** ([`loader`], over `pe_image::load`): the image arrives as the PVH start info's
+//!   first module (`-initrd "kernel args,xen.sys"`), is checked field by field, copied into
+//!   kernel memory, relocated to a fresh system address (`0xFFFFF806...`), bound by name to the
+//!   routine table, and mapped with its sections' rights ([`vm`]: code read-only, data
+//!   no-execute).
+//! * **Kernel routines** ([`routines`]): every routine the image imports, as `extern "win64"`
+//!   functions with Windows' structure layouts (`crates/ntddk`'s types), each checking its
+//!   documented rules as Driver Verifier does ([`verifier`]) and failing the run with the
+//!   routine and the caller on a broken one. The registry is an in-memory hive ([`hive`]) with
+//!   the service keys and `SystemStartOptions` Windows has at boot.
+//! * **The run** ([`run`]): `DllInitialize` with the service key's path (as the kernel calls
+//!   it when an importer loads xen.sys), the export checks ([`checks`]: every export family,
+//!   through the Microsoft x64 convention, against the real hypervisor), `DllUnload`, then the
+//!   leak audit: nothing the image allocated, opened, queued or registered may remain.
+//!
+//! `xtk.mode=nt-rule=NAME` breaks one kernel rule on purpose after `DllInitialize`
+//! (`checks::rules`): the run must end with the verifier naming the routine and the rule.
+//!
+//! Two more scenarios end the machine instead of returning: `xtk.mode=nt-watchdog` (the
+//! `XEN:WATCHDOG=` start option read back through xen.sys's `ConfigQuerySystemStartOption`
+//! and armed through `SystemSetWatchdog`, as xenbus.sys does, then never patted) and
+//! `xtk.mode=nt-bugcheck` (a bug check after `DllInitialize`, with the bug-check callbacks
+//! xen.sys registered, then Windows' automatic restart).
+//!
+//! The IRQL is the real `cr8` (the images raise and lower it inline); on this machine a read of
+//! it traps and is emulated from the local APIC ([`cr8`]), which also explains why the stand-in
+//! configures no upcall delivery.
+//!
+//! What the stand-in does not model, and why it does not matter for xen.sys today: interrupts
+//! (drivers run with interrupts off; nothing xen.sys imports needs them), a second running
+//! processor (with 2 vCPUs the second exists for Xen and for the processor queries, but is not
+//! started; DPC targets are recorded, not honoured), DPC delivery at the exact moment a driver
+//! lowers `cr8` itself (it happens at its next kernel call, see [`verifier`]), paging (all pool
+//! is resident), and time (registry write times read 0). Each gap is named where it would show.
+
+pub mod checks;
+pub mod cr8;
+pub mod hive;
+pub mod loader;
+pub mod routines;
+pub mod verifier;
+pub mod vm;
+pub mod xen_sys;
+
+use crate::harness::check;
+use crate::kprintln;
+use alloc::string::String;
+use core::fmt::Write as _;
+use core::mem::offset_of;
+use hive::Hive;
+use ntddk::UNICODE_STRING;
+
+/// Which scenario the command line asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// Load, initialise, check every export family, unload, audit (`xtk.mode=nt`).
+    Exports,
+    /// Arm the watchdog from `XEN:WATCHDOG=` and let it fire (`xtk.mode=nt-watchdog`).
+    Watchdog,
+    /// Bug-check after `DllInitialize` (`xtk.mode=nt-bugcheck`).
+    BugCheck,
+    /// Break kernel rule `checks::rules::RULES[n]` after `DllInitialize`
+    /// (`xtk.mode=nt-rule=NAME`): the run must end with the verifier's message.
+    Rule(usize),
+}
+
+/// The scenario `cmdline` names, if any.
+pub fn scenario(cmdline: &[u8]) -> Option<Scenario> {
+    cmdline.split(|&b| b == b' ').find_map(|word| match word {
+        b"xtk.mode=nt" => Some(Scenario::Exports),
+        b"xtk.mode=nt-watchdog" => Some(Scenario::Watchdog),
+        b"xtk.mode=nt-bugcheck" => Some(Scenario::BugCheck),
+        _ => {
+            let name = word.strip_prefix(b"xtk.mode=nt-rule=")?;
+            checks::rules::RULES
+                .iter()
+                .position(|(rule, _, _)| rule.as_bytes() == name)
+                .map(Scenario::Rule)
+        }
+    })
+}
+
+/// The service key's path, as the kernel passes it to `DllInitialize`.
+pub const SERVICE_KEY: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\XEN";
+/// `HKLM\SYSTEM\CurrentControlSet\Control`.
+pub const CONTROL_KEY: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Control";
+/// What `SystemStartOptions` holds in the export checks (Windows stores the loader options
+/// without their slashes, with a leading space).
+pub const START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:BALLOON=OFF XEN:WATCHDOG=0x1e";
+/// What it holds in the watchdog scenario (10 s, xenbus.sys's minimum).
+pub const WATCHDOG_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:WATCHDOG=10";
+/// A `REG_MULTI_SZ` log level the checks read back through `LogReadLogLevel`.
+pub const TEST_LEVEL_VALUE: &str = "NtTestLogLevel";
+
+/// The registry Windows has when xen.sys loads: its service key with `Parameters`, the
+/// `Control` key with `SystemStartOptions`.
+fn boot_hive(options: &str) -> Hive {
+    let mut h = Hive::new();
+    let service = h.create_path(SERVICE_KEY);
+    let parameters = h.create_path(&alloc::format!(r"{SERVICE_KEY}\Parameters"));
+    if let Some(service) = service {
+        h.set_value(
+            service,
+            &hive::wide("Start"),
+            hive::REG_DWORD,
+            &3u32.to_le_bytes(),
+        );
+        h.set_value(
+            service,
+            &hive::wide("Type"),
+            hive::REG_DWORD,
+            &1u32.to_le_bytes(),
+        );
+    }
+    if let Some(parameters) = parameters {
+        h.set_value(
+            parameters,
+            &hive::wide(TEST_LEVEL_VALUE),
+            hive::REG_MULTI_SZ,
+            &hive::multi_sz(&["error", "Warning", "BOGUS", "CRITICAL"]),
+        );
+    }
+    if let Some(control) = h.create_path(CONTROL_KEY) {
+        h.set_value(
+            control,
+            &hive::wide("SystemStartOptions"),
+            hive::REG_SZ,
+            &hive::sz(options),
+        );
+    }
+    h.create_path(r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum");
+    h
+}
+
+/// `struct hvm_start_info` and `struct hvm_modlist_entry` (`public/arch-x86/hvm/start_info.h`).
+#[repr(C)]
+#[allow(dead_code)] // Only the layout matters; fields are read by offset.
+struct HvmStartInfo {
+    magic: u32,
+    version: u32,
+    flags: u32,
+    nr_modules: u32,
+    modlist_paddr: u64,
+    cmdline_paddr: u64,
+    rsdp_paddr: u64,
+}
+
+#[repr(C)]
+#[allow(dead_code)] // As above.
+struct HvmModlistEntry {
+    paddr: u64,
+    size: u64,
+    cmdline_paddr: u64,
+    reserved: u64,
+}
+
+/// Reads the `T` at physical (= identity-mapped) address `at`.
+///
+/// # Safety
+/// `at` must be readable memory holding a `T` below 4 GiB (the boot identity map).
+unsafe fn read_phys<T: Copy>(at: u64) -> T {
+    let p = core::ptr::with_exposed_provenance::<T>(usize::try_from(at).unwrap_or(0));
+    // SAFETY: the caller's contract.
+    unsafe { p.read_unaligned() }
+}
+
+/// The first boot module: the image to run.
+fn boot_module(start_info: u64) -> Option<&'static [u8]> {
+    if start_info == 0 {
+        return None;
+    }
+    // SAFETY: Xen placed the start info at `start_info` and the module list it names in our
+    // memory, below 4 GiB (the same holds for the reads below).
+    let count: u32 = unsafe { read_phys(start_info + offset_of!(HvmStartInfo, nr_modules) as u64) };
+    if count == 0 {
+        return None;
+    }
+    // SAFETY: see above.
+    let list: u64 =
+        unsafe { read_phys(start_info + offset_of!(HvmStartInfo, modlist_paddr) as u64) };
+    // SAFETY: see above.
+    let paddr: u64 = unsafe { read_phys(list + offset_of!(HvmModlistEntry, paddr) as u64) };
+    // SAFETY: see above.
+    let size: u64 = unsafe { read_phys(list + offset_of!(HvmModlistEntry, size) as u64) };
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|&s| s > 0 && s < 64 << 20)?;
+    let base = usize::try_from(paddr)
+        .ok()
+        .filter(|&p| p != 0 && p.checked_add(size).is_some_and(|end| end <= 1 << 32))?;
+    let p = core::ptr::with_exposed_provenance::<u8>(base);
+    // SAFETY: Xen loaded the module at `paddr` for `size` bytes inside our (identity-mapped)
+    // memory and nothing writes it afterwards.
+    Some(unsafe { core::slice::from_raw_parts(p, size) })
+}
+
+/// Calls into a driver at `PASSIVE_LEVEL` and checks it came back there; runs the DPCs that
+/// became due (as the return to a passive caller would on Windows).
+pub fn call_driver<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let before = verifier::irql();
+    let value = f();
+    let after = verifier::irql();
+    if after != before {
+        verifier::violation(
+            what,
+            0,
+            format_args!("returned at IRQL {after}, called at {before}"),
+        );
+    }
+    routines::dpc::run_due();
+    value
+}
+
+/// A `UNICODE_STRING` over a UTF-16 copy of `text` (which must outlive its use).
+pub fn unicode_string(units: &mut [u16]) -> UNICODE_STRING {
+    let bytes = u16::try_from(units.len() * 2).unwrap_or(0);
+    UNICODE_STRING {
+        Length: bytes,
+        MaximumLength: bytes,
+        Buffer: units.as_mut_ptr(),
+    }
+}
+
+/// Runs `scenario` on the image in the first boot module. Returns only from the export
+/// scenario.
+pub fn run(start_info: u64, scenario: Scenario) {
+    kprintln!(
+        "NT: stand-in kernel, scenario {scenario:?}, {} kernel routines",
+        routines::count()
+    );
+    let Some(bytes) = boot_module(start_info) else {
+        check(
+            "nt.boot_module",
+            false,
+            format_args!("no image module in the start info"),
+        );
+        return;
+    };
+    check(
+        "nt.boot_module",
+        bytes.starts_with(b"MZ"),
+        format_args!("{} bytes", bytes.len()),
+    );
+    vm::enable_nx();
+    let vcpus = if xen::vcpu::is_up(crate::suite::hv(), 1).is_ok() {
+        2
+    } else {
+        1
+    };
+    routines::ke::set_processors(vcpus);
+    let options = if scenario == Scenario::Watchdog {
+        WATCHDOG_START_OPTIONS
+    } else {
+        START_OPTIONS
+    };
+    routines::registry::install(boot_hive(options));
+    if scenario == Scenario::Exports {
+        checks::refusals(bytes);
+    }
+    let index = match loader::load("xen.sys", bytes) {
+        Ok(index) => index,
+        Err(refused) => {
+            check("nt.load", false, format_args!("refused: {refused}"));
+            return;
+        }
+    };
+    checks::loaded(index, bytes);
+    if scenario == Scenario::Exports {
+        checks::importer(index);
+    }
+    let exports = match xen_sys::Exports::resolve(index) {
+        Ok(e) => e,
+        Err(missing) => {
+            check(
+                "nt.exports_resolved",
+                false,
+                format_args!("{missing} is not exported"),
+            );
+            return;
+        }
+    };
+    check(
+        "nt.exports_resolved",
+        true,
+        format_args!("{} exports typed and resolved", xen_sys::NAMES.len()),
+    );
+    let mut path: alloc::vec::Vec<u16> = SERVICE_KEY.encode_utf16().collect();
+    let mut registry_path = unicode_string(&mut path);
+    // SAFETY: the image's DllInitialize, called once at PASSIVE_LEVEL with the service key's
+    // path, as the kernel calls it.
+    let status = call_driver("DllInitialize", || unsafe {
+        (exports.dll_initialize)(&raw mut registry_path)
+    });
+    if !check(
+        "nt.dll_initialize",
+        status == 0,
+        format_args!("status {:#010x}", status.cast_unsigned()),
+    ) {
+        return;
+    }
+    checks::after_initialize();
+    match scenario {
+        Scenario::Exports => checks::exports(&exports),
+        Scenario::Watchdog => checks::watchdog(&exports),
+        Scenario::BugCheck => checks::bug_check(),
+        Scenario::Rule(n) => {
+            if let Some(&(name, routine, text)) = checks::rules::RULES.get(n) {
+                kprintln!("NT-RULE: {name}: expect {routine}: {text}");
+                checks::rules::break_rule(name);
+            }
+        }
+    }
+    // SAFETY: the image's DllUnload, called once at PASSIVE_LEVEL after DllInitialize succeeded
+    // and nothing imports it any more.
+    let status = call_driver("DllUnload", || unsafe { (exports.dll_unload)() });
+    check(
+        "nt.dll_unload",
+        status == 0,
+        format_args!("status {:#010x}", status.cast_unsigned()),
+    );
+    loader::unload(index);
+    checks::leaks(index);
+    summary();
+}
+
+/// What the run exercised, per routine.
+fn summary() {
+    let calls = verifier::calls();
+    let mut line = String::new();
+    for (name, count) in &calls {
+        let _ = write!(line, " {name}={count}");
+        if line.len() > 180 {
+            kprintln!("NT-CALLS:{line}");
+            line.clear();
+        }
+    }
+    if !line.is_empty() {
+        kprintln!("NT-CALLS:{line}");
+    }
+    let (printed, delivered) = routines::debug::counts();
+    let (opened, open) = routines::registry::handle_counts();
+    kprintln!(
+        "NT: {} cr8 reads emulated",
+        cr8::EMULATED.load(core::sync::atomic::Ordering::Relaxed)
+    );
+    kprintln!(
+        "NT: {} routine calls checked, 0 violations; {} pool allocations, {} registry handles \
+         opened ({open} open), {} DPCs delivered, {printed} debug messages ({delivered} to \
+         callbacks)",
+        calls.values().sum::<u64>(),
+        routines::pool::allocations(),
+        opened,
+        routines::dpc::delivered(),
+    );
+}

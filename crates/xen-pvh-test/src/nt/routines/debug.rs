@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The kernel debugger's print path: `DbgPrint`, `DbgPrintEx`, `DbgSetDebugFilterState`,
+//! `DbgSetDebugPrintCallback`.
+//!
+//! `DbgPrint`/`DbgPrintEx` are C-variadic: their entries are `kprintf`'s Windows x64 thunks,
+//! which hand a `va_list` to the Rust side; the message is formatted with `kprintf`'s MSVC
+//! engine, cut at 512 bytes (what one call transmits on Windows), and filtered as the kernel
+//! filters it: a message of level `L` (a bit number below 32, else a mask) passes when its mask
+//! shares a bit with the component's mask or the `WIN2000` mask (`ERROR` only, Windows'
+//! default); `DbgSetDebugFilterState` sets and clears component mask bits. A message that
+//! passes is printed on the console as `NT-DBG: ...` (the stand-in's debugger) and handed to
+//! every registered debug-print callback as Windows does: an `ANSI_STRING` of the message, the
+//! component and the level as the caller passed them, at the caller's IRQL.
+//!
+//! Checked: the documented IRQL of `DbgPrint`/`DbgPrintEx` (at most `DIRQL`, and
+//! `PASSIVE_LEVEL` for the Unicode conversions `%C %S %lc %ls %wc %ws %wZ`; the two setters have
+//! no documented IRQL and are held to the same `DIRQL` bound), a NULL or malformed format, a
+//! component outside the kernel's table (`STATUS_INVALID_PARAMETER_1`, as Windows answers), a callback outside every loaded image's code, registering a callback
+//! twice or removing one never registered, and (at unload, [`callbacks_in`]) callbacks still
+//! registered into the image. A `DbgPrint` made from inside a callback is printed but not
+//! passed to the callbacks again.
+
+use crate::kprintln;
+use crate::nt::loader::{self, Where};
+use crate::nt::verifier::{self, Call, MAX_DIRQL, PASSIVE_LEVEL};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::ffi::c_char;
+use core::sync::atomic::{AtomicBool, Ordering};
+use kprintf::spec::{self, Conversion};
+use kprintf::{RawWin64VaList, Win64VaList};
+use ntddk::ANSI_STRING;
+
+/// `DPFLTR_ENDOFTABLE_ID` of the kernel's component table (mingw-w64's `dpfilter.h`).
+const COMPONENTS: u32 = 146;
+/// `DPFLTR_DEFAULT_ID`, `DbgPrint`'s component.
+const DEFAULT_ID: u32 = 101;
+/// `DPFLTR_INFO_LEVEL`, `DbgPrint`'s level.
+const INFO_LEVEL: u32 = 3;
+/// `Kd_WIN2000_Mask`'s default: `ERROR` messages of every component pass.
+const WIN2000_MASK: u32 = 1;
+/// Bytes one call transmits.
+const MESSAGE_MAX: usize = 512;
+/// `STATUS_SUCCESS`, `STATUS_INVALID_PARAMETER_1`.
+const STATUS_SUCCESS: i32 = 0;
+const STATUS_INVALID_PARAMETER_1: i32 = ntstatus_bits(0xC000_00EF);
+
+const fn ntstatus_bits(bits: u32) -> i32 {
+    i32::from_ne_bytes(bits.to_ne_bytes())
+}
+
+/// A debug-print callback: `VOID (PSTRING Output, ULONG ComponentId, ULONG Level)`.
+type PrintCallback = unsafe extern "win64" fn(*mut ANSI_STRING, u32, u32);
+
+/// The component masks changed from zero, and the registered callbacks (with who registered).
+struct Debugger {
+    masks: BTreeMap<u32, u32>,
+    callbacks: Vec<(usize, u64)>,
+    printed: u64,
+    delivered: u64,
+}
+
+static DEBUGGER: spin::Mutex<Debugger> = spin::Mutex::new(Debugger {
+    masks: BTreeMap::new(),
+    callbacks: Vec::new(),
+    printed: 0,
+    delivered: 0,
+});
+
+/// Set while callbacks run (a nested `DbgPrint` is not passed to them again).
+static IN_CALLBACK: AtomicBool = AtomicBool::new(false);
+
+kprintf::win64_variadic_thunk! {
+    /// `ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...)`.
+    pub fn dbg_print_ex_entry(u32, u32, *const c_char, ...) -> u32 => dbg_print_ex_va;
+}
+
+kprintf::win64_variadic_thunk! {
+    /// `ULONG DbgPrint(PCSTR Format, ...)`.
+    pub fn dbg_print_entry(*const c_char, ...) -> u32 => dbg_print_va;
+}
+
+/// `DbgPrintEx` with its `va_list`.
+unsafe extern "win64" fn dbg_print_ex_va(
+    component: u32,
+    level: u32,
+    format: *const c_char,
+    args: RawWin64VaList,
+) -> u32 {
+    let call = verifier::enter("DbgPrintEx");
+    // SAFETY: the caller's contract: the format matches the arguments.
+    unsafe { print(&call, component, level, format, args) }
+}
+
+/// `DbgPrint` with its `va_list`: `DbgPrintEx(DPFLTR_DEFAULT_ID, DPFLTR_INFO_LEVEL, ...)`.
+unsafe extern "win64" fn dbg_print_va(format: *const c_char, args: RawWin64VaList) -> u32 {
+    let call = verifier::enter("DbgPrint");
+    // SAFETY: the caller's contract: the format matches the arguments.
+    unsafe { print(&call, DEFAULT_ID, INFO_LEVEL, format, args) }
+}
+
+/// Whether `format` holds a Unicode conversion (only allowed at `PASSIVE_LEVEL`).
+fn has_unicode_conversion(format: &[u8]) -> bool {
+    if format.windows(3).any(|w| w == b"%wZ") {
+        return true;
+    }
+    let mut pos = 0usize;
+    while let Some(rest) = format.get(pos..).filter(|r| !r.is_empty()) {
+        let Some(percent) = rest.iter().position(|&b| b == b'%') else {
+            break;
+        };
+        let at = pos.saturating_add(percent);
+        let Ok((s, next)) = spec::parse(format, at) else {
+            return false;
+        };
+        if matches!(
+            s.conversion,
+            Conversion::Str { wide: true } | Conversion::Char { wide: true }
+        ) {
+            return true;
+        }
+        pos = next;
+    }
+    false
+}
+
+/// Formats, filters, prints and hands the message to the callbacks.
+///
+/// # Safety
+/// `format` is a NUL-terminated string whose conversions match the arguments at `args`.
+unsafe fn print(
+    call: &Call,
+    component: u32,
+    level: u32,
+    format: *const c_char,
+    args: RawWin64VaList,
+) -> u32 {
+    call.at_most(MAX_DIRQL);
+    call.require(!format.is_null(), format_args!("Format is NULL"));
+    // SAFETY: the caller's contract: a NUL-terminated string.
+    let fmt = unsafe { core::ffi::CStr::from_ptr(format) }.to_bytes();
+    if call.irql > PASSIVE_LEVEL {
+        call.require(
+            !has_unicode_conversion(fmt),
+            format_args!(
+                "Unicode conversions are allowed only at PASSIVE_LEVEL (IRQL {}), format {:?}",
+                call.irql,
+                core::str::from_utf8(fmt).unwrap_or("?")
+            ),
+        );
+    }
+    let mut buf = [0u8; MESSAGE_MAX + 1];
+    // SAFETY: the caller's contract covers every slot and string the format consumes.
+    let mut va = unsafe { Win64VaList::new(args) };
+    let len = {
+        let room = buf.get_mut(..MESSAGE_MAX).unwrap_or_default();
+        match kprintf::format_to_buf(room, fmt, &mut va) {
+            Ok(text) => text.len(),
+            Err(kprintf::FormatError::Overflow) => MESSAGE_MAX,
+            Err(e) => call.fail(format_args!(
+                "bad format {:?}: {e:?}",
+                core::str::from_utf8(fmt).unwrap_or("?")
+            )),
+        }
+    };
+    let mask = if level < 32 {
+        1u32 << level
+    } else {
+        level & 0x7fff_ffff
+    };
+    let passes = {
+        let mut d = DEBUGGER.lock();
+        let component_mask = d.masks.get(&component).copied().unwrap_or(0);
+        let passes = mask & (WIN2000_MASK | component_mask) != 0;
+        if passes {
+            d.printed += 1;
+        }
+        passes
+    };
+    if !passes {
+        return 0;
+    }
+    let text = buf.get(..len).unwrap_or_default();
+    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        kprintln!(
+            "NT-DBG: {}",
+            core::str::from_utf8(line).unwrap_or("(not UTF-8)")
+        );
+    }
+    if IN_CALLBACK.swap(true, Ordering::SeqCst) {
+        return 0;
+    }
+    let callbacks: Vec<usize> = DEBUGGER.lock().callbacks.iter().map(|&(c, _)| c).collect();
+    for callback in callbacks {
+        let mut output = ANSI_STRING {
+            Length: u16::try_from(len).unwrap_or(0),
+            MaximumLength: u16::try_from(len + 1).unwrap_or(0),
+            Buffer: buf.as_mut_ptr(),
+        };
+        // SAFETY: `callback` was registered by a driver and checked to be code of a loaded
+        // image; debug-print callbacks take (PSTRING, ComponentId, Level) in the Microsoft x64
+        // convention. The string is NUL-terminated (the buffer's last byte stays 0).
+        let f = unsafe { core::mem::transmute::<usize, PrintCallback>(callback) };
+        // SAFETY: as above; `output` and `buf` outlive the call.
+        unsafe { f(&raw mut output, component, level) };
+        DEBUGGER.lock().delivered += 1;
+    }
+    IN_CALLBACK.store(false, Ordering::SeqCst);
+    0
+}
+
+/// `NTSTATUS DbgSetDebugFilterState(ULONG ComponentId, ULONG Level, BOOLEAN State)`.
+pub extern "win64" fn dbg_set_debug_filter_state(component: u32, level: u32, state: u8) -> i32 {
+    let call = verifier::enter("DbgSetDebugFilterState");
+    call.at_most(MAX_DIRQL);
+    if component >= COMPONENTS {
+        return STATUS_INVALID_PARAMETER_1;
+    }
+    let mask = if level < 32 {
+        1u32 << level
+    } else {
+        level & 0x7fff_ffff
+    };
+    let mut d = DEBUGGER.lock();
+    let entry = d.masks.entry(component).or_insert(0);
+    if state != 0 {
+        *entry |= mask;
+    } else {
+        *entry &= !mask;
+    }
+    STATUS_SUCCESS
+}
+
+/// `NTSTATUS DbgSetDebugPrintCallback(PDEBUG_PRINT_CALLBACK DebugPrintCallback, BOOLEAN
+/// Enable)`.
+pub extern "win64" fn dbg_set_debug_print_callback(callback: usize, enable: u8) -> i32 {
+    let call = verifier::enter("DbgSetDebugPrintCallback");
+    call.at_most(MAX_DIRQL);
+    let at = u64::try_from(callback).unwrap_or(0);
+    let known = DEBUGGER
+        .lock()
+        .callbacks
+        .iter()
+        .position(|&(c, _)| c == callback);
+    if enable != 0 {
+        call.require(
+            known.is_none(),
+            format_args!("the callback {} is already registered", Where(at)),
+        );
+        call.require(
+            loader::is_loaded_code(at),
+            format_args!("the callback {} is not in a loaded image's code", Where(at)),
+        );
+        DEBUGGER.lock().callbacks.push((callback, call.caller));
+    } else {
+        let Some(index) = known else {
+            call.fail(format_args!(
+                "removing the callback {}, which is not registered",
+                Where(at)
+            ));
+        };
+        DEBUGGER.lock().callbacks.remove(index);
+    }
+    STATUS_SUCCESS
+}
+
+/// The registered callbacks that lie in image `index`.
+pub fn callbacks_in(index: usize) -> Vec<usize> {
+    DEBUGGER
+        .lock()
+        .callbacks
+        .iter()
+        .map(|&(c, _)| c)
+        .filter(|&c| loader::containing(c as u64) == Some(index))
+        .collect()
+}
+
+/// Registered callbacks now.
+pub fn callback_count() -> usize {
+    DEBUGGER.lock().callbacks.len()
+}
+
+/// The component mask now.
+pub fn component_mask(component: u32) -> u32 {
+    DEBUGGER.lock().masks.get(&component).copied().unwrap_or(0)
+}
+
+/// Messages that passed the filter, and callback deliveries.
+pub fn counts() -> (u64, u64) {
+    let d = DEBUGGER.lock();
+    (d.printed, d.delivered)
+}

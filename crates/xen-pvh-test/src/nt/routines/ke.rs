@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! Processors, DPC targeting and the OS version: `KeQueryActiveProcessorCountEx`,
+//! `KeQueryMaximumProcessorCountEx`, `KeGetCurrentProcessorNumberEx`,
+//! `KeGetProcessorNumberFromIndex`, `KeGetProcessorIndexFromNumber`, `KeSetImportanceDpc`,
+//! `KeSetTargetProcessorDpcEx`, `RtlGetVersion`.
+//!
+//! The stand-in's processors are the vCPUs Xen gave the domain ([`set_processors`], one group);
+//! drivers run on vCPU 0. The version is Windows 10 22H2 (10.0.19045), a workstation.
+//!
+//! Checked: NULL outputs, an uninitialised or queued DPC for the DPC routines, an importance
+//! outside `LowImportance..=MediumHighImportance`, an `RTL_OSVERSIONINFOW` whose size field is
+//! neither structure's size.
+
+use super::DriverObject;
+use crate::arch;
+use crate::nt::verifier;
+use core::mem::offset_of;
+use core::sync::atomic::{AtomicU32, Ordering};
+use ntddk::{KDPC, PROCESSOR_NUMBER, RTL_OSVERSIONINFOEXW, RTL_OSVERSIONINFOW};
+use ntstatus::{NtStatus, STATUS_INVALID_PARAMETER, STATUS_SUCCESS};
+
+/// `ALL_PROCESSOR_GROUPS`.
+const ALL_PROCESSOR_GROUPS: u16 = 0xffff;
+/// `INVALID_PROCESSOR_INDEX`.
+const INVALID_PROCESSOR_INDEX: u32 = 0xffff_ffff;
+/// `MediumHighImportance`, the largest `KDPC_IMPORTANCE`.
+const MEDIUM_HIGH_IMPORTANCE: u32 = 3;
+/// The version reported: Windows 10 22H2, `VER_PLATFORM_WIN32_NT`, `VER_NT_WORKSTATION`.
+const VERSION: (u32, u32, u32) = (10, 0, 19045);
+const VER_PLATFORM_WIN32_NT: u32 = 2;
+const VER_NT_WORKSTATION: u8 = 1;
+
+/// The processors (vCPUs) of the machine.
+static PROCESSORS: AtomicU32 = AtomicU32::new(1);
+
+/// Records how many processors the machine has.
+pub fn set_processors(count: u32) {
+    PROCESSORS.store(count.max(1), Ordering::SeqCst);
+}
+
+/// How many processors the machine has.
+pub fn processors() -> u32 {
+    PROCESSORS.load(Ordering::SeqCst)
+}
+
+/// `ULONG KeQueryActiveProcessorCountEx(USHORT GroupNumber)`.
+pub extern "win64" fn ke_query_active_processor_count_ex(group: u16) -> u32 {
+    let _call = verifier::enter("KeQueryActiveProcessorCountEx");
+    if group == 0 || group == ALL_PROCESSOR_GROUPS {
+        processors()
+    } else {
+        0
+    }
+}
+
+/// `ULONG KeQueryMaximumProcessorCountEx(USHORT GroupNumber)`.
+pub extern "win64" fn ke_query_maximum_processor_count_ex(group: u16) -> u32 {
+    let _call = verifier::enter("KeQueryMaximumProcessorCountEx");
+    if group == 0 || group == ALL_PROCESSOR_GROUPS {
+        processors()
+    } else {
+        0
+    }
+}
+
+/// `ULONG KeGetCurrentProcessorNumberEx(PPROCESSOR_NUMBER ProcNumber)`: the index; fills
+/// `ProcNumber` when it is not NULL.
+///
+/// # Safety
+/// `number` is NULL or writable (the routine's contract).
+pub unsafe extern "win64" fn ke_get_current_processor_number_ex(
+    number: *mut PROCESSOR_NUMBER,
+) -> u32 {
+    let _call = verifier::enter("KeGetCurrentProcessorNumberEx");
+    let cpu = u8::try_from(arch::cpu_id()).unwrap_or(0);
+    if !number.is_null() {
+        let value = PROCESSOR_NUMBER {
+            Group: 0,
+            Number: cpu,
+            Reserved: 0,
+        };
+        // SAFETY: non-NULL; writable by the routine's contract.
+        unsafe { number.write_unaligned(value) };
+    }
+    u32::from(cpu)
+}
+
+/// `NTSTATUS KeGetProcessorNumberFromIndex(ULONG ProcIndex, PPROCESSOR_NUMBER ProcNumber)`.
+///
+/// # Safety
+/// `number` is writable (the routine's contract; NULL is checked).
+pub unsafe extern "win64" fn ke_get_processor_number_from_index(
+    index: u32,
+    number: *mut PROCESSOR_NUMBER,
+) -> NtStatus {
+    let call = verifier::enter("KeGetProcessorNumberFromIndex");
+    call.require(!number.is_null(), format_args!("ProcNumber is NULL"));
+    let Some(cpu) = u8::try_from(index)
+        .ok()
+        .filter(|&c| u32::from(c) < processors())
+    else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    let value = PROCESSOR_NUMBER {
+        Group: 0,
+        Number: cpu,
+        Reserved: 0,
+    };
+    // SAFETY: non-NULL (checked); writable by the routine's contract.
+    unsafe { number.write_unaligned(value) };
+    STATUS_SUCCESS
+}
+
+/// `ULONG KeGetProcessorIndexFromNumber(PPROCESSOR_NUMBER ProcNumber)`.
+///
+/// # Safety
+/// `number` is readable (the routine's contract; NULL is checked).
+pub unsafe extern "win64" fn ke_get_processor_index_from_number(
+    number: *const PROCESSOR_NUMBER,
+) -> u32 {
+    let call = verifier::enter("KeGetProcessorIndexFromNumber");
+    call.require(!number.is_null(), format_args!("ProcNumber is NULL"));
+    // SAFETY: non-NULL (checked); readable by the routine's contract.
+    let n = unsafe { number.read_unaligned() };
+    if n.Group == 0 && u32::from(n.Number) < processors() {
+        u32::from(n.Number)
+    } else {
+        INVALID_PROCESSOR_INDEX
+    }
+}
+
+/// The initialised `KDPC` a DPC routine was passed.
+fn dpc(call: &verifier::Call, dpc: *mut core::ffi::c_void) -> DriverObject {
+    call.require(!dpc.is_null(), format_args!("Dpc is NULL"));
+    // SAFETY: the routine's contract: an initialised KDPC of the driver.
+    let k = unsafe { DriverObject::new(dpc.addr(), size_of::<KDPC>()) };
+    call.require(
+        super::dpc::is_initialised(k),
+        format_args!(
+            "the DPC {:#x} was not initialised with KeInitializeDpc",
+            dpc.addr()
+        ),
+    );
+    call.require(
+        !super::dpc::is_queued(dpc.addr()),
+        format_args!("the DPC {:#x} is queued", dpc.addr()),
+    );
+    k
+}
+
+/// `VOID KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance)`.
+pub extern "win64" fn ke_set_importance_dpc(d: *mut core::ffi::c_void, importance: u32) {
+    let call = verifier::enter("KeSetImportanceDpc");
+    let k = dpc(&call, d);
+    call.require(
+        importance <= MEDIUM_HIGH_IMPORTANCE,
+        format_args!("Importance {importance} is not a KDPC_IMPORTANCE"),
+    );
+    k.set(
+        offset_of!(KDPC, Importance),
+        u8::try_from(importance).unwrap_or(0),
+    );
+}
+
+/// `NTSTATUS KeSetTargetProcessorDpcEx(PKDPC Dpc, PPROCESSOR_NUMBER ProcNumber)`: recorded in
+/// the `KDPC`; the stand-in's one DPC queue does not model targets.
+///
+/// # Safety
+/// `number` is readable (the routine's contract; NULL is checked).
+pub unsafe extern "win64" fn ke_set_target_processor_dpc_ex(
+    d: *mut core::ffi::c_void,
+    number: *const PROCESSOR_NUMBER,
+) -> NtStatus {
+    let call = verifier::enter("KeSetTargetProcessorDpcEx");
+    let k = dpc(&call, d);
+    call.require(!number.is_null(), format_args!("ProcNumber is NULL"));
+    // SAFETY: non-NULL (checked); readable by the routine's contract.
+    let n = unsafe { number.read_unaligned() };
+    if n.Group != 0 || u32::from(n.Number) >= processors() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    k.set(offset_of!(KDPC, Number), u16::from(n.Number));
+    STATUS_SUCCESS
+}
+
+/// `NTSTATUS RtlGetVersion(PRTL_OSVERSIONINFOW lpVersionInformation)`.
+///
+/// # Safety
+/// `info` is writable for the size its first field names (the routine's contract; NULL and the
+/// size are checked).
+pub unsafe extern "win64" fn rtl_get_version(info: *mut RTL_OSVERSIONINFOW) -> NtStatus {
+    let call = verifier::enter("RtlGetVersion");
+    call.require(
+        !info.is_null(),
+        format_args!("lpVersionInformation is NULL"),
+    );
+    let size_at = info.cast::<u32>();
+    // SAFETY: non-NULL; its first field is readable by the routine's contract.
+    let size = unsafe { size_at.read_unaligned() } as usize;
+    let ex = size == size_of::<RTL_OSVERSIONINFOEXW>();
+    if !ex && size != size_of::<RTL_OSVERSIONINFOW>() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    let (major, minor, build) = VERSION;
+    let fields = [
+        (offset_of!(RTL_OSVERSIONINFOW, dwMajorVersion), major),
+        (offset_of!(RTL_OSVERSIONINFOW, dwMinorVersion), minor),
+        (offset_of!(RTL_OSVERSIONINFOW, dwBuildNumber), build),
+        (
+            offset_of!(RTL_OSVERSIONINFOW, dwPlatformId),
+            VER_PLATFORM_WIN32_NT,
+        ),
+    ];
+    // SAFETY: the routine's contract: `size` writable bytes, the size of the structure named.
+    let o = unsafe { DriverObject::new(info.addr(), size) };
+    for (offset, value) in fields {
+        o.set(offset, value);
+    }
+    o.set(offset_of!(RTL_OSVERSIONINFOW, szCSDVersion), [0u16; 128]);
+    if ex {
+        o.set(offset_of!(RTL_OSVERSIONINFOEXW, wServicePackMajor), 0u16);
+        o.set(offset_of!(RTL_OSVERSIONINFOEXW, wServicePackMinor), 0u16);
+        o.set(offset_of!(RTL_OSVERSIONINFOEXW, wSuiteMask), 0x100u16);
+        o.set(
+            offset_of!(RTL_OSVERSIONINFOEXW, wProductType),
+            VER_NT_WORKSTATION,
+        );
+        o.set(offset_of!(RTL_OSVERSIONINFOEXW, wReserved), 0u8);
+    }
+    STATUS_SUCCESS
+}

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The stand-in's kernel routines: one table, by name, of what `ntoskrnl.exe` and `HAL.dll`
+//! export to drivers, each implemented here as an `extern "win64"` function (the Microsoft x64
+//! convention the images are compiled for).
+//!
+//! The loader binds imports against [`lookup`], and `MmGetSystemRoutineAddress` answers from
+//! the same table, so a routine is added in one place: its implementation in the module of its
+//! area, and one line in [`table!`]'s invocation below naming its DLL. Each table line also
+//! produces the routine's entry thunk, which records the caller's return address
+//! ([`super::verifier::CALLERS`]) and jumps to the implementation, so every implementation can
+//! name its caller in a message.
+//!
+//! Every implementation starts with [`super::verifier::enter`] and checks the rules Microsoft
+//! documents for it (IRQL, arguments, object state, pairing), failing the run on a broken one.
+//!
+//! | module | routines |
+//! |---|---|
+//! | [`crt`] | `memcmp`, `memcpy`, `memmove`, `memset`, `strlen` |
+//! | [`pool`] | `ExAllocatePoolWithTag`, `ExAllocatePool2`, `ExFreePoolWithTag`, `ExFreePool` |
+//! | [`dpc`] | `KeInitializeDpc`, `KeInsertQueueDpc`, `KeRemoveQueueDpc`, `KeFlushQueuedDpcs` |
+//! | [`debug`] | `DbgPrint`, `DbgPrintEx`, `DbgSetDebugFilterState`, `DbgSetDebugPrintCallback` |
+//! | [`bugcheck`] | `KeBugCheckEx`, `KeRegisterBugCheckCallback`, `KeDeregisterBugCheckCallback`, `KeRegisterBugCheckReasonCallback`, `KeDeregisterBugCheckReasonCallback`; the variable `KiBugCheckData` |
+//! | [`ke`] | `KeQueryActiveProcessorCountEx`, `KeQueryMaximumProcessorCountEx`, `KeGetCurrentProcessorNumberEx`, `KeGetProcessorNumberFromIndex`, `KeGetProcessorIndexFromNumber`, `KeSetImportanceDpc`, `KeSetTargetProcessorDpcEx`, `RtlGetVersion` |
+//! | [`ps`] | `PsSetCreateProcessNotifyRoutine`, `PsSetLoadImageNotifyRoutine`, `PsRemoveLoadImageNotifyRoutine` |
+//! | [`registry`] | `ZwOpenKey`, `ZwCreateKey`, `ZwClose`, `ZwQueryValueKey`, `ZwSetValueKey`, `ZwDeleteValueKey`, `ZwEnumerateKey`, `ZwEnumerateValueKey`, `ZwQueryKey`, `ZwDeleteKey` |
+//! | this module | `MmGetSystemRoutineAddress` |
+
+pub mod bugcheck;
+pub mod crt;
+pub mod debug;
+pub mod dpc;
+pub mod ke;
+pub mod pool;
+pub mod ps;
+pub mod registry;
+
+use super::verifier::{self, PASSIVE_LEVEL};
+use core::ffi::c_void;
+use ntddk::UNICODE_STRING;
+
+/// One routine (or variable): the DLL that exports it and where its entry thunk (or the
+/// variable) is.
+#[derive(Debug, Clone, Copy)]
+pub struct Routine {
+    /// `ntoskrnl.exe` or `HAL.dll`.
+    pub dll: &'static str,
+    /// The entry thunk's address.
+    pub address: u64,
+}
+
+/// Declares the routine table: for each `"dll": Name => implementation;` an entry thunk
+/// `nt_entry_Name` (records the caller, jumps to the implementation) and a row of [`TABLE`].
+macro_rules! table {
+    ($($dll:literal: $name:ident => $target:path;)*) => {
+        core::arch::global_asm!(
+            ".pushsection .text.nt_routines, \"ax\"",
+            $(
+                ".p2align 4",
+                concat!("nt_entry_", stringify!($name), ":"),
+                // The driver's return address, into this CPU's slot of CALLERS: the slot offset
+                // is (task register selector - 0x18) / 2 (TSS selectors are 0x18 + 16 * cpu).
+                // RAX, R10 and R11 are volatile and carry no argument in the Microsoft x64
+                // convention; the argument registers and the stack are untouched.
+                "mov r10, qword ptr [rsp]",
+                "str r11d",
+                "sub r11d, 0x18",
+                "shr r11d, 1",
+                "and r11d, 8",
+                "lea rax, [rip + {callers}]",
+                "mov qword ptr [rax + r11], r10",
+                "jmp {}",
+            )*
+            ".popsection",
+            ".pushsection .rodata.nt_routines, \"a\"",
+            ".p2align 3",
+            ".globl nt_routine_entries",
+            ".hidden nt_routine_entries",
+            "nt_routine_entries:",
+            $(concat!(".quad nt_entry_", stringify!($name)),)*
+            ".popsection",
+            $(sym $target,)*
+            callers = sym super::verifier::CALLERS,
+        );
+
+        /// The routine names and DLLs, in table order.
+        const NAMES: &[(&str, &str)] = &[$(($dll, stringify!($name))),*];
+
+        // SAFETY: `nt_routine_entries` is defined by the assembly above as one quadword (an entry
+        // thunk's address) per table row, in the order of `NAMES`, in read-only data.
+        unsafe extern "C" {
+            safe static nt_routine_entries: [u64; NAMES.len()];
+        }
+    };
+}
+
+table! {
+    "ntoskrnl.exe": DbgPrint => debug::dbg_print_entry;
+    "ntoskrnl.exe": DbgPrintEx => debug::dbg_print_ex_entry;
+    "ntoskrnl.exe": DbgSetDebugFilterState => debug::dbg_set_debug_filter_state;
+    "ntoskrnl.exe": DbgSetDebugPrintCallback => debug::dbg_set_debug_print_callback;
+    "ntoskrnl.exe": ExAllocatePool2 => pool::ex_allocate_pool2;
+    "ntoskrnl.exe": ExAllocatePoolWithTag => pool::ex_allocate_pool_with_tag;
+    "ntoskrnl.exe": ExFreePool => pool::ex_free_pool;
+    "ntoskrnl.exe": ExFreePoolWithTag => pool::ex_free_pool_with_tag;
+    "ntoskrnl.exe": KeBugCheckEx => bugcheck::ke_bug_check_ex;
+    "ntoskrnl.exe": KeDeregisterBugCheckCallback => bugcheck::ke_deregister_bug_check_callback;
+    "ntoskrnl.exe": KeDeregisterBugCheckReasonCallback => bugcheck::ke_deregister_bug_check_reason_callback;
+    "ntoskrnl.exe": KeFlushQueuedDpcs => dpc::ke_flush_queued_dpcs;
+    "ntoskrnl.exe": KeGetCurrentProcessorNumberEx => ke::ke_get_current_processor_number_ex;
+    "ntoskrnl.exe": KeGetProcessorIndexFromNumber => ke::ke_get_processor_index_from_number;
+    "ntoskrnl.exe": KeGetProcessorNumberFromIndex => ke::ke_get_processor_number_from_index;
+    "ntoskrnl.exe": KeInitializeDpc => dpc::ke_initialize_dpc;
+    "ntoskrnl.exe": KeInsertQueueDpc => dpc::ke_insert_queue_dpc;
+    "ntoskrnl.exe": KeQueryActiveProcessorCountEx => ke::ke_query_active_processor_count_ex;
+    "ntoskrnl.exe": KeQueryMaximumProcessorCountEx => ke::ke_query_maximum_processor_count_ex;
+    "ntoskrnl.exe": KeRegisterBugCheckCallback => bugcheck::ke_register_bug_check_callback;
+    "ntoskrnl.exe": KeRegisterBugCheckReasonCallback => bugcheck::ke_register_bug_check_reason_callback;
+    "ntoskrnl.exe": KeRemoveQueueDpc => dpc::ke_remove_queue_dpc;
+    "ntoskrnl.exe": KeSetImportanceDpc => ke::ke_set_importance_dpc;
+    "ntoskrnl.exe": KeSetTargetProcessorDpcEx => ke::ke_set_target_processor_dpc_ex;
+    "ntoskrnl.exe": MmGetSystemRoutineAddress => mm_get_system_routine_address;
+    "ntoskrnl.exe": PsRemoveLoadImageNotifyRoutine => ps::ps_remove_load_image_notify_routine;
+    "ntoskrnl.exe": PsSetCreateProcessNotifyRoutine => ps::ps_set_create_process_notify_routine;
+    "ntoskrnl.exe": PsSetLoadImageNotifyRoutine => ps::ps_set_load_image_notify_routine;
+    "ntoskrnl.exe": RtlGetVersion => ke::rtl_get_version;
+    "ntoskrnl.exe": ZwClose => registry::zw_close;
+    "ntoskrnl.exe": ZwCreateKey => registry::zw_create_key;
+    "ntoskrnl.exe": ZwDeleteKey => registry::zw_delete_key;
+    "ntoskrnl.exe": ZwDeleteValueKey => registry::zw_delete_value_key;
+    "ntoskrnl.exe": ZwEnumerateKey => registry::zw_enumerate_key;
+    "ntoskrnl.exe": ZwEnumerateValueKey => registry::zw_enumerate_value_key;
+    "ntoskrnl.exe": ZwOpenKey => registry::zw_open_key;
+    "ntoskrnl.exe": ZwQueryKey => registry::zw_query_key;
+    "ntoskrnl.exe": ZwQueryValueKey => registry::zw_query_value_key;
+    "ntoskrnl.exe": ZwSetValueKey => registry::zw_set_value_key;
+    "ntoskrnl.exe": memcmp => crt::memcmp;
+    "ntoskrnl.exe": memcpy => crt::memcpy;
+    "ntoskrnl.exe": memmove => crt::memmove;
+    "ntoskrnl.exe": memset => crt::memset;
+    "ntoskrnl.exe": strlen => crt::strlen;
+}
+
+/// The variables the kernel exports (data imports bind to their address): the DLL, the name and
+/// the address.
+fn data() -> [(&'static str, &'static str, u64); 1] {
+    [(
+        "ntoskrnl.exe",
+        "KiBugCheckData",
+        (&raw const bugcheck::KI_BUG_CHECK_DATA).addr() as u64,
+    )]
+}
+
+/// The routine or variable called `name`, if the stand-in exports it.
+pub fn lookup(name: &str) -> Option<Routine> {
+    NAMES
+        .iter()
+        .zip(nt_routine_entries.iter())
+        .find(|((_, n), _)| *n == name)
+        .map(|(&(dll, _), &address)| Routine { dll, address })
+        .or_else(|| {
+            data()
+                .into_iter()
+                .find(|&(_, n, _)| n == name)
+                .map(|(dll, _, address)| Routine { dll, address })
+        })
+}
+
+/// How many routines and variables the table has.
+pub fn count() -> usize {
+    NAMES.len() + data().len()
+}
+
+/// A kernel object that lives in a driver's memory (a `KDPC`, a bug-check callback record):
+/// the kernel reads and writes its fields by offset, as Windows does, once a routine's contract
+/// has handed it over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriverObject {
+    address: usize,
+    size: usize,
+}
+
+impl DriverObject {
+    /// The `size`-byte object at `address`.
+    ///
+    /// # Safety
+    /// `address` must point to `size` bytes of the driver's memory that stay readable and
+    /// writable, and that only the kernel touches, for as long as this value is used: what the
+    /// routine that receives the object requires of its caller (for a `KDPC`, from
+    /// `KeInitializeDpc` until it is neither queued nor running).
+    pub const unsafe fn new(address: usize, size: usize) -> Self {
+        Self { address, size }
+    }
+
+    /// A pointer to the `T` at `offset`, if it lies inside the object.
+    fn field<T>(self, offset: usize) -> Option<*mut T> {
+        let end = offset.checked_add(size_of::<T>())?;
+        (end <= self.size).then(|| {
+            core::ptr::with_exposed_provenance_mut::<u8>(self.address)
+                .wrapping_add(offset)
+                .cast::<T>()
+        })
+    }
+
+    /// Reads the `T` at `offset` (a field offset of the object's type); `None` outside it.
+    pub fn get<T: Copy>(self, offset: usize) -> Option<T> {
+        let p = self.field::<T>(offset)?;
+        // SAFETY: inside the object (checked), which `new`'s contract keeps readable.
+        Some(unsafe { p.read_unaligned() })
+    }
+
+    /// Writes the `T` at `offset` (a field offset of the object's type); nothing outside it.
+    pub fn set<T>(self, offset: usize, value: T) {
+        if let Some(p) = self.field::<T>(offset) {
+            // SAFETY: inside the object (checked), which `new`'s contract keeps writable and
+            // the kernel's.
+            unsafe { p.write_unaligned(value) };
+        }
+    }
+}
+
+/// The text of a `UNICODE_STRING` the caller passed, after checking its invariants (even
+/// `Length` not above `MaximumLength`, a buffer when `Length` is not zero); `None` when they do
+/// not hold.
+///
+/// # Safety
+/// `s` is NULL or points to a readable `UNICODE_STRING` whose buffer is readable for `Length`
+/// bytes (the caller's contract with the routine).
+pub unsafe fn unicode(s: *const UNICODE_STRING) -> Option<alloc::vec::Vec<u16>> {
+    // SAFETY: the caller's contract.
+    let s = unsafe { s.as_ref() }?;
+    let len = usize::from(s.Length);
+    if len % 2 != 0 || s.Length > s.MaximumLength || (len > 0 && s.Buffer.is_null()) {
+        return None;
+    }
+    let mut units = alloc::vec::Vec::with_capacity(len / 2);
+    for i in 0..len / 2 {
+        // SAFETY: `i < Length / 2`, inside the buffer by the caller's contract.
+        units.push(unsafe { s.Buffer.wrapping_add(i).read_unaligned() });
+    }
+    Some(units)
+}
+
+/// `PVOID MmGetSystemRoutineAddress(PUNICODE_STRING SystemRoutineName)`: the routine's entry
+/// from the same table the loader binds imports to, or NULL. PASSIVE_LEVEL.
+///
+/// # Safety
+/// Called by driver code with a valid `UNICODE_STRING`.
+pub unsafe extern "win64" fn mm_get_system_routine_address(
+    name: *const UNICODE_STRING,
+) -> *mut c_void {
+    let call = verifier::enter("MmGetSystemRoutineAddress");
+    call.at_most(PASSIVE_LEVEL);
+    call.require(!name.is_null(), format_args!("SystemRoutineName is NULL"));
+    // SAFETY: non-NULL; the driver's contract makes it a readable UNICODE_STRING.
+    let Some(units) = (unsafe { unicode(name) }) else {
+        call.fail(format_args!(
+            "SystemRoutineName is not a valid UNICODE_STRING"
+        ));
+    };
+    let text: alloc::string::String = char::decode_utf16(units)
+        .map(|c| c.unwrap_or('\u{fffd}'))
+        .collect();
+    lookup(&text).map_or(core::ptr::null_mut(), |r| {
+        core::ptr::with_exposed_provenance_mut(usize::try_from(r.address).unwrap_or(0))
+    })
+}

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! Pool: `ExAllocatePoolWithTag`, `ExAllocatePool2`, `ExFreePoolWithTag`, `ExFreePool`.
+//!
+//! Blocks come from the kernel's allocator, 16-byte aligned (page-aligned from a page up, as
+//! Windows' pool), followed by 16 guard bytes. Each live block is recorded with its size, tag,
+//! pool type and the caller that allocated it. What is checked, as Driver Verifier's pool
+//! tracking and special pool do:
+//!
+//! * IRQL: non-paged pool at `DISPATCH_LEVEL` or below, paged pool at `APC_LEVEL` or below,
+//!   for both allocation and free;
+//! * arguments: a zero-byte request, a zero tag, an unknown pool type or `ExAllocatePool2`
+//!   flags that name no pool or several;
+//! * frees: a pointer that is not a live block (freed twice, or never allocated, told apart),
+//!   a tag that is not the allocation's, guard bytes overwritten past the block's end;
+//! * memory not initialised by the routine is filled with `0xAA` (so code relying on zeroed
+//!   `ExAllocatePoolWithTag` memory shows), and freed blocks with `0xDF`;
+//! * leaks: [`outstanding`] lists what an image still holds when it unloads.
+//!
+//! Memory is never reused (the allocator does not free), so a stale pointer keeps reading the
+//! `0xDF` fill rather than someone else's data.
+
+use crate::nt::loader::{self, Where};
+use crate::nt::verifier::{self, APC_LEVEL, Call, DISPATCH_LEVEL};
+use alloc::alloc::{Layout, alloc};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+
+/// `NonPagedPool` (executable), `PagedPool`, their cache-aligned forms and `NonPagedPoolNx`
+/// (and its cache-aligned form): the pool types a driver may ask for.
+const POOL_TYPES: [(u32, bool); 6] = [
+    (0, false),
+    (1, true),
+    (4, false),
+    (5, true),
+    (512, false),
+    (516, false),
+];
+
+/// `ExAllocatePool2` flags (Microsoft's documentation of `POOL_FLAGS`).
+const POOL_FLAG_USE_QUOTA: u64 = 0x1;
+const POOL_FLAG_UNINITIALIZED: u64 = 0x2;
+const POOL_FLAG_SESSION: u64 = 0x4;
+const POOL_FLAG_CACHE_ALIGNED: u64 = 0x8;
+const POOL_FLAG_RAISE_ON_FAILURE: u64 = 0x20;
+const POOL_FLAG_NON_PAGED: u64 = 0x40;
+const POOL_FLAG_NON_PAGED_EXECUTE: u64 = 0x80;
+const POOL_FLAG_PAGED: u64 = 0x100;
+/// Every flag `ExAllocatePool2` knows (the required ones, and `POOL_FLAG_SPECIAL_POOL`).
+const POOL_FLAGS_KNOWN: u64 = POOL_FLAG_USE_QUOTA
+    | POOL_FLAG_UNINITIALIZED
+    | POOL_FLAG_SESSION
+    | POOL_FLAG_CACHE_ALIGNED
+    | POOL_FLAG_RAISE_ON_FAILURE
+    | POOL_FLAG_NON_PAGED
+    | POOL_FLAG_NON_PAGED_EXECUTE
+    | POOL_FLAG_PAGED
+    | 0x1_0000_0000;
+
+/// Guard bytes after each block, and their value.
+const GUARD: usize = 16;
+const GUARD_BYTE: u8 = 0xfd;
+/// Fill of memory the allocator does not initialise, and of freed blocks.
+const FILL_UNINITIALIZED: u8 = 0xaa;
+const FILL_FREED: u8 = 0xdf;
+/// The largest block the stand-in hands out (larger requests fail, as a full pool would).
+const MAX_BLOCK: usize = 1 << 20;
+
+/// A live block.
+#[derive(Debug, Clone, Copy)]
+pub struct Block {
+    /// Bytes asked for.
+    pub size: usize,
+    /// Its tag.
+    pub tag: u32,
+    /// Paged pool.
+    pub paged: bool,
+    /// Who allocated it.
+    pub caller: u64,
+}
+
+/// Live blocks by address, and freed ones (address to the caller that freed it).
+struct Pool {
+    live: BTreeMap<usize, Block>,
+    freed: BTreeMap<usize, u64>,
+    allocations: u64,
+}
+
+static POOL: spin::Mutex<Pool> = spin::Mutex::new(Pool {
+    live: BTreeMap::new(),
+    freed: BTreeMap::new(),
+    allocations: 0,
+});
+
+/// A tag as text (`'XEN '` is stored as the bytes `X`, `E`, `N`, ` `).
+pub struct Tag(pub u32);
+
+impl core::fmt::Display for Tag {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for b in self.0.to_le_bytes() {
+            let c = if b.is_ascii_graphic() || b == b' ' {
+                char::from(b)
+            } else {
+                '.'
+            };
+            write!(f, "{c}")?;
+        }
+        write!(f, " ({:#010x})", self.0)
+    }
+}
+
+/// Allocates a checked block; `zero` clears it, otherwise it is filled with `0xAA`.
+fn allocate(call: &Call, size: usize, tag: u32, paged: bool, zero: bool) -> *mut c_void {
+    call.at_most(if paged { APC_LEVEL } else { DISPATCH_LEVEL });
+    call.require(size != 0, format_args!("a zero-byte allocation"));
+    call.require(tag != 0, format_args!("a zero pool tag"));
+    if size > MAX_BLOCK {
+        return core::ptr::null_mut();
+    }
+    let align = if size >= 4096 { 4096 } else { 16 };
+    let Some(layout) = size
+        .checked_add(GUARD)
+        .and_then(|total| Layout::from_size_align(total, align).ok())
+    else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: a non-zero-size layout.
+    let p = unsafe { alloc(layout) };
+    if p.is_null() {
+        return p.cast();
+    }
+    let fill = if zero { 0 } else { FILL_UNINITIALIZED };
+    // SAFETY: `p` is a fresh allocation of `size + GUARD` bytes.
+    unsafe { p.write_bytes(fill, size) };
+    // SAFETY: as above: the guard bytes are the last `GUARD` bytes of the allocation.
+    unsafe { p.wrapping_add(size).write_bytes(GUARD_BYTE, GUARD) };
+    let mut pool = POOL.lock();
+    pool.freed.remove(&p.addr());
+    pool.live.insert(
+        p.addr(),
+        Block {
+            size,
+            tag,
+            paged,
+            caller: call.caller,
+        },
+    );
+    pool.allocations += 1;
+    p.cast()
+}
+
+/// Frees a checked block; `tag` is `None` for `ExFreePool`.
+fn free(call: &Call, p: *mut c_void, tag: Option<u32>) {
+    call.require(!p.is_null(), format_args!("freeing NULL"));
+    let pool = POOL.lock();
+    let Some(block) = pool.live.get(&p.addr()).copied() else {
+        let freed_by = pool.freed.get(&p.addr()).copied();
+        drop(pool);
+        let Some(by) = freed_by else {
+            call.fail(format_args!("{:#x} is not a pool block", p.addr()));
+        };
+        call.fail(format_args!(
+            "{:#x} freed twice (first freed from {})",
+            p.addr(),
+            Where(by)
+        ));
+    };
+    drop(pool);
+    call.at_most(if block.paged {
+        APC_LEVEL
+    } else {
+        DISPATCH_LEVEL
+    });
+    if let Some(tag) = tag {
+        call.require(
+            tag == block.tag,
+            format_args!(
+                "tag {} does not match the allocation's {} (allocated from {})",
+                Tag(tag),
+                Tag(block.tag),
+                Where(block.caller)
+            ),
+        );
+    }
+    let base = p.cast::<u8>();
+    for i in 0..GUARD {
+        // SAFETY: the guard bytes follow the block inside its allocation.
+        let b = unsafe { base.wrapping_add(block.size + i).read_volatile() };
+        call.require(
+            b == GUARD_BYTE,
+            format_args!(
+                "the {}-byte block {:#x} (tag {}, allocated from {}) was overrun: guard byte {i} \
+                 is {b:#04x}",
+                block.size,
+                p.addr(),
+                Tag(block.tag),
+                Where(block.caller)
+            ),
+        );
+    }
+    // SAFETY: the block's `size` bytes are ours again; nothing may use them after the free.
+    unsafe { base.write_bytes(FILL_FREED, block.size) };
+    let mut pool = POOL.lock();
+    pool.live.remove(&p.addr());
+    pool.freed.insert(p.addr(), call.caller);
+}
+
+/// `PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)`.
+pub extern "win64" fn ex_allocate_pool_with_tag(
+    pool_type: u32,
+    size: usize,
+    tag: u32,
+) -> *mut c_void {
+    let call = verifier::enter("ExAllocatePoolWithTag");
+    let Some(&(_, paged)) = POOL_TYPES.iter().find(|(t, _)| *t == pool_type) else {
+        call.fail(format_args!("unknown or invalid pool type {pool_type:#x}"));
+    };
+    allocate(&call, size, tag, paged, false)
+}
+
+/// `PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)`: zeroed unless
+/// `POOL_FLAG_UNINITIALIZED`.
+pub extern "win64" fn ex_allocate_pool2(flags: u64, size: usize, tag: u32) -> *mut c_void {
+    let call = verifier::enter("ExAllocatePool2");
+    call.require(
+        flags & !POOL_FLAGS_KNOWN == 0,
+        format_args!("unknown pool flags {flags:#x}"),
+    );
+    let kinds = [
+        POOL_FLAG_NON_PAGED,
+        POOL_FLAG_NON_PAGED_EXECUTE,
+        POOL_FLAG_PAGED,
+    ];
+    let named = kinds.iter().filter(|&&k| flags & k != 0).count();
+    call.require(
+        named == 1,
+        format_args!(
+            "flags {flags:#x} must name exactly one of NON_PAGED, NON_PAGED_EXECUTE, PAGED"
+        ),
+    );
+    let zero = flags & POOL_FLAG_UNINITIALIZED == 0;
+    allocate(&call, size, tag, flags & POOL_FLAG_PAGED != 0, zero)
+}
+
+/// `VOID ExFreePoolWithTag(PVOID P, ULONG Tag)`.
+pub extern "win64" fn ex_free_pool_with_tag(p: *mut c_void, tag: u32) {
+    let call = verifier::enter("ExFreePoolWithTag");
+    free(&call, p, Some(tag));
+}
+
+/// `VOID ExFreePool(PVOID P)`.
+pub extern "win64" fn ex_free_pool(p: *mut c_void) {
+    let call = verifier::enter("ExFreePool");
+    free(&call, p, None);
+}
+
+/// The live blocks allocated from inside image `index` (by where the call came from).
+pub fn outstanding(index: usize) -> Vec<(usize, Block)> {
+    POOL.lock()
+        .live
+        .iter()
+        .filter(|(_, b)| loader::containing(b.caller) == Some(index))
+        .map(|(&a, &b)| (a, b))
+        .collect()
+}
+
+/// Allocations made so far (all images).
+pub fn allocations() -> u64 {
+    POOL.lock().allocations
+}
+
+/// Whether `p` is a live block, and its record.
+pub fn block(p: usize) -> Option<Block> {
+    POOL.lock().live.get(&p).copied()
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The stand-in's Driver Verifier: what every kernel routine does on entry, and how a broken
+//! rule ends the run.
+//!
+//! * **Caller.** Every routine is entered through a few instructions of assembly (the routine
+//!   table's entry thunks, `routines::table!`) that store the return address the driver pushed
+//!   into this CPU's slot of [`CALLERS`] before jumping to the Rust implementation; [`enter`]
+//!   reads it first thing, so a message names the instruction after the driver's call even when
+//!   the routine later calls back into a driver.
+//! * **IRQL** is `cr8`, exactly as the drivers see it: `KeGetCurrentIrql`, `KeRaiseIrql` and
+//!   `KeLowerIrql` are inline `cr8` accesses in the images (no kernel export to observe), so the
+//!   stand-in reads it on entry ([`Call::irql`]; the register is emulated here, see
+//!   [`super::cr8`]) and checks each routine's documented maximum ([`Call::at_most`]).
+//! * **DPCs** run when the IRQL drops below `DISPATCH_LEVEL`, as far as the stand-in can see a
+//!   drop: a routine entered below `DISPATCH_LEVEL` first runs the DPCs queued meanwhile (a driver
+//!   that queued one at `DISPATCH_LEVEL` and lowered `cr8` itself would have had it run at the
+//!   lowering on Windows; the stand-in runs it at the driver's next kernel call or when the
+//!   driver returns to the kernel, whichever comes first). See `routines::dpc`.
+//! * **A broken rule** ([`violation`]) prints the routine, the rule and the caller
+//!   (`xen.sys+0x1234`), counts as a failed check and reboots: the run fails, as a Driver
+//!   Verifier bug check would stop Windows.
+//!
+//! Every routine call is counted per routine ([`calls`]), so the run's summary can say what
+//! was exercised.
+
+use crate::arch::{self, MAX_CPUS};
+use alloc::collections::BTreeMap;
+use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// `PASSIVE_LEVEL`.
+pub const PASSIVE_LEVEL: u8 = 0;
+/// `APC_LEVEL`.
+pub const APC_LEVEL: u8 = 1;
+/// `DISPATCH_LEVEL`.
+pub const DISPATCH_LEVEL: u8 = 2;
+/// The highest device IRQL (`DIRQL`): `CLOCK_LEVEL` (13) and above belong to the kernel.
+pub const MAX_DIRQL: u8 = 12;
+/// `HIGH_LEVEL`.
+pub const HIGH_LEVEL: u8 = 15;
+
+/// The return address of the last routine call on each CPU, written by the entry thunks
+/// (`(task register - 0x18) / 2` is this CPU's byte offset: two CPUs, slots 0 and 8).
+pub static CALLERS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+const _: () = assert!(
+    MAX_CPUS == 2,
+    "the entry thunks mask the slot offset with 8"
+);
+
+/// Calls per routine.
+static CALLS: spin::Mutex<BTreeMap<&'static str, u64>> = spin::Mutex::new(BTreeMap::new());
+
+/// The current IRQL: this CPU's `cr8` (see [`super::cr8`] for how it is read here).
+pub fn irql() -> u8 {
+    super::cr8::current()
+}
+
+/// Sets the IRQL (`cr8`).
+pub fn set_irql(level: u8) {
+    super::cr8::set(level);
+}
+
+/// One routine call being checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    /// The routine.
+    pub routine: &'static str,
+    /// The driver's return address.
+    pub caller: u64,
+    /// The IRQL it was called at.
+    pub irql: u8,
+}
+
+/// Starts checking a call of `routine`: counts it, reads the caller and the IRQL, and runs the
+/// DPCs that became due if the IRQL is below `DISPATCH_LEVEL`.
+pub fn enter(routine: &'static str) -> Call {
+    let caller = CALLERS
+        .get(arch::cpu_id())
+        .map_or(0, |slot| slot.load(Ordering::SeqCst));
+    let irql = irql();
+    *CALLS.lock().entry(routine).or_insert(0) += 1;
+    if irql < DISPATCH_LEVEL {
+        super::routines::dpc::run_due();
+    }
+    Call {
+        routine,
+        caller,
+        irql,
+    }
+}
+
+impl Call {
+    /// Fails the run unless the IRQL is at most `max`.
+    pub fn at_most(&self, max: u8) {
+        if self.irql > max {
+            self.fail(format_args!(
+                "called at IRQL {}, above the documented maximum {max}",
+                self.irql
+            ));
+        }
+    }
+
+    /// Fails the run with `rule` unless `ok`.
+    pub fn require(&self, ok: bool, rule: fmt::Arguments<'_>) {
+        if !ok {
+            self.fail(rule);
+        }
+    }
+
+    /// Fails the run: `rule` was broken by this call.
+    pub fn fail(&self, rule: fmt::Arguments<'_>) -> ! {
+        violation(self.routine, self.caller, rule)
+    }
+}
+
+/// Ends the run because `routine`, called from `caller`, broke `rule`.
+pub fn violation(routine: &str, caller: u64, rule: fmt::Arguments<'_>) -> ! {
+    crate::harness::fatal(format_args!(
+        "verifier: {routine}: {rule} (called from {})",
+        super::loader::Where(caller)
+    ))
+}
+
+/// How many times each routine was called.
+pub fn calls() -> BTreeMap<&'static str, u64> {
+    CALLS.lock().clone()
+}
