@@ -17,10 +17,11 @@
 
 use core::ffi::{c_char, c_void};
 
+use crate::consts::BufferEmpty;
 use crate::types::{
-    ACCESS_MASK, BOOLEAN, DEVICE_OBJECT, DRIVER_OBJECT, HANDLE, IRP, KEY_INFORMATION_CLASS,
-    KEY_VALUE_INFORMATION_CLASS, NTSTATUS, OBJECT_ATTRIBUTES, POOL_TYPE, PVOID, SIZE_T, ULONG_PTR,
-    UNICODE_STRING,
+    ACCESS_MASK, BOOLEAN, DEVICE_OBJECT, DRIVER_OBJECT, HANDLE, IRP, KBUGCHECK_CALLBACK_RECORD,
+    KBUGCHECK_CALLBACK_ROUTINE, KEY_INFORMATION_CLASS, KEY_VALUE_INFORMATION_CLASS, NTSTATUS,
+    OBJECT_ATTRIBUTES, POOL_TYPE, PVOID, SIZE_T, UCHAR, ULONG_PTR, UNICODE_STRING,
 };
 
 #[cfg_attr(
@@ -45,6 +46,26 @@ unsafe extern "system" {
     /// `KeBugCheckEx`: never returns.
     pub fn KeBugCheckEx(code: u32, p1: ULONG_PTR, p2: ULONG_PTR, p3: ULONG_PTR, p4: ULONG_PTR)
     -> !;
+    /// `KeRegisterBugCheckCallback` (<= DISPATCH_LEVEL). `FALSE` unless the record is
+    /// [`KeInitializeCallbackRecord`]'s (state `BufferEmpty`). The record, in non-paged memory,
+    /// is the kernel's until [`KeDeregisterBugCheckCallback`]; the routine runs at HIGH_LEVEL
+    /// during a bug check (after the crash dump is written), so it may not allocate, wait or
+    /// take a lock below HIGH_LEVEL.
+    pub fn KeRegisterBugCheckCallback(
+        record: *mut KBUGCHECK_CALLBACK_RECORD,
+        routine: KBUGCHECK_CALLBACK_ROUTINE,
+        buffer: PVOID,
+        length: u32,
+        component: *mut UCHAR,
+    ) -> BOOLEAN;
+    /// `KeDeregisterBugCheckCallback` (<= DISPATCH_LEVEL). `FALSE` if the record is not
+    /// registered.
+    pub fn KeDeregisterBugCheckCallback(record: *mut KBUGCHECK_CALLBACK_RECORD) -> BOOLEAN;
+    /// `KiBugCheckData`: a variable, not a routine (no WDK header declares it; upstream's
+    /// `bug_check.c` declares it itself). The code and the four parameters of the bug check in
+    /// progress, as `KeBugCheckEx` stored them before calling the bug-check callbacks, which is
+    /// when a callback reads them. Imported as data: the import-table slot holds its address.
+    pub static KiBugCheckData: [ULONG_PTR; 5];
 
     // ---- Debug output. ----
     /// `DbgSetDebugPrintCallback` (PASSIVE_LEVEL); the callback runs at any IRQL.
@@ -146,6 +167,17 @@ unsafe extern "system" {
     pub fn IoDeleteDevice(device: *mut DEVICE_OBJECT);
     /// `IofCallDriver` (<= DISPATCH_LEVEL).
     pub fn IofCallDriver(device: *mut DEVICE_OBJECT, irp: *mut IRP) -> NTSTATUS;
+}
+
+/// `KeInitializeCallbackRecord` (a `wdm.h` macro, not a routine): readies a record for
+/// [`KeRegisterBugCheckCallback`] by setting its state to `BufferEmpty`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the C macro stores the enumeration value BufferEmpty (0) in the UCHAR field"
+)]
+pub const fn KeInitializeCallbackRecord(record: &mut KBUGCHECK_CALLBACK_RECORD) {
+    const { assert!(BufferEmpty == 0) };
+    record.State = BufferEmpty as UCHAR;
 }
 
 #[cfg_attr(

@@ -6,9 +6,10 @@
 //! Two halves, both portable: [`plan`] is a pure function from the bug-check code and its four
 //! parameters to the [`Step`]s upstream's handler for that code takes, and [`dump`] runs them,
 //! formatting every line into a fixed [`Line`] (no allocation: a bug-check callback runs at
-//! `HIGH_LEVEL` and may not allocate) and reading memory only through a [`CrashEnvironment`],
-//! which the Windows glue implements over `RtlCaptureContext`, `RtlLookupFunctionEntry` /
-//! `RtlVirtualUnwind`, `MmIsAddressValid` and `ModuleLookup`.
+//! `HIGH_LEVEL` and may not allocate) and reading memory only through a [`CrashEnvironment`].
+//! The Windows glue (`glue::bug_check`) registers the callback and implements the environment
+//! with what is safe at `HIGH_LEVEL` today: the hypercall, its own register capture, and no
+//! memory reads, unwinding or module names yet (`docs/xen-services.md`).
 //!
 //! # What upstream does (`src/xen/bug_check.c`)
 //!

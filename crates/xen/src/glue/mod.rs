@@ -15,11 +15,13 @@
 //! 4. hypercall set-up: Xen's CPUID leaves; without them the load fails with
 //!    `STATUS_NOT_SUPPORTED` (a machine without Xen);
 //! 5. `RealTimeIsUniversal` ([`crate::system::real_time_is_universal`]);
-//! 6. the unplug decisions ([`crate::export::unplug::initialize`]).
+//! 6. the bug-check callback ([`bug_check`], upstream's `BugCheckInitialize`);
+//! 7. the unplug decisions ([`crate::export::unplug::initialize`]).
 //!
 //! What xen.sys holds when it fails or unloads is released, and the counts of pool blocks and
 //! registry handles still held are logged, so a leak shows.
 
+mod bug_check;
 mod capture;
 mod platform;
 
@@ -41,6 +43,7 @@ static ALLOCATOR: ntddk::runtime::Allocator =
 /// What a successful `DllInitialize` holds until `DllUnload`.
 struct Loaded {
     log: LogLoaded,
+    bug_check: bug_check::Registered,
 }
 
 /// The state between `DllInitialize` and `DllUnload` (PASSIVE_LEVEL only: both run there).
@@ -95,6 +98,7 @@ pub unsafe extern "system" fn dll_initialize(registry_path: *mut UNICODE_STRING)
 pub unsafe extern "system" fn dll_unload() -> NTSTATUS {
     if let Some(loaded) = LOADED.lock().take() {
         export::unplug::teardown();
+        loaded.bug_check.deregister();
         platform::forget_real_time();
         export::remove_hypervisor();
         unwind_log(&loaded.log);
@@ -118,7 +122,7 @@ fn enable_debug_output() {
     }
 }
 
-/// Steps 2 to 6 of the module docs.
+/// Steps 2 to 7 of the module docs.
 ///
 /// # Safety
 /// `registry_path` is NULL or a valid `UNICODE_STRING`.
@@ -164,8 +168,25 @@ unsafe fn initialize(registry_path: *mut UNICODE_STRING) -> Result<Loaded, NTSTA
         export::install_hypervisor(xen);
     }
     platform::read_real_time();
+    let bug_check = match bug_check::register() {
+        Ok(registered) => registered,
+        Err(status) => {
+            export::debug_message(
+                DebugLevel::Error,
+                "BugCheckInitialize",
+                b"fail1 (%08x)\n",
+                &[LogArg::Int(u64::from(status.cast_unsigned()))],
+            );
+            platform::forget_real_time();
+            export::remove_hypervisor();
+            unwind_log(&log);
+            return Err(status);
+        }
+    };
+    // Nothing after this step fails today; a step that can must deregister the callback
+    // (`Registered::deregister`) in its unwind, as upstream's `fail12` does.
     let _unplug = export::unplug::initialize(&PLATFORM);
-    Ok(Loaded { log })
+    Ok(Loaded { log, bug_check })
 }
 
 /// Undoes the log step and closes the keys.

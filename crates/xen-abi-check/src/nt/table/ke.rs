@@ -152,6 +152,14 @@ pub fn items(t: &mut NtTable) {
             State,
         }
     );
+    // A variable of ntoskrnl.exe that no header declares (mingw-w64's nor the WDK's): listed so
+    // the binding's shape is printed with its source.
+    t.documented(
+        "KiBugCheckData",
+        "ULONG_PTR KiBugCheckData[5] (code, then the four parameters), a data import",
+        "ntoskrnl.exe's export table (no WDK header declares it); read by upstream's \
+         src/xen/bug_check.c, which declares it itself",
+    );
     layout!(
         t,
         KBUGCHECK_SECONDARY_DUMP_DATA {

@@ -286,6 +286,13 @@ pub fn after_initialize() {
         debug::callback_count(),
         1,
     );
+    // Upstream's BugCheckInitialize: one classic callback (KeRegisterBugCheckCallback), no
+    // reason callback; DllUnload must remove it (`nt.unload.no_bug_check_callback`).
+    eq(
+        "nt.init.bug_check_callback_registered",
+        bugcheck::registered(),
+        (1, 0),
+    );
     let calls = verifier::calls();
     let count = |name: &str| calls.get(name).copied().unwrap_or(0);
     check(
@@ -395,6 +402,12 @@ pub fn watchdog(e: &Exports) {
     services::watchdog(e);
 }
 
+/// The bug-check scenario's code: `DRIVER_IRQL_NOT_LESS_OR_EQUAL`, which xen.sys's callback
+/// decodes (so its dump shows that the parameters reached it through `KiBugCheckData`).
+const BUG_CHECK_CODE: u32 = 0xD1;
+/// Its parameters: memory referenced, IRQL, access (write), faulting address.
+const BUG_CHECK_PARAMETERS: [usize; 4] = [0xFFFF_8000_0BAD_F00D, 2, 1, 0xFFFF_F806_1234_5678];
+
 /// The bug-check scenario: a bug check with xen.sys's callbacks registered.
 pub fn bug_check() {
     let (plain, reason) = bugcheck::registered();
@@ -403,14 +416,15 @@ pub fn bug_check() {
     let Some(entry) = routines::lookup("KeBugCheckEx") else {
         return;
     };
-    // SAFETY: the stand-in's own KeBugCheckEx entry, called as a crashing driver would
-    // (`MANUALLY_INITIATED_CRASH`); it does not return.
+    // SAFETY: the stand-in's own KeBugCheckEx entry, called as the kernel's page-fault handler
+    // would for a driver's write at DISPATCH_LEVEL; it does not return.
     let f = unsafe {
         core::mem::transmute::<usize, extern "win64" fn(u32, usize, usize, usize, usize) -> !>(
             usize::try_from(entry.address).unwrap_or(0),
         )
     };
-    f(0xe2, 0, 0, 0, 0);
+    let [p1, p2, p3, p4] = BUG_CHECK_PARAMETERS;
+    f(BUG_CHECK_CODE, p1, p2, p3, p4);
 }
 
 /// After `DllUnload`: nothing of image `index` left behind.

@@ -16,7 +16,9 @@
 //!
 //! Checked: registration at most `DISPATCH_LEVEL`, a NULL record or routine, a routine outside
 //! a loaded image's code, registering a record twice, deregistering one that is not registered,
-//! and (at unload, [`records_in`]) records still registered whose routine lies in the image.
+//! and (at unload, [`records_in`]) records still registered whose routine lies in the image. As
+//! Windows, a record not in state `BufferEmpty` (no `KeInitializeCallbackRecord`) is refused
+//! with `FALSE`.
 
 use super::DriverObject;
 use crate::kprintln;
@@ -81,7 +83,9 @@ const unsafe fn object(record: usize, size: usize) -> DriverObject {
     unsafe { DriverObject::new(record, size) }
 }
 
-fn register(routine_name: &'static str, record: *mut c_void, new: Record) -> u8 {
+/// Registers `new` unless the record is not ready: Windows inserts a record only in state
+/// `BufferEmpty` (`KeInitializeCallbackRecord`'s work) and otherwise returns `FALSE`.
+fn register(routine_name: &'static str, record: *mut c_void, new: Record, state_at: usize) -> u8 {
     let call = verifier::enter(routine_name);
     call.at_most(DISPATCH_LEVEL);
     call.require(!record.is_null(), format_args!("CallbackRecord is NULL"));
@@ -100,6 +104,16 @@ fn register(routine_name: &'static str, record: *mut c_void, new: Record) -> u8 
             "the record {:#x} is already registered",
             record.addr()
         ));
+    }
+    // SAFETY: the registration routine's contract: the driver's record, non-NULL (required
+    // above), readable for its size.
+    let state = unsafe { object(record.addr(), new.size) }.get::<u8>(state_at);
+    if state != Some(BUFFER_EMPTY) {
+        kprintln!(
+            "NT-BUGCHECK: {routine_name} refused record {:#x}: state {state:?}, not BufferEmpty (KeInitializeCallbackRecord)",
+            record.addr()
+        );
+        return 0;
     }
     records.push(new);
     1
@@ -141,7 +155,11 @@ pub extern "win64" fn ke_register_bug_check_callback(
             length,
             reason: None,
         },
+        offset_of!(KBUGCHECK_CALLBACK_RECORD, State),
     );
+    if done == 0 {
+        return 0;
+    }
     // SAFETY: `KeRegisterBugCheckCallback`'s contract: the driver's record, the kernel's while
     // registered (registration refused a NULL one).
     let r = unsafe { object(record.addr(), size) };
@@ -189,7 +207,11 @@ pub extern "win64" fn ke_register_bug_check_reason_callback(
             length: 0,
             reason: Some(reason),
         },
+        offset_of!(KBUGCHECK_REASON_CALLBACK_RECORD, State),
     );
+    if done == 0 {
+        return 0;
+    }
     // SAFETY: `KeRegisterBugCheckReasonCallback`'s contract, as above.
     let r = unsafe { object(record.addr(), size) };
     r.set(

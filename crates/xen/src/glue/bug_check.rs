@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The bug-check callback, as upstream's `BugCheckInitialize`/`BugCheckTeardown`
+//! (`src/xen/bug_check.c`): a classic `KeRegisterBugCheckCallback` record, registered by
+//! `DllInitialize` after the hypercall and system steps and deregistered by `DllUnload` (and by
+//! a later step's failure unwind).
+//!
+//! The callback reads the code and parameters from `KiBugCheckData` (upstream does the same: a
+//! classic callback gets only its buffer) and runs the portable [`crate::bug_check::dump`]:
+//! `SCHEDOP_shutdown_code(SHUTDOWN_crash)` first, then every line at CRITICAL through the log.
+//!
+//! IRQL: registration and removal run at PASSIVE_LEVEL. The callback runs at HIGH_LEVEL with
+//! the other processors stopped, so everything it reaches is safe there: the hypervisor handle
+//! is a `spin::Once` already set (no lock), the hypercall is one instruction, the dump formats
+//! into fixed lines (no allocation), and the log is behind its `HIGH_LEVEL` lock (upstream's
+//! `HIGH_LOCK`, as upstream's `LogPrintf`).
+//!
+//! What the dump may read: nothing. Upstream reads the parameters' memory under
+//! `__try`/`__except`, which our images do not have, and `MmIsAddressValid`, the only probe the
+//! kernel offers, is documented for `IRQL <= DISPATCH_LEVEL`. So [`Crash::read`] answers every
+//! read as unreadable: the dump prints the code, its parameters and the lines that decode the
+//! parameters' values (memory referenced, IRQL, access, addresses), and the steps that would
+//! follow a pointer end there. The registers are captured here (no `RtlCaptureContext`
+//! import); without `RtlLookupFunctionEntry`/`RtlVirtualUnwind` and `ModuleLookup` there is
+//! no stack walk and no module names yet.
+
+use core::cell::UnsafeCell;
+use core::ffi::c_void;
+use core::mem::offset_of;
+
+use ntddk::{
+    CONTEXT, CONTEXT_CONTROL, CONTEXT_INTEGER, CONTEXT_SEGMENTS, KBUGCHECK_CALLBACK_RECORD,
+    LIST_ENTRY, NTSTATUS, STATUS_UNSUCCESSFUL,
+};
+
+use crate::bug_check::{ContextRecord, CrashEnvironment};
+use crate::log::Level;
+
+/// The callback record: the kernel's from registration to deregistration.
+struct RecordStorage(UnsafeCell<KBUGCHECK_CALLBACK_RECORD>);
+
+// SAFETY: xen.sys only hands the record's address to `KeRegisterBugCheckCallback` and
+// `KeDeregisterBugCheckCallback` (both at PASSIVE_LEVEL, from `DllInitialize`/`DllUnload`, which
+// the loader serialises) and initialises it just before registering; the kernel owns it in
+// between.
+unsafe impl Sync for RecordStorage {}
+
+static RECORD: RecordStorage = RecordStorage(UnsafeCell::new(KBUGCHECK_CALLBACK_RECORD {
+    Entry: LIST_ENTRY {
+        Flink: core::ptr::null_mut(),
+        Blink: core::ptr::null_mut(),
+    },
+    CallbackRoutine: None,
+    Buffer: core::ptr::null_mut(),
+    Length: 0,
+    Component: core::ptr::null_mut(),
+    Checksum: 0,
+    State: 0,
+}));
+
+/// The component name the kernel records (upstream's `__MODULE__`).
+const COMPONENT: &core::ffi::CStr = c"xen";
+
+/// A registered callback; [`Registered::deregister`] consumes it.
+#[must_use = "the callback stays registered until `deregister`"]
+pub(super) struct Registered(());
+
+/// `BugCheckInitialize`: readies the record (`KeInitializeCallbackRecord`) and registers the
+/// callback (PASSIVE_LEVEL).
+///
+/// # Errors
+/// `STATUS_UNSUCCESSFUL` when the kernel refuses the record, as upstream.
+pub(super) fn register() -> Result<Registered, NTSTATUS> {
+    let record = RECORD.0.get();
+    // SAFETY: not registered (DllInitialize runs once before any registration, and a failed or
+    // unloaded load deregistered it), so the record is ours to initialise.
+    let fields = unsafe { &mut *record };
+    ntddk::routines::KeInitializeCallbackRecord(fields);
+    // SAFETY: PASSIVE_LEVEL; a static, non-paged record initialised above; the routine is this
+    // image's and the component a static string, both valid until `DllUnload` deregisters.
+    let done = unsafe {
+        ntddk::routines::KeRegisterBugCheckCallback(
+            record,
+            callback,
+            core::ptr::null_mut(),
+            0,
+            COMPONENT.as_ptr().cast::<u8>().cast_mut(),
+        )
+    };
+    if done == 0 {
+        return Err(STATUS_UNSUCCESSFUL);
+    }
+    Ok(Registered(()))
+}
+
+impl Registered {
+    /// `BugCheckTeardown`: removes the callback (PASSIVE_LEVEL). Dropping the token does the
+    /// same, so a failure unwind that forgets to call this still deregisters.
+    pub(super) fn deregister(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        // SAFETY: PASSIVE_LEVEL (the token lives in `DllInitialize` and `DllUnload`'s state
+        // only); the record `register` registered, which this token proves.
+        let _removed = unsafe { ntddk::routines::KeDeregisterBugCheckCallback(RECORD.0.get()) };
+    }
+}
+
+/// The callback (`KBUGCHECK_CALLBACK_ROUTINE`), at HIGH_LEVEL during a bug check.
+unsafe extern "system" fn callback(_buffer: *mut c_void, _length: u32) {
+    let data = (&raw const ntddk::routines::KiBugCheckData).cast::<u64>();
+    let mut words = [0u64; 5];
+    for (index, word) in (0..).zip(words.iter_mut()) {
+        // SAFETY: `KiBugCheckData` is the kernel's array of five `ULONG_PTR`s, written by
+        // `KeBugCheckEx` before it calls the callbacks; read volatile, as another's memory.
+        *word = unsafe { data.wrapping_add(index).read_volatile() };
+    }
+    crate::bug_check::dump(&Crash, words, &mut |line| {
+        crate::export::log_line(Level::CRITICAL, line);
+    });
+}
+
+/// The machine at bug-check time, as the Windows glue can see it at HIGH_LEVEL.
+struct Crash;
+
+impl CrashEnvironment for Crash {
+    fn shutdown_code(&self, reason: u32) {
+        if let Some(xen) = super::XEN.get() {
+            let _ignored = crate::sched::shutdown_code(xen, reason);
+        }
+    }
+
+    fn read(&self, _address: u64, _buffer: &mut [u8]) -> bool {
+        false
+    }
+
+    fn module(&self, _address: u64) -> Option<(&[u8], u64)> {
+        None
+    }
+
+    fn capture_context(&self, context: &mut ContextRecord) {
+        capture(context);
+    }
+
+    fn unwind(&self, _context: &mut ContextRecord) -> bool {
+        false
+    }
+
+    fn process_image_name(&self, _process: u64) -> Option<[u8; 16]> {
+        None
+    }
+
+    fn current_irql(&self) -> u8 {
+        ntddk::irql::current()
+    }
+}
+
+/// What `RtlCaptureContext` records of the integer and control state, here: every general
+/// register, `Rip` (this point), `Rsp`, `EFlags` and the segment selectors.
+#[inline(never)]
+fn capture(context: &mut ContextRecord) {
+    context.bytes.fill(0);
+    let flags = CONTEXT_CONTROL | CONTEXT_INTEGER | CONTEXT_SEGMENTS;
+    if let Some(field) = context.bytes.get_mut(
+        offset_of!(CONTEXT, ContextFlags)..offset_of!(CONTEXT, ContextFlags).wrapping_add(4),
+    ) {
+        field.copy_from_slice(&flags.to_le_bytes());
+    }
+    let base = context.bytes.as_mut_ptr();
+    // SAFETY: stores only into `context.bytes` at `CONTEXT`'s field offsets (each field lies
+    // inside the record, whose size is `CONTEXT`'s); reads registers; the push/pop pair leaves
+    // the stack as it found it.
+    unsafe {
+        core::arch::asm!(
+            "mov [{b} + {rax}], rax",
+            "mov [{b} + {rcx}], rcx",
+            "mov [{b} + {rdx}], rdx",
+            "mov [{b} + {rbx}], rbx",
+            "mov [{b} + {rsp}], rsp",
+            "mov [{b} + {rbp}], rbp",
+            "mov [{b} + {rsi}], rsi",
+            "mov [{b} + {rdi}], rdi",
+            "mov [{b} + {r8}], r8",
+            "mov [{b} + {r9}], r9",
+            "mov [{b} + {r10}], r10",
+            "mov [{b} + {r11}], r11",
+            "mov [{b} + {r12}], r12",
+            "mov [{b} + {r13}], r13",
+            "mov [{b} + {r14}], r14",
+            "mov [{b} + {r15}], r15",
+            "lea {t}, [rip]",
+            "mov [{b} + {rip}], {t}",
+            "pushfq",
+            "pop {t}",
+            "mov [{b} + {eflags}], {t:e}",
+            "mov {t:x}, cs",
+            "mov [{b} + {cs}], {t:x}",
+            "mov {t:x}, ds",
+            "mov [{b} + {ds}], {t:x}",
+            "mov {t:x}, es",
+            "mov [{b} + {es}], {t:x}",
+            "mov {t:x}, fs",
+            "mov [{b} + {fs}], {t:x}",
+            "mov {t:x}, gs",
+            "mov [{b} + {gs}], {t:x}",
+            "mov {t:x}, ss",
+            "mov [{b} + {ss}], {t:x}",
+            b = in(reg) base,
+            t = out(reg) _,
+            rax = const offset_of!(CONTEXT, Rax),
+            rcx = const offset_of!(CONTEXT, Rcx),
+            rdx = const offset_of!(CONTEXT, Rdx),
+            rbx = const offset_of!(CONTEXT, Rbx),
+            rsp = const offset_of!(CONTEXT, Rsp),
+            rbp = const offset_of!(CONTEXT, Rbp),
+            rsi = const offset_of!(CONTEXT, Rsi),
+            rdi = const offset_of!(CONTEXT, Rdi),
+            r8 = const offset_of!(CONTEXT, R8),
+            r9 = const offset_of!(CONTEXT, R9),
+            r10 = const offset_of!(CONTEXT, R10),
+            r11 = const offset_of!(CONTEXT, R11),
+            r12 = const offset_of!(CONTEXT, R12),
+            r13 = const offset_of!(CONTEXT, R13),
+            r14 = const offset_of!(CONTEXT, R14),
+            r15 = const offset_of!(CONTEXT, R15),
+            rip = const offset_of!(CONTEXT, Rip),
+            eflags = const offset_of!(CONTEXT, EFlags),
+            cs = const offset_of!(CONTEXT, SegCs),
+            ds = const offset_of!(CONTEXT, SegDs),
+            es = const offset_of!(CONTEXT, SegEs),
+            fs = const offset_of!(CONTEXT, SegFs),
+            gs = const offset_of!(CONTEXT, SegGs),
+            ss = const offset_of!(CONTEXT, SegSs),
+        );
+    }
+}
