@@ -25,10 +25,9 @@
 )]
 
 include!("../tests/support/sim_platform.rs");
+include!("support/parallel.rs");
 
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use platform_port::Memory;
@@ -66,33 +65,6 @@ fn setup() -> Bench {
     }
 }
 
-/// Runs `work(iters)` on `threads` threads (processors 0, 1, ...) started together; returns
-/// the longest thread's time.
-fn parallel(b: &Bench, threads: u32, iters: u64, work: &(dyn Fn(u64) + Sync)) -> Duration {
-    let barrier = Barrier::new(threads as usize);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|cpu| {
-                let barrier = &barrier;
-                let platform = b.w.platform.clone();
-                s.spawn(move || {
-                    platform.as_processor(cpu, || {
-                        barrier.wait();
-                        let start = Instant::now();
-                        work(iters);
-                        start.elapsed()
-                    })
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .max()
-            .unwrap_or_default()
-    })
-}
-
 fn bench(c: &mut Criterion) {
     let b = setup();
     let cache = b.cache.cache();
@@ -102,7 +74,7 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(u64::from(threads)));
         group.bench_function("get_put", |bencher| {
             bencher.iter_custom(|iters| {
-                parallel(&b, threads, iters, &|n| {
+                parallel(&b.w.platform, threads, iters, &|n| {
                     for _ in 0..n {
                         let object = cache.get(false).unwrap();
                         // SAFETY: from this cache, returned once.
@@ -114,7 +86,7 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(64 * u64::from(threads)));
         group.bench_function("get_put_batch64", |bencher| {
             bencher.iter_custom(|iters| {
-                parallel(&b, threads, iters, &|n| {
+                parallel(&b.w.platform, threads, iters, &|n| {
                     let mut held = Vec::with_capacity(64);
                     for _ in 0..n {
                         held.extend((0..64).map(|_| cache.get(false).unwrap()));
@@ -129,7 +101,7 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(u64::from(threads)));
         group.bench_function("permit_revoke", |bencher| {
             bencher.iter_custom(|iters| {
-                parallel(&b, threads, iters, &|n| {
+                parallel(&b.w.platform, threads, iters, &|n| {
                     for _ in 0..n {
                         let entry = b
                             .gnttab

@@ -21,47 +21,14 @@
 )]
 
 include!("../tests/support/sim_platform.rs");
+include!("support/parallel.rs");
 include!("../tests/support/child_gnttab.rs");
 
 use child::ChildGnttab;
 
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-
-/// Runs `work(iters)` on `threads` threads (processors 0, 1, ...) started together; returns
-/// the longest thread's time.
-fn parallel(
-    child: &ChildGnttab,
-    threads: u32,
-    iters: u64,
-    work: &(dyn Fn(u64) + Sync),
-) -> Duration {
-    let barrier = Barrier::new(threads as usize);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|cpu| {
-                let barrier = &barrier;
-                let platform = child.world.platform.clone();
-                s.spawn(move || {
-                    platform.as_processor(cpu, || {
-                        barrier.wait();
-                        let start = Instant::now();
-                        work(iters);
-                        start.elapsed()
-                    })
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .max()
-            .unwrap_or_default()
-    })
-}
 
 fn bench(c: &mut Criterion) {
     let child = ChildGnttab::new(2, 512);
@@ -71,7 +38,7 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(u64::from(threads)));
         group.bench_function("gnttab/child_permit_revoke", |bencher| {
             bencher.iter_custom(|iters| {
-                parallel(&child, threads, iters, &|n| {
+                parallel(&child.world.platform, threads, iters, &|n| {
                     for _ in 0..n {
                         let entry = child.permit(false);
                         child.revoke(black_box(entry));
