@@ -457,5 +457,7 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
     }
 }
 
+#[cfg(feature = "fuzzing")]
+pub mod seam;
 #[cfg(test)]
 mod tests;
