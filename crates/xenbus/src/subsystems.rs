@@ -477,5 +477,11 @@ where
         for stage in (0..STAGES).rev() {
             self.release_stage(stage);
         }
+        // A DPC still running (or queued before the channels closed) may hold the only
+        // reference it upgraded to a subsystem; wait for it here, at PASSIVE_LEVEL, so the
+        // owner's last references drop on its own thread and never in a DPC at DISPATCH_LEVEL
+        // (where a teardown that joins a thread, as CACHE's monitor does, is not allowed).
+        // Upstream flushes the same way in its Release paths (`KeFlushQueuedDpcs`).
+        self.platform.flush_dpcs();
     }
 }
