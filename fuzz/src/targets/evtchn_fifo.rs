@@ -151,7 +151,8 @@ pub fn run(data: &[u8]) {
         let limit = seam.port_limit();
         match r.below(10) {
             0 => {
-                let p = match r.below(16) {
+                // The top of the array is 128 pages to allocate and mask: keep it rare.
+                let p = match r.below(64) {
                     0 => r.u32(),
                     1 => EVTCHN_FIFO_NR_CHANNELS - 1 - u32::from(r.u8()),
                     _ => u32::from(r.u16() % 4096),
@@ -224,7 +225,7 @@ pub fn run(data: &[u8]) {
                     }
                     _ => {
                         // A BUSY word spins 65536 times before the hypercall: keep that rare.
-                        if before.is_some_and(|w| w & BUSY != 0) && r.below(4) != 0 {
+                        if before.is_some_and(|w| w & BUSY != 0) && r.below(16) != 0 {
                             continue;
                         }
                         let pending = seam.port_unmask(p);
