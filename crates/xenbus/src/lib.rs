@@ -42,6 +42,7 @@ pub mod hole;
 pub mod interface;
 pub mod mutex;
 pub mod pdo_identity;
+pub mod pnp;
 pub mod range_set;
 pub mod shared_info;
 pub mod store;

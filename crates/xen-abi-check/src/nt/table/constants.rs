@@ -665,6 +665,7 @@ pub fn items(t: &mut NtTable) {
             STATUS_UNSUCCESSFUL,
             STATUS_NOT_IMPLEMENTED,
             STATUS_INVALID_HANDLE,
+            STATUS_NO_SUCH_DEVICE,
             STATUS_INVALID_PARAMETER,
             STATUS_NO_MEMORY,
             STATUS_ACCESS_DENIED,

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! Plug and Play and power for xenbus.sys, sans-IO.
+//!
+//! The glue decodes an IRP into a typed request, asks the state machine, and applies the typed
+//! outcome. Nothing here touches a device object, so every decision of the C package's `fdo.c`
+//! and `pdo.c` is testable on the host.
+//!
+//! - [`state`]: the Plug and Play and power states, and the dispatcher's rule for deleted
+//!   devices.
+//! - [`pdo`]: a child PDO's record and requests.
+//! - [`fdo`]: the FDO and its bus of PDOs: scan results, bus relations, removal, every PnP IRP.
+//! - [`power`]: the FDO's system and device power IRPs.
+//! - [`active`]: which platform device's FDO is the active one.
+//! - [`distribution`]: the `drivers/<N>` entries a toolstack reads.
+//! - [`watchdog`]: when the per-processor timer ticks pat the domain watchdog.
+//! - [`resources`]: the resource lists of `FILTER_RESOURCE_REQUIREMENTS`, `START` and a PDO's
+//!   requirements.
+
+pub mod active;
+pub mod distribution;
+pub mod fdo;
+pub mod pdo;
+pub mod power;
+pub mod resources;
+pub mod state;
+pub mod watchdog;
+
+#[cfg(test)]
+mod tests;
