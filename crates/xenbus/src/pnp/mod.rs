@@ -14,6 +14,8 @@
 //! - [`power`]: the FDO's system and device power IRPs.
 //! - [`active`]: which platform device's FDO is the active one.
 //! - [`distribution`]: the `drivers/<N>` entries a toolstack reads.
+//! - [`toolstack`]: the FDO's xenstore protocol: the scan, `control/shutdown`, the feature flags
+//!   and the `drivers/<N>` entry.
 //! - [`watchdog`]: when the per-processor timer ticks pat the domain watchdog.
 //! - [`resources`]: the resource lists of `FILTER_RESOURCE_REQUIREMENTS`, `START` and a PDO's
 //!   requirements.
@@ -25,6 +27,7 @@ pub mod pdo;
 pub mod power;
 pub mod resources;
 pub mod state;
+pub mod toolstack;
 pub mod watchdog;
 
 #[cfg(test)]
