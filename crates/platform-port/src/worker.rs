@@ -38,6 +38,23 @@ impl<E: Event> WorkerContext<E> {
     }
 }
 
+/// Wakes a worker thread; see [`Worker::waker`].
+pub struct Waker<E>(Arc<WorkerContext<E>>);
+
+impl<E: Event> Waker<E> {
+    /// Wakes the thread (`KeSetEvent`). IRQL: `<= DISPATCH_LEVEL`.
+    #[track_caller]
+    pub fn wake(&self) {
+        self.0.event.set();
+    }
+}
+
+impl<E> Clone for Waker<E> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
 /// The owner's handle.
 pub struct Worker<P: Threads + Events> {
     context: Arc<WorkerContext<P::Event>>,
@@ -75,6 +92,13 @@ impl<P: Threads + Events> Worker<P> {
     #[track_caller]
     pub fn wake(&self) {
         self.context.event.set();
+    }
+
+    /// A handle that only wakes the thread, for whoever signals it (a watch, a callback):
+    /// it may be shared between threads, which the owner's handle may not.
+    #[must_use]
+    pub fn waker(&self) -> Waker<P::Event> {
+        Waker(Arc::clone(&self.context))
     }
 
     /// Alerts and wakes the thread, then waits for it to finish (`KeSetEvent`, then

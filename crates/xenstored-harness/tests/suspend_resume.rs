@@ -29,20 +29,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use platform_port::Deferred;
-use platform_port::std_impl::{STD_DIRQL, StdInterrupts, StdPlatform};
-use xen::services::Direct;
-use xen_sim::{Sim, SimConfig, SimVcpu};
-use xenbus::evtchn::{Channel, EvtchnConfig, OpenKind};
-use xenbus::store::{StoreConfig, WaitLimits, WatchEvent};
-use xenbus::subsystems::{Subsystems, SubsystemsConfig};
-use xenbus::suspend::{SuspendOutcome, SuspendSystem};
-use xenstored_harness::relay::{GuestRing, RelayHooks};
+use platform_port::std_impl::StdPlatform;
+use xen_sim::Sim;
+use xenbus::evtchn::{Channel, OpenKind};
+use xenbus::store::WatchEvent;
+use xenbus::suspend::SuspendOutcome;
 use xenstored_harness::{Daemon, Impl, unavailable};
 
 const CYCLES: u32 = 1000;
 const CPUS: u32 = 2;
 
-type World = Subsystems<StdPlatform, Direct<SimVcpu>, StdInterrupts>;
+mod support;
+
+use support::{Rig, World, rig};
 
 #[derive(Default)]
 struct Counter(AtomicU32);
@@ -56,21 +55,6 @@ impl WatchEvent for Counter {
 impl Counter {
     fn get(&self) -> u32 {
         self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// xen.sys's per-processor work in the suspend rendezvous: nothing is registered here, so
-/// only count it.
-#[derive(Default)]
-struct System {
-    unplugs: AtomicU32,
-}
-
-impl SuspendSystem for System {
-    fn register_vcpu_info(&self, _cpu: u32) {}
-
-    fn unplug_devices(&self) {
-        self.unplugs.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -118,80 +102,6 @@ fn open_child_channel(world: &World, sim: &Sim) -> ChildChannel {
         channel,
         remote,
         events,
-    }
-}
-
-/// The simulator, the composition on it with upcalls wired, and the relay to xenstored.
-struct Rig {
-    sim: Sim,
-    pages: Arc<xen_sim::SimPages>,
-    world: Arc<World>,
-    system: Arc<System>,
-    relay: xenstored_harness::relay::Relay,
-}
-
-fn rig(daemon: &Daemon) -> Rig {
-    let sim = Sim::new(SimConfig {
-        vcpus: CPUS,
-        ..SimConfig::default()
-    });
-    let (platform, pages) = sim.platform(CPUS);
-    let services = Arc::new(Direct::new(sim.vcpu(0), CPUS));
-    let system = Arc::new(System::default());
-    let world = Subsystems::new(
-        platform.clone(),
-        Arc::clone(&services),
-        StdInterrupts::new(platform.clone()),
-        SubsystemsConfig {
-            evtchn: EvtchnConfig::default(),
-            store: StoreConfig {
-                request_id_seed: 0x4000,
-                watch_id_seed: 0x10,
-                limits: WaitLimits::default(),
-            },
-            system: system.clone(),
-            lookup: None,
-        },
-    )
-    .expect("subsystems");
-    for cpu in 0..CPUS {
-        let weak = Arc::downgrade(&world);
-        let p = platform.clone();
-        sim.set_upcall_handler(
-            cpu,
-            // Delivered as the hardware would: at DIRQL on `cpu`, held pending while the
-            // upcall was raised by a hypercall made at or above that level.
-            Arc::new(move || {
-                let weak = weak.clone();
-                p.interrupt(cpu, STD_DIRQL, move || {
-                    if let Some(world) = weak.upgrade() {
-                        world.evtchn.deliver(cpu);
-                    }
-                });
-            }),
-        );
-    }
-    let (_, ring) = sim.store_ring();
-    let kick_sim = sim.clone();
-    let gen_sim = sim.clone();
-    let relay = daemon
-        .relay(
-            sim.domid(),
-            // SAFETY: the simulator's store ring page lives as long as `sim`, which outlives
-            // the relay (finished below); only the guest's store and the relay use it.
-            unsafe { GuestRing::new(std::ptr::NonNull::new(ring).expect("store ring")) },
-            RelayHooks {
-                kick: Arc::new(move || kick_sim.notify_store()),
-                generation: Arc::new(move || gen_sim.suspends()),
-            },
-        )
-        .expect("relay");
-    Rig {
-        sim,
-        pages,
-        world,
-        system,
-        relay,
     }
 }
 
@@ -285,7 +195,7 @@ fn suspend_resume_1000_cycles() {
         world,
         system,
         relay,
-    } = rig(&daemon);
+    } = rig(&daemon, CPUS);
     world.start().expect("start");
     assert!(
         world.console_acquired(),

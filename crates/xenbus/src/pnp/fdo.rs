@@ -244,11 +244,27 @@ impl Fdo {
     /// Adds a PDO for `class` whose device object the glue has created; it starts `Present`
     /// and holds a reference on the FDO.
     pub fn add_pdo(&mut self, class: String, settings: PdoSettings) -> PdoId {
+        let id = self.allocate_id();
+        self.insert_pdo(id, class, settings);
+        id
+    }
+
+    /// A handle for a PDO about to be created (the glue names its device object after it);
+    /// a handle never inserted is simply never used.
+    pub const fn allocate_id(&mut self) -> PdoId {
         let id = PdoId::new(self.next_serial);
         self.next_serial = self.next_serial.wrapping_add(1);
+        id
+    }
+
+    /// Adds the PDO `id` (from [`Fdo::allocate_id`]) for `class`; see [`Fdo::add_pdo`]. An id
+    /// already on the bus is not added twice.
+    pub fn insert_pdo(&mut self, id: PdoId, class: String, settings: PdoSettings) {
+        if self.pdo(id).is_some() {
+            return;
+        }
         self.references = self.references.saturating_add(1);
         self.pdos.push(Pdo::new(id, class, settings));
-        id
     }
 
     /// One pass of the scan with the classes `pdo_identity::select_classes` kept.

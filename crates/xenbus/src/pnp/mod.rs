@@ -12,6 +12,7 @@
 //! - [`pdo`]: a child PDO's record and requests.
 //! - [`fdo`]: the FDO and its bus of PDOs: scan results, bus relations, removal, every PnP IRP.
 //! - [`power`]: the FDO's system and device power IRPs.
+//! - [`core`]: the active FDO's threads and its D0 entry and exit over the subsystems.
 //! - [`active`]: which platform device's FDO is the active one.
 //! - [`distribution`]: the `drivers/<N>` entries a toolstack reads.
 //! - [`toolstack`]: the FDO's xenstore protocol: the scan, `control/shutdown`, the feature flags
@@ -21,6 +22,7 @@
 //!   requirements.
 
 pub mod active;
+pub mod core;
 pub mod distribution;
 pub mod fdo;
 pub mod pdo;

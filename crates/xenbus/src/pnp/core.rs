@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The active FDO's running parts.
+//!
+//! Its bus state behind a lock, the scan and suspend threads, and the D3-to-D0 and D0-to-D3 sequences that bring the subsystems and the toolstack
+//! protocol up and down (the C package's `FdoD3ToD0`, `FdoD0ToD3`, `FdoScan`, `FdoSuspend`
+//! and the LATE suspend callback that redoes the xenstore part in the new domain).
+//!
+//! The Windows side is reached only through [`BusGlue`]: creating a PDO's device object and
+//! applying an [`Effect`] (destroying one, invalidating bus relations).
+
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+
+use platform_port::worker::{Waker, Worker};
+use platform_port::{Event, EventKind, Events, Interrupts, IrqlLock, Platform, Rendezvous, plog};
+use xen_services::XenServices;
+
+use super::distribution::Version;
+use super::fdo::{Effect, Fdo};
+use super::pdo::{PdoId, PdoSettings};
+use super::state::{DevicePower, PnpState};
+use super::toolstack::{self, ScanSettings, SuspendPass};
+use crate::debug::Origin;
+use crate::mutex::EventMutex;
+
+use crate::store::{Watch, WatchEvent};
+use crate::subsystems::Subsystems;
+use crate::suspend::{SuspendCallback, SuspendCallbackType};
+use ntstatus::NtStatus;
+
+/// What the Windows side does for the FDO's bus.
+pub trait BusGlue: Send + Sync {
+    /// Creates the device object of PDO `id` for `class` and reads its per-class settings
+    /// (`Parameters\<CLASS>`); `None` if it could not be created. `PASSIVE_LEVEL`.
+    fn create_pdo(&self, id: PdoId, class: &str) -> Option<PdoSettings>;
+    /// Applies an effect the bus state asked for (destroying a PDO, invalidating relations).
+    fn apply(&self, effect: &Effect);
+}
+
+/// The FDO's settings, read once at `AddDevice`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FdoConfig {
+    /// The vendor name (`VENDOR_NAME`), for the `drivers/<N>` entry.
+    pub vendor: String,
+    /// The package version, for the same entry.
+    pub version: Version,
+    /// A debug build (the entry's attributes).
+    pub debug: bool,
+    /// The registry's say in the scan.
+    pub scan: ScanSettings,
+    /// `Enumerate` (missing means yes).
+    pub enumerate: bool,
+}
+
+/// What D0 holds in xenstore.
+struct InD0 {
+    watches: Vec<Watch>,
+    late: Option<Arc<SuspendCallback>>,
+}
+
+/// The active FDO's running parts.
+pub struct FdoCore<P, S, I>
+where
+    P: Platform + Rendezvous,
+    S: XenServices + 'static,
+    I: Interrupts + 'static,
+{
+    /// The subsystems.
+    pub subsystems: Arc<Subsystems<P, S, I>>,
+    /// The bus state (the FDO and its PDOs); held only while it decides.
+    pub fdo: IrqlLock<P, Fdo>,
+    config: FdoConfig,
+    glue: Arc<dyn BusGlue>,
+    balloon_mutex: Arc<EventMutex<<P as Events>::Event>>,
+    scan_done: <P as Events>::Event,
+    suspend_done: <P as Events>::Event,
+    threads: spin::Mutex<Option<Threads<P>>>,
+    in_d0: spin::Mutex<Option<InD0>>,
+}
+
+struct Threads<P: Platform> {
+    scan: Worker<P>,
+    suspend: Worker<P>,
+}
+
+/// A store watch that wakes a thread.
+struct WakeOnWatch<E>(Waker<E>);
+
+impl<E: Event> WatchEvent for WakeOnWatch<E> {
+    fn signal(&self) {
+        self.0.wake();
+    }
+}
+
+/// The origin recorded for the FDO's own callbacks.
+const FDO: Origin = Origin {
+    function: 0,
+    argument: 0,
+    caller: 0,
+};
+
+impl<P, S, I> FdoCore<P, S, I>
+where
+    P: Platform + Rendezvous,
+    S: XenServices + 'static,
+    I: Interrupts + 'static,
+{
+    /// The core of an active FDO whose subsystems are built (not started).
+    #[must_use]
+    pub fn new(
+        subsystems: Arc<Subsystems<P, S, I>>,
+        fdo: Fdo,
+        config: FdoConfig,
+        glue: Arc<dyn BusGlue>,
+    ) -> Arc<Self> {
+        let platform = subsystems.platform.clone();
+        Arc::new(Self {
+            fdo: IrqlLock::dispatch(platform.clone(), fdo),
+            config,
+            glue,
+            balloon_mutex: Arc::new(EventMutex::new(&platform)),
+            scan_done: platform.new_event(EventKind::Notification),
+            suspend_done: platform.new_event(EventKind::Notification),
+            threads: spin::Mutex::new(None),
+            in_d0: spin::Mutex::new(None),
+            subsystems,
+        })
+    }
+
+    /// The mutex the balloon thread holds across an adjustment (the suspend thread only tries
+    /// it).
+    #[must_use]
+    pub fn balloon_mutex(&self) -> Arc<EventMutex<<P as Events>::Event>> {
+        Arc::clone(&self.balloon_mutex)
+    }
+
+    /// Starts the scan and suspend threads (START, before D0). Starting twice is a no-op.
+    ///
+    /// # Errors
+    /// The thread that could not be created (nothing is left running).
+    pub fn start_threads(self: &Arc<Self>) -> Result<(), NtStatus> {
+        let mut threads = self.threads.lock();
+        if threads.is_some() {
+            return Ok(());
+        }
+        let platform = &self.subsystems.platform;
+        let weak = Arc::downgrade(self);
+        let scan = Worker::start(platform, "xenbus-scan", move |ctx| {
+            loop {
+                ctx.wait(None);
+                if ctx.alerted() {
+                    return;
+                }
+                if let Some(core) = weak.upgrade() {
+                    core.scan_pass();
+                    core.scan_done.set();
+                }
+            }
+        })
+        .map_err(|_| ntstatus::STATUS_INSUFFICIENT_RESOURCES)?;
+        let weak = Arc::downgrade(self);
+        let suspend = Worker::start(platform, "xenbus-suspend", move |ctx| {
+            loop {
+                ctx.wait(None);
+                if ctx.alerted() {
+                    return;
+                }
+                if let Some(core) = weak.upgrade() {
+                    core.suspend_thread_pass();
+                    core.subsystems.platform.flush_dpcs();
+                    core.suspend_done.set();
+                }
+            }
+        })
+        .map_err(|_| ntstatus::STATUS_INSUFFICIENT_RESOURCES)?;
+        *threads = Some(Threads { scan, suspend });
+        Ok(())
+    }
+
+    /// Alerts and joins the threads (STOP and REMOVE).
+    pub fn stop_threads(&self) {
+        let threads = self.threads.lock().take();
+        if let Some(Threads { scan, suspend }) = threads {
+            suspend.stop();
+            scan.stop();
+        }
+    }
+
+    /// Wakes the scan thread and waits for its pass (REMOVE, and bus relations after START).
+    pub fn wake_scan_and_wait(&self) {
+        self.scan_done.reset();
+        let woken = self
+            .threads
+            .lock()
+            .as_ref()
+            .map(|threads| threads.scan.wake());
+        if woken.is_some() {
+            while !self.scan_done.wait(None) {}
+        }
+    }
+
+    /// Wakes the scan thread without waiting (a PDO went away, the FDO started).
+    pub fn wake_scan(&self) {
+        if let Some(threads) = self.threads.lock().as_ref() {
+            threads.scan.wake();
+        }
+    }
+
+    /// One pass of the scan thread: the classes from xenstore and the registry, the bus
+    /// state's changes, and their application through the glue.
+    pub fn scan_pass(&self) {
+        if self.fdo.lock().state() != PnpState::Started {
+            return;
+        }
+        let Some(store) = self.subsystems.store.store() else {
+            return;
+        };
+        let bus = self.fdo.lock().bus().clone();
+        let classes = toolstack::scan_classes(&store, &bus, &self.config.scan);
+        let plan = self.fdo.lock().enumerate(&classes, self.config.enumerate);
+        for effect in &plan.destroy {
+            self.glue.apply(effect);
+        }
+        let mut invalidate = plan.invalidate;
+        for class in plan.create {
+            let id = self.fdo.lock().allocate_id();
+            if let Some(settings) = self.glue.create_pdo(id, &class) {
+                self.fdo.lock().insert_pdo(id, class, settings);
+                invalidate = true;
+            }
+        }
+        if invalidate {
+            self.glue.apply(&Effect::InvalidateBusRelations);
+        }
+    }
+
+    fn suspend_thread_pass(&self) -> SuspendPass {
+        let Some(store) = self.subsystems.store.store() else {
+            return SuspendPass::NotSuspend(None);
+        };
+        let in_d0 = self.fdo.lock().power() == DevicePower::D0;
+        let pass = toolstack::suspend_pass(
+            &store,
+            in_d0,
+            || self.balloon_mutex.try_lock(),
+            || {
+                let outcome = self.subsystems.suspend.trigger();
+                plog!(self.subsystems.platform, Info, "FDO: suspend: {outcome:?}");
+            },
+            || {},
+        );
+        plog!(
+            self.subsystems.platform,
+            Trace,
+            "FDO: suspend thread: {pass:?}"
+        );
+        pass
+    }
+
+    /// `FdoD3ToD0` for the active FDO: the subsystems, then the xenstore part, the LATE
+    /// callback that redoes it in a new domain, and D0.
+    ///
+    /// # Errors
+    /// The status of the subsystem that could not be acquired (nothing is left acquired).
+    pub fn d3_to_d0(self: &Arc<Self>) -> Result<(), NtStatus> {
+        self.subsystems.start()?;
+        let watches = self.announce();
+        let weak: Weak<Self> = Arc::downgrade(self);
+        let late = self
+            .subsystems
+            .suspend
+            .register(
+                SuspendCallbackType::Late,
+                Arc::new(move || {
+                    if let Some(core) = weak.upgrade() {
+                        core.reannounce();
+                    }
+                }),
+                FDO,
+            )
+            .ok();
+        *self.in_d0.lock() = Some(InD0 { watches, late });
+        self.fdo.lock().device_up_done(true);
+        Ok(())
+    }
+
+    /// `FdoD0ToD3` for the active FDO: D3, the suspend thread drained, the xenstore part
+    /// withdrawn, the subsystems released.
+    pub fn d0_to_d3(&self) {
+        self.fdo.lock().device_down_done();
+        self.suspend_done.reset();
+        let woken = self
+            .threads
+            .lock()
+            .as_ref()
+            .map(|threads| threads.suspend.wake());
+        if woken.is_some() {
+            while !self.suspend_done.wait(None) {}
+        }
+        let held = self.in_d0.lock().take();
+        if let Some(InD0 { watches, late }) = held {
+            if let Some(late) = late {
+                let _ = self.subsystems.suspend.deregister(&late);
+            }
+            self.withdraw(watches);
+        }
+        self.subsystems.stop();
+    }
+
+    /// The xenstore part of D0: our `drivers/<N>` entry, the watches that wake the threads,
+    /// the feature flags. Failures are logged and tolerated, as in the C package.
+    fn announce(&self) -> Vec<Watch> {
+        let mut watches = Vec::new();
+        let Some(store) = self.subsystems.store.store() else {
+            return watches;
+        };
+        let config = &self.config;
+        if let Err(error) =
+            toolstack::set_distribution(&store, &config.vendor, config.version, config.debug)
+        {
+            plog!(
+                self.subsystems.platform,
+                Warning,
+                "FDO: no drivers/ entry ({error})"
+            );
+        }
+        if let Some(threads) = self.threads.lock().as_ref() {
+            let wakers = [
+                (&b"device"[..], threads.scan.waker()),
+                (&b"control/shutdown"[..], threads.suspend.waker()),
+            ];
+            for (path, waker) in wakers {
+                match store.watch_add(None, path, Arc::new(WakeOnWatch(waker)), 0) {
+                    Ok(watch) => watches.push(watch),
+                    Err(error) => plog!(
+                        self.subsystems.platform,
+                        Warning,
+                        "FDO: no watch on {} ({error})",
+                        String::from_utf8_lossy(path)
+                    ),
+                }
+            }
+        }
+        toolstack::announce_features(&store, false);
+        watches
+    }
+
+    fn withdraw(&self, watches: Vec<Watch>) {
+        let Some(store) = self.subsystems.store.store() else {
+            return;
+        };
+        toolstack::withdraw_features(&store, false);
+        for watch in watches {
+            let _ = store.watch_remove(watch);
+        }
+        toolstack::clear_distribution(&store, &self.config.vendor);
+    }
+
+    /// The LATE suspend callback: the new domain's xenstore has none of the D0 keys and the
+    /// old watches are gone; withdraw what is left and announce again.
+    fn reannounce(&self) {
+        let old = self
+            .in_d0
+            .lock()
+            .as_mut()
+            .map(|held| core::mem::take(&mut held.watches));
+        if let Some(old) = old {
+            self.withdraw(old);
+            let watches = self.announce();
+            if let Some(held) = self.in_d0.lock().as_mut() {
+                held.watches = watches;
+            }
+        }
+    }
+}
