@@ -38,11 +38,14 @@ pub mod targets {
     pub mod kprintf;
     pub mod log_level;
     pub mod pdo_identity;
+    pub mod pnp_bus;
+    pub mod pnp_resources;
     pub mod range_set;
     pub mod registry_values;
     pub mod start_options;
     pub mod store_ring;
     pub mod unplug;
+    pub mod xenfilt_filter;
 }
 
 /// A target: its name, its body and its seeds.
@@ -108,6 +111,16 @@ pub const TARGETS: &[Target] = &[
         seeds: targets::pdo_identity::seeds,
     },
     Target {
+        name: "pnp_bus",
+        run: targets::pnp_bus::run,
+        seeds: targets::pnp_bus::seeds,
+    },
+    Target {
+        name: "pnp_resources",
+        run: targets::pnp_resources::run,
+        seeds: targets::pnp_resources::seeds,
+    },
+    Target {
         name: "range_set",
         run: targets::range_set::run,
         seeds: targets::range_set::seeds,
@@ -131,5 +144,10 @@ pub const TARGETS: &[Target] = &[
         name: "unplug",
         run: targets::unplug::run,
         seeds: targets::unplug::seeds,
+    },
+    Target {
+        name: "xenfilt_filter",
+        run: targets::xenfilt_filter::run,
+        seeds: targets::xenfilt_filter::seeds,
     },
 ];

@@ -278,7 +278,14 @@ impl Fdo {
         if !enumerate || self.state() != PnpState::Started {
             return plan;
         }
-        let mut wanted: Vec<Option<&String>> = classes.iter().map(Some).collect();
+        // A class listed twice still gets one PDO (the C package would make two with the same
+        // instance path; `select_classes` never lists one twice, this holds for any caller).
+        let mut wanted: Vec<Option<&String>> = Vec::new();
+        for class in classes {
+            if !wanted.iter().flatten().any(|seen| *seen == class) {
+                wanted.push(Some(class));
+            }
+        }
         let mut gone = Vec::new();
         for pdo in &mut self.pdos {
             if pdo.missing.is_some() || pdo.state() == PnpState::Deleted {

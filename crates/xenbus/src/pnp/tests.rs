@@ -80,6 +80,18 @@ fn a_scan_creates_one_pdo_per_class_and_relations_report_them() {
     assert!(!invalidate);
 }
 
+/// Found by the `pnp_bus` fuzz target: a class listed twice made a second live PDO.
+#[test]
+fn fuzz_pnp_bus_class_listed_twice_gets_one_pdo() {
+    let mut fdo = started();
+    let (ids, _, _) = scan(&mut fdo, &["VBD", "VBD"]);
+    assert_eq!(ids.len(), 1);
+    let (again, _, _) = scan(&mut fdo, &["VBD", "VIF", "VBD"]);
+    assert_eq!(again.len(), 1);
+    let live = fdo.pdos().iter().filter(|pdo| pdo.name() == "VBD").count();
+    assert_eq!(live, 1);
+}
+
 #[test]
 fn only_a_started_fdo_scans_and_enumerate_zero_changes_nothing() {
     let mut fdo = Fdo::new(bus(), true);
