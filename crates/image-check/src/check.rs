@@ -98,6 +98,8 @@ pub struct Expectations<'a> {
     pub kernel: &'a KernelExports,
     /// The `XEN_API` functions of `crates/xen/include/xen.h`.
     pub xen_api: &'a [String],
+    /// The version resource every image must carry; `None`: not checked.
+    pub version: Option<&'a crate::version::ExpectedVersion>,
 }
 
 /// One imported symbol, as the checks see it.
@@ -174,6 +176,11 @@ pub fn check_images(
         match PeImage::parse(bytes) {
             Ok(image) => {
                 check_headers(&image, &mut p);
+                if let Some(expected) = expect.version {
+                    for problem in crate::version::check_version(&image, name, expected).1 {
+                        p.push(problem);
+                    }
+                }
                 let r = read_tables(name, image, &mut p);
                 summaries.push(summary_of(&r));
                 read.push(r);

@@ -12,7 +12,9 @@
 //! present in the real kernel's export list ([`mod@reference`]: mingw-w64's import libraries plus
 //! a cited supplement), xen.sys routines exported by xen.sys. Exports: xen.sys's table names
 //! `xen.sys` and holds exactly `DllInitialize`, `DllUnload` and the `XEN_API` functions of
-//! `crates/xen/include/xen.h`; the other two export nothing.
+//! `crates/xen/include/xen.h`; the other two export nothing. Version resource
+//! ([`mod@version`]): `VS_VERSION_INFO` with the package version (`xen_services::PACKAGE_VERSION`)
+//! and upstream's strings.
 //!
 //! The package step (`package-images`, [`package`]) turns the linker's `.dll` files into the
 //! shipped `.sys` files: xen.sys's export table renamed to `xen.sys`, checksums recomputed.
@@ -24,6 +26,7 @@ pub mod archive;
 mod check;
 pub mod package;
 pub mod reference;
+pub mod version;
 
 pub use check::{
     Expectations, IMAGES, PRIVATE_EXPORTS, Problem, Summary, XEN, check_images, summarize,

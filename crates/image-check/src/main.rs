@@ -7,12 +7,19 @@
 //! missing image is one), 2 when the check itself cannot run (no mingw-w64 import libraries,
 //! no `xen.h`). `--summary` prints only the per-image info lines (exit status 1 when an image
 //! is missing or unreadable).
+//!
+//! Each image's version resource must carry the package version (`xen_services::PACKAGE_VERSION`)
+//! and, when `DIR/xenbus.inf` exists, the INF's `Vendor` as `CompanyName`; one
+//! `version: <image> <version> (<OriginalFilename>, <CompanyName>)` line per image says what
+//! was found.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use image_check::reference::{self, KernelExports};
+use image_check::version::{ExpectedVersion, check_version};
 use image_check::{Expectations, IMAGES, Summary, check_images, summarize};
+use pe_image::PeImage;
 
 const USAGE: &str = "usage: check-images [--summary] [DIR]   (DIR defaults to target/package)";
 
@@ -47,6 +54,46 @@ fn setup() -> Result<(KernelExports, Vec<String>), String> {
         ));
     }
     Ok((kernel, xen_api))
+}
+
+/// The package version as four 16-bit parts.
+fn package_version() -> Result<[u16; 4], String> {
+    let v = xen_services::PACKAGE_VERSION;
+    let part =
+        |x: u32| u16::try_from(x).map_err(|_| format!("package version part {x} exceeds 65535"));
+    Ok([
+        part(v.major)?,
+        part(v.minor)?,
+        part(v.micro)?,
+        part(v.build)?,
+    ])
+}
+
+/// The `Vendor` string of the INF's `[Strings]`, if `inf` exists and has one.
+fn inf_vendor(inf: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(inf).ok()?;
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("Vendor")
+            .then(|| value.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// One `version:` line per readable image with a version resource.
+fn print_versions(images: &[(&str, Option<&[u8]>)], expected: &ExpectedVersion) {
+    for &(name, bytes) in images {
+        let found = bytes
+            .and_then(|b| PeImage::parse(b).ok())
+            .and_then(|image| check_version(&image, name, expected).0);
+        if let Some(f) = found {
+            let [major, minor, micro, build] = f.version;
+            println!(
+                "version: {name} {major}.{minor}.{micro}.{build} ({}, {})",
+                f.original_filename, f.company
+            );
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -104,16 +151,36 @@ fn main() -> ExitCode {
         reference::HAL,
         xen_api.len()
     );
+    let expected = match package_version() {
+        Ok(version) => ExpectedVersion {
+            version,
+            vendor: inf_vendor(&dir.join("xenbus.inf")),
+        },
+        Err(e) => {
+            eprintln!("check-images: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "reference: package version {}{}",
+        expected.text(),
+        expected
+            .vendor
+            .as_ref()
+            .map_or_else(String::new, |v| format!(", vendor \"{v}\" from xenbus.inf"))
+    );
     let (summaries, problems) = check_images(
         &borrowed,
         &Expectations {
             kernel: &kernel,
             xen_api: &xen_api,
+            version: Some(&expected),
         },
     );
     for summary in &summaries {
         println!("{summary}");
     }
+    print_versions(&borrowed, &expected);
     for problem in &problems {
         println!("problem: {problem}");
     }

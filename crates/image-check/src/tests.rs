@@ -10,6 +10,7 @@ use pe_image::builder::{
 use pe_image::{PeImage, file_characteristics, machine, magic, section_flags, subsystem};
 
 use crate::reference::{HAL, KernelExports, NTOSKRNL};
+use crate::version::{ExpectedVersion, check_version};
 use crate::{Expectations, Summary, check_images, summarize};
 
 fn kernel() -> KernelExports {
@@ -67,6 +68,7 @@ fn run(xen: Option<&[u8]>, xenbus: Option<&[u8]>, xenfilt: Option<&[u8]>) -> Vec
         &Expectations {
             kernel: &kernel,
             xen_api: &api,
+            version: None,
         },
     );
     problems.iter().map(ToString::to_string).collect()
@@ -101,6 +103,7 @@ fn good_images_have_no_problems_and_summarize() {
         &Expectations {
             kernel: &kernel,
             xen_api: &api,
+            version: None,
         },
     );
     let lines: Vec<String> = summaries.iter().map(ToString::to_string).collect();
@@ -374,5 +377,99 @@ fn corrupt_tables_are_problems_not_panics() {
              file's mapped data"
                 .to_owned(),
         ]
+    );
+}
+
+/// `b` with the version resource the build gives `name` at `version`.
+fn with_version(mut b: ImageBuilder, name: &str, version: [u16; 4]) -> ImageBuilder {
+    let info = driver_link::version_info(name, version, "Xen Project", "(c) Xen Project", false);
+    b.resources = vec![(16, 1, 0x0409, info.to_bytes().unwrap())];
+    b
+}
+
+/// The problems of the three images against package version 9.1.0.5 and vendor `Xen Project`.
+fn version_problems(
+    xen: &ImageBuilder,
+    xenbus: &ImageBuilder,
+    xenfilt: &ImageBuilder,
+) -> Vec<String> {
+    let kernel = kernel();
+    let api = xen_api();
+    let expected = ExpectedVersion {
+        version: [9, 1, 0, 5],
+        vendor: Some("Xen Project".into()),
+    };
+    let [xen, xenbus, xenfilt] = [xen, xenbus, xenfilt].map(ImageBuilder::build);
+    let (_, problems) = check_images(
+        &[
+            ("xen.sys", Some(&xen)),
+            ("xenbus.sys", Some(&xenbus)),
+            ("xenfilt.sys", Some(&xenfilt)),
+        ],
+        &Expectations {
+            kernel: &kernel,
+            xen_api: &api,
+            version: Some(&expected),
+        },
+    );
+    problems.iter().map(ToString::to_string).collect()
+}
+
+const V: [u16; 4] = [9, 1, 0, 5];
+
+#[test]
+fn version_resources_with_the_package_version_pass() {
+    let xen = with_version(good_xen(), "xen.sys", V);
+    let xenbus = with_version(good_xenbus(), "xenbus.sys", V);
+    let xenfilt = with_version(good_xenfilt(), "xenfilt.sys", V);
+    assert_eq!(
+        version_problems(&xen, &xenbus, &xenfilt),
+        Vec::<String>::new()
+    );
+    let bytes = xen.build();
+    let image = PeImage::parse(&bytes).unwrap();
+    let expected = ExpectedVersion {
+        version: V,
+        vendor: None,
+    };
+    let (found, problems) = check_version(&image, "xen.sys", &expected);
+    assert!(problems.is_empty());
+    let found = found.unwrap();
+    assert_eq!(found.version, V);
+    assert_eq!(found.original_filename, "XEN.SYS");
+    assert_eq!(found.company, "Xen Project");
+}
+
+#[test]
+fn a_missing_or_stale_version_resource_is_a_problem() {
+    let xen = good_xen();
+    let xenbus = with_version(good_xenbus(), "xenbus.sys", [9, 1, 0, 4]);
+    let xenfilt = with_version(good_xenfilt(), "xenbus.sys", V);
+    assert_eq!(
+        version_problems(&xen, &xenbus, &xenfilt),
+        [
+            "xen.sys: no resource directory (no version resource)",
+            "xenbus.sys: version resource FILEVERSION 9.1.0.4, package version 9.1.0.5",
+            "xenbus.sys: version resource PRODUCTVERSION 9.1.0.4, package version 9.1.0.5",
+            "xenbus.sys: version resource FileVersion \"9.1.0.4\", expected \"9.1.0.5\"",
+            "xenbus.sys: version resource ProductVersion \"9.1.0.4\", expected \"9.1.0.5\"",
+            "xenfilt.sys: version resource InternalName \"XENBUS.SYS\", expected \"XENFILT.SYS\"",
+            "xenfilt.sys: version resource OriginalFilename \"XENBUS.SYS\", expected \"XENFILT.SYS\"",
+            "xenfilt.sys: version resource ProductName \"XENBUS\", expected \"XENFILT\"",
+            "xenfilt.sys: version resource FileDescription \"XENBUS\", expected \"XENFILT\"",
+        ]
+    );
+}
+
+#[test]
+fn a_vendor_other_than_the_infs_is_a_problem() {
+    let info = driver_link::version_info("xen.sys", V, "Someone", "(c)", false);
+    let mut xen = good_xen();
+    xen.resources = vec![(16, 1, 0x0409, info.to_bytes().unwrap())];
+    let xenbus = with_version(good_xenbus(), "xenbus.sys", V);
+    let xenfilt = with_version(good_xenfilt(), "xenfilt.sys", V);
+    assert_eq!(
+        version_problems(&xen, &xenbus, &xenfilt),
+        ["xen.sys: version resource CompanyName \"Someone\", expected \"Xen Project\""]
     );
 }

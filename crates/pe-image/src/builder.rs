@@ -123,6 +123,8 @@ pub struct ImageBuilder {
     pub relocations: Option<Vec<(usize, u32)>>,
     /// A `.pdata` section with one `RUNTIME_FUNCTION` per executable section.
     pub pdata: bool,
+    /// Resources (`.rsrc`), each (type, name, language, data) with ordinal type and name.
+    pub resources: Vec<(u16, u16, u16, Vec<u8>)>,
 }
 
 impl ImageBuilder {
@@ -159,6 +161,7 @@ impl ImageBuilder {
             exports: None,
             relocations: Some(alloc::vec![(1, 0)]),
             pdata: true,
+            resources: Vec::new(),
         }
     }
 
@@ -266,6 +269,11 @@ impl ImageBuilder {
             }
             laid.dirs[crate::directory::EXCEPTION] = (pdata.base, u32_of(pdata.data.len()));
             laid.push(".pdata", RDATA, pdata.data);
+        }
+        if !self.resources.is_empty() {
+            let data = write_resources(laid.size_of_image, &self.resources);
+            laid.dirs[crate::directory::RESOURCE] = (laid.size_of_image, u32_of(data.len()));
+            laid.push(".rsrc", RDATA, data);
         }
         if let Some(relocations) = &self.relocations {
             let rvas = relocations
@@ -464,6 +472,77 @@ impl Layout {
             va,
         });
     }
+}
+
+/// A resource tree at RVA `base`: one table per level (type, name, language), ordinal entries
+/// in the order given, every data entry and the data after the tables.
+fn write_resources(base: u32, resources: &[(u16, u16, u16, Vec<u8>)]) -> Vec<u8> {
+    use alloc::collections::BTreeMap;
+    let mut tree: BTreeMap<u16, BTreeMap<u16, Vec<(u16, usize)>>> = BTreeMap::new();
+    for (i, (t, n, l, _)) in resources.iter().enumerate() {
+        tree.entry(*t)
+            .or_default()
+            .entry(*n)
+            .or_default()
+            .push((*l, i));
+    }
+    let table = |count: usize| 16 + 8 * count;
+    // Sizes of the tables: root, one per type, one per (type, name).
+    let mut size = table(tree.len());
+    for names in tree.values() {
+        size += table(names.len());
+        for langs in names.values() {
+            size += table(langs.len());
+        }
+    }
+    let entries_at = size;
+    let data_at = entries_at + 16 * resources.len();
+    let mut data_offsets = Vec::new();
+    let mut data_len = 0;
+    for (.., d) in resources {
+        data_offsets.push(data_at + data_len);
+        data_len += d.len().next_multiple_of(4);
+    }
+    let mut out = alloc::vec![0u8; data_at + data_len];
+    let header = |out: &mut Vec<u8>, at: usize, ids: usize| {
+        put(out, at + 14, &u16_of(u32_of(ids)).to_le_bytes());
+    };
+    let entry = |out: &mut Vec<u8>, at: usize, id: u16, target: u32| {
+        put(out, at, &u32::from(id).to_le_bytes());
+        put(out, at + 4, &target.to_le_bytes());
+    };
+    header(&mut out, 0, tree.len());
+    let mut next = table(tree.len());
+    for (ti, (t, names)) in tree.iter().enumerate() {
+        let type_at = next;
+        entry(&mut out, 16 + 8 * ti, *t, 0x8000_0000 | u32_of(type_at));
+        header(&mut out, type_at, names.len());
+        next += table(names.len());
+        for (ni, (n, langs)) in names.iter().enumerate() {
+            let name_at = next;
+            entry(
+                &mut out,
+                type_at + 16 + 8 * ni,
+                *n,
+                0x8000_0000 | u32_of(name_at),
+            );
+            header(&mut out, name_at, langs.len());
+            next += table(langs.len());
+            for (li, (l, index)) in langs.iter().enumerate() {
+                let data_entry = entries_at + 16 * index;
+                entry(&mut out, name_at + 16 + 8 * li, *l, u32_of(data_entry));
+                let bytes = &resources[*index].3;
+                put(
+                    &mut out,
+                    data_entry,
+                    &(base + u32_of(data_offsets[*index])).to_le_bytes(),
+                );
+                put(&mut out, data_entry + 4, &u32_of(bytes.len()).to_le_bytes());
+                put(&mut out, data_offsets[*index], bytes);
+            }
+        }
+    }
+    out
 }
 
 /// A `.reloc` section at `va` with one `DIR64` fix-up per RVA.

@@ -14,7 +14,8 @@
 //!   optional header (PE32+ and, for completeness, PE32) and that the section table lies in the
 //!   file; everything else is read lazily: [`PeImage::sections`],
 //!   [`PeImage::data_directory`], [`PeImage::rva_to_offset`], [`PeImage::imports`],
-//!   [`PeImage::exports`], [`PeImage::base_relocations`], [`PeImage::runtime_functions`] and
+//!   [`PeImage::exports`], [`PeImage::base_relocations`], [`PeImage::runtime_functions`],
+//!   [`PeImage::resources`] (with [`version::VersionInfo`] for the version resource) and
 //!   the checksum ([`PeImage::computed_checksum`], the algorithm of
 //!   `imagehlp!CheckSumMappedFile`).
 //! * Tables are walked by iterators that yield `Result` items and stop after the first error,
@@ -66,8 +67,12 @@ mod exports;
 mod imports;
 pub mod load;
 mod relocs;
+mod resource;
 mod unwind;
+pub mod version;
 
+#[cfg(test)]
+mod resource_tests;
 #[cfg(test)]
 mod tests;
 
@@ -77,6 +82,10 @@ pub use exports::{Export, ExportNames, ExportTarget, Exports};
 pub use imports::{Import, ImportDescriptor, ImportEntries, ImportEntry, Imports};
 pub use relocs::{
     BaseRelocations, Relocation, RelocationBlock, RelocationEntries, kind as relocation_kind,
+};
+pub use resource::{
+    RT_VERSION, ResourceData, ResourceDirectory, ResourceEntry, ResourceName, ResourceTarget,
+    Resources,
 };
 pub use unwind::{RuntimeFunction, RuntimeFunctions};
 
@@ -644,6 +653,19 @@ impl<'a> PeImage<'a> {
     #[must_use]
     pub const fn data_directory_count(&self) -> usize {
         self.directory_count
+    }
+
+    /// The file offset of data directory entry `index` itself (its `VirtualAddress` field; the
+    /// Authenticode digest skips the [`directory::SECURITY`] entry), or `None` when the image
+    /// has fewer directories.
+    #[must_use]
+    pub fn data_directory_entry_offset(&self, index: usize) -> Option<usize> {
+        if index >= self.directory_count {
+            return None;
+        }
+        index
+            .checked_mul(layout::DATA_DIRECTORY)
+            .and_then(|d| self.directories_offset.checked_add(d))
     }
 
     /// Data directory `index` ([`directory`]), or `None` when the image has fewer directories
