@@ -99,10 +99,12 @@ pub trait GnttabApi: Lifecycle {
     fn unmap_foreign_pages(&self, address: i64) -> Result<(), NtStatus>;
 }
 
-fn gnttab_cache<P: Platform>(object: &Object) -> Result<Arc<GnttabCache<P>>, NtStatus> {
-    Arc::clone(object)
-        .downcast::<GnttabCache<P>>()
-        .map_err(|_| STATUS_INVALID_PARAMETER)
+/// The cache behind a child's handle, borrowed: the handle table's clone of the `Arc` keeps it
+/// alive for the call, so no second reference count is taken on the hot path.
+fn gnttab_cache<P: Platform>(object: &Object) -> Result<&GnttabCache<P>, NtStatus> {
+    (**object)
+        .downcast_ref::<GnttabCache<P>>()
+        .ok_or(STATUS_INVALID_PARAMETER)
 }
 
 impl<P: Platform, S: XenServices + 'static> Lifecycle for Gnttab<P, S> {
@@ -139,7 +141,7 @@ impl<P: Platform, S: XenServices + 'static> GnttabApi for Gnttab<P, S> {
         read_only: bool,
     ) -> Result<GrantEntry, NtStatus> {
         let cache = gnttab_cache::<P>(cache)?;
-        Self::permit_foreign_access(self, &cache, locked, domain, pfn, read_only)
+        Self::permit_foreign_access(self, cache, locked, domain, pfn, read_only)
             .map_err(GnttabError::status)
     }
 
@@ -153,7 +155,7 @@ impl<P: Platform, S: XenServices + 'static> GnttabApi for Gnttab<P, S> {
             Ok(cache) => cache,
             Err(status) => return Err((status, entry)),
         };
-        Self::revoke_foreign_access(self, &cache, locked, entry)
+        Self::revoke_foreign_access(self, cache, locked, entry)
             .map_err(|(error, entry)| (error.status(), entry))
     }
 
@@ -162,7 +164,9 @@ impl<P: Platform, S: XenServices + 'static> GnttabApi for Gnttab<P, S> {
     }
 
     fn destroy_cache(&self, cache: &Object) -> Result<(), NtStatus> {
-        let cache = gnttab_cache::<P>(cache)?;
+        let cache = Arc::clone(cache)
+            .downcast::<GnttabCache<P>>()
+            .map_err(|_| STATUS_INVALID_PARAMETER)?;
         Self::destroy_cache(self, &cache).map_err(GnttabError::status)
     }
 
