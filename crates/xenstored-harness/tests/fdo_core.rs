@@ -10,24 +10,29 @@
 //! - the suspend thread, woken by its watch on `control/shutdown`, acknowledges `suspend`,
 //!   suspends and resumes the domain; the LATE callback announces the driver again in the new
 //!   domain, whose watches work (a class added afterwards gets its PDO);
-//! - D3 withdraws everything; nothing is left registered.
+//! - D3 withdraws everything; nothing is left registered;
+//! - with the balloon enabled, START waits for its first pass, which inflates the balloon to the
+//!   toolstack's `memory/target`; a new target deflates it (the thread woken by its watch); a
+//!   non-empty balloon vetoes a stop; `control/feature-balloon` comes and goes with D0.
 //!
 //! Without the daemon the test is skipped loudly (CI sets `XENSTORED_REQUIRED=1`, which turns
 //! the skip into a failure).
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use platform_port::std_impl::StdPlatform;
+use xenbus::balloon::{Balloon, BalloonMemory};
 use xenbus::pdo_identity::Bus;
-use xenbus::pnp::core::{BusGlue, FdoConfig, FdoCore};
+use xenbus::pnp::core::{BALLOON_TIMEOUT, BusGlue, FdoConfig, FdoCore, LinkedStore};
 use xenbus::pnp::distribution::Version;
 use xenbus::pnp::fdo::{Effect, Fdo};
 use xenbus::pnp::pdo::{PdoId, PdoSettings};
 use xenbus::pnp::toolstack::ScanSettings;
-use xenbus::store::{Store, Transport};
+use xenbus::store::{NtStatus, Store, Transport, status};
 use xenstored_harness::{Daemon, Impl, unavailable};
 
 use support::{Rig, rig};
@@ -117,11 +122,47 @@ fn core(world: &Arc<support::World>, recorder: &Arc<Recorder>) -> Arc<Core> {
     )
 }
 
-type Core = FdoCore<
-    StdPlatform,
-    xen::services::Direct<xen_sim::SimVcpu>,
-    platform_port::std_impl::StdInterrupts,
->;
+type Services = xen::services::Direct<xen_sim::SimVcpu>;
+type Interrupts = platform_port::std_impl::StdInterrupts;
+type Core = FdoCore<StdPlatform, Services, Interrupts>;
+type Linked = LinkedStore<StdPlatform, Services, Interrupts>;
+
+/// The OS's memory as the balloon sees it: frames of the simulator's RAM the OS owns.
+struct OsMemory {
+    frames: Mutex<BTreeSet<u64>>,
+    start: Instant,
+}
+
+impl BalloonMemory for OsMemory {
+    fn allocate(&self, pfns: &mut [u64]) -> usize {
+        let mut frames = self.frames.lock().unwrap();
+        let mut taken = 0;
+        for slot in pfns.iter_mut() {
+            let Some(pfn) = frames.pop_last() else { break };
+            *slot = pfn;
+            taken += 1;
+        }
+        drop(frames);
+        taken
+    }
+
+    fn add_physical(&self, start: u64, count: u64) -> Result<(), NtStatus> {
+        let mut frames = self.frames.lock().unwrap();
+        for pfn in start..start + count {
+            assert!(frames.insert(pfn), "frame {pfn:#x} given back twice");
+        }
+        drop(frames);
+        Ok(())
+    }
+
+    fn low_memory(&self) -> bool {
+        false
+    }
+
+    fn system_time(&self) -> i64 {
+        i64::try_from(self.start.elapsed().as_nanos() / 100).unwrap()
+    }
+}
 
 #[test]
 fn the_active_fdo_runs_its_threads_against_the_real_toolstack_protocol() {
@@ -144,7 +185,8 @@ fn the_active_fdo_runs_its_threads_against_the_real_toolstack_protocol() {
     let core = core(&world, &recorder);
 
     // START: threads, D0, Started, first scan.
-    core.start_threads().expect("threads");
+    core.start_threads::<OsMemory, Linked>(None)
+        .expect("threads");
     core.d3_to_d0().expect("D0");
     assert!(core.fdo.lock().start_succeeded());
     core.wake_scan_and_wait();
@@ -224,5 +266,105 @@ fn the_active_fdo_runs_its_threads_against_the_real_toolstack_protocol() {
     assert_eq!(read(&dom0, &home(&sim, "control/feature-suspend")), None);
     core.stop_threads();
     assert!(!world.is_started());
+    relay.finish().expect("relay finishes");
+}
+
+/// Pages the OS owns in the balloon scenario, and how many the toolstack takes back.
+const OS_PAGES: u64 = 2048;
+const BALLOONED: u64 = 100;
+
+#[test]
+fn the_balloon_thread_follows_the_toolstack_target_from_start_to_d3() {
+    if let Some(why) = unavailable(Impl::C) {
+        assert!(
+            std::env::var_os("XENSTORED_REQUIRED").is_none(),
+            "XENSTORED_REQUIRED is set but {why}"
+        );
+        eprintln!("SKIPPED fdo_core balloon: {why}");
+        return;
+    }
+    let daemon = Daemon::start(Impl::C).expect("xenstored starts");
+    let Rig {
+        sim, world, relay, ..
+    } = rig(&daemon, 2);
+    let dom0 = daemon.dom0().expect("dom0");
+    let home = |path: &str| format!("/local/domain/{}/{path}", sim.domid());
+    let kib = |pages: u64| (pages * 4).to_string();
+    dom0.write(
+        None,
+        None,
+        home("memory/static-max").as_bytes(),
+        kib(OS_PAGES).as_bytes(),
+    )
+    .expect("static-max");
+    dom0.write(
+        None,
+        None,
+        home("memory/target").as_bytes(),
+        kib(OS_PAGES - BALLOONED).as_bytes(),
+    )
+    .expect("target");
+
+    let (first, _) = sim.allocate(usize::try_from(OS_PAGES).unwrap());
+    let memory = Arc::new(OsMemory {
+        frames: Mutex::new((first..first + OS_PAGES).collect()),
+        start: Instant::now(),
+    });
+    let balloon = Arc::new(Balloon::new(
+        world.platform.clone(),
+        Arc::clone(&world.services),
+        Arc::clone(&memory),
+        Arc::new(LinkedStore(Arc::clone(&world.store))),
+    ));
+    let recorder = Arc::new(Recorder::default());
+    let core = core(&world, &recorder);
+
+    // START: threads, D0, the first balloon pass waited for, Started.
+    core.start_threads(Some(Arc::clone(&balloon)))
+        .expect("threads");
+    core.d3_to_d0().expect("D0");
+    let mut warnings = 0;
+    assert!(core.wait_balloon(BALLOON_TIMEOUT, |_| warnings += 1));
+    assert_eq!(warnings, 0, "the first pass took more than 10 s");
+    assert!(core.fdo.lock().start_succeeded());
+    assert_eq!(balloon.size(), BALLOONED);
+    assert_eq!(
+        memory.frames.lock().unwrap().len() as u64,
+        OS_PAGES - BALLOONED
+    );
+    assert_eq!(
+        read(&dom0, &home("control/feature-balloon")).as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        read(&dom0, &home("control/balloon-active")).as_deref(),
+        Some("0")
+    );
+    // A full balloon vetoes a stop.
+    assert_eq!(
+        core.fdo
+            .lock()
+            .query_stop_or_remove(false, core.balloon_size()),
+        xenbus::pnp::fdo::FdoCompletion::Complete(status::UNSUCCESSFUL)
+    );
+
+    // The toolstack gives the memory back: the watch wakes the thread, which deflates.
+    dom0.write(
+        None,
+        None,
+        home("memory/target").as_bytes(),
+        kib(OS_PAGES).as_bytes(),
+    )
+    .expect("target back");
+    eventually("the balloon empty", || balloon.size() == 0);
+    eventually("every frame back with the OS", || {
+        memory.frames.lock().unwrap().len() as u64 == OS_PAGES
+    });
+
+    // D3: the feature goes, the balloon is released; the threads stop.
+    core.d0_to_d3();
+    assert_eq!(read(&dom0, &home("control/feature-balloon")), None);
+    assert_eq!(balloon.references(), 0);
+    core.stop_threads();
     relay.finish().expect("relay finishes");
 }

@@ -14,6 +14,8 @@ use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 
+use core::time::Duration;
+
 use platform_port::worker::{Waker, Worker};
 use platform_port::{Event, EventKind, Events, Interrupts, IrqlLock, Platform, Rendezvous, plog};
 use xen_services::XenServices;
@@ -23,9 +25,11 @@ use super::fdo::{Effect, Fdo};
 use super::pdo::{PdoId, PdoSettings};
 use super::state::{DevicePower, PnpState};
 use super::toolstack::{self, ScanSettings, SuspendPass};
+use crate::balloon::{Balloon, BalloonMemory, BalloonStore, BalloonThread};
 use crate::debug::Origin;
 use crate::mutex::EventMutex;
 
+use crate::store::link::StoreLink;
 use crate::store::{Watch, WatchEvent};
 use crate::subsystems::Subsystems;
 use crate::suspend::{SuspendCallback, SuspendCallbackType};
@@ -77,13 +81,79 @@ where
     balloon_mutex: Arc<EventMutex<<P as Events>::Event>>,
     scan_done: <P as Events>::Event,
     suspend_done: <P as Events>::Event,
+    balloon_done: <P as Events>::Event,
     threads: spin::Mutex<Option<Threads<P>>>,
     in_d0: spin::Mutex<Option<InD0>>,
+    balloon: spin::Mutex<Option<Arc<dyn BalloonControl>>>,
 }
 
 struct Threads<P: Platform> {
     scan: Worker<P>,
     suspend: Worker<P>,
+    balloon: Option<Worker<P>>,
+}
+
+/// What the FDO does with BALLOON besides running its thread: acquire it in D0, release it in
+/// D3, and ask its size (a non-empty balloon vetoes stop and removal).
+pub trait BalloonControl: Send + Sync {
+    /// `BALLOON Acquire`.
+    ///
+    /// # Errors
+    /// The balloon's status.
+    fn acquire(&self) -> Result<(), NtStatus>;
+    /// `BALLOON Release`.
+    fn release(&self);
+    /// `BALLOON GetSize`, in pages.
+    fn size(&self) -> u64;
+}
+
+impl<P, S, M, K> BalloonControl for Balloon<P, S, M, K>
+where
+    P: Platform,
+    S: XenServices,
+    M: BalloonMemory,
+    K: BalloonStore,
+{
+    fn acquire(&self) -> Result<(), NtStatus> {
+        Self::acquire(self).map_err(crate::balloon::BalloonError::status)
+    }
+
+    fn release(&self) {
+        Self::release(self);
+    }
+
+    fn size(&self) -> u64 {
+        Self::size(self)
+    }
+}
+
+/// How long START waits for the balloon's first pass before each warning.
+pub const BALLOON_WARN_PERIOD: Duration = Duration::from_secs(10);
+/// How long START waits for the balloon's first pass at most (the C package then bug-checks
+/// with "BALLOON INFLATION TIMEOUT").
+pub const BALLOON_TIMEOUT: Duration = Duration::from_mins(20);
+
+/// The xenstore BALLOON uses, through the store link: the connection is the new domain's after
+/// a resume.
+pub struct LinkedStore<P: Platform, S: XenServices + 'static, I: Interrupts + 'static>(
+    pub Arc<StoreLink<P, S, I>>,
+);
+
+impl<P, S, I> BalloonStore for LinkedStore<P, S, I>
+where
+    P: Platform,
+    S: XenServices + 'static,
+    I: Interrupts + 'static,
+{
+    fn read<R>(&self, path: &str, value: impl FnOnce(&[u8]) -> R) -> Result<R, NtStatus> {
+        let store = self.0.store().ok_or(ntstatus::STATUS_UNSUCCESSFUL)?;
+        BalloonStore::read(&*store, path, value)
+    }
+
+    fn write(&self, path: &str, value: &[u8]) -> Result<(), NtStatus> {
+        let store = self.0.store().ok_or(ntstatus::STATUS_UNSUCCESSFUL)?;
+        BalloonStore::write(&*store, path, value)
+    }
 }
 
 /// A store watch that wakes a thread.
@@ -124,8 +194,10 @@ where
             balloon_mutex: Arc::new(EventMutex::new(&platform)),
             scan_done: platform.new_event(EventKind::Notification),
             suspend_done: platform.new_event(EventKind::Notification),
+            balloon_done: platform.new_event(EventKind::Notification),
             threads: spin::Mutex::new(None),
             in_d0: spin::Mutex::new(None),
+            balloon: spin::Mutex::new(None),
             subsystems,
         })
     }
@@ -137,11 +209,19 @@ where
         Arc::clone(&self.balloon_mutex)
     }
 
-    /// Starts the scan and suspend threads (START, before D0). Starting twice is a no-op.
+    /// Starts the scan and suspend threads, and the balloon thread over `balloon` when the
+    /// balloon is enabled (START, before D0). Starting twice is a no-op.
     ///
     /// # Errors
     /// The thread that could not be created (nothing is left running).
-    pub fn start_threads(self: &Arc<Self>) -> Result<(), NtStatus> {
+    pub fn start_threads<M, K>(
+        self: &Arc<Self>,
+        balloon: Option<Arc<Balloon<P, S, M, K>>>,
+    ) -> Result<(), NtStatus>
+    where
+        M: BalloonMemory + 'static,
+        K: BalloonStore + 'static,
+    {
         let mut threads = self.threads.lock();
         if threads.is_some() {
             return Ok(());
@@ -176,14 +256,66 @@ where
             }
         })
         .map_err(|_| ntstatus::STATUS_INSUFFICIENT_RESOURCES)?;
-        *threads = Some(Threads { scan, suspend });
+        let balloon = match balloon {
+            Some(balloon) => {
+                *self.balloon.lock() = Some(Arc::clone(&balloon) as Arc<dyn BalloonControl>);
+                Some(self.start_balloon(balloon, suspend.waker())?)
+            }
+            None => None,
+        };
+        *threads = Some(Threads {
+            scan,
+            suspend,
+            balloon,
+        });
         Ok(())
+    }
+
+    fn start_balloon<M, K>(
+        self: &Arc<Self>,
+        balloon: Arc<Balloon<P, S, M, K>>,
+        wake_suspend: Waker<<P as Events>::Event>,
+    ) -> Result<Worker<P>, NtStatus>
+    where
+        M: BalloonMemory + 'static,
+        K: BalloonStore + 'static,
+    {
+        let thread = BalloonThread::new(
+            balloon,
+            Arc::clone(&self.balloon_mutex),
+            Arc::new(move || wake_suspend.wake()),
+        );
+        let weak = Arc::downgrade(self);
+        Worker::start(&self.subsystems.platform, "xenbus-balloon", move |ctx| {
+            let in_d0 = {
+                let weak = weak.clone();
+                move || {
+                    weak.upgrade()
+                        .is_some_and(|core| core.fdo.lock().power() == DevicePower::D0)
+                }
+            };
+            let done = move || {
+                if let Some(core) = weak.upgrade() {
+                    core.balloon_done.set();
+                }
+            };
+            thread.run(ctx, in_d0, done);
+        })
+        .map_err(|_| ntstatus::STATUS_INSUFFICIENT_RESOURCES)
     }
 
     /// Alerts and joins the threads (STOP and REMOVE).
     pub fn stop_threads(&self) {
         let threads = self.threads.lock().take();
-        if let Some(Threads { scan, suspend }) = threads {
+        if let Some(Threads {
+            scan,
+            suspend,
+            balloon,
+        }) = threads
+        {
+            if let Some(balloon) = balloon {
+                balloon.stop();
+            }
             suspend.stop();
             scan.stop();
         }
@@ -250,7 +382,9 @@ where
                 let outcome = self.subsystems.suspend.trigger();
                 plog!(self.subsystems.platform, Info, "FDO: suspend: {outcome:?}");
             },
-            || {},
+            || {
+                self.wake_balloon();
+            },
         );
         plog!(
             self.subsystems.platform,
@@ -267,6 +401,13 @@ where
     /// The status of the subsystem that could not be acquired (nothing is left acquired).
     pub fn d3_to_d0(self: &Arc<Self>) -> Result<(), NtStatus> {
         self.subsystems.start()?;
+        let balloon = self.balloon.lock().clone();
+        if let Some(balloon) = balloon
+            && let Err(status) = balloon.acquire()
+        {
+            self.subsystems.stop();
+            return Err(status);
+        }
         let watches = self.announce();
         let weak: Weak<Self> = Arc::downgrade(self);
         let late = self
@@ -287,10 +428,61 @@ where
         Ok(())
     }
 
-    /// `FdoD0ToD3` for the active FDO: D3, the suspend thread drained, the xenstore part
-    /// withdrawn, the subsystems released.
+    /// The balloon's size in pages, `None` when the balloon is disabled (for the stop and
+    /// removal veto).
+    #[must_use]
+    pub fn balloon_size(&self) -> Option<u64> {
+        self.balloon.lock().as_ref().map(|balloon| balloon.size())
+    }
+
+    /// Whether a balloon thread runs.
+    #[must_use]
+    pub fn balloon_enabled(&self) -> bool {
+        self.threads
+            .lock()
+            .as_ref()
+            .is_some_and(|threads| threads.balloon.is_some())
+    }
+
+    fn wake_balloon(&self) -> bool {
+        self.threads
+            .lock()
+            .as_ref()
+            .and_then(|threads| threads.balloon.as_ref().map(Worker::wake))
+            .is_some()
+    }
+
+    /// Wakes the balloon thread and waits until a pass leaves it inactive (START after D0, and
+    /// D3): `on_slow` is called every [`BALLOON_WARN_PERIOD`] without an answer. Returns false
+    /// once `limit` passed without one (the caller bug-checks, as the C package does).
+    pub fn wait_balloon(&self, limit: Duration, mut on_slow: impl FnMut(Duration)) -> bool {
+        self.balloon_done.reset();
+        if !self.wake_balloon() {
+            return true;
+        }
+        let mut waited = Duration::ZERO;
+        while !self.balloon_done.wait(Some(BALLOON_WARN_PERIOD)) {
+            waited = waited.saturating_add(BALLOON_WARN_PERIOD);
+            on_slow(waited);
+            if waited >= limit {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// `FdoD0ToD3` for the active FDO: D3, the balloon thread's pass (ending any adjustment) and
+    /// the suspend thread drained, the xenstore part withdrawn, the subsystems released.
     pub fn d0_to_d3(&self) {
         self.fdo.lock().device_down_done();
+        let platform = self.subsystems.platform.clone();
+        let _ = self.wait_balloon(Duration::MAX, |waited| {
+            plog!(
+                platform,
+                Warning,
+                "FDO: waiting for the balloon thread ({waited:?})"
+            );
+        });
         self.suspend_done.reset();
         let woken = self
             .threads
@@ -306,6 +498,11 @@ where
                 let _ = self.subsystems.suspend.deregister(&late);
             }
             self.withdraw(watches);
+            // Acquired by the D3-to-D0 that left this state behind.
+            let balloon = self.balloon.lock().clone();
+            if let Some(balloon) = balloon {
+                balloon.release();
+            }
         }
         self.subsystems.stop();
     }
@@ -327,11 +524,16 @@ where
                 "FDO: no drivers/ entry ({error})"
             );
         }
+        let mut balloon = false;
         if let Some(threads) = self.threads.lock().as_ref() {
-            let wakers = [
+            let mut wakers = alloc::vec![
                 (&b"device"[..], threads.scan.waker()),
                 (&b"control/shutdown"[..], threads.suspend.waker()),
             ];
+            if let Some(thread) = threads.balloon.as_ref() {
+                balloon = true;
+                wakers.push((&b"memory/target"[..], thread.waker()));
+            }
             for (path, waker) in wakers {
                 match store.watch_add(None, path, Arc::new(WakeOnWatch(waker)), 0) {
                     Ok(watch) => watches.push(watch),
@@ -344,7 +546,7 @@ where
                 }
             }
         }
-        toolstack::announce_features(&store, false);
+        toolstack::announce_features(&store, balloon);
         watches
     }
 
@@ -352,7 +554,7 @@ where
         let Some(store) = self.subsystems.store.store() else {
             return;
         };
-        toolstack::withdraw_features(&store, false);
+        toolstack::withdraw_features(&store, self.balloon_enabled());
         for watch in watches {
             let _ = store.watch_remove(watch);
         }
