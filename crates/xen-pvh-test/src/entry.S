@@ -18,6 +18,26 @@
         .p2align 2
 
 /*
+ * Multiboot v1 header with the a.out kludge (flags bit 16): the load and entry addresses come
+ * from the header, so a multiboot loader never parses our 64-bit ELF. An HVM guest's boot sector
+ * (scripts/lib/xtk-bootsector.S) loads the flat image and enters mb_start32 the multiboot way;
+ * Xen's PVH loader ignores these bytes. It must lie in the first 8 KiB of the file, 4-aligned:
+ * the linker script puts this section right after the Xen note.
+ */
+        .section .text.multiboot, "a"
+        .p2align 3
+        .globl mb_header
+mb_header:
+        .long   0x1badb002                      /* magic */
+        .long   0x00010000                      /* flags: the address fields are valid */
+        .long   -(0x1badb002 + 0x00010000)      /* checksum */
+        .long   mb_header                       /* header_addr */
+        .long   pvh_image_start                 /* load_addr */
+        .long   pvh_load_end                    /* load_end_addr */
+        .long   pvh_bss_end                     /* bss_end_addr */
+        .long   mb_start32                      /* entry_addr */
+
+/*
  * Entered in 32-bit protected mode, paging off, flat CS/DS, EBX = hvm_start_info (physical).
  * No stack yet.
  */
@@ -27,6 +47,21 @@
 pvh_start32:
         cli
         cld
+        xor     %ebp, %ebp
+        jmp     start32_common
+
+/*
+ * The multiboot entry: EAX = 0x2badb002, EBX = the multiboot information (physical), flat
+ * 32-bit segments, paging off, interrupts off. EBP carries the magic to Rust, which turns the
+ * multiboot information into a start info (src/boot.rs).
+ */
+        .globl mb_start32
+mb_start32:
+        cli
+        cld
+        mov     %eax, %ebp
+
+start32_common:
         mov     %ebx, %esi
 
         /* Zero .bss (Xen zeroes it too; do not depend on that). */
@@ -91,8 +126,9 @@ pvh_start64:
         mov     %eax, %fs
         mov     %eax, %gs
         mov     $pvh_bsp_stack_top, %rsp
-        xor     %ebp, %ebp
         mov     %esi, %edi
+        mov     %ebp, %esi
+        xor     %ebp, %ebp
         call    pvh_bsp_main
 3:      hlt
         jmp     3b

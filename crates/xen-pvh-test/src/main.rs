@@ -21,6 +21,12 @@
 //! code it adds is only what a bare machine needs (entry, descriptor tables, upcall handler)
 //! and, for the subsystems, a small `platform_port::Platform` (`port.rs`).
 //!
+//! With the same `xtk.mode=nt` as an HVM domU (scripts/nt-xen-hvm-test: entered through
+//! multiboot by its boot sector, `boot.rs`), it first enumerates the emulated PCI bus and
+//! builds the platform device's PDO record (`hvm.rs`, over the host-tested `pci` module of the
+//! crate's library), then runs xen.sys as above, and checks that xen.sys's unplug made QEMU's
+//! emulated disk and NIC vanish.
+//!
 //! Build: scripts/xen-qemu-test and scripts/nt-xen-test build it (`scripts/lib/xen-qemu.bash`)
 //! with `--cfg xen_freestanding` for the whole crate graph
 //! (plus static relocation, no red zone and our linker script, see build.rs). Without that cfg —
@@ -45,11 +51,15 @@ extern crate alloc;
 #[cfg(xen_freestanding)]
 mod arch;
 #[cfg(xen_freestanding)]
+mod boot;
+#[cfg(xen_freestanding)]
 mod console;
 #[cfg(xen_freestanding)]
 mod events;
 #[cfg(xen_freestanding)]
 mod harness;
+#[cfg(xen_freestanding)]
+mod hvm;
 #[cfg(xen_freestanding)]
 mod nt;
 #[cfg(xen_freestanding)]
@@ -89,12 +99,18 @@ mod kernel {
         }
     }
 
-    /// The boot CPU's Rust entry, called by entry.S with the `hvm_start_info` address.
+    /// The boot CPU's Rust entry, called by entry.S with the `hvm_start_info` address (PVH) or
+    /// the multiboot information's and the multiboot magic (an HVM guest's boot sector).
     #[unsafe(no_mangle)]
-    extern "C" fn pvh_bsp_main(start_info: u64) -> ! {
+    extern "C" fn pvh_bsp_main(start_info: u64, boot_magic: u64) -> ! {
+        let start_info = crate::boot::start_info(start_info, boot_magic);
         arch::init_idt();
         arch::init_cpu(0);
-        kprintln!("XTK: PVH test kernel, start info at {start_info:#x}");
+        if crate::boot::is_hvm() {
+            kprintln!("XTK: HVM test kernel (multiboot), start info at {start_info:#x}");
+        } else {
+            kprintln!("XTK: PVH test kernel, start info at {start_info:#x}");
+        }
         suite::run(start_info);
         record::finish();
         harness::result_line();

@@ -102,9 +102,23 @@ pub const WATCHDOG_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:WATCHDOG=10";
 pub const TEST_LEVEL_VALUE: &str = "NtTestLogLevel";
 
 /// The registry Windows has when xen.sys loads: its service key with `Parameters`, the
-/// `Control` key with `SystemStartOptions`.
-fn boot_hive(options: &str) -> Hive {
+/// `Control` key with `SystemStartOptions`; with `force_unplug` (the HVM guest) also
+/// `XEN\ForceUnplug` asking for disks and NICs, as an administrator sets it to have the
+/// emulated devices unplugged on every boot.
+fn boot_hive(options: &str, force_unplug: bool) -> Hive {
     let mut h = Hive::new();
+    if force_unplug
+        && let Some(force) = h.create_path(&alloc::format!(r"{SERVICE_KEY}\ForceUnplug"))
+    {
+        for name in ["DISKS", "NICS"] {
+            h.set_value(
+                force,
+                &hive::wide(name),
+                hive::REG_DWORD,
+                &1u32.to_le_bytes(),
+            );
+        }
+    }
     let service = h.create_path(SERVICE_KEY);
     let parameters = h.create_path(&alloc::format!(r"{SERVICE_KEY}\Parameters"));
     if let Some(service) = service {
@@ -262,7 +276,24 @@ pub fn run(start_info: u64, scenario: Scenario) {
     } else {
         START_OPTIONS
     };
-    routines::registry::install(boot_hive(options));
+    let hvm = crate::boot::is_hvm();
+    if hvm {
+        // Xen latches a guest's shared_info layout (32- or 64-bit) when it sets the callback,
+        // and the firmware left the 32-bit one: set "no callback" from 64-bit mode, as a
+        // 64-bit kernel does before it reads event-channel bitmaps.
+        let _ = xen::hvm::set_param(
+            crate::suite::hv(),
+            xen_headers::hvm::params::HVM_PARAM_CALLBACK_IRQ,
+            0,
+        );
+    }
+    routines::registry::install(boot_hive(options, hvm));
+    // An HVM guest: the emulated PCI bus as PnP would find it, before xen.sys touches it.
+    let functions = if hvm {
+        crate::hvm::enumerate()
+    } else {
+        alloc::vec::Vec::new()
+    };
     if scenario == Scenario::Exports {
         checks::refusals(bytes);
     }
@@ -308,17 +339,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
         return;
     }
     checks::after_initialize();
-    match scenario {
-        Scenario::Exports => checks::exports(&exports),
-        Scenario::Watchdog => checks::watchdog(&exports),
-        Scenario::BugCheck => checks::bug_check(),
-        Scenario::Rule(n) => {
-            if let Some(&(name, routine, text)) = checks::rules::RULES.get(n) {
-                kprintln!("NT-RULE: {name}: expect {routine}: {text}");
-                checks::rules::break_rule(name);
-            }
-        }
-    }
+    run_scenario(scenario, &exports, &functions);
     // SAFETY: the image's DllUnload, called once at PASSIVE_LEVEL after DllInitialize succeeded
     // and nothing imports it any more.
     let status = call_driver("DllUnload", || unsafe { (exports.dll_unload)() });
@@ -330,6 +351,36 @@ pub fn run(start_info: u64, scenario: Scenario) {
     loader::unload(index);
     checks::leaks(index);
     summary();
+}
+
+/// The scenario's part between `DllInitialize` and `DllUnload`; `functions` is the HVM
+/// guest's PCI bus as enumerated before the load (empty as PVH dom0).
+fn run_scenario(
+    scenario: Scenario,
+    exports: &xen_sys::Exports,
+    functions: &[xen_pvh_test::pci::Function],
+) {
+    match scenario {
+        Scenario::Exports => {
+            checks::exports(exports);
+            if crate::boot::is_hvm() {
+                // What xenbus.sys does at START: UnplugDevices, with this boot's requests (the
+                // forced disks and NICs); QEMU must drop the emulated disk and NIC.
+                // SAFETY: no arguments; called at PASSIVE_LEVEL between DllInitialize and
+                // DllUnload.
+                checks::drv(|| unsafe { (exports.unplug_devices)() });
+                crate::hvm::after_unplug(functions);
+            }
+        }
+        Scenario::Watchdog => checks::watchdog(exports),
+        Scenario::BugCheck => checks::bug_check(),
+        Scenario::Rule(n) => {
+            if let Some(&(name, routine, text)) = checks::rules::RULES.get(n) {
+                kprintln!("NT-RULE: {name}: expect {routine}: {text}");
+                checks::rules::break_rule(name);
+            }
+        }
+    }
 }
 
 /// What the run exercised, per routine.

@@ -33,15 +33,34 @@ use xen_headers::grant_table::{
     GNTCOPY_SOURCE_GREF, GTF_PERMIT_ACCESS, GnttabCopy, GnttabCopyPtr, GnttabCopyPtrU,
 };
 use xen_headers::hvm::params::{
-    HVM_NR_PARAMS, HVM_PARAM_CALLBACK_IRQ, HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_STORE_EVTCHN,
-    HVM_PARAM_STORE_PFN,
+    HVM_NR_PARAMS, HVM_PARAM_ALTP2M, HVM_PARAM_CALLBACK_IRQ, HVM_PARAM_CONSOLE_EVTCHN,
+    HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN,
 };
 use xen_headers::memory::{XENMAPSPACE_GRANT_TABLE, XENMAPSPACE_SHARED_INFO};
 use xen_headers::sched::SHUTDOWN_REBOOT;
 use xen_headers::xen::{DOMID_INVALID, DOMID_SELF, SharedInfo, VIRQ_DOM_EXC, VIRQ_TIMER, VcpuInfo};
 
-/// Our domain id (dom0).
-const SELF_ID: u16 = 0;
+/// Our domain id: 0 as the PVH dom0; an HVM domU's own id, which its grant entries must name
+/// and its loopback channels report. Xen resolves `DOMID_SELF` as the remote of an unbound
+/// port to the caller's id, and `EVTCHNOP_status` reports it.
+fn self_id() -> u16 {
+    static ID: spin::Once<u16> = spin::Once::new();
+    *ID.call_once(|| {
+        let Ok(port) = xen::event_channel::allocate_unbound(hv(), DOMID_SELF) else {
+            return 0;
+        };
+        let id = match xen::event_channel::status(hv(), port) {
+            Ok(xen::event_channel::PortStatus {
+                binding: xen::event_channel::Binding::Unbound { domain },
+                ..
+            }) => domain,
+            _ => 0,
+        };
+        let _ = xen::event_channel::close(hv(), port);
+        crate::kprintln!("NT: domain id {id}");
+        id
+    })
+}
 /// `HVM_PARAM_PAE_ENABLED`, deprecated: Xen refuses it.
 const HVM_PARAM_PAE_ENABLED: u32 = 4;
 /// A grant reference of ours.
@@ -128,6 +147,8 @@ fn version(e: &Exports) {
 /// write (see `nt::cr8`). So the parameter round trip uses `HVM_PARAM_STORE_EVTCHN`, and the
 /// upcall vector only its refusals.
 fn hvm(e: &Exports) {
+    // 0 as dom0; the store's channel as a domU, put back at the end.
+    let original = xen::hvm::get_param(hv(), HVM_PARAM_STORE_EVTCHN).unwrap_or(0);
     // SAFETY: no pointers.
     let s = drv(|| unsafe { (e.hvm_set_param)(HVM_PARAM_STORE_EVTCHN, 7) });
     status("nt.hvm.set_param", s, STATUS_SUCCESS);
@@ -146,7 +167,7 @@ fn hvm(e: &Exports) {
         format_args!("status {:#x}, value {value}", s.cast_unsigned()),
     );
     // SAFETY: no pointers.
-    let s = drv(|| unsafe { (e.hvm_set_param)(HVM_PARAM_STORE_EVTCHN, 0) });
+    let s = drv(|| unsafe { (e.hvm_set_param)(HVM_PARAM_STORE_EVTCHN, original) });
     status("nt.hvm.set_param_back", s, STATUS_SUCCESS);
     // SAFETY: as above.
     let s = drv(|| unsafe { (e.hvm_get_param)(HVM_PARAM_CALLBACK_IRQ, &raw mut value) });
@@ -155,8 +176,15 @@ fn hvm(e: &Exports) {
         s == STATUS_SUCCESS && value == 0,
         format_args!("status {:#x}, value {value:#x}", s.cast_unsigned()),
     );
+    // A parameter a guest may read that nobody set: the console's channel as dom0 (an HVM
+    // domU has a console), altp2m (off) as a domU.
+    let unset = if crate::boot::is_hvm() {
+        HVM_PARAM_ALTP2M
+    } else {
+        HVM_PARAM_CONSOLE_EVTCHN
+    };
     // SAFETY: as above.
-    let s = drv(|| unsafe { (e.hvm_get_param)(HVM_PARAM_CONSOLE_EVTCHN, &raw mut value) });
+    let s = drv(|| unsafe { (e.hvm_get_param)(unset, &raw mut value) });
     check(
         "nt.hvm.get_param_unset_is_zero",
         s == STATUS_SUCCESS && value == 0,
@@ -327,7 +355,7 @@ fn event_channels(e: &Exports, vcpus: u32) {
     let s = drv(|| unsafe { (e.event_channel_query_inter_domain)(b, &raw mut dom, &raw mut port) });
     check(
         "nt.evtchn.query_inter_domain",
-        s == STATUS_SUCCESS && dom == SELF_ID && port == a,
+        s == STATUS_SUCCESS && dom == self_id() && port == a,
         format_args!("status {:#x}, {dom}:{port}", s.cast_unsigned()),
     );
     // SAFETY: a NULL output is refused.
@@ -508,7 +536,7 @@ fn write_grant(reference: u32, flags: u16, frame: u64) {
     let frame_ptr = core::ptr::with_exposed_provenance_mut::<u32>(entry + 4);
     // SAFETY: grant frame 0 is mapped at GRANT_FRAME_GFN (identity-mapped), `reference` is one
     // of its low entries.
-    unsafe { domid_ptr.write_volatile(SELF_ID) };
+    unsafe { domid_ptr.write_volatile(self_id()) };
     // SAFETY: as above.
     unsafe { frame_ptr.write_volatile(u32::try_from(frame).unwrap_or(0)) };
     core::sync::atomic::fence(Ordering::SeqCst);
@@ -616,7 +644,7 @@ fn grant_tables(e: &Exports) {
     // SAFETY: GRANT_MAP_GFN is outside dom0's memory and unused; GRANT_SRC is repopulated below
     // (on a translated guest Xen moves the frame).
     let s = drv(|| unsafe {
-        (e.grant_table_map_foreign_page)(SELF_ID, REF_RW, address, 1, &raw mut handle)
+        (e.grant_table_map_foreign_page)(self_id(), REF_RW, address, 1, &raw mut handle)
     });
     let bad = (0..4096).find(|&i| shm::read_frame_byte(GRANT_MAP_GFN, i) != pattern(i));
     check(
@@ -643,7 +671,7 @@ fn grant_tables(e: &Exports) {
     status("nt.gnttab.map_bad_domid", s, STATUS_UNSUCCESSFUL);
     // SAFETY: a NULL handle output is refused.
     let s = drv(|| unsafe {
-        (e.grant_table_map_foreign_page)(SELF_ID, REF_RW, address, 1, core::ptr::null_mut())
+        (e.grant_table_map_foreign_page)(self_id(), REF_RW, address, 1, core::ptr::null_mut())
     });
     status(
         "nt.gnttab.map_null_handle_refused",
