@@ -24,7 +24,7 @@ use xenbus::pdo_identity::Bus;
 use xenbus::pnp::fdo::{Effect, Fdo, PowerRequest};
 use xenbus::pnp::pdo::{PdoCompletion, PdoId, PdoInfo, PdoRequest, PdoSettings};
 use xenbus::pnp::power::SystemPlan;
-use xenbus::pnp::state::{DevicePower, PnpState, SystemPower};
+use xenbus::pnp::state::{DevicePnpState, DevicePower, SystemPower};
 
 use crate::input::{Reader, Writer};
 
@@ -72,7 +72,7 @@ impl Model {
     }
 
     fn check(&self, fdo: &Fdo) {
-        let pnp = u32::from(fdo.state() != PnpState::Deleted);
+        let pnp = u32::from(fdo.state() != DevicePnpState::Deleted);
         let pdos = u32::try_from(fdo.pdos().len()).unwrap();
         assert_eq!(fdo.references(), pdos + pnp);
         assert_eq!(self.fdo_destroyed, fdo.references() == 0);
@@ -85,7 +85,7 @@ impl Model {
             assert!(live <= 1, "{name}: {live} live PDOs");
         }
         for pdo in fdo.pdos() {
-            assert!(pdo.state() != PnpState::Deleted || pdo.missing().is_some());
+            assert!(pdo.state() != DevicePnpState::Deleted || pdo.missing().is_some());
             let on = self.pdo_powered.get(&pdo.id()).copied().unwrap_or(false);
             assert_eq!(on, pdo.power() == DevicePower::D0);
         }
@@ -131,7 +131,7 @@ pub fn run(data: &[u8]) {
             2 => {
                 for id in fdo.bus_relations() {
                     let pdo = fdo.pdo(id).unwrap();
-                    assert!(pdo.missing().is_none() && pdo.state() != PnpState::Deleted);
+                    assert!(pdo.missing().is_none() && pdo.state() != DevicePnpState::Deleted);
                 }
             }
             3 => effects = fdo.reap(),
@@ -141,7 +141,7 @@ pub fn run(data: &[u8]) {
                 };
                 let minor = r.u8() % 0x1A;
                 let request = PdoRequest::decode(minor, i32::from(r.u8() % 8) - 1);
-                let deleted = fdo.pdo(id).unwrap().state() == PnpState::Deleted;
+                let deleted = fdo.pdo(id).unwrap().state() == DevicePnpState::Deleted;
                 let reply = fdo.pdo_pnp(id, request).unwrap();
                 if deleted {
                     let removal =
@@ -188,7 +188,7 @@ pub fn run(data: &[u8]) {
                 let _ = fdo.surprise_removal();
             }
             14 => {
-                if fdo.state() != PnpState::Deleted || r.bool() {
+                if fdo.state() != DevicePnpState::Deleted || r.bool() {
                     let reply = fdo.remove();
                     effects = reply.before;
                     effects.extend(reply.after);

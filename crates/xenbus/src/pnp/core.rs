@@ -23,7 +23,7 @@ use xen_services::XenServices;
 use super::distribution::Version;
 use super::fdo::{Effect, Fdo};
 use super::pdo::{PdoId, PdoSettings};
-use super::state::{DevicePower, PnpState};
+use super::state::{DevicePnpState, DevicePower};
 use super::toolstack::{self, ScanSettings, SuspendPass};
 use crate::balloon::{Balloon, BalloonMemory, BalloonStore, BalloonThread};
 use crate::debug::Origin;
@@ -344,7 +344,7 @@ where
     /// One pass of the scan thread: the classes from xenstore and the registry, the bus
     /// state's changes, and their application through the glue.
     pub fn scan_pass(&self) {
-        if self.fdo.lock().state() != PnpState::Started {
+        if self.fdo.lock().state() != DevicePnpState::Started {
             return;
         }
         let Some(store) = self.subsystems.store.store() else {

@@ -27,7 +27,7 @@ use ntstatus::{
 };
 
 use super::pdo::{MissingReason, Pdo, PdoCompletion, PdoId, PdoInfo, PdoRequest, PdoSettings};
-use super::state::{DevicePower, PnpState, StateCell, SystemPower, deleted_device_answer};
+use super::state::{DevicePnpState, DevicePower, PnpState, SystemPower, deleted_device_answer};
 use crate::pdo_identity::{self, Bus, IdentityError};
 
 /// Side effects the glue performs, in the order given.
@@ -127,7 +127,7 @@ const USAGE_TYPES: usize = 4;
 pub struct Fdo {
     bus: Bus,
     active: bool,
-    state: StateCell,
+    state: PnpState,
     power: DevicePower,
     system_power: SystemPower,
     held: Held,
@@ -146,7 +146,7 @@ impl Fdo {
         Self {
             bus,
             active,
-            state: StateCell::new(PnpState::Added),
+            state: PnpState::new(DevicePnpState::Added),
             power: DevicePower::D3,
             system_power: SystemPower::WORKING,
             held: Held::Nothing,
@@ -173,7 +173,7 @@ impl Fdo {
 
     /// The FDO's Plug and Play state.
     #[must_use]
-    pub const fn state(&self) -> PnpState {
+    pub const fn state(&self) -> DevicePnpState {
         self.state.current()
     }
 
@@ -275,7 +275,7 @@ impl Fdo {
     /// removes it. Each listed class without a live PDO gets one.
     pub fn enumerate(&mut self, classes: &[String], enumerate: bool) -> ScanPlan {
         let mut plan = ScanPlan::default();
-        if !enumerate || self.state() != PnpState::Started {
+        if !enumerate || self.state() != DevicePnpState::Started {
             return plan;
         }
         // A class listed twice still gets one PDO (the C package would make two with the same
@@ -288,7 +288,7 @@ impl Fdo {
         }
         let mut gone = Vec::new();
         for pdo in &mut self.pdos {
-            if pdo.missing.is_some() || pdo.state() == PnpState::Deleted {
+            if pdo.missing.is_some() || pdo.state() == DevicePnpState::Deleted {
                 continue;
             }
             let listed = wanted
@@ -299,8 +299,8 @@ impl Fdo {
                 continue;
             }
             pdo.set_missing(MissingReason::DeviceDisappeared);
-            if pdo.state() == PnpState::Present {
-                pdo.state.set(PnpState::Deleted);
+            if pdo.state() == DevicePnpState::Present {
+                pdo.state.set(DevicePnpState::Deleted);
                 gone.push(pdo.id);
             } else {
                 plan.invalidate = true;
@@ -322,8 +322,8 @@ impl Fdo {
             if pdo.missing.is_some() {
                 continue;
             }
-            if pdo.state() == PnpState::Present {
-                pdo.state.set(PnpState::Enumerated);
+            if pdo.state() == DevicePnpState::Present {
+                pdo.state.set(DevicePnpState::Enumerated);
             }
             listed.push(pdo.id);
         }
@@ -336,7 +336,7 @@ impl Fdo {
         let dead: Vec<PdoId> = self
             .pdos
             .iter()
-            .filter(|pdo| pdo.state() == PnpState::Deleted && pdo.missing.is_some())
+            .filter(|pdo| pdo.state() == DevicePnpState::Deleted && pdo.missing.is_some())
             .map(Pdo::id)
             .collect();
         let mut effects = Vec::new();
@@ -369,7 +369,7 @@ impl Fdo {
     /// A START that went through (lower stack started, and for the active FDO interrupts
     /// connected, threads created, D0 reached). Returns whether to wake the scan thread.
     pub const fn start_succeeded(&mut self) -> bool {
-        self.state.set(PnpState::Started);
+        self.state.set(DevicePnpState::Started);
         self.power = DevicePower::D0;
         self.held = if self.active {
             Held::ResourcesAndThreads
@@ -391,9 +391,9 @@ impl Fdo {
             return FdoCompletion::Complete(STATUS_UNSUCCESSFUL);
         }
         self.state.set(if remove {
-            PnpState::RemovePending
+            DevicePnpState::RemovePending
         } else {
-            PnpState::StopPending
+            DevicePnpState::StopPending
         });
         FdoCompletion::PassDown(STATUS_SUCCESS)
     }
@@ -401,9 +401,9 @@ impl Fdo {
     /// `IRP_MN_CANCEL_STOP_DEVICE` (and, with `remove`, `IRP_MN_CANCEL_REMOVE_DEVICE`).
     pub fn cancel_stop_or_remove(&mut self, remove: bool) -> FdoCompletion {
         self.state.restore(if remove {
-            PnpState::RemovePending
+            DevicePnpState::RemovePending
         } else {
-            PnpState::StopPending
+            DevicePnpState::StopPending
         });
         FdoCompletion::PassDown(STATUS_SUCCESS)
     }
@@ -427,13 +427,13 @@ impl Fdo {
     pub fn stop(&mut self) -> Reply<FdoCompletion> {
         let mut reply = Reply::new(FdoCompletion::PassDown(STATUS_SUCCESS));
         self.tear_down(&mut reply.before);
-        self.state.set(PnpState::Stopped);
+        self.state.set(DevicePnpState::Stopped);
         reply
     }
 
     /// `IRP_MN_SURPRISE_REMOVAL`: every PDO goes missing; the PnP manager removes them.
     pub fn surprise_removal(&mut self) -> FdoCompletion {
-        self.state.set(PnpState::SurpriseRemovePending);
+        self.state.set(DevicePnpState::SurpriseRemovePending);
         for pdo in &mut self.pdos {
             pdo.set_missing(MissingReason::FdoSurpriseRemoved);
         }
@@ -457,10 +457,10 @@ impl Fdo {
         let mut dead = Vec::new();
         for pdo in &mut self.pdos {
             pdo.set_missing(MissingReason::FdoRemoved);
-            if pdo.state() != PnpState::SurpriseRemovePending {
-                pdo.state.set(PnpState::Deleted);
+            if pdo.state() != DevicePnpState::SurpriseRemovePending {
+                pdo.state.set(DevicePnpState::Deleted);
             }
-            if pdo.state() == PnpState::Deleted {
+            if pdo.state() == DevicePnpState::Deleted {
                 dead.push(pdo.id);
             }
         }
@@ -468,9 +468,9 @@ impl Fdo {
             self.destroy_pdo(id, &mut reply.before);
         }
         self.tear_down(&mut reply.before);
-        self.state.set(PnpState::Deleted);
+        self.state.set(DevicePnpState::Deleted);
         reply.before.push(Effect::ReleaseLowerBusInterface);
-        if self.state.previous() != PnpState::Deleted {
+        if self.state.previous() != DevicePnpState::Deleted {
             self.drop_reference(&mut reply.after);
         }
         reply
@@ -551,26 +551,26 @@ impl Fdo {
         match request {
             PdoRequest::Start => {
                 power_up(pdo, &mut reply.before);
-                pdo.state.set(PnpState::Started);
+                pdo.state.set(DevicePnpState::Started);
             }
             PdoRequest::QueryStop => {
-                pdo.state.set(PnpState::StopPending);
+                pdo.state.set(DevicePnpState::StopPending);
             }
-            PdoRequest::CancelStop => pdo.state.restore(PnpState::StopPending),
+            PdoRequest::CancelStop => pdo.state.restore(DevicePnpState::StopPending),
             PdoRequest::Stop => {
                 power_down(pdo, &mut reply.before);
-                pdo.state.set(PnpState::Stopped);
+                pdo.state.set(DevicePnpState::Stopped);
             }
             PdoRequest::QueryRemove => {
-                pdo.state.set(PnpState::RemovePending);
+                pdo.state.set(DevicePnpState::RemovePending);
             }
-            PdoRequest::CancelRemove => pdo.state.restore(PnpState::RemovePending),
+            PdoRequest::CancelRemove => pdo.state.restore(DevicePnpState::RemovePending),
             PdoRequest::SurpriseRemoval => {
-                pdo.state.set(PnpState::SurpriseRemovePending);
+                pdo.state.set(DevicePnpState::SurpriseRemovePending);
             }
             PdoRequest::Remove => return Ok(self.pdo_remove(id)),
             PdoRequest::Eject => {
-                pdo.state.set(PnpState::Deleted);
+                pdo.state.set(DevicePnpState::Deleted);
                 pdo.set_missing(MissingReason::DeviceEjected);
                 reply.before.push(Effect::InvalidateBusRelations);
             }
@@ -628,12 +628,12 @@ impl Fdo {
         power_down(pdo, &mut reply.before);
         if pdo.missing.is_none() {
             // Still on the bus: it may be started again.
-            pdo.state.set(PnpState::Enumerated);
+            pdo.state.set(DevicePnpState::Enumerated);
             return reply;
         }
         let was = pdo.state();
-        pdo.state.set(PnpState::Deleted);
-        if was == PnpState::SurpriseRemovePending {
+        pdo.state.set(DevicePnpState::Deleted);
+        if was == DevicePnpState::SurpriseRemovePending {
             self.destroy_pdo(id, &mut reply.before);
         } else {
             reply.before.push(Effect::InvalidateBusRelations);

@@ -9,7 +9,7 @@ use alloc::string::String;
 
 use ntstatus::NtStatus;
 
-use super::state::{DevicePower, PnpState, StateCell, SystemPower};
+use super::state::{DevicePnpState, DevicePower, PnpState, SystemPower};
 use crate::pdo_identity::{Id, IdType, TextType};
 
 /// A PDO's handle: unique for the life of its FDO, never reused.
@@ -89,7 +89,7 @@ impl PdoSettings {
 pub struct Pdo {
     pub(super) id: PdoId,
     pub(super) name: String,
-    pub(super) state: StateCell,
+    pub(super) state: PnpState,
     pub(super) missing: Option<MissingReason>,
     pub(super) power: DevicePower,
     pub(super) system_power: SystemPower,
@@ -101,7 +101,7 @@ impl Pdo {
         Self {
             id,
             name,
-            state: StateCell::new(PnpState::Present),
+            state: PnpState::new(DevicePnpState::Present),
             missing: None,
             power: DevicePower::D3,
             system_power: SystemPower::WORKING,
@@ -123,7 +123,7 @@ impl Pdo {
 
     /// The Plug and Play state.
     #[must_use]
-    pub const fn state(&self) -> PnpState {
+    pub const fn state(&self) -> DevicePnpState {
         self.state.current()
     }
 

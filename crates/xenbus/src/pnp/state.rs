@@ -1,85 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! Plug and Play and power states of the FDO and its PDOs, and the dispatcher's first rule.
+//! Plug and Play and power states of the FDO and its PDOs, and the dispatcher's first rule
+//! (the Plug and Play state itself is `pnp-state`'s, shared with xenfilt.sys).
 
-use ntstatus::{NtStatus, STATUS_NO_SUCH_DEVICE, STATUS_SUCCESS};
-
-/// Where a device object is in its Plug and Play life.
-///
-/// The C package keeps the same set for both kinds of device object: `Present` and
-/// `Enumerated` only ever describe a PDO, `Added` only an FDO.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PnpState {
-    /// A PDO that exists but has not yet been reported to the PnP manager.
-    Present,
-    /// A PDO the PnP manager has seen in a bus-relations list.
-    Enumerated,
-    /// An FDO attached to its PDO but not yet started.
-    Added,
-    /// Started.
-    Started,
-    /// A stop was queried and not vetoed.
-    StopPending,
-    /// Stopped (resources released, may be started again).
-    Stopped,
-    /// A removal was queried and not vetoed.
-    RemovePending,
-    /// The device vanished without warning; `IRP_MN_REMOVE_DEVICE` follows.
-    SurpriseRemovePending,
-    /// Terminal: the device object only waits to be deleted.
-    Deleted,
-}
-
-/// A Plug and Play state with the one it replaced, so a cancelled query can step back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StateCell {
-    current: PnpState,
-    previous: PnpState,
-}
-
-impl StateCell {
-    /// A cell that starts (and "was") in `state`.
-    #[must_use]
-    pub const fn new(state: PnpState) -> Self {
-        Self {
-            current: state,
-            previous: state,
-        }
-    }
-
-    /// The current state.
-    #[must_use]
-    pub const fn current(&self) -> PnpState {
-        self.current
-    }
-
-    /// The state before the last change.
-    #[must_use]
-    pub const fn previous(&self) -> PnpState {
-        self.previous
-    }
-
-    /// Moves to `state`, remembering the current one. `Deleted` is terminal: moving out of it is
-    /// refused (the dispatcher never routes an IRP to a deleted device, so only a bug asks) and
-    /// reported as `false`.
-    pub const fn set(&mut self, state: PnpState) -> bool {
-        if matches!(self.current, PnpState::Deleted) && !matches!(state, PnpState::Deleted) {
-            return false;
-        }
-        self.previous = self.current;
-        self.current = state;
-        true
-    }
-
-    /// Steps back to the previous state if the current one is `state` (a cancelled query);
-    /// otherwise nothing changes (a cancel without its query).
-    pub fn restore(&mut self, state: PnpState) {
-        if self.current == state {
-            self.current = self.previous;
-        }
-    }
-}
+pub use pnp_state::{DevicePnpState, PnpState, deleted_device_answer};
 
 /// A device power state, as the drivers track them (D1 and D2 are never used).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,62 +53,9 @@ impl SystemPower {
     }
 }
 
-/// The dispatcher's rule before any handler runs: a deleted device object answers nothing but
-/// the removal IRPs the PnP manager may still send it.
-///
-/// Returns the status to complete with, or `None` when the IRP goes to the handler.
-#[must_use]
-pub const fn deleted_device_answer(state: PnpState, is_removal_irp: bool) -> Option<NtStatus> {
-    match (state, is_removal_irp) {
-        (PnpState::Deleted, true) => Some(STATUS_SUCCESS),
-        (PnpState::Deleted, false) => Some(STATUS_NO_SUCH_DEVICE),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_cancelled_query_steps_back_to_the_state_before_it() {
-        let mut cell = StateCell::new(PnpState::Added);
-        assert!(cell.set(PnpState::Started));
-        assert!(cell.set(PnpState::StopPending));
-        cell.restore(PnpState::StopPending);
-        assert_eq!(cell.current(), PnpState::Started);
-    }
-
-    #[test]
-    fn a_cancel_without_its_query_changes_nothing() {
-        let mut cell = StateCell::new(PnpState::Added);
-        assert!(cell.set(PnpState::Started));
-        cell.restore(PnpState::RemovePending);
-        assert_eq!(cell.current(), PnpState::Started);
-        assert_eq!(cell.previous(), PnpState::Added);
-    }
-
-    #[test]
-    fn deleted_is_terminal() {
-        let mut cell = StateCell::new(PnpState::Present);
-        assert!(cell.set(PnpState::Deleted));
-        assert!(!cell.set(PnpState::Enumerated));
-        assert_eq!(cell.current(), PnpState::Deleted);
-        assert!(cell.set(PnpState::Deleted));
-    }
-
-    #[test]
-    fn a_deleted_device_fails_everything_but_removal() {
-        assert_eq!(
-            deleted_device_answer(PnpState::Deleted, false),
-            Some(STATUS_NO_SUCH_DEVICE)
-        );
-        assert_eq!(
-            deleted_device_answer(PnpState::Deleted, true),
-            Some(STATUS_SUCCESS)
-        );
-        assert_eq!(deleted_device_answer(PnpState::Started, false), None);
-    }
 
     #[test]
     fn system_power_decoding_refuses_unspecified_and_maximum() {

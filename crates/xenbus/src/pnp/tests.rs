@@ -17,7 +17,7 @@ use ntddk::consts as p;
 
 use super::fdo::{Effect, Fdo, FdoCompletion, PowerRequest, Reply};
 use super::pdo::{MissingReason, PdoCompletion, PdoId, PdoInfo, PdoRequest, PdoSettings};
-use super::state::{DevicePower, PnpState, SystemPower};
+use super::state::{DevicePnpState, DevicePower, SystemPower};
 use crate::pdo_identity::{Bus, Id, IdType, TextType};
 
 fn bus() -> Bus {
@@ -57,7 +57,7 @@ const fn success() -> PdoCompletion {
     PdoCompletion::Complete(STATUS_SUCCESS, PdoInfo::None)
 }
 
-fn state_of(fdo: &Fdo, id: PdoId) -> Option<PnpState> {
+fn state_of(fdo: &Fdo, id: PdoId) -> Option<DevicePnpState> {
     fdo.pdo(id).map(super::pdo::Pdo::state)
 }
 
@@ -69,11 +69,11 @@ fn a_scan_creates_one_pdo_per_class_and_relations_report_them() {
     assert!(destroyed.is_empty());
     assert!(!invalidate);
     assert_eq!(fdo.references(), 4);
-    assert_eq!(state_of(&fdo, ids[0]), Some(PnpState::Present));
+    assert_eq!(state_of(&fdo, ids[0]), Some(DevicePnpState::Present));
     assert_eq!(fdo.bus_relations(), ids);
     assert!(
         ids.iter()
-            .all(|id| state_of(&fdo, *id) == Some(PnpState::Enumerated))
+            .all(|id| state_of(&fdo, *id) == Some(DevicePnpState::Enumerated))
     );
     let (again, _, invalidate) = scan(&mut fdo, &["VIF", "VBD", "IFACE"]);
     assert!(again.is_empty());
@@ -130,7 +130,7 @@ fn a_reported_class_that_goes_away_waits_for_the_pnp_manager() {
     let reply = pnp(&mut fdo, ids[0], PdoRequest::Remove);
     assert_eq!(reply.before, vec![Effect::InvalidateBusRelations]);
     assert_eq!(reply.completion, success());
-    assert_eq!(state_of(&fdo, ids[0]), Some(PnpState::Deleted));
+    assert_eq!(state_of(&fdo, ids[0]), Some(DevicePnpState::Deleted));
     assert_eq!(fdo.bus_relations(), vec![ids[1]]);
     assert_eq!(fdo.reap(), vec![Effect::DestroyPdo(ids[0])]);
     assert_eq!(fdo.references(), 2);
@@ -150,12 +150,12 @@ fn a_removed_pdo_still_on_the_bus_goes_back_to_enumerated_and_restarts() {
     pnp(&mut fdo, vif, PdoRequest::QueryRemove);
     let reply = pnp(&mut fdo, vif, PdoRequest::Remove);
     assert_eq!(reply.before, vec![Effect::PowerDownPdo(vif)]);
-    assert_eq!(state_of(&fdo, vif), Some(PnpState::Enumerated));
+    assert_eq!(state_of(&fdo, vif), Some(DevicePnpState::Enumerated));
     assert_eq!(
         pnp(&mut fdo, vif, PdoRequest::Start).before,
         vec![Effect::PowerUpPdo(vif)]
     );
-    assert_eq!(state_of(&fdo, vif), Some(PnpState::Started));
+    assert_eq!(state_of(&fdo, vif), Some(DevicePnpState::Started));
 }
 
 #[test]
@@ -207,7 +207,7 @@ fn a_deleted_pdo_answers_only_removal() {
     let reply = pnp(&mut fdo, ids[0], PdoRequest::Remove);
     assert_eq!(reply.completion, success());
     assert!(reply.before.is_empty());
-    assert_eq!(state_of(&fdo, ids[0]), Some(PnpState::Deleted));
+    assert_eq!(state_of(&fdo, ids[0]), Some(DevicePnpState::Deleted));
 }
 
 #[test]
@@ -236,7 +236,7 @@ fn fdo_removal_destroys_pdos_and_the_fdo_outlives_a_surprise_removed_child() {
     );
     assert_eq!(reply.completion, FdoCompletion::PassDown(STATUS_SUCCESS));
     assert!(reply.after.is_empty(), "the VBD PDO still holds the FDO");
-    assert_eq!(fdo.state(), PnpState::Deleted);
+    assert_eq!(fdo.state(), DevicePnpState::Deleted);
     assert_eq!(
         fdo.pdo(ids[1]).unwrap().missing(),
         Some(MissingReason::FdoSurpriseRemoved)
@@ -272,7 +272,7 @@ fn removal_after_a_stop_still_frees_the_pdos_and_tears_down_once() {
             Effect::FreeResources
         ]
     );
-    assert_eq!(fdo.state(), PnpState::Stopped);
+    assert_eq!(fdo.state(), DevicePnpState::Stopped);
     // The PnP manager removes the child first, then the FDO.
     pnp(&mut fdo, ids[0], PdoRequest::Remove);
     fdo.query_stop_or_remove(true, None);
@@ -296,14 +296,14 @@ fn a_non_empty_balloon_vetoes_stop_and_removal() {
         fdo.query_stop_or_remove(true, Some(1)),
         FdoCompletion::Complete(STATUS_UNSUCCESSFUL)
     );
-    assert_eq!(fdo.state(), PnpState::Started);
+    assert_eq!(fdo.state(), DevicePnpState::Started);
     assert_eq!(
         fdo.query_stop_or_remove(true, Some(0)),
         FdoCompletion::PassDown(STATUS_SUCCESS)
     );
-    assert_eq!(fdo.state(), PnpState::RemovePending);
+    assert_eq!(fdo.state(), DevicePnpState::RemovePending);
     fdo.cancel_stop_or_remove(true);
-    assert_eq!(fdo.state(), PnpState::Started);
+    assert_eq!(fdo.state(), DevicePnpState::Started);
 }
 
 #[test]
@@ -555,19 +555,19 @@ fn arbitrary_request_sequences_keep_the_bus_invariants() {
                     if let Some(id) = pdos.get(usize::try_from(rng.below(8)).unwrap()) {
                         let minor = [0_u8, 1, 2, 3, 4, 5, 6, 0x11, 0x17, 0x13]
                             [usize::try_from(rng.below(10)).unwrap()];
-                        let was_deleted = state_of(&fdo, *id) == Some(PnpState::Deleted);
+                        let was_deleted = state_of(&fdo, *id) == Some(DevicePnpState::Deleted);
                         let reply = pnp(&mut fdo, *id, PdoRequest::decode(minor, 1));
                         if was_deleted {
                             assert!(reply.before.is_empty());
                             assert!(
-                                !matches!(state_of(&fdo, *id), Some(s) if s != PnpState::Deleted)
+                                !matches!(state_of(&fdo, *id), Some(s) if s != DevicePnpState::Deleted)
                             );
                         }
                         effects.extend(reply.before);
                     }
                 }
                 _ => {
-                    if rng.below(50) == 0 && fdo.state() != PnpState::Deleted {
+                    if rng.below(50) == 0 && fdo.state() != DevicePnpState::Deleted {
                         let reply = fdo.remove();
                         effects.extend(reply.before);
                         effects.extend(reply.after);
@@ -589,7 +589,7 @@ fn arbitrary_request_sequences_keep_the_bus_invariants() {
                 }
             }
             // One reference per PDO, plus Plug and Play's until the FDO is removed.
-            let pnp_reference = u32::from(fdo.state() != PnpState::Deleted);
+            let pnp_reference = u32::from(fdo.state() != DevicePnpState::Deleted);
             assert_eq!(
                 fdo.references(),
                 u32::try_from(fdo.pdos().len()).unwrap() + pnp_reference
@@ -608,7 +608,7 @@ fn arbitrary_request_sequences_keep_the_bus_invariants() {
             assert!(
                 fdo.pdos()
                     .iter()
-                    .all(|pdo| pdo.state() != PnpState::Deleted || pdo.missing().is_some())
+                    .all(|pdo| pdo.state() != DevicePnpState::Deleted || pdo.missing().is_some())
             );
         }
     }
