@@ -29,24 +29,22 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use platform_port::std_impl::{
-    CapturePhase, STD_DIRQL, StdInterrupts, StdPlatform, irql_violations,
-};
+use platform_port::std_impl::{CapturePhase, StdPlatform, irql_violations};
 use platform_port::{Deferred, Irql, IrqlLevel};
-use xen::services::Direct;
-use xen_sim::{Sim, SimConfig, SimPages, SimVcpu};
-use xenbus::evtchn::{EvtchnConfig, OpenKind};
-use xenbus::store::{StoreConfig, WaitLimits};
-use xenbus::subsystems::{Subsystems, SubsystemsConfig};
+use xen_sim::{Sim, SimPages};
+use xenbus::evtchn::OpenKind;
+use xenbus::store::WaitLimits;
 use xenbus::suspend::{SuspendOutcome, SuspendSystem};
-use xenstored_harness::relay::{GuestRing, Relay, RelayHooks};
+use xenstored_harness::relay::Relay;
 use xenstored_harness::{Daemon, Impl, unavailable};
 
 const CPUS: u32 = 2;
 /// Upper bound of every wait of the tests (they finish in well under a second).
 const WAIT: Duration = Duration::from_secs(5);
 
-type World = Subsystems<StdPlatform, Direct<SimVcpu>, StdInterrupts>;
+mod support;
+
+use support::World;
 
 fn daemon(test: &str) -> Option<Daemon> {
     if let Some(why) = unavailable(Impl::C) {
@@ -114,63 +112,19 @@ struct Rig {
 }
 
 fn rig(daemon: &Daemon) -> Rig {
-    let sim = Sim::new(SimConfig {
-        vcpus: CPUS,
-        ..SimConfig::default()
-    });
-    let (platform, pages) = sim.platform(CPUS);
-    let system = Arc::new(System::default());
-    let world = Subsystems::new(
-        platform.clone(),
-        Arc::new(Direct::new(sim.vcpu(0), CPUS)),
-        StdInterrupts::new(platform.clone()),
-        SubsystemsConfig {
-            evtchn: EvtchnConfig::default(),
-            store: StoreConfig {
-                request_id_seed: 0x4000,
-                watch_id_seed: 0x10,
-                // A reply lost to a misordered suspend fails its request within 10 s.
-                limits: WaitLimits {
-                    max_timeouts: 2,
-                    ..WaitLimits::default()
-                },
-            },
-            system: Arc::clone(&system) as Arc<dyn SuspendSystem>,
-            lookup: None,
-        },
-    )
-    .expect("subsystems");
-    for cpu in 0..CPUS {
-        let weak = Arc::downgrade(&world);
-        let p = platform.clone();
-        // Delivered as the hardware would: at DIRQL on that CPU.
-        sim.set_upcall_handler(
-            cpu,
-            Arc::new(move || {
-                let weak = weak.clone();
-                p.interrupt(cpu, STD_DIRQL, move || {
-                    if let Some(world) = weak.upgrade() {
-                        world.evtchn.deliver(cpu);
-                    }
-                });
-            }),
-        );
-    }
-    let (_, ring) = sim.store_ring();
-    let (kick_sim, gen_sim) = (sim.clone(), sim.clone());
-    let relay = daemon
-        .relay(
-            sim.domid(),
-            // SAFETY: the simulator's store ring page lives as long as `sim`, which outlives
-            // the relay (finished in `Rig::finish`); only the guest's store and the relay use
-            // it.
-            unsafe { GuestRing::new(std::ptr::NonNull::new(ring).expect("store ring")) },
-            RelayHooks {
-                kick: Arc::new(move || kick_sim.notify_store()),
-                generation: Arc::new(move || gen_sim.suspends()),
-            },
-        )
-        .expect("relay");
+    // A reply lost to a misordered suspend fails its request within 10 s.
+    let limits = WaitLimits {
+        max_timeouts: 2,
+        ..WaitLimits::default()
+    };
+    let support::Rig {
+        sim,
+        pages,
+        platform,
+        world,
+        system,
+        relay,
+    } = support::rig_with(daemon, CPUS, limits, Arc::new(System::default()));
     world.start().expect("start");
     Rig {
         sim,

@@ -195,6 +195,7 @@ fn suspend_resume_1000_cycles() {
         world,
         system,
         relay,
+        ..
     } = rig(&daemon, CPUS);
     world.start().expect("start");
     assert!(

@@ -39,27 +39,45 @@ impl SuspendSystem for System {
 
 /// The simulator, the composition on it with upcalls wired, and the relay to xenstored.
 #[allow(dead_code, reason = "each scenario uses the parts it needs")]
-pub struct Rig {
+pub struct Rig<Y: ?Sized = System> {
     /// The simulator.
     pub sim: Sim,
     /// Its guest pages.
     pub pages: Arc<xen_sim::SimPages>,
+    /// The platform the composition runs on.
+    pub platform: StdPlatform,
     /// The subsystems.
     pub world: Arc<World>,
     /// xen.sys's suspend-time services.
-    pub system: Arc<System>,
+    pub system: Arc<Y>,
     /// The relay to the daemon.
     pub relay: xenstored_harness::relay::Relay,
 }
 
+/// The rig with the default store limits and a [`System`] that counts unplugs.
+#[allow(dead_code, reason = "each scenario uses the parts it needs")]
 pub fn rig(daemon: &Daemon, cpus: u32) -> Rig {
+    rig_with(
+        daemon,
+        cpus,
+        WaitLimits::default(),
+        Arc::new(System::default()),
+    )
+}
+
+/// The rig with the store's wait `limits` and xen.sys's suspend-time services `system`.
+pub fn rig_with<Y: SuspendSystem + 'static>(
+    daemon: &Daemon,
+    cpus: u32,
+    limits: WaitLimits,
+    system: Arc<Y>,
+) -> Rig<Y> {
     let sim = Sim::new(SimConfig {
         vcpus: cpus,
         ..SimConfig::default()
     });
     let (platform, pages) = sim.platform(cpus);
     let services = Arc::new(Direct::new(sim.vcpu(0), cpus));
-    let system = Arc::new(System::default());
     let world = Subsystems::new(
         platform.clone(),
         Arc::clone(&services),
@@ -69,9 +87,9 @@ pub fn rig(daemon: &Daemon, cpus: u32) -> Rig {
             store: StoreConfig {
                 request_id_seed: 0x4000,
                 watch_id_seed: 0x10,
-                limits: WaitLimits::default(),
+                limits,
             },
-            system: system.clone(),
+            system: Arc::clone(&system) as Arc<dyn SuspendSystem>,
             lookup: None,
         },
     )
@@ -100,7 +118,8 @@ pub fn rig(daemon: &Daemon, cpus: u32) -> Rig {
         .relay(
             sim.domid(),
             // SAFETY: the simulator's store ring page lives as long as `sim`, which outlives
-            // the relay (finished below); only the guest's store and the relay use it.
+            // the relay (finished by the scenario); only the guest's store and the relay use
+            // it.
             unsafe { GuestRing::new(std::ptr::NonNull::new(ring).expect("store ring")) },
             RelayHooks {
                 kick: Arc::new(move || kick_sim.notify_store()),
@@ -111,6 +130,7 @@ pub fn rig(daemon: &Daemon, cpus: u32) -> Rig {
     Rig {
         sim,
         pages,
+        platform,
         world,
         system,
         relay,
