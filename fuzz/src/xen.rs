@@ -152,6 +152,13 @@ impl XenServices for FuzzXen {
     fn processor_vcpu_info(&self, _cpu: u32) -> Result<core::ptr::NonNull<u8>> {
         Err(STATUS_NOT_SUPPORTED)
     }
+    fn vcpu_set_periodic_timer(&self, _vcpu: u32, _period: Option<u64>) -> Result<()> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+    fn system_set_watchdog(&self, _seconds: u32) -> Result<()> {
+        Err(STATUS_NOT_SUPPORTED)
+    }
+    fn system_stop_watchdog(&self) {}
     fn unplug_increment_value(&self, unplug_type: u32) -> Result<()> {
         let mut unplug = locked(&self.unplug);
         let value = unplug.entry(unplug_type).or_insert(0);

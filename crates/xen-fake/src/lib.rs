@@ -214,6 +214,13 @@ impl XenServices for FakeXen {
     fn processor_vcpu_info(&self, _cpu: u32) -> Result<core::ptr::NonNull<u8>> {
         self.unsupported()
     }
+    fn vcpu_set_periodic_timer(&self, _vcpu: u32, _period: Option<u64>) -> Result<()> {
+        self.unsupported()
+    }
+    fn system_set_watchdog(&self, _seconds: u32) -> Result<()> {
+        self.unsupported()
+    }
+    fn system_stop_watchdog(&self) {}
     fn unplug_increment_value(&self, unplug_type: u32) -> Result<()> {
         *self.unplug.lock().unwrap().entry(unplug_type).or_insert(0) += 1;
         Ok(())

@@ -269,6 +269,25 @@ pub trait XenServices: Send + Sync {
     /// slot in the shared-info page).
     fn processor_vcpu_info(&self, cpu: u32) -> Result<core::ptr::NonNull<u8>>;
 
+    // -- the domain watchdog ----------------------------------------------------------------
+
+    /// `VcpuSetPeriodicTimer`: `VIRQ_TIMER` on vCPU `vcpu` every `period` (100 ns units), or
+    /// no periodic timer for `None`.
+    ///
+    /// # Errors
+    /// The mapped hypercall failure.
+    fn vcpu_set_periodic_timer(&self, vcpu: u32, period: Option<u64>) -> Result<()>;
+
+    /// `SystemSetWatchdog`: arms (the first time) or pats the domain watchdog, which restarts
+    /// the domain if not patted again within `seconds`. IRQL: any level.
+    ///
+    /// # Errors
+    /// `STATUS_INVALID_PARAMETER` for 0 seconds; the mapped hypercall failure.
+    fn system_set_watchdog(&self, seconds: u32) -> Result<()>;
+
+    /// `SystemStopWatchdog`: disarms the domain watchdog, if armed.
+    fn system_stop_watchdog(&self);
+
     // -- unplug ------------------------------------------------------------------------------
 
     /// `UnplugIncrementValue`: one more request to unplug emulated devices of `unplug_type`

@@ -32,6 +32,8 @@ pub struct Direct<H> {
     vcpus: u32,
     vcpu_info: fn(u32) -> Option<NonNull<u8>>,
     unplug: [AtomicU32; UNPLUG_TYPES],
+    /// The domain watchdog's Xen id, 0 when none (xen.sys keeps the same).
+    watchdog: spin::Mutex<u32>,
 }
 
 const fn no_vcpu_info(_: u32) -> Option<NonNull<u8>> {
@@ -46,6 +48,7 @@ impl<H: Hypervisor> Direct<H> {
             vcpus,
             vcpu_info: no_vcpu_info,
             unplug: [AtomicU32::new(0), AtomicU32::new(0)],
+            watchdog: spin::Mutex::new(0),
         }
     }
 
@@ -207,6 +210,27 @@ impl<H: Hypervisor + Send + Sync> XenServices for Direct<H> {
             return Err(STATUS_NOT_SUPPORTED);
         }
         (self.vcpu_info)(cpu).ok_or(STATUS_NOT_SUPPORTED)
+    }
+
+    fn vcpu_set_periodic_timer(&self, vcpu: u32, period: Option<u64>) -> Result<()> {
+        mapped(crate::vcpu::set_periodic_timer(&self.hv, vcpu, period))
+    }
+
+    fn system_set_watchdog(&self, seconds: u32) -> Result<()> {
+        if seconds == 0 {
+            return Err(STATUS_INVALID_PARAMETER);
+        }
+        let mut id = self.watchdog.lock();
+        *id = mapped(sched::watchdog(&self.hv, *id, seconds))?;
+        Ok(())
+    }
+
+    fn system_stop_watchdog(&self) {
+        let mut id = self.watchdog.lock();
+        if *id != 0 {
+            let _ignored = sched::watchdog(&self.hv, *id, 0);
+            *id = 0;
+        }
     }
 
     fn unplug_increment_value(&self, unplug_type: u32) -> Result<()> {

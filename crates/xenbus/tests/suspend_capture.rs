@@ -253,6 +253,15 @@ impl XenServices for Hooked {
     fn processor_vcpu_info(&self, cpu: u32) -> Result<core::ptr::NonNull<u8>> {
         self.inner.processor_vcpu_info(cpu)
     }
+    fn vcpu_set_periodic_timer(&self, vcpu: u32, period: Option<u64>) -> Result<()> {
+        self.inner.vcpu_set_periodic_timer(vcpu, period)
+    }
+    fn system_set_watchdog(&self, seconds: u32) -> Result<()> {
+        self.inner.system_set_watchdog(seconds)
+    }
+    fn system_stop_watchdog(&self) {
+        self.inner.system_stop_watchdog();
+    }
     fn unplug_increment_value(&self, unplug_type: u32) -> Result<()> {
         self.inner.unplug_increment_value(unplug_type)
     }

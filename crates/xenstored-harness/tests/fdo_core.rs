@@ -11,6 +11,8 @@
 //!   suspends and resumes the domain; the LATE callback announces the driver again in the new
 //!   domain, whose watches work (a class added afterwards gets its PDO);
 //! - D3 withdraws everything; nothing is left registered;
+//! - with `XEN:WATCHDOG` set, every processor's timer ticks and Xen's watchdog is armed and
+//!   patted while in D0, and disarmed with the timers stopped in D3;
 //! - with the balloon enabled, START waits for its first pass, which inflates the balloon to the
 //!   toolstack's `memory/target`; a new target deflates it (the thread woken by its watch); a
 //!   non-empty balloon vetoes a stop; `control/feature-balloon` comes and goes with D0.
@@ -98,7 +100,7 @@ const VERSION: Version = Version {
 };
 const ENTRY: &str = "Xen_Project XENBUS 9.1.0.7 ";
 
-fn core(world: &Arc<support::World>, recorder: &Arc<Recorder>) -> Arc<Core> {
+fn core(world: &Arc<support::World>, recorder: &Arc<Recorder>, watchdog: u32) -> Arc<Core> {
     FdoCore::new(
         Arc::clone(world),
         Fdo::new(
@@ -117,6 +119,7 @@ fn core(world: &Arc<support::World>, recorder: &Arc<Recorder>) -> Arc<Core> {
                 supported: Some(vec!["VIF".into(), "VBD".into()]),
             },
             enumerate: true,
+            watchdog,
         },
         recorder.clone(),
     )
@@ -182,7 +185,7 @@ fn the_active_fdo_runs_its_threads_against_the_real_toolstack_protocol() {
     let home = |sim: &xen_sim::Sim, path: &str| format!("/local/domain/{}/{path}", sim.domid());
 
     let recorder = Arc::new(Recorder::default());
-    let core = core(&world, &recorder);
+    let core = core(&world, &recorder, 0);
 
     // START: threads, D0, Started, first scan.
     core.start_threads::<OsMemory, Linked>(None)
@@ -317,7 +320,7 @@ fn the_balloon_thread_follows_the_toolstack_target_from_start_to_d3() {
         Arc::new(LinkedStore(Arc::clone(&world.store))),
     ));
     let recorder = Arc::new(Recorder::default());
-    let core = core(&world, &recorder);
+    let core = core(&world, &recorder, 0);
 
     // START: threads, D0, the first balloon pass waited for, Started.
     core.start_threads(Some(Arc::clone(&balloon)))
@@ -365,6 +368,55 @@ fn the_balloon_thread_follows_the_toolstack_target_from_start_to_d3() {
     core.d0_to_d3();
     assert_eq!(read(&dom0, &home("control/feature-balloon")), None);
     assert_eq!(balloon.references(), 0);
+    core.stop_threads();
+    relay.finish().expect("relay finishes");
+}
+
+#[test]
+fn the_domain_watchdog_is_patted_while_every_processor_ticks() {
+    use xen_headers::sched::SCHEDOP_WATCHDOG;
+    use xen_headers::xen::HYPERVISOR_SCHED_OP;
+    if let Some(why) = unavailable(Impl::C) {
+        assert!(
+            std::env::var_os("XENSTORED_REQUIRED").is_none(),
+            "XENSTORED_REQUIRED is set but {why}"
+        );
+        eprintln!("SKIPPED fdo_core watchdog: {why}");
+        return;
+    }
+    let daemon = Daemon::start(Impl::C).expect("xenstored starts");
+    let Rig {
+        sim, world, relay, ..
+    } = rig(&daemon, 2);
+    let recorder = Arc::new(Recorder::default());
+    // 2 s: a tick every second on each of the two processors.
+    let core = core(&world, &recorder, 2);
+    core.start_threads::<OsMemory, Linked>(None)
+        .expect("threads");
+    let ports_before = sim.audit().open_ports.len();
+    core.d3_to_d0().expect("D0");
+    assert_eq!(sim.audit().watchdogs, 1, "armed");
+    assert_eq!(
+        sim.audit().open_ports.len(),
+        ports_before + 3,
+        "VIRQ_DEBUG and a timer per processor"
+    );
+    let armed = sim.calls(HYPERVISOR_SCHED_OP, SCHEDOP_WATCHDOG);
+    // Three rounds of ticks on both processors: each round pats once.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sim.calls(HYPERVISOR_SCHED_OP, SCHEDOP_WATCHDOG) < armed + 3 {
+        assert!(Instant::now() < deadline, "the watchdog was never patted");
+        sim.tick();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    core.d0_to_d3();
+    let audit = sim.audit();
+    assert_eq!(audit.watchdogs, 0, "disarmed in D3");
+    assert_eq!(
+        audit.open_ports.len(),
+        ports_before,
+        "timer channels closed"
+    );
     core.stop_threads();
     relay.finish().expect("relay finishes");
 }

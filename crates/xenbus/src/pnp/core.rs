@@ -17,7 +17,11 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use platform_port::worker::{Waker, Worker};
-use platform_port::{Event, EventKind, Events, Interrupts, IrqlLock, Platform, Rendezvous, plog};
+use platform_port::{
+    Event, EventKind, Events, Interrupts, IrqlLevel, IrqlLock, LevelLock, Platform, Rendezvous,
+    plog,
+};
+use xen_headers::xen::VIRQ_TIMER;
 use xen_services::XenServices;
 
 use super::distribution::Version;
@@ -25,8 +29,10 @@ use super::fdo::{Effect, Fdo};
 use super::pdo::{PdoId, PdoSettings};
 use super::state::{DevicePnpState, DevicePower};
 use super::toolstack::{self, ScanSettings, SuspendPass};
+use super::watchdog::Rounds;
 use crate::balloon::{Balloon, BalloonMemory, BalloonStore, BalloonThread};
 use crate::debug::Origin;
+use crate::evtchn::{Channel, OpenKind};
 use crate::mutex::EventMutex;
 
 use crate::store::link::StoreLink;
@@ -57,6 +63,9 @@ pub struct FdoConfig {
     pub scan: ScanSettings,
     /// `Enumerate` (missing means yes).
     pub enumerate: bool,
+    /// The domain watchdog in seconds (`XEN:WATCHDOG=`, already rounded up to its minimum by
+    /// the option parser); 0 disables it.
+    pub watchdog: u32,
 }
 
 /// What D0 holds in xenstore.
@@ -85,6 +94,10 @@ where
     threads: spin::Mutex<Option<Threads<P>>>,
     in_d0: spin::Mutex<Option<InD0>>,
     balloon: spin::Mutex<Option<Arc<dyn BalloonControl>>>,
+    /// The watchdog's timer channels (processor, channel) while in D0.
+    timers: spin::Mutex<Vec<(u32, Arc<Channel>)>>,
+    /// Ticks per processor, taken in the timers' interrupt handlers.
+    rounds: Arc<LevelLock<Rounds>>,
 }
 
 struct Threads<P: Platform> {
@@ -198,6 +211,8 @@ where
             threads: spin::Mutex::new(None),
             in_d0: spin::Mutex::new(None),
             balloon: spin::Mutex::new(None),
+            timers: spin::Mutex::new(Vec::new()),
+            rounds: Arc::new(LevelLock::at(IrqlLevel::HIGH, Rounds::new())),
             subsystems,
         })
     }
@@ -409,6 +424,7 @@ where
             return Err(status);
         }
         let watches = self.announce();
+        self.open_timers();
         let weak: Weak<Self> = Arc::downgrade(self);
         let late = self
             .subsystems
@@ -498,6 +514,7 @@ where
                 let _ = self.subsystems.suspend.deregister(&late);
             }
             self.withdraw(watches);
+            self.close_timers();
             // Acquired by the D3-to-D0 that left this state behind.
             let balloon = self.balloon.lock().clone();
             if let Some(balloon) = balloon {
@@ -561,6 +578,82 @@ where
         toolstack::clear_distribution(&store, &self.config.vendor);
     }
 
+    /// The domain watchdog (`XEN:WATCHDOG=`): a `VIRQ_TIMER` channel and a periodic timer at
+    /// half the period on every processor, Xen's watchdog armed once one timer runs; each tick
+    /// pats it when every processor has kept up ([`Rounds`]). Upstream's `FdoVirqInitialize`,
+    /// with the timer channels bound to their processors (the C package leaves the channel's
+    /// processor at 0, so ticks on other processors are never dispatched there).
+    fn open_timers(&self) {
+        let seconds = self.config.watchdog;
+        if seconds == 0 {
+            return;
+        }
+        let (platform, services, evtchn) = (
+            &self.subsystems.platform,
+            &self.subsystems.services,
+            &self.subsystems.evtchn,
+        );
+        *self.rounds.lock(platform) = Rounds::new();
+        let period = u64::from(seconds / 2).saturating_mul(10_000_000);
+        let mut timers = self.timers.lock();
+        for cpu in 0..platform.processor_count() {
+            let Ok(vcpu) = services.processor_vcpu_id(cpu) else {
+                continue;
+            };
+            let (rounds, ticker, pat) = (
+                Arc::clone(&self.rounds),
+                platform.clone(),
+                Arc::clone(services),
+            );
+            let index = usize::try_from(cpu).unwrap_or(usize::MAX);
+            let opened = evtchn.open(
+                OpenKind::Virq {
+                    index: VIRQ_TIMER,
+                    cpu: Some(cpu),
+                },
+                Arc::new(move || {
+                    let due = rounds.lock(&ticker).tick(index);
+                    if due {
+                        let _ = pat.system_set_watchdog(seconds);
+                    }
+                    true
+                }),
+                0,
+            );
+            let Ok(channel) = opened else {
+                continue;
+            };
+            self.rounds.lock(platform).add_timer(index);
+            if services
+                .vcpu_set_periodic_timer(vcpu, Some(period))
+                .is_err()
+            {
+                evtchn.close(channel);
+                continue;
+            }
+            let _ = evtchn.unmask(&channel, false, true);
+            timers.push((vcpu, channel));
+        }
+        let armed = !timers.is_empty();
+        drop(timers);
+        if armed && let Err(status) = services.system_set_watchdog(seconds) {
+            plog!(*platform, Error, "FDO: watchdog not armed ({status:08x})");
+        }
+    }
+
+    fn close_timers(&self) {
+        let timers = core::mem::take(&mut *self.timers.lock());
+        if timers.is_empty() {
+            return;
+        }
+        let services = &self.subsystems.services;
+        services.system_stop_watchdog();
+        for (vcpu, channel) in timers {
+            let _ = services.vcpu_set_periodic_timer(vcpu, None);
+            self.subsystems.evtchn.close(channel);
+        }
+    }
+
     /// The LATE suspend callback: the new domain's xenstore has none of the D0 keys and the
     /// old watches are gone; withdraw what is left and announce again.
     fn reannounce(&self) {
@@ -571,7 +664,9 @@ where
             .map(|held| core::mem::take(&mut held.watches));
         if let Some(old) = old {
             self.withdraw(old);
+            self.close_timers();
             let watches = self.announce();
+            self.open_timers();
             if let Some(held) = self.in_d0.lock().as_mut() {
                 held.watches = watches;
             }
