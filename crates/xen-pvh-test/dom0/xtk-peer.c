@@ -27,7 +27,22 @@
 // wrappers; "xenbus": the xenbus subsystems). With "console" as the third argument the round
 // also checks the console log.
 //
-// Usage: xtk-peer <domid> <prefix> [console]
+// With "throughput" as the third argument it is instead the backend side of the domU's
+// throughput round (crates/xen-pvh-test/src/suite/throughput.rs, whose header has the control
+// page's layout):
+//
+//   domU: grants its control page as data/<prefix>/gref, opens an unbound port as
+//         data/<prefix>/port, writes data/<prefix>/go
+//   peer: binds the port, maps the control page (kept mapped), sets its ready word, notifies
+//   then, per event from the domU, by the control page's command:
+//     grants: maps the batch's references with one gntdev request, checks each page's stamp
+//             (batch number, index), unmaps them, writes its answer words, notifies
+//     ping:   notifies
+//     stop:   unmaps the control page, notifies, ends
+//
+// and prints its own side: `XFT-PEER-THROUGHPUT: <prefix>: ...` (dom0's clock).
+//
+// Usage: xtk-peer <domid> <prefix> [console|throughput]
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +69,8 @@ typedef uint32_t grant_ref_t;
 static int passed, failed;
 static unsigned domid;
 static const char *prefix;
+
+static int throughput(void);
 
 static int check(const char *name, int ok, const char *fmt, ...)
 {
@@ -149,14 +166,17 @@ static int wait_event(int fd, unsigned port, int ms)
 int main(int argc, char **argv)
 {
     char text[128];
-    if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "console") != 0)) {
-        fprintf(stderr, "usage: xtk-peer <domid> <prefix> [console]\n");
+    if (argc < 3 || argc > 4 ||
+        (argc == 4 && strcmp(argv[3], "console") != 0 && strcmp(argv[3], "throughput") != 0)) {
+        fprintf(stderr, "usage: xtk-peer <domid> <prefix> [console|throughput]\n");
         return 2;
     }
     domid = (unsigned)strtoul(argv[1], NULL, 10);
     prefix = argv[2];
-    int console = argc == 4;
+    int console = argc == 4 && strcmp(argv[3], "console") == 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 4 && !console)
+        return throughput();
 
     if (!check("peer.domu_published_go", store_read("go", text, sizeof text, 300),
                "data/%s/go", prefix))
@@ -264,6 +284,206 @@ int main(int argc, char **argv)
         check("peer.console_backend_logged_domu_text", 0, "no data/%s/console", prefix);
     }
 
+out:
+    printf("XFT-PEER-RESULT: %s: %d passed, %d failed\n", prefix, passed, failed);
+    return failed == 0 && passed > 0 ? 0 : 1;
+}
+
+// ---- the throughput round ----
+
+// The control page (32-bit words): see crates/xen-pvh-test/src/suite/throughput.rs.
+#define T_MAGIC 0x58544b54u // "XTKT"
+#define T_CMD_GRANTS 1u
+#define T_CMD_PING 2u
+#define T_CMD_STOP 3u
+enum { W_MAGIC, W_CMD, W_SEQ, W_COUNT, W_DONE, W_MAPPED, W_BAD, W_READY, W_REFS = 16 };
+#define MAX_REFS (PAGE / 4 - W_REFS)
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint32_t load(volatile uint32_t *control, int index)
+{
+    return __atomic_load_n(&control[index], __ATOMIC_ACQUIRE);
+}
+
+static void store(volatile uint32_t *control, int index, uint32_t value)
+{
+    __atomic_store_n(&control[index], value, __ATOMIC_RELEASE);
+}
+
+// dom0's side of the grant phase.
+struct grant_totals {
+    unsigned long batches, grants, bad, failed;
+    uint64_t map_ns, unmap_ns;
+    char first_problem[128];
+};
+
+// One batch: every reference of the control page mapped with one gntdev request (one
+// GNTTABOP_map_grant_ref batch when mmap()ed), each page's stamp read, all unmapped. Writes the
+// answer words. The count and references are the domU's: validated before use.
+static void grant_batch(int gdfd, volatile uint32_t *control, struct grant_totals *t)
+{
+    uint32_t seq = load(control, W_SEQ), count = load(control, W_COUNT);
+    uint32_t mapped = 0, bad = 0;
+    const char *problem = NULL;
+    if (count == 0 || count > MAX_REFS) {
+        problem = "batch size out of range";
+        goto answer;
+    }
+    size_t size = sizeof(struct ioctl_gntdev_map_grant_ref) +
+                  (count - 1) * sizeof(struct ioctl_gntdev_grant_ref);
+    struct ioctl_gntdev_map_grant_ref *map = calloc(1, size);
+    if (!map) {
+        problem = "out of memory";
+        goto answer;
+    }
+    map->count = count;
+    for (uint32_t i = 0; i < count; i++) {
+        map->refs[i].domid = domid;
+        map->refs[i].ref = load(control, W_REFS + (int)i);
+    }
+    uint64_t t0 = now_ns();
+    volatile uint32_t *pages = MAP_FAILED;
+    if (ioctl(gdfd, IOCTL_GNTDEV_MAP_GRANT_REF, map) == 0)
+        pages = mmap(NULL, (size_t)count * PAGE, PROT_READ, MAP_SHARED, gdfd, (off_t)map->index);
+    if (pages == MAP_FAILED) {
+        problem = "gntdev map failed";
+    } else {
+        for (uint32_t i = 0; i < count; i++) {
+            volatile uint32_t *page = pages + (size_t)i * (PAGE / 4);
+            if (page[0] != seq || page[1] != i)
+                bad++;
+        }
+        mapped = count;
+    }
+    uint64_t t1 = now_ns();
+    int unmapped = pages == MAP_FAILED || munmap((void *)pages, (size_t)count * PAGE) == 0;
+    struct ioctl_gntdev_unmap_grant_ref unmap = { .index = map->index, .count = count };
+    unmapped = ioctl(gdfd, IOCTL_GNTDEV_UNMAP_GRANT_REF, &unmap) == 0 && unmapped;
+    uint64_t t2 = now_ns();
+    free(map);
+    if (!unmapped && !problem)
+        problem = "gntdev unmap failed";
+    if (mapped) {
+        t->map_ns += t1 - t0;
+        t->unmap_ns += t2 - t1;
+        t->grants += mapped;
+    }
+answer:
+    t->batches++;
+    t->bad += bad;
+    if (problem || bad) {
+        t->failed++;
+        if (!t->first_problem[0])
+            snprintf(t->first_problem, sizeof t->first_problem, "batch %u: %s, %u wrong stamps",
+                     seq, problem ? problem : "mapped", bad);
+    }
+    store(control, W_MAPPED, mapped);
+    store(control, W_BAD, bad);
+    store(control, W_DONE, seq);
+}
+
+static int throughput(void)
+{
+    char text[32], port_text[32], gref_text[32];
+    struct grant_totals totals = { 0 };
+    unsigned long pings = 0, events = 0;
+    uint64_t answer_ns = 0, answer_max = 0;
+    int stopped = 0;
+    if (!check("peer.domu_published_go", store_read("go", text, sizeof text, 300), "data/%s/go",
+               prefix))
+        goto out;
+    int have = store_read("port", port_text, sizeof port_text, 1) &&
+               store_read("gref", gref_text, sizeof gref_text, 1);
+    if (!check("peer.read_port_and_control_gref", have, "port %s, gref %s",
+               have ? port_text : "?", have ? gref_text : "?"))
+        goto out;
+    int evfd = open("/dev/xen/evtchn", O_RDWR);
+    struct ioctl_evtchn_bind_interdomain bind = {
+        .remote_domain = domid, .remote_port = (unsigned)strtoul(port_text, NULL, 10)
+    };
+    int local = evfd < 0 ? -1 : ioctl(evfd, IOCTL_EVTCHN_BIND_INTERDOMAIN, &bind);
+    if (!check("peer.evtchn_bind_interdomain", local >= 0, "domU port %u -> dom0 port %d (%s)",
+               bind.remote_port, local, local < 0 ? strerror(errno) : "ok"))
+        goto out;
+    // The pending state Xen sets on the binding side (see main).
+    wait_event(evfd, (unsigned)local, 100);
+    int gdfd = open("/dev/xen/gntdev", O_RDWR);
+    struct ioctl_gntdev_map_grant_ref map = { .count = 1 };
+    map.refs[0].domid = domid;
+    map.refs[0].ref = (uint32_t)strtoul(gref_text, NULL, 10);
+    int rc = gdfd < 0 ? -1 : ioctl(gdfd, IOCTL_GNTDEV_MAP_GRANT_REF, &map);
+    volatile uint32_t *control = MAP_FAILED;
+    if (rc == 0)
+        control = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, gdfd, (off_t)map.index);
+    if (!check("peer.gntdev_maps_control_page", control != MAP_FAILED, "gref %u: %s",
+               map.refs[0].ref, control != MAP_FAILED ? "mapped" : strerror(errno)))
+        goto out;
+    if (!check("peer.control_page_magic", load(control, W_MAGIC) == T_MAGIC, "%#x",
+               load(control, W_MAGIC)))
+        goto out;
+    store(control, W_READY, 1);
+    struct ioctl_evtchn_notify notify = { .port = (unsigned)local };
+    if (!check("peer.notify_ready", ioctl(evfd, IOCTL_EVTCHN_NOTIFY, &notify) == 0,
+               "dom0 port %d", local))
+        goto out;
+    uint64_t start = now_ns();
+    while (!stopped) {
+        if (!wait_event(evfd, (unsigned)local, 20000))
+            break;
+        events++;
+        uint64_t woken = now_ns();
+        uint32_t command = load(control, W_CMD);
+        switch (command) {
+        case T_CMD_GRANTS:
+            grant_batch(gdfd, control, &totals);
+            break;
+        case T_CMD_PING:
+            pings++;
+            break;
+        case T_CMD_STOP:
+            stopped = 1;
+            break;
+        default:
+            break;
+        }
+        if (stopped) {
+            int unmapped = munmap((void *)control, PAGE) == 0;
+            struct ioctl_gntdev_unmap_grant_ref unmap = { .index = map.index, .count = 1 };
+            unmapped = ioctl(gdfd, IOCTL_GNTDEV_UNMAP_GRANT_REF, &unmap) == 0 && unmapped;
+            check("peer.gntdev_unmaps_control_page", unmapped, "%s",
+                  unmapped ? "ok" : strerror(errno));
+        }
+        if (ioctl(evfd, IOCTL_EVTCHN_NOTIFY, &notify) != 0)
+            break;
+        if (command == T_CMD_PING) {
+            // dom0's own part of a round trip: from the event read to the notify's return.
+            uint64_t spent_here = now_ns() - woken;
+            answer_ns += spent_here;
+            if (spent_here > answer_max)
+                answer_max = spent_here;
+        }
+    }
+    uint64_t spent = now_ns() - start;
+    check("peer.stop_from_domu", stopped, "after %lu events", events);
+    check("peer.grant_batches_mapped_and_checked", totals.failed == 0, "%lu batches, %lu grants: %s",
+          totals.batches, totals.grants, totals.first_problem[0] ? totals.first_problem : "ok");
+    check("peer.pings_answered", pings > 0, "%lu pings", pings);
+    unsigned long grants = totals.grants ? totals.grants : 1;
+    printf("XFT-PEER-THROUGHPUT: %s: batches=%lu grants=%lu map_ns=%llu unmap_ns=%llu "
+           "pings=%lu answer_ns=%llu answer_max_ns=%llu events=%lu s=%llu.%03llu\n",
+           prefix, totals.batches, totals.grants,
+           (unsigned long long)(totals.map_ns / grants),
+           (unsigned long long)(totals.unmap_ns / grants), pings,
+           (unsigned long long)(answer_ns / (pings ? pings : 1)),
+           (unsigned long long)answer_max, events,
+           (unsigned long long)(spent / 1000000000u),
+           (unsigned long long)(spent / 1000000u % 1000u));
 out:
     printf("XFT-PEER-RESULT: %s: %d passed, %d failed\n", prefix, passed, failed);
     return failed == 0 && passed > 0 ? 0 : 1;

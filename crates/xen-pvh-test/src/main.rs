@@ -10,7 +10,8 @@
 //! runs the xenbus store client on its real xenstore ring against Debian's xenstored
 //! (`suite/xenstore.rs`), then exchanges events and grants with a dom0 peer program and writes
 //! to its PV console, first with the `xen` crate's wrappers (`suite/peer.rs`) and then through
-//! the xenbus EVTCHN, GNTTAB, CACHE and CONSOLE subsystems (`suite/subsystems.rs`).
+//! the xenbus EVTCHN, GNTTAB, CACHE and CONSOLE subsystems (`suite/subsystems.rs`), each of
+//! those rounds followed by a throughput run of grants and events (`suite/throughput.rs`).
 //!
 //! With `xtk.mode=nt` (and `nt-watchdog`, `nt-bugcheck`, `nt-rule=NAME`) it is the stand-in
 //! Windows kernel (`nt/`): it loads the real xen.sys image, passed as the first boot module,

@@ -17,6 +17,7 @@ mod sched;
 pub mod shm;
 mod smp;
 mod subsystems;
+mod throughput;
 mod xenstore;
 
 use crate::arch::{self, Page};

@@ -14,6 +14,8 @@
 //! * CONSOLE writes a line on the PV console ring that dom0's xenconsoled must log.
 //!
 //! The round runs twice: "xenbus" with EVTCHN on the 2-level ABI, "fifo" with the FIFO ABI.
+//! Each is followed, on the same EVTCHN and GNTTAB, by a throughput round (`throughput.rs`:
+//! "throughput-2l" with grants and events, "throughput-fifo" with events).
 //! Releasing FIFO resets the domain's event channels (`EVTCHNOP_reset`), and EVTCHN binds the
 //! store and console channels again under new port numbers; the store client of this kernel
 //! then follows the new store port (`xenstore::follow_store_port`).
@@ -399,7 +401,7 @@ pub fn run(store: &RingStore, prefix: &str, fifo: bool) {
             channel: None,
             calls: Arc::new(AtomicU32::new(0)),
         };
-        grants_round(store, prefix, &services, &evtchn, &mut side);
+        grants_round(store, prefix, fifo, &services, &evtchn, &mut side);
         drop(side);
         evtchn.release();
         check(
@@ -418,10 +420,12 @@ pub fn run(store: &RingStore, prefix: &str, fifo: bool) {
     );
 }
 
-/// CACHE and GNTTAB up, the console line, the round, and everything down again.
+/// CACHE and GNTTAB up, the console line, the round, the throughput round, and everything
+/// down again.
 fn grants_round(
     store: &RingStore,
     prefix: &str,
+    fifo: bool,
     services: &Arc<Services>,
     evtchn: &Arc<KernelEvtchn>,
     events: &mut SubsystemEvents,
@@ -468,6 +472,13 @@ fn grants_round(
     );
     if acquired.is_ok() {
         console_and_round(store, prefix, services, evtchn, &gnttab, events);
+        // The throughput round, on the same EVTCHN and GNTTAB (grants in the 2-level round).
+        let (throughput, grants) = if fifo {
+            ("throughput-fifo", false)
+        } else {
+            ("throughput-2l", true)
+        };
+        super::throughput::run(store, throughput, evtchn, &gnttab, grants);
         gnttab.release();
     }
     drop(gnttab);
