@@ -19,9 +19,13 @@ use core::ffi::{c_char, c_void};
 
 use crate::consts::BufferEmpty;
 use crate::types::{
-    ACCESS_MASK, BOOLEAN, DEVICE_OBJECT, DRIVER_OBJECT, HANDLE, IRP, KBUGCHECK_CALLBACK_RECORD,
-    KBUGCHECK_CALLBACK_ROUTINE, KEY_INFORMATION_CLASS, KEY_VALUE_INFORMATION_CLASS, NTSTATUS,
-    OBJECT_ATTRIBUTES, POOL_TYPE, PVOID, SIZE_T, UCHAR, ULONG_PTR, UNICODE_STRING,
+    ACCESS_MASK, BOOLEAN, CLIENT_ID, DEVICE_OBJECT, DRIVER_OBJECT, EVENT_TYPE, HANDLE,
+    IO_CONNECT_INTERRUPT_PARAMETERS, IO_DISCONNECT_INTERRUPT_PARAMETERS, IRP,
+    KBUGCHECK_CALLBACK_RECORD, KBUGCHECK_CALLBACK_ROUTINE, KDPC, KEVENT, KEY_INFORMATION_CLASS,
+    KEY_VALUE_INFORMATION_CLASS, KINTERRUPT, KIRQL, KPRIORITY, KPROCESSOR_MODE, KSTART_ROUTINE,
+    KSYNCHRONIZE_ROUTINE, KTIMER, KWAIT_REASON, LARGE_INTEGER, LONG, LONG_PTR, MEMORY_CACHING_TYPE,
+    NTSTATUS, OBJECT_ATTRIBUTES, OBJECT_TYPE, PHYSICAL_ADDRESS, POOL_TYPE, PROCESSOR_NUMBER, PVOID,
+    SIZE_T, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR, UNICODE_STRING, USHORT,
 };
 
 #[cfg_attr(
@@ -167,7 +171,172 @@ unsafe extern "system" {
     pub fn IoDeleteDevice(device: *mut DEVICE_OBJECT);
     /// `IofCallDriver` (<= DISPATCH_LEVEL).
     pub fn IofCallDriver(device: *mut DEVICE_OBJECT, irp: *mut IRP) -> NTSTATUS;
+
+    // ---- Processors (any IRQL). ----
+    /// `KeGetCurrentProcessorNumberEx`: the caller's processor index, and its group and number
+    /// in `number` unless NULL (stable only at DISPATCH_LEVEL or above).
+    pub fn KeGetCurrentProcessorNumberEx(number: *mut PROCESSOR_NUMBER) -> ULONG;
+    /// `KeQueryMaximumProcessorCountEx`: processors the group (or `ALL_PROCESSOR_GROUPS`)
+    /// may ever hold, hot-added ones included.
+    pub fn KeQueryMaximumProcessorCountEx(group: USHORT) -> ULONG;
+    /// `KeQueryActiveProcessorCountEx`: processors active now in the group (or
+    /// `ALL_PROCESSOR_GROUPS`).
+    pub fn KeQueryActiveProcessorCountEx(group: USHORT) -> ULONG;
+    /// `KeSetTargetProcessorDpcEx` (any IRQL): the processor a DPC runs on; the DPC must not
+    /// be queued.
+    pub fn KeSetTargetProcessorDpcEx(dpc: *mut KDPC, number: *mut PROCESSOR_NUMBER) -> NTSTATUS;
+
+    // ---- Events and waits. ----
+    /// `KeInitializeEvent` (any IRQL) on non-paged storage that does not move afterwards.
+    pub fn KeInitializeEvent(event: *mut KEVENT, kind: EVENT_TYPE, state: BOOLEAN);
+    /// `KeSetEvent` (<= DISPATCH_LEVEL with `wait` FALSE): the previous signal state.
+    pub fn KeSetEvent(event: *mut KEVENT, increment: KPRIORITY, wait: BOOLEAN) -> LONG;
+    /// `KeClearEvent` (<= DISPATCH_LEVEL).
+    pub fn KeClearEvent(event: *mut KEVENT);
+    /// `KeReadStateEvent` (`<= DISPATCH_LEVEL`): non-zero when signalled.
+    pub fn KeReadStateEvent(event: *mut KEVENT) -> LONG;
+    /// `KeWaitForSingleObject` (<= APC_LEVEL; <= DISPATCH_LEVEL with a zero timeout):
+    /// `STATUS_SUCCESS` when signalled, `STATUS_TIMEOUT` when `timeout` (100 ns units,
+    /// negative = relative; NULL = forever) passed first.
+    pub fn KeWaitForSingleObject(
+        object: PVOID,
+        reason: KWAIT_REASON,
+        mode: KPROCESSOR_MODE,
+        alertable: BOOLEAN,
+        timeout: *mut LARGE_INTEGER,
+    ) -> NTSTATUS;
+
+    // ---- Timers (<= DISPATCH_LEVEL). ----
+    /// `KeInitializeTimerEx` on non-paged storage that does not move afterwards.
+    pub fn KeInitializeTimerEx(timer: *mut KTIMER, kind: TIMER_TYPE);
+    /// `KeSetTimerEx`: arms the timer (`due` in 100 ns units, negative = relative; `period`
+    /// in milliseconds, 0 = one-shot), queueing `dpc` at each expiry; TRUE if it was armed.
+    pub fn KeSetTimerEx(
+        timer: *mut KTIMER,
+        due: LARGE_INTEGER,
+        period: LONG,
+        dpc: *mut KDPC,
+    ) -> BOOLEAN;
+    /// `KeCancelTimer`: TRUE if the timer was armed.
+    pub fn KeCancelTimer(timer: *mut KTIMER) -> BOOLEAN;
+
+    // ---- System threads and object references. ----
+    /// `PsCreateSystemThread` (`PASSIVE_LEVEL`): a thread of the system process running
+    /// `start(context)` at PASSIVE_LEVEL; the handle must be closed with `ZwClose`.
+    pub fn PsCreateSystemThread(
+        handle: *mut HANDLE,
+        access: ULONG,
+        attributes: *mut OBJECT_ATTRIBUTES,
+        process: HANDLE,
+        client: *mut CLIENT_ID,
+        start: KSTART_ROUTINE,
+        context: PVOID,
+    ) -> NTSTATUS;
+    /// `ObReferenceObjectByHandle` (`PASSIVE_LEVEL`): a counted pointer to the handle's object
+    /// (`object_type` may be NULL from kernel mode; `information` is an optional
+    /// `POBJECT_HANDLE_INFORMATION`, NULL here).
+    pub fn ObReferenceObjectByHandle(
+        handle: HANDLE,
+        access: ACCESS_MASK,
+        object_type: *mut OBJECT_TYPE,
+        mode: KPROCESSOR_MODE,
+        object: *mut PVOID,
+        information: PVOID,
+    ) -> NTSTATUS;
+    /// `ObfDereferenceObject` (what the `ObDereferenceObject` macro calls; <= DISPATCH_LEVEL).
+    pub fn ObfDereferenceObject(object: PVOID) -> LONG_PTR;
+
+    // ---- Physical memory (<= DISPATCH_LEVEL). ----
+    /// `MmAllocateContiguousMemory`: cached, physically contiguous, page-aligned non-paged
+    /// memory below `highest` (inclusive), or NULL; not zeroed.
+    pub fn MmAllocateContiguousMemory(bytes: SIZE_T, highest: PHYSICAL_ADDRESS) -> PVOID;
+    /// `MmFreeContiguousMemory`.
+    pub fn MmFreeContiguousMemory(base: PVOID);
+    /// `MmGetPhysicalAddress` (any IRQL for non-paged memory).
+    pub fn MmGetPhysicalAddress(base: PVOID) -> PHYSICAL_ADDRESS;
+    /// `MmMapIoSpace`: maps `bytes` of physical address space, or NULL.
+    pub fn MmMapIoSpace(
+        physical: PHYSICAL_ADDRESS,
+        bytes: SIZE_T,
+        cache: MEMORY_CACHING_TYPE,
+    ) -> PVOID;
+    /// `MmUnmapIoSpace`: undoes one `MmMapIoSpace` with the same size.
+    pub fn MmUnmapIoSpace(base: PVOID, bytes: SIZE_T);
+
+    // ---- Interrupt locks (`IoConnectInterruptEx` is resolved at run time, see below). ----
+    /// `KeAcquireInterruptSpinLock` (<= the interrupt's synchronize IRQL): raises to it, takes
+    /// the interrupt's lock and returns the IRQL to restore.
+    pub fn KeAcquireInterruptSpinLock(interrupt: *mut KINTERRUPT) -> KIRQL;
+    /// `KeReleaseInterruptSpinLock` (at the synchronize IRQL).
+    pub fn KeReleaseInterruptSpinLock(interrupt: *mut KINTERRUPT, old: KIRQL);
+    /// `KeSynchronizeExecution` (<= the interrupt's synchronize IRQL): runs `routine(context)`
+    /// at that IRQL holding the interrupt's lock.
+    pub fn KeSynchronizeExecution(
+        interrupt: *mut KINTERRUPT,
+        routine: KSYNCHRONIZE_ROUTINE,
+        context: PVOID,
+    ) -> BOOLEAN;
 }
+
+#[cfg_attr(
+    not(feature = "wdk"),
+    link(name = "HAL.dll", kind = "raw-dylib", modifiers = "+verbatim")
+)]
+#[cfg_attr(feature = "wdk", link(name = "hal"))]
+unsafe extern "system" {
+    /// `KeStallExecutionProcessor` (any IRQL): busy-waits `microseconds`.
+    pub fn KeStallExecutionProcessor(microseconds: ULONG);
+}
+
+/// `KeQuerySystemTime` on x64 (a `wdm.h` macro, not a routine): the system time, 100 ns units
+/// since 1601-01-01 UTC. Any IRQL.
+///
+/// It is read from the kernel's shared page (`SharedSystemTime`, a
+/// `KSYSTEM_TIME`: `LowPart`, `High1Time`, `High2Time`). The kernel writes `High2Time`, then
+/// `LowPart`, then `High1Time`; reading in the opposite order until both high parts agree gives
+/// a consistent value.
+#[cfg(target_arch = "x86_64")]
+#[must_use]
+pub fn KeQuerySystemTime() -> LARGE_INTEGER {
+    let low = core::ptr::with_exposed_provenance::<u32>(crate::consts::SharedSystemTime);
+    let high1 = low.wrapping_add(1).cast::<i32>();
+    let high2 = low.wrapping_add(2).cast::<i32>();
+    loop {
+        // SAFETY: the kernel maps the shared data page at `KI_USER_SHARED_DATA` in every
+        // context and keeps its `KSYSTEM_TIME SystemTime` at `SharedSystemTime` (the address
+        // the WDK's macro reads); the three words are 4-byte aligned.
+        let first = unsafe { high1.read_volatile() };
+        // SAFETY: as above.
+        let part = unsafe { low.read_volatile() };
+        // SAFETY: as above.
+        let second = unsafe { high2.read_volatile() };
+        if first == second {
+            return (i64::from(first) << 32) | i64::from(part);
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// `KeGetProcessorNumberFromIndex` (any IRQL): the group and number of a processor index
+/// (`STATUS_INVALID_PARAMETER` for an index no processor has).
+///
+/// This routine, [`IoConnectInterruptExFn`] and [`IoDisconnectInterruptExFn`] are not imported:
+/// Wine's kernel (which loads the images in `scripts/wine-test`) lacks them, and an image whose
+/// imports it cannot resolve fails that test. They are resolved at run time with
+/// [`MmGetSystemRoutineAddress`] (every Windows the package supports exports them), through these
+/// signatures.
+pub type KeGetProcessorNumberFromIndexFn =
+    unsafe extern "system" fn(index: ULONG, number: *mut PROCESSOR_NUMBER) -> NTSTATUS;
+/// `IoConnectInterruptEx` (`PASSIVE_LEVEL`), resolved at run time.
+///
+/// Connects the ISR; on success the kernel has written the interrupt object (or message table)
+/// and the version it used. See [`KeGetProcessorNumberFromIndexFn`] for why it is not imported.
+pub type IoConnectInterruptExFn =
+    unsafe extern "system" fn(parameters: *mut IO_CONNECT_INTERRUPT_PARAMETERS) -> NTSTATUS;
+/// `IoDisconnectInterruptEx` (`PASSIVE_LEVEL`). Resolved at run time (see
+/// [`KeGetProcessorNumberFromIndexFn`]).
+pub type IoDisconnectInterruptExFn =
+    unsafe extern "system" fn(parameters: *mut IO_DISCONNECT_INTERRUPT_PARAMETERS);
 
 /// `KeInitializeCallbackRecord` (a `wdm.h` macro, not a routine): readies a record for
 /// [`KeRegisterBugCheckCallback`] by setting its state to `BufferEmpty`.

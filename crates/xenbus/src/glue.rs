@@ -13,6 +13,13 @@
 //! machines: `AddDevice` refuses the device with `STATUS_NOT_IMPLEMENTED` and a log line, and
 //! every IRP that could reach the driver is failed with `STATUS_NOT_SUPPORTED` rather than
 //! handled half-way.
+//!
+//! The FDO's platform already exists: [`fdo_platform`] builds the services the subsystems will
+//! run on (`platform_windows::WindowsPlatform`, logging through xen.sys's `LogPrintf`, and the
+//! FDO's `WindowsInterrupts`), and `AddDevice` builds it, logs its refusal through it and, when
+//! the service's `Parameters\PlatformSelfTest` DWORD is non-zero, first runs
+//! `platform_windows::self_test` (every service once, each step logged) to prove the platform on
+//! a real Windows before the FDO glue uses it. The device is refused either way.
 
 use ntddk::registry::Key;
 use ntddk::{
@@ -20,7 +27,50 @@ use ntddk::{
     STATUS_INCOMPATIBLE_DRIVER_BLOCKED, STATUS_NOT_IMPLEMENTED, STATUS_NOT_SUPPORTED,
     STATUS_SUCCESS, UNICODE_STRING, nt_success,
 };
+use platform_port::{LogLevel, Registry, plog};
+use platform_windows::convert::{LogLine, xen_log_level};
+use platform_windows::{WindowsInterrupts, WindowsPlatform};
 use xen_services::PACKAGE_VERSION;
+
+/// The service's parameters below `HKEY_LOCAL_MACHINE` (the INF names the service `xenbus`).
+const PARAMETERS_KEY: &str = r"SYSTEM\CurrentControlSet\Services\xenbus\Parameters";
+
+#[link(name = "xen.sys", kind = "raw-dylib", modifiers = "+verbatim")]
+unsafe extern "C" {
+    /// xen.sys's `LogPrintf` (any IRQL): its leveled log, the platform's [`LogLevel`]s.
+    fn LogPrintf(level: u32, format: *const core::ffi::c_char, ...);
+}
+
+/// The platform's log sink: one line through xen.sys's `LogPrintf("%s", line)`, as upstream's
+/// `LogPrintf` callers write (any IRQL; no allocation).
+fn xen_log_sink(level: LogLevel, line: &LogLine) {
+    // SAFETY: any IRQL; `%s` reads the NUL-terminated line, which outlives the call.
+    unsafe { LogPrintf(xen_log_level(level), c"%s".as_ptr(), line.c_text().as_ptr()) };
+}
+
+/// The FDO's platform: the services xenbus's subsystems run on, and the FDO's interrupts (none
+/// connected until `IRP_MN_START_DEVICE` hands over its resources:
+/// `WindowsInterrupts::connect`). Built by `AddDevice` (PASSIVE_LEVEL).
+#[derive(Debug)]
+struct FdoPlatform {
+    platform: WindowsPlatform,
+    interrupts: WindowsInterrupts,
+}
+
+/// Builds the [`FdoPlatform`] for the FDO of `pdo`; see the module docs.
+fn fdo_platform(pdo: *mut DEVICE_OBJECT) -> FdoPlatform {
+    let platform = WindowsPlatform::new(xen_log_sink);
+    // No resources before the start IRP: nothing is connected yet. `black_box` keeps the
+    // connection path (and its kernel imports) in the image until the start glue calls it.
+    let none: &[ntddk::CM_PARTIAL_RESOURCE_DESCRIPTOR] = core::hint::black_box(&[]);
+    // SAFETY: PASSIVE_LEVEL (AddDevice); the PnP manager's PDO and (no) start resources.
+    let interrupts = unsafe { WindowsInterrupts::connect(pdo, none, none) }
+        .unwrap_or_else(|_| WindowsInterrupts::empty());
+    FdoPlatform {
+        platform,
+        interrupts,
+    }
+}
 
 #[global_allocator]
 static ALLOCATOR: ntddk::runtime::Allocator =
@@ -74,6 +124,7 @@ pub unsafe extern "system" fn driver_entry(
         return STATUS_SUCCESS;
     }
     *PARAMETERS.lock() = Some(parameters);
+    platform_windows::resolve_routines();
     ntddk::runtime::driver::register(driver, add_device, dispatch);
     STATUS_SUCCESS
 }
@@ -81,11 +132,21 @@ pub unsafe extern "system" fn driver_entry(
 /// `AddDevice`: not wired to the FDO yet (see the module docs).
 unsafe extern "system" fn add_device(
     _driver: *mut DRIVER_OBJECT,
-    _pdo: *mut DEVICE_OBJECT,
+    pdo: *mut DEVICE_OBJECT,
 ) -> NTSTATUS {
-    ntddk::runtime::print(
-        DPFLTR_ERROR_LEVEL,
-        b"xenbus|AddDevice: the FDO is not implemented in this build: device refused\n",
+    let fdo = fdo_platform(pdo);
+    let p = fdo.platform;
+    if matches!(p.read_dword(PARAMETERS_KEY, "PlatformSelfTest"), Ok(v) if v != 0) {
+        match platform_windows::self_test(&p, &fdo.interrupts, PARAMETERS_KEY) {
+            Ok(()) => plog!(p, Info, "xenbus|AddDevice: platform self-test passed"),
+            Err(e) => plog!(p, Error, "xenbus|AddDevice: platform self-test failed: {e}"),
+        }
+    }
+    fdo.interrupts.disconnect();
+    plog!(
+        p,
+        Error,
+        "xenbus|AddDevice: the FDO is not implemented in this build: device refused"
     );
     STATUS_NOT_IMPLEMENTED
 }

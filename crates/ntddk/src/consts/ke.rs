@@ -5,9 +5,29 @@
 //! modes, processor-change and bug-check callbacks, processor groups, `CONTEXT` flags.
 
 use crate::types::{
-    EVENT_TYPE, KBUGCHECK_BUFFER_DUMP_STATE, KBUGCHECK_CALLBACK_REASON, KDPC_IMPORTANCE,
-    KE_PROCESSOR_CHANGE_NOTIFY_STATE, KPROCESSOR_MODE, KWAIT_REASON, TIMER_TYPE, ULONG, USHORT,
+    ACCESS_MASK, EVENT_TYPE, KBUGCHECK_BUFFER_DUMP_STATE, KBUGCHECK_CALLBACK_REASON,
+    KDPC_IMPORTANCE, KE_PROCESSOR_CHANGE_NOTIFY_STATE, KPROCESSOR_MODE, KWAIT_REASON, LONGLONG,
+    TIMER_TYPE, ULONG, ULONG_PTR, USHORT,
 };
+
+// Standard access rights (the thread handle of `PsCreateSystemThread` and the reference
+// `ObReferenceObjectByHandle` takes on it).
+/// `SYNCHRONIZE`: the right to wait on the object.
+pub const SYNCHRONIZE: ACCESS_MASK = 0x0010_0000;
+/// `STANDARD_RIGHTS_ALL`.
+pub const STANDARD_RIGHTS_ALL: ACCESS_MASK = 0x001f_0000;
+/// `SPECIFIC_RIGHTS_ALL`.
+pub const SPECIFIC_RIGHTS_ALL: ACCESS_MASK = 0x0000_ffff;
+
+/// `MAXLONGLONG`: the highest `LONGLONG` (`MmAllocateContiguousMemory`'s "any address").
+pub const MAXLONGLONG: LONGLONG = i64::MAX;
+
+// The kernel's shared data page on x64.
+/// `KI_USER_SHARED_DATA`: the kernel-mode address of the shared data page.
+pub const KI_USER_SHARED_DATA: ULONG_PTR = 0xffff_f780_0000_0000;
+/// `SharedSystemTime` (`KI_USER_SHARED_DATA + 0x14`): the page's `SystemTime` (a
+/// `KSYSTEM_TIME`), which `KeQuerySystemTime` reads.
+pub const SharedSystemTime: ULONG_PTR = 0xffff_f780_0000_0014;
 
 // KDPC_IMPORTANCE.
 /// `LowImportance`.

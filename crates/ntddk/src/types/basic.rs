@@ -173,6 +173,18 @@ opaque! {
     SECURITY_DESCRIPTOR;
     /// `FAST_IO_DISPATCH` (opaque: file systems only).
     FAST_IO_DISPATCH;
+    /// `OBJECT_TYPE` (opaque; `POBJECT_TYPE`, as `ObReferenceObjectByHandle` takes it).
+    OBJECT_TYPE;
+}
+
+/// `CLIENT_ID` (`PsCreateSystemThread`'s optional out-parameter).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct CLIENT_ID {
+    /// `UniqueProcess`.
+    pub UniqueProcess: HANDLE,
+    /// `UniqueThread`.
+    pub UniqueThread: HANDLE,
 }
 
 /// `LIST_ENTRY`.

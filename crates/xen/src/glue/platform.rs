@@ -4,17 +4,18 @@
 //! The [`Platform`] the exports use on Windows: port I/O, the IRQL, the debugger, and the
 //! registry keys `DllInitialize` opened. Mechanical: each method is the kernel call it names;
 //! what a value means is decided in the portable core. Port I/O and the IRQL are the platform
-//! port's [`PortIo`] and [`Irql`], over `crates/ntddk`'s `port` and `irql` routines.
+//! port's [`PortIo`] and [`Irql`], forwarded to `platform_windows::Kernel` (the implementation
+//! xenbus.sys's platform shares).
 //!
 //! The registry behind the class filters ([`ClassRegistry`]) and the `Config*` store
 //! ([`ConfigRegistry`]) is mechanical too: open, read, write, delete, create; the edits are
 //! decided by [`crate::filters`] and [`crate::config`]. `RealTimeIsUniversal` is read once at
 //! load and decided by [`crate::system::real_time_is_universal`].
 //!
-//! The services that need kernel routines `crates/ntddk` does not bind yet (the MADT's vCPU ids
-//! and `vcpu_info` registration: `MmMapIoSpace`, processor-change callbacks and targeted DPCs;
-//! the physical memory map: `MmGetPhysicalMemoryRanges`; the module list: a module query and
-//! image-load notifications) have no glue yet. Each says so explicitly below: a failure
+//! The services whose glue is not written yet (the MADT's vCPU ids and `vcpu_info` registration,
+//! which need `MmMapIoSpace` and targeted DPCs (bound in `crates/ntddk` now) and
+//! processor-change callbacks (not bound); the physical memory map: `MmGetPhysicalMemoryRanges`;
+//! the module list: a module query and image-load notifications) have no glue yet. Each says so explicitly below: a failure
 //! (`STATUS_NOT_SUPPORTED`, no module, 0 for "unknown"); none claims work it did not do.
 
 use core::ffi::c_void;
@@ -23,6 +24,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use ntddk::registry::Key;
 use ntddk::{KEY_ALL_ACCESS, KEY_READ, REG_DWORD, REG_MULTI_SZ, REG_SZ, STATUS_INVALID_HANDLE};
 use platform_port::{Irql, IrqlLevel, PortIo};
+use platform_windows::Kernel;
 
 use crate::config::{self, ConfigRegistry, RebootRequest};
 use crate::export::{
@@ -178,46 +180,38 @@ impl WindowsPlatform {
     }
 }
 
+// Port I/O and the IRQL are the shared Windows platform's (`platform_windows::Kernel`), which
+// xenbus.sys's platform uses too. xen.sys touches only the Xen platform device's ports (0x10,
+// 0x12) and the debug port 0xE9, and raises the IRQL only in `export::HighLock`.
 impl PortIo for WindowsPlatform {
     fn inb(&self, port: u16) -> u8 {
-        // SAFETY: xen.sys reads only the Xen platform device's ports (0x10, 0x12).
-        unsafe { ntddk::port::inb(port) }
+        Kernel.inb(port)
     }
     fn inw(&self, port: u16) -> u16 {
-        // SAFETY: as `inb`.
-        unsafe { ntddk::port::inw(port) }
+        Kernel.inw(port)
     }
     fn outb(&self, port: u16, value: u8) {
-        // SAFETY: xen.sys writes only the platform device's ports and the debug port 0xE9.
-        unsafe { ntddk::port::outb(port, value) }
+        Kernel.outb(port, value);
     }
     fn outw(&self, port: u16, value: u16) {
-        // SAFETY: as `outb`.
-        unsafe { ntddk::port::outw(port, value) }
+        Kernel.outw(port, value);
     }
     fn outl(&self, port: u16, value: u32) {
-        // SAFETY: as `outb`.
-        unsafe { ntddk::port::outl(port, value) }
+        Kernel.outl(port, value);
     }
 }
 
 impl Irql for WindowsPlatform {
     fn current_irql(&self) -> IrqlLevel {
-        IrqlLevel(ntddk::irql::current())
+        Kernel.current_irql()
     }
 
     fn raise_irql(&self, to: IrqlLevel) -> IrqlLevel {
-        // SAFETY: `Irql::raise_irql`'s contract makes the caller restore the returned level with
-        // `lower_irql` on this processor (xen.sys's one caller, `export::HighLock`, does so when
-        // its acquisition ends) and keep to what `to` allows meanwhile; a `to` below the current
-        // level stops the machine inside `raise` instead of unmasking anything.
-        IrqlLevel(unsafe { ntddk::irql::raise(to.0) })
+        Kernel.raise_irql(to)
     }
 
     fn lower_irql(&self, old: IrqlLevel) {
-        // SAFETY: `Irql::lower_irql`'s contract: `old` is what the matching `raise_irql` on this
-        // processor returned; a level above the current one stops the machine inside `lower`.
-        unsafe { ntddk::irql::lower(old.0) }
+        Kernel.lower_irql(old);
     }
 }
 

@@ -99,6 +99,7 @@ pub fn items(t: &mut NtTable) {
         "IO_WORKITEM",
         "SECURITY_DESCRIPTOR",
         "FAST_IO_DISPATCH",
+        "OBJECT_TYPE",
     ] {
         t.covers(name);
     }
@@ -173,6 +174,13 @@ pub fn items(t: &mut NtTable) {
             Group,
             Number,
             Reserved
+        }
+    );
+    layout!(
+        t,
+        CLIENT_ID {
+            UniqueProcess,
+            UniqueThread
         }
     );
     layout!(

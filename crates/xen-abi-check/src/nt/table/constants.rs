@@ -643,6 +643,19 @@ pub fn items(t: &mut NtTable) {
         );
     }
 
+    // ntddk::consts::ke: access rights, MAXLONGLONG and the shared data page (x64 values).
+    consts!(
+        t,
+        [
+            SYNCHRONIZE,
+            STANDARD_RIGHTS_ALL,
+            SPECIFIC_RIGHTS_ALL,
+            MAXLONGLONG,
+            KI_USER_SHARED_DATA,
+            SharedSystemTime,
+        ]
+    );
+
     // ntddk::irql.
     for (name, value) in [
         ("PASSIVE_LEVEL", ntddk::irql::PASSIVE_LEVEL),
