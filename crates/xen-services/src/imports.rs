@@ -29,6 +29,9 @@ unsafe extern "C" {
     pub fn FiltersInstall();
     /// `ConfigRequestReboot`: asks for a reboot on behalf of `module`. PASSIVE_LEVEL.
     pub fn ConfigRequestReboot(parameters_key: *mut c_void, module: *const c_char) -> NtStatus;
+    /// `LogPrintf`: one line to xen.sys's leveled log (its dispositions: the debugger, QEMU's
+    /// log port, the PV console). Any IRQL.
+    pub fn LogPrintf(level: u32, format: *const c_char, ...);
 }
 
 /// `XenTouch` with this package's version ([`crate::PACKAGE_VERSION`]) on behalf of `module`

@@ -35,17 +35,17 @@ use xen_services::PACKAGE_VERSION;
 /// The service's parameters below `HKEY_LOCAL_MACHINE` (the INF names the service `xenbus`).
 const PARAMETERS_KEY: &str = r"SYSTEM\CurrentControlSet\Services\xenbus\Parameters";
 
-#[link(name = "xen.sys", kind = "raw-dylib", modifiers = "+verbatim")]
-unsafe extern "C" {
-    /// xen.sys's `LogPrintf` (any IRQL): its leveled log, the platform's [`LogLevel`]s.
-    fn LogPrintf(level: u32, format: *const core::ffi::c_char, ...);
-}
-
 /// The platform's log sink: one line through xen.sys's `LogPrintf("%s", line)`, as upstream's
 /// `LogPrintf` callers write (any IRQL; no allocation).
 fn xen_log_sink(level: LogLevel, line: &LogLine) {
     // SAFETY: any IRQL; `%s` reads the NUL-terminated line, which outlives the call.
-    unsafe { LogPrintf(xen_log_level(level), c"%s".as_ptr(), line.c_text().as_ptr()) };
+    unsafe {
+        xen_services::imports::LogPrintf(
+            xen_log_level(level),
+            c"%s".as_ptr(),
+            line.c_text().as_ptr(),
+        );
+    };
 }
 
 /// The FDO's platform: the services xenbus's subsystems run on, and the FDO's interrupts (none
