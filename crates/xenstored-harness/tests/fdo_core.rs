@@ -167,20 +167,33 @@ impl BalloonMemory for OsMemory {
     }
 }
 
-#[test]
-fn the_active_fdo_runs_its_threads_against_the_real_toolstack_protocol() {
+/// The real xenstored and the simulator rig with 2 vCPUs, or `None` (said loudly) when the
+/// daemon cannot run here and `XENSTORED_REQUIRED` is not set.
+fn daemon_and_rig(scenario: &str) -> Option<(Daemon, Rig)> {
     if let Some(why) = unavailable(Impl::C) {
         assert!(
             std::env::var_os("XENSTORED_REQUIRED").is_none(),
             "XENSTORED_REQUIRED is set but {why}"
         );
-        eprintln!("SKIPPED fdo_core: {why}");
-        return;
+        eprintln!("SKIPPED {scenario}: {why}");
+        return None;
     }
     let daemon = Daemon::start(Impl::C).expect("xenstored starts");
-    let Rig {
-        sim, world, relay, ..
-    } = rig(&daemon, 2);
+    let rig = rig(&daemon, 2);
+    Some((daemon, rig))
+}
+
+#[test]
+fn the_active_fdo_runs_its_threads_against_the_real_toolstack_protocol() {
+    let Some((
+        daemon,
+        Rig {
+            sim, world, relay, ..
+        },
+    )) = daemon_and_rig("fdo_core")
+    else {
+        return;
+    };
     let dom0 = daemon.dom0().expect("dom0");
     let home = |sim: &xen_sim::Sim, path: &str| format!("/local/domain/{}/{path}", sim.domid());
 
@@ -278,18 +291,15 @@ const BALLOONED: u64 = 100;
 
 #[test]
 fn the_balloon_thread_follows_the_toolstack_target_from_start_to_d3() {
-    if let Some(why) = unavailable(Impl::C) {
-        assert!(
-            std::env::var_os("XENSTORED_REQUIRED").is_none(),
-            "XENSTORED_REQUIRED is set but {why}"
-        );
-        eprintln!("SKIPPED fdo_core balloon: {why}");
+    let Some((
+        daemon,
+        Rig {
+            sim, world, relay, ..
+        },
+    )) = daemon_and_rig("fdo_core balloon")
+    else {
         return;
-    }
-    let daemon = Daemon::start(Impl::C).expect("xenstored starts");
-    let Rig {
-        sim, world, relay, ..
-    } = rig(&daemon, 2);
+    };
     let dom0 = daemon.dom0().expect("dom0");
     let home = |path: &str| format!("/local/domain/{}/{path}", sim.domid());
     let kib = |pages: u64| (pages * 4).to_string();
@@ -376,18 +386,16 @@ fn the_balloon_thread_follows_the_toolstack_target_from_start_to_d3() {
 fn the_domain_watchdog_is_patted_while_every_processor_ticks() {
     use xen_headers::sched::SCHEDOP_WATCHDOG;
     use xen_headers::xen::HYPERVISOR_SCHED_OP;
-    if let Some(why) = unavailable(Impl::C) {
-        assert!(
-            std::env::var_os("XENSTORED_REQUIRED").is_none(),
-            "XENSTORED_REQUIRED is set but {why}"
-        );
-        eprintln!("SKIPPED fdo_core watchdog: {why}");
+    // The daemon serves the store ring through the relay until the end of the test.
+    let Some((
+        _daemon,
+        Rig {
+            sim, world, relay, ..
+        },
+    )) = daemon_and_rig("fdo_core watchdog")
+    else {
         return;
-    }
-    let daemon = Daemon::start(Impl::C).expect("xenstored starts");
-    let Rig {
-        sim, world, relay, ..
-    } = rig(&daemon, 2);
+    };
     let recorder = Arc::new(Recorder::default());
     // 2 s: a tick every second on each of the two processors.
     let core = core(&world, &recorder, 2);
