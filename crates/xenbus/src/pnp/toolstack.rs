@@ -95,22 +95,21 @@ pub fn suspend_pass<P: Irql + Clone, T: Transport, G>(
     if !in_d0 {
         return SuspendPass::NotInD0;
     }
-    let value = match store.read(None, None, b"control/shutdown") {
+    match store.read(None, None, b"control/shutdown") {
         Ok(buffer) => {
             let is_suspend = buffer.as_bytes() == b"suspend";
-            let text = String::from_utf8_lossy(buffer.as_bytes()).into_owned();
+            let text =
+                (!is_suspend).then(|| String::from_utf8_lossy(buffer.as_bytes()).into_owned());
             store.free(buffer);
-            if !is_suspend {
+            if let Some(text) = text {
                 return SuspendPass::NotSuspend(Some(text));
             }
-            text
         }
         Err(_) => return SuspendPass::NotSuspend(None),
-    };
+    }
     let Some(guard) = try_lock_balloon() else {
         return SuspendPass::BalloonBusy;
     };
-    debug_assert_eq!(value, "suspend");
     if let Err(error) = store.write(None, None, b"control/shutdown", b"") {
         drop(guard);
         return SuspendPass::AcknowledgeFailed(error);
