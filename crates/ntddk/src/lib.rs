@@ -35,6 +35,7 @@
 
 pub mod consts;
 pub mod irql;
+pub mod stack;
 pub mod types;
 
 #[cfg(windows)]

@@ -19,13 +19,15 @@ use core::ffi::{c_char, c_void};
 
 use crate::consts::BufferEmpty;
 use crate::types::{
-    ACCESS_MASK, BOOLEAN, CLIENT_ID, DEVICE_OBJECT, DRIVER_OBJECT, EVENT_TYPE, HANDLE,
-    IO_CONNECT_INTERRUPT_PARAMETERS, IO_DISCONNECT_INTERRUPT_PARAMETERS, IRP,
-    KBUGCHECK_CALLBACK_RECORD, KBUGCHECK_CALLBACK_ROUTINE, KDPC, KEVENT, KEY_INFORMATION_CLASS,
-    KEY_VALUE_INFORMATION_CLASS, KINTERRUPT, KIRQL, KPRIORITY, KPROCESSOR_MODE, KSTART_ROUTINE,
-    KSYNCHRONIZE_ROUTINE, KTIMER, KWAIT_REASON, LARGE_INTEGER, LONG, LONG_PTR, MEMORY_CACHING_TYPE,
-    NTSTATUS, OBJECT_ATTRIBUTES, OBJECT_TYPE, PHYSICAL_ADDRESS, POOL_TYPE, PROCESSOR_NUMBER, PVOID,
-    SIZE_T, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR, UNICODE_STRING, USHORT,
+    ACCESS_MASK, BOOLEAN, CCHAR, CLIENT_ID, DEVICE_OBJECT, DEVICE_RELATION_TYPE, DRIVER_OBJECT,
+    EVENT_TYPE, HANDLE, IO_CONNECT_INTERRUPT_PARAMETERS, IO_DISCONNECT_INTERRUPT_PARAMETERS,
+    IO_WORKITEM, IO_WORKITEM_ROUTINE, IRP, KBUGCHECK_CALLBACK_RECORD, KBUGCHECK_CALLBACK_ROUTINE,
+    KDPC, KEVENT, KEY_INFORMATION_CLASS, KEY_VALUE_INFORMATION_CLASS, KINTERRUPT, KIRQL, KPRIORITY,
+    KPROCESSOR_MODE, KSTART_ROUTINE, KSYNCHRONIZE_ROUTINE, KTIMER, KWAIT_REASON, LARGE_INTEGER,
+    LONG, LONG_PTR, MEMORY_CACHING_TYPE, NTSTATUS, OBJECT_ATTRIBUTES, OBJECT_TYPE,
+    PHYSICAL_ADDRESS, POOL_TYPE, POWER_STATE, POWER_STATE_TYPE, PROCESSOR_NUMBER, PVOID,
+    REQUEST_POWER_COMPLETE, SIZE_T, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR, UNICODE_STRING, USHORT,
+    WORK_QUEUE_TYPE,
 };
 
 #[cfg_attr(
@@ -100,6 +102,9 @@ unsafe extern "system" {
     pub fn ExAllocatePoolWithTag(pool_type: POOL_TYPE, bytes: SIZE_T, tag: u32) -> PVOID;
     /// `ExFreePoolWithTag`.
     pub fn ExFreePoolWithTag(p: PVOID, tag: u32);
+    /// `ExFreePool`: frees pool whatever its tag (buffers another driver allocated and handed
+    /// over, as Plug and Play does with device relations) (<= DISPATCH_LEVEL).
+    pub fn ExFreePool(p: PVOID);
 
     // ---- System routines (PASSIVE_LEVEL). ----
     /// `MmGetSystemRoutineAddress`.
@@ -171,6 +176,62 @@ unsafe extern "system" {
     pub fn IoDeleteDevice(device: *mut DEVICE_OBJECT);
     /// `IofCallDriver` (<= DISPATCH_LEVEL).
     pub fn IofCallDriver(device: *mut DEVICE_OBJECT, irp: *mut IRP) -> NTSTATUS;
+    /// `IoAttachDeviceToDeviceStack`: `source` on top of the stack `target` is in; the device
+    /// it attached to, or NULL (PASSIVE_LEVEL).
+    pub fn IoAttachDeviceToDeviceStack(
+        source: *mut DEVICE_OBJECT,
+        target: *mut DEVICE_OBJECT,
+    ) -> *mut DEVICE_OBJECT;
+    /// `IoDetachDevice`: detaches whatever is attached on top of `lower` (PASSIVE_LEVEL).
+    pub fn IoDetachDevice(lower: *mut DEVICE_OBJECT);
+    /// `IoInvalidateDeviceRelations` on a PDO (<= DISPATCH_LEVEL).
+    pub fn IoInvalidateDeviceRelations(pdo: *mut DEVICE_OBJECT, kind: DEVICE_RELATION_TYPE);
+    /// `IoInvalidateDeviceState` on a PDO (<= DISPATCH_LEVEL).
+    pub fn IoInvalidateDeviceState(pdo: *mut DEVICE_OBJECT);
+    /// `IoAllocateIrp` (<= DISPATCH_LEVEL).
+    pub fn IoAllocateIrp(stack_size: CCHAR, charge_quota: BOOLEAN) -> *mut IRP;
+    /// `IoFreeIrp` (<= DISPATCH_LEVEL).
+    pub fn IoFreeIrp(irp: *mut IRP);
+    /// `IoGetAttachedDeviceReference`: the top of `device`'s stack, referenced (<=
+    /// DISPATCH_LEVEL).
+    pub fn IoGetAttachedDeviceReference(device: *mut DEVICE_OBJECT) -> *mut DEVICE_OBJECT;
+    /// `IoAllocateWorkItem` (<= DISPATCH_LEVEL).
+    pub fn IoAllocateWorkItem(device: *mut DEVICE_OBJECT) -> *mut IO_WORKITEM;
+    /// `IoQueueWorkItem`: `routine` runs at PASSIVE_LEVEL in a system thread (<=
+    /// DISPATCH_LEVEL).
+    pub fn IoQueueWorkItem(
+        item: *mut IO_WORKITEM,
+        routine: IO_WORKITEM_ROUTINE,
+        queue: WORK_QUEUE_TYPE,
+        context: PVOID,
+    );
+    /// `IoFreeWorkItem` (<= DISPATCH_LEVEL).
+    pub fn IoFreeWorkItem(item: *mut IO_WORKITEM);
+    /// `ObfReferenceObject` (<= DISPATCH_LEVEL).
+    pub fn ObfReferenceObject(object: PVOID) -> LONG_PTR;
+
+    // ---- Power manager. ----
+    /// `PoCallDriver`: passes a power IRP down (<= DISPATCH_LEVEL).
+    pub fn PoCallDriver(device: *mut DEVICE_OBJECT, irp: *mut IRP) -> NTSTATUS;
+    /// `PoSetPowerState`: tells the power manager the device's new state (<= DISPATCH_LEVEL).
+    pub fn PoSetPowerState(
+        device: *mut DEVICE_OBJECT,
+        kind: POWER_STATE_TYPE,
+        state: POWER_STATE,
+    ) -> POWER_STATE;
+    /// `PoRequestPowerIrp`: asks the power manager for a device power IRP for the stack of
+    /// `device` (<= DISPATCH_LEVEL).
+    pub fn PoRequestPowerIrp(
+        device: *mut DEVICE_OBJECT,
+        minor: UCHAR,
+        state: POWER_STATE,
+        complete: Option<REQUEST_POWER_COMPLETE>,
+        context: PVOID,
+        irp: *mut *mut IRP,
+    ) -> NTSTATUS;
+    /// `PoStartNextPowerIrp` (Windows before Vista needed it; harmless since) (<=
+    /// DISPATCH_LEVEL).
+    pub fn PoStartNextPowerIrp(irp: *mut IRP);
 
     // ---- Processors (any IRQL). ----
     /// `KeGetCurrentProcessorNumberEx`: the caller's processor index, and its group and number

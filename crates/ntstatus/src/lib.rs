@@ -27,12 +27,16 @@ pub const fn nt_success(status: NtStatus) -> bool {
 pub const STATUS_SUCCESS: NtStatus = nt(0x0000_0000);
 /// `STATUS_TIMEOUT` (0x00000102): a wait ended without the event (a success code).
 pub const STATUS_TIMEOUT: NtStatus = nt(0x0000_0102);
+/// `STATUS_PENDING` (0x00000103): the IRP completes later.
+pub const STATUS_PENDING: NtStatus = nt(0x0000_0103);
 /// `STATUS_BUFFER_OVERFLOW` (0x80000005): a value does not fit the caller's buffer (a warning: the severity bits are `10`).
 pub const STATUS_BUFFER_OVERFLOW: NtStatus = nt(0x8000_0005);
 /// `STATUS_NO_MORE_ENTRIES` (0x8000001A): the end of an enumeration.
 pub const STATUS_NO_MORE_ENTRIES: NtStatus = nt(0x8000_001A);
 /// `STATUS_UNSUCCESSFUL` (0xC0000001).
 pub const STATUS_UNSUCCESSFUL: NtStatus = nt(0xC000_0001);
+/// `STATUS_MORE_PROCESSING_REQUIRED` (0xC0000016): a completion routine keeps the IRP.
+pub const STATUS_MORE_PROCESSING_REQUIRED: NtStatus = nt(0xC000_0016);
 /// `STATUS_NOT_IMPLEMENTED` (0xC0000002).
 pub const STATUS_NOT_IMPLEMENTED: NtStatus = nt(0xC000_0002);
 /// `STATUS_INVALID_HANDLE` (0xC0000008).

@@ -142,11 +142,31 @@ impl WindowsInterrupts {
         raw: &[CM_PARTIAL_RESOURCE_DESCRIPTOR],
         translated: &[CM_PARTIAL_RESOURCE_DESCRIPTOR],
     ) -> Result<Self, NTSTATUS> {
+        let this = Self::empty();
+        // SAFETY: this function's contract.
+        unsafe { this.connect_all(pdo, raw, translated) }?;
+        Ok(this)
+    }
+
+    /// [`WindowsInterrupts::connect`] into this set, which clones already share (the FDO's
+    /// subsystems hold one from `AddDevice`; `IRP_MN_START_DEVICE` connects). On failure
+    /// everything in the set is disconnected. IRQL: `PASSIVE_LEVEL`.
+    ///
+    /// # Safety
+    /// As [`WindowsInterrupts::connect`].
+    ///
+    /// # Errors
+    /// As [`WindowsInterrupts::connect`].
+    pub unsafe fn connect_all(
+        &self,
+        pdo: *mut DEVICE_OBJECT,
+        raw: &[CM_PARTIAL_RESOURCE_DESCRIPTOR],
+        translated: &[CM_PARTIAL_RESOURCE_DESCRIPTOR],
+    ) -> Result<(), NTSTATUS> {
         require_at_most(
             IrqlLevel::PASSIVE,
             c"IoConnectInterruptEx above PASSIVE_LEVEL",
         );
-        let this = Self::empty();
         for (raw, translated) in raw.iter().zip(translated) {
             let Some(resource) = interrupt_resource(raw, translated) else {
                 continue;
@@ -154,23 +174,23 @@ impl WindowsInterrupts {
             match connect_one(pdo, resource) {
                 Ok(connected) => {
                     let raised = RaisedIrql::at_least(&Kernel, IrqlLevel::DISPATCH);
-                    let mut list = this.connected.lock();
+                    let mut list = self.connected.lock();
                     if list.try_reserve(1).is_err() {
                         drop(list);
                         drop(raised);
                         disconnect_one(&connected);
-                        this.disconnect();
+                        self.disconnect();
                         return Err(STATUS_NO_MEMORY);
                     }
                     list.push(connected);
                 }
                 Err(status) => {
-                    this.disconnect();
+                    self.disconnect();
                     return Err(status);
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 
     /// Installs (or, with `None`, removes) the service the interrupts' routine calls, under each

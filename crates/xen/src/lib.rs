@@ -57,7 +57,7 @@ pub mod hypercall;
 pub mod log;
 pub mod memory;
 pub mod module;
-pub mod options;
+pub use start_options as options;
 pub mod process;
 pub mod registry;
 pub mod sched;

@@ -34,13 +34,8 @@ use platform_port::{Deferred, RegValue, Registry};
 use xen::services::Direct;
 use xen_sim::{Sim, SimConfig, SimVcpu};
 use xenbus::evtchn::EvtchnConfig;
-use xenbus::interface::console::ConsoleInterface;
-use xenbus::interface::shared_info::{SharedInfoInterface, rdtsc};
-use xenbus::interface::store::StoreLinkInterface;
-use xenbus::interface::{
-    Hooks, Provider, QueryOutcome, SharedIrql, cache, console, debug, evtchn, gnttab, range_set,
-    shared_info, store, suspend, unplug,
-};
+use xenbus::interface::shared_info::rdtsc;
+use xenbus::interface::{Hooks, Provider, ProviderParts, QueryOutcome};
 use xenbus::store::{Store, StoreConfig, StoreError, WaitLimits};
 use xenbus::subsystems::{Subsystems, SubsystemsConfig};
 use xenbus::suspend::SuspendSystem;
@@ -230,27 +225,16 @@ fn build() -> Result<Host, String> {
             RegValue::Sz("SOFTWARE\\XenBusHost\\RequestReboot".to_owned()),
         )
         .map_err(|e| format!("{e:?}"))?;
-    let store_api: Option<Arc<dyn store::StoreApi>> = relay.as_ref().map(|_| {
-        Arc::new(StoreLinkInterface(Arc::clone(&world.store))) as Arc<dyn store::StoreApi>
-    });
-    let shared_info: Arc<dyn shared_info::SharedInfoApi> = Arc::new(SharedInfoInterface::new(
-        Arc::clone(&world.shared_info),
-        platform.clone(),
-        rdtsc,
-        false,
-    ));
-
-    // CONSOLE is the composition's (acquired last by `start`, tolerated missing).
-    let console_api: Option<Arc<dyn console::ConsoleApi>> =
-        Some(Arc::new(ConsoleInterface(Arc::clone(&world.console))));
-
-    let provider = provider(
+    let provider = Provider::compose(
         &world,
-        &unplug,
-        store_api,
-        shared_info,
-        console_api,
-        lifecycles.hooks("range_set"),
+        ProviderParts {
+            unplug: Arc::clone(&unplug),
+            rdtsc,
+            local_time: false,
+            range_hooks: lifecycles.hooks("range_set"),
+            set_event,
+            store: relay.is_some(),
+        },
     );
     Ok(Host {
         provider,
@@ -264,51 +248,6 @@ fn build() -> Result<Host, String> {
         platform,
         sim,
     })
-}
-
-/// The interface contexts over the composition.
-fn provider(
-    world: &World,
-    unplug: &Arc<Unplug<StdPlatform, Xen>>,
-    store_api: Option<Arc<dyn store::StoreApi>>,
-    shared_info: Arc<dyn shared_info::SharedInfoApi>,
-    console_api: Option<Arc<dyn console::ConsoleApi>>,
-    range_hooks: Hooks,
-) -> Provider {
-    let irql: SharedIrql = Arc::new(world.platform.clone());
-    let irql = &irql;
-    Provider {
-        suspend: Box::new(suspend::SuspendContext::new(
-            irql,
-            Some(Arc::clone(&world.suspend) as Arc<dyn suspend::SuspendApi>),
-        )),
-        shared_info: Box::new(shared_info::SharedInfoContext::new(irql, Some(shared_info))),
-        evtchn: Box::new(evtchn::EvtchnContext::new(
-            irql,
-            Some(Arc::clone(&world.evtchn) as Arc<dyn evtchn::EvtchnApi>),
-        )),
-        debug: Box::new(debug::DebugContext::new(
-            irql,
-            Some(Arc::clone(&world.debug) as Arc<dyn debug::DebugApi>),
-        )),
-        store: Box::new(store::StoreContext::new(irql, store_api, set_event)),
-        range_set: Box::new(range_set::RangeSetContext::new(irql, range_hooks)),
-        cache: Box::new(cache::CacheContext::new(
-            irql,
-            Some(Arc::clone(&world.cache) as Arc<dyn cache::CacheApi>),
-        )),
-        gnttab: Box::new(gnttab::GnttabContext::new(
-            irql,
-            Some(Arc::clone(&world.gnttab) as Arc<dyn gnttab::GnttabApi>),
-        )),
-        unplug: Box::new(unplug::UnplugContext::new(
-            irql,
-            Some(Arc::clone(unplug) as Arc<dyn unplug::UnplugApi>),
-        )),
-        console: Box::new(
-            console::ConsoleContext::new(irql, console_api).with_set_event(set_event),
-        ),
-    }
 }
 
 /// Reads a GUID argument.

@@ -133,3 +133,7 @@ pub const PowerActionShutdownOff: POWER_ACTION = 6;
 pub const PowerActionWarmEject: POWER_ACTION = 7;
 /// `PowerActionDisplayOff`.
 pub const PowerActionDisplayOff: POWER_ACTION = 8;
+
+/// `DelayedWorkQueue` (`WORK_QUEUE_TYPE`): the queue `IoQueueWorkItem` callers use for work
+/// that may wait.
+pub const DelayedWorkQueue: crate::types::WORK_QUEUE_TYPE = 1;

@@ -112,6 +112,8 @@ pub type POWER_STATE_TYPE = i32;
 pub type POWER_ACTION = i32;
 /// `DEVICE_RELATION_TYPE` (`BusRelations`, ...).
 pub type DEVICE_RELATION_TYPE = i32;
+/// `WORK_QUEUE_TYPE` (`CriticalWorkQueue`, `DelayedWorkQueue`, ...).
+pub type WORK_QUEUE_TYPE = i32;
 /// `BUS_QUERY_ID_TYPE` (`BusQueryDeviceID`, ...).
 pub type BUS_QUERY_ID_TYPE = i32;
 /// `DEVICE_TEXT_TYPE` (`DeviceTextDescription`, `DeviceTextLocationInformation`).

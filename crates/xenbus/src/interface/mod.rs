@@ -561,5 +561,90 @@ served!(
     console::ConsoleContext,
 );
 
+/// What the FDO adds to its subsystems to serve every interface (see [`Provider::compose`]).
+pub struct ProviderParts<P: platform_port::Platform, S: xen_services::XenServices + 'static> {
+    /// UNPLUG's service.
+    pub unplug: Arc<crate::unplug::Unplug<P, S>>,
+    /// The processor's time-stamp counter, for `SHARED_INFO`'s time.
+    pub rdtsc: fn() -> u64,
+    /// Whether the guest's real-time clock keeps local time (`!RealTimeIsUniversal`).
+    pub local_time: bool,
+    /// The first-Acquire and last-Release hooks of `RANGE_SET`.
+    pub range_hooks: Hooks,
+    /// Signals a child's event (`KeSetEvent` on Windows) for STORE watches and CONSOLE wakes.
+    pub set_event: SetEventFn,
+    /// Whether STORE is served (false only where no daemon serves the ring: every method then
+    /// fails, as for any interface without its subsystem).
+    pub store: bool,
+}
+
+impl Provider {
+    /// Every interface context over the FDO's subsystems: each context serves the subsystem of
+    /// its interface (STORE through the link, so a suspend's reconnection is invisible to
+    /// children; CONSOLE through the composition's console).
+    #[must_use]
+    pub fn compose<P, S, I>(
+        world: &crate::subsystems::Subsystems<P, S, I>,
+        parts: ProviderParts<P, S>,
+    ) -> Self
+    where
+        P: platform_port::Platform + platform_port::Rendezvous + 'static,
+        S: xen_services::XenServices + 'static,
+        I: platform_port::Interrupts + 'static,
+    {
+        let irql: SharedIrql = Arc::new(world.platform.clone());
+        let irql = &irql;
+        let store_api = parts.store.then(|| {
+            Arc::new(store::StoreLinkInterface(Arc::clone(&world.store)))
+                as Arc<dyn store::StoreApi>
+        });
+        let shared_info_api: Arc<dyn shared_info::SharedInfoApi> =
+            Arc::new(shared_info::SharedInfoInterface::new(
+                Arc::clone(&world.shared_info),
+                world.platform.clone(),
+                parts.rdtsc,
+                parts.local_time,
+            ));
+        let console_api: Arc<dyn console::ConsoleApi> =
+            Arc::new(console::ConsoleInterface(Arc::clone(&world.console)));
+        Self {
+            suspend: Box::new(suspend::SuspendContext::new(
+                irql,
+                Some(Arc::clone(&world.suspend) as Arc<dyn suspend::SuspendApi>),
+            )),
+            shared_info: Box::new(shared_info::SharedInfoContext::new(
+                irql,
+                Some(shared_info_api),
+            )),
+            evtchn: Box::new(evtchn::EvtchnContext::new(
+                irql,
+                Some(Arc::clone(&world.evtchn) as Arc<dyn evtchn::EvtchnApi>),
+            )),
+            debug: Box::new(debug::DebugContext::new(
+                irql,
+                Some(Arc::clone(&world.debug) as Arc<dyn debug::DebugApi>),
+            )),
+            store: Box::new(store::StoreContext::new(irql, store_api, parts.set_event)),
+            range_set: Box::new(range_set::RangeSetContext::new(irql, parts.range_hooks)),
+            cache: Box::new(cache::CacheContext::new(
+                irql,
+                Some(Arc::clone(&world.cache) as Arc<dyn cache::CacheApi>),
+            )),
+            gnttab: Box::new(gnttab::GnttabContext::new(
+                irql,
+                Some(Arc::clone(&world.gnttab) as Arc<dyn gnttab::GnttabApi>),
+            )),
+            unplug: Box::new(unplug::UnplugContext::new(
+                irql,
+                Some(parts.unplug as Arc<dyn unplug::UnplugApi>),
+            )),
+            console: Box::new(
+                console::ConsoleContext::new(irql, Some(console_api))
+                    .with_set_event(parts.set_event),
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -44,6 +44,11 @@
 //!   10 second minimum; upstream's warning for that case lacked its argument, ours carries the
 //!   requested value in [`Watchdog::requested`].
 
+#![no_std]
+
+#[cfg(test)]
+extern crate std;
+
 /// Prefix of the option that turns `DbgPrint` capture off.
 pub const DBG_PRINT: &[u8] = b"XEN:DBG_PRINT=";
 /// Prefix of the option that keeps the boot disk emulated.

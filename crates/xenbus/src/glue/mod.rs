@@ -9,23 +9,28 @@
 //! loaded but inert, with no `AddDevice` and no dispatch routines, as upstream's; on a version
 //! mismatch it first puts xenfilt into the class filters and asks for a reboot.
 //!
-//! `AddDevice` and the dispatch routines are registered but not yet wired to the FDO/PDO state
-//! machines: `AddDevice` refuses the device with `STATUS_NOT_IMPLEMENTED` and a log line, and
-//! every IRP that could reach the driver is failed with `STATUS_NOT_SUPPORTED` rather than
-//! handled half-way.
+//! `AddDevice` builds the FDO ([`fdo`]), and one dispatch routine routes every IRP by the
+//! device object's owner ([`device`]): the FDO's Plug and Play and power IRPs ([`fdo`]), a
+//! child PDO's ([`pdo`]); anything else an FDO receives goes down its stack, and anything else
+//! a PDO receives completes with the status it carries. The decisions are `crate::pnp`'s and
+//! `crate::interface`'s; [`compose`] builds the active FDO's subsystems over
+//! `platform_windows` and xen.sys's exports; [`lower`] sends IRPs down and waits for them.
 //!
-//! The FDO's platform already exists: [`fdo_platform`] builds the services the subsystems will
-//! run on (`platform_windows::WindowsPlatform`, logging through xen.sys's `LogPrintf`, and the
-//! FDO's `WindowsInterrupts`), and `AddDevice` builds it, logs its refusal through it and, when
-//! the service's `Parameters\PlatformSelfTest` DWORD is non-zero, first runs
-//! `platform_windows::self_test` (every service once, each step logged) to prove the platform on
-//! a real Windows before the FDO glue uses it. The device is refused either way.
+//! When the service's `Parameters\PlatformSelfTest` DWORD is non-zero, `AddDevice` first runs
+//! `platform_windows::self_test` (every platform service once, each step logged) to prove the
+//! platform on a real Windows before the FDO uses it.
+
+mod compose;
+mod device;
+mod fdo;
+mod fdo_irp;
+mod lower;
+mod pdo;
 
 use ntddk::registry::Key;
 use ntddk::{
-    DEVICE_OBJECT, DPFLTR_ERROR_LEVEL, DRIVER_OBJECT, IRP, NTSTATUS,
-    STATUS_INCOMPATIBLE_DRIVER_BLOCKED, STATUS_NOT_IMPLEMENTED, STATUS_NOT_SUPPORTED,
-    STATUS_SUCCESS, UNICODE_STRING, nt_success,
+    DEVICE_OBJECT, DPFLTR_ERROR_LEVEL, DRIVER_OBJECT, IRP, IRP_MJ_PNP, IRP_MJ_POWER, NTSTATUS,
+    STATUS_INCOMPATIBLE_DRIVER_BLOCKED, STATUS_SUCCESS, UNICODE_STRING, nt_success,
 };
 use platform_port::{LogLevel, Registry, plog};
 use platform_windows::convert::{LogLine, xen_log_level};
@@ -46,30 +51,6 @@ fn xen_log_sink(level: LogLevel, line: &LogLine) {
             line.c_text().as_ptr(),
         );
     };
-}
-
-/// The FDO's platform: the services xenbus's subsystems run on, and the FDO's interrupts (none
-/// connected until `IRP_MN_START_DEVICE` hands over its resources:
-/// `WindowsInterrupts::connect`). Built by `AddDevice` (PASSIVE_LEVEL).
-#[derive(Debug)]
-struct FdoPlatform {
-    platform: WindowsPlatform,
-    interrupts: WindowsInterrupts,
-}
-
-/// Builds the [`FdoPlatform`] for the FDO of `pdo`; see the module docs.
-fn fdo_platform(pdo: *mut DEVICE_OBJECT) -> FdoPlatform {
-    let platform = WindowsPlatform::new(xen_log_sink);
-    // No resources before the start IRP: nothing is connected yet. `black_box` keeps the
-    // connection path (and its kernel imports) in the image until the start glue calls it.
-    let none: &[ntddk::CM_PARTIAL_RESOURCE_DESCRIPTOR] = core::hint::black_box(&[]);
-    // SAFETY: PASSIVE_LEVEL (AddDevice); the PnP manager's PDO and (no) start resources.
-    let interrupts = unsafe { WindowsInterrupts::connect(pdo, none, none) }
-        .unwrap_or_else(|_| WindowsInterrupts::empty());
-    FdoPlatform {
-        platform,
-        interrupts,
-    }
 }
 
 #[global_allocator]
@@ -129,32 +110,68 @@ pub unsafe extern "system" fn driver_entry(
     STATUS_SUCCESS
 }
 
-/// `AddDevice`: not wired to the FDO yet (see the module docs).
+/// `AddDevice`: the FDO on a platform device (see [`fdo::add_device`]).
 unsafe extern "system" fn add_device(
-    _driver: *mut DRIVER_OBJECT,
+    driver: *mut DRIVER_OBJECT,
     pdo: *mut DEVICE_OBJECT,
 ) -> NTSTATUS {
-    let fdo = fdo_platform(pdo);
-    let p = fdo.platform;
-    if matches!(p.read_dword(PARAMETERS_KEY, "PlatformSelfTest"), Ok(v) if v != 0) {
-        match platform_windows::self_test(&p, &fdo.interrupts, PARAMETERS_KEY) {
-            Ok(()) => plog!(p, Info, "xenbus|AddDevice: platform self-test passed"),
-            Err(e) => plog!(p, Error, "xenbus|AddDevice: platform self-test failed: {e}"),
+    let platform = WindowsPlatform::new(xen_log_sink);
+    if matches!(platform.read_dword(PARAMETERS_KEY, "PlatformSelfTest"), Ok(v) if v != 0) {
+        let interrupts = WindowsInterrupts::empty();
+        match platform_windows::self_test(&platform, &interrupts, PARAMETERS_KEY) {
+            Ok(()) => plog!(
+                platform,
+                Info,
+                "xenbus|AddDevice: platform self-test passed"
+            ),
+            Err(e) => plog!(
+                platform,
+                Error,
+                "xenbus|AddDevice: platform self-test failed: {e}"
+            ),
         }
     }
-    fdo.interrupts.disconnect();
-    plog!(
-        p,
-        Error,
-        "xenbus|AddDevice: the FDO is not implemented in this build: device refused"
-    );
-    STATUS_NOT_IMPLEMENTED
+    // SAFETY: the I/O manager's driver object and PDO, at PASSIVE_LEVEL.
+    unsafe { fdo::add_device(device::DriverPtr(driver), pdo, platform) }
 }
 
-/// Every IRP: failed (no device object of ours exists while `AddDevice` refuses).
-unsafe extern "system" fn dispatch(_device: *mut DEVICE_OBJECT, irp: *mut IRP) -> NTSTATUS {
-    // SAFETY: the I/O manager hands us an IRP we now own.
-    unsafe { ntddk::runtime::irp::complete(irp, STATUS_NOT_SUPPORTED) }
+/// Every IRP: routed by the device object's owner (see the module docs).
+unsafe extern "system" fn dispatch(device: *mut DEVICE_OBJECT, irp: *mut IRP) -> NTSTATUS {
+    // SAFETY: the I/O manager hands us an IRP for one of our device objects, at the IRQL of
+    // its dispatch routine.
+    let Some(irp) = (unsafe { lower::HeldIrp::new(irp) }) else {
+        return ntddk::STATUS_INVALID_PARAMETER;
+    };
+    let major = irp.location().MajorFunction;
+    // SAFETY: one of our device objects.
+    match unsafe { device::owner(device) } {
+        Some(device::Owner::Fdo(fdo)) => match major {
+            IRP_MJ_PNP => fdo_irp::dispatch_pnp(&fdo, irp),
+            IRP_MJ_POWER => fdo_irp::dispatch_power(&fdo, irp),
+            _ => irp.pass_down(fdo.lower),
+        },
+        Some(device::Owner::Pdo(pdo)) => match major {
+            IRP_MJ_PNP => pdo::dispatch_pnp(&pdo, irp),
+            IRP_MJ_POWER => pdo::dispatch_power(&pdo, irp),
+            _ => irp.complete_as_is(),
+        },
+        // A device object whose owner is gone (removed): upstream's answer for a deleted
+        // device.
+        None => {
+            let minor = irp.location().MinorFunction;
+            let removal = major == IRP_MJ_PNP
+                && matches!(
+                    minor,
+                    ntddk::IRP_MN_SURPRISE_REMOVAL | ntddk::IRP_MN_REMOVE_DEVICE
+                );
+            let status = if removal {
+                STATUS_SUCCESS
+            } else {
+                ntddk::STATUS_NO_SUCH_DEVICE
+            };
+            irp.complete(status, 0)
+        }
+    }
 }
 
 /// `DriverUnload`: releases the `Parameters` key.

@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The FDO's Plug and Play and power IRPs: decoded, decided by the bus state
+//! (`crate::pnp::fdo`, `crate::pnp::power`), applied.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::mem::offset_of;
+
+use ntddk::{
+    BusRelations, CM_PARTIAL_RESOURCE_DESCRIPTOR, CM_RESOURCE_LIST, DEVICE_OBJECT,
+    DEVICE_RELATIONS, DevicePowerState, IO_RESOURCE_REQUIREMENTS_LIST, IRP_MN_CANCEL_REMOVE_DEVICE,
+    IRP_MN_CANCEL_STOP_DEVICE, IRP_MN_DEVICE_USAGE_NOTIFICATION,
+    IRP_MN_FILTER_RESOURCE_REQUIREMENTS, IRP_MN_QUERY_CAPABILITIES, IRP_MN_QUERY_DEVICE_RELATIONS,
+    IRP_MN_QUERY_PNP_DEVICE_STATE, IRP_MN_QUERY_REMOVE_DEVICE, IRP_MN_QUERY_STOP_DEVICE,
+    IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, IRP_MN_STOP_DEVICE,
+    IRP_MN_SURPRISE_REMOVAL, NTSTATUS, PagedPool, STATUS_INSUFFICIENT_RESOURCES, STATUS_SUCCESS,
+};
+use platform_port::plog;
+use platform_windows::{Kernel, WindowsInterrupts, WindowsPlatform};
+use xen_services::imports::Imported;
+
+use super::device::DevicePtr;
+use super::fdo::{FdoDevice, NoBalloon, set_power_state};
+use super::lower::HeldIrp;
+use crate::pnp::core::LinkedStore;
+use crate::pnp::fdo::{Fdo, FdoCompletion};
+use crate::pnp::power::DevicePlan;
+use crate::pnp::resources::{self, ProcessorNumber};
+use crate::pnp::state::deleted_device_answer;
+
+/// Pool tag of the buffers handed to the PnP manager ("XBUS").
+const POOL_TAG: u32 = u32::from_le_bytes(*b"XBUS");
+
+/// A pool copy of `bytes` for the PnP manager to free (<= DISPATCH_LEVEL).
+pub fn pool_copy(bytes: &[u8]) -> Option<*mut u8> {
+    // SAFETY: the PnP manager frees it; any size.
+    let copy =
+        unsafe { ntddk::routines::ExAllocatePoolWithTag(PagedPool, bytes.len().max(1), POOL_TAG) }
+            .cast::<u8>();
+    if copy.is_null() {
+        return None;
+    }
+    // SAFETY: a fresh allocation of at least `bytes.len()` bytes.
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), copy, bytes.len()) };
+    Some(copy)
+}
+
+/// Ends an FDO IRP as the bus state said.
+fn finish(fdo: &FdoDevice, mut irp: HeldIrp, completion: FdoCompletion) -> NTSTATUS {
+    match completion {
+        FdoCompletion::PassDown(status) => {
+            irp.set_status(status);
+            irp.pass_down(fdo.lower)
+        }
+        FdoCompletion::PassDownUnchanged => irp.pass_down(fdo.lower),
+        FdoCompletion::Complete(status) => irp.complete(status, 0),
+    }
+}
+
+/// The FDO's Plug and Play IRPs (PASSIVE_LEVEL).
+pub fn dispatch_pnp(fdo: &Arc<FdoDevice>, mut irp: HeldIrp) -> NTSTATUS {
+    let minor = irp.location().MinorFunction;
+    let removal = matches!(minor, IRP_MN_SURPRISE_REMOVAL | IRP_MN_REMOVE_DEVICE);
+    if let Some(status) = deleted_device_answer(fdo.with_fdo(|f| f.state()), removal) {
+        return irp.complete(status, 0);
+    }
+    match minor {
+        IRP_MN_START_DEVICE => start(fdo, irp),
+        IRP_MN_FILTER_RESOURCE_REQUIREMENTS => filter_requirements(fdo, irp),
+        IRP_MN_QUERY_STOP_DEVICE | IRP_MN_QUERY_REMOVE_DEVICE => {
+            let balloon = fdo.active().and_then(|a| a.core.balloon_size());
+            let remove = minor == IRP_MN_QUERY_REMOVE_DEVICE;
+            let completion = fdo.with_fdo(|f| f.query_stop_or_remove(remove, balloon));
+            finish(fdo, irp, completion)
+        }
+        IRP_MN_CANCEL_STOP_DEVICE | IRP_MN_CANCEL_REMOVE_DEVICE => {
+            let remove = minor == IRP_MN_CANCEL_REMOVE_DEVICE;
+            let completion = fdo.with_fdo(|f| f.cancel_stop_or_remove(remove));
+            finish(fdo, irp, completion)
+        }
+        IRP_MN_STOP_DEVICE => {
+            let reply = fdo.with_fdo(Fdo::stop);
+            fdo.apply_all(&reply.before);
+            let status = finish(fdo, irp, reply.completion);
+            fdo.apply_all(&reply.after);
+            status
+        }
+        IRP_MN_SURPRISE_REMOVAL => {
+            let completion = fdo.with_fdo(Fdo::surprise_removal);
+            finish(fdo, irp, completion)
+        }
+        IRP_MN_REMOVE_DEVICE => {
+            if fdo.with_fdo(|f| f.remove_waits_for_scan())
+                && let Some(active) = fdo.active()
+            {
+                active.core.wake_scan_and_wait();
+            }
+            let reply = fdo.with_fdo(Fdo::remove);
+            fdo.apply_all(&reply.before);
+            let status = finish(fdo, irp, reply.completion);
+            fdo.apply_all(&reply.after);
+            status
+        }
+        IRP_MN_QUERY_DEVICE_RELATIONS => {
+            // SAFETY: the member of a relations query.
+            let kind = unsafe { irp.location().Parameters.QueryDeviceRelations.Type };
+            if kind == BusRelations {
+                bus_relations(fdo, irp)
+            } else {
+                irp.pass_down(fdo.lower)
+            }
+        }
+        IRP_MN_QUERY_CAPABILITIES => capabilities(fdo, irp),
+        IRP_MN_DEVICE_USAGE_NOTIFICATION => {
+            // SAFETY: the member of a usage notification.
+            let notification = unsafe { irp.location().Parameters.UsageNotification };
+            let status = irp.forward_and_wait(fdo.lower);
+            let effects = fdo.with_fdo(|f| {
+                f.usage_notification(notification.Type, notification.InPath != 0, status)
+            });
+            fdo.apply_all(&effects);
+            irp.complete_as_is()
+        }
+        IRP_MN_QUERY_PNP_DEVICE_STATE => {
+            let (status, information) = (irp.status(), irp.information());
+            if let Some(state) = fdo.with_fdo(|f| f.pnp_device_state(status, information)) {
+                irp.set_information(state);
+                irp.set_status(STATUS_SUCCESS);
+            }
+            irp.pass_down(fdo.lower)
+        }
+        _ => irp.pass_down(fdo.lower),
+    }
+}
+
+/// The bytes of a `CM_RESOURCE_LIST` in kernel memory, `None` for NULL or one that does not
+/// add up within 64 KiB.
+///
+/// # Safety
+/// `list` is NULL or a resource list the PnP manager built, alive and ours to change for
+/// `'a`.
+unsafe fn cm_list<'a>(list: *mut CM_RESOURCE_LIST) -> Option<&'a mut [u8]> {
+    const LIMIT: usize = 0x1_0000;
+    const FULL_HEADER: usize = 16;
+    const PARTIAL: usize = size_of::<CM_PARTIAL_RESOURCE_DESCRIPTOR>();
+    let base = list.cast::<u8>();
+    if base.is_null() {
+        return None;
+    }
+    let read_u32 = |offset: usize| -> Option<u32> {
+        if offset.checked_add(4)? > LIMIT {
+            return None;
+        }
+        // SAFETY: within the list as far as its counts say (the PnP manager's).
+        let at = unsafe { base.add(offset) };
+        // SAFETY: as above; any alignment.
+        Some(unsafe { at.cast::<u32>().read_unaligned() })
+    };
+    let full = usize::try_from(read_u32(0)?).ok()?;
+    let mut offset = 4_usize;
+    for _ in 0..full {
+        let partials = usize::try_from(read_u32(offset.checked_add(12)?)?).ok()?;
+        offset = offset
+            .checked_add(FULL_HEADER)?
+            .checked_add(partials.checked_mul(PARTIAL)?)?;
+        if offset > LIMIT {
+            return None;
+        }
+    }
+    // SAFETY: the list's own extent, computed from its counts (the caller's contract).
+    Some(unsafe { core::slice::from_raw_parts_mut(base, offset) })
+}
+
+/// The partial descriptors of the first full descriptor of a copied list.
+fn first_partials(list: &[u8]) -> Vec<CM_PARTIAL_RESOURCE_DESCRIPTOR> {
+    const FIRST: usize = 4 + 16;
+    const PARTIAL: usize = size_of::<CM_PARTIAL_RESOURCE_DESCRIPTOR>();
+    let count = list
+        .get(16..20)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_le_bytes);
+    let mut out = Vec::new();
+    for index in 0..usize::try_from(count).unwrap_or(0) {
+        let Some(bytes) = index
+            .checked_mul(PARTIAL)
+            .and_then(|at| at.checked_add(FIRST))
+            .and_then(|at| list.get(at..at.checked_add(PARTIAL)?))
+        else {
+            break;
+        };
+        // SAFETY: `PARTIAL` bytes of a descriptor, read unaligned from the copy.
+        out.push(unsafe {
+            bytes
+                .as_ptr()
+                .cast::<CM_PARTIAL_RESOURCE_DESCRIPTOR>()
+                .read_unaligned()
+        });
+    }
+    out
+}
+
+/// `IRP_MN_START_DEVICE` (upstream `FdoStartDevice`).
+fn start(fdo: &FdoDevice, mut irp: HeldIrp) -> NTSTATUS {
+    // SAFETY: the member of a start request.
+    let parameters = unsafe { irp.location().Parameters.StartDevice };
+    // SAFETY: the PnP manager's lists (or NULL), ours until the IRP completes.
+    let raw = unsafe { cm_list(parameters.AllocatedResources) };
+    // SAFETY: as above.
+    let translated = unsafe { cm_list(parameters.AllocatedResourcesTranslated) };
+    let copies = match (raw, translated) {
+        (Some(raw), Some(translated)) => {
+            let copies = (raw.to_vec(), translated.to_vec());
+            // The lower stack must not see the per-processor message interrupts.
+            let hidden = resources::hide_message_interrupts(raw)
+                .and_then(|_| resources::hide_message_interrupts(translated));
+            if let Err(error) = hidden {
+                plog!(
+                    fdo.platform,
+                    Warning,
+                    "xenbus|FDO: start resources: {error:?}"
+                );
+            }
+            Some(copies)
+        }
+        _ => None,
+    };
+    if irp.forward_and_wait(fdo.lower) < 0 {
+        return irp.complete_as_is();
+    }
+    if let Some(active) = fdo.active() {
+        if let Some((raw, translated)) = &copies {
+            let (raw, translated) = (first_partials(raw), first_partials(translated));
+            // SAFETY: PASSIVE_LEVEL; the platform device's PDO and its start resources.
+            let connected = unsafe {
+                fdo.interrupts
+                    .connect_all(fdo.physical.0, &raw, &translated)
+            };
+            if let Err(status) = connected {
+                plog!(
+                    fdo.platform,
+                    Error,
+                    "xenbus|FDO: interrupts ({:08x})",
+                    status.cast_unsigned()
+                );
+                return irp.complete(status, 0);
+            }
+        }
+        let core = &active.core;
+        let started = core
+            .start_threads::<NoBalloon, LinkedStore<WindowsPlatform, Imported, WindowsInterrupts>>(
+                None,
+            )
+            .and_then(|()| core.d3_to_d0());
+        if let Err(status) = started {
+            plog!(
+                fdo.platform,
+                Error,
+                "xenbus|FDO: start ({:08x})",
+                status.cast_unsigned()
+            );
+            core.stop_threads();
+            fdo.interrupts.disconnect();
+            return irp.complete(status, 0);
+        }
+    }
+    fdo.keep_resources(copies);
+    set_power_state(fdo.device, true);
+    let wake = fdo.with_fdo(Fdo::start_succeeded);
+    if wake && let Some(active) = fdo.active() {
+        active.core.wake_scan();
+    }
+    irp.complete_as_is()
+}
+
+/// The processors Windows runs, as the requirements filter names them.
+fn processors() -> Vec<ProcessorNumber> {
+    let kernel = Kernel;
+    (0..kernel.active_processor_count())
+        .filter_map(|index| kernel.processor_number(index))
+        .map(|number| ProcessorNumber {
+            group: number.Group,
+            number: number.Number,
+        })
+        .collect()
+}
+
+/// `IRP_MN_FILTER_RESOURCE_REQUIREMENTS`: one message interrupt per processor for the active
+/// FDO.
+fn filter_requirements(fdo: &FdoDevice, mut irp: HeldIrp) -> NTSTATUS {
+    if irp.forward_and_wait(fdo.lower) < 0 || fdo.active().is_none() {
+        return irp.complete_as_is();
+    }
+    // SAFETY: the member of a requirements filter.
+    let original =
+        unsafe { irp.location().Parameters.FilterResourceRequirements }.IoResourceRequirementList;
+    let information = irp.information();
+    let current: *mut IO_RESOURCE_REQUIREMENTS_LIST = if information == 0 {
+        original
+    } else {
+        core::ptr::with_exposed_provenance_mut(information)
+    };
+    // SAFETY: NULL or a list the PnP manager or the lower driver built.
+    let Some(list) = (unsafe { current.as_ref() }) else {
+        return irp.complete_as_is();
+    };
+    let size = usize::try_from(list.ListSize).unwrap_or(0);
+    // SAFETY: the list's own size, as its first field says.
+    let bytes = unsafe { core::slice::from_raw_parts(current.cast::<u8>(), size) };
+    let filtered = match resources::filter_requirements(bytes, &processors()) {
+        Ok(filtered) => filtered,
+        Err(error) => {
+            plog!(
+                fdo.platform,
+                Error,
+                "xenbus|FDO: resource requirements: {error:?}"
+            );
+            return irp.complete_as_is();
+        }
+    };
+    let Some(copy) = pool_copy(&filtered) else {
+        return irp.complete(STATUS_INSUFFICIENT_RESOURCES, information);
+    };
+    if current != original {
+        // SAFETY: the lower driver's replacement list, which ours replaces in turn.
+        unsafe { ntddk::routines::ExFreePool(current.cast()) };
+    }
+    irp.complete(STATUS_SUCCESS, copy.expose_provenance())
+}
+
+/// A `DEVICE_RELATIONS` in pool holding `previous`'s objects, then `ours` (referenced).
+fn relations(previous: *const DEVICE_RELATIONS, ours: &[DevicePtr]) -> *mut DEVICE_RELATIONS {
+    // SAFETY: NULL or an upper driver's relations.
+    let previous_count = unsafe { previous.as_ref() }.map_or(0, |r| r.Count as usize);
+    let count = previous_count.saturating_add(ours.len());
+    let Ok(count_u32) = u32::try_from(count) else {
+        return core::ptr::null_mut();
+    };
+    let pointer = size_of::<*mut DEVICE_OBJECT>();
+    let size =
+        offset_of!(DEVICE_RELATIONS, Objects).saturating_add(count.max(1).saturating_mul(pointer));
+    // SAFETY: PASSIVE_LEVEL; the PnP manager frees it.
+    let relations = unsafe { ntddk::routines::ExAllocatePoolWithTag(PagedPool, size, POOL_TAG) }
+        .cast::<DEVICE_RELATIONS>();
+    if relations.is_null() {
+        return relations;
+    }
+    // SAFETY: a fresh allocation of `size` bytes, aligned for the structure.
+    let fresh = unsafe { &mut *relations };
+    fresh.Count = count_u32;
+    // SAFETY: inside the allocation; `Objects` has room for `count` pointers.
+    let objects = unsafe { (&raw mut (*relations).Objects) }.cast::<*mut DEVICE_OBJECT>();
+    let mut slot = objects;
+    if previous_count != 0 {
+        // SAFETY: the upper driver's array of `previous_count` objects.
+        let from = unsafe { (&raw const (*previous).Objects) }.cast::<*mut DEVICE_OBJECT>();
+        // SAFETY: both arrays hold `previous_count` pointers; they do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(from, slot, previous_count) };
+        slot = slot.wrapping_add(previous_count);
+    }
+    for device in ours {
+        // SAFETY: a PDO of ours; the PnP manager drops the reference.
+        unsafe { ntddk::routines::ObfReferenceObject(device.0.cast()) };
+        // SAFETY: within the `count` slots.
+        unsafe { slot.write(device.0) };
+        slot = slot.wrapping_add(1);
+    }
+    relations
+}
+
+/// `IRP_MN_QUERY_DEVICE_RELATIONS` for `BusRelations`.
+fn bus_relations(fdo: &FdoDevice, mut irp: HeldIrp) -> NTSTATUS {
+    let ids = fdo.with_fdo(Fdo::bus_relations);
+    let ours: Vec<DevicePtr> = ids.iter().filter_map(|&id| fdo.pdo_device(id)).collect();
+    let previous: *mut DEVICE_RELATIONS = core::ptr::with_exposed_provenance_mut(irp.information());
+    let list = relations(previous, &ours);
+    if list.is_null() {
+        return irp.complete(STATUS_INSUFFICIENT_RESOURCES, 0);
+    }
+    if !previous.is_null() {
+        // SAFETY: the upper driver's list, replaced by ours.
+        unsafe { ntddk::routines::ExFreePool(previous.cast()) };
+    }
+    irp.set_information(list.expose_provenance());
+    irp.set_status(STATUS_SUCCESS);
+    if irp.forward_and_wait(fdo.lower) >= 0 {
+        let effects = fdo.with_fdo(Fdo::reap);
+        fdo.apply_all(&effects);
+    }
+    irp.complete_as_is()
+}
+
+/// `IRP_MN_QUERY_CAPABILITIES`: the lower stack answers; its S-to-D mapping is kept and
+/// `Removable` cleared.
+fn capabilities(fdo: &FdoDevice, mut irp: HeldIrp) -> NTSTATUS {
+    let lower_status = irp.forward_and_wait(fdo.lower);
+    // SAFETY: the member of a capabilities query.
+    let capabilities = unsafe { irp.location().Parameters.DeviceCapabilities }.Capabilities;
+    // SAFETY: the PnP manager's structure, ours while the IRP is.
+    // SAFETY: the PnP manager's structure, ours while the IRP is.
+    let capabilities = unsafe { capabilities.as_mut() };
+    if lower_status >= 0
+        && let Some(capabilities) = capabilities
+    {
+        let mapping = capabilities.DeviceState.map(i32::cast_unsigned);
+        fdo.with_fdo(|f| f.record_lower_capabilities(mapping));
+        capabilities.set(ntddk::DEVICE_CAPABILITIES::Removable, false);
+    }
+    irp.complete_as_is()
+}
+
+/// The FDO's power IRPs (see the module docs of `fdo` for what is not done yet).
+pub fn dispatch_power(fdo: &Arc<FdoDevice>, mut irp: HeldIrp) -> NTSTATUS {
+    let location = irp.location();
+    // SAFETY: the member of a power IRP.
+    let power = unsafe { location.Parameters.Power };
+    if location.MinorFunction == IRP_MN_SET_POWER && power.Type == DevicePowerState {
+        // SAFETY: the device member of a device power IRP.
+        let state = unsafe { power.State.DeviceState }.cast_unsigned();
+        match fdo.with_fdo(|f| f.device_power_plan(state)) {
+            DevicePlan::ForwardThenPowerUp => {
+                if irp.forward_and_wait(fdo.lower) >= 0 {
+                    match fdo.active().map(|a| a.core.d3_to_d0()) {
+                        Some(Err(status)) => plog!(
+                            fdo.platform,
+                            Error,
+                            "xenbus|FDO: D0 ({:08x})",
+                            status.cast_unsigned()
+                        ),
+                        Some(Ok(())) => {}
+                        None => fdo.with_fdo(|f| f.device_up_done(true)),
+                    }
+                    set_power_state(fdo.device, true);
+                }
+                irp.start_next_power_irp();
+                return irp.complete_as_is();
+            }
+            DevicePlan::PowerDownThenForward => {
+                if let Some(active) = fdo.active() {
+                    active.core.d0_to_d3();
+                } else {
+                    fdo.with_fdo(Fdo::device_down_done);
+                }
+                set_power_state(fdo.device, false);
+            }
+            DevicePlan::PassDown => {}
+        }
+    }
+    irp.power_down_the_stack(fdo.lower)
+}
