@@ -69,6 +69,7 @@ pub fn items(t: &mut NtTable) {
             POWER_STATE_TYPE,
             POWER_ACTION,
             DEVICE_RELATION_TYPE,
+            WORK_QUEUE_TYPE,
             BUS_QUERY_ID_TYPE,
             DEVICE_TEXT_TYPE,
             DEVICE_USAGE_NOTIFICATION_TYPE,

@@ -287,6 +287,7 @@ pub fn items(t: &mut NtTable) {
             PowerActionShutdownOff,
             PowerActionWarmEject,
             PowerActionDisplayOff,
+            DelayedWorkQueue,
         ]
     );
     // ntddk::consts::resources.
@@ -673,9 +674,11 @@ pub fn items(t: &mut NtTable) {
         [
             STATUS_SUCCESS,
             STATUS_TIMEOUT,
+            STATUS_PENDING,
             STATUS_BUFFER_OVERFLOW,
             STATUS_NO_MORE_ENTRIES,
             STATUS_UNSUCCESSFUL,
+            STATUS_MORE_PROCESSING_REQUIRED,
             STATUS_NOT_IMPLEMENTED,
             STATUS_INVALID_HANDLE,
             STATUS_NO_SUCH_DEVICE,
