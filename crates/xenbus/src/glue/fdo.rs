@@ -34,7 +34,6 @@ use platform_windows::{WindowsInterrupts, WindowsPlatform};
 
 use super::compose::{self, Active};
 use super::device::{self, DevicePtr, DriverPtr, Owner};
-use super::lower;
 use super::pdo::PdoDevice;
 use crate::balloon::BalloonMemory;
 use crate::interface::GUID_BUS_INTERFACE_STANDARD;
@@ -43,6 +42,7 @@ use crate::pnp::active::{self, EmulatedAnswer, Record};
 use crate::pnp::core::BusGlue;
 use crate::pnp::fdo::{Effect, Fdo};
 use crate::pnp::pdo::{PdoId, PdoSettings};
+use ntddk::runtime::irp::{self as lower, Lower};
 
 /// `VENDOR_PREFIX_STR`.
 const VENDOR_PREFIX: &str = "XP";
@@ -80,7 +80,7 @@ pub struct FdoDevice {
     /// The platform device's PDO (the PCI bus driver's).
     pub physical: DevicePtr,
     /// The device we attached to.
-    pub lower: DevicePtr,
+    pub lower: Lower,
     /// Our driver object.
     pub driver: DriverPtr,
     /// The services the FDO runs on.
@@ -171,30 +171,31 @@ unsafe fn take_wide(buffer: usize) -> Option<String> {
 }
 
 /// `IRP_MN_QUERY_ID` of `kind` to `lower`.
-fn query_id(lower: DevicePtr, kind: i32) -> Option<String> {
+fn query_id(lower: Lower, kind: i32) -> Option<String> {
     let fill = |location: &mut ntddk::IO_STACK_LOCATION| {
         location.Parameters.QueryId.IdType = kind;
     };
     // SAFETY: our lower device, referenced by our attachment.
-    let (status, info) = unsafe { lower::send_pnp(lower.0, false, IRP_MN_QUERY_ID, fill) };
+    let (status, info) = unsafe { lower::send_pnp(lower.as_ptr(), false, IRP_MN_QUERY_ID, fill) };
     // SAFETY: on success the bus driver returned a pool string in `Information`.
     (status >= 0).then(|| unsafe { take_wide(info) }).flatten()
 }
 
 /// `IRP_MN_QUERY_DEVICE_TEXT` of `kind` to `lower`.
-fn query_text(lower: DevicePtr, kind: i32) -> Option<String> {
+fn query_text(lower: Lower, kind: i32) -> Option<String> {
     let fill = |location: &mut ntddk::IO_STACK_LOCATION| {
         location.Parameters.QueryDeviceText.DeviceTextType = kind;
         location.Parameters.QueryDeviceText.LocaleId = 0x409;
     };
     // SAFETY: as in `query_id`.
-    let (status, info) = unsafe { lower::send_pnp(lower.0, false, IRP_MN_QUERY_DEVICE_TEXT, fill) };
+    let (status, info) =
+        unsafe { lower::send_pnp(lower.as_ptr(), false, IRP_MN_QUERY_DEVICE_TEXT, fill) };
     // SAFETY: as in `query_id`.
     (status >= 0).then(|| unsafe { take_wide(info) }).flatten()
 }
 
 /// The lower stack's `BUS_INTERFACE_STANDARD` version 1 (referenced).
-fn query_bus_interface(lower: DevicePtr) -> Result<LowerBus, NTSTATUS> {
+fn query_bus_interface(lower: Lower) -> Result<LowerBus, NTSTATUS> {
     let guid = nt_guid(&GUID_BUS_INTERFACE_STANDARD);
     // SAFETY: all-zero is a valid interface (NULL context, no functions).
     let mut interface: BUS_INTERFACE_STANDARD = unsafe { core::mem::zeroed() };
@@ -209,7 +210,8 @@ fn query_bus_interface(lower: DevicePtr) -> Result<LowerBus, NTSTATUS> {
         location.Parameters.QueryInterface = query;
     };
     // SAFETY: our lower device; `guid` and `interface` outlive the synchronous request.
-    let (status, _) = unsafe { lower::send_pnp(lower.0, false, IRP_MN_QUERY_INTERFACE, fill) };
+    let (status, _) =
+        unsafe { lower::send_pnp(lower.as_ptr(), false, IRP_MN_QUERY_INTERFACE, fill) };
     if status < 0 {
         return Err(status);
     }
@@ -279,25 +281,26 @@ pub unsafe fn add_device(
         Err(status) => return status,
     };
     // SAFETY: PASSIVE_LEVEL; our fresh device object onto the PnP manager's PDO.
-    let lower =
-        DevicePtr(unsafe { ntddk::routines::IoAttachDeviceToDeviceStack(device.0, physical) });
+    let attached = unsafe { ntddk::routines::IoAttachDeviceToDeviceStack(device.0, physical) };
+    // SAFETY: what the attachment returned, used while we stay attached.
+    let lower = unsafe { Lower::new(attached) };
     let undo = |status: NTSTATUS| {
-        if !lower.0.is_null() {
+        if let Some(lower) = lower {
             // SAFETY: we attached to `lower` above.
-            unsafe { ntddk::routines::IoDetachDevice(lower.0) };
+            unsafe { ntddk::routines::IoDetachDevice(lower.as_ptr()) };
         }
         // SAFETY: our device object, never handed out.
         unsafe { ntddk::routines::IoDeleteDevice(device.0) };
         status
     };
-    if lower.0.is_null() {
+    let Some(lower) = lower else {
         plog!(
             platform,
             Error,
             "xenbus|AddDevice: cannot attach to the platform device"
         );
         return undo(ntddk::STATUS_NO_SUCH_DEVICE);
-    }
+    };
     let (bus_interface, bus) = match identify(platform, lower) {
         Ok(found) => found,
         Err(status) => return undo(status),
@@ -359,7 +362,7 @@ pub unsafe fn add_device(
 
 /// The platform device's bus interface and identity (upstream `FdoCreate`'s checks): an error
 /// status ends `AddDevice` with it (`STATUS_SUCCESS` for upstream's empty-header quirk).
-fn identify(platform: WindowsPlatform, lower: DevicePtr) -> Result<(LowerBus, Bus), NTSTATUS> {
+fn identify(platform: WindowsPlatform, lower: Lower) -> Result<(LowerBus, Bus), NTSTATUS> {
     let bus_interface = query_bus_interface(lower).inspect_err(|status| {
         plog!(
             platform,
@@ -400,7 +403,7 @@ fn identify(platform: WindowsPlatform, lower: DevicePtr) -> Result<(LowerBus, Bu
 }
 
 /// Upstream's `FdoSetActive` (without xenfilt's say, see the module docs).
-fn choose_active(platform: WindowsPlatform, lower: DevicePtr) -> bool {
+fn choose_active(platform: WindowsPlatform, lower: Lower) -> bool {
     let Some(device_id) = query_id(lower, BusQueryDeviceID) else {
         plog!(platform, Error, "xenbus|AddDevice: no device ID: inactive");
         return false;
@@ -579,7 +582,7 @@ impl FdoDevice {
             unsafe { xen_services::imports::FiltersUninstall() };
         }
         // SAFETY: we attached to `lower` at AddDevice.
-        unsafe { ntddk::routines::IoDetachDevice(self.lower.0) };
+        unsafe { ntddk::routines::IoDetachDevice(self.lower.as_ptr()) };
         // SAFETY: our FDO, removed by Plug and Play.
         unsafe { device::detach_owner(self.device) };
         // SAFETY: PASSIVE_LEVEL; our device object (its memory stays until the last reference).

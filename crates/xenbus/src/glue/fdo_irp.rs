@@ -23,12 +23,12 @@ use xen_services::imports::Imported;
 
 use super::device::DevicePtr;
 use super::fdo::{FdoDevice, NoBalloon, set_power_state};
-use super::lower::HeldIrp;
 use crate::pnp::core::LinkedStore;
 use crate::pnp::fdo::{Fdo, FdoCompletion};
 use crate::pnp::power::DevicePlan;
 use crate::pnp::resources::{self, ProcessorNumber};
 use crate::pnp::state::deleted_device_answer;
+use ntddk::runtime::irp::HeldIrp;
 
 /// Pool tag of the buffers handed to the PnP manager ("XBUS").
 const POOL_TAG: u32 = u32::from_le_bytes(*b"XBUS");

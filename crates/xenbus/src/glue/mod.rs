@@ -24,7 +24,6 @@ mod compose;
 mod device;
 mod fdo;
 mod fdo_irp;
-mod lower;
 mod pdo;
 
 use ntddk::registry::Key;
@@ -139,7 +138,7 @@ unsafe extern "system" fn add_device(
 unsafe extern "system" fn dispatch(device: *mut DEVICE_OBJECT, irp: *mut IRP) -> NTSTATUS {
     // SAFETY: the I/O manager hands us an IRP for one of our device objects, at the IRQL of
     // its dispatch routine.
-    let Some(irp) = (unsafe { lower::HeldIrp::new(irp) }) else {
+    let Some(irp) = (unsafe { ntddk::runtime::irp::HeldIrp::new(irp) }) else {
         return ntddk::STATUS_INVALID_PARAMETER;
     };
     let major = irp.location().MajorFunction;

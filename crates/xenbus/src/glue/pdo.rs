@@ -25,7 +25,6 @@ use platform_windows::WindowsPlatform;
 use super::device::DevicePtr;
 use super::fdo::{FdoDevice, set_power_state};
 use super::fdo_irp::pool_copy;
-use super::lower::{self, HeldIrp};
 use crate::debug::Origin;
 use crate::interface::QueryOutcome;
 use crate::pnp::fdo::Effect;
@@ -34,6 +33,7 @@ use crate::pnp::pdo::{PdoCompletion, PdoId, PdoInfo, PdoRequest};
 use crate::pnp::resources::pdo_requirements;
 use crate::pnp::state::{DevicePower, SystemPower};
 use crate::suspend::{SuspendCallback, SuspendCallbackType};
+use ntddk::runtime::irp::{self as lower, HeldIrp};
 
 /// `GUID_BUS_TYPE_INTERNAL` {1530EA73-086B-11D1-A09F-00C04FC340B1}.
 const GUID_BUS_TYPE_INTERNAL: GUID = GUID {
