@@ -91,11 +91,14 @@ where
     scan_done: <P as Events>::Event,
     suspend_done: <P as Events>::Event,
     balloon_done: <P as Events>::Event,
-    threads: spin::Mutex<Option<Threads<P>>>,
-    in_d0: spin::Mutex<Option<InD0>>,
-    balloon: spin::Mutex<Option<Arc<dyn BalloonControl>>>,
+    // The FDO's own state. The LATE suspend callback reads and changes it at DISPATCH_LEVEL,
+    // so each is a DISPATCH_LEVEL spin lock held only to copy, take or store a value: never
+    // across thread creation, a store request or a hypercall.
+    threads: IrqlLock<P, Option<Threads<P>>>,
+    in_d0: IrqlLock<P, Option<InD0>>,
+    balloon: IrqlLock<P, Option<Arc<dyn BalloonControl>>>,
     /// The watchdog's timer channels (processor, channel) while in D0.
-    timers: spin::Mutex<Vec<(u32, Arc<Channel>)>>,
+    timers: IrqlLock<P, Vec<(u32, Arc<Channel>)>>,
     /// Ticks per processor, taken in the timers' interrupt handlers.
     rounds: Arc<LevelLock<Rounds>>,
 }
@@ -208,10 +211,10 @@ where
             scan_done: platform.new_event(EventKind::Notification),
             suspend_done: platform.new_event(EventKind::Notification),
             balloon_done: platform.new_event(EventKind::Notification),
-            threads: spin::Mutex::new(None),
-            in_d0: spin::Mutex::new(None),
-            balloon: spin::Mutex::new(None),
-            timers: spin::Mutex::new(Vec::new()),
+            threads: IrqlLock::dispatch(platform.clone(), None),
+            in_d0: IrqlLock::dispatch(platform.clone(), None),
+            balloon: IrqlLock::dispatch(platform.clone(), None),
+            timers: IrqlLock::dispatch(platform.clone(), Vec::new()),
             rounds: Arc::new(LevelLock::at(IrqlLevel::HIGH, Rounds::new())),
             subsystems,
         })
@@ -237,8 +240,7 @@ where
         M: BalloonMemory + 'static,
         K: BalloonStore + 'static,
     {
-        let mut threads = self.threads.lock();
-        if threads.is_some() {
+        if self.threads.lock().is_some() {
             return Ok(());
         }
         let platform = &self.subsystems.platform;
@@ -273,16 +275,21 @@ where
         .map_err(|_| ntstatus::STATUS_INSUFFICIENT_RESOURCES)?;
         let balloon = match balloon {
             Some(balloon) => {
-                *self.balloon.lock() = Some(Arc::clone(&balloon) as Arc<dyn BalloonControl>);
+                let control = Arc::clone(&balloon) as Arc<dyn BalloonControl>;
+                let previous = self.balloon.lock().replace(control);
+                drop(previous);
                 Some(self.start_balloon(balloon, suspend.waker())?)
             }
             None => None,
         };
-        *threads = Some(Threads {
+        // START is the only caller: nothing can have started threads meanwhile, and if it
+        // had, the ones replaced are stopped here, below DISPATCH_LEVEL.
+        let replaced = self.threads.lock().replace(Threads {
             scan,
             suspend,
             balloon,
         });
+        drop(replaced);
         Ok(())
     }
 
@@ -439,7 +446,8 @@ where
                 FDO,
             )
             .ok();
-        *self.in_d0.lock() = Some(InD0 { watches, late });
+        let previous = self.in_d0.lock().replace(InD0 { watches, late });
+        drop(previous);
         self.fdo.lock().device_up_done(true);
         Ok(())
     }
@@ -448,7 +456,8 @@ where
     /// removal veto).
     #[must_use]
     pub fn balloon_size(&self) -> Option<u64> {
-        self.balloon.lock().as_ref().map(|balloon| balloon.size())
+        let balloon = self.balloon.lock().clone();
+        balloon.map(|balloon| balloon.size())
     }
 
     /// Whether a balloon thread runs.
@@ -541,26 +550,29 @@ where
                 "FDO: no drivers/ entry ({error})"
             );
         }
-        let mut balloon = false;
-        if let Some(threads) = self.threads.lock().as_ref() {
-            let mut wakers = alloc::vec![
-                (&b"device"[..], threads.scan.waker()),
-                (&b"control/shutdown"[..], threads.suspend.waker()),
-            ];
-            if let Some(thread) = threads.balloon.as_ref() {
-                balloon = true;
-                wakers.push((&b"memory/target"[..], thread.waker()));
-            }
-            for (path, waker) in wakers {
-                match store.watch_add(None, path, Arc::new(WakeOnWatch(waker)), 0) {
-                    Ok(watch) => watches.push(watch),
-                    Err(error) => plog!(
-                        self.subsystems.platform,
-                        Warning,
-                        "FDO: no watch on {} ({error})",
-                        String::from_utf8_lossy(path)
-                    ),
+        let (wakers, balloon) = {
+            let threads = self.threads.lock();
+            let mut wakers = Vec::new();
+            let mut balloon = false;
+            if let Some(threads) = threads.as_ref() {
+                wakers.push((&b"device"[..], threads.scan.waker()));
+                wakers.push((&b"control/shutdown"[..], threads.suspend.waker()));
+                if let Some(thread) = threads.balloon.as_ref() {
+                    balloon = true;
+                    wakers.push((&b"memory/target"[..], thread.waker()));
                 }
+            }
+            (wakers, balloon)
+        };
+        for (path, waker) in wakers {
+            match store.watch_add(None, path, Arc::new(WakeOnWatch(waker)), 0) {
+                Ok(watch) => watches.push(watch),
+                Err(error) => plog!(
+                    self.subsystems.platform,
+                    Warning,
+                    "FDO: no watch on {} ({error})",
+                    String::from_utf8_lossy(path)
+                ),
             }
         }
         toolstack::announce_features(&store, balloon);
@@ -595,7 +607,7 @@ where
         );
         *self.rounds.lock(platform) = Rounds::new();
         let period = u64::from(seconds / 2).saturating_mul(10_000_000);
-        let mut timers = self.timers.lock();
+        let mut timers = Vec::new();
         for cpu in 0..platform.processor_count() {
             let Ok(vcpu) = services.processor_vcpu_id(cpu) else {
                 continue;
@@ -635,7 +647,7 @@ where
             timers.push((vcpu, channel));
         }
         let armed = !timers.is_empty();
-        drop(timers);
+        self.timers.lock().extend(timers);
         if armed && let Err(status) = services.system_set_watchdog(seconds) {
             plog!(*platform, Error, "FDO: watchdog not armed ({status:08x})");
         }
