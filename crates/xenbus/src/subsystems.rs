@@ -118,10 +118,10 @@ where
     pub console: Arc<FdoConsole<P, S, I>>,
     console_acquired: core::sync::atomic::AtomicBool,
     started: IrqlLock<P, Option<Registrations>>,
-    watchdog_period: spin::Mutex<Duration>,
-    watchdog: spin::Mutex<Option<Worker<P>>>,
+    watchdog_period: IrqlLock<P, Duration>,
+    watchdog: IrqlLock<P, Option<Worker<P>>>,
     /// The `VIRQ_DEBUG` channel (upstream's FDO opens it on CPU 0).
-    virq_debug: spin::Mutex<Option<Arc<Channel>>>,
+    virq_debug: IrqlLock<P, Option<Arc<Channel>>>,
     /// Runs DEBUG's trigger for a `VIRQ_DEBUG` event (shared with the channel's callback,
     /// which must not hold the composition).
     virq_debug_dpc: Arc<P::Dpc>,
@@ -206,6 +206,12 @@ where
         let dumping = Arc::clone(&debug);
         let virq_debug_dpc =
             Arc::new(platform.new_dpc(Some(0), Arc::new(move || dumping.trigger(None))));
+        let watchdog_period = IrqlLock::dispatch(
+            platform.clone(),
+            Duration::from_secs(watchdog::PERIOD_SECONDS),
+        );
+        let watchdog = IrqlLock::dispatch(platform.clone(), None);
+        let virq_debug = IrqlLock::dispatch(platform.clone(), None);
         Ok(Arc::new(Self {
             platform,
             services,
@@ -220,9 +226,9 @@ where
             console,
             console_acquired: core::sync::atomic::AtomicBool::new(false),
             started,
-            watchdog_period: spin::Mutex::new(Duration::from_secs(watchdog::PERIOD_SECONDS)),
-            watchdog: spin::Mutex::new(None),
-            virq_debug: spin::Mutex::new(None),
+            watchdog_period,
+            watchdog,
+            virq_debug,
             virq_debug_dpc,
         }))
     }
@@ -269,7 +275,8 @@ where
     /// `DISPATCH_LEVEL` lock its own processor was holding when the interrupt arrived. A stale
     /// channel (after a resume) is closed first; failure to open is logged and tolerated.
     fn open_virq_debug(&self) {
-        if let Some(stale) = self.virq_debug.lock().take() {
+        let stale = self.virq_debug.lock().take();
+        if let Some(stale) = stale {
             self.evtchn.close(stale);
         }
         let dpc = Arc::clone(&self.virq_debug_dpc);
@@ -287,7 +294,10 @@ where
         match opened {
             Ok(channel) => {
                 let _ = self.evtchn.unmask(&channel, false, true);
-                *self.virq_debug.lock() = Some(channel);
+                let stale = self.virq_debug.lock().replace(channel);
+                if let Some(stale) = stale {
+                    self.evtchn.close(stale);
+                }
             }
             Err(error) => plog!(
                 self.platform,
@@ -332,7 +342,7 @@ where
             }
         });
         match started {
-            Ok(worker) => *self.watchdog.lock() = Some(worker),
+            Ok(worker) => drop(self.watchdog.lock().replace(worker)),
             Err(error) => plog!(self.platform, Error, "STORE: no watchdog thread ({error})"),
         }
     }
@@ -455,10 +465,12 @@ where
         let Some(registrations) = self.started.lock().take() else {
             return;
         };
-        if let Some(worker) = self.watchdog.lock().take() {
+        let worker = self.watchdog.lock().take();
+        if let Some(worker) = worker {
             worker.stop();
         }
-        if let Some(channel) = self.virq_debug.lock().take() {
+        let channel = self.virq_debug.lock().take();
+        if let Some(channel) = channel {
             self.evtchn.close(channel);
         }
         let _ = self.virq_debug_dpc.remove();

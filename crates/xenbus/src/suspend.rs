@@ -268,7 +268,10 @@ impl<P: Platform + Rendezvous, S: XenServices> Suspend<P, S> {
             suspend: self,
             early,
             late,
-            outcome: spin::Mutex::new(SuspendOutcome::Failed(STATUS_CANCELLED)),
+            outcome: IrqlLock::high(
+                self.platform.clone(),
+                SuspendOutcome::Failed(STATUS_CANCELLED),
+            ),
         };
         self.platform.rendezvous(&plan);
         plog!(self.platform, Info, "SUSPEND: <====");
@@ -341,7 +344,8 @@ struct Plan<'a, P: Platform + Rendezvous, S: XenServices> {
     suspend: &'a Suspend<P, S>,
     early: Vec<Arc<SuspendCallback>>,
     late: Vec<Arc<SuspendCallback>>,
-    outcome: spin::Mutex<SuspendOutcome>,
+    /// Written by the owner at HIGH_LEVEL.
+    outcome: IrqlLock<P, SuspendOutcome>,
 }
 
 impl<P: Platform + Rendezvous, S: XenServices> RendezvousPlan for Plan<'_, P, S> {

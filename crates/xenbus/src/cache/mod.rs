@@ -742,7 +742,7 @@ impl<P: Platform> Shared<P> {
 /// The `XENBUS_CACHE` context: reference count, live caches and the monitor thread.
 pub struct CacheContext<P: Platform> {
     shared: Arc<Shared<P>>,
-    monitor: spin::Mutex<Option<Worker<P>>>,
+    monitor: IrqlLock<P, Option<Worker<P>>>,
 }
 
 impl<P: Platform> fmt::Debug for CacheContext<P> {
@@ -799,7 +799,7 @@ impl<P: Platform> CacheContext<P> {
         };
         Ok(Self {
             shared,
-            monitor: spin::Mutex::new(monitor),
+            monitor: IrqlLock::dispatch(platform.clone(), monitor),
         })
     }
 
