@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Copyright (c) 2026 The XenBus-rs Authors */
+
+/*
+ * xenchild.sys: a test-only WDM function driver for a xenbus.sys child PDO (never shipped:
+ * scripts/build-child-driver puts it in target/package-test, not target/package). It is what
+ * an existing C child driver (xenvif, xenvbd, xeniface) is to xenbus.sys, minus the device:
+ *
+ * - DriverEntry registers AddDevice, Unload and the dispatch routines (PnP, power, and every
+ *   other major function passed down);
+ * - AddDevice creates the FDO (IoCreateDevice) and attaches it to the PDO's stack
+ *   (IoAttachDeviceToDeviceStack);
+ * - IRP_MN_START_DEVICE is forwarded down and waited for; once the PDO has started, the checks
+ *   of checks.c run (the same ones as the host test, without its host-only powers), each
+ *   interface queried with an IRP_MN_QUERY_INTERFACE IRP sent down the stack the way xenvif's
+ *   FdoQueryInterface does (IoBuildSynchronousFsdRequest, a KEVENT, the IRP's status
+ *   STATUS_NOT_SUPPORTED); each result is printed with DbgPrintEx as
+ *   "xenchild: PASS <name> <what>" or "xenchild: FAIL <name>: <detail>", then
+ *   "xenchild: interfaces: N passed, M failed". Then the driver holds STORE (acquired), as a
+ *   child does while started;
+ * - STOP, SURPRISE_REMOVAL and REMOVE release STORE; REMOVE then passes the IRP down, detaches
+ *   and deletes the FDO.
+ *
+ * The start never fails because a check did: the result is in the log. Side effects of the
+ * checks on the machine: nodes under our xenstore home's data/, a reboot request for
+ * "xenvif" through UNPLUG, text on the PV console.
+ *
+ * Only documented WDM routines. Imports, all from ntoskrnl.exe (none from HAL.dll; the audit of
+ * scripts/build-child-driver checks this list against the linked image):
+ *   DbgPrintEx IoAttachDeviceToDeviceStack IoBuildSynchronousFsdRequest IoCreateDevice
+ *   IoDeleteDevice IoDetachDevice IofCallDriver IofCompleteRequest KeClearEvent
+ *   KeDelayExecutionThread KeFlushQueuedDpcs KeInitializeEvent KeQueryActiveProcessorCountEx
+ *   KeReadStateEvent KeSetEvent KeWaitForSingleObject PoCallDriver _vsnprintf memcpy memset
+ *   strcmp strlen
+ * (IoCallDriver and IoCompleteRequest are the WDK's macros for IofCallDriver and
+ * IofCompleteRequest; IoGetCurrentIrpStackLocation, IoSkipCurrentIrpStackLocation,
+ * IoCopyCurrentIrpStackLocationToNext and IoSetCompletionRoutine are inline.)
+ */
+
+#include <wdm.h>
+#include <stdarg.h>
+
+#include "store_interface.h"
+#include "checks.h"
+
+#define XC_PREFIX "xenchild: "
+
+/* Exported by ntoskrnl.exe (the C runtime's, declared by <stdio.h> in user mode). */
+int __cdecl _vsnprintf(char *Buffer, size_t Count, const char *Format, va_list Arguments);
+
+typedef struct _XC_FDO {
+    PDEVICE_OBJECT Self;
+    PDEVICE_OBJECT Pdo;
+    PDEVICE_OBJECT Lower;
+    /* STORE, held (acquired) from a successful start until stop or removal. */
+    BOOLEAN HoldingStore;
+    struct _XENBUS_STORE_INTERFACE_V2 Store;
+    struct xc_result Result;
+} XC_FDO, *PXC_FDO;
+
+/* The checks' events, and one run of the checks at a time (checks.c keeps its state in
+   statics): a synchronization event, signalled when free. */
+static KEVENT XcEvents[XC_EVENTS];
+static KEVENT XcRunLock;
+
+DRIVER_INITIALIZE DriverEntry;
+static DRIVER_ADD_DEVICE XcAddDevice;
+static DRIVER_UNLOAD XcUnload;
+static DRIVER_DISPATCH XcDispatchPnp;
+static DRIVER_DISPATCH XcDispatchPower;
+static DRIVER_DISPATCH XcDispatchOther;
+static IO_COMPLETION_ROUTINE XcSignal;
+
+static void XcVLog(const char *Format, va_list Arguments)
+{
+    char line[512];
+    int length;
+
+    /* _vsnprintf does not terminate a line it truncates. */
+    length = _vsnprintf(line, sizeof(line) - 1, Format, Arguments);
+    line[sizeof(line) - 1] = '\0';
+    if (length < 0)
+        line[sizeof(line) - 2] = '~';
+    (void)DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_ERROR_LEVEL, XC_PREFIX "%s\n", line);
+}
+
+static void XcLog(const char *Format, ...) __attribute__((format(ms_printf, 1, 2)));
+
+static void XcLog(const char *Format, ...)
+{
+    va_list arguments;
+
+    va_start(arguments, Format);
+    XcVLog(Format, arguments);
+    va_end(arguments);
+}
+
+/* ---- the seam of checks.h ------------------------------------------------------------- */
+
+static NTSTATUS XcQueryInterface(void *Context, const GUID *Guid, USHORT Version, USHORT Size,
+                                 PVOID Buffer)
+{
+    PXC_FDO Fdo = Context;
+    KEVENT Event;
+    IO_STATUS_BLOCK StatusBlock;
+    PIRP Irp;
+    PIO_STACK_LOCATION StackLocation;
+    NTSTATUS status;
+
+    KeInitializeEvent(&Event, NotificationEvent, FALSE);
+    RtlZeroMemory(&StatusBlock, sizeof(StatusBlock));
+
+    Irp = IoBuildSynchronousFsdRequest(IRP_MJ_PNP, Fdo->Lower, NULL, 0, NULL, &Event,
+                                       &StatusBlock);
+    if (Irp == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+
+    StackLocation = IoGetNextIrpStackLocation(Irp);
+    StackLocation->MinorFunction = IRP_MN_QUERY_INTERFACE;
+    StackLocation->Parameters.QueryInterface.InterfaceType = Guid;
+    StackLocation->Parameters.QueryInterface.Size = Size;
+    StackLocation->Parameters.QueryInterface.Version = Version;
+    StackLocation->Parameters.QueryInterface.Interface = (PINTERFACE)Buffer;
+    StackLocation->Parameters.QueryInterface.InterfaceSpecificData = NULL;
+
+    /* A PnP IRP starts as "not handled". */
+    Irp->IoStatus.Status = STATUS_NOT_SUPPORTED;
+
+    status = IoCallDriver(Fdo->Lower, Irp);
+    if (status == STATUS_PENDING) {
+        (void)KeWaitForSingleObject(&Event, Executive, KernelMode, FALSE, NULL);
+        status = StatusBlock.Status;
+    }
+    return status;
+}
+
+static void XcPrint(void *Context, const char *Format, ...)
+{
+    va_list arguments;
+
+    (void)Context;
+    va_start(arguments, Format);
+    XcVLog(Format, arguments);
+    va_end(arguments);
+}
+
+static void XcSleepMs(void *Context, ULONG Milliseconds)
+{
+    LARGE_INTEGER Interval;
+
+    (void)Context;
+    Interval.QuadPart = -(LONGLONG)Milliseconds * 10000; /* relative, 100 ns units */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &Interval);
+}
+
+static void XcFlushDpcs(void *Context)
+{
+    (void)Context;
+    KeFlushQueuedDpcs();
+}
+
+static PKEVENT XcEvent(void *Context, unsigned Index)
+{
+    (void)Context;
+    return Index < XC_EVENTS ? &XcEvents[Index] : NULL;
+}
+
+static void XcEventReset(void *Context, PKEVENT Event)
+{
+    (void)Context;
+    KeClearEvent(Event);
+}
+
+static int XcEventIsSet(void *Context, PKEVENT Event)
+{
+    (void)Context;
+    return KeReadStateEvent(Event) != 0;
+}
+
+/* ---- start and stop ------------------------------------------------------------------- */
+
+/* Runs the checks, then holds STORE. PASSIVE_LEVEL, the PDO started. */
+static void XcStart(PXC_FDO Fdo)
+{
+    struct xc_env env;
+    NTSTATUS status;
+
+    (void)KeWaitForSingleObject(&XcRunLock, Executive, KernelMode, FALSE, NULL);
+    for (unsigned i = 0; i < XC_EVENTS; i++)
+        KeInitializeEvent(&XcEvents[i], NotificationEvent, FALSE);
+    RtlZeroMemory(&env, sizeof(env));
+    env.context = Fdo;
+    env.query_interface = XcQueryInterface;
+    env.print = XcPrint;
+    env.sleep_ms = XcSleepMs;
+    env.flush_dpcs = XcFlushDpcs;
+    env.event = XcEvent;
+    env.event_reset = XcEventReset;
+    env.event_is_set = XcEventIsSet;
+    env.processors = KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS);
+    env.domid = -1;
+    env.verbose = 1;
+    env.host = NULL;
+    XcLog("checks start (PDO %p, %u processors)", (void *)Fdo->Pdo, (unsigned)env.processors);
+    xc_run(&env, &Fdo->Result);
+    (void)KeSetEvent(&XcRunLock, IO_NO_INCREMENT, FALSE);
+
+    RtlZeroMemory(&Fdo->Store, sizeof(Fdo->Store));
+    status = XcQueryInterface(Fdo, &GUID_XENBUS_STORE_INTERFACE, 2, sizeof(Fdo->Store),
+                              &Fdo->Store);
+    if (NT_SUCCESS(status))
+        status = Fdo->Store.StoreAcquire((PINTERFACE)&Fdo->Store);
+    if (NT_SUCCESS(status)) {
+        Fdo->HoldingStore = TRUE;
+        XcLog("holding STORE");
+    } else {
+        XcLog("STORE not held: %08x", (unsigned)status);
+    }
+}
+
+/* Releases what the device holds. */
+static void XcStop(PXC_FDO Fdo)
+{
+    if (Fdo->HoldingStore) {
+        Fdo->Store.StoreRelease((PINTERFACE)&Fdo->Store);
+        Fdo->HoldingStore = FALSE;
+        XcLog("released STORE");
+    }
+}
+
+/* ---- IRPs ----------------------------------------------------------------------------- */
+
+static NTSTATUS XcSignal(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)KeSetEvent((PKEVENT)Context, IO_NO_INCREMENT, FALSE);
+    /* The IRP is ours again: XcForwardAndWait completes it. */
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* Sends the IRP down and waits until the lower drivers completed it; returns its status. */
+static NTSTATUS XcForwardAndWait(PXC_FDO Fdo, PIRP Irp)
+{
+    KEVENT Event;
+    NTSTATUS status;
+
+    KeInitializeEvent(&Event, NotificationEvent, FALSE);
+    IoCopyCurrentIrpStackLocationToNext(Irp);
+    IoSetCompletionRoutine(Irp, XcSignal, &Event, TRUE, TRUE, TRUE);
+    status = IoCallDriver(Fdo->Lower, Irp);
+    if (status == STATUS_PENDING) {
+        (void)KeWaitForSingleObject(&Event, Executive, KernelMode, FALSE, NULL);
+        status = Irp->IoStatus.Status;
+    }
+    return status;
+}
+
+static NTSTATUS XcPassDown(PXC_FDO Fdo, PIRP Irp)
+{
+    IoSkipCurrentIrpStackLocation(Irp);
+    return IoCallDriver(Fdo->Lower, Irp);
+}
+
+static NTSTATUS XcDispatchPnp(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PXC_FDO Fdo = DeviceObject->DeviceExtension;
+    PIO_STACK_LOCATION StackLocation = IoGetCurrentIrpStackLocation(Irp);
+    PDEVICE_OBJECT Lower;
+    NTSTATUS status;
+
+    switch (StackLocation->MinorFunction) {
+    case IRP_MN_START_DEVICE:
+        status = XcForwardAndWait(Fdo, Irp);
+        if (NT_SUCCESS(status))
+            XcStart(Fdo);
+        else
+            XcLog("the PDO did not start: %08x", (unsigned)status);
+        Irp->IoStatus.Status = status;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return status;
+
+    case IRP_MN_QUERY_STOP_DEVICE:
+    case IRP_MN_CANCEL_STOP_DEVICE:
+    case IRP_MN_QUERY_REMOVE_DEVICE:
+    case IRP_MN_CANCEL_REMOVE_DEVICE:
+        Irp->IoStatus.Status = STATUS_SUCCESS;
+        return XcPassDown(Fdo, Irp);
+
+    case IRP_MN_STOP_DEVICE:
+    case IRP_MN_SURPRISE_REMOVAL:
+        XcStop(Fdo);
+        Irp->IoStatus.Status = STATUS_SUCCESS;
+        return XcPassDown(Fdo, Irp);
+
+    case IRP_MN_REMOVE_DEVICE:
+        XcStop(Fdo);
+        Irp->IoStatus.Status = STATUS_SUCCESS;
+        Lower = Fdo->Lower;
+        status = XcPassDown(Fdo, Irp);
+        IoDetachDevice(Lower);
+        IoDeleteDevice(DeviceObject); /* Fdo is gone from here on */
+        XcLog("removed");
+        return status;
+
+    default:
+        return XcPassDown(Fdo, Irp);
+    }
+}
+
+/* Windows Vista and later: no PoStartNextPowerIrp, PoCallDriver passes the IRP down. */
+static NTSTATUS XcDispatchPower(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PXC_FDO Fdo = DeviceObject->DeviceExtension;
+
+    IoSkipCurrentIrpStackLocation(Irp);
+    return PoCallDriver(Fdo->Lower, Irp);
+}
+
+static NTSTATUS XcDispatchOther(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    return XcPassDown(DeviceObject->DeviceExtension, Irp);
+}
+
+/* ---- driver --------------------------------------------------------------------------- */
+
+static NTSTATUS XcAddDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Pdo)
+{
+    PDEVICE_OBJECT Self = NULL;
+    PXC_FDO Fdo;
+    NTSTATUS status;
+
+    status = IoCreateDevice(DriverObject, sizeof(XC_FDO), NULL, FILE_DEVICE_UNKNOWN,
+                            FILE_DEVICE_SECURE_OPEN, FALSE, &Self);
+    if (!NT_SUCCESS(status)) {
+        XcLog("AddDevice: IoCreateDevice failed: %08x", (unsigned)status);
+        return status;
+    }
+    Fdo = Self->DeviceExtension;
+    RtlZeroMemory(Fdo, sizeof(*Fdo));
+    Fdo->Self = Self;
+    Fdo->Pdo = Pdo;
+    Fdo->Lower = IoAttachDeviceToDeviceStack(Self, Pdo);
+    if (Fdo->Lower == NULL) {
+        XcLog("AddDevice: IoAttachDeviceToDeviceStack failed");
+        IoDeleteDevice(Self);
+        return STATUS_NO_SUCH_DEVICE;
+    }
+    Self->Flags |= DO_POWER_PAGABLE;
+    Self->Flags &= ~DO_DEVICE_INITIALIZING;
+    XcLog("AddDevice: FDO %p on PDO %p", (void *)Self, (void *)Pdo);
+    return STATUS_SUCCESS;
+}
+
+static VOID XcUnload(PDRIVER_OBJECT DriverObject)
+{
+    (void)DriverObject;
+    XcLog("Unload");
+}
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    KeInitializeEvent(&XcRunLock, SynchronizationEvent, TRUE);
+    for (unsigned i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
+        DriverObject->MajorFunction[i] = XcDispatchOther;
+    DriverObject->MajorFunction[IRP_MJ_PNP] = XcDispatchPnp;
+    DriverObject->MajorFunction[IRP_MJ_POWER] = XcDispatchPower;
+    DriverObject->DriverExtension->AddDevice = XcAddDevice;
+    DriverObject->DriverUnload = XcUnload;
+    XcLog("DriverEntry: AddDevice, Unload, PnP and power dispatch registered");
+    return STATUS_SUCCESS;
+}
