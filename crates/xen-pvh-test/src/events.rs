@@ -130,6 +130,20 @@ pub fn interrupt(frame: &mut Frame) {
     if vector == 13 && crate::nt::cr8::emulate(frame) {
         return;
     }
+    if vector == 14 {
+        let address: u64;
+        // SAFETY: reading CR2 (the faulting address) has no side effect.
+        unsafe {
+            core::arch::asm!("mov {}, cr2", out(reg) address, options(nomem, nostack, preserves_flags));
+        }
+        if let Some(thread) = crate::nt::sched::overflowed(address) {
+            crate::harness::fatal(format_args!(
+                "thread {thread} overflowed its stack: page fault on its guard page at \
+                 {address:#x}, rip {:#x}",
+                frame.rip
+            ));
+        }
+    }
     if vector < 32 {
         crate::harness::fatal(format_args!(
             "exception {vector} error {:#x} at rip {:#x} rsp {:#x} on cpu {}",

@@ -45,8 +45,9 @@ fn inl(port: u16) -> u32 {
 }
 
 /// Configuration space through ports `0xCF8`/`0xCFC` (the kernel runs with interrupts off, so
-/// nothing else uses the address register between the two accesses).
-struct Ports;
+/// nothing else uses the address register between the two accesses). The stand-in's PCI bus
+/// driver serves `BUS_INTERFACE_STANDARD` and `IRP_MN_READ_CONFIG` through it too.
+pub struct Ports;
 
 impl ConfigSpace for Ports {
     fn read32(&mut self, at: Bdf, offset: u8) -> u32 {

@@ -34,7 +34,8 @@ use ntddk::consts::{
 };
 use ntddk::types::{
     CM_FULL_RESOURCE_DESCRIPTOR, CM_PARTIAL_RESOURCE_DESCRIPTOR, CM_PARTIAL_RESOURCE_INTERRUPT,
-    CM_PARTIAL_RESOURCE_LIST, CM_PARTIAL_RESOURCE_RANGE, CM_RESOURCE_LIST,
+    CM_PARTIAL_RESOURCE_LIST, CM_PARTIAL_RESOURCE_RANGE, CM_RESOURCE_LIST, IO_RESOURCE_DESCRIPTOR,
+    IO_RESOURCE_INTERRUPT, IO_RESOURCE_LIST, IO_RESOURCE_RANGE, IO_RESOURCE_REQUIREMENTS_LIST,
 };
 
 /// The Xen platform device's vendor (`XenSource`).
@@ -671,6 +672,225 @@ fn put_descriptor(buf: &mut [u8], at: usize, r: &Resource) {
     }
 }
 
+/// The IDT vector the stand-in assigns to GSI `gsi`'s line: `0x70 + gsi`.
+///
+/// For the 64 GSIs an HVM guest's IO-APICs can have, its IRQL (`vector >> 4` as on Windows
+/// x64) is then a device IRQL (7..10; `DISPATCH_LEVEL` is 2, `CLOCK_LEVEL` 13).
+#[must_use]
+pub const fn interrupt_vector(gsi: u32) -> u32 {
+    0x70 + (gsi & 0x3f)
+}
+
+/// The IRQL Windows x64 gives interrupt vector `vector` (its priority class).
+#[must_use]
+pub fn vector_irql(vector: u32) -> u8 {
+    u8::try_from((vector >> 4) & 0xf).unwrap_or(0)
+}
+
+/// `raw` translated as the HAL translates a PCI function's resources on an x64 APIC machine.
+///
+/// Ports stay ports (x86 has an I/O space), memory is at the same CPU physical address, a line
+/// interrupt becomes its IDT vector ([`interrupt_vector`]) with `Level` its IRQL
+/// ([`vector_irql`]) and `Affinity` the `processors` active processors.
+#[must_use]
+pub fn translate(raw: &[Resource], processors: u32) -> Vec<Resource> {
+    let affinity = if processors >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << processors.max(1)) - 1
+    };
+    raw.iter()
+        .map(|r| match *r {
+            Resource::Interrupt { vector, flags, .. } => {
+                let translated = interrupt_vector(vector);
+                Resource::Interrupt {
+                    level: u16::from(vector_irql(translated)),
+                    vector: translated,
+                    affinity,
+                    flags,
+                }
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// `PCI_SLOT_NUMBER` of a function as `u.AsULONG`: device in bits 0..4, function in 5..7.
+#[must_use]
+pub fn slot_number(bdf: Bdf) -> u32 {
+    u32::from(bdf.device & 0x1f) | u32::from(bdf.function & 0x7) << 5
+}
+
+/// Bytes of the fixed part of an `IO_RESOURCE_REQUIREMENTS_LIST` up to its first descriptor.
+pub const FIRST_REQUIREMENT: usize =
+    offset_of!(IO_RESOURCE_REQUIREMENTS_LIST, List) + offset_of!(IO_RESOURCE_LIST, Descriptors);
+/// Bytes of one `IO_RESOURCE_DESCRIPTOR`.
+pub const REQUIREMENT_BYTES: usize = size_of::<IO_RESOURCE_DESCRIPTOR>();
+const _: () = assert!(FIRST_REQUIREMENT == 40 && REQUIREMENT_BYTES == 32);
+
+/// `raw` as the `IO_RESOURCE_REQUIREMENTS_LIST` the PCI driver reports for a function.
+///
+/// The firmware assignment is fixed: one alternative list, each BAR a range requirement that
+/// only its current assignment satisfies (aligned to its size), the line interrupt its GSI.
+#[must_use]
+pub fn requirements_list(bus: u32, slot: u32, raw: &[Resource]) -> Vec<u8> {
+    let size = FIRST_REQUIREMENT + REQUIREMENT_BYTES * raw.len();
+    let mut buf = alloc::vec![0u8; size];
+    let list = offset_of!(IO_RESOURCE_REQUIREMENTS_LIST, List);
+    let count = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+    for (at, bytes) in [
+        (
+            offset_of!(IO_RESOURCE_REQUIREMENTS_LIST, ListSize),
+            &u32::try_from(size).unwrap_or(u32::MAX).to_le_bytes()[..],
+        ),
+        (
+            offset_of!(IO_RESOURCE_REQUIREMENTS_LIST, InterfaceType),
+            &PCIBus.to_le_bytes()[..],
+        ),
+        (
+            offset_of!(IO_RESOURCE_REQUIREMENTS_LIST, BusNumber),
+            &bus.to_le_bytes()[..],
+        ),
+        (
+            offset_of!(IO_RESOURCE_REQUIREMENTS_LIST, SlotNumber),
+            &slot.to_le_bytes()[..],
+        ),
+        (
+            offset_of!(IO_RESOURCE_REQUIREMENTS_LIST, AlternativeLists),
+            &1u32.to_le_bytes()[..],
+        ),
+        (
+            list + offset_of!(IO_RESOURCE_LIST, Version),
+            &1u16.to_le_bytes()[..],
+        ),
+        (
+            list + offset_of!(IO_RESOURCE_LIST, Revision),
+            &1u16.to_le_bytes()[..],
+        ),
+        (
+            list + offset_of!(IO_RESOURCE_LIST, Count),
+            &count.to_le_bytes()[..],
+        ),
+    ] {
+        put(&mut buf, at, bytes);
+    }
+    for (i, r) in raw.iter().enumerate() {
+        put_requirement(&mut buf, FIRST_REQUIREMENT + REQUIREMENT_BYTES * i, r);
+    }
+    buf
+}
+
+/// Writes `r` as the `IO_RESOURCE_DESCRIPTOR` at `at`.
+fn put_requirement(buf: &mut [u8], at: usize, r: &Resource) {
+    let u = at + offset_of!(IO_RESOURCE_DESCRIPTOR, u);
+    put(
+        buf,
+        at + offset_of!(IO_RESOURCE_DESCRIPTOR, Type),
+        &[r.type_code()],
+    );
+    put(
+        buf,
+        at + offset_of!(IO_RESOURCE_DESCRIPTOR, ShareDisposition),
+        &[r.share()],
+    );
+    match *r {
+        Resource::Port {
+            start,
+            length,
+            flags,
+        }
+        | Resource::Memory {
+            start,
+            length,
+            flags,
+        } => {
+            put(
+                buf,
+                at + offset_of!(IO_RESOURCE_DESCRIPTOR, Flags),
+                &flags.to_le_bytes(),
+            );
+            let end = start.saturating_add(u64::from(length)).saturating_sub(1);
+            for (field, bytes) in [
+                (
+                    offset_of!(IO_RESOURCE_RANGE, Length),
+                    &length.to_le_bytes()[..],
+                ),
+                (
+                    offset_of!(IO_RESOURCE_RANGE, Alignment),
+                    &length.to_le_bytes()[..],
+                ),
+                (
+                    offset_of!(IO_RESOURCE_RANGE, MinimumAddress),
+                    &start.to_le_bytes()[..],
+                ),
+                (
+                    offset_of!(IO_RESOURCE_RANGE, MaximumAddress),
+                    &end.to_le_bytes()[..],
+                ),
+            ] {
+                put(buf, u + field, bytes);
+            }
+        }
+        Resource::Interrupt { vector, flags, .. } => {
+            put(
+                buf,
+                at + offset_of!(IO_RESOURCE_DESCRIPTOR, Flags),
+                &flags.to_le_bytes(),
+            );
+            for field in [
+                offset_of!(IO_RESOURCE_INTERRUPT, MinimumVector),
+                offset_of!(IO_RESOURCE_INTERRUPT, MaximumVector),
+            ] {
+                put(buf, u + field, &vector.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// The 256 bytes of type-0 configuration space a function's record implies.
+///
+/// IDs, command (I/O, memory and bus mastering on, as firmware leaves a device it assigned),
+/// class and revision, header type, each BAR's assigned base with its type bits, subsystem IDs,
+/// interrupt line and pin. The stand-in serves a function that is not on the machine's bus
+/// from it.
+#[must_use]
+pub fn config_image(f: &Function) -> [u8; 256] {
+    let mut image = [0u8; 256];
+    let mut put32 = |offset: u8, value: u32| {
+        put(&mut image, usize::from(offset), &value.to_le_bytes());
+    };
+    put32(reg::ID, u32::from(f.device) << 16 | u32::from(f.vendor));
+    put32(reg::COMMAND, COMMAND_IO | COMMAND_MEMORY | 1 << 2);
+    put32(
+        reg::CLASS_REVISION,
+        u32::from_le_bytes([f.revision, f.prog_if, f.subclass, f.class]),
+    );
+    put32(reg::HEADER, u32::from(f.header_type) << 16);
+    put32(
+        reg::SUBSYSTEM,
+        u32::from(f.subsystem) << 16 | u32::from(f.subsystem_vendor),
+    );
+    put32(
+        reg::INTERRUPT,
+        u32::from(f.interrupt_pin) << 8 | u32::from(f.interrupt_line),
+    );
+    for bar in &f.bars {
+        let offset = reg::BAR0 + 4 * bar.index;
+        let prefetch = if bar.prefetchable { 0x8 } else { 0 };
+        let low = u32::try_from(bar.base & 0xffff_ffff).unwrap_or(0);
+        let high = u32::try_from(bar.base >> 32).unwrap_or(0);
+        match bar.kind {
+            BarKind::Io => put32(offset, (low & !0x3) | 1),
+            BarKind::Memory32 => put32(offset, (low & !0xf) | prefetch),
+            BarKind::Memory64 => {
+                put32(offset, (low & !0xf) | 0x4 | prefetch);
+                put32(offset + 4, high);
+            }
+        }
+    }
+    image
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1085,5 +1305,120 @@ mod tests {
                 usize::MAX
             )
         );
+    }
+    #[test]
+    fn translation_gives_the_line_a_vector_and_device_irql() {
+        let mut m = Model::xenfv();
+        let found = enumerate(&mut m);
+        let platform = found.iter().find(|f| f.is_xen_platform()).unwrap();
+        let raw = resources(platform);
+        let translated = translate(&raw, 2);
+        assert_eq!(translated.len(), 3);
+        assert_eq!(translated[0], raw[0], "ports stay ports");
+        assert_eq!(translated[1], raw[1], "memory keeps its address");
+        assert_eq!(
+            translated[2],
+            Resource::Interrupt {
+                level: 8,
+                vector: 0x88,
+                affinity: 0b11,
+                flags: CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE
+            }
+        );
+        assert_eq!(vector_irql(interrupt_vector(63)), 10);
+        assert_eq!(vector_irql(interrupt_vector(0)), 7);
+    }
+
+    #[test]
+    fn the_requirements_list_has_wdm_h_layout() {
+        let raw = [
+            Resource::Port {
+                start: 0xc000,
+                length: 0x100,
+                flags: CM_RESOURCE_PORT_IO,
+            },
+            Resource::Interrupt {
+                level: 24,
+                vector: 24,
+                affinity: u64::MAX,
+                flags: 0,
+            },
+        ];
+        let bytes = requirements_list(0, slot_number(at(2, 0)), &raw);
+        assert_eq!(bytes.len(), 40 + 2 * 32);
+        // SAFETY: `bytes` holds the fixed part; read unaligned.
+        let head: IO_RESOURCE_REQUIREMENTS_LIST = unsafe {
+            bytes
+                .as_ptr()
+                .cast::<IO_RESOURCE_REQUIREMENTS_LIST>()
+                .read_unaligned()
+        };
+        assert_eq!(
+            (
+                head.ListSize,
+                head.InterfaceType,
+                head.SlotNumber,
+                head.AlternativeLists,
+                head.List[0].Count
+            ),
+            (104, PCIBus, 2, 1, 2)
+        );
+        let d = |i: usize| -> IO_RESOURCE_DESCRIPTOR {
+            let at = FIRST_REQUIREMENT + REQUIREMENT_BYTES * i;
+            // SAFETY: descriptor `i` lies inside `bytes`; read unaligned.
+            unsafe {
+                bytes[at..at + REQUIREMENT_BYTES]
+                    .as_ptr()
+                    .cast::<IO_RESOURCE_DESCRIPTOR>()
+                    .read_unaligned()
+            }
+        };
+        let port = d(0);
+        // SAFETY: a port descriptor's member is `Port`.
+        let range = unsafe { port.u.Port };
+        assert_eq!(
+            (
+                port.Type,
+                range.Length,
+                range.Alignment,
+                range.MinimumAddress,
+                range.MaximumAddress
+            ),
+            (CmResourceTypePort, 0x100, 0x100, 0xc000, 0xc0ff)
+        );
+        let line = d(1);
+        // SAFETY: an interrupt descriptor's member is `Interrupt`.
+        let i = unsafe { line.u.Interrupt };
+        assert_eq!(
+            (
+                line.Type,
+                line.ShareDisposition,
+                i.MinimumVector,
+                i.MaximumVector
+            ),
+            (CmResourceTypeInterrupt, CmResourceShareShared, 24, 24)
+        );
+    }
+
+    #[test]
+    fn a_config_image_enumerates_as_its_function() {
+        let mut m = Model::xenfv();
+        let found = enumerate(&mut m);
+        let platform = found.iter().find(|f| f.is_xen_platform()).unwrap().clone();
+        let image = config_image(&platform);
+        // A config space serving only that image at 00:02.0 (BAR writes of all ones read the
+        // size mask back, as the model's do).
+        let mut one = Model::default();
+        for offset in (0..=252u8).step_by(4) {
+            let i = usize::from(offset);
+            let value = u32::from_le_bytes(image[i..i + 4].try_into().unwrap());
+            if value != 0 || offset == reg::ID {
+                one.regs.insert((at(2, 0), offset), value);
+            }
+        }
+        one.bar_masks.insert((at(2, 0), reg::BAR0), 0xffff_ff00);
+        one.bar_masks.insert((at(2, 0), reg::BAR0 + 4), 0xff00_0000);
+        let again = enumerate(&mut one);
+        assert_eq!(again, vec![platform]);
     }
 }

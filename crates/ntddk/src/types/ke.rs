@@ -144,6 +144,57 @@ pub struct KTIMER {
     pub Period: ULONG,
 }
 
+/// `KWAIT_BLOCK` (Windows 8 and later): one object of a `KeWaitForMultipleObjects` wait.
+///
+/// It lives in the array the caller passes as `WaitBlockArray` (or the thread's own blocks for
+/// at most `THREAD_WAIT_OBJECTS`). The array is the kernel's for the length of the wait.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct KWAIT_BLOCK {
+    /// `WaitListEntry`: the link in the object's `WaitListHead`.
+    pub WaitListEntry: LIST_ENTRY,
+    /// `WaitType` (`WAIT_TYPE`: `WaitAll` 0, `WaitAny` 1).
+    pub WaitType: UCHAR,
+    /// `BlockState` (`KWAIT_BLOCK_STATE`).
+    pub BlockState: UCHAR,
+    /// `WaitKey`: the object's index in the wait.
+    pub WaitKey: USHORT,
+    /// `SpareLong`.
+    pub SpareLong: LONG,
+    /// `Thread` (in C a union with `NotificationQueue`).
+    pub Thread: PVOID,
+    /// `Object`.
+    pub Object: PVOID,
+    /// `SparePtr`.
+    pub SparePtr: PVOID,
+}
+
+// The Windows x64 DDK's layout (`wdm.h`, NTDDI_WIN8 and later): 48 bytes, 8-byte aligned.
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<KWAIT_BLOCK>() == 0x30);
+    assert!(align_of::<KWAIT_BLOCK>() == 8);
+    assert!(offset_of!(KWAIT_BLOCK, WaitListEntry) == 0x00);
+    assert!(offset_of!(KWAIT_BLOCK, WaitType) == 0x10);
+    assert!(offset_of!(KWAIT_BLOCK, BlockState) == 0x11);
+    assert!(offset_of!(KWAIT_BLOCK, WaitKey) == 0x12);
+    assert!(offset_of!(KWAIT_BLOCK, SpareLong) == 0x14);
+    assert!(offset_of!(KWAIT_BLOCK, Thread) == 0x18);
+    assert!(offset_of!(KWAIT_BLOCK, Object) == 0x20);
+    assert!(offset_of!(KWAIT_BLOCK, SparePtr) == 0x28);
+    // The dispatcher objects the stand-in kernel waits on, as the same DDK lays them out.
+    assert!(size_of::<DISPATCHER_HEADER>() == 0x18);
+    assert!(offset_of!(DISPATCHER_HEADER, SignalState) == 0x04);
+    assert!(offset_of!(DISPATCHER_HEADER, WaitListHead) == 0x08);
+    assert!(size_of::<KEVENT>() == 0x18);
+    assert!(size_of::<KTIMER>() == 0x40);
+    assert!(offset_of!(KTIMER, DueTime) == 0x18);
+    assert!(offset_of!(KTIMER, TimerListEntry) == 0x20);
+    assert!(offset_of!(KTIMER, Dpc) == 0x30);
+    assert!(offset_of!(KTIMER, Processor) == 0x38);
+    assert!(offset_of!(KTIMER, Period) == 0x3c);
+};
+
 /// `KSPIN_LOCK_QUEUE`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

@@ -35,18 +35,51 @@
 //! it traps and is emulated from the local APIC ([`cr8`]), which also explains why the stand-in
 //! configures no upcall delivery.
 //!
+//! Threads ([`sched`]): a cooperative scheduler on CPU 0 runs the system threads drivers create
+//! (`PsCreateSystemThread`), each on its own guarded stack, beside the boot thread that calls
+//! the drivers' entry points; a thread switches only inside a kernel routine (a wait, a delay,
+//! its exit), never preemptively. Events, timers (with their DPCs) and thread objects are
+//! waitable dispatcher objects; when every thread is blocked the idle loop lets time pass,
+//! fires timers and runs DPCs, and a deadlock fails the run naming the waiting threads. Time
+//! ([`clock`]) is the TSC at Xen's frequency, also published in `KUSER_SHARED_DATA`.
+//!
+//! Devices ([`routines::io`], [`routines::irp`], [`pnp`], [`pci_bus`]): the I/O manager's
+//! driver and device objects and IRPs with Windows' layouts (stack locations, completion
+//! routines walked up as `IopfCompleteRequest` walks them, work items, power IRPs), the PnP
+//! manager that loads a driver as Windows does for a device ([`pnp::bring_up`]: `DriverEntry`
+//! with the service key, `AddDevice`, the start sequence, child enumeration, removal) and the
+//! PCI bus driver's part: a PDO for a function found in configuration space, with its BARs and
+//! line interrupt as raw and translated resources and the answers `pci.sys` gives. Interrupts
+//! stay off; a connected line is delivered at poll points ([`routines::interrupt::poll`]: the
+//! PnP manager's loop and its waits) when its source is asserted (for the Xen platform device:
+//! vCPU 0's event-channel upcall pending), the service routine running at its DIRQL. The
+//! checks' WDM driver exercises all of it ([`checks`]); the entry point for running xenbus.sys
+//! on the Xen platform device's PDO is [`pnp::bring_up`] (what it still needs is in its docs).
+//!
 //! What the stand-in does not model, and why it does not matter for xen.sys today: interrupts
-//! (drivers run with interrupts off; nothing xen.sys imports needs them), a second running
-//! processor (with 2 vCPUs the second exists for Xen and for the processor queries, but is not
-//! started; DPC targets are recorded, not honoured), DPC delivery at the exact moment a driver
-//! lowers `cr8` itself (it happens at its next kernel call, see [`verifier`]), paging (all pool
-//! is resident), and time (registry write times read 0). Each gap is named where it would show.
+//! (drivers run with interrupts off; nothing xen.sys imports needs them; a connected line is
+//! only delivered at the poll points above, so a driver spinning on what only its interrupt
+//! service routine changes, without calling a kernel routine that polls, spins forever where
+//! Windows would interrupt it), hence preemption (a
+//! thread runs until it waits: a driver thread that spins waiting for another thread without
+//! calling a wait never lets it run, where Windows would preempt it; timers expire and DPCs run
+//! only at kernel entries and in the idle loop, not in the middle of driver code), thread
+//! priorities and APCs (alertable waits are never alerted), a second running processor (with 2
+//! vCPUs the second exists for Xen and for the processor queries, but is not started; DPC
+//! targets are recorded, not honoured), DPC delivery at the exact moment a driver lowers `cr8`
+//! itself (it happens at its next kernel call, see [`verifier`]), paging (all pool is
+//! resident), and registry write times (they read 0). Each gap is named where it would show.
 
 pub mod checks;
+pub mod clock;
 pub mod cr8;
 pub mod hive;
+pub mod kcall;
 pub mod loader;
+pub mod pci_bus;
+pub mod pnp;
 pub mod routines;
+pub mod sched;
 pub mod verifier;
 pub mod vm;
 pub mod xen_sys;
@@ -234,6 +267,22 @@ pub fn call_driver<T>(what: &str, f: impl FnOnce() -> T) -> T {
     value
 }
 
+// SAFETY: the linker script defines both symbols around the kernel's `.text` output section;
+// only their addresses are used.
+unsafe extern "C" {
+    safe static pvh_text_start: [u8; 0];
+    safe static pvh_text_end: [u8; 0];
+}
+
+/// Whether `address` is code a driver may hand the kernel as a routine: in an executable
+/// section of a loaded image, or in the stand-in's own text (the routines of its own drivers:
+/// the PCI bus driver, the checks' test driver).
+pub fn is_driver_code(address: u64) -> bool {
+    let start = (&raw const pvh_text_start).addr() as u64;
+    let end = (&raw const pvh_text_end).addr() as u64;
+    loader::is_loaded_code(address) || (address >= start && address < end)
+}
+
 /// A `UNICODE_STRING` over a UTF-16 copy of `text` (which must outlive its use).
 pub fn unicode_string(units: &mut [u16]) -> UNICODE_STRING {
     let bytes = u16::try_from(units.len() * 2).unwrap_or(0);
@@ -288,6 +337,9 @@ pub fn run(start_info: u64, scenario: Scenario) {
         );
     }
     routines::registry::install(boot_hive(options, hvm));
+    // Time (and KUSER_SHARED_DATA) and the boot thread, before any driver code runs.
+    clock::init();
+    sched::init();
     // An HVM guest: the emulated PCI bus as PnP would find it, before xen.sys touches it.
     let functions = if hvm {
         crate::hvm::enumerate()
@@ -363,6 +415,11 @@ fn run_scenario(
     match scenario {
         Scenario::Exports => {
             checks::exports(exports);
+            // The kernel routines xen.sys does not use but xenbus.sys does: threads, events,
+            // timers, waits, time, physical memory.
+            checks::kernel_objects();
+            // The I/O manager, PnP manager and PCI bus driver xenbus.sys will run on.
+            checks::io_and_pnp(functions);
             if crate::boot::is_hvm() {
                 // What xenbus.sys does at START: UnplugDevices, with this boot's requests (the
                 // forced disks and NICs); QEMU must drop the emulated disk and NIC.
@@ -402,6 +459,27 @@ fn summary() {
     kprintln!(
         "NT: {} cr8 reads emulated",
         cr8::EMULATED.load(core::sync::atomic::Ordering::Relaxed)
+    );
+    let s = sched::stats();
+    let (_, _, contiguous) = routines::mm::counts();
+    kprintln!(
+        "NT: {} threads created, {} context switches, {} waits blocked, {} timer expirations, \
+         {contiguous} contiguous allocations",
+        s.created,
+        s.switches,
+        s.blocked,
+        s.fired
+    );
+    let (devices, live_devices) = routines::io::device_counts();
+    let (irps, live_irps) = routines::irp::counts();
+    let (isr, claimed, unclaimed) = routines::interrupt::counts();
+    let (power, _) = routines::po::requests();
+    kprintln!(
+        "NT: I/O: {devices} device objects ({live_devices} live), {irps} IRPs ({live_irps} live), \
+         {} PnP IRPs sent, {power} power IRPs requested, {} work items run, {isr} interrupt \
+         service calls ({claimed} claimed, {unclaimed} unclaimed)",
+        pnp::sent().values().sum::<u32>(),
+        routines::work::ran()
     );
     kprintln!(
         "NT: {} routine calls checked, 0 violations; {} pool allocations, {} registry handles \

@@ -74,14 +74,18 @@ pub struct Call {
     pub irql: u8,
 }
 
-/// Starts checking a call of `routine`: counts it, reads the caller and the IRQL, and runs the
-/// DPCs that became due if the IRQL is below `DISPATCH_LEVEL`.
+/// Starts checking a call of `routine`: counts it, reads the caller and the IRQL, lets the
+/// scheduler see the time (`sched::on_enter`), and runs the DPCs that became due if the IRQL
+/// is below `DISPATCH_LEVEL`.
 pub fn enter(routine: &'static str) -> Call {
     let caller = CALLERS
         .get(arch::cpu_id())
         .map_or(0, |slot| slot.load(Ordering::SeqCst));
     let irql = irql();
     *CALLS.lock().entry(routine).or_insert(0) += 1;
+    // Time passes (timers fire, timeouts end) and a pending KeSetEvent(Wait = TRUE) is held to
+    // its promise.
+    super::sched::on_enter(routine, irql);
     if irql < DISPATCH_LEVEL {
         super::routines::dpc::run_due();
     }

@@ -144,3 +144,68 @@ pub fn unmap(virt: u64, pages: u64) {
         unsafe { asm!("invlpg [{}]", in(reg) address, options(nostack, preserves_flags)) };
     }
 }
+
+/// Page-level write-through and cache-disable (`PWT`, `PCD`): with the default PAT, both set
+/// is uncacheable (UC).
+const WRITE_THROUGH: u64 = 1 << 3;
+const CACHE_DISABLE: u64 = 1 << 4;
+/// A large page (a 1 GiB PDPT entry or a 2 MiB PD entry, as the boot identity map uses).
+const LARGE: u64 = 1 << 7;
+
+/// Maps `pages` frames from `phys` at `virt` for device or RAM access (`MmMapIoSpace`): writable
+/// unless `read_only`, never executable, uncached unless `cached`. False if a page was already
+/// mapped or a table could not be allocated.
+pub fn map_io(virt: u64, phys: u64, pages: u64, read_only: bool, cached: bool) -> bool {
+    if !map(
+        virt,
+        phys,
+        pages,
+        Rights {
+            write: !read_only,
+            execute: false,
+        },
+    ) {
+        return false;
+    }
+    if !cached {
+        for page in 0..pages {
+            if let Some(e) = leaf(virt + page * PAGE) {
+                e.fetch_or(WRITE_THROUGH | CACHE_DISABLE, Ordering::SeqCst);
+            }
+        }
+    }
+    true
+}
+
+/// The entry that maps `virt` and the size of the page it maps, without creating anything:
+/// `None` where nothing is mapped.
+fn walk(virt: u64) -> Option<(u64, u64)> {
+    let mut table = pml4();
+    // Levels: PML4 (no large pages), PDPT (1 GiB), PD (2 MiB), PT (4 KiB).
+    for (shift, large_ok) in [(39u32, false), (30, true), (21, true), (12, false)] {
+        // SAFETY: `table` is CR3's PML4 or a table a present entry of the previous level
+        // pointed to: live page-table pages (the boot code's or this module's).
+        let value = unsafe { entry(table, virt >> shift) }.load(Ordering::SeqCst);
+        if value & PRESENT == 0 {
+            return None;
+        }
+        if shift == 12 || (large_ok && value & LARGE != 0) {
+            return Some((value, 1u64 << shift));
+        }
+        table = value & FRAME_MASK;
+    }
+    None
+}
+
+/// The physical address `virt` maps to (through the boot identity map's large pages or this
+/// module's 4 KiB ones); `None` if it is not mapped.
+pub fn translate(virt: u64) -> Option<u64> {
+    let (value, size) = walk(virt)?;
+    let frame = value & FRAME_MASK & !(size - 1);
+    Some(frame | (virt & (size - 1)))
+}
+
+/// Whether the page at `virt` is mapped uncached (`PCD` set).
+pub fn is_uncached(virt: u64) -> bool {
+    walk(virt).is_some_and(|(value, _)| value & CACHE_DISABLE != 0)
+}

@@ -12,12 +12,24 @@
 //!   real hypervisor, in the spirit of `crates/xen-host/tests/c/xen_abi.c` (which makes the same
 //!   calls against a fake), the results compared with what Xen itself reports
 //!   ([`hypercalls`], [`log`], [`services`]);
+//! * [`kernel_objects`]: the kernel routines xenbus.sys needs beyond xen.sys's — system threads,
+//!   events, waits ([`threads`]), timers and time ([`timers`]), physical memory ([`memory`]) —
+//!   called as a driver calls them, with callbacks in a synthetic driver image ([`ktest`]);
+//! * [`io_and_pnp`]: the I/O manager, the PnP manager and the PCI bus driver's part, with a
+//!   small WDM driver of the checks' own on the Xen platform device's PDO ([`iomgr`],
+//!   [`iodrv`]);
 //! * [`leaks`]: after `DllUnload`, nothing of the image's left in the kernel.
 
 mod hypercalls;
+mod iodrv;
+mod iomgr;
+mod ktest;
 mod log;
+mod memory;
 pub mod rules;
 mod services;
+mod threads;
+mod timers;
 
 use super::routines::{self, bugcheck, debug, dpc, pool, registry};
 use super::xen_sys::Exports;
@@ -397,6 +409,36 @@ pub fn exports(e: &Exports) {
     services::run(e);
 }
 
+/// The kernel-object checks: threads, events, waits, timers, time and physical memory, run
+/// from `ktest.sys`; then nothing of theirs may be left.
+pub fn kernel_objects() {
+    let callbacks: Vec<(&str, usize)> = threads::callbacks()
+        .into_iter()
+        .chain(timers::callbacks())
+        .collect();
+    let Some(kt) = ktest::load(&callbacks) else {
+        return;
+    };
+    threads::run(&kt);
+    timers::run(&kt);
+    memory::run();
+    ktest::unload(&kt);
+    let live = super::sched::live();
+    let (blocks, maps, _) = routines::mm::counts();
+    check(
+        "nt.kernel_objects.nothing_left",
+        live == super::sched::Live::default() && blocks == 0 && maps == 0,
+        format_args!("{live:?}, {blocks} contiguous blocks, {maps} I/O mappings"),
+    );
+}
+
+/// The I/O manager, PnP manager and PCI bus checks ([`iomgr`]) on the platform function among
+/// `functions` (the HVM guest's bus; the PVH dom0's synthetic one when there is none), with the
+/// checks' WDM driver ([`iodrv`]).
+pub fn io_and_pnp(functions: &[xen_pvh_test::pci::Function]) {
+    iomgr::run(functions);
+}
+
 /// The watchdog scenario: `XEN:WATCHDOG=` read back through xen.sys, armed, never patted.
 pub fn watchdog(e: &Exports) {
     services::watchdog(e);
@@ -425,6 +467,42 @@ pub fn bug_check() {
     };
     let [p1, p2, p3, p4] = BUG_CHECK_PARAMETERS;
     f(BUG_CHECK_CODE, p1, p2, p3, p4);
+}
+
+/// What the I/O manager would hold for image `index`: device objects, IRPs, work items,
+/// connected interrupts.
+fn io_leaks(index: usize) {
+    let io = [
+        (
+            "nt.unload.no_device_object",
+            routines::io::devices_created_in(index),
+        ),
+        (
+            "nt.unload.no_irp_allocated",
+            routines::irp::outstanding(index),
+        ),
+        (
+            "nt.unload.no_work_item_allocated",
+            routines::work::outstanding(index),
+        ),
+        (
+            "nt.unload.no_interrupt_connected",
+            routines::interrupt::connected_in(index),
+        ),
+    ];
+    for (name, left) in io {
+        check(
+            name,
+            left.is_empty(),
+            format_args!(
+                "{} left{}",
+                left.len(),
+                left.first()
+                    .map(|&(a, c)| alloc::format!(", {a:#x} from {}", loader::Where(c)))
+                    .unwrap_or_default()
+            ),
+        );
+    }
 }
 
 /// After `DllUnload`: nothing of image `index` left behind.
@@ -492,6 +570,35 @@ pub fn leaks(index: usize) {
         records.is_empty(),
         format_args!("{} registered", records.len()),
     );
+    io_leaks(index);
+    let names = [
+        "nt.unload.no_thread_running",
+        "nt.unload.no_thread_handle_open",
+        "nt.unload.no_object_reference_held",
+        "nt.unload.no_timer_queued",
+        "nt.unload.no_contiguous_memory_held",
+        "nt.unload.no_io_space_mapped",
+    ];
+    let found = super::sched::leftovers_in(index)
+        .into_iter()
+        .chain(routines::mm::leftovers_in(index));
+    for (name, (what, items)) in names.into_iter().zip(found) {
+        check(
+            name,
+            items.is_empty(),
+            format_args!(
+                "{} {what}{}",
+                items.len(),
+                items
+                    .iter()
+                    .take(4)
+                    .fold(alloc::string::String::new(), |mut out, i| {
+                        let _ = write!(out, "; {i}");
+                        out
+                    })
+            ),
+        );
+    }
     check(
         "nt.unload.unmapped",
         loader::image(index).is_some_and(|i| !i.loaded && !loader::is_loaded_code(i.entry)),

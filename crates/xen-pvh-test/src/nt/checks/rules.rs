@@ -7,7 +7,11 @@
 //! per rule and checks the message, so a rule the routines stopped enforcing shows as missed.
 //!
 //! Each [`RULES`] entry is the rule's name on the command line, the routine expected in the
-//! message and a fragment of the rule's text.
+//! message and a fragment of the rule's text. The scheduler's rules include a wait with a
+//! timeout at `DISPATCH_LEVEL`, `KeSetEvent(Wait = TRUE)` followed by something other than a
+//! wait, a pool block freed with a timer still queued in it, a thread object dereferenced once
+//! more than referenced, contiguous memory freed twice, a thread created at `DISPATCH_LEVEL`, and
+//! a wait nothing can ever end (the deadlock report).
 
 use super::drv;
 use crate::harness::check;
@@ -27,6 +31,48 @@ pub const RULES: &[(&str, &str, &str)] = &[
     ("dpc-uninitialised", "KeInsertQueueDpc", "not initialised"),
     ("memcpy-overlap", "memcpy", "overlap"),
     ("kernel-handle", "ZwOpenKey", "OBJ_KERNEL_HANDLE"),
+    (
+        "wait-at-dispatch",
+        "KeWaitForSingleObject",
+        "nonzero timeout",
+    ),
+    ("set-event-wait", "KeSetEvent", "was not followed by"),
+    ("timer-freed-queued", "ExFreePoolWithTag", "still queued"),
+    (
+        "dereference-twice",
+        "ObfDereferenceObject",
+        "dereferenced twice",
+    ),
+    (
+        "contiguous-double-free",
+        "MmFreeContiguousMemory",
+        "freed twice",
+    ),
+    (
+        "thread-at-dispatch",
+        "PsCreateSystemThread",
+        "above the documented maximum",
+    ),
+    ("deadlock", "KeWaitForSingleObject", "deadlock"),
+    // The I/O manager's (broken by `super::iodrv::break_rule`).
+    (
+        "irp-double-complete",
+        "IofCompleteRequest",
+        "completed twice",
+    ),
+    (
+        "irp-complete-pending",
+        "IofCompleteRequest",
+        "with STATUS_PENDING",
+    ),
+    ("irp-cancel-routine", "IofCompleteRequest", "cancel routine"),
+    (
+        "irp-next-location",
+        "IofCallDriver",
+        "did not set up the next stack location",
+    ),
+    ("device-delete-attached", "IoDeleteDevice", "still attached"),
+    ("workitem-free-queued", "IoFreeWorkItem", "still queued"),
 ];
 
 /// The address of the stand-in's routine `name`, as a driver's import slot would hold it.
@@ -125,13 +171,150 @@ pub fn break_rule(name: &str) {
             let _ = drv(|| unsafe { f(p.wrapping_add(4), p, 16) });
         }
         "kernel-handle" => open_without_kernel_handle(),
-        _ => {}
+        other => scheduler_rule(other, tag),
     }
     check(
         "nt.rule.enforced",
         false,
         format_args!("breaking rule {name:?} did not stop the run"),
     );
+}
+
+/// Breaks one of the scheduler's and physical memory's rules (`wait-at-dispatch` and after).
+fn scheduler_rule(name: &str, tag: u32) {
+    match name {
+        "wait-at-dispatch" => {
+            let e = event();
+            let timeout = -10_000i64;
+            verifier::set_irql(DISPATCH_LEVEL);
+            // SAFETY: an initialised event and a readable timeout; a 1 ms wait at
+            // DISPATCH_LEVEL (the routine checks it).
+            let _ = unsafe { wait_single()(e, 0, 0, 0, &raw const timeout) };
+            verifier::set_irql(PASSIVE_LEVEL);
+        }
+        "set-event-wait" => {
+            let e = event();
+            let set: unsafe extern "win64" fn(*mut c_void, i32, u8) -> i32 = routine("KeSetEvent");
+            let clear: unsafe extern "win64" fn(*mut c_void) = routine("KeClearEvent");
+            // SAFETY: an initialised event; Wait = TRUE promises a wait next...
+            let _ = unsafe { set(e, 0, 1) };
+            // SAFETY: ...which this call breaks (the kernel checks it).
+            unsafe { clear(e) };
+        }
+        "timer-freed-queued" => {
+            let p = allocate_bytes(tag, 64);
+            let init: unsafe extern "win64" fn(*mut c_void) = routine("KeInitializeTimer");
+            let set: unsafe extern "win64" fn(*mut c_void, i64, *mut c_void) -> u8 =
+                routine("KeSetTimer");
+            // SAFETY: a KTIMER's room in a live pool block.
+            unsafe { init(p.cast()) };
+            // SAFETY: an initialised timer, armed for 10 s, no DPC.
+            let _ = unsafe { set(p.cast(), -100_000_000, core::ptr::null_mut()) };
+            free(p, tag);
+        }
+        "dereference-twice" => {
+            let me: unsafe extern "win64" fn() -> *mut c_void = routine("KeGetCurrentThread");
+            let reference: unsafe extern "win64" fn(*mut c_void) -> isize =
+                routine("ObfReferenceObject");
+            let dereference: unsafe extern "win64" fn(*mut c_void) -> isize =
+                routine("ObfDereferenceObject");
+            // SAFETY: no arguments.
+            let thread = unsafe { me() };
+            // SAFETY: one reference on the running thread's object...
+            let _ = unsafe { reference(thread) };
+            // SAFETY: ...released once...
+            let _ = unsafe { dereference(thread) };
+            // SAFETY: ...and once more (the kernel checks it).
+            let _ = unsafe { dereference(thread) };
+        }
+        "contiguous-double-free" => {
+            let allocate: unsafe extern "win64" fn(usize, i64) -> *mut c_void =
+                routine("MmAllocateContiguousMemory");
+            let free: unsafe extern "win64" fn(*mut c_void) = routine("MmFreeContiguousMemory");
+            // SAFETY: one page, any address.
+            let p = unsafe { allocate(4096, i64::MAX) };
+            // SAFETY: the block, freed once...
+            unsafe { free(p) };
+            // SAFETY: ...and twice (the kernel checks it).
+            unsafe { free(p) };
+        }
+        "thread-at-dispatch" => {
+            let create: unsafe extern "win64" fn(
+                *mut *mut c_void,
+                u32,
+                *mut c_void,
+                *mut c_void,
+                *mut c_void,
+                usize,
+                *mut c_void,
+            ) -> i32 = routine("PsCreateSystemThread");
+            let mut handle = core::ptr::null_mut();
+            verifier::set_irql(DISPATCH_LEVEL);
+            // SAFETY: a writable handle; at DISPATCH_LEVEL (the routine checks it first).
+            let _ = unsafe {
+                create(
+                    &raw mut handle,
+                    0,
+                    core::ptr::null_mut(),
+                    core::ptr::null_mut(),
+                    core::ptr::null_mut(),
+                    0,
+                    core::ptr::null_mut(),
+                )
+            };
+            verifier::set_irql(PASSIVE_LEVEL);
+        }
+        "deadlock" => {
+            let e = event();
+            // SAFETY: an initialised event nobody will set, waited on forever by the only
+            // thread (the kernel must report the deadlock).
+            let _ = drv(|| unsafe { wait_single()(e, 0, 0, 0, core::ptr::null()) });
+        }
+        "irp-double-complete"
+        | "irp-complete-pending"
+        | "irp-cancel-routine"
+        | "irp-next-location"
+        | "device-delete-attached"
+        | "workitem-free-queued" => super::iodrv::break_rule(name),
+        _ => {}
+    }
+}
+
+/// The stand-in's routine `name` as the function-pointer type `F` (its signature in the
+/// Microsoft x64 convention).
+fn routine<F: Copy>(name: &str) -> F {
+    const { assert!(size_of::<F>() == size_of::<usize>()) };
+    let address = entry(name);
+    if address == 0 {
+        crate::harness::fatal(format_args!("routine {name} is not in the routine table"));
+    }
+    // SAFETY: `F` is a function-pointer type the size of an address (checked above), and the
+    // address is the non-zero entry thunk of a routine with that signature (the callers name
+    // it with the routine).
+    unsafe { core::mem::transmute_copy::<usize, F>(&address) }
+}
+
+/// `size` bytes of non-paged pool with `tag`.
+fn allocate_bytes(tag: u32, size: usize) -> *mut u8 {
+    // SAFETY: the stand-in's ExAllocatePoolWithTag entry, in the Microsoft x64 convention.
+    let f = unsafe { core::mem::transmute::<usize, Allocate>(entry("ExAllocatePoolWithTag")) };
+    // SAFETY: a valid request: NonPagedPoolNx.
+    drv(|| unsafe { f(512, size, tag) }).cast()
+}
+
+/// The stand-in's `KeWaitForSingleObject` entry.
+fn wait_single() -> unsafe extern "win64" fn(*mut c_void, i32, i8, u8, *const i64) -> i32 {
+    routine("KeWaitForSingleObject")
+}
+
+/// A synchronization event, not signalled, in a fresh pool block (never freed: the rule's run
+/// ends with the violation).
+fn event() -> *mut c_void {
+    let p = allocate_bytes(u32::from_le_bytes(*b"RuEv"), 24).cast::<c_void>();
+    let init: unsafe extern "win64" fn(*mut c_void, i32, u8) = routine("KeInitializeEvent");
+    // SAFETY: a KEVENT's room in a live pool block.
+    unsafe { init(p, 1, 0) };
+    p
 }
 
 /// `ZwOpenKey` of the service key with these attributes and the IRQL given.

@@ -112,20 +112,35 @@ pub extern "win64" fn ke_insert_queue_dpc(
         is_initialised(k),
         format_args!("the DPC {d:#x} was not initialised with KeInitializeDpc"),
     );
-    {
-        let mut queue = QUEUE.lock();
-        if queue.contains(&d) {
-            return 0;
-        }
-        k.set(offset_of!(KDPC, SystemArgument1), a1);
-        k.set(offset_of!(KDPC, SystemArgument2), a2);
-        k.set(offset_of!(KDPC, DpcData), QUEUED_MARK);
-        queue.push_back(d);
+    if !queue(d, a1.addr(), a2.addr()) {
+        return 0;
     }
     if call.irql < DISPATCH_LEVEL {
         run_due();
     }
     1
+}
+
+/// Queues the initialised `KDPC` at `d` with its two system arguments, as
+/// `KeInsertQueueDpc` does (the kernel's own insertions: a timer's DPC at expiry); false if it
+/// was queued already.
+pub fn queue(d: usize, a1: usize, a2: usize) -> bool {
+    // SAFETY: an initialised KDPC of the driver (checked by the routine that handed it over).
+    let k = unsafe { object(d) };
+    let mut queue = QUEUE.lock();
+    if queue.contains(&d) {
+        return false;
+    }
+    k.set(offset_of!(KDPC, SystemArgument1), a1);
+    k.set(offset_of!(KDPC, SystemArgument2), a2);
+    k.set(offset_of!(KDPC, DpcData), QUEUED_MARK);
+    queue.push_back(d);
+    true
+}
+
+/// Whether a DPC is queued.
+pub fn pending() -> bool {
+    !QUEUE.lock().is_empty()
 }
 
 /// `BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc)`: TRUE if it was queued. Any IRQL.

@@ -28,7 +28,7 @@ const INVALID_PROCESSOR_INDEX: u32 = 0xffff_ffff;
 /// `MediumHighImportance`, the largest `KDPC_IMPORTANCE`.
 const MEDIUM_HIGH_IMPORTANCE: u32 = 3;
 /// The version reported: Windows 10 22H2, `VER_PLATFORM_WIN32_NT`, `VER_NT_WORKSTATION`.
-const VERSION: (u32, u32, u32) = (10, 0, 19045);
+pub const VERSION: (u32, u32, u32) = (10, 0, 19045);
 const VER_PLATFORM_WIN32_NT: u32 = 2;
 const VER_NT_WORKSTATION: u8 = 1;
 

@@ -14,6 +14,8 @@
 //!
 //! Every implementation starts with [`super::verifier::enter`] and checks the rules Microsoft
 //! documents for it (IRQL, arguments, object state, pairing), failing the run on a broken one.
+//! The thread, event, timer and wait routines run on the stand-in's cooperative scheduler
+//! ([`super::sched`]): a thread switches only inside a wait, a delay or its exit.
 //!
 //! | module | routines |
 //! |---|---|
@@ -24,17 +26,40 @@
 //! | [`bugcheck`] | `KeBugCheckEx`, `KeRegisterBugCheckCallback`, `KeDeregisterBugCheckCallback`, `KeRegisterBugCheckReasonCallback`, `KeDeregisterBugCheckReasonCallback`; the variable `KiBugCheckData` |
 //! | [`ke`] | `KeQueryActiveProcessorCountEx`, `KeQueryMaximumProcessorCountEx`, `KeGetCurrentProcessorNumberEx`, `KeGetProcessorNumberFromIndex`, `KeGetProcessorIndexFromNumber`, `KeSetImportanceDpc`, `KeSetTargetProcessorDpcEx`, `RtlGetVersion` |
 //! | [`ps`] | `PsSetCreateProcessNotifyRoutine`, `PsSetLoadImageNotifyRoutine`, `PsRemoveLoadImageNotifyRoutine` |
-//! | [`registry`] | `ZwOpenKey`, `ZwCreateKey`, `ZwClose`, `ZwQueryValueKey`, `ZwSetValueKey`, `ZwDeleteValueKey`, `ZwEnumerateKey`, `ZwEnumerateValueKey`, `ZwQueryKey`, `ZwDeleteKey` |
+//! | [`registry`] | `ZwOpenKey`, `ZwCreateKey`, `ZwClose` (key and thread handles), `ZwQueryValueKey`, `ZwSetValueKey`, `ZwDeleteValueKey`, `ZwEnumerateKey`, `ZwEnumerateValueKey`, `ZwQueryKey`, `ZwDeleteKey` |
+//! | [`thread`] | `PsCreateSystemThread`, `PsTerminateSystemThread`, `KeGetCurrentThread`, `PsGetCurrentThread`, `KeDelayExecutionThread`, `ObReferenceObjectByHandle`, `ObfReferenceObject`, `ObfDereferenceObject`; the variable `PsThreadType` |
+//! | [`event`] | `KeInitializeEvent`, `KeSetEvent`, `KeClearEvent`, `KeResetEvent`, `KeReadStateEvent`, `KePulseEvent` |
+//! | [`timer`] | `KeInitializeTimer`, `KeInitializeTimerEx`, `KeSetTimer`, `KeSetTimerEx`, `KeCancelTimer`, `KeReadStateTimer` |
+//! | [`wait`] | `KeWaitForSingleObject`, `KeWaitForMultipleObjects` |
+//! | [`time`] | `KeQueryInterruptTime`, `KeQuerySystemTimePrecise`, `KeQueryPerformanceCounter`, `KeStallExecutionProcessor` (HAL) |
+//! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace` |
+//! | [`io`] | `IoCreateDevice`, `IoDeleteDevice`, `IoAttachDeviceToDeviceStack`, `IoDetachDevice`, `IoGetAttachedDeviceReference`, `IoInvalidateDeviceRelations`, `IoInvalidateDeviceState` (and, through [`ob`], references on device and driver objects) |
+//! | [`irp`] | `IoAllocateIrp`, `IoFreeIrp`, `IofCallDriver`, `IofCompleteRequest`, `PoCallDriver` |
+//! | [`work`] | `IoAllocateWorkItem`, `IoQueueWorkItem`, `IoFreeWorkItem` |
+//! | [`po`] | `PoRequestPowerIrp`, `PoSetPowerState`, `PoStartNextPowerIrp` |
+//! | [`interrupt`] | `IoConnectInterruptEx`, `IoDisconnectInterruptEx` (drivers reach them through `MmGetSystemRoutineAddress`), `KeAcquireInterruptSpinLock`, `KeReleaseInterruptSpinLock`, `KeSynchronizeExecution` |
 //! | this module | `MmGetSystemRoutineAddress` |
 
 pub mod bugcheck;
 pub mod crt;
 pub mod debug;
 pub mod dpc;
+pub mod event;
+pub mod interrupt;
+pub mod io;
+pub mod irp;
 pub mod ke;
+pub mod mm;
+pub mod ob;
+pub mod po;
 pub mod pool;
 pub mod ps;
 pub mod registry;
+pub mod thread;
+pub mod time;
+pub mod timer;
+pub mod wait;
+pub mod work;
 
 use super::verifier::{self, PASSIVE_LEVEL};
 use core::ffi::c_void;
@@ -104,26 +129,82 @@ table! {
     "ntoskrnl.exe": ExAllocatePoolWithTag => pool::ex_allocate_pool_with_tag;
     "ntoskrnl.exe": ExFreePool => pool::ex_free_pool;
     "ntoskrnl.exe": ExFreePoolWithTag => pool::ex_free_pool_with_tag;
+    "ntoskrnl.exe": IoAllocateIrp => irp::io_allocate_irp;
+    "ntoskrnl.exe": IoAllocateWorkItem => work::io_allocate_work_item;
+    "ntoskrnl.exe": IoAttachDeviceToDeviceStack => io::io_attach_device_to_device_stack;
+    "ntoskrnl.exe": IoConnectInterruptEx => interrupt::io_connect_interrupt_ex;
+    "ntoskrnl.exe": IoCreateDevice => io::io_create_device;
+    "ntoskrnl.exe": IoDeleteDevice => io::io_delete_device;
+    "ntoskrnl.exe": IoDetachDevice => io::io_detach_device;
+    "ntoskrnl.exe": IoDisconnectInterruptEx => interrupt::io_disconnect_interrupt_ex;
+    "ntoskrnl.exe": IoFreeIrp => irp::io_free_irp;
+    "ntoskrnl.exe": IoFreeWorkItem => work::io_free_work_item;
+    "ntoskrnl.exe": IoGetAttachedDeviceReference => io::io_get_attached_device_reference;
+    "ntoskrnl.exe": IoInvalidateDeviceRelations => io::io_invalidate_device_relations;
+    "ntoskrnl.exe": IoInvalidateDeviceState => io::io_invalidate_device_state;
+    "ntoskrnl.exe": IoQueueWorkItem => work::io_queue_work_item;
+    "ntoskrnl.exe": IofCallDriver => irp::iof_call_driver;
+    "ntoskrnl.exe": IofCompleteRequest => irp::iof_complete_request;
+    "ntoskrnl.exe": KeAcquireInterruptSpinLock => interrupt::ke_acquire_interrupt_spin_lock;
     "ntoskrnl.exe": KeBugCheckEx => bugcheck::ke_bug_check_ex;
+    "ntoskrnl.exe": KeCancelTimer => timer::ke_cancel_timer;
+    "ntoskrnl.exe": KeClearEvent => event::ke_clear_event;
+    "ntoskrnl.exe": KeDelayExecutionThread => thread::ke_delay_execution_thread;
     "ntoskrnl.exe": KeDeregisterBugCheckCallback => bugcheck::ke_deregister_bug_check_callback;
     "ntoskrnl.exe": KeDeregisterBugCheckReasonCallback => bugcheck::ke_deregister_bug_check_reason_callback;
     "ntoskrnl.exe": KeFlushQueuedDpcs => dpc::ke_flush_queued_dpcs;
     "ntoskrnl.exe": KeGetCurrentProcessorNumberEx => ke::ke_get_current_processor_number_ex;
+    "ntoskrnl.exe": KeGetCurrentThread => thread::ke_get_current_thread;
     "ntoskrnl.exe": KeGetProcessorIndexFromNumber => ke::ke_get_processor_index_from_number;
     "ntoskrnl.exe": KeGetProcessorNumberFromIndex => ke::ke_get_processor_number_from_index;
     "ntoskrnl.exe": KeInitializeDpc => dpc::ke_initialize_dpc;
+    "ntoskrnl.exe": KeInitializeEvent => event::ke_initialize_event;
+    "ntoskrnl.exe": KeInitializeTimer => timer::ke_initialize_timer;
+    "ntoskrnl.exe": KeInitializeTimerEx => timer::ke_initialize_timer_ex;
     "ntoskrnl.exe": KeInsertQueueDpc => dpc::ke_insert_queue_dpc;
+    "ntoskrnl.exe": KePulseEvent => event::ke_pulse_event;
     "ntoskrnl.exe": KeQueryActiveProcessorCountEx => ke::ke_query_active_processor_count_ex;
+    "ntoskrnl.exe": KeQueryInterruptTime => time::ke_query_interrupt_time;
     "ntoskrnl.exe": KeQueryMaximumProcessorCountEx => ke::ke_query_maximum_processor_count_ex;
+    "ntoskrnl.exe": KeQueryPerformanceCounter => time::ke_query_performance_counter;
+    "ntoskrnl.exe": KeQuerySystemTimePrecise => time::ke_query_system_time_precise;
+    "ntoskrnl.exe": KeReadStateEvent => event::ke_read_state_event;
+    "ntoskrnl.exe": KeReadStateTimer => timer::ke_read_state_timer;
     "ntoskrnl.exe": KeRegisterBugCheckCallback => bugcheck::ke_register_bug_check_callback;
     "ntoskrnl.exe": KeRegisterBugCheckReasonCallback => bugcheck::ke_register_bug_check_reason_callback;
+    "ntoskrnl.exe": KeReleaseInterruptSpinLock => interrupt::ke_release_interrupt_spin_lock;
     "ntoskrnl.exe": KeRemoveQueueDpc => dpc::ke_remove_queue_dpc;
+    "ntoskrnl.exe": KeResetEvent => event::ke_reset_event;
+    "ntoskrnl.exe": KeSetEvent => event::ke_set_event;
     "ntoskrnl.exe": KeSetImportanceDpc => ke::ke_set_importance_dpc;
     "ntoskrnl.exe": KeSetTargetProcessorDpcEx => ke::ke_set_target_processor_dpc_ex;
+    "ntoskrnl.exe": KeSetTimer => timer::ke_set_timer;
+    "ntoskrnl.exe": KeSetTimerEx => timer::ke_set_timer_ex;
+    "HAL.dll": KeStallExecutionProcessor => time::ke_stall_execution_processor;
+    "ntoskrnl.exe": KeSynchronizeExecution => interrupt::ke_synchronize_execution;
+    "ntoskrnl.exe": KeWaitForMultipleObjects => wait::ke_wait_for_multiple_objects;
+    "ntoskrnl.exe": KeWaitForSingleObject => wait::ke_wait_for_single_object;
+    "ntoskrnl.exe": MmAllocateContiguousMemory => mm::mm_allocate_contiguous_memory;
+    "ntoskrnl.exe": MmAllocateContiguousMemorySpecifyCache => mm::mm_allocate_contiguous_memory_specify_cache;
+    "ntoskrnl.exe": MmFreeContiguousMemory => mm::mm_free_contiguous_memory;
+    "ntoskrnl.exe": MmGetPhysicalAddress => mm::mm_get_physical_address;
     "ntoskrnl.exe": MmGetSystemRoutineAddress => mm_get_system_routine_address;
+    "ntoskrnl.exe": MmMapIoSpace => mm::mm_map_io_space;
+    "ntoskrnl.exe": MmMapIoSpaceEx => mm::mm_map_io_space_ex;
+    "ntoskrnl.exe": MmUnmapIoSpace => mm::mm_unmap_io_space;
+    "ntoskrnl.exe": ObReferenceObjectByHandle => thread::ob_reference_object_by_handle;
+    "ntoskrnl.exe": ObfDereferenceObject => thread::obf_dereference_object;
+    "ntoskrnl.exe": ObfReferenceObject => thread::obf_reference_object;
+    "ntoskrnl.exe": PoCallDriver => irp::po_call_driver;
+    "ntoskrnl.exe": PoRequestPowerIrp => po::po_request_power_irp;
+    "ntoskrnl.exe": PoSetPowerState => po::po_set_power_state;
+    "ntoskrnl.exe": PoStartNextPowerIrp => po::po_start_next_power_irp;
+    "ntoskrnl.exe": PsCreateSystemThread => thread::ps_create_system_thread;
+    "ntoskrnl.exe": PsGetCurrentThread => thread::ps_get_current_thread;
     "ntoskrnl.exe": PsRemoveLoadImageNotifyRoutine => ps::ps_remove_load_image_notify_routine;
     "ntoskrnl.exe": PsSetCreateProcessNotifyRoutine => ps::ps_set_create_process_notify_routine;
     "ntoskrnl.exe": PsSetLoadImageNotifyRoutine => ps::ps_set_load_image_notify_routine;
+    "ntoskrnl.exe": PsTerminateSystemThread => thread::ps_terminate_system_thread;
     "ntoskrnl.exe": RtlGetVersion => ke::rtl_get_version;
     "ntoskrnl.exe": ZwClose => registry::zw_close;
     "ntoskrnl.exe": ZwCreateKey => registry::zw_create_key;
@@ -144,12 +225,19 @@ table! {
 
 /// The variables the kernel exports (data imports bind to their address): the DLL, the name and
 /// the address.
-fn data() -> [(&'static str, &'static str, u64); 1] {
-    [(
-        "ntoskrnl.exe",
-        "KiBugCheckData",
-        (&raw const bugcheck::KI_BUG_CHECK_DATA).addr() as u64,
-    )]
+fn data() -> [(&'static str, &'static str, u64); 2] {
+    [
+        (
+            "ntoskrnl.exe",
+            "KiBugCheckData",
+            (&raw const bugcheck::KI_BUG_CHECK_DATA).addr() as u64,
+        ),
+        (
+            "ntoskrnl.exe",
+            "PsThreadType",
+            (&raw const thread::PS_THREAD_TYPE).addr() as u64,
+        ),
+    ]
 }
 
 /// The routine or variable called `name`, if the stand-in exports it.

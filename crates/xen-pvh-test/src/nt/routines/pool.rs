@@ -200,6 +200,8 @@ fn free(call: &Call, p: *mut c_void, tag: Option<u32>) {
             ),
         );
     }
+    // No armed timer and no object a thread waits on may go with the block.
+    crate::nt::sched::freeing(call, p.addr(), block.size);
     // SAFETY: the block's `size` bytes are ours again; nothing may use them after the free.
     unsafe { base.write_bytes(FILL_FREED, block.size) };
     let mut pool = POOL.lock();

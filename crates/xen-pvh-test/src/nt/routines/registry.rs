@@ -145,6 +145,11 @@ const fn granted(desired: u32) -> u32 {
 }
 
 impl Registry {
+    /// Whether `value` is an open key handle.
+    pub fn is_handle(&self, value: u64) -> bool {
+        self.handles.contains_key(&value)
+    }
+
     /// The handle `value`, failing the call if it is not open.
     fn handle(&self, call: &Call, value: *mut c_void) -> Handle {
         let v = value.addr() as u64;
@@ -372,8 +377,10 @@ pub extern "win64" fn zw_close(handle: *mut c_void) -> NtStatus {
         .as_mut()
         .and_then(|r| r.handles.remove(&(handle.addr() as u64)));
     drop(guard);
+    // Thread handles (`PsCreateSystemThread`) are closed here too.
+    let closed = removed.is_some() || super::thread::close_handle(handle.addr() as u64);
     call.require(
-        removed.is_some(),
+        closed,
         format_args!("{:#x} is not an open handle (closed twice?)", handle.addr()),
     );
     STATUS_SUCCESS
