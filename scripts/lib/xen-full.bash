@@ -261,6 +261,47 @@ full_symbol() {
     nm "$1" | awk -v s="$2" '$3 == s { print "0x" $1 }'
 }
 
+# make_image_archive OUT NAME FILE [NAME FILE...]: several driver images as one boot module,
+# as the stand-in kernel reads it (crates/xen-pvh-test/src/nt/mod.rs, `images`): "XTKIMAGE",
+# a little-endian u32 count, then per image a 32-byte NUL-padded name, a u64 offset from the
+# archive's start and a u64 size; the images follow, each at a 16-byte boundary.
+make_image_archive() {
+    local out_file=$1
+    shift
+    local count=$(($# / 2)) offset header i name file size
+    header=$((12 + 48 * count))
+    offset=$(((header + 15) / 16 * 16))
+    le() { # le VALUE BYTES: VALUE little-endian in BYTES bytes, as printf escapes
+        local v=$1 n=$2 k
+        for ((k = 0; k < n; k++)); do
+            printf '\\x%02x' $((v & 255))
+            v=$((v >> 8))
+        done
+    }
+    {
+        printf 'XTKIMAGE'
+        printf "$(le "$count" 4)"
+        local args=("$@") o=$offset
+        for ((i = 0; i < count; i++)); do
+            name=${args[$((2 * i))]}
+            file=${args[$((2 * i + 1))]}
+            size=$(stat -c %s "$file")
+            printf '%s' "$name"
+            head -c $((32 - ${#name})) /dev/zero
+            printf "$(le "$o" 8)"
+            printf "$(le "$size" 8)"
+            o=$(((o + size + 15) / 16 * 16))
+        done
+        head -c $((offset - header)) /dev/zero
+        for ((i = 0; i < count; i++)); do
+            file=${args[$((2 * i + 1))]}
+            size=$(stat -c %s "$file")
+            cat "$file"
+            head -c $(((size + 15) / 16 * 16 - size)) /dev/zero
+        done
+    } >"$out_file"
+}
+
 # make_boot_disk ELF MODULE CMDLINE DISK: the HVM guest's boot disk. LBA 0 the boot sector
 # (scripts/lib/xtk-bootsector.S, its numbers from the kernel's multiboot symbols), LBA 1 the
 # command line, LBA 2 the kernel's flat image (pvh_image_start to pvh_load_end), then MODULE

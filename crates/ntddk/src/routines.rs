@@ -21,13 +21,13 @@ use crate::consts::BufferEmpty;
 use crate::types::{
     ACCESS_MASK, BOOLEAN, CCHAR, CLIENT_ID, DEVICE_OBJECT, DEVICE_RELATION_TYPE, DRIVER_OBJECT,
     EVENT_TYPE, HANDLE, IO_CONNECT_INTERRUPT_PARAMETERS, IO_DISCONNECT_INTERRUPT_PARAMETERS,
-    IO_WORKITEM, IO_WORKITEM_ROUTINE, IRP, KBUGCHECK_CALLBACK_RECORD, KBUGCHECK_CALLBACK_ROUTINE,
-    KDPC, KEVENT, KEY_INFORMATION_CLASS, KEY_VALUE_INFORMATION_CLASS, KINTERRUPT, KIRQL, KPRIORITY,
-    KPROCESSOR_MODE, KSTART_ROUTINE, KSYNCHRONIZE_ROUTINE, KTIMER, KWAIT_REASON, LARGE_INTEGER,
-    LONG, LONG_PTR, MEMORY_CACHING_TYPE, NTSTATUS, OBJECT_ATTRIBUTES, OBJECT_TYPE,
-    PHYSICAL_ADDRESS, POOL_TYPE, POWER_STATE, POWER_STATE_TYPE, PROCESSOR_NUMBER, PVOID,
-    REQUEST_POWER_COMPLETE, SIZE_T, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR, UNICODE_STRING, USHORT,
-    WORK_QUEUE_TYPE,
+    IO_REMOVE_LOCK, IO_WORKITEM, IO_WORKITEM_ROUTINE, IRP, KBUGCHECK_CALLBACK_RECORD,
+    KBUGCHECK_CALLBACK_ROUTINE, KDPC, KEVENT, KEY_INFORMATION_CLASS, KEY_VALUE_INFORMATION_CLASS,
+    KINTERRUPT, KIRQL, KPRIORITY, KPROCESSOR_MODE, KSTART_ROUTINE, KSYNCHRONIZE_ROUTINE, KTIMER,
+    KWAIT_REASON, LARGE_INTEGER, LONG, LONG_PTR, MEMORY_CACHING_TYPE, NTSTATUS, OBJECT_ATTRIBUTES,
+    OBJECT_TYPE, PHYSICAL_ADDRESS, POOL_TYPE, POWER_STATE, POWER_STATE_TYPE, PROCESSOR_NUMBER,
+    PVOID, REQUEST_POWER_COMPLETE, SIZE_T, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR, UNICODE_STRING,
+    USHORT, WORK_QUEUE_TYPE,
 };
 
 #[cfg_attr(
@@ -209,6 +209,40 @@ unsafe extern "system" {
     pub fn IoFreeWorkItem(item: *mut IO_WORKITEM);
     /// `ObfReferenceObject` (<= DISPATCH_LEVEL).
     pub fn ObfReferenceObject(object: PVOID) -> LONG_PTR;
+
+    // ---- Remove locks (what the WDK's `IoInitializeRemoveLock`, `IoAcquireRemoveLock`,
+    // `IoReleaseRemoveLock` and `IoReleaseRemoveLockAndWait` macros call). `size` is
+    // `size_of::<IO_REMOVE_LOCK>()`, which tells the kernel the free build's layout. ----
+    /// `IoInitializeRemoveLockEx` (PASSIVE_LEVEL), on non-paged storage that does not move
+    /// while the lock is in use (a device extension).
+    pub fn IoInitializeRemoveLockEx(
+        lock: *mut IO_REMOVE_LOCK,
+        tag: ULONG,
+        max_locked_minutes: ULONG,
+        high_watermark: ULONG,
+        size: ULONG,
+    );
+    /// `IoAcquireRemoveLockEx` (`<= DISPATCH_LEVEL`): `STATUS_SUCCESS`, or
+    /// `STATUS_DELETE_PENDING` once `IoReleaseRemoveLockAndWaitEx` has been called. `tag`
+    /// (the IRP, by convention) is released with the same value; `file` and `line` are only
+    /// read by checked builds.
+    pub fn IoAcquireRemoveLockEx(
+        lock: *mut IO_REMOVE_LOCK,
+        tag: PVOID,
+        file: *const c_char,
+        line: ULONG,
+        size: ULONG,
+    ) -> NTSTATUS;
+    /// `IoReleaseRemoveLockEx` (`<= DISPATCH_LEVEL`): one acquisition with `tag` ends.
+    pub fn IoReleaseRemoveLockEx(lock: *mut IO_REMOVE_LOCK, tag: PVOID, size: ULONG);
+    /// `IoReleaseRemoveLockAndWaitEx` (`PASSIVE_LEVEL`): releases the caller's acquisition with
+    /// `tag`, refuses every later one and waits until the others are released (the removal).
+    pub fn IoReleaseRemoveLockAndWaitEx(lock: *mut IO_REMOVE_LOCK, tag: PVOID, size: ULONG);
+    /// `InitSafeBootMode`: a variable, not a routine. Non-zero when Windows started in Safe
+    /// Mode (the WDK declares `PULONG InitSafeBootMode` for drivers, whose import slot is the
+    /// address of this `ULONG`; read `*InitSafeBootMode`). Imported as data, as
+    /// [`KiBugCheckData`]; any IRQL.
+    pub static InitSafeBootMode: ULONG;
 
     // ---- Power manager. ----
     /// `PoCallDriver`: passes a power IRP down (<= DISPATCH_LEVEL).

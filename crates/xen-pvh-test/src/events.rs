@@ -25,6 +25,22 @@ pub static SHARED_INFO: AtomicPtr<SharedInfo> = AtomicPtr::new(ptr::null_mut());
 /// Where each vCPU's `vcpu_info` is: its `shared_info` slot, or a registered copy.
 pub static VCPU_INFO: [AtomicPtr<VcpuInfo>; MAX_CPUS] =
     [const { AtomicPtr::new(ptr::null_mut()) }; MAX_CPUS];
+/// Points the upcall handler, the clock and the stand-in's interrupt source at the
+/// `shared_info` page at `gfn` (identity-mapped), where Xen just mapped it: each vCPU's
+/// `vcpu_info` is its slot there.
+pub fn use_shared_info(gfn: u64) {
+    let si =
+        ptr::with_exposed_provenance_mut::<SharedInfo>(usize::try_from(gfn << 12).unwrap_or(0));
+    SHARED_INFO.store(si, Ordering::SeqCst);
+    for (cpu, slot) in VCPU_INFO.iter().enumerate() {
+        let vi = si
+            .wrapping_byte_add(offset_of!(SharedInfo, vcpu_info))
+            .cast::<VcpuInfo>()
+            .wrapping_add(cpu);
+        slot.store(vi, Ordering::SeqCst);
+    }
+}
+
 /// Set while the domain uses the FIFO ABI: the handler then skips the 2-level scan.
 pub static FIFO: AtomicBool = AtomicBool::new(false);
 

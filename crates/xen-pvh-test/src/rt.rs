@@ -109,45 +109,118 @@ pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
     len
 }
 
+/// `_Unwind_Resume`: the precompiled `alloc` for this target was built to unwind, so its
+/// landing pads (`alloc::fmt::format`'s, for one) name this routine. The kernel aborts on panic
+/// (the panic handler never returns), so no landing pad ever runs: reaching it is a fault.
+#[unsafe(no_mangle)]
+pub extern "C" fn _Unwind_Resume() -> ! {
+    crate::harness::fatal(format_args!(
+        "_Unwind_Resume reached: the kernel does not unwind"
+    ))
+}
+
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     crate::harness::fatal(format_args!("panic: {info}"))
 }
 
-/// A bump allocator over a static arena: the kernel allocates little and frees nothing. 4 MiB:
-/// in the stand-in mode (`nt`) the driver image, its pool and the registry come from it too.
-struct Bump;
+/// The kernel's allocator over a static arena. 12 MiB: in the stand-in mode (`nt`) the driver
+/// images (xenbus.sys alone is about 480 KiB), their pool, the threads' stacks and the registry
+/// come from it too; the smallest guest it runs in (xen-full-test's PVH domU) has 32 MiB.
+///
+/// Blocks of up to [`LARGEST_CLASS`] bytes come in power-of-two size classes, each block aligned
+/// to its size (a page at most); a freed one goes on its class's free list and is handed out
+/// again, so code that allocates and frees all the time (a driver's requests, the stand-in's
+/// own poll loops) runs in bounded memory. Larger blocks, and any asking for more than page
+/// alignment, are carved from the arena and never reused (images and stacks, which live for the
+/// run). The stand-in's pool keeps its own use-after-free poisoning on top (`nt::routines::pool`).
+struct Arena;
 
-const ARENA_BYTES: usize = 4 * 1024 * 1024;
+const ARENA_BYTES: usize = 12 * 1024 * 1024;
+/// The smallest size class.
+const SMALLEST_CLASS: usize = 16;
+/// The largest size class.
+const LARGEST_CLASS: usize = 64 * 1024;
+/// Classes 16, 32, ... 64 KiB.
+const CLASSES: usize = 13;
+const _: () = assert!(SMALLEST_CLASS << (CLASSES - 1) == LARGEST_CLASS);
 
 #[repr(C, align(4096))]
-struct Arena(core::cell::UnsafeCell<[u8; ARENA_BYTES]>);
+struct Memory(core::cell::UnsafeCell<[u8; ARENA_BYTES]>);
 
-// SAFETY: disjoint ranges of the arena are handed out by an atomic cursor.
-unsafe impl Sync for Arena {}
+// SAFETY: disjoint ranges of the arena are handed out by an atomic cursor, and a freed block
+// is owned by its free list until handed out again.
+unsafe impl Sync for Memory {}
 
-static ARENA: Arena = Arena(core::cell::UnsafeCell::new([0; ARENA_BYTES]));
+static MEMORY: Memory = Memory(core::cell::UnsafeCell::new([0; ARENA_BYTES]));
 static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// Each class's free blocks: the address of the first; each free block starts with the next's.
+static FREE: spin::Mutex<[usize; CLASSES]> = spin::Mutex::new([0; CLASSES]);
 
-// SAFETY: every allocation is a distinct, suitably aligned range of the arena, never reused.
-unsafe impl GlobalAlloc for Bump {
+/// The size class (index, size) of `layout`, if it has one.
+fn class(layout: Layout) -> Option<(usize, usize)> {
+    if layout.align() > 4096 {
+        return None;
+    }
+    let size = layout
+        .size()
+        .max(layout.align())
+        .max(SMALLEST_CLASS)
+        .checked_next_power_of_two()?;
+    (size <= LARGEST_CLASS).then(|| (size.trailing_zeros() as usize - 4, size))
+}
+
+/// `size` fresh bytes of the arena aligned to `align`, or NULL when it is used up.
+fn carve(size: usize, align: usize) -> *mut u8 {
+    let base = MEMORY.0.get().cast::<u8>();
+    let mut start = 0;
+    let claimed = NEXT.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |next| {
+        let aligned = (base.addr() + next).next_multiple_of(align) - base.addr();
+        start = aligned;
+        let end = aligned.checked_add(size)?;
+        (end <= ARENA_BYTES).then_some(end)
+    });
+    if claimed.is_err() {
+        return core::ptr::null_mut();
+    }
+    base.wrapping_add(start)
+}
+
+// SAFETY: every block handed out is a distinct range of the arena of at least the layout's size
+// and alignment: fresh from the cursor, or a freed block of the same class (which its owner
+// gave up with `dealloc`).
+unsafe impl GlobalAlloc for Arena {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let base = ARENA.0.get().cast::<u8>();
-        let mut start = 0;
-        let claimed = NEXT.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |next| {
-            let aligned = (base.addr() + next).next_multiple_of(layout.align()) - base.addr();
-            start = aligned;
-            let end = aligned.checked_add(layout.size())?;
-            (end <= ARENA_BYTES).then_some(end)
-        });
-        if claimed.is_err() {
-            return core::ptr::null_mut();
+        let Some((index, size)) = class(layout) else {
+            return carve(layout.size(), layout.align());
+        };
+        {
+            let mut free = FREE.lock();
+            if let Some(head) = free.get_mut(index)
+                && *head != 0
+            {
+                let block = core::ptr::with_exposed_provenance_mut::<usize>(*head);
+                // SAFETY: a free block of this class holds the next free block's address.
+                *head = unsafe { block.read() };
+                return block.cast();
+            }
         }
-        base.wrapping_add(start)
+        carve(size, size.min(4096))
     }
 
-    unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let Some((index, _)) = class(layout) else {
+            return;
+        };
+        let mut free = FREE.lock();
+        if let Some(head) = free.get_mut(index) {
+            // SAFETY: the caller gives up the block (at least `SMALLEST_CLASS` bytes, aligned to
+            // its class), so its first word may hold the list's link.
+            unsafe { ptr.cast::<usize>().write_unaligned(*head) };
+            *head = ptr.expose_provenance();
+        }
+    }
 }
 
 #[global_allocator]
-static ALLOCATOR: Bump = Bump;
+static ALLOCATOR: Arena = Arena;

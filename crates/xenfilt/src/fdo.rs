@@ -41,13 +41,15 @@ use ntstatus::{NtStatus, STATUS_NO_SUCH_DEVICE, nt_success};
 
 use crate::driver::Driver;
 use crate::emulated::EmulatedType;
-use crate::id::Id;
+use crate::id::{Id, IdList};
 use crate::pdo::{ChildProbe, MissingReason, Pdo, PdoCreateError, PdoId};
 use crate::pnp::{
     Completion, DeviceHandle, DevicePnpState, DeviceState, Dispatch, Effect, Pnp, RelationType,
     Request, Step,
 };
-use crate::registry::Parameters;
+use crate::registry::{
+    ACTIVE_DEVICE_ID, ACTIVE_INSTANCE_ID, ACTIVE_LOCATION_INFORMATION, Parameters, Snapshot,
+};
 
 /// A bus filter's identity in the core (kept in the glue's device extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -280,6 +282,30 @@ impl Driver {
             }
         }
         new
+    }
+
+    /// Every registry value [`Driver::bus_relations`] may read for these `probes`, read now
+    /// (the glue calls this at `PASSIVE_LEVEL`, then decides under its spin lock with the
+    /// snapshot): `ActiveDeviceID`, `ActiveInstanceID`, `ActiveLocationInformation`, and the
+    /// precedence of every compatible ID of every probed child.
+    pub fn bus_relations_parameters<P: Parameters + ?Sized>(
+        probes: &[ChildProbe],
+        params: &P,
+    ) -> Snapshot {
+        let compatible = probes
+            .iter()
+            .filter_map(|p| p.compatible_ids.as_ref().ok())
+            .flat_map(IdList::ids)
+            .map(Id::as_bytes);
+        Snapshot::read(
+            params,
+            [
+                ACTIVE_DEVICE_ID,
+                ACTIVE_INSTANCE_ID,
+                ACTIVE_LOCATION_INFORMATION,
+            ],
+            compatible,
+        )
     }
 
     /// `FdoQueryDeviceRelations` for `BusRelations`, once the lower driver answered: `lower` is

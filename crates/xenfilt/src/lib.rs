@@ -56,7 +56,7 @@
 //! * A PDO listed twice, or listed again while its filter waits for removal, gets one filter.
 //! * A lower `BusRelations` success without a list is an empty list.
 //!
-//! # How the glue applies the answers (to be written over the kernel bindings)
+//! # How the glue applies the answers (`glue`, over the kernel bindings)
 //!
 //! * `AddDevice`: send `IRP_MN_QUERY_ID` for the hardware and compatible IDs to the PDO
 //!   (parse with [`id::IdList::from_utf16`], reading at most [`id::MAX_ID_LIST_LEN`] + 1
@@ -81,7 +81,10 @@
 //! * `BusRelations` after `ForwardAndWait`: read the lower `DEVICE_RELATIONS`;
 //!   [`driver::Driver::new_children`]; for each new PDO create and attach a filter device,
 //!   then query its device ID, instance ID, compatible IDs and location **through the filter's
-//!   lower device** into a [`pdo::ChildProbe`]; [`driver::Driver::bus_relations`]. Then:
+//!   lower device** into a [`pdo::ChildProbe`]; read the registry values
+//!   [`driver::Driver::bus_relations_parameters`] names (at `PASSIVE_LEVEL`, into a
+//!   [`registry::Snapshot`]); [`driver::Driver::bus_relations`] with that snapshot, under the
+//!   driver lock. Then:
 //!   detach and delete the filters of [`fdo::BusRelations::rejected`] and
 //!   [`fdo::BusRelations::destroyed`]; call xen.sys's `UnplugDevices()` when
 //!   [`fdo::BusRelations::unplug`]; dereference every PDO of the lower list and free it;

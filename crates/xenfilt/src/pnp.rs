@@ -75,6 +75,9 @@ pub enum DeviceTextType {
     Description,
     /// `DeviceTextLocationInformation`.
     LocationInformation,
+    /// Any other value (none is defined today): treated as a description, the lower answer
+    /// kept.
+    Other(u32),
 }
 
 /// `DEVICE_RELATION_TYPE`, as far as the filter cares.

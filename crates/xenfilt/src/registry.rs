@@ -235,6 +235,71 @@ pub fn read_string<P: Parameters + ?Sized>(params: &P, name: &[u8]) -> Result<Ve
     decode_string(&params.value(name)?)
 }
 
+/// Values read ahead of a decision that runs where the registry cannot be read, answered
+/// from that copy.
+///
+/// The bus filter decides `BusRelations` under the driver's spin lock (`DISPATCH_LEVEL`), where
+/// `ZwQueryValueKey` may not be called; so the glue reads first, at `PASSIVE_LEVEL`, every value
+/// [`crate::driver::Driver::bus_relations_parameters`] names, and the decision reads this
+/// snapshot. A value that was not read answers [`RegistryError::NotFound`]. Names compare
+/// ignoring ASCII case, as the registry's do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    values: Vec<(Vec<u8>, Result<Value, RegistryError>)>,
+    precedence: Vec<(Vec<u8>, Result<Value, RegistryError>)>,
+}
+
+/// The entry of `name` in `entries`.
+fn lookup(
+    entries: &[(Vec<u8>, Result<Value, RegistryError>)],
+    name: &[u8],
+) -> Result<Value, RegistryError> {
+    entries
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map_or(Err(RegistryError::NotFound), |(_, v)| v.clone())
+}
+
+/// Reads each of `names` (once) with `read` into `entries`.
+fn read_into<'n>(
+    entries: &mut Vec<(Vec<u8>, Result<Value, RegistryError>)>,
+    names: impl IntoIterator<Item = &'n [u8]>,
+    read: impl Fn(&[u8]) -> Result<Value, RegistryError>,
+) {
+    for name in names {
+        if entries.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        entries.push((name.to_vec(), read(name)));
+    }
+}
+
+impl Snapshot {
+    /// Reads `values` of `Parameters` and `precedence` of `Parameters\Precedence` now.
+    pub fn read<'n, P: Parameters + ?Sized>(
+        params: &P,
+        values: impl IntoIterator<Item = &'n [u8]>,
+        precedence: impl IntoIterator<Item = &'n [u8]>,
+    ) -> Self {
+        let mut snapshot = Self::default();
+        read_into(&mut snapshot.values, values, |n| params.value(n));
+        read_into(&mut snapshot.precedence, precedence, |n| {
+            params.precedence_value(n)
+        });
+        snapshot
+    }
+}
+
+impl Parameters for Snapshot {
+    fn value(&self, name: &[u8]) -> Result<Value, RegistryError> {
+        lookup(&self.values, name)
+    }
+
+    fn precedence_value(&self, name: &[u8]) -> Result<Value, RegistryError> {
+        lookup(&self.precedence, name)
+    }
+}
+
 /// Encodes text as `REG_SZ` data (for tests and tools that prepare a `Parameters` key).
 #[must_use]
 pub fn encode_sz(text: &[u8]) -> Vec<u8> {
@@ -333,6 +398,72 @@ mod tests {
     fn wide_characters_narrow_to_question_marks() {
         let v = Value::new(REG_SZ, vec![0x3A, 0x26, b'x', 0, 0, 0]);
         assert_eq!(decode_string(&v).unwrap(), b"?x");
+    }
+
+    /// A key with one value and one precedence, counting reads.
+    struct Counted {
+        reads: core::cell::Cell<usize>,
+    }
+
+    impl Parameters for Counted {
+        fn value(&self, name: &[u8]) -> Result<Value, RegistryError> {
+            self.reads.set(self.reads.get() + 1);
+            if name.eq_ignore_ascii_case(ACTIVE_DEVICE_ID) {
+                Ok(sz(b"PCI\\VEN_5853&DEV_0002"))
+            } else if name == b"Broken" {
+                Err(RegistryError::Os(ntstatus::STATUS_UNSUCCESSFUL))
+            } else {
+                Err(RegistryError::NotFound)
+            }
+        }
+
+        fn precedence_value(&self, name: &[u8]) -> Result<Value, RegistryError> {
+            self.reads.set(self.reads.get() + 1);
+            if name == b"PCI\\VEN_5853&DEV_0002" {
+                Ok(Value::new(REG_DWORD, vec![2, 0, 0, 0]))
+            } else {
+                Err(RegistryError::NotFound)
+            }
+        }
+    }
+
+    #[test]
+    fn snapshot_answers_what_was_read_and_nothing_else() {
+        let key = Counted {
+            reads: core::cell::Cell::new(0),
+        };
+        let snapshot = Snapshot::read(
+            &key,
+            [ACTIVE_DEVICE_ID, b"Broken".as_slice(), b"activedeviceid"],
+            [b"PCI\\VEN_5853&DEV_0002".as_slice(), b"PCI\\CC_FF80"],
+        );
+        assert_eq!(key.reads.get(), 4, "each name read once, ignoring case");
+        assert_eq!(
+            snapshot.value(b"ACTIVEDEVICEID"),
+            key.value(ACTIVE_DEVICE_ID)
+        );
+        assert_eq!(
+            snapshot.value(b"Broken"),
+            Err(RegistryError::Os(ntstatus::STATUS_UNSUCCESSFUL))
+        );
+        assert_eq!(
+            snapshot.precedence_value(b"pci\\ven_5853&dev_0002"),
+            Ok(Value::new(REG_DWORD, vec![2, 0, 0, 0]))
+        );
+        assert_eq!(
+            snapshot.precedence_value(b"PCI\\CC_FF80"),
+            Err(RegistryError::NotFound)
+        );
+        // Never read: not found, although the key has it.
+        assert_eq!(
+            snapshot.value(ACTIVE_INSTANCE_ID),
+            Err(RegistryError::NotFound)
+        );
+        assert_eq!(
+            key.reads.get(),
+            5,
+            "only the direct read above touched the key"
+        );
     }
 
     #[test]

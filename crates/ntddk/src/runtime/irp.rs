@@ -194,6 +194,29 @@ impl HeldIrp {
         unsafe { crate::routines::PoStartNextPowerIrp(self.raw()) };
     }
 
+    /// Passes it to `lower` with a copy of our stack location and `routine` as our completion
+    /// routine, called with `context` whatever the outcome (`IoCopyCurrentIrpStackLocationToNext`,
+    /// `IoSetCompletionRoutine`, `IoCallDriver`); returns what `IoCallDriver` returned.
+    ///
+    /// # Safety
+    /// `context` stays valid until `routine` ran; `routine` follows the completion-routine
+    /// contract (any IRQL up to DISPATCH_LEVEL; it propagates `PendingReturned` with
+    /// `IoMarkIrpPending`).
+    #[must_use]
+    pub unsafe fn pass_down_watched(
+        self,
+        lower: Lower,
+        routine: crate::types::IO_COMPLETION_ROUTINE,
+        context: *mut c_void,
+    ) -> NTSTATUS {
+        // SAFETY: a held IRP with a location for `lower`.
+        unsafe { stack::copy_to_next(self.raw()) };
+        // SAFETY: as above; the caller keeps `context` valid.
+        unsafe { stack::set_completion(self.raw(), routine, context, InvokeOn::ALWAYS) };
+        // SAFETY: as above; the IRP is the lower driver's from here.
+        unsafe { crate::routines::IofCallDriver(lower.as_ptr(), self.raw()) }
+    }
+
     /// Sends it to `lower` and waits for it to come back (PASSIVE_LEVEL); returns its status.
     /// It is held again afterwards.
     #[must_use]

@@ -12,7 +12,9 @@
 mod backend;
 pub mod driver;
 pub mod irp;
+pub mod pnp;
 pub mod pool;
+pub mod remove_lock;
 
 use core::fmt::Write as _;
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -46,9 +48,20 @@ fn image_name() -> *const u8 {
     IMAGE_NAME.load(Ordering::Relaxed)
 }
 
-/// Writes `text` to the kernel debugger as one `DbgPrintEx` message of the IHV component at
-/// `level` (a `DPFLTR_*_LEVEL`). Safe at any IRQL for non-paged text.
+/// The highest IRQL `DbgPrintEx` may be called at (`DIRQL`: `CLOCK_LEVEL` and above belong to
+/// the kernel).
+const MAX_PRINT_IRQL: crate::types::KIRQL = 12;
+
+/// Writes `text` to the kernel debugger as one `DbgPrintEx` message of the IHV component.
+///
+/// `level` is a `DPFLTR_*_LEVEL`; non-paged text, at any IRQL up to `DIRQL`. Above it (a rule
+/// broken at `HIGH_LEVEL`, say) the message is dropped, as `DbgPrintEx` may not be called there
+/// (a bug check still names what [`fatal`] stopped for).
 pub fn print(level: u32, text: &[u8]) {
+    #[cfg(all(windows, target_arch = "x86_64"))]
+    if crate::irql::current() > MAX_PRINT_IRQL {
+        return;
+    }
     let len = i32::try_from(text.len()).unwrap_or(i32::MAX);
     // SAFETY: `%.*s` reads at most `len` bytes of `text`, which is valid for that many.
     unsafe {

@@ -94,11 +94,48 @@ fn resolve(dll: &[u8], symbol: &[u8]) -> Option<u64> {
                 .as_deref()
                 .is_some_and(|n| n.eq_ignore_ascii_case(dll))
     })?;
-    provider
+    let address = provider
         .exports
         .iter()
         .find(|(name, _)| name == symbol)
-        .map(|&(_, address)| address)
+        .map(|&(_, address)| address)?;
+    Some(observed(symbol, address))
+}
+
+/// xen.sys's `MemoryAddToPhysmap`, for [`add_to_physmap_observed`].
+static ADD_TO_PHYSMAP: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Where an importer's call of export `symbol` (at `address`) goes: the export itself, or, for
+/// xen.sys's `MemoryAddToPhysmap`, [`add_to_physmap_observed`], which calls it and follows the
+/// domain's `shared_info` page when a driver moves it (`XENMAPSPACE_shared_info`), so that the
+/// stand-in's interrupt source (`routines::interrupt::xen_upcall_pending`) and clock read the
+/// page Xen writes. The driver sees the export's own behaviour and status.
+fn observed(symbol: &str, address: u64) -> u64 {
+    if symbol == "MemoryAddToPhysmap" {
+        ADD_TO_PHYSMAP.store(address, core::sync::atomic::Ordering::SeqCst);
+        return crate::nt::kcall::code_address!(add_to_physmap_observed) as u64;
+    }
+    address
+}
+
+/// `NTSTATUS MemoryAddToPhysmap(PFN_NUMBER Pfn, ULONG Space, ULONG_PTR Offset)` through
+/// [`observed`].
+extern "win64" fn add_to_physmap_observed(pfn: usize, space: u32, offset: usize) -> i32 {
+    type AddToPhysmap = unsafe extern "win64" fn(usize, u32, usize) -> i32;
+    let real = ADD_TO_PHYSMAP.load(core::sync::atomic::Ordering::SeqCst);
+    if real == 0 {
+        return ntstatus::STATUS_NOT_SUPPORTED;
+    }
+    // SAFETY: the address of xen.sys's export of that signature (the Microsoft x64
+    // convention), recorded when the importer was bound.
+    let export =
+        unsafe { core::mem::transmute::<usize, AddToPhysmap>(usize::try_from(real).unwrap_or(0)) };
+    // SAFETY: the importer's arguments, passed on unchanged under the export's contract.
+    let status = unsafe { export(pfn, space, offset) };
+    if status >= 0 && space == xen_headers::memory::XENMAPSPACE_SHARED_INFO {
+        crate::events::use_shared_info(pfn as u64);
+    }
+    status
 }
 
 /// Loads `bytes` as `name`; returns the image's index.

@@ -101,6 +101,9 @@ pub enum Scenario {
     Watchdog,
     /// Bug-check after `DllInitialize` (`xtk.mode=nt-bugcheck`).
     BugCheck,
+    /// xenbus.sys as the function driver of the Xen platform device, on the HVM guest
+    /// (`xtk.mode=nt-xenbus`): its bus, its PDOs and their interfaces ([`checks::xenbus`]).
+    Xenbus,
     /// Break kernel rule `checks::rules::RULES[n]` after `DllInitialize`
     /// (`xtk.mode=nt-rule=NAME`): the run must end with the verifier's message.
     Rule(usize),
@@ -112,6 +115,7 @@ pub fn scenario(cmdline: &[u8]) -> Option<Scenario> {
         b"xtk.mode=nt" => Some(Scenario::Exports),
         b"xtk.mode=nt-watchdog" => Some(Scenario::Watchdog),
         b"xtk.mode=nt-bugcheck" => Some(Scenario::BugCheck),
+        b"xtk.mode=nt-xenbus" => Some(Scenario::Xenbus),
         _ => {
             let name = word.strip_prefix(b"xtk.mode=nt-rule=")?;
             checks::rules::RULES
@@ -129,6 +133,9 @@ pub const CONTROL_KEY: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Contr
 /// What `SystemStartOptions` holds in the export checks (Windows stores the loader options
 /// without their slashes, with a leading space).
 pub const START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:BALLOON=OFF XEN:WATCHDOG=0x1e";
+/// What it holds in the xenbus.sys scenario (no domain watchdog: the stand-in delivers the
+/// timer's interrupts only at its poll points).
+pub const XENBUS_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:BALLOON=OFF";
 /// What it holds in the watchdog scenario (10 s, xenbus.sys's minimum).
 pub const WATCHDOG_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:WATCHDOG=10";
 /// A `REG_MULTI_SZ` log level the checks read back through `LogReadLogLevel`.
@@ -138,8 +145,11 @@ pub const TEST_LEVEL_VALUE: &str = "NtTestLogLevel";
 /// `Control` key with `SystemStartOptions`; with `force_unplug` (the HVM guest) also
 /// `XEN\ForceUnplug` asking for disks and NICs, as an administrator sets it to have the
 /// emulated devices unplugged on every boot.
-fn boot_hive(options: &str, force_unplug: bool) -> Hive {
+fn boot_hive(options: &str, force_unplug: bool, xenbus: bool) -> Hive {
     let mut h = Hive::new();
+    if xenbus {
+        xenbus_keys(&mut h);
+    }
     if force_unplug
         && let Some(force) = h.create_path(&alloc::format!(r"{SERVICE_KEY}\ForceUnplug"))
     {
@@ -186,6 +196,42 @@ fn boot_hive(options: &str, force_unplug: bool) -> Hive {
     }
     h.create_path(r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum");
     h
+}
+
+/// What the package's INF writes for xenbus.sys (`Services\xenbus` with its `Parameters`:
+/// the supported and synthetic classes), and xenfilt's `Parameters` key, where xen.sys records
+/// the active platform device.
+fn xenbus_keys(h: &mut Hive) {
+    let services = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services";
+    if let Some(service) = h.create_path(&alloc::format!(r"{services}\xenbus")) {
+        h.set_value(
+            service,
+            &hive::wide("Start"),
+            hive::REG_DWORD,
+            &3u32.to_le_bytes(),
+        );
+        h.set_value(
+            service,
+            &hive::wide("Type"),
+            hive::REG_DWORD,
+            &1u32.to_le_bytes(),
+        );
+    }
+    if let Some(parameters) = h.create_path(&alloc::format!(r"{services}\xenbus\Parameters")) {
+        h.set_value(
+            parameters,
+            &hive::wide("SupportedClasses"),
+            hive::REG_MULTI_SZ,
+            &hive::multi_sz(checks::xenbus::SUPPORTED_CLASSES),
+        );
+        h.set_value(
+            parameters,
+            &hive::wide("SyntheticClasses"),
+            hive::REG_MULTI_SZ,
+            &hive::multi_sz(checks::xenbus::SYNTHETIC_CLASSES),
+        );
+    }
+    h.create_path(&alloc::format!(r"{services}\XENFILT\Parameters"));
 }
 
 /// `struct hvm_start_info` and `struct hvm_modlist_entry` (`public/arch-x86/hvm/start_info.h`).
@@ -250,6 +296,34 @@ fn boot_module(start_info: u64) -> Option<&'static [u8]> {
     Some(unsafe { core::slice::from_raw_parts(p, size) })
 }
 
+/// The magic of a boot module holding several images (`scripts/lib/xen-full.bash`,
+/// `make_image_archive`): `XTKIMAGE`, a little-endian `u32` count, then per image a 32-byte
+/// NUL-padded name, a `u64` offset from the archive's start and a `u64` size.
+const ARCHIVE_MAGIC: &[u8; 8] = b"XTKIMAGE";
+
+/// The images a boot module carries, by name: an archive's entries, or the module itself as
+/// `xen.sys`. `None` for an archive that does not add up.
+pub fn images(module: &'static [u8]) -> Option<alloc::vec::Vec<(String, &'static [u8])>> {
+    let Some(rest) = module.strip_prefix(ARCHIVE_MAGIC) else {
+        return Some(alloc::vec![(String::from("xen.sys"), module)]);
+    };
+    let count = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
+    let mut out = alloc::vec::Vec::new();
+    for i in 0..usize::try_from(count).ok()? {
+        let at = 12usize.checked_add(i.checked_mul(48)?)?;
+        let entry = module.get(at..at.checked_add(48)?)?;
+        let name = entry.get(..32)?;
+        let len = name.iter().position(|&b| b == 0).unwrap_or(32);
+        let name = core::str::from_utf8(name.get(..len)?).ok()?;
+        let offset =
+            usize::try_from(u64::from_le_bytes(entry.get(32..40)?.try_into().ok()?)).ok()?;
+        let size = usize::try_from(u64::from_le_bytes(entry.get(40..48)?.try_into().ok()?)).ok()?;
+        let bytes = module.get(offset..offset.checked_add(size)?)?;
+        out.push((String::from(name), bytes));
+    }
+    Some(out)
+}
+
 /// Calls into a driver at `PASSIVE_LEVEL` and checks it came back there; runs the DPCs that
 /// became due (as the return to a passive caller would on Windows).
 pub fn call_driver<T>(what: &str, f: impl FnOnce() -> T) -> T {
@@ -293,6 +367,43 @@ pub fn unicode_string(units: &mut [u16]) -> UNICODE_STRING {
     }
 }
 
+/// A boot module's images, by name.
+pub type Images = alloc::vec::Vec<(String, &'static [u8])>;
+
+/// The boot module's images and xen.sys's bytes among them, each step checked.
+fn boot_images(start_info: u64) -> Option<(Images, &'static [u8])> {
+    let Some(module) = boot_module(start_info) else {
+        check(
+            "nt.boot_module",
+            false,
+            format_args!("no image module in the start info"),
+        );
+        return None;
+    };
+    let Some(images) = images(module) else {
+        check(
+            "nt.boot_module",
+            false,
+            format_args!("an image archive that does not add up"),
+        );
+        return None;
+    };
+    let Some(&(_, bytes)) = images.iter().find(|(name, _)| name == "xen.sys") else {
+        check(
+            "nt.boot_module",
+            false,
+            format_args!("no xen.sys among {} images", images.len()),
+        );
+        return None;
+    };
+    check(
+        "nt.boot_module",
+        bytes.starts_with(b"MZ"),
+        format_args!("{} bytes, {} images", bytes.len(), images.len()),
+    );
+    Some((images, bytes))
+}
+
 /// Runs `scenario` on the image in the first boot module. Returns only from the export
 /// scenario.
 pub fn run(start_info: u64, scenario: Scenario) {
@@ -300,19 +411,9 @@ pub fn run(start_info: u64, scenario: Scenario) {
         "NT: stand-in kernel, scenario {scenario:?}, {} kernel routines",
         routines::count()
     );
-    let Some(bytes) = boot_module(start_info) else {
-        check(
-            "nt.boot_module",
-            false,
-            format_args!("no image module in the start info"),
-        );
+    let Some((images, bytes)) = boot_images(start_info) else {
         return;
     };
-    check(
-        "nt.boot_module",
-        bytes.starts_with(b"MZ"),
-        format_args!("{} bytes", bytes.len()),
-    );
     vm::enable_nx();
     let vcpus = if xen::vcpu::is_up(crate::suite::hv(), 1).is_ok() {
         2
@@ -320,10 +421,10 @@ pub fn run(start_info: u64, scenario: Scenario) {
         1
     };
     routines::ke::set_processors(vcpus);
-    let options = if scenario == Scenario::Watchdog {
-        WATCHDOG_START_OPTIONS
-    } else {
-        START_OPTIONS
+    let options = match scenario {
+        Scenario::Watchdog => WATCHDOG_START_OPTIONS,
+        Scenario::Xenbus => START_OPTIONS,
+        _ => START_OPTIONS,
     };
     let hvm = crate::boot::is_hvm();
     if hvm {
@@ -336,7 +437,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
             0,
         );
     }
-    routines::registry::install(boot_hive(options, hvm));
+    routines::registry::install(boot_hive(options, hvm, scenario == Scenario::Xenbus));
     // Time (and KUSER_SHARED_DATA) and the boot thread, before any driver code runs.
     clock::init();
     sched::init();
@@ -391,7 +492,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
         return;
     }
     checks::after_initialize();
-    run_scenario(scenario, &exports, &functions);
+    run_scenario(scenario, &exports, &functions, &images);
     // SAFETY: the image's DllUnload, called once at PASSIVE_LEVEL after DllInitialize succeeded
     // and nothing imports it any more.
     let status = call_driver("DllUnload", || unsafe { (exports.dll_unload)() });
@@ -411,6 +512,7 @@ fn run_scenario(
     scenario: Scenario,
     exports: &xen_sys::Exports,
     functions: &[xen_pvh_test::pci::Function],
+    images: &[(String, &'static [u8])],
 ) {
     match scenario {
         Scenario::Exports => {
@@ -429,6 +531,7 @@ fn run_scenario(
                 crate::hvm::after_unplug(functions);
             }
         }
+        Scenario::Xenbus => checks::xenbus::run(functions, images),
         Scenario::Watchdog => checks::watchdog(exports),
         Scenario::BugCheck => checks::bug_check(),
         Scenario::Rule(n) => {

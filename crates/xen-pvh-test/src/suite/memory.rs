@@ -5,29 +5,14 @@
 
 use super::{BALLOON, NEVER_MAPPED_GFN, SHARED_INFO_GFN, SHARED_INFO_GFN2, check_eq, hv, shm};
 use crate::arch;
-use crate::events::{self, SHARED_INFO, VCPU_INFO};
+use crate::events::{self, SHARED_INFO};
 use crate::harness::{check, fatal, ok, status};
 use core::mem::offset_of;
 use core::sync::atomic::Ordering;
 use xen::memory::PAGE_ORDER_4K;
 use xen::status::{STATUS_INVALID_PARAMETER, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_UNSUCCESSFUL};
 use xen_headers::memory::XENMAPSPACE_SHARED_INFO;
-use xen_headers::xen::{DOMID_INVALID, DOMID_SELF, SharedInfo, VcpuInfo};
-
-/// Points the upcall handler and clock at the `shared_info` page at `gfn`.
-fn use_shared_info(gfn: u64) {
-    let si = core::ptr::with_exposed_provenance_mut::<SharedInfo>(
-        usize::try_from(gfn << 12).unwrap_or(0),
-    );
-    SHARED_INFO.store(si, Ordering::SeqCst);
-    for (cpu, slot) in VCPU_INFO.iter().enumerate() {
-        let vi = si
-            .wrapping_byte_add(offset_of!(SharedInfo, vcpu_info))
-            .cast::<VcpuInfo>()
-            .wrapping_add(cpu);
-        slot.store(vi, Ordering::SeqCst);
-    }
-}
+use xen_headers::xen::{DOMID_INVALID, DOMID_SELF, SharedInfo};
 
 /// `XENMEM_add_to_physmap(XENMAPSPACE_shared_info)`: everything after needs it.
 pub fn shared_info() {
@@ -38,7 +23,7 @@ pub fn shared_info() {
     if ok("memory.add_to_physmap_shared_info", mapped).is_none() {
         fatal(format_args!("cannot map shared_info"));
     }
-    use_shared_info(SHARED_INFO_GFN);
+    crate::events::use_shared_info(SHARED_INFO_GFN);
     xen::sched::yield_now(xen);
     let (mul, version) = shm::time_record(0);
     check(
@@ -124,7 +109,7 @@ pub fn reservation_and_physmap() {
     let moved =
         unsafe { xen::memory::add_to_physmap(xen, SHARED_INFO_GFN2, XENMAPSPACE_SHARED_INFO, 0) };
     ok("memory.add_to_physmap_again", moved);
-    use_shared_info(SHARED_INFO_GFN2);
+    crate::events::use_shared_info(SHARED_INFO_GFN2);
     let seen = marker_word();
     check(
         "memory.shared_info_moved_intact",

@@ -180,6 +180,16 @@ impl<P: Platform, S: XenServices> Fifo<P, S> {
                 }
             }
         }
+        if control.iter().all(Option::is_none) {
+            // No processor has a vCPU id (xen.sys cannot tell them): Xen has no control block,
+            // so every FIFO operation would fail. Refused, so the 2-level ABI is used instead.
+            plog!(
+                *platform,
+                Warning,
+                "EVTCHN_FIFO: no processor has a vCPU id: no control block registered"
+            );
+            return Err(EvtchnError::Unsuccessful);
+        }
         Ok(Self {
             platform: platform.clone(),
             services: Arc::clone(services),

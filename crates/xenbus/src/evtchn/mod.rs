@@ -472,9 +472,11 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
         if let Some(stale) = self.replace_abi(Some(abi)) {
             stale.release();
         }
+        // Allocated before the HIGH_LEVEL lock: nothing may allocate under it.
+        let line = Arc::new(line);
         let previous = {
             let mut irqs = self.irqs.lock();
-            let line = irqs.line.replace(Arc::new(line));
+            let line = irqs.line.replace(line);
             (line, core::mem::replace(&mut irqs.vectors, vectors))
         };
         drop(previous);

@@ -6,7 +6,6 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::mem::offset_of;
 
 use ntddk::{
     BusRelations, CM_PARTIAL_RESOURCE_DESCRIPTOR, CM_RESOURCE_LIST, DEVICE_OBJECT,
@@ -15,13 +14,12 @@ use ntddk::{
     IRP_MN_FILTER_RESOURCE_REQUIREMENTS, IRP_MN_QUERY_CAPABILITIES, IRP_MN_QUERY_DEVICE_RELATIONS,
     IRP_MN_QUERY_PNP_DEVICE_STATE, IRP_MN_QUERY_REMOVE_DEVICE, IRP_MN_QUERY_STOP_DEVICE,
     IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, IRP_MN_STOP_DEVICE,
-    IRP_MN_SURPRISE_REMOVAL, NTSTATUS, PagedPool, STATUS_INSUFFICIENT_RESOURCES, STATUS_SUCCESS,
+    IRP_MN_SURPRISE_REMOVAL, NTSTATUS, STATUS_INSUFFICIENT_RESOURCES, STATUS_SUCCESS,
 };
 use platform_port::plog;
 use platform_windows::{Kernel, WindowsInterrupts, WindowsPlatform};
 use xen_services::imports::Imported;
 
-use super::device::DevicePtr;
 use super::fdo::{FdoDevice, NoBalloon, set_power_state};
 use crate::pnp::core::LinkedStore;
 use crate::pnp::fdo::{Fdo, FdoCompletion};
@@ -31,21 +29,7 @@ use crate::pnp::state::deleted_device_answer;
 use ntddk::runtime::irp::HeldIrp;
 
 /// Pool tag of the buffers handed to the PnP manager ("XBUS").
-const POOL_TAG: u32 = u32::from_le_bytes(*b"XBUS");
-
-/// A pool copy of `bytes` for the PnP manager to free (<= DISPATCH_LEVEL).
-pub fn pool_copy(bytes: &[u8]) -> Option<*mut u8> {
-    // SAFETY: the PnP manager frees it; any size.
-    let copy =
-        unsafe { ntddk::routines::ExAllocatePoolWithTag(PagedPool, bytes.len().max(1), POOL_TAG) }
-            .cast::<u8>();
-    if copy.is_null() {
-        return None;
-    }
-    // SAFETY: a fresh allocation of at least `bytes.len()` bytes.
-    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), copy, bytes.len()) };
-    Some(copy)
-}
+pub const POOL_TAG: u32 = u32::from_le_bytes(*b"XBUS");
 
 /// Ends an FDO IRP as the bus state said.
 fn finish(fdo: &FdoDevice, mut irp: HeldIrp, completion: FdoCompletion) -> NTSTATUS {
@@ -319,7 +303,7 @@ fn filter_requirements(fdo: &FdoDevice, mut irp: HeldIrp) -> NTSTATUS {
             return irp.complete_as_is();
         }
     };
-    let Some(copy) = pool_copy(&filtered) else {
+    let Some(copy) = ntddk::runtime::pnp::pool_copy(&filtered, POOL_TAG) else {
         return irp.complete(STATUS_INSUFFICIENT_RESOURCES, information);
     };
     if current != original {
@@ -329,52 +313,18 @@ fn filter_requirements(fdo: &FdoDevice, mut irp: HeldIrp) -> NTSTATUS {
     irp.complete(STATUS_SUCCESS, copy.expose_provenance())
 }
 
-/// A `DEVICE_RELATIONS` in pool holding `previous`'s objects, then `ours` (referenced).
-fn relations(previous: *const DEVICE_RELATIONS, ours: &[DevicePtr]) -> *mut DEVICE_RELATIONS {
-    // SAFETY: NULL or an upper driver's relations.
-    let previous_count = unsafe { previous.as_ref() }.map_or(0, |r| r.Count as usize);
-    let count = previous_count.saturating_add(ours.len());
-    let Ok(count_u32) = u32::try_from(count) else {
-        return core::ptr::null_mut();
-    };
-    let pointer = size_of::<*mut DEVICE_OBJECT>();
-    let size =
-        offset_of!(DEVICE_RELATIONS, Objects).saturating_add(count.max(1).saturating_mul(pointer));
-    // SAFETY: PASSIVE_LEVEL; the PnP manager frees it.
-    let relations = unsafe { ntddk::routines::ExAllocatePoolWithTag(PagedPool, size, POOL_TAG) }
-        .cast::<DEVICE_RELATIONS>();
-    if relations.is_null() {
-        return relations;
-    }
-    // SAFETY: a fresh allocation of `size` bytes, aligned for the structure.
-    let fresh = unsafe { &mut *relations };
-    fresh.Count = count_u32;
-    // SAFETY: inside the allocation; `Objects` has room for `count` pointers.
-    let objects = unsafe { (&raw mut (*relations).Objects) }.cast::<*mut DEVICE_OBJECT>();
-    let mut slot = objects;
-    if previous_count != 0 {
-        // SAFETY: the upper driver's array of `previous_count` objects.
-        let from = unsafe { (&raw const (*previous).Objects) }.cast::<*mut DEVICE_OBJECT>();
-        // SAFETY: both arrays hold `previous_count` pointers; they do not overlap.
-        unsafe { core::ptr::copy_nonoverlapping(from, slot, previous_count) };
-        slot = slot.wrapping_add(previous_count);
-    }
-    for device in ours {
-        // SAFETY: a PDO of ours; the PnP manager drops the reference.
-        unsafe { ntddk::routines::ObfReferenceObject(device.0.cast()) };
-        // SAFETY: within the `count` slots.
-        unsafe { slot.write(device.0) };
-        slot = slot.wrapping_add(1);
-    }
-    relations
-}
-
 /// `IRP_MN_QUERY_DEVICE_RELATIONS` for `BusRelations`.
 fn bus_relations(fdo: &FdoDevice, mut irp: HeldIrp) -> NTSTATUS {
     let ids = fdo.with_fdo(Fdo::bus_relations);
-    let ours: Vec<DevicePtr> = ids.iter().filter_map(|&id| fdo.pdo_device(id)).collect();
+    let ours: Vec<*mut DEVICE_OBJECT> = ids
+        .iter()
+        .filter_map(|&id| fdo.pdo_device(id))
+        .map(|device| device.0)
+        .collect();
     let previous: *mut DEVICE_RELATIONS = core::ptr::with_exposed_provenance_mut(irp.information());
-    let list = relations(previous, &ours);
+    // SAFETY: NULL or the upper driver's list (the PnP manager's contract); our PDOs are alive
+    // while listed.
+    let list = unsafe { ntddk::runtime::pnp::device_relations(previous, &ours, POOL_TAG) };
     if list.is_null() {
         return irp.complete(STATUS_INSUFFICIENT_RESOURCES, 0);
     }

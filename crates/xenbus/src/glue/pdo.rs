@@ -24,7 +24,7 @@ use platform_windows::WindowsPlatform;
 
 use super::device::DevicePtr;
 use super::fdo::{FdoDevice, set_power_state};
-use super::fdo_irp::pool_copy;
+use super::fdo_irp::POOL_TAG;
 use crate::debug::Origin;
 use crate::interface::QueryOutcome;
 use crate::pnp::fdo::Effect;
@@ -152,8 +152,12 @@ fn apply(pdo: &PdoDevice, effects: &[Effect]) {
 
 /// Pool UTF-16 (the PnP manager frees it).
 fn pool_utf16(units: &[u16]) -> Option<*mut u8> {
-    let bytes: Vec<u8> = units.iter().flat_map(|unit| unit.to_le_bytes()).collect();
-    pool_copy(&bytes)
+    ntddk::runtime::pnp::pool_utf16(units, POOL_TAG)
+}
+
+/// A pool copy of `bytes` (the PnP manager frees it).
+fn pool_copy(bytes: &[u8]) -> Option<*mut u8> {
+    ntddk::runtime::pnp::pool_copy(bytes, POOL_TAG)
 }
 
 /// The bytes of a plain structure.

@@ -195,7 +195,9 @@ fn query(d: &mut Driver, fdo: FdoId, probes: &[ChildProbe], params: &Params) -> 
         .filter(|p| new.contains(&p.pdo))
         .cloned()
         .collect();
-    d.bus_relations(fdo, Ok(&reported), &wanted, params)
+    // As the glue does: read what the decision may read, then decide from that snapshot.
+    let snapshot = Driver::bus_relations_parameters(&wanted, params);
+    d.bus_relations(fdo, Ok(&reported), &wanted, &snapshot)
 }
 
 fn pci_children() -> Vec<ChildProbe> {
@@ -598,6 +600,24 @@ fn neutral_active_device_reports_the_stored_instance_id_and_location() {
 }
 
 #[test]
+fn an_unknown_device_text_type_keeps_the_lower_answer() {
+    let p = Params::with_active();
+    let (mut d, pci, _) = boot(&p, false);
+    query(&mut d, pci, &pci_children(), &p);
+    let dev = DeviceRef::Pdo(pdo_on(&d, pci, 0x13));
+    let q = Request::Pnp(Pnp::QueryDeviceText(DeviceTextType::Other(7)));
+    assert_eq!(d.dispatch(dev, q).then, Dispatch::ForwardAndWait);
+    assert_eq!(
+        d.completed(dev, q, STATUS_SUCCESS),
+        Completion::with(STATUS_SUCCESS)
+    );
+    assert_eq!(
+        d.completed(dev, q, STATUS_NOT_SUPPORTED),
+        Completion::with(STATUS_NOT_SUPPORTED)
+    );
+}
+
+#[test]
 fn active_device_id_matches_ignoring_case() {
     let mut p = Params::with_active();
     p.set(
@@ -703,6 +723,46 @@ fn forced_deactivation_overrides_a_matching_active_device_id() {
     query(&mut d, pci, &children, &p);
     assert!(!d.pdo(pdo_on(&d, pci, 0x31)).unwrap().info().active);
     assert!(d.pdo(pdo_on(&d, pci, 0x32)).unwrap().info().active);
+}
+
+#[test]
+fn bus_relations_decide_the_same_from_the_snapshot_as_from_the_live_key() {
+    // Every scenario's key: active device named, and forced precedences; each bus queried
+    // three times (hidden, unplug, reported) both ways.
+    let mut forced_and_named = Params::forced();
+    forced_and_named.set(b"ActiveDeviceID", Value::new(REG_SZ, encode_sz(DEV_0001)));
+    forced_and_named.set(b"ActiveInstanceID", Value::new(REG_SZ, encode_sz(b"_")));
+    for p in [Params::with_active(), Params::forced(), forced_and_named] {
+        let mut children = pci_children();
+        children.push(probe(0x15, DEV_C000, b"3&267a616a&0&20"));
+        children.push(probe(0x16, DEV_0001, b"3&267a616a&0&28"));
+        let (mut live, live_pci, live_ide) = boot(&p, false);
+        let (mut snapped, snapped_pci, snapped_ide) = boot(&p, false);
+        for _ in 0..3 {
+            for (live_fdo, snapped_fdo, probes) in [
+                (live_pci, snapped_pci, &children),
+                (live_ide, snapped_ide, &ide_children()),
+            ] {
+                let reported = handles(probes);
+                let expected = live.bus_relations(live_fdo, Ok(&reported), probes, &p);
+                let got = query(&mut snapped, snapped_fdo, probes, &p);
+                assert_eq!(got.reply, expected.reply);
+                assert_eq!(got.unplug, expected.unplug);
+                assert_eq!(got.created.len(), expected.created.len());
+                assert_eq!(got.rejected, expected.rejected);
+            }
+        }
+        let infos = |d: &Driver, fdo: FdoId| -> Vec<_> {
+            d.fdo(fdo)
+                .unwrap()
+                .children()
+                .iter()
+                .map(|c| (c.info().clone(), c.force_activation()))
+                .collect()
+        };
+        assert_eq!(infos(&snapped, snapped_pci), infos(&live, live_pci));
+        assert_eq!(snapped.filter_state(), live.filter_state());
+    }
 }
 
 // ---- Emulated disks -----------------------------------------------------------------------

@@ -160,6 +160,24 @@ pub fn items(t: &mut NtTable) {
         "ntoskrnl.exe's export table (no WDK header declares it); read by upstream's \
          src/xen/bug_check.c, which declares it itself",
     );
+    // mingw-w64's wdm.h has the KWAIT_BLOCK of Windows 7 (Thread, Object, NextWaitBlock before
+    // WaitKey); only the stand-in kernel uses the type, with Windows 8's layout.
+    t.documented(
+        "KWAIT_BLOCK",
+        "KWAIT_BLOCK { LIST_ENTRY WaitListEntry; UCHAR WaitType; UCHAR BlockState; USHORT WaitKey; \
+         LONG SpareLong; PVOID Thread; PVOID Object; PVOID SparePtr; }, 48 bytes",
+        "the WDK's wdm.h for NTDDI_WIN8 and later (mingw-w64 10's wdm.h keeps the Windows 7 \
+         order); the stand-in kernel's KeWaitForMultipleObjects reads it, asserted in \
+         crates/ntddk/src/types/ke.rs",
+    );
+    // Another variable of ntoskrnl.exe that mingw-w64's headers do not declare.
+    t.documented(
+        "InitSafeBootMode",
+        "ULONG InitSafeBootMode, a data import (non-zero in Safe Mode)",
+        "ntoskrnl.exe's export table; the WDK's ntddk.h declares `extern PULONG InitSafeBootMode` \
+         for drivers (the import slot holds the variable's address, read as \
+         `*InitSafeBootMode`); read by upstream's src/xenfilt/driver.c",
+    );
     layout!(
         t,
         KBUGCHECK_SECONDARY_DUMP_DATA {

@@ -14,7 +14,7 @@
 
 use super::{drv, eq, status};
 use crate::arch;
-use crate::events::{SHARED_INFO, VCPU_INFO};
+use crate::events::VCPU_INFO;
 use crate::harness::check;
 use crate::nt::xen_sys::Exports;
 use crate::suite::{
@@ -22,7 +22,6 @@ use crate::suite::{
     NEVER_MAPPED_GFN, SHARED_INFO_GFN, VCPU_INFO_PAGE, hv, shm,
 };
 use core::ffi::c_void;
-use core::mem::offset_of;
 use core::sync::atomic::Ordering;
 use ntstatus::{
     STATUS_ACCESS_DENIED, STATUS_INCOMPATIBLE_DRIVER_BLOCKED, STATUS_INSUFFICIENT_RESOURCES,
@@ -38,7 +37,7 @@ use xen_headers::hvm::params::{
 };
 use xen_headers::memory::{XENMAPSPACE_GRANT_TABLE, XENMAPSPACE_SHARED_INFO};
 use xen_headers::sched::SHUTDOWN_REBOOT;
-use xen_headers::xen::{DOMID_INVALID, DOMID_SELF, SharedInfo, VIRQ_DOM_EXC, VIRQ_TIMER, VcpuInfo};
+use xen_headers::xen::{DOMID_INVALID, DOMID_SELF, VIRQ_DOM_EXC, VIRQ_TIMER, VcpuInfo};
 
 /// Our domain id: 0 as the PVH dom0; an HVM domU's own id, which its grant entries must name
 /// and its loopback channels report. Xen resolves `DOMID_SELF` as the remote of an unbound
@@ -225,28 +224,13 @@ fn hvm(e: &Exports) {
     );
 }
 
-/// Points the stand-in's own view of `shared_info` (bitmaps, time) at `gfn`.
-fn use_shared_info(gfn: u64) {
-    let si = core::ptr::with_exposed_provenance_mut::<SharedInfo>(
-        usize::try_from(gfn << 12).unwrap_or(0),
-    );
-    SHARED_INFO.store(si, Ordering::SeqCst);
-    for (cpu, slot) in VCPU_INFO.iter().enumerate() {
-        let vi = si
-            .wrapping_byte_add(offset_of!(SharedInfo, vcpu_info))
-            .cast::<VcpuInfo>()
-            .wrapping_add(cpu);
-        slot.store(vi, Ordering::SeqCst);
-    }
-}
-
 /// `MemoryAddToPhysmap(XENMAPSPACE_shared_info)` and `MemoryRemoveFromPhysmap`.
 fn shared_info(e: &Exports) {
     let pfn = usize::try_from(SHARED_INFO_GFN).unwrap_or(0);
     // SAFETY: SHARED_INFO_GFN is outside dom0's memory: nothing of ours is there.
     let s = drv(|| unsafe { (e.memory_add_to_physmap)(pfn, XENMAPSPACE_SHARED_INFO, 0) });
     status("nt.memory.add_to_physmap_shared_info", s, STATUS_SUCCESS);
-    use_shared_info(SHARED_INFO_GFN);
+    crate::events::use_shared_info(SHARED_INFO_GFN);
     // SAFETY: no pointers.
     drv(|| unsafe { (e.sched_yield)() });
     let (mul, version) = shm::time_record(0);

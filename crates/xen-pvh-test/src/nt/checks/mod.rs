@@ -30,6 +30,7 @@ pub mod rules;
 mod services;
 mod threads;
 mod timers;
+pub mod xenbus;
 
 use super::routines::{self, bugcheck, debug, dpc, pool, registry};
 use super::xen_sys::Exports;

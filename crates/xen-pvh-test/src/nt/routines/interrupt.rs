@@ -497,6 +497,12 @@ pub extern "win64" fn ke_synchronize_execution(
     result
 }
 
+/// Whether any interrupt is connected: something outside the kernel (Xen, on the platform
+/// device's line) may still wake a waiting thread.
+pub fn any_connected() -> bool {
+    CONNECTIONS.lock().values().any(|c| c.connected)
+}
+
 /// Delivers what an interrupt would have delivered by now: see the module docs. Returns how
 /// many service routine calls it made.
 pub fn poll() -> usize {

@@ -18,13 +18,17 @@
 //!   `ExAllocatePoolWithTag` memory shows), and freed blocks with `0xDF`;
 //! * leaks: [`outstanding`] lists what an image still holds when it unloads.
 //!
-//! Memory is never reused (the allocator does not free), so a stale pointer keeps reading the
-//! `0xDF` fill rather than someone else's data.
+//! A freed block is kept, filled with `0xDF`, in a quarantine of the last [`QUARANTINE_BYTES`]
+//! freed (so a stale pointer keeps reading the fill rather than someone else's data, and a
+//! second free is told from a wild one); when it leaves the quarantine its fill is checked (a
+//! write after the free fails the run, naming the block's allocator and freer) and its memory
+//! goes back to the kernel's allocator for reuse, so a driver that allocates and frees all the
+//! time runs in bounded memory.
 
 use crate::nt::loader::{self, Where};
 use crate::nt::verifier::{self, APC_LEVEL, Call, DISPATCH_LEVEL};
 use alloc::alloc::{Layout, alloc};
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::ffi::c_void;
 
@@ -65,6 +69,8 @@ const GUARD_BYTE: u8 = 0xfd;
 /// Fill of memory the allocator does not initialise, and of freed blocks.
 const FILL_UNINITIALIZED: u8 = 0xaa;
 const FILL_FREED: u8 = 0xdf;
+/// Bytes of freed blocks kept poisoned before their memory is reused.
+const QUARANTINE_BYTES: usize = 2 << 20;
 /// The largest block the stand-in hands out (larger requests fail, as a full pool would).
 const MAX_BLOCK: usize = 1 << 20;
 
@@ -81,18 +87,30 @@ pub struct Block {
     pub caller: u64,
 }
 
-/// Live blocks by address, and freed ones (address to the caller that freed it).
+/// Live blocks by address, and freed ones still in quarantine (address to the caller that
+/// freed it, and the block), oldest first in `quarantine`.
 struct Pool {
     live: BTreeMap<usize, Block>,
-    freed: BTreeMap<usize, u64>,
+    freed: BTreeMap<usize, (u64, Block)>,
+    quarantine: VecDeque<usize>,
+    quarantined: usize,
     allocations: u64,
 }
 
 static POOL: spin::Mutex<Pool> = spin::Mutex::new(Pool {
     live: BTreeMap::new(),
     freed: BTreeMap::new(),
+    quarantine: VecDeque::new(),
+    quarantined: 0,
     allocations: 0,
 });
+
+/// The allocator layout of a block of `size` bytes (with its guard), as [`allocate`] asks.
+fn layout_of(size: usize) -> Option<Layout> {
+    let align = if size >= 4096 { 4096 } else { 16 };
+    size.checked_add(GUARD)
+        .and_then(|total| Layout::from_size_align(total, align).ok())
+}
 
 /// A tag as text (`'XEN '` is stored as the bytes `X`, `E`, `N`, ` `).
 pub struct Tag(pub u32);
@@ -119,11 +137,7 @@ fn allocate(call: &Call, size: usize, tag: u32, paged: bool, zero: bool) -> *mut
     if size > MAX_BLOCK {
         return core::ptr::null_mut();
     }
-    let align = if size >= 4096 { 4096 } else { 16 };
-    let Some(layout) = size
-        .checked_add(GUARD)
-        .and_then(|total| Layout::from_size_align(total, align).ok())
-    else {
+    let Some(layout) = layout_of(size) else {
         return core::ptr::null_mut();
     };
     // SAFETY: a non-zero-size layout.
@@ -156,7 +170,7 @@ fn free(call: &Call, p: *mut c_void, tag: Option<u32>) {
     call.require(!p.is_null(), format_args!("freeing NULL"));
     let pool = POOL.lock();
     let Some(block) = pool.live.get(&p.addr()).copied() else {
-        let freed_by = pool.freed.get(&p.addr()).copied();
+        let freed_by = pool.freed.get(&p.addr()).map(|&(by, _)| by);
         drop(pool);
         let Some(by) = freed_by else {
             call.fail(format_args!("{:#x} is not a pool block", p.addr()));
@@ -204,9 +218,53 @@ fn free(call: &Call, p: *mut c_void, tag: Option<u32>) {
     crate::nt::sched::freeing(call, p.addr(), block.size);
     // SAFETY: the block's `size` bytes are ours again; nothing may use them after the free.
     unsafe { base.write_bytes(FILL_FREED, block.size) };
-    let mut pool = POOL.lock();
-    pool.live.remove(&p.addr());
-    pool.freed.insert(p.addr(), call.caller);
+    let released = {
+        let mut pool = POOL.lock();
+        pool.live.remove(&p.addr());
+        pool.freed.insert(p.addr(), (call.caller, block));
+        pool.quarantine.push_back(p.addr());
+        pool.quarantined = pool.quarantined.saturating_add(block.size);
+        let mut released = Vec::new();
+        while pool.quarantined > QUARANTINE_BYTES {
+            let Some(oldest) = pool.quarantine.pop_front() else {
+                break;
+            };
+            if let Some((by, old)) = pool.freed.remove(&oldest) {
+                pool.quarantined = pool.quarantined.saturating_sub(old.size);
+                released.push((oldest, by, old));
+            }
+        }
+        released
+    };
+    for (address, by, old) in released {
+        release(call, address, by, old);
+    }
+}
+
+/// A block leaving the quarantine: its fill must be intact; its memory goes back to the
+/// allocator.
+fn release(call: &Call, address: usize, freed_by: u64, block: Block) {
+    let base = core::ptr::with_exposed_provenance_mut::<u8>(address);
+    for i in 0..block.size {
+        // SAFETY: the block's bytes, still ours (in quarantine until now).
+        let b = unsafe { base.wrapping_add(i).read_volatile() };
+        call.require(
+            b == FILL_FREED,
+            format_args!(
+                "the {}-byte block {address:#x} (tag {}, allocated from {}, freed from {}) was \
+                 written after its free: byte {i} is {b:#04x}",
+                block.size,
+                Tag(block.tag),
+                Where(block.caller),
+                Where(freed_by)
+            ),
+        );
+    }
+    if let Some(layout) = layout_of(block.size) {
+        // SAFETY: allocated by `allocate` with this layout, freed by the driver, and out of
+        // the quarantine: nothing refers to it any more.
+        unsafe { alloc::alloc::dealloc(base, layout) };
+    }
 }
 
 /// `PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)`.

@@ -357,25 +357,55 @@ pub fn schedule() {
     }
 }
 
+/// How long the idle loop waits for an interrupt when nothing else can wake a thread, before it
+/// calls the wait a deadlock (100 ns units: 60 s).
+const EXTERNAL_WAIT_LIMIT: u64 = 600_000_000;
+
+/// When the idle loop started waiting only for an interrupt (0: it is not).
+static WAITING_SINCE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 /// One round of the idle loop, on the stack of the thread that blocked: time passes, timers
-/// fire, timeouts end, DPCs run; a deadlock ends the run.
+/// fire, timeouts end, DPCs run, connected interrupts are polled (Xen's events arrive there)
+/// and queued work items run; with nothing left that could wake a thread, the run ends as a
+/// deadlock, unless an interrupt is connected, which is waited for up to
+/// [`EXTERNAL_WAIT_LIMIT`].
 fn idle() {
+    use core::sync::atomic::Ordering;
     objects::process_time();
     if dpc::pending() {
         dpc::run_due();
+        return;
+    }
+    if crate::nt::routines::interrupt::poll() != 0 || crate::nt::routines::work::run_queued() != 0 {
+        WAITING_SINCE.store(0, Ordering::Relaxed);
         return;
     }
     let Some((ready, next)) = with(|s| s.outlook()) else {
         return;
     };
     if ready {
+        WAITING_SINCE.store(0, Ordering::Relaxed);
         return;
     }
-    let Some(due) = next else {
-        deadlock();
+    let now = clock::interrupt_time();
+    let due = match next {
+        Some(due) => {
+            WAITING_SINCE.store(0, Ordering::Relaxed);
+            due
+        }
+        None if crate::nt::routines::interrupt::any_connected() => {
+            let since = WAITING_SINCE.load(Ordering::Relaxed);
+            if since == 0 {
+                WAITING_SINCE.store(now, Ordering::Relaxed);
+            } else if now.saturating_sub(since) > EXTERNAL_WAIT_LIMIT {
+                deadlock();
+            }
+            now.saturating_add(1_000)
+        }
+        None => deadlock(),
     };
     // Spin towards the next due time, a millisecond at most per round.
-    let until = due.min(clock::interrupt_time().saturating_add(10_000));
+    let until = due.min(now.saturating_add(10_000));
     while clock::interrupt_time() < until {
         arch::pause();
     }

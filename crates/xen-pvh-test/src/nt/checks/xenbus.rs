@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! xenbus.sys on the stand-in (`xtk.mode=nt-xenbus`, the HVM guest of
+//! `scripts/nt-xen-hvm-test`): the real image as the function driver of qemu-xen's Xen platform
+//! device, over the real xen.sys image, against dom0's real xenstored.
+//!
+//! The PnP manager brings it up as Windows does (`DriverEntry`, `AddDevice` on the platform
+//! device's PDO, the start sequence); its scan thread reads xenstore `device/` and the PnP
+//! manager enumerates the PDOs it reports. Then, per PDO: its IDs against the portable
+//! `pdo_identity` answers, its capabilities, and `IRP_MN_QUERY_INTERFACE` for every version of
+//! every XENBUS interface (plus an unknown version and a short buffer); STORE is used end to
+//! end (Acquire, Read of the domain's `name`, Free, Release) through the table the PDO filled,
+//! in the Microsoft x64 convention. Then the devices are removed, the driver unloaded, and
+//! nothing it allocated may remain.
+
+use crate::harness::check;
+use crate::nt::pnp::{self, State};
+use crate::nt::{clock, loader, pci_bus, routines};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::mem::offset_of;
+use ntddk::{IO_STACK_LOCATION, IO_STACK_LOCATION_QUERY_INTERFACE, IRP_MN_QUERY_INTERFACE};
+use xen_pvh_test::pci::Function;
+use xenbus::pdo_identity::{self, Bus, Id, IdType};
+use xenbus_interface::{Guid, InterfaceHeader};
+
+/// The classes the scenario's registry lists (the INF's `SupportedClasses` and
+/// `SyntheticClasses`, as the boot hive sets them).
+pub const SUPPORTED_CLASSES: &[&str] = &["VIF", "VBD", "VKBD", "IFACE", "CONS"];
+/// As above.
+pub const SYNTHETIC_CLASSES: &[&str] = &["IFACE", "CONS"];
+
+/// How long the scan thread may take to report the PDOs (100 ns units: 60 s; it waits for
+/// dom0's xenstored through the event channel's interrupt).
+const ENUMERATION_LIMIT: u64 = 600_000_000;
+
+/// Every XENBUS interface a PDO serves: name, GUID, versions.
+const INTERFACES: &[(&str, Guid, u16, u16)] = {
+    use xenbus_interface as x;
+    &[
+        (
+            "SUSPEND",
+            x::suspend::GUID_XENBUS_SUSPEND_INTERFACE,
+            x::suspend::XENBUS_SUSPEND_INTERFACE_VERSION_MIN,
+            x::suspend::XENBUS_SUSPEND_INTERFACE_VERSION_MAX,
+        ),
+        (
+            "SHARED_INFO",
+            x::shared_info::GUID_XENBUS_SHARED_INFO_INTERFACE,
+            x::shared_info::XENBUS_SHARED_INFO_INTERFACE_VERSION_MIN,
+            x::shared_info::XENBUS_SHARED_INFO_INTERFACE_VERSION_MAX,
+        ),
+        (
+            "EVTCHN",
+            x::evtchn::GUID_XENBUS_EVTCHN_INTERFACE,
+            x::evtchn::XENBUS_EVTCHN_INTERFACE_VERSION_MIN,
+            x::evtchn::XENBUS_EVTCHN_INTERFACE_VERSION_MAX,
+        ),
+        (
+            "DEBUG",
+            x::debug::GUID_XENBUS_DEBUG_INTERFACE,
+            x::debug::XENBUS_DEBUG_INTERFACE_VERSION_MIN,
+            x::debug::XENBUS_DEBUG_INTERFACE_VERSION_MAX,
+        ),
+        (
+            "STORE",
+            x::store::GUID_XENBUS_STORE_INTERFACE,
+            x::store::XENBUS_STORE_INTERFACE_VERSION_MIN,
+            x::store::XENBUS_STORE_INTERFACE_VERSION_MAX,
+        ),
+        (
+            "RANGE_SET",
+            x::range_set::GUID_XENBUS_RANGE_SET_INTERFACE,
+            x::range_set::XENBUS_RANGE_SET_INTERFACE_VERSION_MIN,
+            x::range_set::XENBUS_RANGE_SET_INTERFACE_VERSION_MAX,
+        ),
+        (
+            "CACHE",
+            x::cache::GUID_XENBUS_CACHE_INTERFACE,
+            x::cache::XENBUS_CACHE_INTERFACE_VERSION_MIN,
+            x::cache::XENBUS_CACHE_INTERFACE_VERSION_MAX,
+        ),
+        (
+            "GNTTAB",
+            x::gnttab::GUID_XENBUS_GNTTAB_INTERFACE,
+            x::gnttab::XENBUS_GNTTAB_INTERFACE_VERSION_MIN,
+            x::gnttab::XENBUS_GNTTAB_INTERFACE_VERSION_MAX,
+        ),
+        (
+            "UNPLUG",
+            x::unplug::GUID_XENBUS_UNPLUG_INTERFACE,
+            x::unplug::XENBUS_UNPLUG_INTERFACE_VERSION_MIN,
+            x::unplug::XENBUS_UNPLUG_INTERFACE_VERSION_MAX,
+        ),
+        (
+            "CONSOLE",
+            x::console::GUID_XENBUS_CONSOLE_INTERFACE,
+            x::console::XENBUS_CONSOLE_INTERFACE_VERSION_MIN,
+            x::console::XENBUS_CONSOLE_INTERFACE_VERSION_MAX,
+        ),
+    ]
+};
+
+/// A buffer larger than any interface table.
+const TABLE_BUFFER: usize = 512;
+/// [`TABLE_BUFFER`] as `IO_STACK_LOCATION`'s `Size`.
+const TABLE_SIZE: u16 = 512;
+const _: () = assert!(TABLE_BUFFER == TABLE_SIZE as usize);
+
+/// The scenario (see the module docs). `functions` is the HVM guest's PCI bus, `images` the
+/// boot module's images.
+pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
+    let Some(&(_, bytes)) = images.iter().find(|(name, _)| name == "xenbus.sys") else {
+        check(
+            "nt.xenbus.image",
+            false,
+            format_args!("no xenbus.sys in the boot module"),
+        );
+        return;
+    };
+    let index = match loader::load("xenbus.sys", bytes) {
+        Ok(index) => index,
+        Err(refused) => {
+            check("nt.xenbus.load", false, format_args!("refused: {refused}"));
+            return;
+        }
+    };
+    check(
+        "nt.xenbus.load",
+        true,
+        format_args!(
+            "{} bytes, its xen.sys imports bound to xen.sys's exports",
+            bytes.len()
+        ),
+    );
+    let Some(platform) = functions.iter().find(|f| f.is_xen_platform()) else {
+        check(
+            "nt.xenbus.platform_device",
+            false,
+            format_args!("no Xen platform device on the bus"),
+        );
+        return;
+    };
+    let pdo = pci_bus::report(platform, true);
+    let driver = match pnp::bring_up(index, "xenbus", pdo) {
+        Ok(driver) => driver,
+        Err(step) => {
+            check("nt.xenbus.bring_up", false, format_args!("{step}"));
+            return;
+        }
+    };
+    check(
+        "nt.xenbus.bring_up",
+        true,
+        format_args!(
+            "DriverEntry, AddDevice and the start sequence on {}",
+            platform.bdf
+        ),
+    );
+    let bus = Bus {
+        vendor_prefix: String::from("XP"),
+        pci_device_id: platform.device,
+    };
+    let children = enumerated(pdo);
+    let mut classes: Vec<String> = Vec::new();
+    for &child in &children {
+        if let Some(class) = class_of(child) {
+            classes.push(class.clone());
+            identity(&bus, child, &class);
+            interfaces(child, &class);
+        }
+    }
+    classes.sort();
+    let mut expected: Vec<String> = ["CONS", "IFACE", "VBD", "VIF"]
+        .iter()
+        .map(|c| String::from(*c))
+        .collect();
+    expected.sort();
+    check(
+        "nt.xenbus.pdos",
+        classes == expected,
+        format_args!("{classes:?} (device/ lists vbd and vif; IFACE and CONS are synthetic)"),
+    );
+    if let Some(&child) = children.first() {
+        store_end_to_end(child);
+    }
+    match pnp::tear_down(driver) {
+        Ok(removal) => {
+            check(
+                "nt.xenbus.removed",
+                removal.failed.is_empty() && removal.removed.len() == children.len() + 1,
+                format_args!(
+                    "{} nodes removed, {} failures",
+                    removal.removed.len(),
+                    removal.failed.len()
+                ),
+            );
+        }
+        Err(refusal) => {
+            check("nt.xenbus.removed", false, format_args!("{refusal}"));
+        }
+    }
+    loader::unload(index);
+    super::leaks(index);
+}
+
+/// The platform device's children once the scan reported them (waiting up to
+/// [`ENUMERATION_LIMIT`] for four).
+fn enumerated(pdo: usize) -> Vec<usize> {
+    let start = clock::interrupt_time();
+    loop {
+        pnp::settle();
+        let children = pnp::node(pdo).map(|n| n.children).unwrap_or_default();
+        let started = children
+            .iter()
+            .filter(|&&c| pnp::node(c).is_some_and(|n| n.state == State::Started))
+            .count();
+        let waited = clock::interrupt_time().saturating_sub(start);
+        if started >= 4 || waited > ENUMERATION_LIMIT {
+            check(
+                "nt.xenbus.enumerated",
+                started >= 4,
+                format_args!(
+                    "{} PDOs reported, {started} started, after {} ms",
+                    children.len(),
+                    waited / 10_000
+                ),
+            );
+            return children;
+        }
+        routines::interrupt::poll();
+        let until = clock::interrupt_time().saturating_add(10_000);
+        while clock::interrupt_time() < until {
+            crate::arch::pause();
+        }
+        clock::update();
+    }
+}
+
+/// The class a PDO's device ID names (`XENBUS\VEN_XP&DEV_<CLASS>`).
+fn class_of(pdo: usize) -> Option<String> {
+    let node = pnp::node(pdo)?;
+    let class = node.identity.device_id.rsplit("&DEV_").next()?;
+    Some(String::from(class))
+}
+
+/// A PDO's IDs, text and capabilities against the portable answers.
+fn identity(bus: &Bus, pdo: usize, class: &str) {
+    let Some(node) = pnp::node(pdo) else {
+        return;
+    };
+    let id = &node.identity;
+    let single = |kind| match pdo_identity::query_id(bus, class, kind) {
+        Ok(Id::Single(s)) => s,
+        _ => String::new(),
+    };
+    let multi = |kind| match pdo_identity::query_id(bus, class, kind) {
+        Ok(Id::Multi(list)) => list,
+        _ => Vec::new(),
+    };
+    check(
+        &alloc::format!("nt.xenbus.{class}.device_id"),
+        id.device_id == single(IdType::DeviceId)
+            && id.device_id == alloc::format!(r"XENBUS\VEN_XP&DEV_{class}"),
+        format_args!("{}", id.device_id),
+    );
+    check(
+        &alloc::format!("nt.xenbus.{class}.instance_id"),
+        id.instance_id == "_",
+        format_args!("{:?}", id.instance_id),
+    );
+    let hardware = multi(IdType::HardwareIds);
+    check(
+        &alloc::format!("nt.xenbus.{class}.hardware_ids"),
+        id.hardware_ids == hardware
+            && id.hardware_ids.last().map(String::as_str) == Some("XENCLASS")
+            && id.hardware_ids.first().is_some_and(|first| {
+                first.starts_with(&alloc::format!(
+                    r"XENBUS\VEN_XP{:04X}&DEV_{class}&REV_",
+                    bus.pci_device_id
+                ))
+            }),
+        format_args!(
+            "{} IDs, newest {:?}",
+            id.hardware_ids.len(),
+            id.hardware_ids.first()
+        ),
+    );
+    check(
+        &alloc::format!("nt.xenbus.{class}.capabilities"),
+        id.capabilities.is_some_and(|c| {
+            c.get(ntddk::DEVICE_CAPABILITIES::UniqueID)
+                && c.get(ntddk::DEVICE_CAPABILITIES::SilentInstall)
+                && c.Address == u32::MAX
+                && c.UINumber == u32::MAX
+        }),
+        format_args!("UniqueID, SilentInstall, no address"),
+    );
+    check(
+        &alloc::format!("nt.xenbus.{class}.description"),
+        !id.description.is_empty(),
+        format_args!("{:?}", id.description),
+    );
+}
+
+/// `IRP_MN_QUERY_INTERFACE` to `pdo` for `guid` version `version` into `buffer` (`size`
+/// bytes offered): the status.
+fn query(pdo: usize, guid: &Guid, version: u16, size: u16, buffer: *mut u8) -> i32 {
+    let base = offset_of!(IO_STACK_LOCATION, Parameters);
+    let reply = pnp::send(pdo, IRP_MN_QUERY_INTERFACE, 0, |l| {
+        l.set(
+            base + offset_of!(IO_STACK_LOCATION_QUERY_INTERFACE, InterfaceType),
+            core::ptr::from_ref(guid).addr(),
+        );
+        l.set(
+            base + offset_of!(IO_STACK_LOCATION_QUERY_INTERFACE, Size),
+            size,
+        );
+        l.set(
+            base + offset_of!(IO_STACK_LOCATION_QUERY_INTERFACE, Version),
+            version,
+        );
+        l.set(
+            base + offset_of!(IO_STACK_LOCATION_QUERY_INTERFACE, Interface),
+            buffer.addr(),
+        );
+    });
+    reply.status
+}
+
+/// Every version of every interface from `pdo`, an unknown version and a short buffer.
+fn interfaces(pdo: usize, class: &str) {
+    let mut served = 0;
+    let mut wrong = Vec::new();
+    for &(name, guid, min, max) in INTERFACES {
+        for version in min..=max {
+            let mut buffer = [0u8; TABLE_BUFFER];
+            let status = query(pdo, &guid, version, TABLE_SIZE, buffer.as_mut_ptr());
+            // SAFETY: the buffer holds at least a header; read unaligned.
+            let header = unsafe { buffer.as_ptr().cast::<InterfaceHeader>().read_unaligned() };
+            if status == 0
+                && header.version == version
+                && header.size != 0
+                && !header.context.is_null()
+            {
+                served += 1;
+            } else {
+                wrong.push(alloc::format!("{name} v{version}: {status:#x}"));
+            }
+        }
+        let mut buffer = [0u8; TABLE_BUFFER];
+        let unknown = query(pdo, &guid, max + 1, TABLE_SIZE, buffer.as_mut_ptr());
+        if unknown != ntstatus::STATUS_NOT_SUPPORTED {
+            wrong.push(alloc::format!("{name} v{}: {unknown:#x}", max + 1));
+        }
+        let short = query(pdo, &guid, max, 8, buffer.as_mut_ptr());
+        if short != ntstatus::STATUS_BUFFER_OVERFLOW {
+            wrong.push(alloc::format!("{name} short: {short:#x}"));
+        }
+    }
+    check(
+        &alloc::format!("nt.xenbus.{class}.interfaces"),
+        wrong.is_empty(),
+        format_args!("{served} tables served; wrong: {wrong:?}"),
+    );
+}
+
+/// STORE from a PDO, used as a child driver would: Acquire, Read `name`, Free, Release.
+fn store_end_to_end(pdo: usize) {
+    type Acquire = unsafe extern "win64" fn(*mut c_void) -> i32;
+    type Release = unsafe extern "win64" fn(*mut c_void);
+    type Read =
+        unsafe extern "win64" fn(*mut c_void, *mut c_void, *mut u8, *mut u8, *mut *mut u8) -> i32;
+    type Free = unsafe extern "win64" fn(*mut c_void, *mut u8);
+    use xenbus_interface::store as s;
+    let mut table = [0u8; TABLE_BUFFER];
+    let status = query(
+        pdo,
+        &s::GUID_XENBUS_STORE_INTERFACE,
+        s::XENBUS_STORE_INTERFACE_VERSION_MAX,
+        TABLE_SIZE,
+        table.as_mut_ptr(),
+    );
+    let slot = |offset: usize| -> usize {
+        table
+            .get(offset..offset + 8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, usize::from_le_bytes)
+    };
+    let (acquire, release, read, free) = (
+        slot(offset_of!(s::XenbusStoreInterfaceV2, store_acquire)),
+        slot(offset_of!(s::XenbusStoreInterfaceV2, store_release)),
+        slot(offset_of!(s::XenbusStoreInterfaceV2, store_read)),
+        slot(offset_of!(s::XenbusStoreInterfaceV2, store_free)),
+    );
+    let code = |a: usize| crate::nt::is_driver_code(a as u64);
+    if !check(
+        "nt.xenbus.store.table",
+        status == 0 && code(acquire) && code(release) && code(read) && code(free),
+        format_args!("status {status:#x}, methods in xenbus.sys's code"),
+    ) {
+        return;
+    }
+    let interface = table.as_mut_ptr().cast::<c_void>();
+    // SAFETY: each address is code of xenbus.sys (checked above), the table's method of that
+    // type in the Microsoft x64 convention (so for the three below).
+    let acquire = unsafe { core::mem::transmute::<usize, Acquire>(acquire) };
+    // SAFETY: as above.
+    let release = unsafe { core::mem::transmute::<usize, Release>(release) };
+    // SAFETY: as above.
+    let read = unsafe { core::mem::transmute::<usize, Read>(read) };
+    // SAFETY: as above.
+    let free = unsafe { core::mem::transmute::<usize, Free>(free) };
+    // SAFETY: PASSIVE_LEVEL; the table the PDO filled, as a child passes it.
+    let acquired = crate::nt::call_driver("StoreAcquire", || unsafe { acquire(interface) });
+    if !check(
+        "nt.xenbus.store.acquire",
+        acquired == 0,
+        format_args!("status {acquired:#x}"),
+    ) {
+        return;
+    }
+    let mut node = *b"name\0";
+    let mut value: *mut u8 = core::ptr::null_mut();
+    // SAFETY: as above; no transaction, no prefix, a NUL-terminated node, a writable out.
+    let status = crate::nt::call_driver("StoreRead", || unsafe {
+        read(
+            interface,
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            node.as_mut_ptr(),
+            &raw mut value,
+        )
+    });
+    let text = if status == 0 && !value.is_null() {
+        loader::read_c_string(value.addr() as u64, 128)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    check(
+        "nt.xenbus.store.read",
+        status == 0 && !text.is_empty(),
+        format_args!("name = {text:?} (status {status:#x})"),
+    );
+    if !value.is_null() {
+        // SAFETY: the buffer StoreRead returned, freed once.
+        crate::nt::call_driver("StoreFree", || unsafe { free(interface, value) });
+    }
+    // SAFETY: the Acquire above, released once.
+    crate::nt::call_driver("StoreRelease", || unsafe { release(interface) });
+}
