@@ -423,7 +423,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
     routines::ke::set_processors(vcpus);
     let options = match scenario {
         Scenario::Watchdog => WATCHDOG_START_OPTIONS,
-        Scenario::Xenbus => START_OPTIONS,
+        Scenario::Xenbus => XENBUS_START_OPTIONS,
         _ => START_OPTIONS,
     };
     let hvm = crate::boot::is_hvm();
@@ -447,7 +447,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
     } else {
         alloc::vec::Vec::new()
     };
-    if scenario == Scenario::Exports {
+    if matches!(scenario, Scenario::Exports | Scenario::Xenbus) {
         checks::refusals(bytes);
     }
     let index = match loader::load("xen.sys", bytes) {
@@ -458,7 +458,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
         }
     };
     checks::loaded(index, bytes);
-    if scenario == Scenario::Exports {
+    if matches!(scenario, Scenario::Exports | Scenario::Xenbus) {
         checks::importer(index);
     }
     let exports = match xen_sys::Exports::resolve(index) {

@@ -497,6 +497,24 @@ pub extern "win64" fn ke_synchronize_execution(
     result
 }
 
+/// The connections and sources, for a diagnostic line: each connected line's vector and IRQL,
+/// each source's vector and whether it is asserted now, and vCPU 0's `vcpu_info` address.
+pub fn describe() -> alloc::string::String {
+    use core::fmt::Write as _;
+    let mut out = alloc::string::String::new();
+    for c in CONNECTIONS.lock().values().filter(|c| c.connected) {
+        let _ = write!(out, "line vector {} irql {}; ", c.line.vector, c.line.irql);
+    }
+    for (vector, source) in SOURCES.lock().iter() {
+        let _ = write!(out, "source vector {vector} asserted {}; ", source());
+    }
+    let vi = crate::events::VCPU_INFO
+        .first()
+        .map_or(core::ptr::null_mut(), |p| p.load(Ordering::SeqCst));
+    let _ = write!(out, "vcpu_info {vi:p}");
+    out
+}
+
 /// Whether any interrupt is connected: something outside the kernel (Xen, on the platform
 /// device's line) may still wake a waiting thread.
 pub fn any_connected() -> bool {

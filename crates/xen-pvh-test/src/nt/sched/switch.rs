@@ -364,6 +364,9 @@ const EXTERNAL_WAIT_LIMIT: u64 = 600_000_000;
 /// When the idle loop started waiting only for an interrupt (0: it is not).
 static WAITING_SINCE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
+/// Whether the idle loop already reported a long wait for an interrupt.
+static REPORTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// One round of the idle loop, on the stack of the thread that blocked: time passes, timers
 /// fire, timeouts end, DPCs run, connected interrupts are polled (Xen's events arrive there)
 /// and queued work items run; with nothing left that could wake a thread, the run ends as a
@@ -399,6 +402,15 @@ fn idle() {
                 WAITING_SINCE.store(now, Ordering::Relaxed);
             } else if now.saturating_sub(since) > EXTERNAL_WAIT_LIMIT {
                 deadlock();
+            } else if now.saturating_sub(since) > 50_000_000
+                && !REPORTED.swap(true, Ordering::Relaxed)
+            {
+                // Five seconds with nothing but an interrupt to wait for: say what the
+                // interrupt source looks like (once per run).
+                crate::kprintln!(
+                    "NT-IDLE: 5 s waiting for an interrupt: {}",
+                    crate::nt::routines::interrupt::describe()
+                );
             }
             now.saturating_add(1_000)
         }
