@@ -51,7 +51,7 @@ mod interrupt;
 #[cfg(windows)]
 mod kernel;
 #[cfg(windows)]
-mod memory;
+pub mod memory;
 #[cfg(windows)]
 mod platform;
 #[cfg(windows)]

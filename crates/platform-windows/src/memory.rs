@@ -24,6 +24,10 @@ fn bytes(count: usize) -> Result<usize, PortError> {
 }
 
 /// `count` zeroed, physically contiguous pages. IRQL: `<= DISPATCH_LEVEL`.
+///
+/// # Errors
+/// [`PortError::NoMemory`] when the kernel has none; [`PortError::InvalidParameter`] for a
+/// count whose size overflows.
 pub fn alloc_pages(count: usize) -> Result<Pages, PortError> {
     require_at_most(
         IrqlLevel::DISPATCH,
@@ -58,6 +62,10 @@ pub unsafe fn free_pages(pages: &Pages) {
 }
 
 /// Maps `count` frames from `pfn`, cached. IRQL: `<= DISPATCH_LEVEL`.
+///
+/// # Errors
+/// [`PortError::Insufficient`] when the range cannot be mapped; [`PortError::InvalidParameter`]
+/// for a range whose size or address overflows.
 ///
 /// # Safety
 /// As [`platform_port::Memory::map_physical`].

@@ -86,6 +86,10 @@ pub fn enter(routine: &'static str) -> Call {
     // Time passes (timers fire, timeouts end) and a pending KeSetEvent(Wait = TRUE) is held to
     // its promise.
     super::sched::on_enter(routine, irql);
+    // A connected line asserted meanwhile interrupts here, if the IRQL lets it in (as a real
+    // interrupt could have at any instruction before this call): drivers that spin on what only
+    // their service routine changes call the kernel as they spin (a stall, the time).
+    super::routines::interrupt::poll();
     if irql < DISPATCH_LEVEL {
         super::routines::dpc::run_due();
     }

@@ -24,6 +24,7 @@
 mod bug_check;
 mod capture;
 mod platform;
+mod processors;
 
 use ntddk::registry::Key;
 use ntddk::{
@@ -100,6 +101,7 @@ pub unsafe extern "system" fn dll_unload() -> NTSTATUS {
         export::unplug::teardown();
         loaded.bug_check.deregister();
         platform::forget_real_time();
+        processors::forget();
         export::remove_hypervisor();
         unwind_log(&loaded.log);
     }
@@ -168,6 +170,7 @@ unsafe fn initialize(registry_path: *mut UNICODE_STRING) -> Result<Loaded, NTSTA
         export::install_hypervisor(xen);
     }
     platform::read_real_time();
+    processors::identify();
     let bug_check = match bug_check::register() {
         Ok(registered) => registered,
         Err(status) => {
@@ -178,6 +181,7 @@ unsafe fn initialize(registry_path: *mut UNICODE_STRING) -> Result<Loaded, NTSTA
                 &[LogArg::Int(u64::from(status.cast_unsigned()))],
             );
             platform::forget_real_time();
+            processors::forget();
             export::remove_hypervisor();
             unwind_log(&log);
             return Err(status);

@@ -307,9 +307,8 @@ impl Platform for WindowsPlatform {
         }
     }
 
-    fn processor_vcpu_id(&self, _cpu: u32) -> Result<u32, NtStatus> {
-        // No MADT glue yet: the vCPU id of a processor is unknown.
-        Err(STATUS_NOT_SUPPORTED)
+    fn processor_vcpu_id(&self, cpu: u32) -> Result<u32, NtStatus> {
+        super::processors::vcpu_id(cpu)
     }
 
     fn processor_vcpu_info(&self, _cpu: u32) -> Result<*mut c_void, NtStatus> {
