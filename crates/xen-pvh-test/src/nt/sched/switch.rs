@@ -391,6 +391,7 @@ fn idle() {
         return;
     }
     let now = clock::interrupt_time();
+    report_long_idle(now);
     let due = match next {
         Some(due) => {
             WAITING_SINCE.store(0, Ordering::Relaxed);
@@ -422,6 +423,31 @@ fn idle() {
         arch::pause();
     }
     clock::update();
+}
+
+/// When the idle loop last reported, and how many reports it made.
+static LAST_REPORT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+static REPORTS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// Every 10 s spent idle (five times at most per run): what each thread waits for and what the
+/// interrupt source looks like, so a run that waits for ever says on what.
+fn report_long_idle(now: u64) {
+    use core::sync::atomic::Ordering;
+    let last = LAST_REPORT.load(Ordering::Relaxed);
+    if last == 0 {
+        LAST_REPORT.store(now, Ordering::Relaxed);
+        return;
+    }
+    if now.saturating_sub(last) < 100_000_000 || REPORTS.fetch_add(1, Ordering::Relaxed) >= 5 {
+        return;
+    }
+    LAST_REPORT.store(now, Ordering::Relaxed);
+    let threads = with(|s| describe(s)).unwrap_or_default();
+    crate::kprintln!(
+        "NT-IDLE: {} s: {threads}; {}",
+        now / 10_000_000,
+        crate::nt::routines::interrupt::describe()
+    );
 }
 
 /// Every thread waits and nothing can wake one.
