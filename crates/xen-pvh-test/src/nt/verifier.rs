@@ -53,6 +53,31 @@ const _: () = assert!(
 /// Calls per routine.
 static CALLS: spin::Mutex<BTreeMap<&'static str, u64>> = spin::Mutex::new(BTreeMap::new());
 
+/// When [`report_busy`] last reported, and how many reports it made.
+static LAST_BUSY: AtomicU64 = AtomicU64::new(0);
+static BUSY_REPORTS: AtomicU64 = AtomicU64::new(0);
+
+/// Every 10 s of run time (five times at most), the routine being entered and its caller: a
+/// run that keeps a vCPU busy without ever idling says where.
+fn report_busy(routine: &str, caller: u64, irql: u8) {
+    let now = super::clock::interrupt_time();
+    let last = LAST_BUSY.load(Ordering::Relaxed);
+    if last == 0 {
+        LAST_BUSY.store(now, Ordering::Relaxed);
+        return;
+    }
+    if now.saturating_sub(last) < 100_000_000 || BUSY_REPORTS.fetch_add(1, Ordering::Relaxed) >= 5
+    {
+        return;
+    }
+    LAST_BUSY.store(now, Ordering::Relaxed);
+    crate::kprintln!(
+        "NT-BUSY: {} s: {routine} from {} at IRQL {irql}",
+        now / 10_000_000,
+        super::loader::Where(caller)
+    );
+}
+
 /// The current IRQL: this CPU's `cr8` (see [`super::cr8`] for how it is read here).
 pub fn irql() -> u8 {
     super::cr8::current()
@@ -86,6 +111,7 @@ pub fn enter(routine: &'static str) -> Call {
     // Time passes (timers fire, timeouts end) and a pending KeSetEvent(Wait = TRUE) is held to
     // its promise.
     super::sched::on_enter(routine, irql);
+    report_busy(routine, caller, irql);
     // A connected line asserted meanwhile interrupts here, if the IRQL lets it in (as a real
     // interrupt could have at any instruction before this call): drivers that spin on what only
     // their service routine changes call the kernel as they spin (a stall, the time).
