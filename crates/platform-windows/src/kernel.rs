@@ -37,6 +37,10 @@ pub fn require_at_most(max: IrqlLevel, rule: &'static core::ffi::CStr) {
 static GET_PROCESSOR_NUMBER: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
 /// `IoConnectInterruptEx`, likewise.
 static CONNECT_INTERRUPT: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
+/// `KeQuerySystemTimePrecise` (Windows 8 and later), likewise.
+static SYSTEM_TIME_PRECISE: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
+/// `VOID KeQuerySystemTimePrecise(PLARGE_INTEGER CurrentTime)`.
+type KeQuerySystemTimePreciseFn = unsafe extern "system" fn(*mut i64);
 /// `IoDisconnectInterruptEx`, likewise.
 static DISCONNECT_INTERRUPT: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
 
@@ -52,8 +56,8 @@ fn system_routine(name: &str) -> *mut c_void {
 
 /// Looks up the kernel routines the platform calls without importing them.
 ///
-/// They are `KeGetProcessorNumberFromIndex`, `IoConnectInterruptEx` and
-/// `IoDisconnectInterruptEx` (see `ntddk::routines::KeGetProcessorNumberFromIndexFn`). Call once at `PASSIVE_LEVEL` before
+/// They are `KeGetProcessorNumberFromIndex`, `IoConnectInterruptEx`,
+/// `IoDisconnectInterruptEx` and `KeQuerySystemTimePrecise` (see `ntddk::routines::KeGetProcessorNumberFromIndexFn`). Call once at `PASSIVE_LEVEL` before
 /// the platform is used (xenbus.sys's `DriverEntry`); until then, and on a kernel without them,
 /// processor numbers fall back to group 0 and interrupts cannot be connected.
 pub fn resolve_routines() {
@@ -65,6 +69,7 @@ pub fn resolve_routines() {
         (&GET_PROCESSOR_NUMBER, "KeGetProcessorNumberFromIndex"),
         (&CONNECT_INTERRUPT, "IoConnectInterruptEx"),
         (&DISCONNECT_INTERRUPT, "IoDisconnectInterruptEx"),
+        (&SYSTEM_TIME_PRECISE, "KeQuerySystemTimePrecise"),
     ] {
         slot.store(system_routine(name), Ordering::Release);
     }
@@ -206,8 +211,23 @@ impl PortIo for Kernel {
 }
 
 impl Clock for Kernel {
+    /// `KeQuerySystemTimePrecise` once resolved (the time read from the clock source now),
+    /// else the shared data page's `SystemTime` (`KeQuerySystemTime`, updated at each clock
+    /// tick). The routine also makes every time check of a spin loop a kernel call, where a
+    /// kernel that delivers interrupts only at its own entry points (the project's stand-in)
+    /// can deliver them.
     fn system_time(&self) -> i64 {
-        ntddk::routines::KeQuerySystemTime()
+        let routine = SYSTEM_TIME_PRECISE.load(Ordering::Acquire);
+        if routine.is_null() {
+            return ntddk::routines::KeQuerySystemTime();
+        }
+        // SAFETY: the kernel's `KeQuerySystemTimePrecise`, whose signature this is.
+        let query =
+            unsafe { core::mem::transmute::<*mut c_void, KeQuerySystemTimePreciseFn>(routine) };
+        let mut now = 0_i64;
+        // SAFETY: any IRQL; `now` is a valid out-parameter.
+        unsafe { query(&raw mut now) };
+        now
     }
 
     fn stall(&self, microseconds: u32) {
