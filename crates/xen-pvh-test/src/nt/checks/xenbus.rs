@@ -173,7 +173,8 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
         }
     }
     classes.sort();
-    let mut expected: Vec<String> = ["CONS", "IFACE", "VBD", "VIF"]
+    // xl gives an HVM guest vbd, vif and vkbd devices; IFACE and CONS are synthetic.
+    let mut expected: Vec<String> = ["CONS", "IFACE", "VBD", "VIF", "VKBD"]
         .iter()
         .map(|c| String::from(*c))
         .collect();
@@ -181,7 +182,7 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
     check(
         "nt.xenbus.pdos",
         classes == expected,
-        format_args!("{classes:?} (device/ lists vbd and vif; IFACE and CONS are synthetic)"),
+        format_args!("{classes:?} (device/ lists vbd, vif and vkbd; IFACE and CONS are synthetic)"),
     );
     if let Some(&child) = children.first() {
         store_end_to_end(child);
@@ -207,7 +208,7 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
 }
 
 /// The platform device's children once the scan reported them (waiting up to
-/// [`ENUMERATION_LIMIT`] for four).
+/// [`ENUMERATION_LIMIT`] for five).
 fn enumerated(pdo: usize) -> Vec<usize> {
     let start = clock::interrupt_time();
     loop {
@@ -218,10 +219,10 @@ fn enumerated(pdo: usize) -> Vec<usize> {
             .filter(|&&c| pnp::node(c).is_some_and(|n| n.state == State::Started))
             .count();
         let waited = clock::interrupt_time().saturating_sub(start);
-        if started >= 4 || waited > ENUMERATION_LIMIT {
+        if started >= 5 || waited > ENUMERATION_LIMIT {
             check(
                 "nt.xenbus.enumerated",
-                started >= 4,
+                started >= 5,
                 format_args!(
                     "{} PDOs reported, {started} started, after {} ms",
                     children.len(),
@@ -434,12 +435,17 @@ fn store_end_to_end(pdo: usize) {
             &raw mut value,
         )
     });
-    let text = if status == 0 && !value.is_null() {
-        loader::read_c_string(value.addr() as u64, 128)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    } else {
-        String::new()
+    // The value is a pool block xenbus.sys allocated: read it within the block.
+    let text = match routines::pool::block(value.addr()) {
+        Some(block) if status == 0 => {
+            let bytes: Vec<u8> = (0..block.size.min(128))
+                // SAFETY: within the live pool block StoreRead returned.
+                .map(|i| unsafe { value.wrapping_add(i).read_volatile() })
+                .take_while(|&b| b != 0)
+                .collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        _ => String::new(),
     };
     check(
         "nt.xenbus.store.read",
