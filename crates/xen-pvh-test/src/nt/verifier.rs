@@ -66,8 +66,7 @@ fn report_busy(routine: &str, caller: u64, irql: u8) {
         LAST_BUSY.store(now, Ordering::Relaxed);
         return;
     }
-    if now.saturating_sub(last) < 100_000_000 || BUSY_REPORTS.fetch_add(1, Ordering::Relaxed) >= 5
-    {
+    if now.saturating_sub(last) < 100_000_000 || BUSY_REPORTS.fetch_add(1, Ordering::Relaxed) >= 5 {
         return;
     }
     LAST_BUSY.store(now, Ordering::Relaxed);
