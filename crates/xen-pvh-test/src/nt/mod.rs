@@ -134,8 +134,11 @@ pub const CONTROL_KEY: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Contr
 /// without their slashes, with a leading space).
 pub const START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:BALLOON=OFF XEN:WATCHDOG=0x1e";
 /// What it holds in the xenbus.sys scenario (no domain watchdog: the stand-in delivers the
-/// timer's interrupts only at its poll points).
-pub const XENBUS_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:BALLOON=OFF";
+/// timer's interrupts only at its poll points; no `DbgPrint` capture: the child driver's
+/// several hundred lines would each cross to QEMU's log port byte by byte, minutes under
+/// nested emulation, and reach the console anyway; the capture is checked in the export
+/// boot).
+pub const XENBUS_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:BALLOON=OFF XEN:DBG_PRINT=OFF";
 /// What it holds in the watchdog scenario (10 s, xenbus.sys's minimum).
 pub const WATCHDOG_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:WATCHDOG=10";
 /// A `REG_MULTI_SZ` log level the checks read back through `LogReadLogLevel`.
@@ -199,23 +202,27 @@ fn boot_hive(options: &str, force_unplug: bool, xenbus: bool) -> Hive {
 }
 
 /// What the package's INF writes for xenbus.sys (`Services\xenbus` with its `Parameters`:
-/// the supported and synthetic classes), and xenfilt's `Parameters` key, where xen.sys records
+/// the supported and synthetic classes), the child driver's service key, and xenfilt's `Parameters` key, where xen.sys records
 /// the active platform device.
 fn xenbus_keys(h: &mut Hive) {
     let services = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services";
-    if let Some(service) = h.create_path(&alloc::format!(r"{services}\xenbus")) {
-        h.set_value(
-            service,
-            &hive::wide("Start"),
-            hive::REG_DWORD,
-            &3u32.to_le_bytes(),
-        );
-        h.set_value(
-            service,
-            &hive::wide("Type"),
-            hive::REG_DWORD,
-            &1u32.to_le_bytes(),
-        );
+    // xenbus.sys, and the test child driver bound to its VIF PDO (a demand-start kernel
+    // service, as its INF would install it).
+    for name in ["xenbus", checks::xenbus::CHILD_SERVICE] {
+        if let Some(service) = h.create_path(&alloc::format!(r"{services}\{name}")) {
+            h.set_value(
+                service,
+                &hive::wide("Start"),
+                hive::REG_DWORD,
+                &3u32.to_le_bytes(),
+            );
+            h.set_value(
+                service,
+                &hive::wide("Type"),
+                hive::REG_DWORD,
+                &1u32.to_le_bytes(),
+            );
+        }
     }
     if let Some(parameters) = h.create_path(&alloc::format!(r"{services}\xenbus\Parameters")) {
         h.set_value(
@@ -437,7 +444,10 @@ pub fn run(start_info: u64, scenario: Scenario) {
             0,
         );
     }
-    routines::registry::install(boot_hive(options, hvm, scenario == Scenario::Xenbus));
+    // The xenbus boot asks for no unplug (it has no xenfilt to do one, and the child driver's
+    // UNPLUG checks expect no disk request); the export boot's unplug checks need both.
+    let xenbus = scenario == Scenario::Xenbus;
+    routines::registry::install(boot_hive(options, hvm && !xenbus, xenbus));
     // Time (and KUSER_SHARED_DATA) and the boot thread, before any driver code runs.
     clock::init();
     sched::init();
@@ -491,7 +501,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
     ) {
         return;
     }
-    checks::after_initialize();
+    checks::after_initialize(!options.contains("XEN:DBG_PRINT=OFF"));
     run_scenario(scenario, &exports, &functions, &images);
     // SAFETY: the image's DllUnload, called once at PASSIVE_LEVEL after DllInitialize succeeded
     // and nothing imports it any more.
@@ -531,7 +541,10 @@ fn run_scenario(
                 crate::hvm::after_unplug(functions);
             }
         }
-        Scenario::Xenbus => checks::xenbus::run(functions, images),
+        Scenario::Xenbus => {
+            checks::xenbus::run(functions, images);
+            checks::xenbus::reboot_code(exports);
+        }
         Scenario::Watchdog => checks::watchdog(exports),
         Scenario::BugCheck => checks::bug_check(),
         Scenario::Rule(n) => {

@@ -21,7 +21,8 @@
 //!   [`start`]: `IRP_MN_FILTER_RESOURCE_REQUIREMENTS` (the requirements in
 //!   `IoStatus.Information`), `IRP_MN_START_DEVICE` with the raw and translated lists,
 //!   `IRP_MN_QUERY_CAPABILITIES`, `IRP_MN_QUERY_PNP_DEVICE_STATE` and
-//!   `IRP_MN_QUERY_DEVICE_RELATIONS(BusRelations)`, whose new PDOs are identified and started
+//!   `IRP_MN_QUERY_DEVICE_RELATIONS(BusRelations)`, whose new PDOs are identified, given the
+//!   function driver bound to one of their IDs ([`bind`]: `AddDevice`), and started
 //!   (`IRP_MN_START_DEVICE` with no resources, then the same queries); a PDO that disappeared
 //!   from the relations gets `IRP_MN_SURPRISE_REMOVAL` (if started) and
 //!   `IRP_MN_REMOVE_DEVICE`, and the manager drops its reference.
@@ -145,6 +146,9 @@ pub struct Node {
 }
 
 static NODES: spin::Mutex<BTreeMap<usize, Node>> = spin::Mutex::new(BTreeMap::new());
+/// Function drivers for enumerated PDOs: a hardware or compatible ID and the driver object
+/// installed for it (what an INF's models section and the driver store do on Windows).
+static BINDINGS: spin::Mutex<Vec<(String, usize)>> = spin::Mutex::new(Vec::new());
 static INVALID_RELATIONS: spin::Mutex<Vec<usize>> = spin::Mutex::new(Vec::new());
 static INVALID_STATE: spin::Mutex<Vec<usize>> = spin::Mutex::new(Vec::new());
 /// PnP IRPs sent.
@@ -776,8 +780,21 @@ pub fn enumerate(pdo: usize) {
     }
     for child in new {
         let identity = identify(child);
+        let driver = bound_driver(&identity);
         if let Some(n) = NODES.lock().get_mut(&child) {
             n.identity = identity;
+        }
+        if let Some(driver) = driver {
+            let status = add_device(driver, child);
+            if status < 0 {
+                // Windows leaves such a device not started (problem code 31).
+                kprintln!(
+                    "PNP: AddDevice on {child:#x} failed with {:#010x}; not started",
+                    status.cast_unsigned()
+                );
+                set_state(child, State::StartFailed(status));
+                continue;
+            }
         }
         let _ = start(child);
     }
@@ -843,6 +860,34 @@ pub fn remove(pdo: usize) -> Result<Removal, (usize, NtStatus)> {
     Ok(removal)
 }
 
+/// Installs driver object `driver` as the function driver of every PDO enumerated from now
+/// on whose hardware or compatible IDs include `id` (compared case-insensitively, as Windows
+/// compares device IDs).
+pub fn bind(id: &str, driver: usize) {
+    BINDINGS.lock().push((String::from(id), driver));
+}
+
+/// Forgets every binding to `driver` (before it is unloaded).
+pub fn unbind(driver: usize) {
+    BINDINGS.lock().retain(|&(_, d)| d != driver);
+}
+
+/// The driver installed for a PDO with identity `identity`, if any: hardware IDs first, then
+/// compatible IDs, each in the order the PDO listed them (Windows' ranking).
+fn bound_driver(identity: &Identity) -> Option<usize> {
+    let bindings = BINDINGS.lock();
+    identity
+        .hardware_ids
+        .iter()
+        .chain(&identity.compatible_ids)
+        .find_map(|id| {
+            bindings
+                .iter()
+                .find(|(bound, _)| bound.eq_ignore_ascii_case(id))
+                .map(|&(_, d)| d)
+        })
+}
+
 /// Runs the manager's loop until nothing is pending (see the module docs); how many rounds ran.
 pub fn settle() -> usize {
     for round in 0..MAX_ROUNDS {
@@ -888,10 +933,6 @@ pub fn service_key(service: &str) -> String {
 ///
 /// # Errors
 /// `DriverEntry`'s failure status (`STATUS_INVALID_IMAGE_FORMAT` for an image with no entry).
-#[allow(
-    dead_code,
-    reason = "the xenbus.sys scenario's entry point; its glue has not landed yet"
-)]
 pub fn load_driver(index: usize, service: &str) -> Result<usize, NtStatus> {
     let entry = crate::nt::loader::image(index).map_or(0, |i| i.entry);
     if entry == 0 || !crate::nt::is_driver_code(entry) {
@@ -1008,10 +1049,6 @@ pub fn unload_driver(driver: usize) -> bool {
 
 /// A function driver brought up on a PDO ([`bring_up`]).
 #[derive(Debug, Clone, Copy)]
-#[allow(
-    dead_code,
-    reason = "the xenbus.sys scenario's entry point; its glue has not landed yet"
-)]
 pub struct FunctionDriver {
     /// Its driver object.
     pub driver: usize,
@@ -1054,10 +1091,6 @@ pub struct FunctionDriver {
 ///
 /// # Errors
 /// Which step failed and its status.
-#[allow(
-    dead_code,
-    reason = "the xenbus.sys scenario's entry point; its glue has not landed yet"
-)]
 pub fn bring_up(index: usize, service: &str, pdo: usize) -> Result<FunctionDriver, String> {
     let driver = load_driver(index, service)
         .map_err(|s| alloc::format!("DriverEntry failed: {:#010x}", s.cast_unsigned()))?;
@@ -1084,10 +1117,6 @@ pub fn bring_up(index: usize, service: &str, pdo: usize) -> Result<FunctionDrive
 ///
 /// # Errors
 /// A refused `IRP_MN_QUERY_REMOVE_DEVICE`.
-#[allow(
-    dead_code,
-    reason = "the xenbus.sys scenario's entry point; its glue has not landed yet"
-)]
 pub fn tear_down(f: FunctionDriver) -> Result<Removal, String> {
     let removal = remove(f.pdo).map_err(|(n, s)| {
         alloc::format!(

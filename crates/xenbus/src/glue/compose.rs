@@ -22,7 +22,7 @@ use core::ffi::{c_char, c_void};
 
 use ntstatus::NtStatus;
 use platform_port::{RegValue, Registry, plog};
-use platform_windows::{WindowsInterrupts, WindowsPlatform};
+use platform_windows::{InterruptService, WindowsInterrupts, WindowsPlatform};
 use start_options::StartOptions;
 use xen_services::imports::{
     Imported, SystemProcessorRegisterVcpuInfo, SystemRealTimeIsUniversal, UnplugDevices,
@@ -128,6 +128,11 @@ fn rdtsc() -> u64 {
 pub struct Active {
     /// The FDO core: bus state, threads, D0 and D3.
     pub core: Arc<Core>,
+    /// What the connected interrupts' service routine calls: EVTCHN's ISR body for the
+    /// interrupt's processor (`EvtchnInterruptCallback`). It holds EVTCHN weakly (the
+    /// interrupts are EVTCHN's own, so a strong reference would be a cycle); EVTCHN outlives
+    /// the connection, which STOP and REMOVE end before the subsystems go.
+    pub service: InterruptService,
     /// The interface contexts the PDOs hand out (they outlive every child's table: the FDO
     /// goes only after its last PDO).
     pub provider: Provider,
@@ -166,6 +171,9 @@ pub fn compose(
             lookup: None,
         },
     )?;
+    let evtchn = Arc::downgrade(&world.evtchn);
+    let service: InterruptService =
+        Arc::new(move |cpu| evtchn.upgrade().is_some_and(|evtchn| evtchn.interrupt(cpu)));
     let unplug = Arc::new(Unplug::new(
         platform,
         Arc::clone(&xen),
@@ -213,7 +221,11 @@ pub fn compose(
         watchdog,
     };
     let core = Core::new(world, fdo, config, glue);
-    Ok(Active { core, provider })
+    Ok(Active {
+        core,
+        service,
+        provider,
+    })
 }
 
 /// A NUL-terminated copy of `text` for a C export.

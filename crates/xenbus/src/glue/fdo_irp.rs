@@ -230,6 +230,8 @@ fn start(fdo: &FdoDevice, mut irp: HeldIrp) -> NTSTATUS {
                 );
                 return irp.complete(status, 0);
             }
+            // Before EVTCHN programs the callback line: from here its ISR claims what is its.
+            fdo.interrupts.set_service(Some(&active.service));
         }
         let core = &active.core;
         let started = core

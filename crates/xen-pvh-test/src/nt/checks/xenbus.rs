@@ -32,6 +32,22 @@ pub const SUPPORTED_CLASSES: &[&str] = &["VIF", "VBD", "VKBD", "IFACE", "CONS"];
 /// As above.
 pub const SYNTHETIC_CLASSES: &[&str] = &["IFACE", "CONS"];
 
+/// The C child driver's service (`xenchild.sys`, crates/child-driver): bound to the VIF PDO
+/// as xenvif is, it queries every interface through `IRP_MN_QUERY_INTERFACE` IRPs sent down
+/// its stack and prints its checks.
+pub const CHILD_SERVICE: &str = "xenchild";
+/// The class whose PDO the child driver binds to.
+const CHILD_CLASS: &str = "VIF";
+/// The prefix of the child driver's lines.
+const CHILD_PREFIX: &str = "xenchild: ";
+
+/// The child driver once loaded: its image and driver object.
+#[derive(Clone, Copy)]
+struct Child {
+    index: usize,
+    driver: usize,
+}
+
 /// How long the scan thread may take to report the PDOs (100 ns units: 60 s; it waits for
 /// dom0's xenstored through the event channel's interrupt).
 const ENUMERATION_LIMIT: u64 = 600_000_000;
@@ -143,6 +159,11 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
         );
         return;
     };
+    let bus = Bus {
+        vendor_prefix: String::from("XP"),
+        pci_device_id: platform.device,
+    };
+    let child = load_child(&bus, images);
     let pdo = pci_bus::report(platform, true);
     let driver = match pnp::bring_up(index, "xenbus", pdo) {
         Ok(driver) => driver,
@@ -159,10 +180,6 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
             platform.bdf
         ),
     );
-    let bus = Bus {
-        vendor_prefix: String::from("XP"),
-        pci_device_id: platform.device,
-    };
     let children = enumerated(pdo);
     let mut classes: Vec<String> = Vec::new();
     for &child in &children {
@@ -184,8 +201,11 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
         classes == expected,
         format_args!("{classes:?} (device/ lists vbd, vif and vkbd; IFACE and CONS are synthetic)"),
     );
-    if let Some(&child) = children.first() {
-        store_end_to_end(child);
+    if let Some(&first) = children.first() {
+        store_end_to_end(first);
+    }
+    if let Some(c) = &child {
+        child_ran(c, &children);
     }
     match pnp::tear_down(driver) {
         Ok(removal) => {
@@ -205,6 +225,137 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
     }
     loader::unload(index);
     super::leaks(index);
+    if let Some(c) = child {
+        unload_child(c);
+    }
+}
+
+/// Loads the child driver from the boot module (`DriverEntry`) and binds it to the newest
+/// hardware ID of the [`CHILD_CLASS`] PDO, as its INF would.
+fn load_child(bus: &Bus, images: &[(String, &'static [u8])]) -> Option<Child> {
+    let Some(&(_, bytes)) = images.iter().find(|(name, _)| name == "xenchild.sys") else {
+        check(
+            "nt.xenbus.child.image",
+            false,
+            format_args!("no xenchild.sys in the boot module"),
+        );
+        return None;
+    };
+    routines::debug::keep(CHILD_PREFIX);
+    let index = match loader::load("xenchild.sys", bytes) {
+        Ok(index) => index,
+        Err(refused) => {
+            check(
+                "nt.xenbus.child.load",
+                false,
+                format_args!("refused: {refused}"),
+            );
+            return None;
+        }
+    };
+    let driver = match pnp::load_driver(index, CHILD_SERVICE) {
+        Ok(driver) => driver,
+        Err(status) => {
+            check(
+                "nt.xenbus.child.load",
+                false,
+                format_args!("DriverEntry: {:#010x}", status.cast_unsigned()),
+            );
+            loader::unload(index);
+            return None;
+        }
+    };
+    let id = match pdo_identity::query_id(bus, CHILD_CLASS, IdType::HardwareIds) {
+        Ok(Id::Multi(list)) => list.into_iter().next().unwrap_or_default(),
+        _ => String::new(),
+    };
+    check(
+        "nt.xenbus.child.load",
+        !id.is_empty(),
+        format_args!("{} bytes, DriverEntry done, bound to {id}", bytes.len()),
+    );
+    pnp::bind(&id, driver);
+    Some(Child { index, driver })
+}
+
+/// The child driver's run on its PDO: attached, its checks all passed, STORE held.
+fn child_ran(c: &Child, children: &[usize]) {
+    let bound = children.iter().find(|&&p| {
+        class_of(p).as_deref() == Some(CHILD_CLASS)
+            && routines::io::device(routines::io::attached_top(p)).map(|d| d.driver)
+                == Some(c.driver)
+    });
+    check(
+        "nt.xenbus.child.attached",
+        bound.is_some(),
+        format_args!("xenchild's FDO on top of the {CHILD_CLASS} PDO's stack"),
+    );
+    let (calls, claimed, unclaimed) = routines::interrupt::counts();
+    check(
+        "nt.xenbus.interrupts_delivered",
+        claimed > 0,
+        format_args!(
+            "the platform device's line: {calls} service calls, {claimed} claimed, {unclaimed} \
+             unclaimed"
+        ),
+    );
+    let lines = routines::debug::kept();
+    let summary = lines
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix("xenchild: interfaces: "));
+    let counts = summary.and_then(|s| {
+        let (passed, rest) = s.split_once(" passed, ")?;
+        let failed = rest.strip_suffix(" failed")?;
+        Some((passed.parse::<u32>().ok()?, failed.parse::<u32>().ok()?))
+    });
+    let pass_lines = lines
+        .iter()
+        .filter(|l| l.starts_with("xenchild: PASS "))
+        .count();
+    check(
+        "nt.xenbus.child.checks",
+        counts.is_some_and(|(p, f)| f == 0 && p > 0 && usize::try_from(p) == Ok(pass_lines)),
+        format_args!("summary {summary:?}, {pass_lines} PASS lines"),
+    );
+    check(
+        "nt.xenbus.child.holds_store",
+        lines.iter().any(|l| l == "xenchild: holding STORE"),
+        format_args!("STORE acquired after the checks, held while started"),
+    );
+}
+
+/// After the PDOs are gone: the child driver released STORE and deleted its FDO in
+/// `IRP_MN_REMOVE_DEVICE`; then its `DriverUnload`, and nothing of it may remain.
+fn unload_child(c: Child) {
+    let lines = routines::debug::kept();
+    check(
+        "nt.xenbus.child.removed",
+        lines.iter().any(|l| l == "xenchild: released STORE")
+            && lines.iter().any(|l| l == "xenchild: removed"),
+        format_args!("STORE released and the FDO deleted at removal"),
+    );
+    pnp::unbind(c.driver);
+    let unloaded = pnp::unload_driver(c.driver);
+    check(
+        "nt.xenbus.child.unloaded",
+        unloaded
+            && routines::debug::kept()
+                .iter()
+                .any(|l| l == "xenchild: Unload"),
+        format_args!("DriverUnload ran"),
+    );
+    loader::unload(c.index);
+    super::leaks(c.index);
+}
+
+/// The domain's shutdown code set to reboot through xen.sys's `SchedShutdownCode` (the export
+/// xenbus.sys imports it from): the stand-in ends the run with a poweroff, which Xen then
+/// reports to the toolstack as a reboot (`scripts/nt-xen-hvm-test` checks `xl`'s reason code).
+pub fn reboot_code(e: &crate::nt::xen_sys::Exports) {
+    // SAFETY: no pointers; PASSIVE_LEVEL, between DllInitialize and DllUnload.
+    let s = super::drv(|| unsafe { (e.sched_shutdown_code)(xen_headers::sched::SHUTDOWN_REBOOT) });
+    super::status("nt.xenbus.shutdown_code", s, 0);
 }
 
 /// The platform device's children once the scan reported them (waiting up to

@@ -2,15 +2,18 @@
 // Copyright (c) 2026 The XenBus-rs Authors
 
 //! The C runtime routines `ntoskrnl.exe` exports and the images' `core` calls: `memcmp`,
-//! `memcpy`, `memmove`, `memset`, `strlen`. Any IRQL.
+//! `memcpy`, `memmove`, `memset`, `strlen`, `strcmp`, and `_vsnprintf` (the C child driver's
+//! log). Any IRQL, except that `_vsnprintf` with a Unicode conversion is `PASSIVE_LEVEL` only
+//! (it converts through the NLS tables, which are pageable), as for `DbgPrint`.
 //!
 //! Checked: a NULL pointer with a non-zero length, and for `memcpy` source and destination
 //! ranges that partly overlap (undefined in C; `memmove` is the routine for that). An exact
 //! self-copy (`dst == src`) is accepted: compilers emit it for self-assignment and every
-//! implementation handles it.
+//! implementation handles it. `_vsnprintf`'s format must parse (`kprintf`, the MSVC rules).
 
-use crate::nt::verifier;
-use core::ffi::c_void;
+use crate::nt::verifier::{self, PASSIVE_LEVEL};
+use core::ffi::{c_char, c_void};
+use kprintf::{RawWin64VaList, Win64VaList};
 
 /// Fails the call if `p` is NULL while `len` bytes are asked for.
 fn non_null(call: &verifier::Call, p: *const c_void, len: usize, what: &str) {
@@ -86,4 +89,84 @@ pub unsafe extern "win64" fn strlen(s: *const u8) -> usize {
     call.require(!s.is_null(), format_args!("the string is NULL"));
     // SAFETY: the C contract.
     unsafe { crate::rt::strlen(s) }
+}
+
+/// `int strcmp(const char *a, const char *b)`: negative, zero or positive as `a` sorts before,
+/// equal to or after `b` (bytes compared unsigned).
+///
+/// # Safety
+/// The C contract: both NUL-terminated strings.
+pub unsafe extern "win64" fn strcmp(a: *const c_char, b: *const c_char) -> i32 {
+    let call = verifier::enter("strcmp");
+    call.require(!a.is_null(), format_args!("the first string is NULL"));
+    call.require(!b.is_null(), format_args!("the second string is NULL"));
+    // SAFETY: the C contract: NUL-terminated.
+    let a = unsafe { core::ffi::CStr::from_ptr(a) }.to_bytes();
+    // SAFETY: as above.
+    let b = unsafe { core::ffi::CStr::from_ptr(b) }.to_bytes();
+    match a.cmp(b) {
+        core::cmp::Ordering::Less => -1,
+        core::cmp::Ordering::Equal => 0,
+        core::cmp::Ordering::Greater => 1,
+    }
+}
+
+/// What `_vsnprintf` returns for `len` bytes of output and a buffer of `count`: the length
+/// when it fits (NUL-terminated only when shorter than `count`), -1 when it was cut.
+fn vsnprintf_result(len: usize, count: usize) -> i32 {
+    if len > count {
+        -1
+    } else {
+        i32::try_from(len).unwrap_or(-1)
+    }
+}
+
+/// `int _vsnprintf(char *buffer, size_t count, const char *format, va_list args)`, the MSVC
+/// runtime's: at most `count` bytes written; the length when the output fits (a NUL added only
+/// if there is room for it), -1 when it did not fit (`count` bytes written, no NUL).
+///
+/// # Safety
+/// The C contract: `buffer` writable for `count` bytes, `format` NUL-terminated and its
+/// conversions matching the arguments at `args`.
+pub unsafe extern "win64" fn vsnprintf(
+    buffer: *mut u8,
+    count: usize,
+    format: *const c_char,
+    args: RawWin64VaList,
+) -> i32 {
+    let call = verifier::enter("_vsnprintf");
+    non_null(&call, buffer.cast(), count, "the buffer");
+    call.require(!format.is_null(), format_args!("the format is NULL"));
+    // SAFETY: the C contract: NUL-terminated.
+    let fmt = unsafe { core::ffi::CStr::from_ptr(format) }.to_bytes();
+    if call.irql > PASSIVE_LEVEL {
+        call.require(
+            !super::debug::has_unicode_conversion(fmt),
+            format_args!(
+                "Unicode conversions are allowed only at PASSIVE_LEVEL (IRQL {}), format {:?}",
+                call.irql,
+                core::str::from_utf8(fmt).unwrap_or("?")
+            ),
+        );
+    }
+    let out: &mut [u8] = if count == 0 {
+        &mut []
+    } else {
+        // SAFETY: the C contract: `count` writable bytes (non-NULL, checked).
+        unsafe { core::slice::from_raw_parts_mut(buffer, count) }
+    };
+    // SAFETY: the caller's contract covers every slot and string the format consumes.
+    let mut va = unsafe { Win64VaList::new(args) };
+    let len = match kprintf::format_to_buf(out, fmt, &mut va) {
+        Ok(text) => text.len(),
+        Err(kprintf::FormatError::Overflow) => count.saturating_add(1),
+        Err(e) => call.fail(format_args!(
+            "bad format {:?}: {e:?}",
+            core::str::from_utf8(fmt).unwrap_or("?")
+        )),
+    };
+    if let Some(nul) = out.get_mut(len) {
+        *nul = 0;
+    }
+    vsnprintf_result(len, count)
 }

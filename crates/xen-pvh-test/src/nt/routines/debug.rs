@@ -72,6 +72,24 @@ static DEBUGGER: spin::Mutex<Debugger> = spin::Mutex::new(Debugger {
 /// Set while callbacks run (a nested `DbgPrint` is not passed to them again).
 static IN_CALLBACK: AtomicBool = AtomicBool::new(false);
 
+/// The most lines [`keep`] holds (the rest are only printed).
+const KEPT_MAX: usize = 4096;
+
+/// Printed lines a scenario asked to keep ([`keep`]): the prefix, and the lines seen.
+static KEPT: spin::Mutex<(Option<&'static str>, Vec<alloc::string::String>)> =
+    spin::Mutex::new((None, Vec::new()));
+
+/// From now on, keeps the printed lines that start with `prefix` (up to [`KEPT_MAX`]), for a
+/// scenario that reads a driver's own report (the C child driver's).
+pub fn keep(prefix: &'static str) {
+    *KEPT.lock() = (Some(prefix), Vec::new());
+}
+
+/// The lines [`keep`] kept so far.
+pub fn kept() -> Vec<alloc::string::String> {
+    KEPT.lock().1.clone()
+}
+
 kprintf::win64_variadic_thunk! {
     /// `ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...)`.
     pub fn dbg_print_ex_entry(u32, u32, *const c_char, ...) -> u32 => dbg_print_ex_va;
@@ -102,7 +120,7 @@ unsafe extern "win64" fn dbg_print_va(format: *const c_char, args: RawWin64VaLis
 }
 
 /// Whether `format` holds a Unicode conversion (only allowed at `PASSIVE_LEVEL`).
-fn has_unicode_conversion(format: &[u8]) -> bool {
+pub(super) fn has_unicode_conversion(format: &[u8]) -> bool {
     if format.windows(3).any(|w| w == b"%wZ") {
         return true;
     }
@@ -184,10 +202,12 @@ unsafe fn print(
     }
     let text = buf.get(..len).unwrap_or_default();
     for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        kprintln!(
-            "NT-DBG: {}",
-            core::str::from_utf8(line).unwrap_or("(not UTF-8)")
-        );
+        let line = core::str::from_utf8(line).unwrap_or("(not UTF-8)");
+        kprintln!("NT-DBG: {line}");
+        let mut kept = KEPT.lock();
+        if kept.0.is_some_and(|p| line.starts_with(p)) && kept.1.len() < KEPT_MAX {
+            kept.1.push(alloc::string::String::from(line));
+        }
     }
     if IN_CALLBACK.swap(true, Ordering::SeqCst) {
         return 0;

@@ -115,6 +115,18 @@ fn set(call: &Call, e: usize, wait: u8, pulse: bool) -> i32 {
     previous
 }
 
+/// Fails `call` unless `ev` is an initialised event.
+pub fn validate(call: &Call, ev: *mut c_void) {
+    event(call, ev);
+}
+
+/// Signals event `e` for the kernel (the I/O manager completing a synchronous IRP) within
+/// `call`, as `KeSetEvent(e, 0, FALSE)` would; the event must still be one.
+pub fn signal(call: &Call, e: usize) {
+    let e = event(call, core::ptr::with_exposed_provenance_mut(e));
+    set(call, e, 0, false);
+}
+
 /// `LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)`: the previous state.
 /// <= DISPATCH_LEVEL (<= APC_LEVEL with `Wait`).
 pub extern "win64" fn ke_set_event(ev: *mut c_void, _increment: i32, wait: u8) -> i32 {

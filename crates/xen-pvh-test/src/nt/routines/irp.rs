@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Copyright (c) 2026 The XenBus-rs Authors
 
-//! IRPs: `IoAllocateIrp`, `IoFreeIrp`, `IofCallDriver`, `IofCompleteRequest` (and
-//! `PoCallDriver`, which is `IofCallDriver` for power IRPs since Windows Vista).
+//! IRPs: `IoAllocateIrp`, `IoBuildSynchronousFsdRequest`, `IoFreeIrp`, `IofCallDriver`,
+//! `IofCompleteRequest` (and `PoCallDriver`, which is `IofCallDriver` for power IRPs since
+//! Windows Vista).
 //!
 //! An IRP is laid out as `IoAllocateIrp` lays it out: the fixed part (`ntddk::IRP`), then
 //! `StackCount` stack locations, the current one being `Tail.Overlay.CurrentStackLocation`
@@ -19,7 +20,10 @@
 //! nobody (Windows would complete it to a thread it does not have), so its driver's completion
 //! routine must keep it; for the stand-in's own IRPs ([`Owner::Kernel`]: the PnP manager's) the
 //! IRP is marked done for the waiting sender; for a `PoRequestPowerIrp` IRP the requester's
-//! completion function runs and the IRP is freed.
+//! completion function runs and the IRP is freed; for an `IoBuildSynchronousFsdRequest` IRP the
+//! I/O manager's final processing runs (status block copied, event set, unless it failed
+//! without pending) and the IRP is freed: its sender may not free it, and the event and status
+//! block must still be there.
 //!
 //! Checked, as Driver Verifier's I/O verification does: `IofCallDriver` on an IRP whose next
 //! location the caller did not set up (the stand-in marks unused locations with an invalid major
@@ -85,6 +89,14 @@ pub enum Owner {
     Kernel,
     /// `PoRequestPowerIrp`: the requester's completion function, then freed.
     Power(PowerRequest),
+    /// `IoBuildSynchronousFsdRequest`: the I/O manager's final processing (the status block
+    /// copied and the event set, unless it failed without pending), then freed.
+    Synchronous {
+        /// The caller's `KEVENT`.
+        event: usize,
+        /// The caller's `IO_STATUS_BLOCK`.
+        iosb: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -358,6 +370,67 @@ pub extern "win64" fn io_free_irp(irp: *mut c_void) {
         ),
     );
     release(irp.addr(), call.caller);
+}
+
+/// `PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID
+/// Buffer, ULONG Length, PLARGE_INTEGER StartingOffset, PKEVENT Event, PIO_STATUS_BLOCK
+/// IoStatusBlock)`. `PASSIVE_LEVEL`.
+///
+/// An IRP of the device's `StackSize` locations, its first location's major function set, for
+/// the caller to fill and send; the I/O manager frees it once completed. The stand-in builds
+/// the buffer-less kinds (`IRP_MJ_PNP`, `IRP_MJ_FLUSH_BUFFERS`, `IRP_MJ_SHUTDOWN`); a read or
+/// write fails the run as not implemented here rather than being built wrong.
+pub extern "win64" fn io_build_synchronous_fsd_request(
+    major: u32,
+    device: *mut c_void,
+    buffer: *mut c_void,
+    length: u32,
+    _offset: *mut i64,
+    event: *mut c_void,
+    iosb: *mut c_void,
+) -> *mut c_void {
+    let call = verifier::enter("IoBuildSynchronousFsdRequest");
+    call.at_most(PASSIVE_LEVEL);
+    let allowed = [
+        ntddk::IRP_MJ_READ,
+        ntddk::IRP_MJ_WRITE,
+        ntddk::IRP_MJ_FLUSH_BUFFERS,
+        ntddk::IRP_MJ_SHUTDOWN,
+        IRP_MJ_PNP,
+    ];
+    let m = u8::try_from(major).unwrap_or(u8::MAX);
+    call.require(
+        allowed.contains(&m),
+        format_args!("MajorFunction {major:#x} is not one IoBuildSynchronousFsdRequest builds"),
+    );
+    call.require(
+        m != ntddk::IRP_MJ_READ && m != ntddk::IRP_MJ_WRITE,
+        format_args!(
+            "a read or write IRP ({length} bytes at {:#x}): not implemented by the stand-in",
+            buffer.addr()
+        ),
+    );
+    live_device(&call, device, "DeviceObject", false);
+    call.require(!iosb.is_null(), format_args!("IoStatusBlock is NULL"));
+    super::event::validate(&call, event);
+    let stack: i8 = io::device_object(device.addr())
+        .get(offset_of!(DEVICE_OBJECT, StackSize))
+        .unwrap_or(1);
+    let irp = allocate(
+        stack,
+        Owner::Synchronous {
+            event: event.addr(),
+            iosb: iosb.addr(),
+        },
+        call.caller,
+    );
+    let f = fixed(irp);
+    f.set(offset_of!(IRP, UserEvent), event.addr());
+    f.set(offset_of!(IRP, UserIosb), iosb.addr());
+    if let Some(top) = top_location(irp) {
+        top.set(offset_of!(IO_STACK_LOCATION, MajorFunction), m);
+    }
+    core::ptr::with_exposed_provenance_mut(irp)
 }
 
 /// A dispatch or completion routine in the Microsoft x64 convention.
@@ -649,6 +722,26 @@ fn finish(call: &Call, irp: usize, owner: Owner) {
              would complete it to a thread it does not have)"
         )),
         Owner::Kernel => {}
+        Owner::Synchronous { event, iosb } => {
+            let status = self::status(irp);
+            // The Windows Research Kernel's IopCompleteRequest: an error completed without
+            // pending was already returned by IoCallDriver, so the caller does not wait and
+            // nothing is written or signalled.
+            if status.cast_unsigned() >> 30 != 3 || pending_returned(irp) {
+                let block: IO_STATUS_BLOCK =
+                    fixed(irp)
+                        .get(offset_of!(IRP, IoStatus))
+                        .unwrap_or(IO_STATUS_BLOCK {
+                            Status: 0,
+                            Information: 0,
+                        });
+                // SAFETY: the caller of IoBuildSynchronousFsdRequest gave this status block
+                // for the IRP's lifetime (checked non-NULL then).
+                unsafe { DriverObject::new(iosb, size_of::<IO_STATUS_BLOCK>()) }.set(0, block);
+                super::event::signal(call, event);
+            }
+            release(irp, 0);
+        }
         Owner::Power(request) => {
             super::po::requested_done(request);
             if request.completion != 0 {

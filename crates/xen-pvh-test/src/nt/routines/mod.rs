@@ -19,7 +19,7 @@
 //!
 //! | module | routines |
 //! |---|---|
-//! | [`crt`] | `memcmp`, `memcpy`, `memmove`, `memset`, `strlen` |
+//! | [`crt`] | `memcmp`, `memcpy`, `memmove`, `memset`, `strlen`, `strcmp`, `_vsnprintf` |
 //! | [`pool`] | `ExAllocatePoolWithTag`, `ExAllocatePool2`, `ExFreePoolWithTag`, `ExFreePool` |
 //! | [`dpc`] | `KeInitializeDpc`, `KeInsertQueueDpc`, `KeRemoveQueueDpc`, `KeFlushQueuedDpcs` |
 //! | [`debug`] | `DbgPrint`, `DbgPrintEx`, `DbgSetDebugFilterState`, `DbgSetDebugPrintCallback` |
@@ -34,7 +34,7 @@
 //! | [`time`] | `KeQueryInterruptTime`, `KeQuerySystemTimePrecise`, `KeQueryPerformanceCounter`, `KeStallExecutionProcessor` (HAL) |
 //! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace` |
 //! | [`io`] | `IoCreateDevice`, `IoDeleteDevice`, `IoAttachDeviceToDeviceStack`, `IoDetachDevice`, `IoGetAttachedDeviceReference`, `IoInvalidateDeviceRelations`, `IoInvalidateDeviceState` (and, through [`ob`], references on device and driver objects) |
-//! | [`irp`] | `IoAllocateIrp`, `IoFreeIrp`, `IofCallDriver`, `IofCompleteRequest`, `PoCallDriver` |
+//! | [`irp`] | `IoAllocateIrp`, `IoBuildSynchronousFsdRequest`, `IoFreeIrp`, `IofCallDriver`, `IofCompleteRequest`, `PoCallDriver` |
 //! | [`work`] | `IoAllocateWorkItem`, `IoQueueWorkItem`, `IoFreeWorkItem` |
 //! | [`po`] | `PoRequestPowerIrp`, `PoSetPowerState`, `PoStartNextPowerIrp` |
 //! | [`interrupt`] | `IoConnectInterruptEx`, `IoDisconnectInterruptEx` (drivers reach them through `MmGetSystemRoutineAddress`), `KeAcquireInterruptSpinLock`, `KeReleaseInterruptSpinLock`, `KeSynchronizeExecution` |
@@ -221,6 +221,9 @@ table! {
     "ntoskrnl.exe": memmove => crt::memmove;
     "ntoskrnl.exe": memset => crt::memset;
     "ntoskrnl.exe": strlen => crt::strlen;
+    "ntoskrnl.exe": strcmp => crt::strcmp;
+    "ntoskrnl.exe": _vsnprintf => crt::vsnprintf;
+    "ntoskrnl.exe": IoBuildSynchronousFsdRequest => irp::io_build_synchronous_fsd_request;
 }
 
 /// The variables the kernel exports (data imports bind to their address): the DLL, the name and
