@@ -21,8 +21,16 @@
 //!
 //! A further fact of this machine shapes the run: a `cr8` write while Xen holds a virtual
 //! interrupt the vCPU cannot take yet aborts QEMU 10 (`tcg_handle_interrupt: assertion failed:
-//! (bql_locked())`). The stand-in runs with interrupts off, so it configures no upcall
-//! delivery (no callback vector, no per-vCPU upcall vector) and Xen never holds one.
+//! (bql_locked())`: its SVM `cr8` write helper raises the virtual interrupt without the lock
+//! when the VMCB's `V_IRQ` is set). The stand-in runs with interrupts off, so it configures no
+//! upcall delivery (no callback vector, no per-vCPU upcall vector). Xen still sets `V_IRQ` at
+//! times to ask for an interrupt window (seen while the 8259's IRR held the PIT's IRQ 0 behind
+//! its mask, the local APIC's IRR empty, `LVT0` masked): the abort then came at the first
+//! `cr8` write, deterministically for a given kernel, in most HVM boots. So every kernel
+//! routine entry opens a one-instruction interrupt window ([`interrupt_window`]): a pending
+//! window request makes the `sti` exit to Xen, which re-evaluates and clears `V_IRQ`; with none
+//! pending it costs no exit. Nothing is delivered through it (every source is masked; a stray
+//! vector would be counted by `events::STRAY`).
 
 use crate::arch::Frame;
 use core::arch::asm;
@@ -49,6 +57,16 @@ pub fn set(level: u8) {
     // SAFETY: writing cr8 at CPL 0 only sets the task priority; the stand-in runs with
     // interrupts off, so no interrupt it relies on is masked or unmasked by it.
     unsafe { asm!("mov cr8, {}", in(reg) value, options(nomem, nostack, preserves_flags)) };
+}
+
+/// Opens a one-instruction interrupt window (`sti; nop; cli`) on an HVM guest: see the module
+/// docs. Interrupts stay off before and after.
+pub fn interrupt_window() {
+    if crate::boot::is_hvm() {
+        // SAFETY: interrupts are enabled for one instruction; every vector has a handler (the
+        // IDT's stubs), and the handler returns with the flags it interrupted.
+        unsafe { asm!("sti", "nop", "cli", options(nomem, nostack)) };
+    }
 }
 
 /// The saved general-purpose register `reg` (0 RAX ... 15 R15) of `frame` (R15 saved first, RAX

@@ -111,6 +111,8 @@ pub fn enter(routine: &'static str) -> Call {
     // its promise.
     super::sched::on_enter(routine, irql);
     report_busy(routine, caller, irql);
+    // Lets Xen retire an interrupt-window request before the driver's next `cr8` write.
+    super::cr8::interrupt_window();
     // A connected line asserted meanwhile interrupts here, if the IRQL lets it in (as a real
     // interrupt could have at any instruction before this call): drivers that spin on what only
     // their service routine changes call the kernel as they spin (a stall, the time).

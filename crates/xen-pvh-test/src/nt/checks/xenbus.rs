@@ -189,23 +189,17 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
             interfaces(child, &class);
         }
     }
-    classes.sort();
-    // xl gives an HVM guest vbd, vif and vkbd devices; IFACE and CONS are synthetic.
-    let mut expected: Vec<String> = ["CONS", "IFACE", "VBD", "VIF", "VKBD"]
+    pdos_are(classes);
+    // STORE through a PDO the hot-plug round leaves in place.
+    let store = children
         .iter()
-        .map(|c| String::from(*c))
-        .collect();
-    expected.sort();
-    check(
-        "nt.xenbus.pdos",
-        classes == expected,
-        format_args!("{classes:?} (device/ lists vbd, vif and vkbd; IFACE and CONS are synthetic)"),
-    );
-    if let Some(&first) = children.first() {
-        store_end_to_end(first);
-    }
+        .find(|&&c| class_of(c).as_deref() != Some(HOTPLUG_CLASS))
+        .and_then(|&c| store_end_to_end(c));
     if let Some(c) = &child {
         child_ran(c, &children);
+    }
+    if let Some(mut store) = store {
+        hotplug(&mut store, pdo);
     }
     match pnp::tear_down(driver) {
         Ok(removal) => {
@@ -358,29 +352,34 @@ pub fn reboot_code(e: &crate::nt::xen_sys::Exports) {
     super::status("nt.xenbus.shutdown_code", s, 0);
 }
 
-/// The platform device's children once the scan reported them (waiting up to
-/// [`ENUMERATION_LIMIT`] for five).
-fn enumerated(pdo: usize) -> Vec<usize> {
+/// The classes of the PDOs enumerated: what xl gives an HVM guest (vbd, vif and vkbd) and the
+/// synthetic IFACE and CONS.
+fn pdos_are(mut classes: Vec<String>) {
+    classes.sort();
+    let mut expected: Vec<String> = ["CONS", "IFACE", "VBD", "VIF", "VKBD"]
+        .iter()
+        .map(|c| String::from(*c))
+        .collect();
+    expected.sort();
+    check(
+        "nt.xenbus.pdos",
+        classes == expected,
+        format_args!("{classes:?} (device/ lists vbd, vif and vkbd; IFACE and CONS are synthetic)"),
+    );
+}
+
+/// Runs the PnP manager's loop and the interrupt polls until `done` holds or `limit` (100 ns
+/// units) passed: whether it held, and the time waited.
+fn wait_until(limit: u64, mut done: impl FnMut() -> bool) -> (bool, u64) {
     let start = clock::interrupt_time();
     loop {
         pnp::settle();
-        let children = pnp::node(pdo).map(|n| n.children).unwrap_or_default();
-        let started = children
-            .iter()
-            .filter(|&&c| pnp::node(c).is_some_and(|n| n.state == State::Started))
-            .count();
         let waited = clock::interrupt_time().saturating_sub(start);
-        if started >= 5 || waited > ENUMERATION_LIMIT {
-            check(
-                "nt.xenbus.enumerated",
-                started >= 5,
-                format_args!(
-                    "{} PDOs reported, {started} started, after {} ms",
-                    children.len(),
-                    waited / 10_000
-                ),
-            );
-            return children;
+        if done() {
+            return (true, waited);
+        }
+        if waited > limit {
+            return (false, waited);
         }
         routines::interrupt::poll();
         let until = clock::interrupt_time().saturating_add(10_000);
@@ -389,6 +388,113 @@ fn enumerated(pdo: usize) -> Vec<usize> {
         }
         clock::update();
     }
+}
+
+/// The started children of `pdo`.
+fn started_children(pdo: usize) -> Vec<usize> {
+    pnp::node(pdo)
+        .map(|n| n.children)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|&c| pnp::node(c).is_some_and(|n| n.state == State::Started))
+        .collect()
+}
+
+/// The platform device's children once the scan reported them (waiting up to
+/// [`ENUMERATION_LIMIT`] for five).
+fn enumerated(pdo: usize) -> Vec<usize> {
+    let (_, waited) = wait_until(ENUMERATION_LIMIT, || started_children(pdo).len() >= 5);
+    let children = pnp::node(pdo).map(|n| n.children).unwrap_or_default();
+    let started = started_children(pdo).len();
+    check(
+        "nt.xenbus.enumerated",
+        started >= 5,
+        format_args!(
+            "{} PDOs reported, {started} started, after {} ms",
+            children.len(),
+            waited / 10_000
+        ),
+    );
+    children
+}
+
+/// The class whose `device/` entry dom0 removes and adds back.
+const HOTPLUG_CLASS: &str = "VKBD";
+/// The nodes dom0 creates in our `data/` (owned by us) before the domain runs; removing one
+/// asks dom0 to remove `device/vkbd`, then to write it back (`scripts/nt-xen-hvm-test`).
+const HOTPLUG_REMOVE: &str = "data/xtk-go-remove-vkbd";
+/// As above.
+const HOTPLUG_ADD: &str = "data/xtk-go-add-vkbd";
+/// How long xenbus.sys's scan and the PnP manager may take to follow dom0's change (60 s).
+const HOTPLUG_LIMIT: u64 = 600_000_000;
+
+/// The started child of `pdo` of class `class`.
+fn started_of(pdo: usize, class: &str) -> Option<usize> {
+    started_children(pdo)
+        .into_iter()
+        .find(|&c| class_of(c).as_deref() == Some(class))
+}
+
+/// dom0 changes our `device/` tree while xenbus.sys runs: it removes `device/vkbd` (the scan
+/// thread's watch fires; the VKBD PDO leaves the bus relations and the PnP manager
+/// surprise-removes and removes it), then writes it back (a new VKBD PDO is enumerated and
+/// started). Each step is asked for through STORE (see [`HOTPLUG_REMOVE`]).
+fn hotplug(store: &mut Store, pdo: usize) {
+    let Some(old) = started_of(pdo, HOTPLUG_CLASS) else {
+        check(
+            "nt.xenbus.hotplug.present",
+            false,
+            format_args!("no started {HOTPLUG_CLASS} PDO"),
+        );
+        return;
+    };
+    let surprise_count = || {
+        pnp::sent()
+            .get(&ntddk::IRP_MN_SURPRISE_REMOVAL)
+            .copied()
+            .unwrap_or(0)
+    };
+    let before = surprise_count();
+    let status = store.remove(HOTPLUG_REMOVE);
+    check(
+        "nt.xenbus.hotplug.remove_asked",
+        status == 0,
+        format_args!("{HOTPLUG_REMOVE} removed through STORE (status {status:#x})"),
+    );
+    let (gone, waited) = wait_until(HOTPLUG_LIMIT, || {
+        pnp::node(old).is_some_and(|n| n.state == State::Removed)
+    });
+    let surprised = surprise_count().saturating_sub(before);
+    check(
+        "nt.xenbus.hotplug.pdo_removed",
+        gone && surprised >= 1 && started_of(pdo, HOTPLUG_CLASS).is_none(),
+        format_args!(
+            "dom0 removed device/vkbd: the {HOTPLUG_CLASS} PDO left the relations, {surprised} \
+             surprise removal(s), removed after {} ms",
+            waited / 10_000
+        ),
+    );
+    let status = store.remove(HOTPLUG_ADD);
+    check(
+        "nt.xenbus.hotplug.add_asked",
+        status == 0,
+        format_args!("{HOTPLUG_ADD} removed through STORE (status {status:#x})"),
+    );
+    let (added, waited) = wait_until(HOTPLUG_LIMIT, || {
+        started_of(pdo, HOTPLUG_CLASS).is_some_and(|p| p != old)
+    });
+    let id = started_of(pdo, HOTPLUG_CLASS)
+        .and_then(pnp::node)
+        .map(|n| n.identity.device_id)
+        .unwrap_or_default();
+    check(
+        "nt.xenbus.hotplug.pdo_added",
+        added && id == alloc::format!(r"XENBUS\VEN_XP&DEV_{HOTPLUG_CLASS}"),
+        format_args!(
+            "dom0 wrote device/vkbd back: a new PDO {id:?} enumerated and started after {} ms",
+            waited / 10_000
+        ),
+    );
 }
 
 /// The class a PDO's device ID names (`XENBUS\VEN_XP&DEV_<CLASS>`).
@@ -519,94 +625,165 @@ fn interfaces(pdo: usize, class: &str) {
     );
 }
 
-/// STORE from a PDO, used as a child driver would: Acquire, Read `name`, Free, Release.
-fn store_end_to_end(pdo: usize) {
-    type Acquire = unsafe extern "win64" fn(*mut c_void) -> i32;
-    type Release = unsafe extern "win64" fn(*mut c_void);
-    type Read =
-        unsafe extern "win64" fn(*mut c_void, *mut c_void, *mut u8, *mut u8, *mut *mut u8) -> i32;
-    type Free = unsafe extern "win64" fn(*mut c_void, *mut u8);
-    use xenbus_interface::store as s;
-    let mut table = [0u8; TABLE_BUFFER];
-    let status = query(
-        pdo,
-        &s::GUID_XENBUS_STORE_INTERFACE,
-        s::XENBUS_STORE_INTERFACE_VERSION_MAX,
-        TABLE_SIZE,
-        table.as_mut_ptr(),
-    );
-    let slot = |offset: usize| -> usize {
-        table
-            .get(offset..offset + 8)
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, usize::from_le_bytes)
-    };
-    let (acquire, release, read, free) = (
-        slot(offset_of!(s::XenbusStoreInterfaceV2, store_acquire)),
-        slot(offset_of!(s::XenbusStoreInterfaceV2, store_release)),
-        slot(offset_of!(s::XenbusStoreInterfaceV2, store_read)),
-        slot(offset_of!(s::XenbusStoreInterfaceV2, store_free)),
-    );
-    let code = |a: usize| crate::nt::is_driver_code(a as u64);
-    if !check(
-        "nt.xenbus.store.table",
-        status == 0 && code(acquire) && code(release) && code(read) && code(free),
-        format_args!("status {status:#x}, methods in xenbus.sys's code"),
-    ) {
-        return;
-    }
-    let interface = table.as_mut_ptr().cast::<c_void>();
-    // SAFETY: each address is code of xenbus.sys (checked above), the table's method of that
-    // type in the Microsoft x64 convention (so for the three below).
-    let acquire = unsafe { core::mem::transmute::<usize, Acquire>(acquire) };
-    // SAFETY: as above.
-    let release = unsafe { core::mem::transmute::<usize, Release>(release) };
-    // SAFETY: as above.
-    let read = unsafe { core::mem::transmute::<usize, Read>(read) };
-    // SAFETY: as above.
-    let free = unsafe { core::mem::transmute::<usize, Free>(free) };
-    // SAFETY: PASSIVE_LEVEL; the table the PDO filled, as a child passes it.
-    let acquired = crate::nt::call_driver("StoreAcquire", || unsafe { acquire(interface) });
-    if !check(
-        "nt.xenbus.store.acquire",
-        acquired == 0,
-        format_args!("status {acquired:#x}"),
-    ) {
-        return;
-    }
-    let mut node = *b"name\0";
-    let mut value: *mut u8 = core::ptr::null_mut();
-    // SAFETY: as above; no transaction, no prefix, a NUL-terminated node, a writable out.
-    let status = crate::nt::call_driver("StoreRead", || unsafe {
-        read(
-            interface,
-            core::ptr::null_mut(),
-            core::ptr::null_mut(),
-            node.as_mut_ptr(),
-            &raw mut value,
-        )
-    });
-    // The value is a pool block xenbus.sys allocated: read it within the block.
-    let text = match routines::pool::block(value.addr()) {
-        Some(block) if status == 0 => {
-            let bytes: Vec<u8> = (0..block.size.min(128))
-                // SAFETY: within the live pool block StoreRead returned.
-                .map(|i| unsafe { value.wrapping_add(i).read_volatile() })
-                .take_while(|&b| b != 0)
-                .collect();
-            String::from_utf8_lossy(&bytes).into_owned()
+/// A STORE v2 table a PDO filled, acquired, with its methods in the Microsoft x64 convention
+/// (each checked to be code of xenbus.sys); released when dropped.
+struct Store {
+    /// The table (boxed: it stays where Acquire saw it).
+    table: alloc::boxed::Box<[u8; TABLE_BUFFER]>,
+    release: StoreRelease,
+    read: StoreRead,
+    free: StoreFree,
+    remove: StoreRemove,
+}
+
+/// `StoreRelease` in the Microsoft x64 convention.
+type StoreRelease = unsafe extern "win64" fn(*mut c_void);
+/// `StoreRead`.
+type StoreRead =
+    unsafe extern "win64" fn(*mut c_void, *mut c_void, *mut u8, *mut u8, *mut *mut u8) -> i32;
+/// `StoreFree`.
+type StoreFree = unsafe extern "win64" fn(*mut c_void, *mut u8);
+/// `StoreRemove`.
+type StoreRemove = unsafe extern "win64" fn(*mut c_void, *mut c_void, *mut u8, *mut u8) -> i32;
+
+impl Store {
+    /// STORE v2 from `pdo`'s `IRP_MN_QUERY_INTERFACE`, acquired (`nt.xenbus.store.table` and
+    /// `nt.xenbus.store.acquire`).
+    fn acquire(pdo: usize) -> Option<Self> {
+        type Acquire = unsafe extern "win64" fn(*mut c_void) -> i32;
+        use xenbus_interface::store as s;
+        let mut table = alloc::boxed::Box::new([0u8; TABLE_BUFFER]);
+        let status = query(
+            pdo,
+            &s::GUID_XENBUS_STORE_INTERFACE,
+            s::XENBUS_STORE_INTERFACE_VERSION_MAX,
+            TABLE_SIZE,
+            table.as_mut_ptr(),
+        );
+        let slot = |offset: usize| -> usize {
+            table
+                .get(offset..offset + 8)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, usize::from_le_bytes)
+        };
+        let methods = [
+            slot(offset_of!(s::XenbusStoreInterfaceV2, store_acquire)),
+            slot(offset_of!(s::XenbusStoreInterfaceV2, store_release)),
+            slot(offset_of!(s::XenbusStoreInterfaceV2, store_read)),
+            slot(offset_of!(s::XenbusStoreInterfaceV2, store_free)),
+            slot(offset_of!(s::XenbusStoreInterfaceV2, store_remove)),
+        ];
+        let [acquire, release, read, free, remove] = methods;
+        if !check(
+            "nt.xenbus.store.table",
+            status == 0 && methods.iter().all(|&a| crate::nt::is_driver_code(a as u64)),
+            format_args!("status {status:#x}, methods in xenbus.sys's code"),
+        ) {
+            return None;
         }
-        _ => String::new(),
-    };
+        // SAFETY: each address is code of xenbus.sys (checked above), the table's method of
+        // that type in the Microsoft x64 convention (so for the four below).
+        let acquire = unsafe { core::mem::transmute::<usize, Acquire>(acquire) };
+        let interface = table.as_mut_ptr().cast::<c_void>();
+        // SAFETY: PASSIVE_LEVEL; the table the PDO filled, as a child passes it.
+        let acquired = crate::nt::call_driver("StoreAcquire", || unsafe { acquire(interface) });
+        if !check(
+            "nt.xenbus.store.acquire",
+            acquired == 0,
+            format_args!("status {acquired:#x}"),
+        ) {
+            return None;
+        }
+        // SAFETY: as above.
+        let release = unsafe { core::mem::transmute::<usize, StoreRelease>(release) };
+        // SAFETY: as above.
+        let read = unsafe { core::mem::transmute::<usize, StoreRead>(read) };
+        // SAFETY: as above.
+        let free = unsafe { core::mem::transmute::<usize, StoreFree>(free) };
+        // SAFETY: as above.
+        let remove = unsafe { core::mem::transmute::<usize, StoreRemove>(remove) };
+        Some(Self {
+            table,
+            release,
+            read,
+            free,
+            remove,
+        })
+    }
+
+    fn interface(&mut self) -> *mut c_void {
+        self.table.as_mut_ptr().cast()
+    }
+
+    /// `StoreRead` of `node` (relative to the domain's home): the status and the value.
+    fn read(&mut self, node: &str) -> (i32, String) {
+        let mut name: Vec<u8> = node.bytes().chain(core::iter::once(0)).collect();
+        let mut value: *mut u8 = core::ptr::null_mut();
+        let (interface, read) = (self.interface(), self.read);
+        // SAFETY: the acquired table; no transaction, no prefix, a NUL-terminated node, a
+        // writable out.
+        let status = crate::nt::call_driver("StoreRead", || unsafe {
+            read(
+                interface,
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+                name.as_mut_ptr(),
+                &raw mut value,
+            )
+        });
+        // The value is a pool block xenbus.sys allocated: read it within the block.
+        let text = match routines::pool::block(value.addr()) {
+            Some(block) if status == 0 => {
+                let bytes: Vec<u8> = (0..block.size.min(128))
+                    // SAFETY: within the live pool block StoreRead returned.
+                    .map(|i| unsafe { value.wrapping_add(i).read_volatile() })
+                    .take_while(|&b| b != 0)
+                    .collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            _ => String::new(),
+        };
+        if !value.is_null() {
+            let free = self.free;
+            // SAFETY: the buffer StoreRead returned, freed once.
+            crate::nt::call_driver("StoreFree", || unsafe { free(interface, value) });
+        }
+        (status, text)
+    }
+
+    /// `StoreRemove` of `node` (relative to the domain's home): the status.
+    fn remove(&mut self, node: &str) -> i32 {
+        let mut name: Vec<u8> = node.bytes().chain(core::iter::once(0)).collect();
+        let (interface, remove) = (self.interface(), self.remove);
+        // SAFETY: the acquired table; no transaction, no prefix, a NUL-terminated node.
+        crate::nt::call_driver("StoreRemove", || unsafe {
+            remove(
+                interface,
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+                name.as_mut_ptr(),
+            )
+        })
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let (interface, release) = (self.interface(), self.release);
+        // SAFETY: the Acquire of `Store::acquire`, released once.
+        crate::nt::call_driver("StoreRelease", || unsafe { release(interface) });
+    }
+}
+
+/// STORE end to end through `pdo`'s table: Acquire, Read of the domain's `name`, Free, and
+/// (at the end) Release.
+fn store_end_to_end(pdo: usize) -> Option<Store> {
+    let mut store = Store::acquire(pdo)?;
+    let (status, text) = store.read("name");
     check(
         "nt.xenbus.store.read",
         status == 0 && !text.is_empty(),
         format_args!("name = {text:?} (status {status:#x})"),
     );
-    if !value.is_null() {
-        // SAFETY: the buffer StoreRead returned, freed once.
-        crate::nt::call_driver("StoreFree", || unsafe { free(interface, value) });
-    }
-    // SAFETY: the Acquire above, released once.
-    crate::nt::call_driver("StoreRelease", || unsafe { release(interface) });
+    Some(store)
 }
