@@ -109,13 +109,56 @@ static ADD_TO_PHYSMAP: core::sync::atomic::AtomicU64 = core::sync::atomic::Atomi
 /// xen.sys's `MemoryAddToPhysmap`, [`add_to_physmap_observed`], which calls it and follows the
 /// domain's `shared_info` page when a driver moves it (`XENMAPSPACE_shared_info`), so that the
 /// stand-in's interrupt source (`routines::interrupt::xen_upcall_pending`) and clock read the
-/// page Xen writes. The driver sees the export's own behaviour and status.
+/// page Xen writes; for `SchedShutdown`, [`sched_shutdown_observed`], which counts suspends.
+/// The driver sees the export's own behaviour and status.
 fn observed(symbol: &str, address: u64) -> u64 {
     if symbol == "MemoryAddToPhysmap" {
         ADD_TO_PHYSMAP.store(address, core::sync::atomic::Ordering::SeqCst);
         return crate::nt::kcall::code_address!(add_to_physmap_observed) as u64;
     }
+    if symbol == "SchedShutdown" {
+        SCHED_SHUTDOWN.store(address, core::sync::atomic::Ordering::SeqCst);
+        return crate::nt::kcall::code_address!(sched_shutdown_observed) as u64;
+    }
     address
+}
+
+/// xen.sys's `SchedShutdown`, for [`sched_shutdown_observed`].
+static SCHED_SHUTDOWN: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+/// `SHUTDOWN_suspend` requests an importer made through `SchedShutdown`.
+static SUSPENDS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+/// The status the last of them returned.
+static SUSPEND_STATUS: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
+
+/// The suspend requests importers made through xen.sys's `SchedShutdown` (the hypercall that
+/// suspends the domain; a checkpoint's resume makes it return "cancelled"), and the status the
+/// last one returned.
+pub fn suspends() -> (u32, i32) {
+    (
+        SUSPENDS.load(core::sync::atomic::Ordering::SeqCst),
+        SUSPEND_STATUS.load(core::sync::atomic::Ordering::SeqCst),
+    )
+}
+
+/// `NTSTATUS SchedShutdown(ULONG Reason)` through [`observed`]: counted when it asks for a
+/// suspend. Runs at any IRQL (xenbus.sys calls it at `HIGH_LEVEL`): atomics only.
+extern "win64" fn sched_shutdown_observed(reason: u32) -> i32 {
+    type SchedShutdown = unsafe extern "win64" fn(u32) -> i32;
+    let real = SCHED_SHUTDOWN.load(core::sync::atomic::Ordering::SeqCst);
+    if real == 0 {
+        return ntstatus::STATUS_NOT_SUPPORTED;
+    }
+    // SAFETY: the address of xen.sys's export of that signature (the Microsoft x64
+    // convention), recorded when the importer was bound.
+    let export =
+        unsafe { core::mem::transmute::<usize, SchedShutdown>(usize::try_from(real).unwrap_or(0)) };
+    // SAFETY: the importer's argument, passed on unchanged under the export's contract.
+    let status = unsafe { export(reason) };
+    if reason == xen_headers::sched::SHUTDOWN_SUSPEND {
+        SUSPEND_STATUS.store(status, core::sync::atomic::Ordering::SeqCst);
+        SUSPENDS.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+    }
+    status
 }
 
 /// `NTSTATUS MemoryAddToPhysmap(PFN_NUMBER Pfn, ULONG Space, ULONG_PTR Offset)` through

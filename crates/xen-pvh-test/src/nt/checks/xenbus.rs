@@ -200,6 +200,8 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
     }
     if let Some(mut store) = store {
         hotplug(&mut store, pdo);
+        checkpoint(&mut store);
+        save_restore(&mut store);
     }
     match pnp::tear_down(driver) {
         Ok(removal) => {
@@ -427,6 +429,130 @@ const HOTPLUG_REMOVE: &str = "data/xtk-go-remove-vkbd";
 const HOTPLUG_ADD: &str = "data/xtk-go-add-vkbd";
 /// How long xenbus.sys's scan and the PnP manager may take to follow dom0's change (60 s).
 const HOTPLUG_LIMIT: u64 = 600_000_000;
+
+/// The node whose removal asks dom0 for a checkpoint (`xl save -c`).
+const CHECKPOINT_NODE: &str = "data/xtk-go-checkpoint";
+/// How long the checkpoint may take: the toolstack's request, the suspend thread, the save of
+/// 64 MiB under nested emulation, the resume (180 s).
+const CHECKPOINT_LIMIT: u64 = 1_800_000_000;
+/// What the suspend hypercall returns when the toolstack resumes the domain it saved (a
+/// checkpoint): xen.sys's `SchedShutdown` status for "cancelled".
+const STATUS_CANCELLED: i32 = ntstatus::STATUS_CANCELLED;
+
+/// A checkpoint started by dom0 (`xl save -c`): the toolstack writes `control/shutdown =
+/// suspend`, xenbus.sys's suspend thread acknowledges it and suspends the domain, the toolstack
+/// saves it and resumes it with the suspend cancelled (the same domain continues, no callback
+/// runs). Then STORE and event delivery must work as before.
+fn checkpoint(store: &mut Store) {
+    let status = store.remove(CHECKPOINT_NODE);
+    check(
+        "nt.xenbus.checkpoint.asked",
+        status == 0,
+        format_args!("{CHECKPOINT_NODE} removed through STORE (status {status:#x})"),
+    );
+    let (before, _) = loader::suspends();
+    let (done, waited) = wait_until(CHECKPOINT_LIMIT, || loader::suspends().0 > before);
+    let (after, status) = loader::suspends();
+    check(
+        "nt.xenbus.checkpoint.suspended_and_cancelled",
+        done && after == before + 1 && status == STATUS_CANCELLED,
+        format_args!(
+            "xenbus.sys's suspend thread suspended the domain (SchedShutdown(SHUTDOWN_suspend), \
+             {} call(s)) and the toolstack resumed it cancelled (status {:#010x}) after {} ms",
+            after.saturating_sub(before),
+            status.cast_unsigned(),
+            waited / 10_000
+        ),
+    );
+    if !done {
+        return;
+    }
+    // The suspend thread acknowledged the request before it suspended.
+    let (status, value) = store.read("control/shutdown");
+    check(
+        "nt.xenbus.checkpoint.acknowledged",
+        status == 0 && value.is_empty(),
+        format_args!("control/shutdown = {value:?} (status {status:#x})"),
+    );
+    let (_, claimed_before, _) = routines::interrupt::counts();
+    let (status, name) = store.read("name");
+    let (_, claimed_after, _) = routines::interrupt::counts();
+    check(
+        "nt.xenbus.checkpoint.store_after",
+        status == 0 && name == "xtk-hvm",
+        format_args!("name = {name:?} (status {status:#x}) after the checkpoint"),
+    );
+    check(
+        "nt.xenbus.checkpoint.events_after",
+        claimed_after > claimed_before,
+        format_args!(
+            "the reply came by interrupt: {} service calls claimed during the read",
+            claimed_after.saturating_sub(claimed_before)
+        ),
+    );
+}
+
+/// The node whose removal asks dom0 to save the domain and restore it (`xl save`, `xl
+/// restore`): it resumes as a new domain.
+const SAVE_NODE: &str = "data/xtk-go-save";
+
+/// A save and restore started by dom0: the toolstack asks through `control/shutdown`, xenbus.sys
+/// suspends the domain, the toolstack saves and destroys it, then restores the image as a new
+/// domain, where the suspend hypercall returns success: xenbus.sys's resume runs (the count
+/// advances, the EARLY and LATE callbacks re-establish `shared_info`, the event channels, the
+/// grant table and the store ring). Then STORE and event delivery must work in the new domain.
+fn save_restore(store: &mut Store) {
+    let (status, old_domid) = store.read("domid");
+    check(
+        "nt.xenbus.save.domid_before",
+        status == 0 && !old_domid.is_empty(),
+        format_args!("domid = {old_domid:?} (status {status:#x})"),
+    );
+    let status = store.remove(SAVE_NODE);
+    check(
+        "nt.xenbus.save.asked",
+        status == 0,
+        format_args!("{SAVE_NODE} removed through STORE (status {status:#x})"),
+    );
+    let (before, _) = loader::suspends();
+    let (done, waited) = wait_until(CHECKPOINT_LIMIT, || loader::suspends().0 > before);
+    let (after, status) = loader::suspends();
+    check(
+        "nt.xenbus.save.suspended_and_resumed",
+        done && after == before + 1 && status == 0,
+        format_args!(
+            "xenbus.sys's suspend thread suspended the domain and it resumed from the saved \
+             image (SchedShutdown status {:#010x}) after {} ms",
+            status.cast_unsigned(),
+            waited / 10_000
+        ),
+    );
+    if !done {
+        return;
+    }
+    let (status, domid) = store.read("domid");
+    check(
+        "nt.xenbus.save.new_domain",
+        status == 0 && !domid.is_empty() && domid != old_domid,
+        format_args!("domid {old_domid:?} before, {domid:?} after (status {status:#x})"),
+    );
+    let (_, claimed_before, _) = routines::interrupt::counts();
+    let (status, name) = store.read("name");
+    let (_, claimed_after, _) = routines::interrupt::counts();
+    check(
+        "nt.xenbus.save.store_after",
+        status == 0 && name == "xtk-hvm",
+        format_args!("name = {name:?} (status {status:#x}) in the restored domain"),
+    );
+    check(
+        "nt.xenbus.save.events_after",
+        claimed_after > claimed_before,
+        format_args!(
+            "the reply came by interrupt: {} service calls claimed during the read",
+            claimed_after.saturating_sub(claimed_before)
+        ),
+    );
+}
 
 /// The started child of `pdo` of class `class`.
 fn started_of(pdo: usize, class: &str) -> Option<usize> {

@@ -75,14 +75,14 @@ static IN_CALLBACK: AtomicBool = AtomicBool::new(false);
 /// The most lines [`keep`] holds (the rest are only printed).
 const KEPT_MAX: usize = 4096;
 
-/// Printed lines a scenario asked to keep ([`keep`]): the prefix, and the lines seen.
-static KEPT: spin::Mutex<(Option<&'static str>, Vec<alloc::string::String>)> =
-    spin::Mutex::new((None, Vec::new()));
+/// Printed lines a scenario asked to keep ([`keep`]): the prefixes, and the lines seen.
+static KEPT: spin::Mutex<(Vec<&'static str>, Vec<alloc::string::String>)> =
+    spin::Mutex::new((Vec::new(), Vec::new()));
 
-/// From now on, keeps the printed lines that start with `prefix` (up to [`KEPT_MAX`]), for a
-/// scenario that reads a driver's own report (the C child driver's).
+/// From now on, also keeps the printed lines that start with `prefix` (up to [`KEPT_MAX`] lines
+/// in all), for a scenario that reads a driver's own report (the C child driver's).
 pub fn keep(prefix: &'static str) {
-    *KEPT.lock() = (Some(prefix), Vec::new());
+    KEPT.lock().0.push(prefix);
 }
 
 /// The lines [`keep`] kept so far.
@@ -205,7 +205,7 @@ unsafe fn print(
         let line = core::str::from_utf8(line).unwrap_or("(not UTF-8)");
         kprintln!("NT-DBG: {line}");
         let mut kept = KEPT.lock();
-        if kept.0.is_some_and(|p| line.starts_with(p)) && kept.1.len() < KEPT_MAX {
+        if kept.0.iter().any(|p| line.starts_with(p)) && kept.1.len() < KEPT_MAX {
             kept.1.push(alloc::string::String::from(line));
         }
     }
