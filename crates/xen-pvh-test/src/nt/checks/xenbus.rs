@@ -36,8 +36,9 @@ pub const SYNTHETIC_CLASSES: &[&str] = &["IFACE", "CONS"];
 /// as xenvif is, it queries every interface through `IRP_MN_QUERY_INTERFACE` IRPs sent down
 /// its stack and prints its checks.
 pub const CHILD_SERVICE: &str = "xenchild";
-/// The class whose PDO the child driver binds to.
-const CHILD_CLASS: &str = "VIF";
+/// The classes whose PDOs the child driver binds to: VIF (as xenvif does) and VKBD (whose
+/// `device/` entry dom0 removes and writes back, so each new VKBD PDO runs the checks again).
+const CHILD_CLASSES: [&str; 2] = ["VIF", "VKBD"];
 /// The prefix of the child driver's lines.
 const CHILD_PREFIX: &str = "xenchild: ";
 
@@ -199,9 +200,16 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
         child_ran(c, &children);
     }
     if let Some(mut store) = store {
-        hotplug(&mut store, pdo);
+        hotplug(&mut store, pdo, "");
         checkpoint(&mut store);
-        save_restore(&mut store);
+        resumed_elsewhere(&mut store, pdo, "save");
+        resumed_elsewhere(&mut store, pdo, "migrate");
+        // The whole chain once more in the migrated domain: a device/ change, and the child
+        // driver's checks on the new PDO against the backends.
+        let runs = child_totals().0;
+        hotplug(&mut store, pdo, "-2");
+        child_again("nt.xenbus.migrate.child_checks_again", runs);
+        hostile(&mut store, pdo);
     }
     match pnp::tear_down(driver) {
         Ok(removal) => {
@@ -261,31 +269,40 @@ fn load_child(bus: &Bus, images: &[(String, &'static [u8])]) -> Option<Child> {
             return None;
         }
     };
-    let id = match pdo_identity::query_id(bus, CHILD_CLASS, IdType::HardwareIds) {
-        Ok(Id::Multi(list)) => list.into_iter().next().unwrap_or_default(),
-        _ => String::new(),
-    };
+    let ids: Vec<String> = CHILD_CLASSES
+        .iter()
+        .filter_map(
+            |class| match pdo_identity::query_id(bus, class, IdType::HardwareIds) {
+                Ok(Id::Multi(list)) => list.into_iter().next(),
+                _ => None,
+            },
+        )
+        .collect();
     check(
         "nt.xenbus.child.load",
-        !id.is_empty(),
-        format_args!("{} bytes, DriverEntry done, bound to {id}", bytes.len()),
+        ids.len() == CHILD_CLASSES.len(),
+        format_args!("{} bytes, DriverEntry done, bound to {ids:?}", bytes.len()),
     );
-    pnp::bind(&id, driver);
+    for id in &ids {
+        pnp::bind(id, driver);
+    }
     Some(Child { index, driver })
 }
 
 /// The child driver's run on its PDO: attached, its checks all passed, STORE held.
 fn child_ran(c: &Child, children: &[usize]) {
-    let bound = children.iter().find(|&&p| {
-        class_of(p).as_deref() == Some(CHILD_CLASS)
-            && routines::io::device(routines::io::attached_top(p)).map(|d| d.driver)
-                == Some(c.driver)
-    });
-    check(
-        "nt.xenbus.child.attached",
-        bound.is_some(),
-        format_args!("xenchild's FDO on top of the {CHILD_CLASS} PDO's stack"),
-    );
+    for class in CHILD_CLASSES {
+        let bound = children.iter().find(|&&p| {
+            class_of(p).as_deref() == Some(class)
+                && routines::io::device(routines::io::attached_top(p)).map(|d| d.driver)
+                    == Some(c.driver)
+        });
+        check(
+            &alloc::format!("nt.xenbus.child.attached_{class}"),
+            bound.is_some(),
+            format_args!("xenchild's FDO on top of the {class} PDO's stack"),
+        );
+    }
     let (calls, claimed, unclaimed) = routines::interrupt::counts();
     check(
         "nt.xenbus.interrupts_delivered",
@@ -295,29 +312,54 @@ fn child_ran(c: &Child, children: &[usize]) {
              unclaimed"
         ),
     );
+    child_again("nt.xenbus.child.checks", 0);
     let lines = routines::debug::kept();
-    let summary = lines
-        .iter()
-        .rev()
-        .find_map(|l| l.strip_prefix("xenchild: interfaces: "));
-    let counts = summary.and_then(|s| {
-        let (passed, rest) = s.split_once(" passed, ")?;
-        let failed = rest.strip_suffix(" failed")?;
-        Some((passed.parse::<u32>().ok()?, failed.parse::<u32>().ok()?))
-    });
-    let pass_lines = lines
-        .iter()
-        .filter(|l| l.starts_with("xenchild: PASS "))
-        .count();
-    check(
-        "nt.xenbus.child.checks",
-        counts.is_some_and(|(p, f)| f == 0 && p > 0 && usize::try_from(p) == Ok(pass_lines)),
-        format_args!("summary {summary:?}, {pass_lines} PASS lines"),
-    );
     check(
         "nt.xenbus.child.holds_store",
         lines.iter().any(|l| l == "xenchild: holding STORE"),
         format_args!("STORE acquired after the checks, held while started"),
+    );
+}
+
+/// The child driver's runs of its checks so far (one per PDO it started on), the checks they
+/// passed and failed (their summary lines), and the PASS lines printed.
+fn child_totals() -> (usize, u64, u64, usize) {
+    let lines = routines::debug::kept();
+    let summaries: Vec<(u64, u64)> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("xenchild: interfaces: "))
+        .filter_map(|s| {
+            let (passed, rest) = s.split_once(" passed, ")?;
+            let failed = rest.strip_suffix(" failed")?;
+            Some((passed.parse().ok()?, failed.parse().ok()?))
+        })
+        .collect();
+    let pass_lines = lines
+        .iter()
+        .filter(|l| l.starts_with("xenchild: PASS "))
+        .count();
+    (
+        summaries.len(),
+        summaries.iter().map(|&(p, _)| p).sum(),
+        summaries.iter().map(|&(_, f)| f).sum(),
+        pass_lines,
+    )
+}
+
+/// Check `name`: the child driver ran its checks again since it had run `runs_before` times,
+/// none failed, and its PASS lines agree with its summaries.
+fn child_again(name: &str, runs_before: usize) {
+    let (runs, passed, failed, pass_lines) = child_totals();
+    check(
+        name,
+        runs > runs_before
+            && failed == 0
+            && passed > 0
+            && usize::try_from(passed) == Ok(pass_lines),
+        format_args!(
+            "{runs} runs of the checks ({runs_before} before): {passed} passed, {failed} \
+             failed, {pass_lines} PASS lines"
+        ),
     );
 }
 
@@ -444,7 +486,7 @@ const STATUS_CANCELLED: i32 = ntstatus::STATUS_CANCELLED;
 /// saves it and resumes it with the suspend cancelled (the same domain continues, no callback
 /// runs). Then STORE and event delivery must work as before.
 fn checkpoint(store: &mut Store) {
-    let status = store.remove(CHECKPOINT_NODE);
+    let status = ask_dom0(store, CHECKPOINT_NODE);
     check(
         "nt.xenbus.checkpoint.asked",
         status == 0,
@@ -492,37 +534,153 @@ fn checkpoint(store: &mut Store) {
     );
 }
 
-/// The node whose removal asks dom0 to save the domain and restore it (`xl save`, `xl
-/// restore`): it resumes as a new domain.
-const SAVE_NODE: &str = "data/xtk-go-save";
+/// The `control/shutdown` value dom0 writes in the hostile step: not exactly `suspend`, so
+/// xenbus.sys's suspend thread must leave it alone.
+const HOSTILE_SHUTDOWN: &str = "suspend-please";
 
-/// A save and restore started by dom0: the toolstack asks through `control/shutdown`, xenbus.sys
-/// suspends the domain, the toolstack saves and destroys it, then restores the image as a new
-/// domain, where the suspend hypercall returns success: xenbus.sys's resume runs (the count
-/// advances, the EARLY and LATE callbacks re-establish `shared_info`, the event channels, the
-/// grant table and the store ring). Then STORE and event delivery must work in the new domain.
-fn save_restore(store: &mut Store) {
+/// dom0 writes what xenbus.sys must shrug off (`scripts/nt-xen-hvm-test`, step `hostile`):
+/// `device/` classes no INF supports (an 80-character name, a non-ASCII one), an instance
+/// that is not a number, and a `control/shutdown` request that is not exactly `suspend`. No PDO
+/// may appear or go, no suspend may start, the request stays unacknowledged, STORE still works.
+fn hostile(store: &mut Store, pdo: usize) {
+    let classes = |pdo| {
+        let mut c: Vec<String> = started_children(pdo)
+            .into_iter()
+            .filter_map(class_of)
+            .collect();
+        c.sort();
+        c
+    };
+    let before = classes(pdo);
+    let (suspends, _) = loader::suspends();
+    let status = ask_dom0(store, "data/xtk-go-hostile");
+    check(
+        "nt.xenbus.hostile.asked",
+        status == 0,
+        format_args!("data/xtk-go-hostile removed through STORE (status {status:#x})"),
+    );
+    let (seen, _) = wait_until(HOTPLUG_LIMIT, || {
+        store.read("control/shutdown").1 == HOSTILE_SHUTDOWN
+    });
+    // Time for the scan and suspend threads to act on what their watches reported (2 s).
+    let _ = wait_until(20_000_000, || false);
+    let (status, value) = store.read("control/shutdown");
+    check(
+        "nt.xenbus.hostile.shutdown_request_ignored",
+        seen && status == 0 && value == HOSTILE_SHUTDOWN && loader::suspends().0 == suspends,
+        format_args!(
+            "control/shutdown = {value:?} left unacknowledged, {} suspend(s) started",
+            loader::suspends().0.saturating_sub(suspends)
+        ),
+    );
+    let after = classes(pdo);
+    check(
+        "nt.xenbus.hostile.device_tree",
+        after == before,
+        format_args!("PDOs {after:?} (before: {before:?})"),
+    );
+    let (status, name) = store.read("name");
+    check(
+        "nt.xenbus.hostile.store_after",
+        status == 0 && name == "xtk-hvm",
+        format_args!("name = {name:?} (status {status:#x})"),
+    );
+}
+
+/// Suspends completed (resumed in a new domain) so far.
+static RESUMED: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// SUSPEND v1's `GetCount` through the table of a started child of the platform device's PDO
+/// `pdo` (acquired and released around the call).
+fn suspend_count(pdo: usize) -> Option<u32> {
+    type Acquire = unsafe extern "win64" fn(*mut c_void) -> i32;
+    type Release = unsafe extern "win64" fn(*mut c_void);
+    type GetCount = unsafe extern "win64" fn(*mut c_void) -> u32;
+    use xenbus_interface::suspend as s;
+    let child = *started_children(pdo).first()?;
+    let mut table = [0u8; TABLE_BUFFER];
+    let status = query(
+        child,
+        &s::GUID_XENBUS_SUSPEND_INTERFACE,
+        1,
+        TABLE_SIZE,
+        table.as_mut_ptr(),
+    );
+    let slot = |offset: usize| -> usize {
+        table
+            .get(offset..offset + 8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, usize::from_le_bytes)
+    };
+    let methods = [
+        slot(offset_of!(s::XenbusSuspendInterfaceV1, acquire)),
+        slot(offset_of!(s::XenbusSuspendInterfaceV1, release)),
+        slot(offset_of!(s::XenbusSuspendInterfaceV1, get_count)),
+    ];
+    if status != 0 || !methods.iter().all(|&a| crate::nt::is_driver_code(a as u64)) {
+        return None;
+    }
+    let [acquire, release, get_count] = methods;
+    // SAFETY: each address is code of xenbus.sys (checked above), the table's method of that
+    // type in the Microsoft x64 convention (so for the two below).
+    let acquire = unsafe { core::mem::transmute::<usize, Acquire>(acquire) };
+    // SAFETY: as above.
+    let release = unsafe { core::mem::transmute::<usize, Release>(release) };
+    // SAFETY: as above.
+    let get_count = unsafe { core::mem::transmute::<usize, GetCount>(get_count) };
+    let interface = table.as_mut_ptr().cast::<c_void>();
+    // SAFETY: PASSIVE_LEVEL; the table the PDO filled, as a child passes it.
+    if crate::nt::call_driver("SuspendAcquire", || unsafe { acquire(interface) }) != 0 {
+        return None;
+    }
+    // SAFETY: as above, acquired.
+    let count = crate::nt::call_driver("SuspendGetCount", || unsafe { get_count(interface) });
+    // SAFETY: the Acquire above, released once.
+    crate::nt::call_driver("SuspendRelease", || unsafe { release(interface) });
+    Some(count)
+}
+
+/// How long dom0 may take to create a node after the domain changed (60 s).
+const ASK_LIMIT: u64 = 600_000_000;
+
+/// Asks dom0 for the next step: removes our `node` (dom0 created it, owned by us) through
+/// STORE, once it exists (after a restore or a migration dom0 creates the remaining nodes in
+/// the new domain). The status of the removal.
+fn ask_dom0(store: &mut Store, node: &str) -> i32 {
+    let _ = wait_until(ASK_LIMIT, || store.read(node).0 == 0);
+    store.remove(node)
+}
+
+/// A save and restore (`what` = `save`: `xl save`, `xl restore`) or a local live migration
+/// (`migrate`: `xl migrate`) started by dom0: the toolstack asks through `control/shutdown`,
+/// xenbus.sys suspends the domain, and the domain resumes as a new one, where the suspend
+/// hypercall returns success: xenbus.sys's resume runs (the count advances, the EARLY and LATE
+/// callbacks re-establish `shared_info`, the event channels, the grant table and the store
+/// ring). Then STORE and event delivery must work in the new domain. The step is asked for by
+/// removing `data/xtk-go-<what>`.
+fn resumed_elsewhere(store: &mut Store, pdo: usize, what: &str) {
     let (status, old_domid) = store.read("domid");
     check(
-        "nt.xenbus.save.domid_before",
+        &alloc::format!("nt.xenbus.{what}.domid_before"),
         status == 0 && !old_domid.is_empty(),
         format_args!("domid = {old_domid:?} (status {status:#x})"),
     );
-    let status = store.remove(SAVE_NODE);
-    check(
-        "nt.xenbus.save.asked",
-        status == 0,
-        format_args!("{SAVE_NODE} removed through STORE (status {status:#x})"),
-    );
+    let node = alloc::format!("data/xtk-go-{what}");
     let (before, _) = loader::suspends();
+    let status = ask_dom0(store, &node);
+    check(
+        &alloc::format!("nt.xenbus.{what}.asked"),
+        status == 0,
+        format_args!("{node} removed through STORE (status {status:#x})"),
+    );
     let (done, waited) = wait_until(CHECKPOINT_LIMIT, || loader::suspends().0 > before);
     let (after, status) = loader::suspends();
     check(
-        "nt.xenbus.save.suspended_and_resumed",
+        &alloc::format!("nt.xenbus.{what}.suspended_and_resumed"),
         done && after == before + 1 && status == 0,
         format_args!(
-            "xenbus.sys's suspend thread suspended the domain and it resumed from the saved \
-             image (SchedShutdown status {:#010x}) after {} ms",
+            "xenbus.sys's suspend thread suspended the domain and it resumed as a new domain \
+             (SchedShutdown status {:#010x}) after {} ms",
             status.cast_unsigned(),
             waited / 10_000
         ),
@@ -530,9 +688,19 @@ fn save_restore(store: &mut Store) {
     if !done {
         return;
     }
+    let resumed = RESUMED.fetch_add(1, core::sync::atomic::Ordering::SeqCst) + 1;
+    let count = suspend_count(pdo);
+    check(
+        &alloc::format!("nt.xenbus.{what}.suspend_count"),
+        count == Some(resumed),
+        format_args!(
+            "SUSPEND GetCount through a PDO's table: {count:?}, {resumed} suspend(s) completed \
+             (a cancelled one does not count)"
+        ),
+    );
     let (status, domid) = store.read("domid");
     check(
-        "nt.xenbus.save.new_domain",
+        &alloc::format!("nt.xenbus.{what}.new_domain"),
         status == 0 && !domid.is_empty() && domid != old_domid,
         format_args!("domid {old_domid:?} before, {domid:?} after (status {status:#x})"),
     );
@@ -540,12 +708,12 @@ fn save_restore(store: &mut Store) {
     let (status, name) = store.read("name");
     let (_, claimed_after, _) = routines::interrupt::counts();
     check(
-        "nt.xenbus.save.store_after",
+        &alloc::format!("nt.xenbus.{what}.store_after"),
         status == 0 && name == "xtk-hvm",
-        format_args!("name = {name:?} (status {status:#x}) in the restored domain"),
+        format_args!("name = {name:?} (status {status:#x}) in the new domain"),
     );
     check(
-        "nt.xenbus.save.events_after",
+        &alloc::format!("nt.xenbus.{what}.events_after"),
         claimed_after > claimed_before,
         format_args!(
             "the reply came by interrupt: {} service calls claimed during the read",
@@ -565,10 +733,10 @@ fn started_of(pdo: usize, class: &str) -> Option<usize> {
 /// thread's watch fires; the VKBD PDO leaves the bus relations and the PnP manager
 /// surprise-removes and removes it), then writes it back (a new VKBD PDO is enumerated and
 /// started). Each step is asked for through STORE (see [`HOTPLUG_REMOVE`]).
-fn hotplug(store: &mut Store, pdo: usize) {
+fn hotplug(store: &mut Store, pdo: usize, round: &str) {
     let Some(old) = started_of(pdo, HOTPLUG_CLASS) else {
         check(
-            "nt.xenbus.hotplug.present",
+            &alloc::format!("nt.xenbus.hotplug{round}.present"),
             false,
             format_args!("no started {HOTPLUG_CLASS} PDO"),
         );
@@ -581,18 +749,19 @@ fn hotplug(store: &mut Store, pdo: usize) {
             .unwrap_or(0)
     };
     let before = surprise_count();
-    let status = store.remove(HOTPLUG_REMOVE);
+    let remove_node = alloc::format!("{HOTPLUG_REMOVE}{round}");
+    let status = ask_dom0(store, &remove_node);
     check(
-        "nt.xenbus.hotplug.remove_asked",
+        &alloc::format!("nt.xenbus.hotplug{round}.remove_asked"),
         status == 0,
-        format_args!("{HOTPLUG_REMOVE} removed through STORE (status {status:#x})"),
+        format_args!("{remove_node} removed through STORE (status {status:#x})"),
     );
     let (gone, waited) = wait_until(HOTPLUG_LIMIT, || {
         pnp::node(old).is_some_and(|n| n.state == State::Removed)
     });
     let surprised = surprise_count().saturating_sub(before);
     check(
-        "nt.xenbus.hotplug.pdo_removed",
+        &alloc::format!("nt.xenbus.hotplug{round}.pdo_removed"),
         gone && surprised >= 1 && started_of(pdo, HOTPLUG_CLASS).is_none(),
         format_args!(
             "dom0 removed device/vkbd: the {HOTPLUG_CLASS} PDO left the relations, {surprised} \
@@ -600,11 +769,12 @@ fn hotplug(store: &mut Store, pdo: usize) {
             waited / 10_000
         ),
     );
-    let status = store.remove(HOTPLUG_ADD);
+    let add_node = alloc::format!("{HOTPLUG_ADD}{round}");
+    let status = ask_dom0(store, &add_node);
     check(
-        "nt.xenbus.hotplug.add_asked",
+        &alloc::format!("nt.xenbus.hotplug{round}.add_asked"),
         status == 0,
-        format_args!("{HOTPLUG_ADD} removed through STORE (status {status:#x})"),
+        format_args!("{add_node} removed through STORE (status {status:#x})"),
     );
     let (added, waited) = wait_until(HOTPLUG_LIMIT, || {
         started_of(pdo, HOTPLUG_CLASS).is_some_and(|p| p != old)
@@ -614,7 +784,7 @@ fn hotplug(store: &mut Store, pdo: usize) {
         .map(|n| n.identity.device_id)
         .unwrap_or_default();
     check(
-        "nt.xenbus.hotplug.pdo_added",
+        &alloc::format!("nt.xenbus.hotplug{round}.pdo_added"),
         added && id == alloc::format!(r"XENBUS\VEN_XP&DEV_{HOTPLUG_CLASS}"),
         format_args!(
             "dom0 wrote device/vkbd back: a new PDO {id:?} enumerated and started after {} ms",
