@@ -394,3 +394,18 @@ fn a_poll_against_xen_relinking_forever_stops_after_a_bounded_walk_and_keeps_rea
     assert_eq!(fifo.ready_bits(0), 1 << 7);
     fifo.release();
 }
+
+#[test]
+fn no_processor_with_a_vcpu_id_refuses_the_fifo_abi() {
+    let env = env(2);
+    // xen.sys names no processor's vCPU (no MADT read): every processor answers
+    // STATUS_NOT_SUPPORTED, so no control block can be registered and the FIFO ABI must be
+    // refused (EVTCHN then uses the 2-level ABI) rather than accepted with nothing behind it.
+    let services = Arc::new(Direct::new(env.sim.vcpu(0), 0));
+    let Err(error) = Fifo::acquire(&env.platform, &services) else {
+        panic!("the FIFO ABI was accepted with no control block");
+    };
+    assert!(matches!(error, EvtchnError::Unsuccessful));
+    assert_eq!(env.sim.audit().fifo_control_blocks, 0);
+    assert_eq!(env.pages.outstanding(), 0);
+}
