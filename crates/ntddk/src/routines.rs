@@ -24,10 +24,10 @@ use crate::types::{
     IO_REMOVE_LOCK, IO_WORKITEM, IO_WORKITEM_ROUTINE, IRP, KBUGCHECK_CALLBACK_RECORD,
     KBUGCHECK_CALLBACK_ROUTINE, KDPC, KEVENT, KEY_INFORMATION_CLASS, KEY_VALUE_INFORMATION_CLASS,
     KINTERRUPT, KIRQL, KPRIORITY, KPROCESSOR_MODE, KSTART_ROUTINE, KSYNCHRONIZE_ROUTINE, KTIMER,
-    KWAIT_REASON, LARGE_INTEGER, LONG, LONG_PTR, MEMORY_CACHING_TYPE, NTSTATUS, OBJECT_ATTRIBUTES,
-    OBJECT_TYPE, PHYSICAL_ADDRESS, POOL_TYPE, POWER_STATE, POWER_STATE_TYPE, PROCESSOR_NUMBER,
-    PVOID, REQUEST_POWER_COMPLETE, SIZE_T, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR, UNICODE_STRING,
-    USHORT, WORK_QUEUE_TYPE,
+    KWAIT_REASON, LARGE_INTEGER, LONG, LONG_PTR, MDL, MEMORY_CACHING_TYPE, NTSTATUS,
+    OBJECT_ATTRIBUTES, OBJECT_TYPE, PHYSICAL_ADDRESS, POOL_TYPE, POWER_STATE, POWER_STATE_TYPE,
+    PROCESSOR_NUMBER, PVOID, REQUEST_POWER_COMPLETE, SIZE_T, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR,
+    UNICODE_STRING, USHORT, WORK_QUEUE_TYPE,
 };
 
 #[cfg_attr(
@@ -357,6 +357,27 @@ unsafe extern "system" {
     ) -> PVOID;
     /// `MmUnmapIoSpace`: undoes one `MmMapIoSpace` with the same size.
     pub fn MmUnmapIoSpace(base: PVOID, bytes: SIZE_T);
+    /// `MmAllocatePagesForMdlEx` (`PASSIVE_LEVEL` with `MM_ALLOCATE_AND_HOT_REMOVE`): up to
+    /// `bytes` of physical pages between `low` and `high`, described by a fresh MDL whose PFN
+    /// array follows its header, or NULL; possibly fewer pages than asked.
+    pub fn MmAllocatePagesForMdlEx(
+        low: PHYSICAL_ADDRESS,
+        high: PHYSICAL_ADDRESS,
+        skip: PHYSICAL_ADDRESS,
+        bytes: SIZE_T,
+        cache: MEMORY_CACHING_TYPE,
+        flags: ULONG,
+    ) -> *mut MDL;
+    /// `MmAddPhysicalMemory` (`PASSIVE_LEVEL`): gives a physical range to the memory manager
+    /// (hot add); `*bytes` becomes what was added.
+    pub fn MmAddPhysicalMemory(start: *mut PHYSICAL_ADDRESS, bytes: *mut LARGE_INTEGER)
+    -> NTSTATUS;
+
+    // ---- Named kernel events (`PASSIVE_LEVEL`). ----
+    /// `IoCreateNotificationEvent`: opens (creating if needed) the named notification event and
+    /// a handle to it (`ZwClose`), or NULL.
+    pub fn IoCreateNotificationEvent(name: *mut UNICODE_STRING, handle: *mut HANDLE)
+    -> *mut KEVENT;
 
     // ---- Interrupt locks (`IoConnectInterruptEx` is resolved at run time, see below). ----
     /// `KeAcquireInterruptSpinLock` (<= the interrupt's synchronize IRQL): raises to it, takes

@@ -87,6 +87,15 @@ pub const IoWriteAccess: LOCK_OPERATION = 1;
 /// `IoModifyAccess`.
 pub const IoModifyAccess: LOCK_OPERATION = 2;
 
+// MmAllocatePagesForMdlEx flags.
+/// `MM_DONT_ZERO_ALLOCATION`.
+pub const MM_DONT_ZERO_ALLOCATION: ULONG = 0x1;
+/// `MM_ALLOCATE_PREFER_CONTIGUOUS`.
+pub const MM_ALLOCATE_PREFER_CONTIGUOUS: ULONG = 0x10;
+/// `MM_ALLOCATE_AND_HOT_REMOVE` (Windows 8 and later; not in mingw-w64's headers): the pages
+/// leave the memory manager until `MmAddPhysicalMemory` gives them back.
+pub const MM_ALLOCATE_AND_HOT_REMOVE: ULONG = 0x100;
+
 // MDL.MdlFlags (CSHORT: MDL_INTERNAL is the sign bit).
 /// `MDL_MAPPED_TO_SYSTEM_VA`.
 pub const MDL_MAPPED_TO_SYSTEM_VA: CSHORT = 1;

@@ -133,12 +133,13 @@ pub const CONTROL_KEY: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Contr
 /// What `SystemStartOptions` holds in the export checks (Windows stores the loader options
 /// without their slashes, with a leading space).
 pub const START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:BALLOON=OFF XEN:WATCHDOG=0x1e";
-/// What it holds in the xenbus.sys scenario (no domain watchdog: the stand-in delivers the
-/// timer's interrupts only at its poll points; no `DbgPrint` capture: the child driver's
+/// What it holds in the xenbus.sys scenario (the balloon on, as by default; no domain
+/// watchdog: the stand-in delivers the timer's interrupts only at its poll points; no
+/// `DbgPrint` capture: the child driver's
 /// several hundred lines would each cross to QEMU's log port byte by byte, minutes under
 /// nested emulation, and reach the console anyway; the capture is checked in the export
 /// boot).
-pub const XENBUS_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:BALLOON=OFF XEN:DBG_PRINT=OFF";
+pub const XENBUS_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:DBG_PRINT=OFF";
 /// What it holds in the watchdog scenario (10 s, xenbus.sys's minimum).
 pub const WATCHDOG_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:WATCHDOG=10";
 /// A `REG_MULTI_SZ` log level the checks read back through `LogReadLogLevel`.

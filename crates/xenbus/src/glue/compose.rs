@@ -29,9 +29,11 @@ use xen_services::imports::{
     UnplugGetRequest,
 };
 
+use super::balloon::WindowsBalloonMemory;
+use crate::balloon::Balloon;
 use crate::evtchn::EvtchnConfig;
 use crate::interface::{Hooks, Provider, ProviderParts};
-use crate::pnp::core::{BusGlue, FdoConfig, FdoCore};
+use crate::pnp::core::{BusGlue, FdoConfig, FdoCore, LinkedStore};
 use crate::pnp::distribution::Version;
 use crate::pnp::fdo::Fdo;
 use crate::pnp::toolstack::ScanSettings;
@@ -44,6 +46,13 @@ use crate::unplug::{PARAMETERS_KEY, Unplug, UnplugSystem};
 pub type World = Subsystems<WindowsPlatform, Imported, WindowsInterrupts>;
 /// The active FDO's core on Windows.
 pub type Core = FdoCore<WindowsPlatform, Imported, WindowsInterrupts>;
+/// The balloon over Windows' memory and the linked store.
+pub type WinBalloon = Balloon<
+    WindowsPlatform,
+    Imported,
+    WindowsBalloonMemory,
+    LinkedStore<WindowsPlatform, Imported, WindowsInterrupts>,
+>;
 
 /// Where the loader's command line is kept.
 const START_OPTIONS_KEY: &str = r"SYSTEM\CurrentControlSet\Control";
@@ -133,6 +142,8 @@ pub struct Active {
     /// interrupts are EVTCHN's own, so a strong reference would be a cycle); EVTCHN outlives
     /// the connection, which STOP and REMOVE end before the subsystems go.
     pub service: InterruptService,
+    /// The balloon, unless `XEN:BALLOON=OFF`; the FDO's balloon thread drives it.
+    pub balloon: Option<Arc<WinBalloon>>,
     /// The interface contexts the PDOs hand out (they outlive every child's table: the FDO
     /// goes only after its last PDO).
     pub provider: Provider,
@@ -197,13 +208,24 @@ pub fn compose(
         let balloon = start_options::balloon(options);
         (watchdog.seconds, balloon.value)
     });
-    if balloon {
-        plog!(
+    let balloon = if balloon {
+        let memory = WindowsBalloonMemory::open(platform).inspect_err(|status| {
+            plog!(
+                platform,
+                Error,
+                "xenbus|FDO: balloon ({:08x})",
+                status.cast_unsigned()
+            );
+        })?;
+        Some(Arc::new(Balloon::new(
             platform,
-            Warning,
-            "xenbus|FDO: the balloon is not available in this build (runs as XEN:BALLOON=OFF)"
-        );
-    }
+            Arc::clone(&xen),
+            Arc::new(memory),
+            Arc::new(LinkedStore(Arc::clone(&world.store))),
+        )))
+    } else {
+        None
+    };
     let config = FdoConfig {
         vendor: String::from(VENDOR_NAME),
         version: Version {
@@ -224,6 +246,7 @@ pub fn compose(
     Ok(Active {
         core,
         service,
+        balloon,
         provider,
     })
 }

@@ -34,7 +34,6 @@ use platform_windows::{WindowsInterrupts, WindowsPlatform};
 use super::compose::{self, Active};
 use super::device::{self, DevicePtr, DriverPtr, Owner};
 use super::pdo::PdoDevice;
-use crate::balloon::BalloonMemory;
 use crate::interface::GUID_BUS_INTERFACE_STANDARD;
 use crate::pdo_identity::Bus;
 use crate::pnp::active::{self, EmulatedAnswer, Record};
@@ -106,28 +105,6 @@ impl BusGlue for WinBus {
         if let Some(fdo) = self.fdo.get().and_then(Weak::upgrade) {
             fdo.apply(effect);
         }
-    }
-}
-
-/// No balloon memory in this build (see `compose`): the type the FDO core's balloon slot
-/// names. No balloon is ever built over it; were one, it would find no memory to take.
-pub struct NoBalloon;
-
-impl BalloonMemory for NoBalloon {
-    fn allocate(&self, _pfns: &mut [u64]) -> usize {
-        0
-    }
-
-    fn add_physical(&self, _start: u64, _count: u64) -> Result<(), NTSTATUS> {
-        Err(STATUS_NOT_SUPPORTED)
-    }
-
-    fn low_memory(&self) -> bool {
-        true
-    }
-
-    fn system_time(&self) -> i64 {
-        0
     }
 }
 

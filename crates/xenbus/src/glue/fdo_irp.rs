@@ -17,11 +17,10 @@ use ntddk::{
     IRP_MN_SURPRISE_REMOVAL, NTSTATUS, STATUS_INSUFFICIENT_RESOURCES, STATUS_SUCCESS,
 };
 use platform_port::plog;
-use platform_windows::{Kernel, WindowsInterrupts, WindowsPlatform};
-use xen_services::imports::Imported;
+use platform_windows::Kernel;
 
-use super::fdo::{FdoDevice, NoBalloon, set_power_state};
-use crate::pnp::core::LinkedStore;
+use super::fdo::{FdoDevice, set_power_state};
+use crate::pnp::core::BALLOON_TIMEOUT;
 use crate::pnp::fdo::{Fdo, FdoCompletion};
 use crate::pnp::power::DevicePlan;
 use crate::pnp::resources::{self, ProcessorNumber};
@@ -235,9 +234,7 @@ fn start(fdo: &FdoDevice, mut irp: HeldIrp) -> NTSTATUS {
         }
         let core = &active.core;
         let started = core
-            .start_threads::<NoBalloon, LinkedStore<WindowsPlatform, Imported, WindowsInterrupts>>(
-                None,
-            )
+            .start_threads(active.balloon.clone())
             .and_then(|()| core.d3_to_d0());
         if let Err(status) = started {
             plog!(
@@ -249,6 +246,22 @@ fn start(fdo: &FdoDevice, mut irp: HeldIrp) -> NTSTATUS {
             core.stop_threads();
             fdo.interrupts.disconnect();
             return irp.complete(status, 0);
+        }
+        if active.balloon.is_some() {
+            // Upstream's FdoStartDevice: the first balloon pass must end (a warning every
+            // 10 s), or the machine stops after 20 minutes.
+            let platform = fdo.platform;
+            let done = core.wait_balloon(BALLOON_TIMEOUT, |waited| {
+                plog!(
+                    platform,
+                    Warning,
+                    "xenbus|FDO: waiting for the balloon ({} s)",
+                    waited.as_secs()
+                );
+            });
+            if !done {
+                ntddk::runtime::fatal(c"BALLOON INFLATION TIMEOUT", 0);
+            }
         }
     }
     fdo.keep_resources(copies);

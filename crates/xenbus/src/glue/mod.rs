@@ -20,6 +20,7 @@
 //! `platform_windows::self_test` (every platform service once, each step logged) to prove the
 //! platform on a real Windows before the FDO uses it.
 
+mod balloon;
 mod compose;
 mod device;
 mod fdo;

@@ -200,16 +200,7 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
         child_ran(c, &children);
     }
     if let Some(mut store) = store {
-        hotplug(&mut store, pdo, "");
-        checkpoint(&mut store);
-        resumed_elsewhere(&mut store, pdo, "save");
-        resumed_elsewhere(&mut store, pdo, "migrate");
-        // The whole chain once more in the migrated domain: a device/ change, and the child
-        // driver's checks on the new PDO against the backends.
-        let runs = child_totals().0;
-        hotplug(&mut store, pdo, "-2");
-        child_again("nt.xenbus.migrate.child_checks_again", runs);
-        hostile(&mut store, pdo);
+        toolstack_rounds(&mut store, pdo);
     }
     match pnp::tear_down(driver) {
         Ok(removal) => {
@@ -471,6 +462,88 @@ const HOTPLUG_REMOVE: &str = "data/xtk-go-remove-vkbd";
 const HOTPLUG_ADD: &str = "data/xtk-go-add-vkbd";
 /// How long xenbus.sys's scan and the PnP manager may take to follow dom0's change (60 s).
 const HOTPLUG_LIMIT: u64 = 600_000_000;
+
+/// The rounds dom0 drives while xenbus.sys runs on the platform device's PDO `pdo`, each asked
+/// for through `store`: a `device/` change, the balloon, a checkpoint, a save and restore, a
+/// migration, the `device/` change again in the migrated domain (with the child driver's checks
+/// on the new PDO), and hostile values.
+fn toolstack_rounds(store: &mut Store, pdo: usize) {
+    hotplug(store, pdo, "");
+    balloon(store);
+    checkpoint(store);
+    resumed_elsewhere(store, pdo, "save");
+    resumed_elsewhere(store, pdo, "migrate");
+    let runs = child_totals().0;
+    hotplug(store, pdo, "-2");
+    child_again("nt.xenbus.migrate.child_checks_again", runs);
+    hostile(store, pdo);
+}
+
+/// Pages the toolstack's `xl mem-set xtk-hvm 62` (from 64 MiB) asks the balloon for.
+const BALLOON_PAGES: u64 = 512;
+/// How long the balloon may take to follow a target (60 s).
+const BALLOON_LIMIT: u64 = 600_000_000;
+
+/// Pages the domain has, as Xen counts them (`XENMEM_current_reservation`).
+fn reservation() -> u64 {
+    xen::memory::current_reservation(crate::suite::hv(), xen_headers::xen::DOMID_SELF).unwrap_or(0)
+}
+
+/// The toolstack moves `memory/target` (`xl mem-set`, from dom0): down by 2 MiB, then back.
+/// xenbus.sys's balloon thread follows each: it takes pages from the kernel
+/// (`MmAllocatePagesForMdlEx`, hot removed) and gives them to Xen, then gets them back from
+/// Xen and returns them (`MmAddPhysicalMemory`, which the stand-in accepts only for frames the
+/// domain has again). Both sides are counted: the kernel's hot-removed pages and Xen's
+/// reservation.
+fn balloon(store: &mut Store) {
+    let before = reservation();
+    let (removed_before, added_before) = routines::mm::hot_removed_total();
+    let status = ask_dom0(store, "data/xtk-go-balloon-down");
+    check(
+        "nt.xenbus.balloon.down_asked",
+        status == 0,
+        format_args!("data/xtk-go-balloon-down removed through STORE (status {status:#x})"),
+    );
+    let (inflated, waited) = wait_until(BALLOON_LIMIT, || {
+        u64::try_from(routines::mm::hot_removed()).unwrap_or(0) >= BALLOON_PAGES
+    });
+    let held = routines::mm::hot_removed();
+    let down = reservation();
+    check(
+        "nt.xenbus.balloon.inflated",
+        inflated
+            && u64::try_from(held) == Ok(BALLOON_PAGES)
+            && before.saturating_sub(down) == BALLOON_PAGES,
+        format_args!(
+            "memory/target 2 MiB lower: {held} pages hot-removed from the kernel, Xen's \
+             reservation {before} -> {down} pages, after {} ms",
+            waited / 10_000
+        ),
+    );
+    let status = ask_dom0(store, "data/xtk-go-balloon-up");
+    check(
+        "nt.xenbus.balloon.up_asked",
+        status == 0,
+        format_args!("data/xtk-go-balloon-up removed through STORE (status {status:#x})"),
+    );
+    let (deflated, waited) = wait_until(BALLOON_LIMIT, || routines::mm::hot_removed() == 0);
+    let up = reservation();
+    let (removed, added) = routines::mm::hot_removed_total();
+    check(
+        "nt.xenbus.balloon.deflated",
+        deflated
+            && up == before
+            && removed.saturating_sub(removed_before) == BALLOON_PAGES
+            && added.saturating_sub(added_before) == BALLOON_PAGES,
+        format_args!(
+            "memory/target back: every page populated again and added back to the kernel \
+             ({} hot-removed, {} added), Xen's reservation {up} pages, after {} ms",
+            removed.saturating_sub(removed_before),
+            added.saturating_sub(added_before),
+            waited / 10_000
+        ),
+    );
+}
 
 /// The node whose removal asks dom0 for a checkpoint (`xl save -c`).
 const CHECKPOINT_NODE: &str = "data/xtk-go-checkpoint";

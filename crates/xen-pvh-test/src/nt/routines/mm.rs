@@ -3,7 +3,7 @@
 
 //! Physical memory: `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`,
 //! `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`,
-//! `MmUnmapIoSpace`.
+//! `MmUnmapIoSpace`; hot-removed pages: `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`.
 //!
 //! Contiguous memory comes from the kernel's allocator, page-aligned, in the boot identity map:
 //! physically contiguous, its physical (guest-physical, what a driver hands Xen) address equal
@@ -20,15 +20,45 @@
 //! do not match a mapping's address and size; blocks still holding an armed timer or a waited-on
 //! object when freed (`sched::freeing`); and (at unload, [`leftovers_in`]) blocks and mappings
 //! an image still holds.
+//!
+//! Hot-removed pages (what a balloon driver takes from the kernel to give to Xen):
+//! `MmAllocatePagesForMdlEx` with `MM_ALLOCATE_AND_HOT_REMOVE` takes single pages from the
+//! kernel's allocator, page-aligned in the identity map (the frame number is the address over
+//! 4096), inside `[LowAddress, HighAddress]`, zeroed (`0xAA` with `MM_DONT_ZERO_ALLOCATION`),
+//! and describes them with an MDL built in pool on the caller's behalf (tag `Mmdl`; the caller
+//! frees it with `ExFreePool`, the pool's checks and leak audit apply): `MDL_PAGES_LOCKED`,
+//! `ByteOffset` 0, `ByteCount` the pages given, their frame numbers after the header. It may
+//! give fewer pages than asked (NULL when none; all or NULL with
+//! `MM_ALLOCATE_FULLY_REQUIRED`), and never holds more than [`MAX_HOT_REMOVED`] pages removed
+//! at once (the arena is 12 MiB). Each page is recorded as hot-removed by its caller (so held
+//! by the caller's image); from then on the stand-in never touches it (the balloon hands it to Xen:
+//! reads would give all-ones, writes would be dropped) until `MmAddPhysicalMemory` takes it
+//! back: before it does, it writes a pattern to each page and reads it back, so a frame the
+//! domain does not have again (not repopulated with `XENMEM_populate_physmap`) fails the call;
+//! then the pages go back to the allocator and `*NumberOfBytes` is what was added. Pages still
+//! hot-removed at unload are not a leak (that is an inflated balloon), so [`leftovers_in`]
+//! leaves them out; [`hot_removed`] and [`hot_removed_total`] count them for the checks.
+//!
+//! Checked there: the IRQL (`PASSIVE_LEVEL` for `MM_ALLOCATE_AND_HOT_REMOVE`, `APC_LEVEL` at
+//! most for `MmAddPhysicalMemory`), unknown flag bits, a call without
+//! `MM_ALLOCATE_AND_HOT_REMOVE` (pages an MDL owns, freed with `MmFreePagesFromMdl`, are not
+//! implemented), `MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS` and `MM_ALLOCATE_FAST_LARGE_PAGES`
+//! (not implemented), an unknown caching type, a `TotalBytes` that is zero or not whole pages,
+//! a `SkipBytes` that is not whole pages; NULL pointers, a range that is not page-aligned whole
+//! pages, or that holds a frame that was not hot-removed or was added back already (told
+//! apart, naming the first such frame), and a frame the domain does not have.
 
+use super::pool;
 use crate::nt::loader::{self, Where};
-use crate::nt::verifier::{self, Call, DISPATCH_LEVEL};
+use crate::nt::verifier::{self, APC_LEVEL, Call, DISPATCH_LEVEL, PASSIVE_LEVEL};
 use crate::nt::{sched, vm};
-use alloc::alloc::{Layout, alloc};
+use alloc::alloc::{Layout, alloc, dealloc};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
+use ntddk::MDL;
+use ntstatus::{NtStatus, STATUS_SUCCESS};
 
 /// `MEMORY_CACHING_TYPE`: `MmNonCached`, `MmCached`, `MmWriteCombined`.
 const MM_NON_CACHED: i32 = 0;
@@ -47,6 +77,31 @@ const MAX_CONTIGUOUS: usize = 1 << 20;
 const PAGE: usize = 4096;
 const FILL_UNINITIALIZED: u8 = 0xaa;
 const FILL_FREED: u8 = 0xdf;
+
+/// `MmAllocatePagesForMdlEx` flags (Microsoft's `wdm.h`): `MM_DONT_ZERO_ALLOCATION`,
+/// `MM_ALLOCATE_FULLY_REQUIRED`, `MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS`,
+/// `MM_ALLOCATE_FAST_LARGE_PAGES`, `MM_ALLOCATE_AND_HOT_REMOVE`.
+const MM_DONT_ZERO_ALLOCATION: u32 = 0x1;
+const MM_ALLOCATE_FULLY_REQUIRED: u32 = 0x4;
+const MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS: u32 = 0x20;
+const MM_ALLOCATE_FAST_LARGE_PAGES: u32 = 0x40;
+const MM_ALLOCATE_AND_HOT_REMOVE: u32 = 0x100;
+/// Every flag `MmAllocatePagesForMdlEx` knows: those above and `MM_ALLOCATE_FROM_LOCAL_NODE_ONLY`
+/// (0x2), `MM_ALLOCATE_NO_WAIT` (0x8), `MM_ALLOCATE_PREFER_CONTIGUOUS` (0x10) and
+/// `MM_ALLOCATE_TRIM_IF_NECESSARY` (0x80), hints the stand-in meets as it is.
+const MM_ALLOCATE_FLAGS_KNOWN: u32 = 0x1ff;
+/// `MDL_PAGES_LOCKED`.
+const MDL_PAGES_LOCKED: i16 = 0x2;
+/// The pool tag of the MDLs `MmAllocatePagesForMdlEx` builds.
+const MDL_TAG: u32 = u32::from_le_bytes(*b"Mmdl");
+/// The most pages hot-removed at once (4 MiB of the kernel's 12 MiB arena, which also holds
+/// the images, the pool and the stacks).
+pub const MAX_HOT_REMOVED: usize = 1024;
+/// Pages outside the caller's range set aside before an allocation stops looking.
+const MAX_REJECTED: usize = 16;
+/// What `MmAddPhysicalMemory` writes to a page (mixed with its frame number) and must read
+/// back: a frame the domain does not have reads as all-ones.
+const PROBE: u64 = 0x5a5a_a5a5_c3c3_3c3c;
 
 /// A live contiguous block.
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +140,38 @@ static MM: spin::Mutex<Mm> = spin::Mutex::new(Mm {
     next_io: IO_REGION,
     allocations: 0,
 });
+
+/// A hot-removed page.
+#[derive(Debug, Clone, Copy)]
+pub struct HotPage {
+    /// Who took it (`MmAllocatePagesForMdlEx`'s caller; the image holding the page is the
+    /// caller's, [`loader::containing`], loaded or not).
+    pub caller: u64,
+}
+
+/// The hot-removed pages and what became of them.
+struct Hot {
+    /// Pages hot-removed now, by frame number.
+    removed: BTreeMap<u64, HotPage>,
+    /// Pages added back and not hot-removed again since, by frame number: who added them.
+    added: BTreeMap<u64, u64>,
+    /// Pages ever hot-removed.
+    removed_total: u64,
+    /// Pages ever added back.
+    added_total: u64,
+}
+
+static HOT: spin::Mutex<Hot> = spin::Mutex::new(Hot {
+    removed: BTreeMap::new(),
+    added: BTreeMap::new(),
+    removed_total: 0,
+    added_total: 0,
+});
+
+/// The allocator layout of one page.
+fn page_layout() -> Option<Layout> {
+    Layout::from_size_align(PAGE, PAGE).ok()
+}
 
 /// Allocates `bytes` of contiguous memory between `lowest` and `highest` (inclusive) that does
 /// not cross a multiple of `boundary` (0: any); NULL when that cannot be had.
@@ -292,7 +379,280 @@ pub extern "win64" fn mm_unmap_io_space(base: *mut c_void, bytes: usize) {
     MM.lock().maps.remove(&a);
 }
 
+/// Gives pages taken from the allocator back to it (they were never handed out).
+fn give_back(pages: &[*mut u8]) {
+    let Some(layout) = page_layout() else {
+        return;
+    };
+    for &p in pages {
+        // SAFETY: allocated with this layout by `mm_allocate_pages_for_mdl_ex` and never handed
+        // out: nothing refers to it.
+        unsafe { dealloc(p, layout) };
+    }
+}
+
+/// Takes up to `wanted` pages from the allocator that lie in the identity map inside
+/// `[low, high]`; fewer when it runs out. `None` when the list itself cannot be had.
+fn take_pages(wanted: usize, low: u64, high: u64) -> Option<Vec<*mut u8>> {
+    let layout = page_layout()?;
+    let mut pages = Vec::new();
+    pages.try_reserve_exact(wanted).ok()?;
+    let mut rejected = Vec::new();
+    rejected.try_reserve_exact(MAX_REJECTED).ok()?;
+    while pages.len() < wanted && rejected.len() < MAX_REJECTED {
+        // SAFETY: a non-zero-size layout.
+        let p = unsafe { alloc(layout) };
+        if p.is_null() {
+            break;
+        }
+        let a = p.expose_provenance() as u64;
+        let identity = vm::translate(a) == Some(a);
+        let inside = a >= low
+            && a.checked_add(PAGE as u64 - 1)
+                .is_some_and(|end| end <= high);
+        if identity && inside {
+            pages.push(p);
+        } else {
+            rejected.push(p);
+        }
+    }
+    // Back only now, so the allocator did not hand the same page out again.
+    give_back(&rejected);
+    Some(pages)
+}
+
+/// `PMDL MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress, PHYSICAL_ADDRESS HighAddress,
+/// PHYSICAL_ADDRESS SkipBytes, SIZE_T TotalBytes, MEMORY_CACHING_TYPE CacheType, ULONG Flags)`:
+/// only with `MM_ALLOCATE_AND_HOT_REMOVE` (see the module documentation). <= DISPATCH_LEVEL,
+/// `PASSIVE_LEVEL` with `MM_ALLOCATE_AND_HOT_REMOVE`. The three `PHYSICAL_ADDRESS` arrive by
+/// value as 64-bit integers (RCX, RDX, R8); `TotalBytes` in R9, `CacheType` and `Flags` on the
+/// stack.
+pub extern "win64" fn mm_allocate_pages_for_mdl_ex(
+    low: i64,
+    high: i64,
+    skip: i64,
+    bytes: usize,
+    cache: i32,
+    flags: u32,
+) -> *mut MDL {
+    let call = verifier::enter("MmAllocatePagesForMdlEx");
+    call.at_most(DISPATCH_LEVEL);
+    call.require(
+        flags & !MM_ALLOCATE_FLAGS_KNOWN == 0,
+        format_args!(
+            "Flags {flags:#x} holds unknown bits {:#x}",
+            flags & !MM_ALLOCATE_FLAGS_KNOWN
+        ),
+    );
+    call.require(
+        flags & MM_ALLOCATE_AND_HOT_REMOVE != 0,
+        format_args!(
+            "Flags {flags:#x} without MM_ALLOCATE_AND_HOT_REMOVE: only MM_ALLOCATE_AND_HOT_REMOVE \
+             allocations are implemented by the stand-in (it has no MmFreePagesFromMdl)"
+        ),
+    );
+    call.require(
+        flags & (MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS | MM_ALLOCATE_FAST_LARGE_PAGES) == 0,
+        format_args!(
+            "Flags {flags:#x}: MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS and \
+             MM_ALLOCATE_FAST_LARGE_PAGES are not implemented by the stand-in"
+        ),
+    );
+    if call.irql > PASSIVE_LEVEL {
+        call.fail(format_args!(
+            "called at IRQL {} with MM_ALLOCATE_AND_HOT_REMOVE, which is PASSIVE_LEVEL only",
+            call.irql
+        ));
+    }
+    call.require(
+        matches!(cache, MM_NON_CACHED | MM_CACHED | MM_WRITE_COMBINED),
+        format_args!("CacheType {cache} is not MmNonCached, MmCached or MmWriteCombined"),
+    );
+    call.require(
+        bytes != 0 && bytes.is_multiple_of(PAGE),
+        format_args!("TotalBytes {bytes:#x} is not a non-zero multiple of PAGE_SIZE"),
+    );
+    call.require(
+        skip >= 0 && skip.unsigned_abs().is_multiple_of(PAGE as u64),
+        format_args!("SkipBytes {skip:#x} is not a multiple of PAGE_SIZE"),
+    );
+    let wanted = bytes / PAGE;
+    let room = MAX_HOT_REMOVED.saturating_sub(HOT.lock().removed.len());
+    let Some(pages) = take_pages(wanted.min(room), low.cast_unsigned(), high.cast_unsigned())
+    else {
+        return core::ptr::null_mut();
+    };
+    let n = pages.len();
+    if n == 0 || (flags & MM_ALLOCATE_FULLY_REQUIRED != 0 && n < wanted) {
+        give_back(&pages);
+        return core::ptr::null_mut();
+    }
+    let size = size_of::<MDL>() + n * size_of::<u64>();
+    let (Ok(mdl_size), Ok(byte_count)) = (i16::try_from(size), u32::try_from(n * PAGE)) else {
+        give_back(&pages);
+        return core::ptr::null_mut();
+    };
+    let mdl = pool::allocate_for(&call, size, MDL_TAG).cast::<MDL>();
+    if mdl.is_null() {
+        give_back(&pages);
+        return core::ptr::null_mut();
+    }
+    let fill = if flags & MM_DONT_ZERO_ALLOCATION != 0 {
+        FILL_UNINITIALIZED
+    } else {
+        0
+    };
+    let array = mdl.wrapping_add(1).cast::<u64>();
+    for (i, &p) in pages.iter().enumerate() {
+        // SAFETY: a fresh page of the allocator's, ours.
+        unsafe { p.write_bytes(fill, PAGE) };
+        // SAFETY: the PFN array follows the header inside the `size`-byte block (`i < n`),
+        // 8-byte aligned (the block is 16-byte aligned and the header 48 bytes).
+        unsafe { array.wrapping_add(i).write(p.addr() as u64 / PAGE as u64) };
+    }
+    let described = MDL {
+        Next: core::ptr::null_mut(),
+        Size: mdl_size,
+        MdlFlags: MDL_PAGES_LOCKED,
+        Process: core::ptr::null_mut(),
+        MappedSystemVa: core::ptr::null_mut(),
+        StartVa: core::ptr::null_mut(),
+        ByteCount: byte_count,
+        ByteOffset: 0,
+    };
+    // SAFETY: the block's first bytes (it holds `size` bytes, more than the header), 16-byte
+    // aligned, the kernel's until returned.
+    unsafe { mdl.write(described) };
+    let mut hot = HOT.lock();
+    for &p in &pages {
+        let pfn = p.addr() as u64 / PAGE as u64;
+        hot.added.remove(&pfn);
+        hot.removed.insert(
+            pfn,
+            HotPage {
+                caller: call.caller,
+            },
+        );
+    }
+    hot.removed_total += n as u64;
+    mdl
+}
+
+/// The first frame of `first..end` that is not hot-removed now, and who added it back if it
+/// was.
+fn first_not_removed(first: u64, end: u64) -> Option<(u64, Option<u64>)> {
+    let hot = HOT.lock();
+    (first..end)
+        .find(|pfn| !hot.removed.contains_key(pfn))
+        .map(|pfn| (pfn, hot.added.get(&pfn).copied()))
+}
+
+/// `NTSTATUS MmAddPhysicalMemory(PPHYSICAL_ADDRESS StartAddress, PLARGE_INTEGER
+/// NumberOfBytes)`: takes back pages `MmAllocatePagesForMdlEx` hot-removed, once the domain
+/// has them again; `*NumberOfBytes` becomes what was added. <= APC_LEVEL.
+///
+/// # Safety
+/// Called by driver code: `start` readable, `bytes` readable and writable (NULL is checked).
+pub unsafe extern "win64" fn mm_add_physical_memory(
+    start: *const i64,
+    bytes: *mut i64,
+) -> NtStatus {
+    let call = verifier::enter("MmAddPhysicalMemory");
+    call.at_most(APC_LEVEL);
+    call.require(!start.is_null(), format_args!("StartAddress is NULL"));
+    call.require(!bytes.is_null(), format_args!("NumberOfBytes is NULL"));
+    // SAFETY: checked non-NULL; readable by the routine's contract.
+    let address = unsafe { start.read_unaligned() };
+    // SAFETY: as above.
+    let length = unsafe { bytes.read_unaligned() };
+    let page = PAGE as u64;
+    call.require(
+        address >= 0 && address.unsigned_abs().is_multiple_of(page),
+        format_args!("StartAddress {address:#x} is not a page-aligned physical address"),
+    );
+    call.require(
+        length > 0 && length.unsigned_abs().is_multiple_of(page),
+        format_args!("NumberOfBytes {length:#x} is not a non-zero multiple of PAGE_SIZE"),
+    );
+    let first = address.unsigned_abs() / page;
+    let count = length.unsigned_abs() / page;
+    let Some(end) = first.checked_add(count) else {
+        call.fail(format_args!(
+            "StartAddress {address:#x} + NumberOfBytes {length:#x} overflows"
+        ));
+    };
+    if let Some((pfn, added_by)) = first_not_removed(first, end) {
+        match added_by {
+            Some(by) => call.fail(format_args!(
+                "PFN {pfn:#x} added twice (added back already from {})",
+                Where(by)
+            )),
+            None => call.fail(format_args!(
+                "PFN {pfn:#x} was not hot-removed (MmAllocatePagesForMdlEx with \
+                 MM_ALLOCATE_AND_HOT_REMOVE did not give it)"
+            )),
+        }
+    }
+    let Some(layout) = page_layout() else {
+        call.fail(format_args!("no page layout"));
+    };
+    let addresses = (first..end).filter_map(|pfn| {
+        let a = usize::try_from(pfn.checked_mul(page)?).ok()?;
+        Some((pfn, core::ptr::with_exposed_provenance_mut::<u64>(a)))
+    });
+    // The domain must have each frame again: a write to one it does not have is dropped and a
+    // read gives all-ones.
+    for (pfn, p) in addresses.clone() {
+        let pattern = PROBE ^ pfn;
+        let words = [p, p.wrapping_add(PAGE / 8 - 1)];
+        for w in words {
+            // SAFETY: a page of the allocator's that was hot-removed (checked above) and that
+            // the caller gives back: the kernel's to use.
+            unsafe { w.write_volatile(pattern) };
+            // SAFETY: as above.
+            let read = unsafe { w.read_volatile() };
+            if read != pattern {
+                let by = HOT.lock().removed.get(&pfn).map_or(0, |h| h.caller);
+                call.fail(format_args!(
+                    "MmAddPhysicalMemory of PFN {pfn:#x} which the domain does not have: \
+                     populate it first (XENMEM_populate_physmap); {pattern:#x} written there \
+                     reads back as {read:#x} (hot-removed from {})",
+                    Where(by)
+                ));
+            }
+        }
+    }
+    let mut hot = HOT.lock();
+    for (pfn, p) in addresses {
+        // SAFETY: as above; nothing refers to the page any more.
+        unsafe { p.cast::<u8>().write_bytes(FILL_FREED, PAGE) };
+        // SAFETY: allocated with this layout by `mm_allocate_pages_for_mdl_ex`, hot-removed
+        // until now.
+        unsafe { dealloc(p.cast(), layout) };
+        hot.removed.remove(&pfn);
+        hot.added.insert(pfn, call.caller);
+    }
+    hot.added_total += count;
+    drop(hot);
+    // SAFETY: checked non-NULL; writable by the routine's contract.
+    unsafe { bytes.write_unaligned(length) };
+    STATUS_SUCCESS
+}
+
+/// Pages hot-removed now (`MmAllocatePagesForMdlEx` took them, `MmAddPhysicalMemory` has not
+/// added them back).
+pub fn hot_removed() -> usize {
+    HOT.lock().removed.len()
+}
+
+/// Pages ever hot-removed, and pages ever added back.
+pub fn hot_removed_total() -> (u64, u64) {
+    let hot = HOT.lock();
+    (hot.removed_total, hot.added_total)
+}
+
 /// The contiguous blocks and I/O mappings image `index` still holds: two lines of findings.
+/// Hot-removed pages are not among them (see the module documentation).
 pub fn leftovers_in(index: usize) -> [(&'static str, Vec<String>); 2] {
     let of = |a: u64| loader::containing(a) == Some(index);
     let mm = MM.lock();

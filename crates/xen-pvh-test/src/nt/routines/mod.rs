@@ -26,13 +26,13 @@
 //! | [`bugcheck`] | `KeBugCheckEx`, `KeRegisterBugCheckCallback`, `KeDeregisterBugCheckCallback`, `KeRegisterBugCheckReasonCallback`, `KeDeregisterBugCheckReasonCallback`; the variable `KiBugCheckData` |
 //! | [`ke`] | `KeQueryActiveProcessorCountEx`, `KeQueryMaximumProcessorCountEx`, `KeGetCurrentProcessorNumberEx`, `KeGetProcessorNumberFromIndex`, `KeGetProcessorIndexFromNumber`, `KeSetImportanceDpc`, `KeSetTargetProcessorDpcEx`, `RtlGetVersion` |
 //! | [`ps`] | `PsSetCreateProcessNotifyRoutine`, `PsSetLoadImageNotifyRoutine`, `PsRemoveLoadImageNotifyRoutine` |
-//! | [`registry`] | `ZwOpenKey`, `ZwCreateKey`, `ZwClose` (key and thread handles), `ZwQueryValueKey`, `ZwSetValueKey`, `ZwDeleteValueKey`, `ZwEnumerateKey`, `ZwEnumerateValueKey`, `ZwQueryKey`, `ZwDeleteKey` |
+//! | [`registry`] | `ZwOpenKey`, `ZwCreateKey`, `ZwClose` (key, thread and named-event handles), `ZwQueryValueKey`, `ZwSetValueKey`, `ZwDeleteValueKey`, `ZwEnumerateKey`, `ZwEnumerateValueKey`, `ZwQueryKey`, `ZwDeleteKey` |
 //! | [`thread`] | `PsCreateSystemThread`, `PsTerminateSystemThread`, `KeGetCurrentThread`, `PsGetCurrentThread`, `KeDelayExecutionThread`, `ObReferenceObjectByHandle`, `ObfReferenceObject`, `ObfDereferenceObject`; the variable `PsThreadType` |
-//! | [`event`] | `KeInitializeEvent`, `KeSetEvent`, `KeClearEvent`, `KeResetEvent`, `KeReadStateEvent`, `KePulseEvent` |
+//! | [`event`] | `KeInitializeEvent`, `KeSetEvent`, `KeClearEvent`, `KeResetEvent`, `KeReadStateEvent`, `KePulseEvent`, `IoCreateNotificationEvent` |
 //! | [`timer`] | `KeInitializeTimer`, `KeInitializeTimerEx`, `KeSetTimer`, `KeSetTimerEx`, `KeCancelTimer`, `KeReadStateTimer` |
 //! | [`wait`] | `KeWaitForSingleObject`, `KeWaitForMultipleObjects` |
 //! | [`time`] | `KeQueryInterruptTime`, `KeQuerySystemTimePrecise`, `KeQueryPerformanceCounter`, `KeStallExecutionProcessor` (HAL) |
-//! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace` |
+//! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace`, `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory` |
 //! | [`io`] | `IoCreateDevice`, `IoDeleteDevice`, `IoAttachDeviceToDeviceStack`, `IoDetachDevice`, `IoGetAttachedDeviceReference`, `IoInvalidateDeviceRelations`, `IoInvalidateDeviceState` (and, through [`ob`], references on device and driver objects) |
 //! | [`irp`] | `IoAllocateIrp`, `IoBuildSynchronousFsdRequest`, `IoFreeIrp`, `IofCallDriver`, `IofCompleteRequest`, `PoCallDriver` |
 //! | [`work`] | `IoAllocateWorkItem`, `IoQueueWorkItem`, `IoFreeWorkItem` |
@@ -134,6 +134,7 @@ table! {
     "ntoskrnl.exe": IoAttachDeviceToDeviceStack => io::io_attach_device_to_device_stack;
     "ntoskrnl.exe": IoConnectInterruptEx => interrupt::io_connect_interrupt_ex;
     "ntoskrnl.exe": IoCreateDevice => io::io_create_device;
+    "ntoskrnl.exe": IoCreateNotificationEvent => event::io_create_notification_event;
     "ntoskrnl.exe": IoDeleteDevice => io::io_delete_device;
     "ntoskrnl.exe": IoDetachDevice => io::io_detach_device;
     "ntoskrnl.exe": IoDisconnectInterruptEx => interrupt::io_disconnect_interrupt_ex;
@@ -184,8 +185,10 @@ table! {
     "ntoskrnl.exe": KeSynchronizeExecution => interrupt::ke_synchronize_execution;
     "ntoskrnl.exe": KeWaitForMultipleObjects => wait::ke_wait_for_multiple_objects;
     "ntoskrnl.exe": KeWaitForSingleObject => wait::ke_wait_for_single_object;
+    "ntoskrnl.exe": MmAddPhysicalMemory => mm::mm_add_physical_memory;
     "ntoskrnl.exe": MmAllocateContiguousMemory => mm::mm_allocate_contiguous_memory;
     "ntoskrnl.exe": MmAllocateContiguousMemorySpecifyCache => mm::mm_allocate_contiguous_memory_specify_cache;
+    "ntoskrnl.exe": MmAllocatePagesForMdlEx => mm::mm_allocate_pages_for_mdl_ex;
     "ntoskrnl.exe": MmFreeContiguousMemory => mm::mm_free_contiguous_memory;
     "ntoskrnl.exe": MmGetPhysicalAddress => mm::mm_get_physical_address;
     "ntoskrnl.exe": MmGetSystemRoutineAddress => mm_get_system_routine_address;

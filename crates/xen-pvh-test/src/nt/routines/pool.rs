@@ -267,6 +267,14 @@ fn release(call: &Call, address: usize, freed_by: u64, block: Block) {
     }
 }
 
+/// Allocates a zeroed non-paged block of `size` bytes with `tag` for the driver that called
+/// `call`'s routine: a structure the kernel builds and the driver frees with `ExFreePool` (the
+/// MDL `MmAllocatePagesForMdlEx` returns). It is the caller's block in every check (the tag,
+/// the guard bytes, the leak audit at unload). NULL when the pool cannot serve it.
+pub fn allocate_for(call: &Call, size: usize, tag: u32) -> *mut c_void {
+    allocate(call, size, tag, false, true)
+}
+
 /// `PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)`.
 pub extern "win64" fn ex_allocate_pool_with_tag(
     pool_type: u32,

@@ -377,7 +377,9 @@ pub extern "win64" fn zw_close(handle: *mut c_void) -> NtStatus {
         .as_mut()
         .and_then(|r| r.handles.remove(&(handle.addr() as u64)));
     drop(guard);
-    // Thread handles (`PsCreateSystemThread`) are closed here too.
+    // Thread handles (`PsCreateSystemThread`) and named events' handles
+    // (`IoCreateNotificationEvent`), which share the scheduler's handle table, are closed here
+    // too.
     let closed = removed.is_some() || super::thread::close_handle(handle.addr() as u64);
     call.require(
         closed,

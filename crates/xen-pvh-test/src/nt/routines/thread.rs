@@ -4,7 +4,8 @@
 //! System threads and object references: `PsCreateSystemThread`, `PsTerminateSystemThread`,
 //! `KeGetCurrentThread`, `PsGetCurrentThread`, `KeDelayExecutionThread`,
 //! `ObReferenceObjectByHandle`, `ObfReferenceObject`, `ObfDereferenceObject`; the variable
-//! `PsThreadType`; thread handles for `ZwClose` ([`close_handle`]).
+//! `PsThreadType`; thread handles (and the named events' handles, `super::event`) for `ZwClose`
+//! ([`close_handle`]).
 //!
 //! A thread runs on the stand-in's scheduler (`nt::sched`): created ready, it first runs when
 //! the creator waits; returning from the start routine ends it like `PsTerminateSystemThread`.
@@ -19,7 +20,9 @@
 //! is not open or an object type other than `PsThreadType`; a dereference of an object with no
 //! reference left (dereferenced twice); `KeDelayExecutionThread` above `APC_LEVEL` or without
 //! an interval. `ObfReferenceObject` and `ObfDereferenceObject` offer the object to the I/O
-//! manager's counts first (`ob::adjust`: device and driver objects), then take thread objects;
+//! manager's counts first (`ob::adjust`: device and driver objects), then take thread objects
+//! and named events (`IoCreateNotificationEvent`'s; a handle to one is referenced only without
+//! an object type, since the stand-in exports no `ExEventObjectType`);
 //! and (at unload, `sched::leftovers_in`) threads still running, handles open and
 //! references held by an image.
 
@@ -225,7 +228,14 @@ pub unsafe extern "win64" fn ob_reference_object_by_handle(
             }
         ));
     };
-    if !object_type.is_null() && object_type.addr() != thread_type() {
+    // A named event's handle (`IoCreateNotificationEvent`) is of no type the stand-in exports.
+    let thread = sched::with(|s| {
+        s.objects
+            .get(&target)
+            .is_some_and(|o| matches!(o.kind, Kind::Thread(_)))
+    })
+    .unwrap_or(false);
+    if !object_type.is_null() && (object_type.addr() != thread_type() || !thread) {
         return STATUS_OBJECT_TYPE_MISMATCH;
     }
     sched::with(|s| {
@@ -245,19 +255,21 @@ pub unsafe extern "win64" fn ob_reference_object_by_handle(
     STATUS_SUCCESS
 }
 
-/// The thread object at `object`, failing the call unless it is one the stand-in knows and
-/// has not deleted.
+/// The thread object (or named event) at `object`, failing the call unless it is one the
+/// stand-in knows and has not deleted.
 fn thread_object(call: &verifier::Call, object: *mut c_void) -> usize {
     let o = object.addr();
     let state = sched::with(|s| s.objects.get(&o).map(|obj| (obj.kind, obj.deleted))).flatten();
     match state {
         Some((Kind::Thread(_), false)) => o,
+        Some((Kind::Event { sync: false }, _)) if super::event::is_named(o) => o,
         Some((Kind::Thread(_), true)) => call.fail(format_args!(
             "{o:#x} is a thread object already deleted (dereferenced twice, or used after its last \
              reference and handle were released)"
         )),
         _ => call.fail(format_args!(
-            "{o:#x} is not an object of the object manager (the stand-in's are thread objects)"
+            "{o:#x} is not an object of the object manager (the stand-in's are thread objects \
+             and named events)"
         )),
     }
 }
@@ -312,7 +324,7 @@ pub extern "win64" fn obf_dereference_object(object: *mut c_void) -> isize {
     count
 }
 
-/// Closes a thread handle for `ZwClose`; false if `value` is not one.
+/// Closes a thread handle (or a named event's) for `ZwClose`; false if `value` is not one.
 pub fn close_handle(value: u64) -> bool {
     sched::close_handle(value)
 }
