@@ -489,6 +489,14 @@ pub fn items(t: &mut NtTable) {
             IoModifyAccess,
         ]
     );
+    // MmAllocatePagesForMdlEx's flags mingw-w64 has; MM_ALLOCATE_AND_HOT_REMOVE (Windows 8) it
+    // has not.
+    consts!(t, [MM_DONT_ZERO_ALLOCATION, MM_ALLOCATE_PREFER_CONTIGUOUS]);
+    t.documented(
+        "MM_ALLOCATE_AND_HOT_REMOVE",
+        format!("{:#x}", ntddk::MM_ALLOCATE_AND_HOT_REMOVE),
+        "Microsoft's documentation of MM_ALLOCATE_XXX (the Windows 8 and later WDK's wdm.h)",
+    );
     consts!(
         t,
         as "CSHORT"

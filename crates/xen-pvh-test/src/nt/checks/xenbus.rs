@@ -613,8 +613,11 @@ const HOSTILE_SHUTDOWN: &str = "suspend-please";
 
 /// dom0 writes what xenbus.sys must shrug off (`scripts/nt-xen-hvm-test`, step `hostile`):
 /// `device/` classes no INF supports (an 80-character name, a non-ASCII one), an instance
-/// that is not a number, and a `control/shutdown` request that is not exactly `suspend`. No PDO
-/// may appear or go, no suspend may start, the request stays unacknowledged, STORE still works.
+/// that is not a number, a `control/shutdown` request that is not exactly `suspend`, and a
+/// `memory/target` beyond the domain's memory followed by one that is not a number. No PDO
+/// may appear or go, no suspend may start, the request stays unacknowledged, the balloon stays
+/// empty (a target above static-max asks for nothing; a non-number is ignored), STORE still
+/// works.
 fn hostile(store: &mut Store, pdo: usize) {
     let classes = |pdo| {
         let mut c: Vec<String> = started_children(pdo)
@@ -632,8 +635,10 @@ fn hostile(store: &mut Store, pdo: usize) {
         status == 0,
         format_args!("data/xtk-go-hostile removed through STORE (status {status:#x})"),
     );
+    let reserved = reservation();
     let (seen, _) = wait_until(HOTPLUG_LIMIT, || {
         store.read("control/shutdown").1 == HOSTILE_SHUTDOWN
+            && store.read("memory/target").1 == "lots"
     });
     // Time for the scan and suspend threads to act on what their watches reported (2 s).
     let _ = wait_until(20_000_000, || false);
@@ -644,6 +649,16 @@ fn hostile(store: &mut Store, pdo: usize) {
         format_args!(
             "control/shutdown = {value:?} left unacknowledged, {} suspend(s) started",
             loader::suspends().0.saturating_sub(suspends)
+        ),
+    );
+    let held = routines::mm::hot_removed();
+    let now = reservation();
+    check(
+        "nt.xenbus.hostile.memory_target_ignored",
+        seen && held == 0 && now == reserved,
+        format_args!(
+            "memory/target 4 TiB then \"lots\": {held} pages hot-removed, Xen's reservation \
+             {reserved} -> {now} pages"
         ),
     );
     let after = classes(pdo);
