@@ -227,3 +227,33 @@ fn xens_debug_key_dumps_every_callback_and_still_does_after_a_resume() {
     subsystems.stop();
     assert_all_released(&world, &subsystems);
 }
+
+/// A child holding STORE while the FDO drops its own references (its D3, `stop`) keeps the
+/// store's channel working: STORE holds EVTCHN as long as it is acquired, so EVTCHN is not torn
+/// down (upstream's `StoreAcquire` holds EVTCHN the same way). The stand-in kernel's sleep
+/// round found the opposite: after S3 no event came by interrupt any more.
+#[test]
+fn a_child_holding_store_keeps_its_channel_through_the_fdos_d3() {
+    let world = two_vcpus();
+    let subsystems = build(&world);
+    subsystems.start().unwrap();
+    // The child's reference (a PDO's STORE interface acquired).
+    subsystems.store.acquire().unwrap();
+    subsystems.stop();
+    world.platform.flush_dpcs();
+    assert!(
+        subsystems.store.store().is_some(),
+        "the store stays connected"
+    );
+    // Only the store's channel is left, and EVTCHN still runs the FIFO ABI it is bound
+    // through (torn down, Xen would have forgotten both control blocks and the channel).
+    assert_eq!(subsystems.evtchn.channel_count(), 1);
+    let audit = world.sim.audit();
+    assert_eq!(audit.fifo_control_blocks, 2, "{audit:?}");
+    assert_eq!(audit.toolstack_ports.len(), 2, "{audit:?}");
+    // Back to D0, then the child lets go: everything is given back.
+    subsystems.start().unwrap();
+    subsystems.stop();
+    subsystems.store.release();
+    assert_all_released(&world, &subsystems);
+}

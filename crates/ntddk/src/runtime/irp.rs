@@ -14,7 +14,10 @@ use core::ptr::NonNull;
 
 use crate::consts::{IO_NO_INCREMENT, IRP_MJ_PNP};
 use crate::stack::{self, InvokeOn};
-use crate::types::{DEVICE_OBJECT, IO_STACK_LOCATION, IRP, KEVENT, NTSTATUS};
+use crate::types::{
+    DEVICE_OBJECT, DEVICE_POWER_STATE, IO_STACK_LOCATION, IO_STATUS_BLOCK, IRP, KEVENT, NTSTATUS,
+    POWER_STATE,
+};
 use crate::{STATUS_INSUFFICIENT_RESOURCES, STATUS_MORE_PROCESSING_REQUIRED, STATUS_NOT_SUPPORTED};
 
 /// A notification event on the waiter's stack.
@@ -330,4 +333,71 @@ pub unsafe fn complete(irp: *mut IRP, status: NTSTATUS) -> NTSTATUS {
     // SAFETY: an owned, not yet completed IRP.
     unsafe { crate::routines::IofCompleteRequest(irp, IO_NO_INCREMENT) };
     status
+}
+
+/// A device power request's waiter: the event its completion function sets and the status it
+/// records ([`request_device_power`]).
+struct PowerWait {
+    event: StackEvent,
+    status: NTSTATUS,
+}
+
+/// The `REQUEST_POWER_COMPLETE` of [`request_device_power`]: records the status, wakes the
+/// waiter.
+unsafe extern "system" fn power_done(
+    _device: *mut DEVICE_OBJECT,
+    _minor: u8,
+    _state: POWER_STATE,
+    context: *mut c_void,
+    io_status: *mut IO_STATUS_BLOCK,
+) {
+    // SAFETY: the power manager passes the finished IRP's status block.
+    let word = unsafe { (*io_status).Status };
+    // The `Status` word's low 32 bits are the NTSTATUS.
+    let status = u32::try_from(word & 0xFFFF_FFFF).unwrap_or(u32::MAX);
+    // SAFETY: `context` is the waiter's `PowerWait`, alive until the wait ends (after this).
+    let wait = unsafe { &mut *context.cast::<PowerWait>() };
+    wait.status = status.cast_signed();
+    let event = wait.event.as_context();
+    // SAFETY: the event `StackEvent::new` initialised, on the waiter's stack.
+    unsafe { crate::routines::KeSetEvent(event.cast(), 0, 0) };
+}
+
+/// Requests a device power IRP for the stack of `pdo` and waits for it (`PASSIVE_LEVEL`).
+///
+/// The IRP is `minor` (`IRP_MN_SET_POWER` or `IRP_MN_QUERY_POWER`) to `state`, from
+/// `PoRequestPowerIrp`, as a function driver does to answer a system power IRP. Returns the
+/// IRP's final status, or the request's failure.
+///
+/// # Safety
+/// `pdo` is the physical device object of a stack this driver's device is attached to.
+#[must_use]
+pub unsafe fn request_device_power(
+    pdo: *mut DEVICE_OBJECT,
+    minor: u8,
+    state: DEVICE_POWER_STATE,
+) -> NTSTATUS {
+    require_passive(c"request_device_power above PASSIVE_LEVEL");
+    let mut wait = PowerWait {
+        event: StackEvent::new(),
+        status: STATUS_NOT_SUPPORTED,
+    };
+    let context = (&raw mut wait).cast::<c_void>();
+    // SAFETY: PASSIVE_LEVEL; `wait` outlives the IRP (the wait below ends after the completion
+    // function ran), the power state is a device state.
+    let requested = unsafe {
+        crate::routines::PoRequestPowerIrp(
+            pdo,
+            minor,
+            POWER_STATE { DeviceState: state },
+            Some(power_done),
+            context,
+            core::ptr::null_mut(),
+        )
+    };
+    if requested != crate::STATUS_PENDING && requested < 0 {
+        return requested;
+    }
+    wait.event.wait();
+    wait.status
 }

@@ -12,9 +12,10 @@ use ntddk::{
     DEVICE_RELATIONS, DevicePowerState, IO_RESOURCE_REQUIREMENTS_LIST, IRP_MN_CANCEL_REMOVE_DEVICE,
     IRP_MN_CANCEL_STOP_DEVICE, IRP_MN_DEVICE_USAGE_NOTIFICATION,
     IRP_MN_FILTER_RESOURCE_REQUIREMENTS, IRP_MN_QUERY_CAPABILITIES, IRP_MN_QUERY_DEVICE_RELATIONS,
-    IRP_MN_QUERY_PNP_DEVICE_STATE, IRP_MN_QUERY_REMOVE_DEVICE, IRP_MN_QUERY_STOP_DEVICE,
-    IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, IRP_MN_STOP_DEVICE,
-    IRP_MN_SURPRISE_REMOVAL, NTSTATUS, STATUS_INSUFFICIENT_RESOURCES, STATUS_SUCCESS,
+    IRP_MN_QUERY_PNP_DEVICE_STATE, IRP_MN_QUERY_POWER, IRP_MN_QUERY_REMOVE_DEVICE,
+    IRP_MN_QUERY_STOP_DEVICE, IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE,
+    IRP_MN_STOP_DEVICE, IRP_MN_SURPRISE_REMOVAL, NTSTATUS, STATUS_INSUFFICIENT_RESOURCES,
+    STATUS_SUCCESS, SystemPowerState,
 };
 use platform_port::plog;
 use platform_windows::Kernel;
@@ -22,7 +23,7 @@ use platform_windows::Kernel;
 use super::fdo::{FdoDevice, set_power_state};
 use crate::pnp::core::BALLOON_TIMEOUT;
 use crate::pnp::fdo::{Fdo, FdoCompletion};
-use crate::pnp::power::DevicePlan;
+use crate::pnp::power::{DevicePlan, DownAfterDevice, SystemPlan};
 use crate::pnp::resources::{self, ProcessorNumber};
 use crate::pnp::state::deleted_device_answer;
 use ntddk::runtime::irp::HeldIrp;
@@ -380,6 +381,13 @@ pub fn dispatch_power(fdo: &Arc<FdoDevice>, mut irp: HeldIrp) -> NTSTATUS {
     let location = irp.location();
     // SAFETY: the member of a power IRP.
     let power = unsafe { location.Parameters.Power };
+    let minor = location.MinorFunction;
+    if (minor == IRP_MN_SET_POWER || minor == IRP_MN_QUERY_POWER) && power.Type == SystemPowerState
+    {
+        // SAFETY: the system member of a system power IRP.
+        let state = unsafe { power.State.SystemState }.cast_unsigned();
+        return system_power(fdo, irp, minor, state);
+    }
     if location.MinorFunction == IRP_MN_SET_POWER && power.Type == DevicePowerState {
         // SAFETY: the device member of a device power IRP.
         let state = unsafe { power.State.DeviceState }.cast_unsigned();
@@ -413,4 +421,102 @@ pub fn dispatch_power(fdo: &Arc<FdoDevice>, mut irp: HeldIrp) -> NTSTATUS {
         }
     }
     irp.power_down_the_stack(fdo.lower)
+}
+
+/// A system `IRP_MN_SET_POWER` or `IRP_MN_QUERY_POWER` to `state` (upstream's
+/// `FdoSetSystemPowerUp`/`Down`, `FdoQuerySystemPowerUp`/`Down`): answered through a device
+/// power IRP requested from the FDO's own stack, after the lower stack powered up or before it
+/// powers down, as `crate::pnp::power` plans it. `PASSIVE_LEVEL` (the FDO is power pageable).
+fn system_power(fdo: &Arc<FdoDevice>, mut irp: HeldIrp, minor: u8, state: u32) -> NTSTATUS {
+    let query = minor == IRP_MN_QUERY_POWER;
+    let request = |minor: u8, device: u32| {
+        // SAFETY: PASSIVE_LEVEL; the platform device's PDO, which our FDO is attached above.
+        unsafe {
+            ntddk::runtime::irp::request_device_power(fdo.physical.0, minor, device.cast_signed())
+        }
+    };
+    match fdo.with_fdo(|f| f.system_power_plan(state, query)) {
+        SystemPlan::PassDown => irp.power_down_the_stack(fdo.lower),
+        SystemPlan::ForwardFirst { device } => {
+            let status = irp.forward_and_wait(fdo.lower);
+            if status < 0 {
+                irp.start_next_power_irp();
+                return irp.complete_as_is();
+            }
+            let status = if query {
+                request(IRP_MN_QUERY_POWER, device)
+            } else {
+                fdo.with_fdo(|f| f.system_up_forwarded(state))
+                    .map_or(STATUS_SUCCESS, |up| {
+                        if up.s4_to_s3 {
+                            s4_to_s3(fdo);
+                        }
+                        request(IRP_MN_SET_POWER, up.device)
+                    })
+            };
+            irp.start_next_power_irp();
+            irp.complete(status, 0)
+        }
+        SystemPlan::DeviceFirst { device } => {
+            let status = request(minor, device);
+            if query {
+                if status < 0 {
+                    irp.start_next_power_irp();
+                    return irp.complete(status, 0);
+                }
+                return irp.power_down_the_stack(fdo.lower);
+            }
+            match fdo.with_fdo(|f| f.system_down_device_done(state, status)) {
+                DownAfterDevice::PassDown {
+                    s3_to_s4: hibernate,
+                } => {
+                    if hibernate {
+                        s3_to_s4(fdo);
+                    }
+                    irp.power_down_the_stack(fdo.lower)
+                }
+                DownAfterDevice::Fail(status) => {
+                    irp.start_next_power_irp();
+                    irp.complete(status, 0)
+                }
+            }
+        }
+    }
+}
+
+/// Back from hibernate (upstream's `FdoS4ToS3`): the device model was rebuilt, so the emulated
+/// devices are unplugged again.
+fn s4_to_s3(fdo: &FdoDevice) {
+    plog!(fdo.platform, Info, "xenbus|FDO: resuming from hibernate");
+    // SAFETY: xen.sys's export, no arguments, any IRQL.
+    unsafe { xen_services::imports::UnplugDevices() };
+}
+
+/// Into hibernate (upstream's `FdoS3ToS4`): the FDO's D3 released its own references, so any
+/// left on an interface whose state does not survive hibernation is a child's that will not
+/// work after it: the machine stops, as upstream's `BUG_ON` does.
+fn s3_to_s4(fdo: &FdoDevice) {
+    let Some(active) = fdo.active() else {
+        return;
+    };
+    let subsystems = &active.core.subsystems;
+    let held = [
+        ("SUSPEND", subsystems.suspend.references()),
+        ("CONSOLE", subsystems.console.references()),
+        ("GNTTAB", subsystems.gnttab.references()),
+        (
+            "BALLOON",
+            active.balloon.as_ref().map_or(0, |b| b.references()),
+        ),
+    ];
+    for (name, references) in held {
+        if references != 0 {
+            plog!(
+                fdo.platform,
+                Error,
+                "xenbus|FDO: entering hibernate with {references} reference(s) on {name}"
+            );
+            ntddk::runtime::fatal(c"INTERFACE STILL REFERENCED AT HIBERNATE", 0);
+        }
+    }
 }

@@ -189,6 +189,22 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> StoreLink<P
     /// The status of the failed grant query, mapping, parameter read or channel open; nothing
     /// stays mapped or open.
     pub fn acquire(self: &Arc<Self>) -> Result<(), NtStatus> {
+        // Every STORE reference holds an EVTCHN reference, as upstream's `StoreAcquire` holds
+        // EVTCHN while STORE is acquired: the store's channel lives in EVTCHN, so a child that
+        // holds STORE keeps it working while the FDO drops its own references (its D3).
+        // Taken before the store's lock: a first EVTCHN acquire may not run under it.
+        self.evtchn
+            .acquire()
+            .map_err(crate::evtchn::EvtchnError::status)?;
+        let acquired = self.acquire_store();
+        if acquired.is_err() {
+            self.evtchn.release();
+        }
+        acquired
+    }
+
+    /// [`Self::acquire`]'s own part: the reference, and on the first the ring and channel.
+    fn acquire_store(self: &Arc<Self>) -> Result<(), NtStatus> {
         let mut state = self.state.lock();
         if state.references > 0 {
             state.references = state.references.saturating_add(1);
@@ -228,13 +244,21 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> StoreLink<P
     /// Drops a reference; the last closes the channel and unmaps the ring. Outstanding watches,
     /// transactions or buffers (upstream's bug-checks) are logged at `ERROR`.
     pub fn release(&self) {
+        if self.release_store() {
+            // The EVTCHN reference this STORE reference held, dropped after the channel closed.
+            self.evtchn.release();
+        }
+    }
+
+    /// [`Self::release`]'s own part; whether a reference was dropped.
+    fn release_store(&self) -> bool {
         let mut state = self.state.lock();
         match state.references {
-            0 => return,
+            0 => return false,
             1 => {}
             n => {
                 state.references = n.saturating_sub(1);
-                return;
+                return true;
             }
         }
         state.references = 0;
@@ -258,6 +282,7 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> StoreLink<P
             // SAFETY: mapped in `acquire`; the store that used it is gone.
             unsafe { self.platform.unmap_physical(page, 1) };
         }
+        true
     }
 
     /// SUSPEND EARLY: every watch and transaction expires.

@@ -469,6 +469,7 @@ const HOTPLUG_LIMIT: u64 = 600_000_000;
 /// on the new PDO), and hostile values.
 fn toolstack_rounds(store: &mut Store, pdo: usize) {
     hotplug(store, pdo, "");
+    sleep_and_wake(store, pdo);
     balloon(store);
     checkpoint(store);
     resumed_elsewhere(store, pdo, "save");
@@ -477,6 +478,89 @@ fn toolstack_rounds(store: &mut Store, pdo: usize) {
     hotplug(store, pdo, "-2");
     child_again("nt.xenbus.migrate.child_checks_again", runs);
     hostile(store, pdo);
+}
+
+/// `PowerSystemWorking`, `PowerSystemSleeping3`.
+const POWER_SYSTEM_WORKING: i32 = ntddk::PowerSystemWorking;
+const POWER_SYSTEM_SLEEPING3: i32 = ntddk::PowerSystemSleeping3;
+/// `PowerDeviceD0`, `PowerDeviceD3` as the power manager records them.
+const POWER_DEVICE_D0: u32 = 1;
+const POWER_DEVICE_D3: u32 = 4;
+
+/// A system power IRP of `minor` to `state` sent to the top of the stack of `pdo`, as the power
+/// manager sends it: its status.
+fn system_power_irp(pdo: usize, minor: u8, state: i32) -> i32 {
+    let reply = pnp::send_major(
+        pdo,
+        ntddk::IRP_MJ_POWER,
+        minor,
+        ntddk::STATUS_NOT_SUPPORTED,
+        0,
+        |l| {
+            l.set(
+                offset_of!(IO_STACK_LOCATION, Parameters),
+                ntddk::IO_STACK_LOCATION_POWER {
+                    SystemContext: 0,
+                    Padding0: 0,
+                    Type: ntddk::SystemPowerState,
+                    Padding1: 0,
+                    State: ntddk::POWER_STATE { SystemState: state },
+                    Padding2: 0,
+                    ShutdownType: 0,
+                },
+            );
+        },
+    );
+    reply.status
+}
+
+/// The machine sleeps (S3) and wakes (S0), as the power manager drives the platform device's
+/// stack: `IRP_MN_QUERY_POWER` and `IRP_MN_SET_POWER` for S3, then `IRP_MN_SET_POWER` for S0.
+/// xenbus.sys answers each through a device power IRP it requests from its own stack (D3 before
+/// the lower stack sleeps, D0 after it woke), and works after.
+fn sleep_and_wake(store: &mut Store, pdo: usize) {
+    let fdo = routines::io::attached_top(pdo);
+    let device_state = || routines::io::device(fdo).map_or(0, |d| d.power.1);
+    let (requested, _) = routines::po::requests();
+    let query = system_power_irp(pdo, ntddk::IRP_MN_QUERY_POWER, POWER_SYSTEM_SLEEPING3);
+    let sleep = system_power_irp(pdo, ntddk::IRP_MN_SET_POWER, POWER_SYSTEM_SLEEPING3);
+    let asleep = device_state();
+    check(
+        "nt.xenbus.power.sleep",
+        query == 0 && sleep == 0 && asleep == POWER_DEVICE_D3,
+        format_args!(
+            "S3: query {query:#x}, set {sleep:#x}, the FDO reported device state {asleep} \
+             (D3 is {POWER_DEVICE_D3})"
+        ),
+    );
+    let wake = system_power_irp(pdo, ntddk::IRP_MN_SET_POWER, POWER_SYSTEM_WORKING);
+    let awake = device_state();
+    let (after, completed) = routines::po::requests();
+    check(
+        "nt.xenbus.power.wake",
+        wake == 0 && awake == POWER_DEVICE_D0,
+        format_args!("S0: set {wake:#x}, the FDO reported device state {awake}"),
+    );
+    check(
+        "nt.xenbus.power.device_irps_requested",
+        after.saturating_sub(requested) == 3 && completed >= after,
+        format_args!(
+            "{} device power IRPs requested by xenbus.sys for the three system IRPs (query D3, \
+             set D3, set D0), {completed} of {after} completed",
+            after.saturating_sub(requested)
+        ),
+    );
+    let (_, claimed_before, _) = routines::interrupt::counts();
+    let (status, name) = store.read("name");
+    let (_, claimed_after, _) = routines::interrupt::counts();
+    check(
+        "nt.xenbus.power.store_after",
+        status == 0 && name == "xtk-hvm" && claimed_after > claimed_before,
+        format_args!(
+            "name = {name:?} (status {status:#x}), {} interrupts claimed, after the wake",
+            claimed_after.saturating_sub(claimed_before)
+        ),
+    );
 }
 
 /// Pages the toolstack's `xl mem-set xtk-hvm 62` (from 64 MiB) asks the balloon for.
