@@ -406,6 +406,11 @@ impl<P: Platform, S: XenServices + 'static, I: Interrupts + 'static> Evtchn<P, S
 
     // -- reference counting --------------------------------------------------------------
 
+    /// The current reference count (the FDO's, STORE's and the children's acquisitions).
+    pub fn references(&self) -> u32 {
+        self.state.lock().references
+    }
+
     /// Takes a reference; the first one chooses the ABI, allocates the interrupts and enables
     /// the upcalls (`EvtchnAcquire`).
     ///

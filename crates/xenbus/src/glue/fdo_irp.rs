@@ -502,6 +502,9 @@ fn s3_to_s4(fdo: &FdoDevice) {
     let subsystems = &active.core.subsystems;
     let held = [
         ("SUSPEND", subsystems.suspend.references()),
+        ("SHARED_INFO", subsystems.shared_info.references()),
+        ("EVTCHN", subsystems.evtchn.references()),
+        ("STORE", subsystems.store.references()),
         ("CONSOLE", subsystems.console.references()),
         ("GNTTAB", subsystems.gnttab.references()),
         (
