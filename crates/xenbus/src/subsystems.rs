@@ -233,6 +233,23 @@ where
         }))
     }
 
+    /// The interfaces still referenced, in upstream's order (`FdoS3ToS4`): after the FDO's D3
+    /// every reference left is a child's, and none of these survives hibernation, so entering
+    /// it with any of them held is fatal there. `balloon` is the balloon's count (it is the
+    /// FDO's, not the composition's). Names and counts, only the non-zero ones.
+    pub fn referenced_at_hibernate(&self, balloon: u32) -> [Option<(&'static str, u32)>; 7] {
+        let counts = [
+            ("SUSPEND", self.suspend.references()),
+            ("SHARED_INFO", self.shared_info.references()),
+            ("EVTCHN", self.evtchn.references()),
+            ("STORE", self.store.references()),
+            ("CONSOLE", self.console.references()),
+            ("GNTTAB", self.gnttab.references()),
+            ("BALLOON", balloon),
+        ];
+        counts.map(|(name, count)| (count != 0).then_some((name, count)))
+    }
+
     /// Whether [`Subsystems::start`] succeeded and [`Subsystems::stop`] has not run since.
     pub fn is_started(&self) -> bool {
         self.started.lock().is_some()

@@ -251,9 +251,32 @@ fn a_child_holding_store_keeps_its_channel_through_the_fdos_d3() {
     let audit = world.sim.audit();
     assert_eq!(audit.fifo_control_blocks, 2, "{audit:?}");
     assert_eq!(audit.toolstack_ports.len(), 2, "{audit:?}");
-    // Back to D0, then the child lets go: everything is given back.
+    // Hibernating now would strand the child's STORE and the EVTCHN reference it holds.
+    let held: Vec<_> = subsystems
+        .referenced_at_hibernate(0)
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(held.contains(&("STORE", 1)), "{held:?}");
+    assert!(held.contains(&("EVTCHN", 1)), "{held:?}");
+    assert!(
+        subsystems
+            .referenced_at_hibernate(2)
+            .contains(&Some(("BALLOON", 2))),
+        "the balloon's count is reported too"
+    );
+    // Back to D0, then the child lets go: everything is given back, and hibernation finds
+    // nothing held.
     subsystems.start().unwrap();
     subsystems.stop();
     subsystems.store.release();
     assert_all_released(&world, &subsystems);
+    assert!(
+        subsystems
+            .referenced_at_hibernate(0)
+            .iter()
+            .all(Option::is_none),
+        "{:?}",
+        subsystems.referenced_at_hibernate(0)
+    );
 }

@@ -395,7 +395,9 @@ pub unsafe fn request_device_power(
             core::ptr::null_mut(),
         )
     };
-    if requested != crate::STATUS_PENDING && requested < 0 {
+    // STATUS_PENDING once the IRP is out (the completion function then runs); an error
+    // otherwise, and no IRP.
+    if requested < 0 {
         return requested;
     }
     wait.event.wait();

@@ -166,22 +166,8 @@ fn boot_hive(options: &str, force_unplug: bool, xenbus: bool) -> Hive {
             );
         }
     }
-    let service = h.create_path(SERVICE_KEY);
+    demand_start_driver(&mut h, SERVICE_KEY);
     let parameters = h.create_path(&alloc::format!(r"{SERVICE_KEY}\Parameters"));
-    if let Some(service) = service {
-        h.set_value(
-            service,
-            &hive::wide("Start"),
-            hive::REG_DWORD,
-            &3u32.to_le_bytes(),
-        );
-        h.set_value(
-            service,
-            &hive::wide("Type"),
-            hive::REG_DWORD,
-            &1u32.to_le_bytes(),
-        );
-    }
     if let Some(parameters) = parameters {
         h.set_value(
             parameters,
@@ -202,28 +188,33 @@ fn boot_hive(options: &str, force_unplug: bool, xenbus: bool) -> Hive {
     h
 }
 
+/// A demand-start kernel driver's service key at `path` (`Start` 3, `Type` 1).
+fn demand_start_driver(h: &mut Hive, path: &str) {
+    if let Some(service) = h.create_path(path) {
+        h.set_value(
+            service,
+            &hive::wide("Start"),
+            hive::REG_DWORD,
+            &3u32.to_le_bytes(),
+        );
+        h.set_value(
+            service,
+            &hive::wide("Type"),
+            hive::REG_DWORD,
+            &1u32.to_le_bytes(),
+        );
+    }
+}
+
 /// What the package's INF writes for xenbus.sys (`Services\xenbus` with its `Parameters`:
-/// the supported and synthetic classes), the child driver's service key, and xenfilt's `Parameters` key, where xen.sys records
-/// the active platform device.
+/// the supported and synthetic classes), the child driver's service key, and xenfilt's
+/// `Parameters` key, where xen.sys records the active platform device.
 fn xenbus_keys(h: &mut Hive) {
     let services = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services";
-    // xenbus.sys, and the test child driver bound to its VIF PDO (a demand-start kernel
-    // service, as its INF would install it).
+    // xenbus.sys, and the test child driver bound to its VIF and VKBD PDOs, as their INFs
+    // would install them.
     for name in ["xenbus", checks::xenbus::CHILD_SERVICE] {
-        if let Some(service) = h.create_path(&alloc::format!(r"{services}\{name}")) {
-            h.set_value(
-                service,
-                &hive::wide("Start"),
-                hive::REG_DWORD,
-                &3u32.to_le_bytes(),
-            );
-            h.set_value(
-                service,
-                &hive::wide("Type"),
-                hive::REG_DWORD,
-                &1u32.to_le_bytes(),
-            );
-        }
+        demand_start_driver(h, &alloc::format!(r"{services}\{name}"));
     }
     if let Some(parameters) = h.create_path(&alloc::format!(r"{services}\xenbus\Parameters")) {
         h.set_value(

@@ -499,27 +499,14 @@ fn s3_to_s4(fdo: &FdoDevice) {
     let Some(active) = fdo.active() else {
         return;
     };
-    let subsystems = &active.core.subsystems;
-    let held = [
-        ("SUSPEND", subsystems.suspend.references()),
-        ("SHARED_INFO", subsystems.shared_info.references()),
-        ("EVTCHN", subsystems.evtchn.references()),
-        ("STORE", subsystems.store.references()),
-        ("CONSOLE", subsystems.console.references()),
-        ("GNTTAB", subsystems.gnttab.references()),
-        (
-            "BALLOON",
-            active.balloon.as_ref().map_or(0, |b| b.references()),
-        ),
-    ];
-    for (name, references) in held {
-        if references != 0 {
-            plog!(
-                fdo.platform,
-                Error,
-                "xenbus|FDO: entering hibernate with {references} reference(s) on {name}"
-            );
-            ntddk::runtime::fatal(c"INTERFACE STILL REFERENCED AT HIBERNATE", 0);
-        }
+    let balloon = active.balloon.as_ref().map_or(0, |b| b.references());
+    let held = active.core.subsystems.referenced_at_hibernate(balloon);
+    if let Some((name, references)) = held.into_iter().flatten().next() {
+        plog!(
+            fdo.platform,
+            Error,
+            "xenbus|FDO: entering hibernate with {references} reference(s) on {name}"
+        );
+        ntddk::runtime::fatal(c"INTERFACE STILL REFERENCED AT HIBERNATE", 0);
     }
 }

@@ -778,12 +778,7 @@ fn suspend_count(pdo: usize) -> Option<u32> {
         TABLE_SIZE,
         table.as_mut_ptr(),
     );
-    let slot = |offset: usize| -> usize {
-        table
-            .get(offset..offset + 8)
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, usize::from_le_bytes)
-    };
+    let slot = |offset| method_at(&table[..], offset);
     let methods = [
         slot(offset_of!(s::XenbusSuspendInterfaceV1, acquire)),
         slot(offset_of!(s::XenbusSuspendInterfaceV1, release)),
@@ -1093,6 +1088,14 @@ fn interfaces(pdo: usize, class: &str) {
     );
 }
 
+/// The method address at byte `offset` of an interface table a PDO filled (0 outside it).
+fn method_at(table: &[u8], offset: usize) -> usize {
+    table
+        .get(offset..offset.saturating_add(8))
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, usize::from_le_bytes)
+}
+
 /// A STORE v2 table a PDO filled, acquired, with its methods in the Microsoft x64 convention
 /// (each checked to be code of xenbus.sys); released when dropped.
 struct Store {
@@ -1128,12 +1131,7 @@ impl Store {
             TABLE_SIZE,
             table.as_mut_ptr(),
         );
-        let slot = |offset: usize| -> usize {
-            table
-                .get(offset..offset + 8)
-                .and_then(|b| b.try_into().ok())
-                .map_or(0, usize::from_le_bytes)
-        };
+        let slot = |offset| method_at(&table[..], offset);
         let methods = [
             slot(offset_of!(s::XenbusStoreInterfaceV2, store_acquire)),
             slot(offset_of!(s::XenbusStoreInterfaceV2, store_release)),
