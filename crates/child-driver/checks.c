@@ -340,6 +340,25 @@ static void check_queries(void)
     /* XENFILT's EMULATED goes to the FDO's stack: answered there (xenfilt) or not at all. */
     status = query(&GUID_XENFILT_EMULATED_INTERFACE, 3, sizeof(buffer), buffer);
     CHECK(status == XC_STATUS_SUCCESS || status == XC_STATUS_NOT_SUPPORTED);
+    /* With xenfilt below the FDO, the table is xenfilt's: used as xenvbd uses it, and the
+       emulated disks it knows printed for whoever runs the checks to compare. */
+    if (status == XC_STATUS_SUCCESS) {
+        struct _XENFILT_EMULATED_INTERFACE_V3 *em = (struct _XENFILT_EMULATED_INTERFACE_V3 *)buffer;
+        XENBUS_EMULATED_ACTIVATION_STATUS forced = XENBUS_EMULATED_FORCE_DEACTIVATED;
+
+        CHECK(em->Interface.Version == 3);
+        CHECK(em->Interface.Size == sizeof(*em));
+        CHECK_STATUS(XENFILT_EMULATED(Acquire, em), XC_STATUS_SUCCESS);
+        /* No device is force-activated without a precedence table. */
+        CHECK(!XENFILT_EMULATED(IsDevicePresent, em, NULL, NULL, &forced));
+        CHECK(forced == XENBUS_EMULATED_ACTIVATE_NEUTRAL);
+        env->print(env->context, "EMULATED disks: %d %d %d %d",
+                   XENFILT_EMULATED(IsDiskPresent, em, 0) ? 1 : 0,
+                   XENFILT_EMULATED(IsDiskPresent, em, 1) ? 1 : 0,
+                   XENFILT_EMULATED(IsDiskPresent, em, 2) ? 1 : 0,
+                   XENFILT_EMULATED(IsDiskPresent, em, 3) ? 1 : 0);
+        XENFILT_EMULATED(Release, em);
+    }
     /* HOST_ONLY: how the PDO answered. */
     if (host != NULL) {
         (void)host->query_interface_ex(&GUID_XENFILT_EMULATED_INTERFACE, 3, sizeof(buffer),

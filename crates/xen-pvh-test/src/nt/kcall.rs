@@ -6,7 +6,7 @@
 //! driver's import slots hold them, so each call is counted, its caller recorded and its rules
 //! checked exactly as for a driver's call.
 
-use core::ffi::c_void;
+use core::ffi::{c_char, c_void};
 use ntddk::UNICODE_STRING;
 use ntstatus::NtStatus;
 
@@ -64,6 +64,17 @@ routines! {
     io_queue_work_item = "IoQueueWorkItem":
         fn(item: *mut c_void, routine: usize, queue: i32, context: *mut c_void);
     io_free_work_item = "IoFreeWorkItem": fn(item: *mut c_void);
+    io_initialize_remove_lock_ex = "IoInitializeRemoveLockEx": fn(
+        lock: *mut c_void, allocate_tag: u32, max_locked_minutes: u32, high_watermark: u32,
+        size: u32
+    );
+    io_acquire_remove_lock_ex = "IoAcquireRemoveLockEx": fn(
+        lock: *mut c_void, tag: *mut c_void, file: *const c_char, line: u32, size: u32
+    ) -> NtStatus;
+    io_release_remove_lock_ex = "IoReleaseRemoveLockEx":
+        fn(lock: *mut c_void, tag: *mut c_void, size: u32);
+    io_release_remove_lock_and_wait_ex = "IoReleaseRemoveLockAndWaitEx":
+        fn(lock: *mut c_void, tag: *mut c_void, size: u32);
     io_connect_interrupt_ex = "IoConnectInterruptEx": fn(parameters: *mut c_void) -> NtStatus;
     io_disconnect_interrupt_ex = "IoDisconnectInterruptEx": fn(parameters: *mut c_void);
     ke_acquire_interrupt_spin_lock = "KeAcquireInterruptSpinLock":

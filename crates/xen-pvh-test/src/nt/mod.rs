@@ -70,6 +70,7 @@
 //! itself (it happens at its next kernel call, see [`verifier`]), paging (all pool is
 //! resident), and registry write times (they read 0). Each gap is named where it would show.
 
+pub mod buses;
 pub mod checks;
 pub mod clock;
 pub mod cr8;
@@ -104,6 +105,10 @@ pub enum Scenario {
     /// xenbus.sys as the function driver of the Xen platform device, on the HVM guest
     /// (`xtk.mode=nt-xenbus`): its bus, its PDOs and their interfaces ([`checks::xenbus`]).
     Xenbus,
+    /// xenfilt.sys as the System and HDC classes' upper filter on the HVM guest's device tree,
+    /// with xenbus.sys on the platform device (`xtk.mode=nt-xenfilt`): where it attaches, the
+    /// boot-time unplug, the active device, `XENFILT_EMULATED` ([`checks::xenfilt`]).
+    Xenfilt,
     /// Break kernel rule `checks::rules::RULES[n]` after `DllInitialize`
     /// (`xtk.mode=nt-rule=NAME`): the run must end with the verifier's message.
     Rule(usize),
@@ -116,6 +121,7 @@ pub fn scenario(cmdline: &[u8]) -> Option<Scenario> {
         b"xtk.mode=nt-watchdog" => Some(Scenario::Watchdog),
         b"xtk.mode=nt-bugcheck" => Some(Scenario::BugCheck),
         b"xtk.mode=nt-xenbus" => Some(Scenario::Xenbus),
+        b"xtk.mode=nt-xenfilt" => Some(Scenario::Xenfilt),
         _ => {
             let name = word.strip_prefix(b"xtk.mode=nt-rule=")?;
             checks::rules::RULES
@@ -231,6 +237,62 @@ fn xenbus_keys(h: &mut Hive) {
         );
     }
     h.create_path(&alloc::format!(r"{services}\XENFILT\Parameters"));
+}
+
+/// What an earlier boot leaves for xenfilt.sys on a machine with the package installed and a PV
+/// network driver running: xenfilt's service key with the INF's `Parameters` (`*PNP0A03` =
+/// `PCI`, `Internal_IDE_Channel` = `IDE`) and the active platform device xenbus.sys recorded
+/// there (its device ID, and the instance and location it had then:
+/// [`checks::xenfilt::ACTIVE_INSTANCE_ID`], [`checks::xenfilt::ACTIVE_LOCATION`]); the NIC
+/// unplug the network driver asked for (`XEN\Unplug\NICS` = 1) and its device under
+/// `Enum\XENBUS`, without which xen.sys vetoes the request; `XENFILT` in the System and HDC
+/// classes' `UpperFilters`, as xen.sys's `FiltersInstall` leaves them.
+fn xenfilt_keys(h: &mut Hive, platform: &xen_pvh_test::pci::Function) {
+    let services = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services";
+    demand_start_driver(h, &alloc::format!(r"{services}\xenfilt"));
+    if let Some(parameters) = h.create_path(&alloc::format!(r"{services}\xenfilt\Parameters")) {
+        let device_id = xen_pvh_test::pci::Pdo::for_function(platform).device_id;
+        for (name, value) in [
+            ("*PNP0A03", "PCI"),
+            ("Internal_IDE_Channel", "IDE"),
+            ("ActiveDeviceID", device_id.as_str()),
+            ("ActiveInstanceID", checks::xenfilt::ACTIVE_INSTANCE_ID),
+            (
+                "ActiveLocationInformation",
+                checks::xenfilt::ACTIVE_LOCATION,
+            ),
+        ] {
+            h.set_value(
+                parameters,
+                &hive::wide(name),
+                hive::REG_SZ,
+                &hive::sz(value),
+            );
+        }
+    }
+    if let Some(unplug) = h.create_path(&alloc::format!(r"{SERVICE_KEY}\Unplug")) {
+        h.set_value(
+            unplug,
+            &hive::wide("NICS"),
+            hive::REG_DWORD,
+            &1u32.to_le_bytes(),
+        );
+    }
+    h.create_path(
+        r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum\XENBUS\VEN_XP&DEV_VIF&REV_0900000C",
+    );
+    // xen.sys's FiltersInstall (called by xenbus.sys's first AddDevice) on an earlier boot.
+    for class in xen::filters::INSTALL_ORDER {
+        let path = alloc::format!(r"{}\{}", xen::filters::CLASS_PATH, class.key_name());
+        if let Some(key) = h.create_path(&path) {
+            h.set_value(
+                key,
+                &hive::wide(xen::filters::UPPER_FILTERS),
+                hive::REG_MULTI_SZ,
+                &hive::multi_sz(&[xen::filters::FILTER_NAME]),
+            );
+        }
+    }
 }
 
 /// `struct hvm_start_info` and `struct hvm_modlist_entry` (`public/arch-x86/hvm/start_info.h`).
@@ -422,7 +484,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
     routines::ke::set_processors(vcpus);
     let options = match scenario {
         Scenario::Watchdog => WATCHDOG_START_OPTIONS,
-        Scenario::Xenbus => XENBUS_START_OPTIONS,
+        Scenario::Xenbus | Scenario::Xenfilt => XENBUS_START_OPTIONS,
         _ => START_OPTIONS,
     };
     let hvm = crate::boot::is_hvm();
@@ -436,19 +498,26 @@ pub fn run(start_info: u64, scenario: Scenario) {
             0,
         );
     }
-    // The xenbus boot asks for no unplug (it has no xenfilt to do one, and the child driver's
-    // UNPLUG checks expect no disk request); the export boot's unplug checks need both.
-    let xenbus = scenario == Scenario::Xenbus;
-    routines::registry::install(boot_hive(options, hvm && !xenbus, xenbus));
-    // Time (and KUSER_SHARED_DATA) and the boot thread, before any driver code runs.
-    clock::init();
-    sched::init();
     // An HVM guest: the emulated PCI bus as PnP would find it, before xen.sys touches it.
     let functions = if hvm {
         crate::hvm::enumerate()
     } else {
         alloc::vec::Vec::new()
     };
+    // The xenbus boot asks for no unplug (it has no xenfilt to do one, and the child driver's
+    // UNPLUG checks expect no disk request); the export boot's unplug checks need both; the
+    // xenfilt boot is the boot after a PV network driver asked for the NICs.
+    let xenbus = matches!(scenario, Scenario::Xenbus | Scenario::Xenfilt);
+    let mut hive = boot_hive(options, hvm && !xenbus, xenbus);
+    if scenario == Scenario::Xenfilt
+        && let Some(platform) = functions.iter().find(|f| f.is_xen_platform())
+    {
+        xenfilt_keys(&mut hive, platform);
+    }
+    routines::registry::install(hive);
+    // Time (and KUSER_SHARED_DATA) and the boot thread, before any driver code runs.
+    clock::init();
+    sched::init();
     if matches!(scenario, Scenario::Exports | Scenario::Xenbus) {
         checks::refusals(bytes);
     }
@@ -535,6 +604,10 @@ fn run_scenario(
         }
         Scenario::Xenbus => {
             checks::xenbus::run(functions, images);
+            checks::xenbus::reboot_code(exports);
+        }
+        Scenario::Xenfilt => {
+            checks::xenfilt::run(functions, images);
             checks::xenbus::reboot_code(exports);
         }
         Scenario::Watchdog => checks::watchdog(exports),

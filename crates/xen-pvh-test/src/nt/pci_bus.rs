@@ -3,7 +3,9 @@
 
 //! The PCI bus driver's part (`pci.sys`), for the functions the stand-in reports to its PnP
 //! manager: a driver object `\Driver\pci` owned by the stand-in, one PDO per reported function
-//! ([`report`]), and the answers a PCI PDO gives to the IRPs its function driver forwards.
+//! ([`report`] as a root device, or [`create`] for the root bus FDO of [`crate::nt::buses`],
+//! which `\Driver\pci`'s `AddDevice` makes), and the answers a PCI PDO gives to the IRPs its
+//! function driver forwards.
 //!
 //! The PDO's resources are the function's BARs and line interrupt as enumeration found them
 //! (`xen_pvh_test::pci::resources`): raw, and translated as the HAL translates them on x64
@@ -17,7 +19,8 @@
 //!
 //! * `IRP_MN_START_DEVICE`, `QUERY_STOP`/`CANCEL_STOP`/`STOP`, `QUERY_REMOVE`/`CANCEL_REMOVE`,
 //!   `SURPRISE_REMOVAL`, `DEVICE_USAGE_NOTIFICATION`: success. `REMOVE_DEVICE`: success; the PDO
-//!   stays (the function is still on the bus) until [`delete`]. `FILTER_RESOURCE_REQUIREMENTS`:
+//!   stays (the function is still on the bus) until [`delete`], unless its function left the
+//!   bus ([`set_missing`]): then it is deleted. `FILTER_RESOURCE_REQUIREMENTS`:
 //!   success with the list it came with (`IoStatus.Information`), as `pci.sys` answers for a
 //!   function without MSI, so a function driver above may filter it (xenbus.sys adds one
 //!   message interrupt per processor there). The PnP manager still assigns the function its
@@ -50,7 +53,7 @@
 use crate::nt::kcall::{self, PAGED_POOL};
 use crate::nt::routines::{DriverObject, interrupt, io, irp};
 use crate::nt::verifier::{self, DISPATCH_LEVEL};
-use crate::nt::{pnp, routines};
+use crate::nt::{buses, pnp, routines};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -139,6 +142,8 @@ struct PciPdo {
     space: Space,
     /// `BUS_INTERFACE_STANDARD` references handed out and not returned.
     interface_references: i64,
+    /// Its function left the bus ([`set_missing`]).
+    missing: bool,
     deleted: bool,
 }
 
@@ -204,14 +209,23 @@ pub fn driver() -> usize {
             at(IRP_MJ_SYSTEM_CONTROL),
             crate::nt::kcall::code_address!(dispatch_unchanged),
         );
+        buses::set_add_device(d);
         d
     })
 }
 
-/// Reports function `f` to the PnP manager: creates its PDO (`on_bus`: configuration space is
-/// the machine's; otherwise an image of `f`'s registers) and registers it with its resources.
-/// The PDO.
+/// Reports function `f` to the PnP manager as a root device: [`create`]s its PDO and registers
+/// it with its resources ([`pnp::enumerated_root`]). The PDO.
 pub fn report(f: &Function, on_bus: bool) -> usize {
+    let pdo = create(f, on_bus);
+    let (raw_list, translated_list) = resource_lists(pdo).unwrap_or_default();
+    pnp::enumerated_root(pdo, raw_list, translated_list);
+    pdo
+}
+
+/// Creates the PDO of function `f` (`on_bus`: configuration space is the machine's; otherwise
+/// an image of `f`'s registers) with the resources firmware assigned it. The PDO.
+pub fn create(f: &Function, on_bus: bool) -> usize {
     let driver = driver();
     let n = PDOS.lock().len();
     let mut units: Vec<u16> = alloc::format!(r"\Device\NTPNP_PCI{:04}", n + 1)
@@ -253,9 +267,6 @@ pub fn report(f: &Function, on_bus: bool) -> usize {
     {
         interrupt::set_source(*vector, interrupt::xen_upcall_pending);
     }
-    let bus = u32::from(f.bdf.bus);
-    let raw_list = pci::cm_resource_list(bus, &record.resources);
-    let translated_list = pci::cm_resource_list(bus, &translated);
     let space = if on_bus {
         Space::Ports
     } else {
@@ -268,10 +279,41 @@ pub fn report(f: &Function, on_bus: bool) -> usize {
         translated,
         space,
         interface_references: 0,
+        missing: false,
         deleted: false,
     });
-    pnp::enumerated_root(pdo.addr(), raw_list, translated_list);
     pdo.addr()
+}
+
+/// The raw and translated `CM_RESOURCE_LIST`s of PDO `pdo` (what the PnP manager starts it
+/// with), if it is one of this bus's.
+pub fn resource_lists(pdo: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+    with_pdo(pdo, |p| {
+        let bus = u32::from(p.function.bdf.bus);
+        (
+            pci::cm_resource_list(bus, &p.record.resources),
+            pci::cm_resource_list(bus, &p.translated),
+        )
+    })
+}
+
+/// The live PDO of the function at `f`'s address with `f`'s vendor and device, if any.
+pub fn find(f: &Function) -> Option<usize> {
+    PDOS.lock()
+        .iter()
+        .find(|p| {
+            !p.deleted
+                && p.function.bdf == f.bdf
+                && p.function.vendor == f.vendor
+                && p.function.device == f.device
+        })
+        .map(|p| p.pdo)
+}
+
+/// Marks PDO `pdo` missing: its function left the bus, so its `IRP_MN_REMOVE_DEVICE` deletes
+/// it (as `pci.sys` deletes a PDO it no longer reports once the PnP manager removed it).
+pub fn set_missing(pdo: usize) {
+    let _ = with_pdo(pdo, |p| p.missing = true);
 }
 
 /// The translated resources of PDO `pdo`.
@@ -309,7 +351,7 @@ pub fn delete(pdo: usize) -> i64 {
 }
 
 /// A pool copy of `bytes` for an answer (`IoStatus.Information`), 0 if the pool is exhausted.
-fn answer(bytes: &[u8]) -> usize {
+pub fn answer(bytes: &[u8]) -> usize {
     // SAFETY: a valid request; the PnP manager (or the driver that asked) frees the block.
     let p = unsafe { kcall::ex_allocate_pool_with_tag(PAGED_POOL, bytes.len().max(1), TAG) };
     if p.is_null() {
@@ -324,7 +366,7 @@ fn answer(bytes: &[u8]) -> usize {
 
 /// `text` as a NUL-terminated UTF-16 string's bytes (`multi`: strings each NUL-terminated, then
 /// one more NUL).
-fn wide(texts: &[String], multi: bool) -> Vec<u8> {
+pub fn wide(texts: &[String], multi: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for t in texts {
         for u in t.encode_utf16().chain(core::iter::once(0)) {
@@ -630,12 +672,44 @@ fn read_write_config(pdo: usize, irp_p: usize, write: bool, l: DriverObject) -> 
     STATUS_SUCCESS
 }
 
+/// The answer to `IRP_MN_QUERY_DEVICE_RELATIONS(TargetDeviceRelation)` of PDO `device` (a pool
+/// `DEVICE_RELATIONS` naming it, referenced for the caller as the list requires).
+pub fn target_relation(device: *mut c_void) -> usize {
+    // SAFETY: the PDO itself, live while it gets IRPs.
+    unsafe { kcall::obf_reference_object(device) };
+    let mut bytes = Vec::from(1u32.to_le_bytes());
+    bytes.extend_from_slice(&[0; 4]);
+    bytes.extend_from_slice(&device.addr().to_le_bytes());
+    answer(&bytes)
+}
+
+/// The answer to `IRP_MN_QUERY_BUS_INFORMATION` (a pool block), if `pdo` is live.
+fn bus_information(pdo: usize) -> Option<usize> {
+    let bus = with_pdo(pdo, |p| p.function.bdf.bus)?;
+    let info = PNP_BUS_INFORMATION {
+        BusTypeGuid: GUID_BUS_TYPE_PCI,
+        LegacyBusType: PCIBus,
+        BusNumber: u32::from(bus),
+    };
+    // SAFETY: a plain `repr(C)` value viewed as its bytes.
+    let bytes = unsafe {
+        core::slice::from_raw_parts(
+            (&raw const info).cast::<u8>(),
+            size_of::<PNP_BUS_INFORMATION>(),
+        )
+    };
+    Some(answer(bytes))
+}
+
 /// `IRP_MJ_PNP` of a PCI PDO.
 #[expect(
     non_upper_case_globals,
     reason = "the text types keep their WDK spellings"
 )]
 extern "win64" fn dispatch_pnp(device: *mut c_void, irp_p: *mut c_void) -> NtStatus {
+    if buses::is_fdo(device.addr()) {
+        return buses::fdo_pnp(device, irp_p);
+    }
     let pdo = device.addr();
     let Some(l) = irp::current_location(irp_p.addr()) else {
         crate::harness::fatal(format_args!("PCI: an IRP without a current location"));
@@ -653,9 +727,16 @@ extern "win64" fn dispatch_pnp(device: *mut c_void, irp_p: *mut c_void) -> NtSta
         | IRP_MN_QUERY_REMOVE_DEVICE
         | IRP_MN_CANCEL_REMOVE_DEVICE
         | IRP_MN_SURPRISE_REMOVAL
-        | IRP_MN_REMOVE_DEVICE
         | IRP_MN_DEVICE_USAGE_NOTIFICATION
         | IRP_MN_FILTER_RESOURCE_REQUIREMENTS => Some(STATUS_SUCCESS),
+        IRP_MN_REMOVE_DEVICE => {
+            if with_pdo(pdo, |p| p.missing) == Some(true) {
+                let status = finish(irp_p, Some(STATUS_SUCCESS));
+                let _ = delete(pdo);
+                return status;
+            }
+            Some(STATUS_SUCCESS)
+        }
         IRP_MN_QUERY_CAPABILITIES => {
             let caps: usize = l
                 .get(parameters + offset_of!(IO_STACK_LOCATION_DEVICE_CAPABILITIES, Capabilities))
@@ -698,20 +779,8 @@ extern "win64" fn dispatch_pnp(device: *mut c_void, irp_p: *mut c_void) -> NtSta
                 STATUS_SUCCESS
             })
         }
-        IRP_MN_QUERY_BUS_INFORMATION => with_pdo(pdo, |p| p.function.bdf.bus).map(|bus| {
-            let info = PNP_BUS_INFORMATION {
-                BusTypeGuid: GUID_BUS_TYPE_PCI,
-                LegacyBusType: PCIBus,
-                BusNumber: u32::from(bus),
-            };
-            // SAFETY: a plain `repr(C)` value viewed as its bytes.
-            let bytes = unsafe {
-                core::slice::from_raw_parts(
-                    (&raw const info).cast::<u8>(),
-                    size_of::<PNP_BUS_INFORMATION>(),
-                )
-            };
-            set_information(answer(bytes));
+        IRP_MN_QUERY_BUS_INFORMATION => bus_information(pdo).map(|p| {
+            set_information(p);
             STATUS_SUCCESS
         }),
         IRP_MN_QUERY_INTERFACE => query_interface(pdo, l),
@@ -720,12 +789,7 @@ extern "win64" fn dispatch_pnp(device: *mut c_void, irp_p: *mut c_void) -> NtSta
                 .get(parameters + offset_of!(IO_STACK_LOCATION_QUERY_DEVICE_RELATIONS, Type))
                 .unwrap_or(-1);
             (kind == TargetDeviceRelation).then(|| {
-                // SAFETY: the PDO itself, referenced for the caller as the list requires.
-                unsafe { kcall::obf_reference_object(device) };
-                let mut bytes = Vec::from(1u32.to_le_bytes());
-                bytes.extend_from_slice(&[0; 4]);
-                bytes.extend_from_slice(&pdo.to_le_bytes());
-                set_information(answer(&bytes));
+                set_information(target_relation(device));
                 STATUS_SUCCESS
             })
         }
@@ -742,6 +806,15 @@ extern "win64" fn dispatch_pnp(device: *mut c_void, irp_p: *mut c_void) -> NtSta
 
 /// `IRP_MJ_POWER` of a PCI PDO.
 extern "win64" fn dispatch_power(device: *mut c_void, irp_p: *mut c_void) -> NtStatus {
+    if buses::is_fdo(device.addr()) {
+        return buses::fdo_power(device, irp_p);
+    }
+    pdo_power(device, irp_p)
+}
+
+/// A bus driver's PDO's power IRP, as the stand-in's bus drivers answer it (see the module
+/// docs): the final status.
+pub fn pdo_power(device: *mut c_void, irp_p: *mut c_void) -> NtStatus {
     let Some(l) = irp::current_location(irp_p.addr()) else {
         crate::harness::fatal(format_args!("PCI: an IRP without a current location"));
     };
@@ -771,6 +844,9 @@ extern "win64" fn dispatch_power(device: *mut c_void, irp_p: *mut c_void) -> NtS
 }
 
 /// Any other major function: completed as it came.
-extern "win64" fn dispatch_unchanged(_device: *mut c_void, irp_p: *mut c_void) -> NtStatus {
+extern "win64" fn dispatch_unchanged(device: *mut c_void, irp_p: *mut c_void) -> NtStatus {
+    if buses::is_fdo(device.addr()) {
+        return buses::fdo_other(device, irp_p);
+    }
     finish(irp_p, None)
 }

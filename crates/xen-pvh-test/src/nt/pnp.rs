@@ -146,9 +146,12 @@ pub struct Node {
 }
 
 static NODES: spin::Mutex<BTreeMap<usize, Node>> = spin::Mutex::new(BTreeMap::new());
-/// Function drivers for enumerated PDOs: a hardware or compatible ID and the driver object
-/// installed for it (what an INF's models section and the driver store do on Windows).
-static BINDINGS: spin::Mutex<Vec<(String, usize)>> = spin::Mutex::new(Vec::new());
+/// Function drivers for enumerated PDOs: a hardware or compatible ID, the driver object
+/// installed for it and the setup class its INF names (what an INF's models section and the
+/// driver store do on Windows).
+static BINDINGS: spin::Mutex<Vec<(String, usize, &'static str)>> = spin::Mutex::new(Vec::new());
+/// Class upper filters: a setup class and a driver object (the class key's `UpperFilters`).
+static CLASS_FILTERS: spin::Mutex<Vec<(&'static str, usize)>> = spin::Mutex::new(Vec::new());
 static INVALID_RELATIONS: spin::Mutex<Vec<usize>> = spin::Mutex::new(Vec::new());
 static INVALID_STATE: spin::Mutex<Vec<usize>> = spin::Mutex::new(Vec::new());
 /// PnP IRPs sent.
@@ -157,6 +160,11 @@ static SENT: spin::Mutex<BTreeMap<u8, u32>> = spin::Mutex::new(BTreeMap::new());
 /// A copy of the node of `pdo`.
 pub fn node(pdo: usize) -> Option<Node> {
     NODES.lock().get(&pdo).cloned()
+}
+
+/// Copies of every node, in PDO address order.
+pub fn nodes() -> Vec<Node> {
+    NODES.lock().values().cloned().collect()
 }
 
 /// PnP IRPs sent so far, by minor function.
@@ -781,11 +789,18 @@ pub fn enumerate(pdo: usize) {
     for child in new {
         let identity = identify(child);
         let driver = bound_driver(&identity);
+        // A PCI function's PDO: the resources firmware assigned it (the stand-in has no
+        // arbiter; see `pci_bus`).
+        let resources = crate::nt::pci_bus::resource_lists(child);
         if let Some(n) = NODES.lock().get_mut(&child) {
             n.identity = identity;
+            if let Some((raw, translated)) = resources {
+                n.line = line_of(&translated);
+                n.resources = (raw, translated);
+            }
         }
-        if let Some(driver) = driver {
-            let status = add_device(driver, child);
+        if let Some((driver, class)) = driver {
+            let status = add_stack(child, driver, class);
             if status < 0 {
                 // Windows leaves such a device not started (problem code 31).
                 kprintln!(
@@ -862,19 +877,45 @@ pub fn remove(pdo: usize) -> Result<Removal, (usize, NtStatus)> {
 
 /// Installs driver object `driver` as the function driver of every PDO enumerated from now
 /// on whose hardware or compatible IDs include `id` (compared case-insensitively, as Windows
-/// compares device IDs).
+/// compares device IDs); its INF puts such devices in no class with filters.
 pub fn bind(id: &str, driver: usize) {
-    BINDINGS.lock().push((String::from(id), driver));
+    bind_in_class(id, driver, "");
 }
 
-/// Forgets every binding to `driver` (before it is unloaded).
+/// [`bind`], the device's setup class being `class` (`System`, `HDC`, ...): the class's upper
+/// filters ([`add_class_filter`]) are added above the function driver.
+pub fn bind_in_class(id: &str, driver: usize, class: &'static str) {
+    BINDINGS.lock().push((String::from(id), driver, class));
+}
+
+/// Makes driver object `driver` an upper filter of setup class `class`: Windows calls its
+/// `AddDevice` for every device of the class, after the function driver's.
+pub fn add_class_filter(class: &'static str, driver: usize) {
+    CLASS_FILTERS.lock().push((class, driver));
+}
+
+/// Forgets every binding to `driver` and its class filters (before it is unloaded).
 pub fn unbind(driver: usize) {
-    BINDINGS.lock().retain(|&(_, d)| d != driver);
+    BINDINGS.lock().retain(|&(_, d, _)| d != driver);
+    CLASS_FILTERS.lock().retain(|&(_, d)| d != driver);
 }
 
-/// The driver installed for a PDO with identity `identity`, if any: hardware IDs first, then
-/// compatible IDs, each in the order the PDO listed them (Windows' ranking).
-fn bound_driver(identity: &Identity) -> Option<usize> {
+/// The upper filters of setup class `class`, in the order they were added.
+fn class_filters(class: &str) -> Vec<usize> {
+    if class.is_empty() {
+        return Vec::new();
+    }
+    CLASS_FILTERS
+        .lock()
+        .iter()
+        .filter(|(c, _)| c.eq_ignore_ascii_case(class))
+        .map(|&(_, d)| d)
+        .collect()
+}
+
+/// The driver installed for a PDO with identity `identity`, and its class, if any: hardware
+/// IDs first, then compatible IDs, each in the order the PDO listed them (Windows' ranking).
+fn bound_driver(identity: &Identity) -> Option<(usize, &'static str)> {
     let bindings = BINDINGS.lock();
     identity
         .hardware_ids
@@ -883,9 +924,25 @@ fn bound_driver(identity: &Identity) -> Option<usize> {
         .find_map(|id| {
             bindings
                 .iter()
-                .find(|(bound, _)| bound.eq_ignore_ascii_case(id))
-                .map(|&(_, d)| d)
+                .find(|(bound, _, _)| bound.eq_ignore_ascii_case(id))
+                .map(|&(_, d, class)| (d, class))
         })
+}
+
+/// Adds the drivers of the stack of `pdo` as Windows does: the function driver's `AddDevice`,
+/// then each upper filter's of its class. The first failure's status.
+pub fn add_stack(pdo: usize, function: usize, class: &str) -> NtStatus {
+    let status = add_device(function, pdo);
+    if status < 0 {
+        return status;
+    }
+    for filter in class_filters(class) {
+        let status = add_device(filter, pdo);
+        if status < 0 {
+            return status;
+        }
+    }
+    ntddk::STATUS_SUCCESS
 }
 
 /// Runs the manager's loop until nothing is pending (see the module docs); how many rounds ran.

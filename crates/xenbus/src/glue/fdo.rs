@@ -11,14 +11,13 @@
 //! Not yet done here (each is logged or documented where it matters):
 //! - system power IRPs are passed down without the device power IRP upstream requests around
 //!   them (so no S4 re-unplug); device power IRPs are handled (D0 and D3);
-//! - xenfilt's EMULATED interface is not asked at `AddDevice`: the registry alone chooses the
-//!   active FDO (`active::EmulatedAnswer::Unavailable`);
 //! - a PDO's `BUS_INTERFACE_STANDARD` is the platform device's own, referenced again (its DMA
 //!   adapter is not intercepted as upstream's `dma.c` does).
 
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::ffi::c_char;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use ntddk::{
@@ -36,7 +35,7 @@ use super::device::{self, DevicePtr, DriverPtr, Owner};
 use super::pdo::PdoDevice;
 use crate::interface::GUID_BUS_INTERFACE_STANDARD;
 use crate::pdo_identity::Bus;
-use crate::pnp::active::{self, EmulatedAnswer, Record};
+use crate::pnp::active::{self, Activation, EmulatedAnswer, Record};
 use crate::pnp::core::BusGlue;
 use crate::pnp::fdo::{Effect, Fdo};
 use crate::pnp::pdo::{PdoId, PdoSettings};
@@ -355,7 +354,80 @@ fn identify(platform: WindowsPlatform, lower: Lower) -> Result<(LowerBus, Bus), 
     Ok((bus_interface, bus))
 }
 
-/// Upstream's `FdoSetActive` (without xenfilt's say, see the module docs).
+/// What xenfilt's `XENFILT_EMULATED` (version 3, queried down our stack, where xenfilt's
+/// filter on the platform device answers) says of `device_id`: acquired, asked, released, as
+/// upstream's `FdoSetActive` does. `Unavailable` without xenfilt (nobody answers the query) or
+/// when its `Acquire` fails.
+fn ask_emulated(platform: WindowsPlatform, lower: Lower, device_id: &[c_char]) -> EmulatedAnswer {
+    use xenbus_interface::emulated as em;
+    type Table = em::XenfiltEmulatedInterfaceV3;
+    /// Words enough for the table (its header and four methods).
+    const WORDS: usize = size_of::<Table>().div_ceil(8);
+    let guid = nt_guid(&em::GUID_XENFILT_EMULATED_INTERFACE);
+    // The table as xenfilt fills it: plain words until every method slot is seen non-NULL.
+    let mut words = [0usize; WORDS];
+    let query = IO_STACK_LOCATION_QUERY_INTERFACE {
+        InterfaceType: &raw const guid,
+        Size: u16::try_from(size_of::<Table>()).unwrap_or(u16::MAX),
+        Version: 3,
+        Interface: words.as_mut_ptr().cast::<INTERFACE>(),
+        InterfaceSpecificData: core::ptr::null_mut(),
+    };
+    let fill = |location: &mut ntddk::IO_STACK_LOCATION| {
+        location.Parameters.QueryInterface = query;
+    };
+    // SAFETY: our lower device; `guid` and `words` outlive the synchronous request.
+    let (status, _) =
+        unsafe { lower::send_pnp(lower.as_ptr(), false, IRP_MN_QUERY_INTERFACE, fill) };
+    let filled = Table::SLOTS
+        .iter()
+        .all(|&(_, offset)| words.get(offset / 8).is_some_and(|&w| w != 0));
+    if status < 0 || !filled {
+        return EmulatedAnswer::Unavailable;
+    }
+    // SAFETY: `words` holds a whole table whose method slots are all non-NULL (checked), so
+    // it is a valid `Table`; read unaligned.
+    let table = unsafe { words.as_ptr().cast::<Table>().read_unaligned() };
+    if table.interface.version != 3 || table.interface.context.is_null() {
+        return EmulatedAnswer::Unavailable;
+    }
+    let interface = words
+        .as_mut_ptr()
+        .cast::<xenbus_interface::InterfaceHeader>();
+    // SAFETY: the table xenfilt filled, passed as its methods expect; PASSIVE_LEVEL.
+    let acquired = unsafe { (table.emulated_acquire)(interface) };
+    if acquired < 0 {
+        plog!(
+            platform,
+            Warning,
+            "xenbus|AddDevice: EMULATED Acquire failed ({:08x})",
+            acquired.cast_unsigned()
+        );
+        return EmulatedAnswer::Unavailable;
+    }
+    let mut forced = em::XENBUS_EMULATED_ACTIVATE_NEUTRAL;
+    // SAFETY: the acquired table, a NUL-terminated ID, no instance, a writable status.
+    let present = unsafe {
+        (table.emulated_is_device_present)(
+            interface,
+            device_id.as_ptr().cast_mut(),
+            core::ptr::null_mut(),
+            &raw mut forced,
+        )
+    };
+    // SAFETY: the table acquired above, released once.
+    unsafe { (table.emulated_release)(interface) };
+    if present == 0 {
+        return EmulatedAnswer::NotPresent;
+    }
+    EmulatedAnswer::Present(match forced {
+        em::XENBUS_EMULATED_FORCE_ACTIVATED => Activation::ForceActivated,
+        em::XENBUS_EMULATED_FORCE_DEACTIVATED => Activation::ForceDeactivated,
+        _ => Activation::Neutral,
+    })
+}
+
+/// Upstream's `FdoSetActive`: xenfilt's say first ([`ask_emulated`]), then the registry.
 fn choose_active(platform: WindowsPlatform, lower: Lower) -> bool {
     let Some(device_id) = query_id(lower, BusQueryDeviceID) else {
         plog!(platform, Error, "xenbus|AddDevice: no device ID: inactive");
@@ -364,7 +436,43 @@ fn choose_active(platform: WindowsPlatform, lower: Lower) -> bool {
     let instance = query_id(lower, BusQueryInstanceID).unwrap_or_default();
     let location = query_text(lower, DeviceTextLocationInformation).unwrap_or_default();
     let recorded = recorded_active();
-    let choice = active::choose(&device_id, EmulatedAnswer::Unavailable, recorded.as_deref());
+    let emulated = ask_emulated(platform, lower, &compose::c_string(&device_id));
+    plog!(
+        platform,
+        Info,
+        "xenbus|AddDevice: EMULATED: {}",
+        match emulated {
+            EmulatedAnswer::Unavailable => "unavailable",
+            EmulatedAnswer::NotPresent => "not present",
+            EmulatedAnswer::Present(Activation::Neutral) => "present, neutral",
+            EmulatedAnswer::Present(Activation::ForceActivated) => "present, force activated",
+            EmulatedAnswer::Present(Activation::ForceDeactivated) => "present, force deactivated",
+        }
+    );
+    if emulated == EmulatedAnswer::NotPresent {
+        // Upstream bug-checks here: xenfilt filters this very stack, so it must know it.
+        plog!(
+            platform,
+            Error,
+            "xenbus|AddDevice: xenfilt does not know {device_id}: the registry decides"
+        );
+    }
+    let choice = active::choose(&device_id, emulated, recorded.as_deref());
+    if let EmulatedAnswer::Present(
+        forced @ (Activation::ForceActivated | Activation::ForceDeactivated),
+    ) = emulated
+    {
+        plog!(
+            platform,
+            Info,
+            "xenbus|AddDevice: {device_id} force {}activated",
+            if forced == Activation::ForceActivated {
+                ""
+            } else {
+                "de"
+            }
+        );
+    }
     let (d, i, l) = (
         compose::c_string(&device_id),
         compose::c_string(&instance),

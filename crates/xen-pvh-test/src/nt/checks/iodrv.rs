@@ -677,18 +677,13 @@ fn child_pnp(child: usize, n: u32, irp_p: *mut c_void, minor: u8, l: DriverObjec
             let kind: i32 = l
                 .get(parameters + offset_of!(IO_STACK_LOCATION_QUERY_DEVICE_RELATIONS, Type))
                 .unwrap_or(-1);
-            if kind == TargetDeviceRelation {
-                // SAFETY: this child PDO, referenced for the caller.
-                unsafe {
-                    kcall::obf_reference_object(core::ptr::with_exposed_provenance_mut(child))
-                };
-                let mut bytes = Vec::from(1u32.to_le_bytes());
-                bytes.extend_from_slice(&[0; 4]);
-                bytes.extend_from_slice(&child.to_le_bytes());
-                answer(&bytes)
-            } else {
-                None
-            }
+            (kind == TargetDeviceRelation).then(|| {
+                let list = crate::nt::pci_bus::target_relation(
+                    core::ptr::with_exposed_provenance_mut(child),
+                );
+                irp::set_information(irp_p.addr(), list);
+                STATUS_SUCCESS
+            })
         }
         _ => None,
     };

@@ -12,30 +12,35 @@
 //! `PoRequestPowerIrp`, the line interrupt delivered at the poll point from a real Xen event,
 //! a reference that keeps a deleted device alive; then the teardown and the audit: every device
 //! object deleted and freed, every IRP and work item freed, every interrupt disconnected.
+//!
+//! Remove locks (`nt.remove_lock.*`, [`remove_locks`]) are checked from the kernel-object checks
+//! instead, while `ktest.sys` is loaded: the removal that must wait needs a system thread, whose
+//! start routine must lie in a loaded image's code.
 
 use super::iodrv::{self, COMPLETIONS, ISR_CALLS, ISR_CLAIMED, ISR_IRQL, WORK_RAN};
+use super::ktest::{Ktest, MS, kernel};
 use super::{drv, eq};
 use crate::harness::check;
 use crate::nt::kcall::{self, code_address};
 use crate::nt::pnp::{self, State};
-use crate::nt::routines::{self, DriverObject, interrupt, io, irp, po, work};
-use crate::nt::{pci_bus, verifier};
+use crate::nt::routines::{self, DriverObject, interrupt, io, irp, po, remove_lock, work};
+use crate::nt::{pci_bus, sched, verifier};
 use crate::suite::{hv, shm};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::mem::offset_of;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use ntddk::{
     BUS_INTERFACE_STANDARD, BusQueryDeviceID, BusRelations, CONNECT_FULLY_SPECIFIED,
-    DEVICE_CAPABILITIES, DEVICE_OBJECT, DO_BUS_ENUMERATED_DEVICE, DO_DEVICE_INITIALIZING,
-    DRIVER_OBJECT, IO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS,
+    DEVICE_CAPABILITIES, DEVICE_OBJECT, DISPATCHER_HEADER, DO_BUS_ENUMERATED_DEVICE,
+    DO_DEVICE_INITIALIZING, DRIVER_OBJECT, IO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS,
     IO_CONNECT_INTERRUPT_PARAMETERS, IO_DISCONNECT_INTERRUPT_CONTEXT,
-    IO_DISCONNECT_INTERRUPT_PARAMETERS, IO_STACK_LOCATION, IO_STACK_LOCATION_QUERY_ID,
-    IO_STACK_LOCATION_QUERY_INTERFACE, IRP_MJ_PNP, IRP_MN_QUERY_ID, IRP_MN_QUERY_INTERFACE,
-    IRP_MN_QUERY_PNP_DEVICE_STATE, IRP_MN_SET_POWER, IRP_MN_SURPRISE_REMOVAL, PowerDeviceD0,
-    PowerDeviceD3, STATUS_MORE_PROCESSING_REQUIRED, STATUS_NOT_SUPPORTED, STATUS_PENDING,
-    STATUS_SUCCESS,
+    IO_DISCONNECT_INTERRUPT_PARAMETERS, IO_REMOVE_LOCK_COMMON_BLOCK, IO_STACK_LOCATION,
+    IO_STACK_LOCATION_QUERY_ID, IO_STACK_LOCATION_QUERY_INTERFACE, IRP_MJ_PNP, IRP_MN_QUERY_ID,
+    IRP_MN_QUERY_INTERFACE, IRP_MN_QUERY_PNP_DEVICE_STATE, IRP_MN_SET_POWER,
+    IRP_MN_SURPRISE_REMOVAL, PowerDeviceD0, PowerDeviceD3, STATUS_MORE_PROCESSING_REQUIRED,
+    STATUS_NOT_SUPPORTED, STATUS_PENDING, STATUS_SUCCESS,
 };
 use ntstatus::NtStatus;
 use xen_headers::xen::DOMID_SELF;
@@ -931,6 +936,318 @@ fn audit(pdo: usize) {
             irps.len(),
             items.len(),
             interrupts.len()
+        ),
+    );
+}
+
+/// The remove-lock checks' pool block's tag (`XtkR`).
+const REMOVE_LOCK_TAG: u32 = u32::from_le_bytes(*b"XtkR");
+/// `NonPagedPoolNx`.
+const NON_PAGED_POOL_NX: u32 = 512;
+/// Where the two locks lie in their block: a free build's (`RemlockSize` 32) and a checked
+/// build's (120).
+const FREE_LOCK_AT: usize = 0;
+const DEBUG_LOCK_AT: usize = 64;
+const LOCK_BLOCK_BYTES: usize = DEBUG_LOCK_AT + remove_lock::DEBUG_SIZE as usize;
+/// How long the holder thread keeps its acquisition (20 ms), and how long the boot thread
+/// waits for it to exit at most (5 s).
+const HOLD: i64 = -20 * MS;
+const PATIENCE: i64 = -5_000 * MS;
+/// The holder thread's tags: its acquisition, and the one it tries once the removal waits.
+const HOLDER_TAG: usize = 0x5854_4b48;
+const LATE_TAG: usize = 0x5854_4b4c;
+
+/// What [`remove_lock_holder`] saw: its acquisition's status, the status of the one it tried
+/// while the removal waited, and whether it released.
+static HOLDER_ACQUIRED: AtomicI32 = AtomicI32::new(-1);
+static HOLDER_LATE: AtomicI32 = AtomicI32::new(-1);
+static HOLDER_RELEASED: AtomicBool = AtomicBool::new(false);
+
+/// `IoInitializeRemoveLockEx(lock, tag, 0, 0, size)`.
+fn initialize_lock(lock: usize, size: u32) {
+    // SAFETY: `size` bytes of the checks' live non-paged pool block, not in use.
+    unsafe {
+        kcall::io_initialize_remove_lock_ex(
+            core::ptr::with_exposed_provenance_mut(lock),
+            REMOVE_LOCK_TAG,
+            0,
+            0,
+            size,
+        );
+    }
+}
+
+/// `IoAcquireRemoveLockEx(lock, tag, __FILE__, __LINE__, size)`.
+fn acquire(lock: usize, tag: usize, size: u32) -> NtStatus {
+    // SAFETY: a lock the checks initialised in their live pool block; the tag is a value; the
+    // file name is NUL-terminated.
+    unsafe {
+        kcall::io_acquire_remove_lock_ex(
+            core::ptr::with_exposed_provenance_mut(lock),
+            core::ptr::with_exposed_provenance_mut(tag),
+            c"iomgr.rs".as_ptr(),
+            line!(),
+            size,
+        )
+    }
+}
+
+/// `IoReleaseRemoveLockEx(lock, tag, size)`.
+fn release(lock: usize, tag: usize, size: u32) {
+    // SAFETY: as `acquire`; `tag` holds an acquisition.
+    unsafe {
+        kcall::io_release_remove_lock_ex(
+            core::ptr::with_exposed_provenance_mut(lock),
+            core::ptr::with_exposed_provenance_mut(tag),
+            size,
+        );
+    }
+}
+
+/// `IoReleaseRemoveLockAndWaitEx(lock, tag, size)`.
+fn release_and_wait(lock: usize, tag: usize, size: u32) {
+    // SAFETY: as `release`, once per lock, at PASSIVE_LEVEL.
+    unsafe {
+        kcall::io_release_remove_lock_and_wait_ex(
+            core::ptr::with_exposed_provenance_mut(lock),
+            core::ptr::with_exposed_provenance_mut(tag),
+            size,
+        );
+    }
+}
+
+/// The lock's common block as the driver sees it: `Removed`, `IoCount`, `RemoveEvent`'s `Type`
+/// and `SignalState`.
+fn lock_memory(lock: usize) -> (u8, i32, u8, i32) {
+    // SAFETY: a lock in the checks' live pool block, at least the common block.
+    let o = unsafe { DriverObject::new(lock, size_of::<IO_REMOVE_LOCK_COMMON_BLOCK>()) };
+    let event = offset_of!(IO_REMOVE_LOCK_COMMON_BLOCK, RemoveEvent);
+    (
+        o.get(offset_of!(IO_REMOVE_LOCK_COMMON_BLOCK, Removed))
+            .unwrap_or(0xff),
+        o.get(offset_of!(IO_REMOVE_LOCK_COMMON_BLOCK, IoCount))
+            .unwrap_or(-1),
+        o.get(event).unwrap_or(0xff),
+        o.get(event + offset_of!(DISPATCHER_HEADER, SignalState))
+            .unwrap_or(-1),
+    )
+}
+
+/// How many acquisitions the kernel records on `lock`.
+fn holds(lock: usize) -> usize {
+    remove_lock::state(lock).map_or(usize::MAX, |(held, _)| held.len())
+}
+
+/// `RemoveLockHolder` (a thread of ktest.sys): acquires the remove lock its context names, holds
+/// it 20 ms, tries a second acquisition (the removal waits by then), releases.
+extern "win64" fn remove_lock_holder(context: *mut c_void) {
+    let lock = context.addr();
+    let status = acquire(lock, HOLDER_TAG, remove_lock::FREE_SIZE);
+    HOLDER_ACQUIRED.store(status, Ordering::SeqCst);
+    if status != STATUS_SUCCESS {
+        return;
+    }
+    let _ = kernel().sleep(HOLD);
+    let late = acquire(lock, LATE_TAG, remove_lock::FREE_SIZE);
+    HOLDER_LATE.store(late, Ordering::SeqCst);
+    if late == STATUS_SUCCESS {
+        release(lock, LATE_TAG, remove_lock::FREE_SIZE);
+    }
+    release(lock, HOLDER_TAG, remove_lock::FREE_SIZE);
+    HOLDER_RELEASED.store(true, Ordering::SeqCst);
+}
+
+/// The callbacks `ktest.sys` exports for the remove-lock checks.
+pub fn callbacks() -> [(&'static str, usize); 1] {
+    [("RemoveLockHolder", code_address!(remove_lock_holder))]
+}
+
+/// Waits for the thread behind `handle` to exit as a driver does; true when every step worked.
+fn join(handle: usize) -> bool {
+    let k = kernel();
+    let (status, object) = k.object_of(handle, 0);
+    let closed = k.close_handle(handle);
+    let waited = k.wait(object, Some(PATIENCE));
+    let released = k.release(object);
+    status == 0 && closed == 0 && waited == 0 && released == 0
+}
+
+/// Remove locks (`nt.remove_lock.*`), as a driver uses them on its device extension: both
+/// `RemlockSize` variants initialised, acquisitions and releases counted (at `DISPATCH_LEVEL`
+/// too), the removal without and with another holder — a system thread of `ktest.sys` (whose
+/// code a thread's start routine must be in, hence these run while it is loaded) that keeps its
+/// acquisition 20 ms, during which `IoReleaseRemoveLockAndWaitEx` must block — and
+/// `STATUS_DELETE_PENDING` after it.
+pub fn remove_locks(kt: &Ktest) {
+    use remove_lock::{DEBUG_SIZE, FREE_SIZE};
+    // SAFETY: a valid request: non-paged, tagged.
+    let block = unsafe {
+        kcall::ex_allocate_pool_with_tag(NON_PAGED_POOL_NX, LOCK_BLOCK_BYTES, REMOVE_LOCK_TAG)
+    };
+    if block.is_null() {
+        check(
+            "nt.remove_lock.initialize",
+            false,
+            format_args!("no pool for the locks"),
+        );
+        return;
+    }
+    let free = block.addr() + FREE_LOCK_AT;
+    let debug = block.addr() + DEBUG_LOCK_AT;
+    initialize_lock(free, FREE_SIZE);
+    initialize_lock(debug, DEBUG_SIZE);
+    let fresh = [free, debug].map(|l| (lock_memory(l), remove_lock::state(l)));
+    check(
+        "nt.remove_lock.initialize",
+        fresh.iter().all(|(m, s)| {
+            *m == (0, 1, sched::EVENT_SYNCHRONIZATION_OBJECT, 0)
+                && s.as_ref()
+                    .is_some_and(|(held, removed)| held.is_empty() && !removed)
+        }),
+        format_args!(
+            "(Removed, IoCount, RemoveEvent's Type and SignalState) and the kernel's record, \
+             RemlockSize {FREE_SIZE} and {DEBUG_SIZE}: {fresh:x?}"
+        ),
+    );
+    counts(free);
+    removal_alone(debug);
+    release_and_wait_blocks(kt, free);
+    // SAFETY: the checks' block, freed once, nothing in use in it any more.
+    unsafe { kcall::ex_free_pool(block) };
+    let left = remove_lock::all_outstanding();
+    check(
+        "nt.remove_lock.nothing_left",
+        left.is_empty(),
+        format_args!("{} acquisitions held: {left:x?}", left.len()),
+    );
+}
+
+/// Acquisitions and releases on `lock` (initialised, `RemlockSize` 32, nothing held), the same
+/// tag twice and at `DISPATCH_LEVEL` included: `IoCount` and the kernel's record after each.
+fn counts(free: usize) {
+    use remove_lock::FREE_SIZE;
+    let [t1, t2, t3] = [0x11usize, 0x22, 0x33];
+    let statuses = [
+        acquire(free, t1, FREE_SIZE),
+        acquire(free, t2, FREE_SIZE),
+        acquire(free, t2, FREE_SIZE),
+    ];
+    let mut counts = alloc::vec![(lock_memory(free).1, holds(free))];
+    release(free, t2, FREE_SIZE);
+    counts.push((lock_memory(free).1, holds(free)));
+    release(free, t1, FREE_SIZE);
+    counts.push((lock_memory(free).1, holds(free)));
+    verifier::set_irql(verifier::DISPATCH_LEVEL);
+    let at_dispatch = acquire(free, t3, FREE_SIZE);
+    let dispatch_count = lock_memory(free).1;
+    release(free, t3, FREE_SIZE);
+    verifier::set_irql(verifier::PASSIVE_LEVEL);
+    release(free, t2, FREE_SIZE);
+    counts.push((lock_memory(free).1, holds(free)));
+    check(
+        "nt.remove_lock.acquire_release_counts",
+        statuses == [STATUS_SUCCESS; 3] && counts == [(4, 3), (3, 2), (2, 1), (1, 0)],
+        format_args!(
+            "acquisitions {statuses:x?} (the same Tag twice included); (IoCount, acquisitions \
+             held) after them and each release: {counts:?}"
+        ),
+    );
+    check(
+        "nt.remove_lock.at_dispatch_level",
+        at_dispatch == STATUS_SUCCESS && dispatch_count == 3 && lock_memory(free).1 == 1,
+        format_args!(
+            "acquired at DISPATCH_LEVEL: {:#x}, IoCount {dispatch_count}, released there",
+            at_dispatch.cast_unsigned()
+        ),
+    );
+}
+
+/// The removal of `debug` (initialised, `RemlockSize` 120, nothing held) with nothing else
+/// held: no wait; then `STATUS_DELETE_PENDING` for every acquisition.
+fn removal_alone(debug: usize) {
+    use remove_lock::{DEBUG_SIZE, STATUS_DELETE_PENDING};
+    let [t1, t2, t3] = [0x11usize, 0x22, 0x33];
+    let own = acquire(debug, t1, DEBUG_SIZE);
+    let before = lock_memory(debug).1;
+    let blocked = sched::stats().blocked;
+    release_and_wait(debug, t1, DEBUG_SIZE);
+    let blocked = sched::stats().blocked.saturating_sub(blocked);
+    let after = lock_memory(debug);
+    check(
+        "nt.remove_lock.release_and_wait_alone",
+        own == STATUS_SUCCESS && before == 2 && blocked == 0 && after.0 == 1 && after.1 == 0,
+        format_args!(
+            "RemlockSize {DEBUG_SIZE}: acquired {:#x}, IoCount {before}; after \
+             IoReleaseRemoveLockAndWaitEx (blocked {blocked} times) Removed {}, IoCount {}",
+            own.cast_unsigned(),
+            after.0,
+            after.1
+        ),
+    );
+    let late = acquire(debug, t2, DEBUG_SIZE);
+    verifier::set_irql(verifier::DISPATCH_LEVEL);
+    let late_dispatch = acquire(debug, t3, DEBUG_SIZE);
+    verifier::set_irql(verifier::PASSIVE_LEVEL);
+    let state = remove_lock::state(debug);
+    check(
+        "nt.remove_lock.delete_pending_after_release_and_wait",
+        late == STATUS_DELETE_PENDING
+            && late_dispatch == STATUS_DELETE_PENDING
+            && lock_memory(debug).1 == 0
+            && state
+                .as_ref()
+                .is_some_and(|(held, removed)| held.is_empty() && *removed),
+        format_args!(
+            "{:#x} and, at DISPATCH_LEVEL, {:#x}; IoCount {}, nothing held: {state:x?}",
+            late.cast_unsigned(),
+            late_dispatch.cast_unsigned(),
+            lock_memory(debug).1
+        ),
+    );
+}
+
+/// `IoReleaseRemoveLockAndWaitEx` on `lock` (initialised, `RemlockSize` 32, nothing held)
+/// while a system thread holds it: blocks until the thread released.
+fn release_and_wait_blocks(kt: &Ktest, lock: usize) {
+    use remove_lock::{FREE_SIZE, STATUS_DELETE_PENDING};
+    let k = kernel();
+    let own = acquire(lock, 0x44, FREE_SIZE);
+    let (status, handle, _) = k.spawn(kt.routine("RemoveLockHolder"), lock);
+    // The thread runs until it waits: its acquisition is held.
+    sched::settle();
+    let holding = (
+        HOLDER_ACQUIRED.load(Ordering::SeqCst),
+        lock_memory(lock).1,
+        holds(lock),
+    );
+    let blocked = sched::stats().blocked;
+    let t0 = k.now();
+    release_and_wait(lock, 0x44, FREE_SIZE);
+    let elapsed = k.now().saturating_sub(t0);
+    let blocked = sched::stats().blocked.saturating_sub(blocked);
+    let released = HOLDER_RELEASED.load(Ordering::SeqCst);
+    let late = HOLDER_LATE.load(Ordering::SeqCst);
+    let after = lock_memory(lock);
+    let joined = status == 0 && join(handle);
+    check(
+        "nt.remove_lock.release_and_wait_blocks_until_released",
+        own == STATUS_SUCCESS
+            && holding == (STATUS_SUCCESS, 3, 2)
+            && blocked >= 1
+            && released
+            && late == STATUS_DELETE_PENDING
+            && elapsed >= 10 * MS.unsigned_abs()
+            && after == (1, 0, sched::EVENT_SYNCHRONIZATION_OBJECT, 0)
+            && joined,
+        format_args!(
+            "the thread's acquisition {:#x} (IoCount {}, {} held); IoReleaseRemoveLockAndWaitEx \
+             blocked {blocked} time(s), returned after {elapsed} x 100 ns with the thread's \
+             release done: {released}; the thread's acquisition meanwhile {:#x}; then (Removed, \
+             IoCount, Type, SignalState) {after:?}; thread joined {joined}",
+            holding.0.cast_unsigned(),
+            holding.1,
+            holding.2,
+            late.cast_unsigned()
         ),
     );
 }

@@ -31,6 +31,7 @@ mod services;
 mod threads;
 mod timers;
 pub mod xenbus;
+pub mod xenfilt;
 
 use super::routines::{self, bugcheck, debug, dpc, pool, registry};
 use super::xen_sys::Exports;
@@ -361,6 +362,7 @@ fn kernel_routines(vcpus: u32) {
         system_routine("KiBugCheckData") == (&raw const bugcheck::KI_BUG_CHECK_DATA).addr() as u64,
         format_args!("KiBugCheckData is a variable of the table"),
     );
+    init_safe_boot_mode();
     // SAFETY: the routine's entry, `ULONG (USHORT GroupNumber)`.
     let f = unsafe {
         core::mem::transmute::<usize, unsafe extern "win64" fn(u16) -> u32>(
@@ -405,6 +407,39 @@ fn kernel_routines(vcpus: u32) {
     );
 }
 
+/// The `InitSafeBootMode` variable: bound (by the table and through
+/// `MmGetSystemRoutineAddress`) to the kernel's `ULONG`, 0 (a normal boot), and what a scenario
+/// sets with `routines::set_safe_boot_mode` is what a driver's data import reads.
+fn init_safe_boot_mode() {
+    let variable = (&raw const routines::INIT_SAFE_BOOT_MODE).addr() as u64;
+    let bound = routines::lookup("InitSafeBootMode");
+    let at = bound.map_or(0, |r| r.address);
+    let read = || {
+        let p = core::ptr::with_exposed_provenance::<u32>(usize::try_from(at).unwrap_or(0));
+        // SAFETY: `at` is the kernel's `InitSafeBootMode` (checked before each read), a
+        // static `ULONG`.
+        unsafe { p.read_volatile() }
+    };
+    let right = at == variable && bound.is_some_and(|r| r.dll == "ntoskrnl.exe");
+    let (normal, set, back) = if right {
+        let normal = read();
+        routines::set_safe_boot_mode(1);
+        let set = read();
+        routines::set_safe_boot_mode(0);
+        (normal, set, read())
+    } else {
+        (u32::MAX, u32::MAX, u32::MAX)
+    };
+    check(
+        "nt.kernel.init_safe_boot_mode",
+        right && system_routine("InitSafeBootMode") == variable && (normal, set, back) == (0, 1, 0),
+        format_args!(
+            "ntoskrnl.exe!InitSafeBootMode at {at:#x} (the variable {variable:#x}): reads \
+             {normal}, {set} after set_safe_boot_mode(1), {back} after set_safe_boot_mode(0)"
+        ),
+    );
+}
+
 /// Every export family against the real hypervisor.
 pub fn exports(e: &Exports) {
     kernel_routines(routines::ke::processors());
@@ -413,18 +448,22 @@ pub fn exports(e: &Exports) {
     services::run(e);
 }
 
-/// The kernel-object checks: threads, events, waits, timers, time and physical memory, run
-/// from `ktest.sys`; then nothing of theirs may be left.
+/// The kernel-object checks: threads, events, waits, timers, time, physical memory and remove
+/// locks, run from `ktest.sys`; then nothing of theirs may be left.
 pub fn kernel_objects() {
     let callbacks: Vec<(&str, usize)> = threads::callbacks()
         .into_iter()
         .chain(timers::callbacks())
+        .chain(iomgr::callbacks())
         .collect();
     let Some(kt) = ktest::load(&callbacks) else {
         return;
     };
     threads::run(&kt);
     timers::run(&kt);
+    // The I/O manager's remove locks, here because the removal that waits needs a system
+    // thread of ktest.sys.
+    drv(|| iomgr::remove_locks(&kt));
     memory::run();
     ktest::unload(&kt);
     let live = super::sched::live();
@@ -474,7 +513,7 @@ pub fn bug_check() {
 }
 
 /// What the I/O manager would hold for image `index`: device objects, IRPs, work items,
-/// connected interrupts.
+/// connected interrupts, remove-lock acquisitions (on its locks, or by its code).
 fn io_leaks(index: usize) {
     let io = [
         (
@@ -492,6 +531,10 @@ fn io_leaks(index: usize) {
         (
             "nt.unload.no_interrupt_connected",
             routines::interrupt::connected_in(index),
+        ),
+        (
+            "nt.unload.no_remove_lock_held",
+            routines::remove_lock::outstanding(index),
         ),
     ];
     for (name, left) in io {

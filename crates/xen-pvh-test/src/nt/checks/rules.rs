@@ -11,7 +11,8 @@
 //! timeout at `DISPATCH_LEVEL`, `KeSetEvent(Wait = TRUE)` followed by something other than a
 //! wait, a pool block freed with a timer still queued in it, a thread object dereferenced once
 //! more than referenced, contiguous memory freed twice, a thread created at `DISPATCH_LEVEL`, and
-//! a wait nothing can ever end (the deadlock report).
+//! a wait nothing can ever end (the deadlock report); the I/O manager's include a remove lock
+//! released with a `Tag` that never acquired it.
 
 use super::drv;
 use crate::harness::check;
@@ -73,6 +74,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
     ),
     ("device-delete-attached", "IoDeleteDevice", "still attached"),
     ("workitem-free-queued", "IoFreeWorkItem", "still queued"),
+    (
+        "remove-lock-unacquired-tag",
+        "IoReleaseRemoveLockEx",
+        "holds no acquisition",
+    ),
 ];
 
 /// The address of the stand-in's routine `name`, as a driver's import slot would hold it.
@@ -276,6 +282,7 @@ fn scheduler_rule(name: &str, tag: u32) {
         | "irp-next-location"
         | "device-delete-attached"
         | "workitem-free-queued" => super::iodrv::break_rule(name),
+        "remove-lock-unacquired-tag" => remove_lock_unacquired_tag(tag),
         _ => {}
     }
 }
@@ -349,4 +356,19 @@ fn registry_at_dispatch() {
 
 fn open_without_kernel_handle() {
     open_service_key(0x40, PASSIVE_LEVEL);
+}
+
+/// A remove lock acquired with one tag and released with another, which never acquired it.
+fn remove_lock_unacquired_tag(tag: u32) {
+    use crate::nt::kcall;
+    use crate::nt::routines::remove_lock::FREE_SIZE;
+    let lock = allocate_bytes(tag, FREE_SIZE as usize).cast::<c_void>();
+    let [held, never] = [0x1111usize, 0x2222].map(core::ptr::with_exposed_provenance_mut);
+    // SAFETY: a free build's IO_REMOVE_LOCK's room in a live pool block, not in use.
+    unsafe { kcall::io_initialize_remove_lock_ex(lock, tag, 0, 0, FREE_SIZE) };
+    // SAFETY: the lock just initialised.
+    let _ =
+        unsafe { kcall::io_acquire_remove_lock_ex(lock, held, c"rules.rs".as_ptr(), 0, FREE_SIZE) };
+    // SAFETY: the lock, released with a tag that holds no acquisition (the kernel checks it).
+    unsafe { kcall::io_release_remove_lock_ex(lock, never, FREE_SIZE) };
 }

@@ -44,7 +44,7 @@ const CHILD_PREFIX: &str = "xenchild: ";
 
 /// The child driver once loaded: its image and driver object.
 #[derive(Clone, Copy)]
-struct Child {
+pub(super) struct Child {
     index: usize,
     driver: usize,
 }
@@ -227,7 +227,7 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
 
 /// Loads the child driver from the boot module (`DriverEntry`) and binds it to the newest
 /// hardware ID of the [`CHILD_CLASS`] PDO, as its INF would.
-fn load_child(bus: &Bus, images: &[(String, &'static [u8])]) -> Option<Child> {
+pub(super) fn load_child(bus: &Bus, images: &[(String, &'static [u8])]) -> Option<Child> {
     let Some(&(_, bytes)) = images.iter().find(|(name, _)| name == "xenchild.sys") else {
         check(
             "nt.xenbus.child.image",
@@ -281,7 +281,7 @@ fn load_child(bus: &Bus, images: &[(String, &'static [u8])]) -> Option<Child> {
 }
 
 /// The child driver's run on its PDO: attached, its checks all passed, STORE held.
-fn child_ran(c: &Child, children: &[usize]) {
+pub(super) fn child_ran(c: &Child, children: &[usize]) {
     for class in CHILD_CLASSES {
         let bound = children.iter().find(|&&p| {
             class_of(p).as_deref() == Some(class)
@@ -356,7 +356,7 @@ fn child_again(name: &str, runs_before: usize) {
 
 /// After the PDOs are gone: the child driver released STORE and deleted its FDO in
 /// `IRP_MN_REMOVE_DEVICE`; then its `DriverUnload`, and nothing of it may remain.
-fn unload_child(c: Child) {
+pub(super) fn unload_child(c: Child) {
     let lines = routines::debug::kept();
     check(
         "nt.xenbus.child.removed",
@@ -437,7 +437,7 @@ fn started_children(pdo: usize) -> Vec<usize> {
 
 /// The platform device's children once the scan reported them (waiting up to
 /// [`ENUMERATION_LIMIT`] for five).
-fn enumerated(pdo: usize) -> Vec<usize> {
+pub(super) fn enumerated(pdo: usize) -> Vec<usize> {
     let (_, waited) = wait_until(ENUMERATION_LIMIT, || started_children(pdo).len() >= 5);
     let children = pnp::node(pdo).map(|n| n.children).unwrap_or_default();
     let started = started_children(pdo).len();
@@ -961,7 +961,7 @@ fn hotplug(store: &mut Store, pdo: usize, round: &str) {
 }
 
 /// The class a PDO's device ID names (`XENBUS\VEN_XP&DEV_<CLASS>`).
-fn class_of(pdo: usize) -> Option<String> {
+pub(super) fn class_of(pdo: usize) -> Option<String> {
     let node = pnp::node(pdo)?;
     let class = node.identity.device_id.rsplit("&DEV_").next()?;
     Some(String::from(class))
@@ -1028,7 +1028,7 @@ fn identity(bus: &Bus, pdo: usize, class: &str) {
 
 /// `IRP_MN_QUERY_INTERFACE` to `pdo` for `guid` version `version` into `buffer` (`size`
 /// bytes offered): the status.
-fn query(pdo: usize, guid: &Guid, version: u16, size: u16, buffer: *mut u8) -> i32 {
+pub(super) fn query(pdo: usize, guid: &Guid, version: u16, size: u16, buffer: *mut u8) -> i32 {
     let base = offset_of!(IO_STACK_LOCATION, Parameters);
     let reply = pnp::send(pdo, IRP_MN_QUERY_INTERFACE, 0, |l| {
         l.set(
@@ -1089,7 +1089,7 @@ fn interfaces(pdo: usize, class: &str) {
 }
 
 /// The method address at byte `offset` of an interface table a PDO filled (0 outside it).
-fn method_at(table: &[u8], offset: usize) -> usize {
+pub(super) fn method_at(table: &[u8], offset: usize) -> usize {
     table
         .get(offset..offset.saturating_add(8))
         .and_then(|b| b.try_into().ok())

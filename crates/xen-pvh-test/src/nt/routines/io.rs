@@ -15,8 +15,10 @@
 //! Reference counts follow the object manager: a device is created with one reference, which
 //! `IoDeleteDevice` drops; `ObfReferenceObject`, `IoGetAttachedDeviceReference`, a queued work
 //! item and the PnP manager (for a PDO it was given in a relations list) take more. A deleted
-//! device whose references are not all gone is *delete pending*: still readable, off its
-//! driver's list; the last `ObfDereferenceObject` frees it. Freed memory is filled with `0xDF`
+//! device whose references are not all gone, or with a device still attached above it (an
+//! upper filter detaches from the function driver's FDO after passing it the removal that
+//! deleted it), is *delete pending*: still readable, off its driver's list; the last
+//! `ObfDereferenceObject` or the `IoDetachDevice` of the device above frees it. Freed memory is filled with `0xDF`
 //! and never reused, so a stale pointer reads that fill.
 //!
 //! Checked: an unknown driver or device object, a deleted or freed one used again; a device
@@ -323,7 +325,12 @@ pub fn reference_device(call: &Call, address: usize, delta: i64) -> Option<i64> 
         ));
     }
     d.references = count;
-    if count == 0 {
+    let above: usize = device_object(address)
+        .get(offset_of!(DEVICE_OBJECT, AttachedDevice))
+        .unwrap_or(0);
+    // A device still attached above keeps a deleted one until it detaches (`IoDetachDevice`
+    // frees it then), as Windows defers the deletion.
+    if count == 0 && above == 0 {
         d.freed = true;
         let bytes = d.bytes;
         drop(objects);
@@ -595,8 +602,23 @@ pub extern "win64" fn io_detach_device(target: *mut c_void) {
         format_args!("nothing is attached to TargetDevice {:#x}", target.addr()),
     );
     o.set(offset_of!(DEVICE_OBJECT, AttachedDevice), 0usize);
-    if let Some(r) = OBJECTS.lock().devices.get_mut(&above) {
-        r.lower = 0;
+    let freed = {
+        let mut objects = OBJECTS.lock();
+        if let Some(r) = objects.devices.get_mut(&above) {
+            r.lower = 0;
+        }
+        // A deleted device with no references left waited only for this detach.
+        objects
+            .devices
+            .get_mut(&target.addr())
+            .filter(|t| t.deleted.is_some() && t.references == 0 && !t.freed)
+            .map(|t| {
+                t.freed = true;
+                t.bytes
+            })
+    };
+    if let Some(bytes) = freed {
+        poison(target.addr(), bytes);
     }
 }
 

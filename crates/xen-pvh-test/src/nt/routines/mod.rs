@@ -36,9 +36,10 @@
 //! | [`io`] | `IoCreateDevice`, `IoDeleteDevice`, `IoAttachDeviceToDeviceStack`, `IoDetachDevice`, `IoGetAttachedDeviceReference`, `IoInvalidateDeviceRelations`, `IoInvalidateDeviceState` (and, through [`ob`], references on device and driver objects) |
 //! | [`irp`] | `IoAllocateIrp`, `IoBuildSynchronousFsdRequest`, `IoFreeIrp`, `IofCallDriver`, `IofCompleteRequest`, `PoCallDriver` |
 //! | [`work`] | `IoAllocateWorkItem`, `IoQueueWorkItem`, `IoFreeWorkItem` |
+//! | [`remove_lock`] | `IoInitializeRemoveLockEx`, `IoAcquireRemoveLockEx`, `IoReleaseRemoveLockEx`, `IoReleaseRemoveLockAndWaitEx` |
 //! | [`po`] | `PoRequestPowerIrp`, `PoSetPowerState`, `PoStartNextPowerIrp` |
 //! | [`interrupt`] | `IoConnectInterruptEx`, `IoDisconnectInterruptEx` (drivers reach them through `MmGetSystemRoutineAddress`), `KeAcquireInterruptSpinLock`, `KeReleaseInterruptSpinLock`, `KeSynchronizeExecution` |
-//! | this module | `MmGetSystemRoutineAddress` |
+//! | this module | `MmGetSystemRoutineAddress`; the variable `InitSafeBootMode` ([`set_safe_boot_mode`]) |
 
 pub mod bugcheck;
 pub mod crt;
@@ -55,6 +56,7 @@ pub mod po;
 pub mod pool;
 pub mod ps;
 pub mod registry;
+pub mod remove_lock;
 pub mod thread;
 pub mod time;
 pub mod timer;
@@ -63,6 +65,7 @@ pub mod work;
 
 use super::verifier::{self, PASSIVE_LEVEL};
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicU32, Ordering};
 use ntddk::UNICODE_STRING;
 
 /// One routine (or variable): the DLL that exports it and where its entry thunk (or the
@@ -129,6 +132,7 @@ table! {
     "ntoskrnl.exe": ExAllocatePoolWithTag => pool::ex_allocate_pool_with_tag;
     "ntoskrnl.exe": ExFreePool => pool::ex_free_pool;
     "ntoskrnl.exe": ExFreePoolWithTag => pool::ex_free_pool_with_tag;
+    "ntoskrnl.exe": IoAcquireRemoveLockEx => remove_lock::io_acquire_remove_lock_ex;
     "ntoskrnl.exe": IoAllocateIrp => irp::io_allocate_irp;
     "ntoskrnl.exe": IoAllocateWorkItem => work::io_allocate_work_item;
     "ntoskrnl.exe": IoAttachDeviceToDeviceStack => io::io_attach_device_to_device_stack;
@@ -141,9 +145,12 @@ table! {
     "ntoskrnl.exe": IoFreeIrp => irp::io_free_irp;
     "ntoskrnl.exe": IoFreeWorkItem => work::io_free_work_item;
     "ntoskrnl.exe": IoGetAttachedDeviceReference => io::io_get_attached_device_reference;
+    "ntoskrnl.exe": IoInitializeRemoveLockEx => remove_lock::io_initialize_remove_lock_ex;
     "ntoskrnl.exe": IoInvalidateDeviceRelations => io::io_invalidate_device_relations;
     "ntoskrnl.exe": IoInvalidateDeviceState => io::io_invalidate_device_state;
     "ntoskrnl.exe": IoQueueWorkItem => work::io_queue_work_item;
+    "ntoskrnl.exe": IoReleaseRemoveLockAndWaitEx => remove_lock::io_release_remove_lock_and_wait_ex;
+    "ntoskrnl.exe": IoReleaseRemoveLockEx => remove_lock::io_release_remove_lock_ex;
     "ntoskrnl.exe": IofCallDriver => irp::iof_call_driver;
     "ntoskrnl.exe": IofCompleteRequest => irp::iof_complete_request;
     "ntoskrnl.exe": KeAcquireInterruptSpinLock => interrupt::ke_acquire_interrupt_spin_lock;
@@ -229,10 +236,26 @@ table! {
     "ntoskrnl.exe": IoBuildSynchronousFsdRequest => irp::io_build_synchronous_fsd_request;
 }
 
+/// `ULONG InitSafeBootMode`: 0 for a normal boot, otherwise the Safe Mode the machine started in
+/// (1 minimal, 2 with networking, 3 DS repair). A driver's data import binds to its address
+/// (`PULONG`); any IRQL.
+pub static INIT_SAFE_BOOT_MODE: AtomicU32 = AtomicU32::new(0);
+
+/// Sets what `InitSafeBootMode` reads, for a scenario that plays a Safe Mode boot: before the
+/// driver that reads it loads (Windows sets it once, at boot).
+pub fn set_safe_boot_mode(mode: u32) {
+    INIT_SAFE_BOOT_MODE.store(mode, Ordering::SeqCst);
+}
+
 /// The variables the kernel exports (data imports bind to their address): the DLL, the name and
 /// the address.
-fn data() -> [(&'static str, &'static str, u64); 2] {
+fn data() -> [(&'static str, &'static str, u64); 3] {
     [
+        (
+            "ntoskrnl.exe",
+            "InitSafeBootMode",
+            (&raw const INIT_SAFE_BOOT_MODE).addr() as u64,
+        ),
         (
             "ntoskrnl.exe",
             "KiBugCheckData",
