@@ -1264,6 +1264,234 @@ static void check_console(void)
     end();
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* PEER: a real backend in dom0                                                         */
+
+/* The round of crates/xen-pvh-test/dom0/xtk-peer.c (its header has the exchange), driven
+   through the interfaces a PV frontend uses: dom0 asks for it by writing the round's name to
+   data/xenchild-peer (the first run to see it takes it), and runs the peer for that name. */
+
+#define XC_PAGE 4096u
+#define XC_HALF 2048u
+
+/* The byte patterns of the exchange (the peer computes the same ones). */
+static unsigned char peer_pattern(char which, unsigned i)
+{
+    switch (which) {
+    case 'A': return (unsigned char)(i * 7 % 251);
+    case 'B': return (unsigned char)(i * 11 % 253 + 1);
+    case 'C': return (unsigned char)(i * 13 % 241 + 2);
+    default: return (unsigned char)(i * 17 % 239 + 3);
+    }
+}
+
+/* Whether [from, to) of `page` holds `which`. */
+static int peer_holds(const volatile unsigned char *page, char which, unsigned from, unsigned to)
+{
+    for (unsigned i = from; i < to; i++)
+        if (page[i] != peer_pattern(which, i))
+            return 0;
+    return 1;
+}
+
+/* Whether the callback counter reaches `want` within about `seconds` s (dom0's peer polls the
+   store through xenstore-read, which takes its time under emulation). */
+static int peer_event(int *counter, int want, int seconds)
+{
+    for (int i = 0; i < seconds * 100; i++) {
+        if (load(counter) >= want)
+            return 1;
+        env->sleep_ms(env->context, 10);
+    }
+    return 0;
+}
+
+/* The value of `dir`/`node`, polled for up to `seconds` s (free it with StoreFree), or NULL. */
+static char *peer_read(struct _XENBUS_STORE_INTERFACE_V2 *store, const char *dir,
+                       const char *node, int seconds)
+{
+    char *value = NULL;
+
+    for (int i = 0; i < seconds * 10; i++) {
+        if (XENBUS_STORE(Read, store, NULL, (char *)dir, (char *)node, &value) ==
+                XC_STATUS_SUCCESS &&
+            value != NULL)
+            return value;
+        env->sleep_ms(env->context, 100);
+    }
+    return NULL;
+}
+
+/* The decimal number `text`, or -1. */
+static long long peer_number(const char *text)
+{
+    long long value = 0;
+    size_t digits = 0;
+
+    for (; text != NULL && *text != '\0'; text++) {
+        if (*text < '0' || *text > '9' || ++digits > 9)
+            return -1;
+        value = value * 10 + (*text - '0');
+    }
+    return digits == 0 ? -1 : value;
+}
+
+/* Copies the round's name `name` into data/<name> (`dir`, `size` bytes): letters, digits and
+   '-' only, at most 32 of them. */
+static int peer_dir(const char *name, char *dir, size_t size)
+{
+    size_t n = 0;
+    const char *head = "data/";
+
+    while (head[n] != '\0' && n + 1 < size) {
+        dir[n] = head[n];
+        n++;
+    }
+    for (size_t i = 0; name[i] != '\0'; i++) {
+        char c = name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-';
+        if (!ok || i >= 32 || n + 1 >= size)
+            return 0;
+        dir[n++] = c;
+    }
+    dir[n] = '\0';
+    return n > 5;
+}
+
+/* Our half of the exchange once the page, the grant and the channel exist: whether the grant
+   was revoked at its end. */
+static int peer_exchange(struct _XENBUS_STORE_INTERFACE_V2 *store,
+                          struct _XENBUS_GNTTAB_INTERFACE_V4 *g, PXENBUS_GNTTAB_CACHE cache,
+                          PXENBUS_GNTTAB_ENTRY entry, struct _XENBUS_EVTCHN_INTERFACE_V9 *ev,
+                          PXENBUS_EVTCHN_CHANNEL channel, int *fired,
+                          volatile unsigned char *page, const char *dir)
+{
+    ULONG ref = XENBUS_GNTTAB(GetReference, g, entry);
+    ULONG port = XENBUS_EVTCHN(GetPort, ev, channel);
+    PHYSICAL_ADDRESS address = { .QuadPart = 0 };
+    char *value;
+
+    CHECK_STATUS(XENBUS_STORE(Printf, store, NULL, (char *)dir, "gref", "%u", (unsigned)ref),
+                 XC_STATUS_SUCCESS);
+    CHECK_STATUS(XENBUS_STORE(Printf, store, NULL, (char *)dir, "port", "%u", (unsigned)port),
+                 XC_STATUS_SUCCESS);
+    CHECK_STATUS(XENBUS_STORE(Printf, store, NULL, (char *)dir, "go", "1"), XC_STATUS_SUCCESS);
+    /* dom0 bound our port, mapped our grant, wrote B, granted its page and notified. */
+    value = peer_read(store, dir, "dom0-gref", 120);
+    long long dom0_ref = peer_number(value);
+    if (value != NULL)
+        XENBUS_STORE(Free, store, value);
+    CHECK(dom0_ref >= 0);
+    CHECK(peer_event(fired, 1, 60));
+    if (dom0_ref < 0 || load(fired) < 1)
+        return 0;
+    CHECK(peer_holds(page, 'A', 0, XC_HALF));
+    CHECK(peer_holds(page, 'B', XC_HALF, XC_PAGE));
+    /* dom0 maps our grant: it cannot be revoked yet. */
+    CHECK(XENBUS_GNTTAB(RevokeForeignAccess, g, cache, 0, entry) != XC_STATUS_SUCCESS);
+    /* dom0's page, mapped: C below, D written above. */
+    ULONG refs[1] = { (ULONG)dom0_ref };
+    CHECK_STATUS(XENBUS_GNTTAB(MapForeignPages, g, 0, 1, refs, 0, &address), XC_STATUS_SUCCESS);
+    volatile unsigned char *foreign =
+        address.QuadPart != 0 ? env->map_physical(env->context, address) : NULL;
+    CHECK(foreign != NULL);
+    if (foreign != NULL) {
+        CHECK(peer_holds(foreign, 'C', 0, XC_HALF));
+        for (unsigned i = XC_HALF; i < XC_PAGE; i++)
+            foreign[i] = peer_pattern('D', i);
+        env->unmap_physical(env->context, (void *)foreign);
+    }
+    XENBUS_EVTCHN(Send, ev, channel);
+    /* dom0 checked D, unmapped our grant and notified again. */
+    value = peer_read(store, dir, "unmapped", 120);
+    CHECK(value != NULL);
+    if (value != NULL)
+        XENBUS_STORE(Free, store, value);
+    CHECK(peer_event(fired, 2, 60));
+    NTSTATUS revoked = XENBUS_GNTTAB(RevokeForeignAccess, g, cache, 0, entry);
+    CHECK_STATUS(revoked, XC_STATUS_SUCCESS);
+    if (address.QuadPart != 0)
+        CHECK_STATUS(XENBUS_GNTTAB(UnmapForeignPages, g, address), XC_STATUS_SUCCESS);
+    XENBUS_EVTCHN(Send, ev, channel);
+    if (revoked != XC_STATUS_SUCCESS)
+        return 0;
+    env->print(env->context, "PEER round %s: done (gref %u, port %u, dom0 gref %u)", dir + 5,
+               (unsigned)ref, (unsigned)port, (unsigned)dom0_ref);
+    return 1;
+}
+
+static void check_peer(void)
+{
+    struct _XENBUS_STORE_INTERFACE_V2 store;
+    struct _XENBUS_GNTTAB_INTERFACE_V4 g;
+    struct _XENBUS_EVTCHN_INTERFACE_V9 ev;
+    PXENBUS_GNTTAB_CACHE cache = NULL;
+    PXENBUS_GNTTAB_ENTRY entry = NULL;
+    PFN_NUMBER pfn = 0;
+    char dir[48];
+    char *name = NULL;
+    int fired = 0;
+
+    begin("PEER");
+    if (env->alloc_page == NULL || !wired(&GUID_XENBUS_STORE_INTERFACE) ||
+        !wired(&GUID_XENBUS_EVTCHN_INTERFACE)) {
+        skip("PEER (no dom0 backend here)");
+        return;
+    }
+    CHECK(QUERY(GUID_XENBUS_STORE_INTERFACE, 2, store));
+    CHECK_STATUS(CALL0(&store, StoreAcquire), XC_STATUS_SUCCESS);
+    if (XENBUS_STORE(Read, &store, NULL, "data", "xenchild-peer", &name) != XC_STATUS_SUCCESS ||
+        name == NULL) {
+        CALL0(&store, StoreRelease);
+        skip("PEER (dom0 asked for no round)");
+        return;
+    }
+    int named = peer_dir(name, dir, sizeof(dir));
+    XENBUS_STORE(Free, &store, name);
+    CHECK(named);
+    CHECK_STATUS(XENBUS_STORE(Remove, &store, NULL, "data", "xenchild-peer"), XC_STATUS_SUCCESS);
+    volatile unsigned char *page = named ? env->alloc_page(env->context, &pfn) : NULL;
+    CHECK(page != NULL);
+    if (page == NULL) {
+        CALL0(&store, StoreRelease);
+        end();
+        return;
+    }
+    for (unsigned i = 0; i < XC_PAGE; i++)
+        page[i] = peer_pattern('A', i);
+    CHECK(QUERY(GUID_XENBUS_GNTTAB_INTERFACE, 4, g));
+    CHECK(QUERY(GUID_XENBUS_EVTCHN_INTERFACE, 9, ev));
+    CHECK_STATUS(CALL0(&g, GnttabAcquire), XC_STATUS_SUCCESS);
+    CHECK_STATUS(CALL0(&ev, EvtchnAcquire), XC_STATUS_SUCCESS);
+    CHECK_STATUS(XENBUS_GNTTAB(CreateCache, &g, "peer", 0, 0, no_lock, no_lock, NULL, &cache),
+                 XC_STATUS_SUCCESS);
+    if (cache != NULL)
+        CHECK_STATUS(XENBUS_GNTTAB(PermitForeignAccess, &g, cache, 0, 0, pfn, 0, &entry),
+                     XC_STATUS_SUCCESS);
+    /* Not auto-masked: every notification from dom0 runs the callback. */
+    PXENBUS_EVTCHN_CHANNEL channel = XENBUS_EVTCHN(
+        Open, &ev, XENBUS_EVTCHN_TYPE_UNBOUND, evtchn_callback, &fired, (USHORT)0, (BOOLEAN)0);
+    CHECK(channel != NULL);
+    /* A channel opens masked, as a frontend's does until it is ready for events. */
+    if (channel != NULL)
+        (void)XENBUS_EVTCHN(Unmask, &ev, channel, 0, 0);
+    int revoked = entry != NULL && channel != NULL &&
+                  peer_exchange(&store, &g, cache, entry, &ev, channel, &fired, page, dir);
+    /* A round that stopped early still takes its grant back (refused while dom0 maps it). */
+    if (entry != NULL && !revoked)
+        (void)XENBUS_GNTTAB(RevokeForeignAccess, &g, cache, 0, entry);
+    if (channel != NULL)
+        XENBUS_EVTCHN(Close, &ev, channel);
+    if (cache != NULL)
+        XENBUS_GNTTAB(DestroyCache, &g, cache);
+    CALL0(&ev, EvtchnRelease);
+    CALL0(&g, GnttabRelease);
+    CALL0(&store, StoreRelease);
+    env->free_page(env->context, (void *)page);
+    end();
+}
+
 void xc_run(const struct xc_env *run_env, struct xc_result *run_result)
 {
     env = run_env;
@@ -1284,6 +1512,7 @@ void xc_run(const struct xc_env *run_env, struct xc_result *run_result)
     check_unplug();
     check_evtchn();
     check_console();
+    check_peer();
     /* Last: the host composition does not re-map the shared-info page after a suspend. */
     check_suspend();
 

@@ -59,6 +59,14 @@ struct xc_env {
     int verbose;
     /* Host-only powers; NULL in xenchild.sys. */
     const struct xc_host *host;
+    /* For the round with a real backend in dom0 (the PEER section; NULL: no such round): a
+       zeroed page of non-paged memory and its frame number, freed by free_page; a mapping of
+       the page at a physical address (where GNTTAB mapped a foreign page), undone by
+       unmap_physical. */
+    void *(*alloc_page)(void *context, PFN_NUMBER *pfn);
+    void (*free_page)(void *context, void *page);
+    void *(*map_physical)(void *context, PHYSICAL_ADDRESS address);
+    void (*unmap_physical)(void *context, void *address);
 };
 
 /* Outcomes of xc_host.query_interface_ex. */

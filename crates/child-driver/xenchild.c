@@ -30,8 +30,10 @@
  *   DbgPrintEx IoAttachDeviceToDeviceStack IoBuildSynchronousFsdRequest IoCreateDevice
  *   IoDeleteDevice IoDetachDevice IofCallDriver IofCompleteRequest KeClearEvent
  *   KeDelayExecutionThread KeFlushQueuedDpcs KeInitializeEvent KeQueryActiveProcessorCountEx
- *   KeReadStateEvent KeSetEvent KeWaitForSingleObject PoCallDriver _vsnprintf memcpy memset
- *   strcmp strlen
+ *   KeReadStateEvent KeSetEvent KeWaitForSingleObject MmGetSystemRoutineAddress PoCallDriver
+ *   RtlInitUnicodeString _vsnprintf memcpy memset strcmp strlen
+ * (and, looked up at run time for the dom0 peer round: MmAllocateContiguousMemory
+ * MmFreeContiguousMemory MmGetPhysicalAddress MmMapIoSpace MmUnmapIoSpace)
  * (IoCallDriver and IoCompleteRequest are the WDK's macros for IofCallDriver and
  * IofCompleteRequest; IoGetCurrentIrpStackLocation, IoSkipCurrentIrpStackLocation,
  * IoCopyCurrentIrpStackLocationToNext and IoSetCompletionRoutine are inline.)
@@ -177,6 +179,76 @@ static int XcEventIsSet(void *Context, PKEVENT Event)
     return KeReadStateEvent(Event) != 0;
 }
 
+/* ---- memory for the dom0 peer round ---------------------------------------------------- */
+
+/* The Mm routines the peer round needs, looked up when it runs (MmGetSystemRoutineAddress), so
+   the image loads where they are missing (Wine) and only that round is skipped there. */
+typedef PVOID (*XC_ALLOCATE_CONTIGUOUS)(SIZE_T, PHYSICAL_ADDRESS);
+typedef VOID (*XC_FREE_CONTIGUOUS)(PVOID);
+typedef PHYSICAL_ADDRESS (*XC_GET_PHYSICAL)(PVOID);
+typedef PVOID (*XC_MAP_IO)(PHYSICAL_ADDRESS, SIZE_T, MEMORY_CACHING_TYPE);
+typedef VOID (*XC_UNMAP_IO)(PVOID, SIZE_T);
+
+static struct {
+    XC_ALLOCATE_CONTIGUOUS Allocate;
+    XC_FREE_CONTIGUOUS Free;
+    XC_GET_PHYSICAL Physical;
+    XC_MAP_IO Map;
+    XC_UNMAP_IO Unmap;
+} XcMm;
+
+static PVOID XcRoutine(PCWSTR Name)
+{
+    UNICODE_STRING String;
+
+    RtlInitUnicodeString(&String, Name);
+    return MmGetSystemRoutineAddress(&String);
+}
+
+/* Whether every routine of XcMm is there. */
+static BOOLEAN XcMmFound(void)
+{
+    XcMm.Allocate = (XC_ALLOCATE_CONTIGUOUS)XcRoutine(L"MmAllocateContiguousMemory");
+    XcMm.Free = (XC_FREE_CONTIGUOUS)XcRoutine(L"MmFreeContiguousMemory");
+    XcMm.Physical = (XC_GET_PHYSICAL)XcRoutine(L"MmGetPhysicalAddress");
+    XcMm.Map = (XC_MAP_IO)XcRoutine(L"MmMapIoSpace");
+    XcMm.Unmap = (XC_UNMAP_IO)XcRoutine(L"MmUnmapIoSpace");
+    return XcMm.Allocate != NULL && XcMm.Free != NULL && XcMm.Physical != NULL &&
+           XcMm.Map != NULL && XcMm.Unmap != NULL;
+}
+
+static void *XcAllocPage(void *Context, PFN_NUMBER *Pfn)
+{
+    PHYSICAL_ADDRESS Highest = { .QuadPart = -1 };
+    PUCHAR Page;
+
+    (void)Context;
+    Page = XcMm.Allocate(PAGE_SIZE, Highest);
+    if (Page == NULL)
+        return NULL;
+    RtlZeroMemory(Page, PAGE_SIZE);
+    *Pfn = (PFN_NUMBER)(XcMm.Physical(Page).QuadPart >> PAGE_SHIFT);
+    return Page;
+}
+
+static void XcFreePage(void *Context, void *Page)
+{
+    (void)Context;
+    XcMm.Free(Page);
+}
+
+static void *XcMapPhysical(void *Context, PHYSICAL_ADDRESS Address)
+{
+    (void)Context;
+    return XcMm.Map(Address, PAGE_SIZE, MmCached);
+}
+
+static void XcUnmapPhysical(void *Context, void *Address)
+{
+    (void)Context;
+    XcMm.Unmap(Address, PAGE_SIZE);
+}
+
 /* ---- start and stop ------------------------------------------------------------------- */
 
 /* Runs the checks, then holds STORE. PASSIVE_LEVEL, the PDO started. */
@@ -201,6 +273,12 @@ static void XcStart(PXC_FDO Fdo)
     env.domid = -1;
     env.verbose = 1;
     env.host = NULL;
+    if (XcMmFound()) {
+        env.alloc_page = XcAllocPage;
+        env.free_page = XcFreePage;
+        env.map_physical = XcMapPhysical;
+        env.unmap_physical = XcUnmapPhysical;
+    }
     XcLog("checks start (PDO %p, %u processors)", (void *)Fdo->Pdo, (unsigned)env.processors);
     xc_run(&env, &Fdo->Result);
     (void)KeSetEvent(&XcRunLock, IO_NO_INCREMENT, FALSE);

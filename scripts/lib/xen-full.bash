@@ -261,6 +261,15 @@ full_symbol() {
     nm "$1" | awk -v s="$2" '$3 == s { print "0x" $1 }'
 }
 
+# The dom0 peer of the inter-domain checks (crates/xen-pvh-test/dom0/xtk-peer.c): a static
+# program over the kernel's Xen devices (the uapi headers of linux-libc-dev; no Xen library
+# needed), left in $out/xtk-peer.
+build_peer() {
+    say "building the dom0 peer"
+    ${CC:-gcc} -static -O2 -Wall -Wextra -Werror -o "$out/xtk-peer" \
+        "$root/crates/xen-pvh-test/dom0/xtk-peer.c" >&2
+}
+
 # make_image_archive OUT NAME FILE [NAME FILE...]: several driver images as one boot module,
 # as the stand-in kernel reads it (crates/xen-pvh-test/src/nt/mod.rs, `images`): "XTKIMAGE",
 # a little-endian u32 count, then per image a 32-byte NUL-padded name, a u64 offset from the

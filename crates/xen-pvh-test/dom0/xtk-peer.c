@@ -43,6 +43,7 @@
 // and prints its own side: `XFT-PEER-THROUGHPUT: <prefix>: ...` (dom0's clock).
 //
 // Usage: xtk-peer <domid> <prefix> [console|throughput]
+// (XTK_PEER_WAIT in the environment: the seconds to wait for the domU's go, default 30.)
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,7 +179,13 @@ int main(int argc, char **argv)
     if (argc == 4 && !console)
         return throughput();
 
-    if (!check("peer.domu_published_go", store_read("go", text, sizeof text, 300),
+    // How long the domU may take to publish its go (XTK_PEER_WAIT seconds, default 30: a peer
+    // started with its domain waits for the boot).
+    const char *wait = getenv("XTK_PEER_WAIT");
+    int tenths = wait != NULL ? atoi(wait) * 10 : 300;
+    if (tenths <= 0)
+        tenths = 300;
+    if (!check("peer.domu_published_go", store_read("go", text, sizeof text, tenths),
                "data/%s/go", prefix))
         goto out;
     char port_text[32], gref_text[32];

@@ -270,17 +270,7 @@ fn xenfilt_keys(h: &mut Hive, platform: &xen_pvh_test::pci::Function) {
             );
         }
     }
-    if let Some(unplug) = h.create_path(&alloc::format!(r"{SERVICE_KEY}\Unplug")) {
-        h.set_value(
-            unplug,
-            &hive::wide("NICS"),
-            hive::REG_DWORD,
-            &1u32.to_le_bytes(),
-        );
-    }
-    h.create_path(
-        r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum\XENBUS\VEN_XP&DEV_VIF&REV_0900000C",
-    );
+    nic_unplug_request(h);
     // xen.sys's FiltersInstall (called by xenbus.sys's first AddDevice) on an earlier boot.
     for class in xen::filters::INSTALL_ORDER {
         let path = alloc::format!(r"{}\{}", xen::filters::CLASS_PATH, class.key_name());
@@ -293,6 +283,22 @@ fn xenfilt_keys(h: &mut Hive, platform: &xen_pvh_test::pci::Function) {
             );
         }
     }
+}
+
+/// The NIC unplug a PV network driver asked for on the boot before (`XEN\Unplug\NICS` = 1),
+/// and its device under `Enum\XENBUS`, without which xen.sys vetoes the request.
+fn nic_unplug_request(h: &mut Hive) {
+    if let Some(unplug) = h.create_path(&alloc::format!(r"{SERVICE_KEY}\Unplug")) {
+        h.set_value(
+            unplug,
+            &hive::wide("NICS"),
+            hive::REG_DWORD,
+            &1u32.to_le_bytes(),
+        );
+    }
+    h.create_path(
+        r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum\XENBUS\VEN_XP&DEV_VIF&REV_0900000C",
+    );
 }
 
 /// `struct hvm_start_info` and `struct hvm_modlist_entry` (`public/arch-x86/hvm/start_info.h`).
@@ -504,15 +510,20 @@ pub fn run(start_info: u64, scenario: Scenario) {
     } else {
         alloc::vec::Vec::new()
     };
-    // The xenbus boot asks for no unplug (it has no xenfilt to do one, and the child driver's
-    // UNPLUG checks expect no disk request); the export boot's unplug checks need both; the
-    // xenfilt boot is the boot after a PV network driver asked for the NICs.
+    // The xenbus and xenfilt boots are boots after a PV network driver asked for the NICs (the
+    // child driver's UNPLUG checks expect no disk request); the export boot's unplug checks need
+    // both, forced.
     let xenbus = matches!(scenario, Scenario::Xenbus | Scenario::Xenfilt);
     let mut hive = boot_hive(options, hvm && !xenbus, xenbus);
     if scenario == Scenario::Xenfilt
         && let Some(platform) = functions.iter().find(|f| f.is_xen_platform())
     {
         xenfilt_keys(&mut hive, platform);
+    }
+    // The xenbus boot has no xenfilt to unplug at boot, but xenbus.sys unplugs again in each new
+    // domain after a restore or a migration (the new device model has the NIC back).
+    if scenario == Scenario::Xenbus {
+        nic_unplug_request(&mut hive);
     }
     routines::registry::install(hive);
     // Time (and KUSER_SHARED_DATA) and the boot thread, before any driver code runs.

@@ -92,6 +92,17 @@ fn contiguous() {
         low.is_null(),
         format_args!("a page below 0x1000: {:#x}", low.addr()),
     );
+    // SAFETY: "anywhere" as drivers usually write it (`QuadPart = -1`); a page.
+    let anywhere = unsafe { (k.allocate_contiguous)(PAGE, -1) };
+    check(
+        "nt.mm.highest_minus_one_is_anywhere",
+        !anywhere.is_null(),
+        format_args!("a page below the all-ones address: {:#x}", anywhere.addr()),
+    );
+    if !anywhere.is_null() {
+        // SAFETY: the block just allocated, freed once.
+        unsafe { (k.free_contiguous)(anywhere) };
+    }
     // SAFETY: valid bounds, a 16 KiB boundary, cached.
     let bounded =
         unsafe { (k.allocate_contiguous_cache)(2 * PAGE, 0, i64::MAX, 0x4000, MM_CACHED) }.addr();

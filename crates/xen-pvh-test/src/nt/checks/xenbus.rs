@@ -472,12 +472,23 @@ fn toolstack_rounds(store: &mut Store, pdo: usize) {
     sleep_and_wake(store, pdo);
     balloon(store);
     checkpoint(store);
+    child_round(store, pdo, "-c", "checkpoint");
     resumed_elsewhere(store, pdo, "save");
+    child_round(store, pdo, "-s", "save");
     resumed_elsewhere(store, pdo, "migrate");
-    let runs = child_totals().0;
-    hotplug(store, pdo, "-2");
-    child_again("nt.xenbus.migrate.child_checks_again", runs);
+    child_round(store, pdo, "-2", "migrate");
     hostile(store, pdo);
+}
+
+/// After a suspend: `device/vkbd` removed and written back ([`hotplug`] round `round`), so the
+/// child driver runs its checks again on the new PDO, the round with dom0's peer included.
+fn child_round(store: &mut Store, pdo: usize, round: &str, after: &str) {
+    let runs = child_totals().0;
+    hotplug(store, pdo, round);
+    child_again(
+        &alloc::format!("nt.xenbus.{after}.child_checks_again"),
+        runs,
+    );
 }
 
 /// `PowerSystemWorking`, `PowerSystemSleeping3`.
@@ -666,6 +677,13 @@ fn checkpoint(store: &mut Store) {
     if !done {
         return;
     }
+    // A cancelled suspend runs no callback: nothing unplugs the NIC xen.sys was asked to (this
+    // boot has no xenfilt to do it at boot).
+    check(
+        "nt.xenbus.checkpoint.nic_still_there",
+        crate::hvm::scan().iter().any(Function::is_network),
+        format_args!("the emulated NIC is on the bus after the cancelled suspend"),
+    );
     // The suspend thread acknowledged the request before it suspended.
     let (status, value) = store.read("control/shutdown");
     check(
@@ -855,6 +873,13 @@ fn resumed_elsewhere(store: &mut Store, pdo: usize, what: &str) {
     if !done {
         return;
     }
+    // The new domain's device model has every emulated device of the configuration again;
+    // xenbus.sys's early resume callback unplugged the NIC once more.
+    check(
+        &alloc::format!("nt.xenbus.{what}.nic_unplugged_again"),
+        !crate::hvm::scan().iter().any(Function::is_network),
+        format_args!("no network function on the new domain's bus after the resume"),
+    );
     let resumed = RESUMED.fetch_add(1, core::sync::atomic::Ordering::SeqCst) + 1;
     let count = suspend_count(pdo);
     check(

@@ -3,7 +3,8 @@
 
 //! The C runtime routines `ntoskrnl.exe` exports and the images' `core` calls: `memcmp`,
 //! `memcpy`, `memmove`, `memset`, `strlen`, `strcmp`, and `_vsnprintf` (the C child driver's
-//! log). Any IRQL, except that `_vsnprintf` with a Unicode conversion is `PASSIVE_LEVEL` only
+//! log); and `RtlInitUnicodeString`, the string routine a driver calls before
+//! `MmGetSystemRoutineAddress` (any IRQL up to `DISPATCH_LEVEL`, as documented). Any IRQL, except that `_vsnprintf` with a Unicode conversion is `PASSIVE_LEVEL` only
 //! (it converts through the NLS tables, which are pageable), as for `DbgPrint`.
 //!
 //! Checked: a NULL pointer with a non-zero length, and for `memcpy` source and destination
@@ -89,6 +90,45 @@ pub unsafe extern "win64" fn strlen(s: *const u8) -> usize {
     call.require(!s.is_null(), format_args!("the string is NULL"));
     // SAFETY: the C contract.
     unsafe { crate::rt::strlen(s) }
+}
+
+/// `VOID RtlInitUnicodeString(PUNICODE_STRING Destination, PCWSTR Source)`: `Destination`
+/// describes the NUL-terminated `Source` (or is empty for NULL), without copying it.
+/// <= `DISPATCH_LEVEL`; a string longer than a `UNICODE_STRING` can describe (65,532 bytes
+/// without its NUL) is a broken contract.
+///
+/// # Safety
+/// `destination` is writable; `source` is NULL or a NUL-terminated UTF-16 string.
+pub unsafe extern "win64" fn rtl_init_unicode_string(
+    destination: *mut ntddk::UNICODE_STRING,
+    source: *const u16,
+) {
+    let call = verifier::enter("RtlInitUnicodeString");
+    call.at_most(verifier::DISPATCH_LEVEL);
+    call.require(!destination.is_null(), format_args!("Destination is NULL"));
+    let mut units = 0usize;
+    if !source.is_null() {
+        // SAFETY: the contract: NUL-terminated; each unit read before the next is looked at.
+        while unsafe { source.wrapping_add(units).read_unaligned() } != 0 {
+            units += 1;
+            call.require(
+                units < 32_767,
+                format_args!("Source is longer than a UNICODE_STRING can describe"),
+            );
+        }
+    }
+    let bytes = u16::try_from(units * 2).unwrap_or(u16::MAX);
+    let value = ntddk::UNICODE_STRING {
+        Length: bytes,
+        MaximumLength: if source.is_null() {
+            0
+        } else {
+            bytes.saturating_add(2)
+        },
+        Buffer: source.cast_mut(),
+    };
+    // SAFETY: the contract: `destination` is writable (checked not NULL).
+    unsafe { destination.write_unaligned(value) };
 }
 
 /// `int strcmp(const char *a, const char *b)`: negative, zero or positive as `a` sorts before,

@@ -199,7 +199,9 @@ fn allocate(call: &Call, bytes: usize, lowest: i64, highest: i64, boundary: i64)
     }
     let physical = vm::translate(p.addr() as u64).unwrap_or(u64::MAX);
     let end = physical.saturating_add(size as u64 - 1);
-    if physical < lowest.unsigned_abs() || end > highest.max(0).unsigned_abs() {
+    // The bounds are physical addresses (a `LARGE_INTEGER` read as unsigned: drivers pass
+    // `QuadPart = -1` for "anywhere").
+    if physical < lowest.cast_unsigned() || end > highest.cast_unsigned() {
         // The allocator's memory lies elsewhere; this block is lost, as the request fails.
         return core::ptr::null_mut();
     }

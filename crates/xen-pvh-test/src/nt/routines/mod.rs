@@ -19,7 +19,7 @@
 //!
 //! | module | routines |
 //! |---|---|
-//! | [`crt`] | `memcmp`, `memcpy`, `memmove`, `memset`, `strlen`, `strcmp`, `_vsnprintf` |
+//! | [`crt`] | `memcmp`, `memcpy`, `memmove`, `memset`, `strlen`, `strcmp`, `_vsnprintf`, `RtlInitUnicodeString` |
 //! | [`pool`] | `ExAllocatePoolWithTag`, `ExAllocatePool2`, `ExFreePoolWithTag`, `ExFreePool` |
 //! | [`dpc`] | `KeInitializeDpc`, `KeInsertQueueDpc`, `KeRemoveQueueDpc`, `KeFlushQueuedDpcs` |
 //! | [`debug`] | `DbgPrint`, `DbgPrintEx`, `DbgSetDebugFilterState`, `DbgSetDebugPrintCallback` |
@@ -232,6 +232,7 @@ table! {
     "ntoskrnl.exe": memset => crt::memset;
     "ntoskrnl.exe": strlen => crt::strlen;
     "ntoskrnl.exe": strcmp => crt::strcmp;
+    "ntoskrnl.exe": RtlInitUnicodeString => crt::rtl_init_unicode_string;
     "ntoskrnl.exe": _vsnprintf => crt::vsnprintf;
     "ntoskrnl.exe": IoBuildSynchronousFsdRequest => irp::io_build_synchronous_fsd_request;
 }
