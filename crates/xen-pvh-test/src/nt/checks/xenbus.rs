@@ -500,7 +500,7 @@ const POWER_DEVICE_D3: u32 = 4;
 
 /// A system power IRP of `minor` to `state` sent to the top of the stack of `pdo`, as the power
 /// manager sends it: its status.
-fn system_power_irp(pdo: usize, minor: u8, state: i32) -> i32 {
+pub(super) fn system_power_irp(pdo: usize, minor: u8, state: i32) -> i32 {
     let reply = pnp::send_major(
         pdo,
         ntddk::IRP_MJ_POWER,

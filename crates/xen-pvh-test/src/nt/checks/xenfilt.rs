@@ -24,7 +24,7 @@
 use super::xenbus::{self as xb, Child};
 use crate::harness::check;
 use crate::nt::pnp::{self, Node, State};
-use crate::nt::routines::{self, io};
+use crate::nt::routines::{self, DriverObject, io};
 use crate::nt::{buses, loader, pci_bus};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -204,30 +204,14 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
         &ide_record,
         &nic_record,
     );
-    let platform_node = child_with_id(root, &platform_record.device_id);
-    if let Some(p) = &platform_node {
-        let children = xb::enumerated(p.pdo);
-        if let Some(&pdo) = children.iter().find(|&&c| xb::class_of(c).is_some()) {
-            emulated(pdo, filter, &platform_record, &ide_record, &nic_record);
-        }
-        if let Some(c) = &child {
-            xb::child_ran(c, &children);
-            let lines = routines::debug::kept();
-            let answers: Vec<&String> = lines
-                .iter()
-                .filter(|l| l.starts_with("xenchild: EMULATED disks:"))
-                .collect();
-            check(
-                "nt.xenfilt.child_image_emulated",
-                !answers.is_empty()
-                    && answers
-                        .iter()
-                        .all(|l| l.trim_end() == "xenchild: EMULATED disks: 1 0 0 0"),
-                format_args!(
-                    "the C child driver's own XENFILT_EMULATED v3 through its PDO: {answers:?}"
-                ),
-            );
-        }
+    if let Some(p) = child_with_id(root, &platform_record.device_id) {
+        over_platform(
+            root,
+            p.pdo,
+            filter,
+            child.as_ref(),
+            [&platform_record, &ide_record, &nic_record],
+        );
     }
     let after = class_filters();
     check(
@@ -236,6 +220,47 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
         format_args!("after xenbus.sys's AddDevice ran FiltersInstall again: {after:?}"),
     );
     tear_down(root, filter, xenbus, child);
+}
+
+/// Above the platform device (node `platform`): xenbus.sys's PDOs, `XENFILT_EMULATED` through
+/// them, the child driver's run, the hostile IRPs. `records`: the platform device's, the IDE
+/// controller's and the NIC's PCI records.
+fn over_platform(
+    root: usize,
+    platform: usize,
+    filter: Loaded,
+    child: Option<&Child>,
+    records: [&pci::Pdo; 3],
+) {
+    let [platform_record, ide_record, nic_record] = records;
+    let children = xb::enumerated(platform);
+    if let Some(&pdo) = children.iter().find(|&&c| xb::class_of(c).is_some()) {
+        emulated(pdo, filter, platform_record, ide_record, nic_record);
+    }
+    if let Some(&vbd) = children
+        .iter()
+        .find(|&&c| xb::class_of(c).as_deref() == Some("VBD"))
+    {
+        hostile_irps(root, platform, vbd);
+    }
+    if let Some(c) = child {
+        xb::child_ran(c, &children);
+        let lines = routines::debug::kept();
+        let answers: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.starts_with("xenchild: EMULATED disks:"))
+            .collect();
+        check(
+            "nt.xenfilt.child_image_emulated",
+            !answers.is_empty()
+                && answers
+                    .iter()
+                    .all(|l| l.trim_end() == "xenchild: EMULATED disks: 1 0 0 0"),
+            format_args!(
+                "the C child driver's own XENFILT_EMULATED v3 through its PDO: {answers:?}"
+            ),
+        );
+    }
 }
 
 /// The setup classes xenfilt filters, by the name the bindings use, and the `UpperFilters`
@@ -710,6 +735,205 @@ fn emulated_v1_v2(pdo: usize, filter: Loaded, platform: &pci::Pdo) {
         format_args!(
             "v1 platform {platform_v1}; v1 disk (1,0,0) (0,1,0) (0,0,7): {answers:?} (the \
              target is the index); v2 disk 0: {v2_answer}"
+        ),
+    );
+}
+
+/// A PnP IRP of `minor` to the top of `device`'s stack with `fill`'s parameters: its status.
+fn pnp_status(
+    device: usize,
+    minor: u8,
+    fill: impl FnOnce(crate::nt::routines::DriverObject),
+) -> i32 {
+    pnp::send(device, minor, 0, fill).status
+}
+
+/// A power IRP of `minor` (no parameters that matter) to the top of `device`'s stack, with the
+/// power manager's initial status: its status.
+fn power_status(device: usize, minor: u8) -> i32 {
+    pnp::send_major(
+        device,
+        ntddk::IRP_MJ_POWER,
+        minor,
+        ntstatus::STATUS_NOT_SUPPORTED,
+        0,
+        |_| {},
+    )
+    .status
+}
+
+/// `IRP_MN_QUERY_ID` of `kind`'s parameters.
+fn id_of(kind: i32) -> impl FnOnce(DriverObject) {
+    move |l| {
+        l.set(
+            offset_of!(ntddk::IO_STACK_LOCATION, Parameters),
+            ntddk::IO_STACK_LOCATION_QUERY_ID { IdType: kind },
+        );
+    }
+}
+
+/// `IRP_MN_QUERY_DEVICE_TEXT` of `kind`'s parameters (US English).
+fn text_of(kind: i32) -> impl FnOnce(DriverObject) {
+    move |l| {
+        l.set(
+            offset_of!(ntddk::IO_STACK_LOCATION, Parameters),
+            ntddk::IO_STACK_LOCATION_QUERY_DEVICE_TEXT {
+                DeviceTextType: kind,
+                Padding0: 0,
+                LocaleId: 0x409,
+            },
+        );
+    }
+}
+
+/// `IRP_MN_QUERY_DEVICE_RELATIONS` of `kind`'s parameters.
+fn relations_of(kind: i32) -> impl FnOnce(DriverObject) {
+    move |l| {
+        l.set(
+            offset_of!(ntddk::IO_STACK_LOCATION, Parameters),
+            ntddk::IO_STACK_LOCATION_QUERY_DEVICE_RELATIONS { Type: kind },
+        );
+    }
+}
+
+/// No parameters.
+const fn no_parameters(_: DriverObject) {}
+
+/// What a hostile sender got: the IRP, its status, upstream's.
+type Answer = (&'static str, i32, i32);
+
+/// IRPs to xenbus.sys's VBD PDO `vbd`: what a PDO does not know completes with the status it
+/// came with; state changes out of order succeed; power requests other than set-power keep
+/// their status (upstream's quirk).
+fn hostile_to_pdo(vbd: usize) -> Vec<Answer> {
+    use ntstatus::{STATUS_NOT_SUPPORTED as NOT, STATUS_SUCCESS as OK};
+    alloc::vec![
+        ("VBD: minor 0x7f", pnp_status(vbd, 0x7f, no_parameters), NOT),
+        (
+            "VBD: ID type 42",
+            pnp_status(vbd, ntddk::IRP_MN_QUERY_ID, id_of(42)),
+            NOT
+        ),
+        (
+            "VBD: text type 42",
+            pnp_status(vbd, ntddk::IRP_MN_QUERY_DEVICE_TEXT, text_of(42)),
+            NOT
+        ),
+        (
+            "VBD: removal relations",
+            pnp_status(vbd, ntddk::IRP_MN_QUERY_DEVICE_RELATIONS, relations_of(3)),
+            NOT,
+        ),
+        (
+            "VBD: cancel-stop unasked",
+            pnp_status(vbd, ntddk::IRP_MN_CANCEL_STOP_DEVICE, no_parameters),
+            OK
+        ),
+        (
+            "VBD: query-stop",
+            pnp_status(vbd, ntddk::IRP_MN_QUERY_STOP_DEVICE, no_parameters),
+            OK
+        ),
+        (
+            "VBD: cancel-stop",
+            pnp_status(vbd, ntddk::IRP_MN_CANCEL_STOP_DEVICE, no_parameters),
+            OK
+        ),
+        (
+            "VBD: cancel-remove unasked",
+            pnp_status(vbd, ntddk::IRP_MN_CANCEL_REMOVE_DEVICE, no_parameters),
+            OK,
+        ),
+        (
+            "VBD: query-power",
+            power_status(vbd, ntddk::IRP_MN_QUERY_POWER),
+            NOT
+        ),
+        (
+            "VBD: wait-wake",
+            power_status(vbd, ntddk::IRP_MN_WAIT_WAKE),
+            NOT
+        ),
+        ("VBD: power minor 0x7f", power_status(vbd, 0x7f), NOT),
+    ]
+}
+
+/// IRPs down the platform device's stack (xenbus.sys's FDO, xenfilt's child filter, the PCI
+/// driver's PDO) and the root bus (xenfilt's bus filter, the PCI driver's FDO, ACPI's PDO):
+/// passed down, answered by the bus driver.
+fn hostile_to_stacks(root: usize, platform: usize) -> Vec<Answer> {
+    use ntstatus::{STATUS_NOT_SUPPORTED as NOT, STATUS_SUCCESS as OK};
+    alloc::vec![
+        (
+            "platform: minor 0x7f",
+            pnp_status(platform, 0x7f, no_parameters),
+            NOT
+        ),
+        (
+            "platform: removal relations",
+            pnp_status(
+                platform,
+                ntddk::IRP_MN_QUERY_DEVICE_RELATIONS,
+                relations_of(3)
+            ),
+            NOT,
+        ),
+        (
+            "root: minor 0x7f",
+            pnp_status(root, 0x7f, no_parameters),
+            NOT
+        ),
+        (
+            "root: ejection relations",
+            pnp_status(root, ntddk::IRP_MN_QUERY_DEVICE_RELATIONS, relations_of(1)),
+            NOT,
+        ),
+        (
+            "root: query-power S3",
+            xb::system_power_irp(root, ntddk::IRP_MN_QUERY_POWER, ntddk::PowerSystemSleeping3),
+            OK,
+        ),
+    ]
+}
+
+/// Plug and Play and power IRPs out of order or of kinds nobody handles, as a hostile or buggy
+/// sender would send them ([`hostile_to_pdo`], [`hostile_to_stacks`]), each answered with the
+/// status upstream's code gives; then the PDO and the filters still work.
+fn hostile_irps(root: usize, platform: usize, vbd: usize) {
+    let mut answers = hostile_to_pdo(vbd);
+    answers.extend(hostile_to_stacks(root, platform));
+    let wrong: Vec<String> = answers
+        .iter()
+        .filter(|(_, got, want)| got != want)
+        .map(|(what, got, want)| alloc::format!("{what}: {got:#x}, want {want:#x}"))
+        .collect();
+    check(
+        "nt.xenfilt.hostile_irps",
+        wrong.is_empty(),
+        format_args!(
+            "{} IRPs answered as upstream's code answers; wrong: {wrong:?}",
+            answers.len()
+        ),
+    );
+    let mut table = [0u8; 512];
+    let store = xb::query(
+        vbd,
+        &xenbus_interface::store::GUID_XENBUS_STORE_INTERFACE,
+        2,
+        512,
+        table.as_mut_ptr(),
+    );
+    let (emulated, _) = query(vbd, 3, 128);
+    let states: Vec<Option<State>> = [root, platform, vbd]
+        .iter()
+        .map(|&d| pnp::node(d).map(|n| n.state))
+        .collect();
+    check(
+        "nt.xenfilt.hostile_irps_then_working",
+        store == 0 && emulated == 0 && states.iter().all(|s| *s == Some(State::Started)),
+        format_args!(
+            "STORE {store:#x} and EMULATED {emulated:#x} served through the VBD PDO; root, \
+             platform and VBD nodes {states:?}"
         ),
     );
 }
