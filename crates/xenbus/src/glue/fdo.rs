@@ -420,11 +420,7 @@ fn ask_emulated(platform: WindowsPlatform, lower: Lower, device_id: &[c_char]) -
     if present == 0 {
         return EmulatedAnswer::NotPresent;
     }
-    EmulatedAnswer::Present(match forced {
-        em::XENBUS_EMULATED_FORCE_ACTIVATED => Activation::ForceActivated,
-        em::XENBUS_EMULATED_FORCE_DEACTIVATED => Activation::ForceDeactivated,
-        _ => Activation::Neutral,
-    })
+    EmulatedAnswer::Present(Activation::from_raw(forced))
 }
 
 /// Upstream's `FdoSetActive`: xenfilt's say first ([`ask_emulated`]), then the registry.

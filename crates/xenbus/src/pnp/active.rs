@@ -24,6 +24,20 @@ pub enum Activation {
     ForceDeactivated,
 }
 
+impl Activation {
+    /// `XENFILT_EMULATED_ACTIVATION_STATUS` as xenfilt returned it: 1 force-activated, 2
+    /// force-deactivated; 0, and any value xenfilt does not define, leave the choice to the
+    /// registry (neutral).
+    #[must_use]
+    pub const fn from_raw(status: i32) -> Self {
+        match status {
+            1 => Self::ForceActivated,
+            2 => Self::ForceDeactivated,
+            _ => Self::Neutral,
+        }
+    }
+}
+
 /// What xenfilt's EMULATED interface said, if it could be asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EmulatedAnswer {
@@ -97,6 +111,16 @@ pub const fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activation_status_values_xenfilt_does_not_define_are_neutral() {
+        assert_eq!(Activation::from_raw(0), Activation::Neutral);
+        assert_eq!(Activation::from_raw(1), Activation::ForceActivated);
+        assert_eq!(Activation::from_raw(2), Activation::ForceDeactivated);
+        for hostile in [3, -1, i32::MIN, i32::MAX] {
+            assert_eq!(Activation::from_raw(hostile), Activation::Neutral);
+        }
+    }
 
     const DEV2: &str = "PCI\\VEN_5853&DEV_0002&SUBSYS_00025853&REV_01";
     const DEV1: &str = "PCI\\VEN_5853&DEV_0001&SUBSYS_00015853&REV_01";
