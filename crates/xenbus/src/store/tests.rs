@@ -380,6 +380,50 @@ fn watches_fire_on_add_and_on_change_and_stop_after_remove() {
     assert_eq!(store.watch_remove(w), Err(StoreError::InvalidHandle));
 }
 
+/// Fuzz finding `store_ring-4-signals-for-2-events`: a peer that rewinds `rsp_cons` (the
+/// guest's own index, but on the shared page) makes the guest read the same bytes again, events
+/// included. The store cannot tell a replay from new events (neither can upstream's or Linux's
+/// client): each replayed event signals again, the replayed replies match no request and are
+/// dropped, and the store keeps working.
+#[test]
+fn store_ring_4_signals_for_2_events_a_rewound_rsp_cons_replays() {
+    let (mut page, store, model, _) = honest(4096);
+    let raw = Raw(core::ptr::addr_of_mut!(page.0).cast::<u8>());
+    let ev = counter();
+    let _w = store
+        .watch_add(Some(b"/w"), b"x", ev.clone(), 0x1234)
+        .unwrap();
+    store.write(None, None, b"/w/x", b"1").unwrap();
+    store.poll();
+    assert_eq!(
+        ev.0.load(Ordering::SeqCst),
+        2,
+        "the initial event and the write's"
+    );
+    let consumed = raw.get32(RSP_CONS);
+    assert_eq!(consumed, raw.get32(RSP_PROD), "everything read");
+    // Rewind: both events and both replies are read again.
+    raw.set32(RSP_CONS, 0);
+    store.poll();
+    assert_eq!(
+        ev.0.load(Ordering::SeqCst),
+        4,
+        "each replayed event signals again"
+    );
+    assert_eq!(raw.get32(RSP_CONS), consumed);
+    model
+        .borrow_mut()
+        .nodes
+        .insert(b"/w/y".to_vec(), b"v".to_vec());
+    let value = store.read(None, Some(b"/w"), b"y").unwrap();
+    assert_eq!(
+        value.as_bytes(),
+        b"v",
+        "the replayed replies matched no request"
+    );
+    store.free(value);
+}
+
 #[test]
 fn conflicting_commit_is_retry_and_frees_the_transaction() {
     let (_page, store, model, _) = honest(128);
