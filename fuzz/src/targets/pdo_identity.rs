@@ -143,7 +143,8 @@ pub fn run(data: &[u8]) {
     }
 }
 
-/// Seeds: the unit tests' listings, and a toolstack's `device/` of an HVM guest.
+/// Seeds: the unit tests' listings, a toolstack's `device/` of an HVM guest, and the listings
+/// the real daemons returned (`peer-*`).
 #[must_use]
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let mut out = Vec::new();
@@ -189,5 +190,23 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         .u8(1)
         .long_bytes(b"VBD\0");
     out.push(("vendor-device", vendor.finish()));
+    // The `device/` listings Debian's real xenstored and oxenstored put on the guest's ring
+    // for the toolstack's vif, vbd and vkbd (`fuzz/peer/xenstored-replies.txt`): their NUL
+    // layout and their order (creation order, sorted) as the daemons send them.
+    for (name, daemon) in [
+        ("peer-c-device", "xenstored-c"),
+        ("peer-ocaml-device", "xenstored-ocaml"),
+    ] {
+        let (_, listing) = &super::store_ring::captured(daemon, "directory")[0];
+        let mut w = Writer::new();
+        w.short_bytes(b"XP")
+            .u16(2)
+            .u8(1)
+            .long_bytes(listing)
+            .long_bytes(b"IFACE\0CONS\0")
+            .u8(1)
+            .long_bytes(b"VIF\0VBD\0VKBD\0IFACE\0CONS\0");
+        out.push((name, w.finish()));
+    }
     out
 }

@@ -39,7 +39,7 @@ use xenbus::store::wire::{
     XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH, XS_WATCH_EVENT, XS_WRITE,
 };
 use xenbus::store::{
-    Store, StoreConfig, StoreError, Transport, Wait, WaitLimits, Watch, WatchEvent, XsErrno,
+    Store, StoreConfig, StoreError, Transport, Wait, WaitLimits, Watch, WatchEvent, XsErrno, watch,
 };
 
 use crate::input::{Reader, Writer};
@@ -54,6 +54,16 @@ const RSP_CONS: usize = offset_of!(XenstoreDomainInterface, rsp_cons);
 const RSP_PROD: usize = offset_of!(XenstoreDomainInterface, rsp_prod);
 const RING: u32 = 1024;
 const PAGE_USED: usize = size_of::<XenstoreDomainInterface>();
+
+/// The `XS_ERROR` payloads an honest peer answers with (chosen by one byte).
+const ERROR_ANSWERS: [&[u8]; 6] = [
+    b"ENOENT\0",
+    b"EAGAIN\0",
+    b"EQUOTA\0",
+    b"EACCES",
+    b"E2BIG\0",
+    b"NOPE\0",
+];
 
 /// One request the peer read off the ring.
 #[derive(Clone, Debug)]
@@ -214,17 +224,7 @@ impl Peer<'_> {
         );
         let (answer, payload) = match self.input.below(8) {
             0 => {
-                let e = self
-                    .input
-                    .choose(&[
-                        &b"ENOENT\0"[..],
-                        b"EAGAIN\0",
-                        b"EQUOTA\0",
-                        b"EACCES",
-                        b"E2BIG\0",
-                        b"NOPE\0",
-                    ])
-                    .to_vec();
+                let e = self.input.choose(&ERROR_ANSWERS).to_vec();
                 header.type_ = XS_ERROR;
                 (Answer::Error(e.clone()), e)
             }
@@ -767,7 +767,8 @@ pub fn run(data: &[u8]) {
 }
 
 /// Seeds: the store's everyday conversation (read, directory of `device/`, a watch and its
-/// event, a transaction) with an honest xenstored, then one that lies about indices.
+/// event, a transaction) with an honest xenstored, then one that lies about indices, then the
+/// `peer-*` seeds whose peer answers with the real daemons' captured replies (`peer_seeds`).
 #[must_use]
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let mut ours = Writer::new();
@@ -828,5 +829,336 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     hostile.extend_from_slice(&a);
     hostile.extend(std::iter::repeat_n(0u8, pad));
     hostile.extend_from_slice(&b);
-    vec![("honest", honest), ("hostile", hostile)]
+    let mut out = vec![("honest", honest), ("hostile", hostile)];
+    out.extend(peer_seeds());
+    out
+}
+
+/// What Debian's real xenstored and oxenstored put on a guest's ring, captured by
+/// `crates/xenstored-harness/examples/capture_replies.rs` (the file's header says how to
+/// regenerate it).
+const PEER_REPLIES: &str = include_str!("../../peer/xenstored-replies.txt");
+
+/// The messages of `daemon` (`xenstored-c`, `xenstored-ocaml`) that request `label` drew, in
+/// the order they came off the ring (the reply and any watch events, labelled `label/event`):
+/// each as its type name and payload.
+pub(crate) fn captured(daemon: &str, label: &str) -> Vec<(&'static str, Vec<u8>)> {
+    let event = format!("{label}/event");
+    let found: Vec<_> = PEER_REPLIES
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .filter_map(|line| {
+            let mut fields = line.splitn(4, ' ');
+            let (d, l, ty, quoted) = (
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+            );
+            (d == daemon && (l == label || l == event)).then(|| (ty, unescape(quoted)))
+        })
+        .collect();
+    assert!(!found.is_empty(), "{daemon} {label} is not in the capture");
+    found
+}
+
+/// A payload as the capture file spells it: `"..."`, with `\xNN`, `\\` and `\"`.
+fn unescape(quoted: &str) -> Vec<u8> {
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .expect("a quoted payload");
+    let mut out = Vec::new();
+    let mut bytes = inner.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'x') => {
+                let hex = [bytes.next().expect("hex"), bytes.next().expect("hex")];
+                let hex = std::str::from_utf8(&hex).expect("hex digits");
+                out.push(u8::from_str_radix(hex, 16).expect("hex digits"));
+            }
+            Some(c) => out.push(c),
+            None => panic!("a trailing backslash in {quoted}"),
+        }
+    }
+    out
+}
+
+/// The guest seed (request ids start here) of the peer seeds.
+const PEER_SEED: u16 = 0x1234;
+/// The watch caller the peer seeds' guest passes (`u16 << 4`): the capture's token caller.
+const PEER_CALLER: u16 = 0x0424;
+
+/// One thing the peer does in a turn of a peer seed.
+enum Act {
+    /// Consumes the requests and answers the oldest unanswered one: `XS_ERROR` with this
+    /// payload (one of `ERROR_ANSWERS`), or the request's type with this payload.
+    Answer {
+        ty: u32,
+        error: bool,
+        payload: Vec<u8>,
+    },
+    /// A watch event with this payload (written whole, the guest's token in it).
+    Event(Vec<u8>),
+    /// Consumes the requests and writes these raw bytes (a whole message): the peer turns
+    /// dishonest, so the target stops checking answers from here on.
+    Raw(Vec<u8>),
+}
+
+/// The two scripts of a peer seed: the guest's operations and the peer's turns.
+#[derive(Default)]
+struct PeerSeed {
+    ours: Writer,
+    theirs: Writer,
+    /// Requests the guest made so far (their ids count up from `PEER_SEED`).
+    requests: u16,
+    /// Watches the guest added so far (their ids count up from `PEER_SEED.rotate_left(7)`).
+    watches: u16,
+}
+
+impl PeerSeed {
+    /// One peer turn (at most three steps: a raw message takes two), then a signal.
+    fn turn(&mut self, acts: Vec<Act>) {
+        let steps: usize = acts
+            .iter()
+            .map(|a| if matches!(a, Act::Raw(_)) { 2 } else { 1 })
+            .sum();
+        assert!((1..=3).contains(&steps), "{steps} steps in one turn");
+        let t = &mut self.theirs;
+        t.u8(steps as u8 - 1);
+        for act in acts {
+            match act {
+                Act::Answer {
+                    error: true,
+                    payload,
+                    ..
+                } => {
+                    let at = ERROR_ANSWERS
+                        .iter()
+                        .position(|e| *e == payload.as_slice())
+                        .expect("an error answer the target can spell");
+                    t.u8(3).u8(0).u8(at as u8);
+                }
+                Act::Answer { ty, payload, .. } => {
+                    // OK; a transaction id or a directory list as bytes, not the made-up ones.
+                    t.u8(3).u8(3);
+                    if ty == XS_TRANSACTION_START || ty == XS_DIRECTORY {
+                        t.u8(0);
+                    }
+                    t.short_bytes(&payload);
+                }
+                Act::Event(payload) => {
+                    t.u8(5).u8(0).u8(3).short_bytes(&payload);
+                }
+                Act::Raw(bytes) => {
+                    t.u8(0).u8(6).u8(0).u8(2).short_bytes(&bytes);
+                }
+            }
+        }
+        t.u8(1);
+    }
+
+    /// A guest request (`op` bytes of the target's script) answered with what `daemon`
+    /// answered request `label` with (events too). With `raw` an error is written as a raw
+    /// message; without, an error the target's list cannot spell is a bug in the seed.
+    fn request(&mut self, op: &[u8], ty: u32, tx_id: u32, daemon: &str, label: &str, raw: bool) {
+        self.ours.bytes(op);
+        let req_id = u32::from(PEER_SEED.wrapping_add(self.requests));
+        self.requests += 1;
+        let mut acts = Vec::new();
+        for (name, payload) in captured(daemon, label) {
+            acts.push(match name {
+                "WATCH_EVENT" => {
+                    // The capture's token, replaced by the one the guest registered last.
+                    let path = payload.split(|&b| b == 0).next().unwrap_or_default();
+                    let id = PEER_SEED.rotate_left(7).wrapping_add(self.watches - 1);
+                    let token = watch::token(usize::from(PEER_CALLER) << 4, id);
+                    Act::Event([path, b"\0", &token, b"\0"].concat())
+                }
+                // Raw even if the list could spell it: `answer` takes the oldest unanswered
+                // request, and the raw ones before stay unanswered.
+                "ERROR" if raw => {
+                    let header = Header::new(XS_ERROR, req_id, tx_id, payload.len() as u32);
+                    Act::Raw([&header.to_bytes()[..], &payload].concat())
+                }
+                _ => Act::Answer {
+                    ty,
+                    error: name == "ERROR",
+                    payload,
+                },
+            });
+        }
+        self.turn(acts);
+    }
+
+    /// Reads `PATHS[path]`, in the open transaction `in_tx` or outside any.
+    fn read(&mut self, path: u8, in_tx: Option<u32>, daemon: &str, label: &str) {
+        let op = [path, 0, u8::from(in_tx.is_none())];
+        self.request(&op, XS_READ, in_tx.unwrap_or(0), daemon, label, false);
+    }
+
+    /// Writes `value` (at most 64 bytes) to `PATHS[path]`.
+    fn write(&mut self, path: u8, value: &[u8], daemon: &str, label: &str) {
+        let mut op = vec![path, 3, value.len() as u8];
+        op.extend_from_slice(value);
+        self.request(&op, XS_WRITE, 0, daemon, label, false);
+    }
+
+    /// Lists `PATHS[path]`.
+    fn directory(&mut self, path: u8, daemon: &str, label: &str) {
+        self.request(&[path, 4], XS_DIRECTORY, 0, daemon, label, false);
+    }
+
+    /// Removes `PATHS[path]` (no transaction may be open).
+    fn remove(&mut self, path: u8, daemon: &str, label: &str) {
+        self.request(&[path, 5], XS_RM, 0, daemon, label, false);
+    }
+
+    /// Watches `PATHS[path]`, with `PEER_CALLER` in the token.
+    fn watch(&mut self, path: u8, daemon: &str, label: &str) {
+        self.watches += 1;
+        let [lo, hi] = PEER_CALLER.to_le_bytes();
+        self.request(&[path, 6, lo, hi], XS_WATCH, 0, daemon, label, false);
+    }
+
+    /// Removes the oldest watch still registered.
+    fn unwatch(&mut self, daemon: &str, label: &str) {
+        self.request(&[0, 7, 0], XS_UNWATCH, 0, daemon, label, false);
+    }
+
+    /// Starts a transaction (none is open); returns its id.
+    fn start(&mut self, daemon: &str, label: &str) -> u32 {
+        self.request(&[0, 8], XS_TRANSACTION_START, 0, daemon, label, false);
+        let (_, payload) = &captured(daemon, label)[0];
+        let digits = payload.split(|&b| b == 0).next().unwrap_or_default();
+        std::str::from_utf8(digits)
+            .expect("an ASCII id")
+            .parse()
+            .expect("a decimal id")
+    }
+
+    /// Ends the oldest open transaction (`tx`), committing it or not.
+    fn end(&mut self, tx: u32, commit: bool, daemon: &str, label: &str, raw: bool) {
+        let op = [0, 8, 0, u8::from(commit)];
+        self.request(&op, XS_TRANSACTION_END, tx, daemon, label, raw);
+    }
+
+    /// The input: the seed, then both scripts at equal length (the guest's padded with polls,
+    /// which make no request; the peer's with zeros, which it never reaches).
+    fn finish(self) -> Vec<u8> {
+        let (mut ours, mut theirs) = (self.ours.finish(), self.theirs.finish());
+        while ours.len() < theirs.len() {
+            ours.extend_from_slice(&[0, 10, 0]);
+        }
+        theirs.resize(ours.len(), 0);
+        let mut input = PEER_SEED.to_le_bytes().to_vec();
+        input.extend_from_slice(&ours);
+        input.extend_from_slice(&theirs);
+        input
+    }
+}
+
+/// `PATHS[DEVICE]`: `device`.
+const DEVICE: u8 = 0;
+/// `PATHS[STATE]`: `device/vif/0/state`.
+const STATE: u8 = 1;
+/// `PATHS[TARGET]`: `memory/target`.
+const TARGET: u8 = 2;
+/// `PATHS[DOM0_NODE]`: `/local/domain/0/backend`, dom0's.
+const DOM0_NODE: u8 = 3;
+/// `PATHS[EMPTY]`: the empty path.
+const EMPTY: u8 = 4;
+/// `PATHS[BAD_BYTES]`: a path with bytes xenstored refuses.
+const BAD_BYTES: u8 = 5;
+
+/// Seeds whose peer answers every request with what the real daemons answered the same request
+/// (`PEER_REPLIES`): reads and directories (present, missing, an inner node, a leaf), writes,
+/// removals, a watch with its events, transactions (committed, conflicting, aborted), and the
+/// errors the honest peer cannot spell, written raw.
+fn peer_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (d, names) in [
+        (
+            "xenstored-c",
+            [
+                "peer-c-nodes",
+                "peer-c-watch",
+                "peer-c-transactions",
+                "peer-c-errors",
+            ],
+        ),
+        (
+            "xenstored-ocaml",
+            [
+                "peer-ocaml-nodes",
+                "peer-ocaml-watch",
+                "peer-ocaml-transactions",
+                "peer-ocaml-errors",
+            ],
+        ),
+    ] {
+        let mut s = PeerSeed::default();
+        s.read(TARGET, None, d, "read-value");
+        s.read(STATE, None, d, "read-state");
+        s.read(DEVICE, None, d, "read-inner-node");
+        s.read(STATE, None, d, "read-missing");
+        s.write(TARGET, b"2097152", d, "write");
+        s.directory(DEVICE, d, "directory");
+        s.directory(STATE, d, "directory-leaf");
+        s.directory(STATE, d, "directory-missing");
+        s.remove(DEVICE, d, "rm");
+        s.remove(DEVICE, d, "rm-missing");
+        s.remove(STATE, d, "rm-missing-parent");
+        out.push((names[0], s.finish()));
+
+        let mut s = PeerSeed::default();
+        s.watch(DEVICE, d, "watch");
+        s.write(STATE, b"5", d, "watched-write");
+        s.unwatch(d, "unwatch");
+        // A second watch the daemon no longer knows when it is removed: it stays registered.
+        s.watch(DEVICE, d, "watch");
+        s.unwatch(d, "unwatch-again");
+        out.push((names[1], s.finish()));
+
+        let mut s = PeerSeed::default();
+        let t = s.start(d, "transaction-start");
+        s.read(TARGET, Some(t), d, "tx-read");
+        s.write(STATE, b"6", d, "tx-write");
+        s.end(t, true, d, "transaction-commit", false);
+        let t = s.start(d, "transaction-start-2");
+        s.read(TARGET, Some(t), d, "tx-read-2");
+        s.write(TARGET, b"3145728", d, "tx-write-2");
+        s.end(t, true, d, "transaction-conflict", false);
+        let t = s.start(d, "transaction-start-3");
+        s.end(t, false, d, "transaction-abort", false);
+        out.push((names[2], s.finish()));
+
+        // The errors, written raw, each framed for the request it answers (the honest peer's
+        // list cannot spell EINVAL, EACCES with its NUL, ENOSPC or EIO); the peer is dishonest
+        // from the first one on.
+        let mut s = PeerSeed::default();
+        let t = s.start(d, "transaction-start");
+        for (op, ty, label) in [
+            (&[EMPTY, 0, 1][..], XS_READ, "read-empty-path"),
+            (&[BAD_BYTES, 0, 1], XS_READ, "read-bad-bytes"),
+            (&[DOM0_NODE, 0, 1], XS_READ, "read-dom0-node"),
+            (&[DOM0_NODE, 3, 1, b'1'], XS_WRITE, "write-dom0-node"),
+            (&[BAD_BYTES, 3, 1, b'1'], XS_WRITE, "write-bad-bytes"),
+            (
+                &[TARGET, 3, 4, b'b', b'i', b'g', b'!'],
+                XS_WRITE,
+                "write-4000-bytes",
+            ),
+            (&[DOM0_NODE, 4], XS_DIRECTORY, "directory-dom0-node"),
+        ] {
+            s.request(op, ty, 0, d, label, true);
+        }
+        s.end(t, true, d, "transaction-end-again", true);
+        out.push((names[3], s.finish()));
+    }
+    out
 }
