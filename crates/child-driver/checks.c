@@ -66,6 +66,49 @@ DEFINE_GUID(XC_GUID_UNKNOWN_INTERFACE,
 /* sizeof(BUS_INTERFACE_STANDARD) on x64: INTERFACE and four routines. */
 #define XC_BUS_INTERFACE_SIZE 64
 
+/* BUS_INTERFACE_STANDARD and the start of DEVICE_DESCRIPTION as <wdm.h> lays them out on x64,
+   spelled out for the host build, which has no <wdm.h>. */
+struct xc_bus_interface {
+    uint16_t Size;
+    uint16_t Version;
+    void *Context;
+    void (*InterfaceReference)(void *);
+    void (*InterfaceDereference)(void *);
+    uint8_t (*TranslateBusAddress)(void *, int64_t, uint32_t, uint32_t *, int64_t *);
+    void *(*GetDmaAdapter)(void *, void *, uint32_t *);
+    uint32_t (*SetBusData)(void *, uint32_t, void *, uint32_t, uint32_t);
+    uint32_t (*GetBusData)(void *, uint32_t, void *, uint32_t, uint32_t);
+};
+
+struct xc_device_description {
+    uint32_t Version;
+    uint8_t Master, ScatterGather, DemandMode, AutoInitialize;
+    uint8_t Dma32BitAddresses, IgnoreCount, Reserved1, Dma64BitAddresses;
+    uint32_t BusNumber;
+    uint32_t DmaChannel;
+    int32_t InterfaceType;
+    int32_t DmaWidth;
+    int32_t DmaSpeed;
+    uint32_t MaximumLength;
+    uint32_t DmaPort;
+};
+
+/* DMA_ADAPTER's head and DMA_OPERATIONS' first routine, to give an adapter back. */
+struct xc_dma_operations {
+    uint32_t Size;
+    void (*PutDmaAdapter)(void *);
+};
+
+struct xc_dma_adapter {
+    uint16_t Version;
+    uint16_t Size;
+    struct xc_dma_operations *DmaOperations;
+};
+
+#define XC_INTERNAL 0
+#define XC_PCI_BUS 5
+#define XC_PCI_WHICHSPACE_CONFIG 0
+
 /* The run's state: one run at a time (xc_run is not re-entrant). */
 static const struct xc_env *env;
 static const struct xc_host *host;
@@ -324,7 +367,50 @@ static void check_queries(void)
     memset(buffer, 0, sizeof(buffer));
     status = query(&XC_GUID_BUS_INTERFACE_STANDARD, 1, XC_BUS_INTERFACE_SIZE, buffer);
     if (status == XC_STATUS_SUCCESS) {
+        struct xc_bus_interface *bus = (struct xc_bus_interface *)buffer;
+
         CHECK(header->Size == XC_BUS_INTERFACE_SIZE);
+        CHECK(bus->Version == 1);
+        CHECK(bus->Context != NULL && bus->InterfaceReference != NULL &&
+              bus->InterfaceDereference != NULL && bus->TranslateBusAddress != NULL &&
+              bus->GetDmaAdapter != NULL && bus->SetBusData != NULL && bus->GetBusData != NULL);
+        if (bus->GetBusData != NULL && bus->GetDmaAdapter != NULL &&
+            bus->TranslateBusAddress != NULL && bus->InterfaceReference != NULL &&
+            bus->InterfaceDereference != NULL) {
+            uint8_t config[4] = {0, 0, 0, 0};
+            struct xc_device_description description;
+            uint32_t registers = 0, space = 0;
+            int64_t translated = 0;
+            void *adapter;
+
+            /* Configuration space is the platform device's: the Xen platform PCI device, 'XS'
+               (0x5853). */
+            CHECK(bus->GetBusData(bus->Context, XC_PCI_WHICHSPACE_CONFIG, config, 0, 4) == 4);
+            CHECK(config[0] == 0x53 && config[1] == 0x58);
+            /* Translation is the platform device's bus's (memory space: the same address). */
+            CHECK(bus->TranslateBusAddress(bus->Context, 0xF1000000, 16, &space, &translated) ==
+                  1);
+            CHECK(translated == 0xF1000000);
+            /* A DMA adapter is asked of the platform device's bus for PCIBus, whatever the
+               child said (upstream's DmaGetAdapter changes the caller's description). */
+            memset(&description, 0, sizeof(description));
+            description.Master = 1;
+            description.ScatterGather = 1;
+            description.Dma64BitAddresses = 1;
+            description.InterfaceType = XC_INTERNAL;
+            description.MaximumLength = 0x10000;
+            adapter = bus->GetDmaAdapter(bus->Context, &description, &registers);
+            CHECK(description.InterfaceType == XC_PCI_BUS);
+            if (adapter != NULL) {
+                struct xc_dma_adapter *dma = (struct xc_dma_adapter *)adapter;
+
+                if (dma->DmaOperations != NULL && dma->DmaOperations->PutDmaAdapter != NULL)
+                    dma->DmaOperations->PutDmaAdapter(adapter);
+            }
+            /* The interface counts its own references. */
+            bus->InterfaceReference(bus->Context);
+            bus->InterfaceDereference(bus->Context);
+        }
         if (header->InterfaceDereference != NULL)
             header->InterfaceDereference(header->Context);
     } else {

@@ -63,6 +63,21 @@ unsafe extern "C" {
     pub fn ConfigClearActive() -> NtStatus;
     /// `FiltersUninstall`: takes xenfilt out of the class filter lists. PASSIVE_LEVEL.
     pub fn FiltersUninstall();
+    /// `LogReadLogLevel`: the `LOG_LEVEL` bits a `REG_MULTI_SZ` of level names under `key`
+    /// names (0 with a failure status when missing or of another type). PASSIVE_LEVEL.
+    pub fn LogReadLogLevel(key: *mut c_void, name: *const c_char, level: *mut u32) -> NtStatus;
+    /// `LogAddDisposition`: `function(argument, line, length)` is called for every log line
+    /// at a level in `mask` (with xen.sys's log lock held, at any IRQL) until
+    /// `LogRemoveDisposition`; `*disposition` is NULL for an empty mask. Any IRQL.
+    pub fn LogAddDisposition(
+        mask: u32,
+        function: unsafe extern "C" fn(*mut c_void, *mut c_char, u32),
+        argument: *mut c_void,
+        disposition: *mut *mut c_void,
+    ) -> NtStatus;
+    /// `LogRemoveDisposition`: no call reaches the disposition after it returns. NULL is
+    /// ignored. Any IRQL.
+    pub fn LogRemoveDisposition(disposition: *mut c_void);
 
     // The services behind [`crate::XenServices`] (see [`Imported`]); IRQL as each trait method
     // documents.

@@ -545,7 +545,8 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
         used.is_some_and(|n| n < OUT_SIZE)
     }
 
-    /// `prod - cons` of a ring, or `None` (logged once) if it exceeds the ring's size.
+    /// `prod - cons` of a ring, or `None` (logged once, unless `quiet`) if it exceeds the
+    /// ring's size.
     fn distance(
         &self,
         ring: &mut Ring<E::Channel>,
@@ -554,12 +555,22 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
         cons: usize,
         size: u32,
     ) -> Option<u32> {
+        self.distance_logged(ring, page, (prod, cons, size), true)
+    }
+
+    fn distance_logged(
+        &self,
+        ring: &mut Ring<E::Channel>,
+        page: RingPage,
+        (prod, cons, size): (usize, usize, u32),
+        log: bool,
+    ) -> Option<u32> {
         let (p, c) = (page.load(prod), page.load(cons));
         let distance = p.wrapping_sub(c);
         if distance <= size {
             return Some(distance);
         }
-        if !ring.corrupt_logged {
+        if log && !ring.corrupt_logged {
             ring.corrupt_logged = true;
             plog!(
                 self.platform,
@@ -605,6 +616,17 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
     /// backend if anything was written. Returns the bytes written (0 while disabled or if the
     /// ring is corrupt).
     pub fn write(&self, data: &[u8]) -> usize {
+        self.write_logged(data, true)
+    }
+
+    /// [`write`](Self::write) that never logs, even about a corrupt ring: for the FDO's log
+    /// mirror, which runs inside xen.sys's log with its lock held, where a log line would spin
+    /// on that lock forever.
+    pub fn write_quiet(&self, data: &[u8]) -> usize {
+        self.write_logged(data, false)
+    }
+
+    fn write_logged(&self, data: &[u8], log: bool) -> usize {
         let mut ring = self.ring.lock();
         let Some(page) = ring.page else {
             return 0;
@@ -612,7 +634,8 @@ impl<P: Platform, S: XenServices + 'static, E: ConsoleEvtchn + 'static, G: Conso
         if ring.channel.is_none() {
             return 0;
         }
-        let Some(used) = self.distance(&mut ring, page, OUT_PROD, OUT_CONS, OUT_SIZE) else {
+        let Some(used) = self.distance_logged(&mut ring, page, (OUT_PROD, OUT_CONS, OUT_SIZE), log)
+        else {
             return 0;
         };
         let room = OUT_SIZE.saturating_sub(used);

@@ -27,6 +27,7 @@
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use core::time::Duration;
 
 use ntstatus::NtStatus;
@@ -125,6 +126,10 @@ where
     /// Runs DEBUG's trigger for a `VIRQ_DEBUG` event (shared with the channel's callback,
     /// which must not hold the composition).
     virq_debug_dpc: Arc<P::Dpc>,
+    /// `VIRQ_DEBUG` events since the channel was last opened, and whether it is open (lock-free:
+    /// the FDO's debug dump reads them, also at `HIGH_LEVEL`).
+    virq_debug_events: Arc<AtomicU32>,
+    virq_debug_open: AtomicBool,
 }
 
 impl<P, S, I> fmt::Debug for Subsystems<P, S, I>
@@ -230,6 +235,8 @@ where
             watchdog,
             virq_debug,
             virq_debug_dpc,
+            virq_debug_events: Arc::new(AtomicU32::new(0)),
+            virq_debug_open: AtomicBool::new(false),
         }))
     }
 
@@ -296,13 +303,17 @@ where
         if let Some(stale) = stale {
             self.evtchn.close(stale);
         }
+        self.virq_debug_open.store(false, Ordering::SeqCst);
         let dpc = Arc::clone(&self.virq_debug_dpc);
+        let events = Arc::clone(&self.virq_debug_events);
+        events.store(0, Ordering::SeqCst);
         let opened = self.evtchn.open(
             OpenKind::Virq {
                 index: VIRQ_DEBUG,
                 cpu: Some(0),
             },
             Arc::new(move || {
+                events.fetch_add(1, Ordering::Relaxed);
                 dpc.insert();
                 true
             }),
@@ -311,6 +322,7 @@ where
         match opened {
             Ok(channel) => {
                 let _ = self.evtchn.unmask(&channel, false, true);
+                self.virq_debug_open.store(true, Ordering::SeqCst);
                 let stale = self.virq_debug.lock().replace(channel);
                 if let Some(stale) = stale {
                     self.evtchn.close(stale);
@@ -322,6 +334,14 @@ where
                 "FDO: VIRQ_DEBUG not available ({error})"
             ),
         }
+    }
+
+    /// The `VIRQ_DEBUG` events counted since its channel was opened on processor 0, `None`
+    /// while it is not open. Lock-free (any IRQL).
+    pub fn virq_debug_events(&self) -> Option<u32> {
+        self.virq_debug_open
+            .load(Ordering::SeqCst)
+            .then(|| self.virq_debug_events.load(Ordering::Relaxed))
     }
 
     /// Sets the store watchdog's period for the next [`Subsystems::start`] (upstream: 15 s).
@@ -486,6 +506,7 @@ where
         if let Some(worker) = worker {
             worker.stop();
         }
+        self.virq_debug_open.store(false, Ordering::SeqCst);
         let channel = self.virq_debug.lock().take();
         if let Some(channel) = channel {
             self.evtchn.close(channel);

@@ -32,6 +32,7 @@ use xenbus::pdo_identity::Bus;
 use xenbus::pnp::core::{BALLOON_TIMEOUT, BusGlue, FdoConfig, FdoCore, LinkedStore};
 use xenbus::pnp::distribution::Version;
 use xenbus::pnp::fdo::{Effect, Fdo};
+use xenbus::pnp::log_mirror::LogMirror;
 use xenbus::pnp::pdo::{PdoId, PdoSettings};
 use xenbus::pnp::toolstack::ScanSettings;
 use xenbus::store::{NtStatus, Store, Transport, status};
@@ -43,6 +44,8 @@ use support::{Rig, rig};
 struct Recorder {
     created: Mutex<Vec<(PdoId, String)>>,
     effects: Mutex<Vec<Effect>>,
+    /// The log mirror registered, and how many times one was registered or removed.
+    mirror: Mutex<(Option<LogMirror>, u32)>,
 }
 
 impl BusGlue for Recorder {
@@ -54,6 +57,17 @@ impl BusGlue for Recorder {
     fn apply(&self, effect: &Effect) {
         self.effects.lock().unwrap().push(effect.clone());
     }
+
+    fn mirror_log(&self, mirror: Option<LogMirror>) {
+        let mut slot = self.mirror.lock().unwrap();
+        assert_ne!(
+            slot.0.is_some(),
+            mirror.is_some(),
+            "a mirror registered twice or removed twice"
+        );
+        slot.0 = mirror;
+        slot.1 += 1;
+    }
 }
 
 impl Recorder {
@@ -64,6 +78,14 @@ impl Recorder {
             .iter()
             .map(|(_, class)| class.clone())
             .collect()
+    }
+
+    /// A line through the registered mirror, as xen.sys's log would send it.
+    fn mirror_line(&self, text: &[u8]) {
+        let mirror = self.mirror.lock().unwrap().0.clone();
+        let mirror = mirror.expect("a mirror registered");
+        assert_eq!(mirror.mask, MIRRORED_LEVELS);
+        mirror.sink.line(text);
     }
 
     fn invalidations(&self) -> usize {
@@ -84,6 +106,10 @@ fn read<T: Transport>(store: &Store<StdPlatform, T>, path: &str) -> Option<Strin
     })
 }
 
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !done() {
@@ -99,6 +125,8 @@ const VERSION: Version = Version {
     build: 7,
 };
 const ENTRY: &str = "Xen_Project XENBUS 9.1.0.7 ";
+/// `ConsoleLogLevel` = WARNING and ERROR (xen.sys's `LOG_LEVEL` bits).
+const MIRRORED_LEVELS: u32 = (1 << 2) | (1 << 3);
 
 fn core(world: &Arc<support::World>, recorder: &Arc<Recorder>, watchdog: u32) -> Arc<Core> {
     FdoCore::new(
@@ -120,6 +148,7 @@ fn core(world: &Arc<support::World>, recorder: &Arc<Recorder>, watchdog: u32) ->
             },
             enumerate: true,
             watchdog,
+            console_log_level: MIRRORED_LEVELS,
         },
         recorder.clone(),
     )
@@ -215,6 +244,12 @@ fn the_active_fdo_runs_its_threads_against_the_real_toolstack_protocol() {
         read(&dom0, &home(&sim, "control/feature-suspend")).as_deref(),
         Some("1")
     );
+    // The console log mirror: registered with the configured levels; a line reaches the
+    // console backend with `\r\n` line ends.
+    recorder.mirror_line(b"xenbus|FDO: mirrored\nsecond\n");
+    eventually("the mirrored line on the console", || {
+        contains(&sim.console_output(), b"xenbus|FDO: mirrored\r\nsecond\r\n")
+    });
 
     // The toolstack adds a NIC: the watch wakes the scan thread, which makes a VIF PDO.
     dom0.write(
@@ -275,9 +310,24 @@ fn the_active_fdo_runs_its_threads_against_the_real_toolstack_protocol() {
     )
     .expect("toolstack adds vbd");
     eventually("a VBD PDO", || recorder.classes() == ["VIF", "VBD"]);
+    // The mirror stayed registered through the suspend and writes to the new domain's
+    // console ring.
+    recorder.mirror_line(b"after resume\n");
+    eventually("the mirrored line after the resume", || {
+        contains(&sim.console_output(), b"after resume\r\n")
+    });
 
-    // D3: everything withdrawn; the threads stop.
+    // D3: everything withdrawn (the mirror too); the threads stop.
     core.d0_to_d3();
+    assert!(
+        recorder.mirror.lock().unwrap().0.is_none(),
+        "mirror removed"
+    );
+    assert_eq!(
+        recorder.mirror.lock().unwrap().1,
+        2,
+        "added once, removed once"
+    );
     assert_eq!(read(&dom0, &home(&sim, "drivers/0")), None);
     assert_eq!(read(&dom0, &home(&sim, "control/feature-suspend")), None);
     core.stop_threads();
@@ -357,7 +407,7 @@ fn the_balloon_thread_follows_the_toolstack_target_from_start_to_d3() {
     assert_eq!(
         core.fdo
             .lock()
-            .query_stop_or_remove(false, core.balloon_size()),
+            .query_stop_or_remove(false, core.balloon_size(), None),
         xenbus::pnp::fdo::FdoCompletion::Complete(status::UNSUCCESSFUL)
     );
 
@@ -417,7 +467,39 @@ fn the_domain_watchdog_is_patted_while_every_processor_ticks() {
         sim.tick();
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The `xenbus|FDO` debug dump lists the VIRQs with their counts, as upstream's.
+    world.debug.trigger(None);
+    let lines: Vec<String> = world
+        .platform
+        .log_lines()
+        .into_iter()
+        .map(|(_, line)| line)
+        .filter(|line| line.starts_with("xenbus|FDO: "))
+        .collect();
+    assert_eq!(
+        lines.first().map(String::as_str),
+        Some("xenbus|FDO: VIRQS:")
+    );
+    assert!(lines.contains(&"xenbus|FDO: - DEBUG: (0:0) Count = 0".to_string()));
+    for cpu in 0..2 {
+        let prefix = format!("xenbus|FDO: - TIMER: (0:{cpu}) Count = ");
+        let count: u32 = lines
+            .iter()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no TIMER line for processor {cpu}: {lines:?}"))
+            .parse()
+            .expect("a count");
+        assert!(count >= 3, "processor {cpu} ticked {count} times");
+    }
     core.d0_to_d3();
+    let before = world.platform.log_lines().len();
+    world.debug.trigger(None);
+    assert!(
+        !world.platform.log_lines()[before..]
+            .iter()
+            .any(|(_, line)| line.starts_with("xenbus|FDO")),
+        "the dump is deregistered in D3"
+    );
     let audit = sim.audit();
     assert_eq!(audit.watchdogs, 0, "disarmed in D3");
     assert_eq!(

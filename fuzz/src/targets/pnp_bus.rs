@@ -178,7 +178,8 @@ pub fn run(data: &[u8]) {
                 } else {
                     None
                 };
-                let _ = fdo.query_stop_or_remove(r.bool(), size);
+                let held = r.bool().then_some("EVTCHN");
+                let _ = fdo.query_stop_or_remove(r.bool(), size, held);
             }
             11 => {
                 let _ = fdo.cancel_stop_or_remove(r.bool());

@@ -96,6 +96,47 @@ pub type MM_PAGE_PRIORITY = i32;
 pub type LOCK_OPERATION = i32;
 /// `INTERFACE_TYPE` (`Internal`, `PCIBus`, ...).
 pub type INTERFACE_TYPE = i32;
+
+/// `DEVICE_DESCRIPTION`: what a driver asks of its DMA adapter (`GetDmaAdapter`).
+///
+/// The fields of every version; Windows 8 added more after `DmaPort` for version 3, which a
+/// caller's structure may carry beyond this one.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct DEVICE_DESCRIPTION {
+    /// `DEVICE_DESCRIPTION_VERSION*`.
+    pub Version: u32,
+    /// `Master`.
+    pub Master: u8,
+    /// `ScatterGather`.
+    pub ScatterGather: u8,
+    /// `DemandMode`.
+    pub DemandMode: u8,
+    /// `AutoInitialize`.
+    pub AutoInitialize: u8,
+    /// `Dma32BitAddresses`.
+    pub Dma32BitAddresses: u8,
+    /// `IgnoreCount`.
+    pub IgnoreCount: u8,
+    /// `Reserved1`.
+    pub Reserved1: u8,
+    /// `Dma64BitAddresses`.
+    pub Dma64BitAddresses: u8,
+    /// `BusNumber`.
+    pub BusNumber: u32,
+    /// `DmaChannel`.
+    pub DmaChannel: u32,
+    /// `InterfaceType`.
+    pub InterfaceType: INTERFACE_TYPE,
+    /// `DmaWidth` (`DMA_WIDTH`).
+    pub DmaWidth: i32,
+    /// `DmaSpeed` (`DMA_SPEED`).
+    pub DmaSpeed: i32,
+    /// `MaximumLength`.
+    pub MaximumLength: u32,
+    /// `DmaPort`.
+    pub DmaPort: u32,
+}
 /// `KDPC_IMPORTANCE` (`LowImportance`, ...).
 pub type KDPC_IMPORTANCE = i32;
 /// `KINTERRUPT_MODE` (`LevelSensitive`, `Latched`).
@@ -161,8 +202,6 @@ opaque! {
     EPROCESS;
     /// `DMA_ADAPTER` (opaque here: the drivers do no DMA).
     DMA_ADAPTER;
-    /// `DEVICE_DESCRIPTION` (opaque here: the drivers do no DMA).
-    DEVICE_DESCRIPTION;
     /// `IO_TIMER` (opaque).
     IO_TIMER;
     /// `VPB` (opaque: file systems only).

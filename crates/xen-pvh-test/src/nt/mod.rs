@@ -213,7 +213,7 @@ fn demand_start_driver(h: &mut Hive, path: &str) {
 }
 
 /// What the package's INF writes for xenbus.sys (`Services\xenbus` with its `Parameters`:
-/// the supported and synthetic classes), the child driver's service key, and xenfilt's
+/// the supported and synthetic classes; and an administrator's `ConsoleLogLevel`), the child driver's service key, and xenfilt's
 /// `Parameters` key, where xen.sys records the active platform device.
 fn xenbus_keys(h: &mut Hive) {
     let services = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services";
@@ -234,6 +234,14 @@ fn xenbus_keys(h: &mut Hive) {
             &hive::wide("SyntheticClasses"),
             hive::REG_MULTI_SZ,
             &hive::multi_sz(checks::xenbus::SYNTHETIC_CLASSES),
+        );
+        // The console log mirror: these levels of xen.sys's log also go to the PV console
+        // (dom0 finds xenbus.sys's lines in xenconsoled's log, ending in CR LF).
+        h.set_value(
+            parameters,
+            &hive::wide("ConsoleLogLevel"),
+            hive::REG_MULTI_SZ,
+            &hive::multi_sz(&["INFO", "warning", "Error", "CRITICAL"]),
         );
     }
     h.create_path(&alloc::format!(r"{services}\XENFILT\Parameters"));

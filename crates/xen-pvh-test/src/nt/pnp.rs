@@ -672,6 +672,41 @@ pub fn start(pdo: usize) -> Reply {
     reply
 }
 
+/// What a resource rebalance got from node `pdo`'s stack ([`rebalance`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Rebalance {
+    /// `IRP_MN_QUERY_STOP_DEVICE`.
+    pub query_stop: Reply,
+    /// `IRP_MN_STOP_DEVICE`, if the query succeeded.
+    pub stop: Option<Reply>,
+    /// The start that followed ([`start`]), if the stop was sent.
+    pub start: Option<Reply>,
+}
+
+/// A resource rebalance as the PnP manager runs one on a started node: `QUERY_STOP`, `STOP`
+/// (the node is not started meanwhile), then a start with its resources ([`start`]: the
+/// requirements filtered again, `START`, bus relations queried). A refused query gets
+/// `CANCEL_STOP` and nothing else.
+pub fn rebalance(pdo: usize) -> Rebalance {
+    let query_stop = send(pdo, ntddk::IRP_MN_QUERY_STOP_DEVICE, 0, |_| {});
+    if !query_stop.ok() {
+        let _ = send(pdo, ntddk::IRP_MN_CANCEL_STOP_DEVICE, 0, |_| {});
+        return Rebalance {
+            query_stop,
+            stop: None,
+            start: None,
+        };
+    }
+    let stop = send(pdo, ntddk::IRP_MN_STOP_DEVICE, 0, |_| {});
+    set_state(pdo, State::Enumerated);
+    let start = start(pdo);
+    Rebalance {
+        query_stop,
+        stop: Some(stop),
+        start: Some(start),
+    }
+}
+
 /// The PDOs of a `DEVICE_RELATIONS` list the stack of `pdo` returned.
 fn relations(pdo: usize, p: usize) -> Vec<usize> {
     let Some(bytes) = take_pool(pdo, IRP_MJ_PNP, p, "a DEVICE_RELATIONS list") else {

@@ -241,6 +241,7 @@ pub fn compose(
         },
         enumerate: dword(platform, "Enumerate", 1) != 0,
         watchdog,
+        console_log_level: super::console_log_level(),
     };
     let core = Core::new(world, fdo, config, glue);
     Ok(Active {

@@ -8,11 +8,8 @@
 //! active FDO core's lock, or the inactive FDO's own), applies the returned effects with no
 //! lock held, and passes the IRP down or completes it as the reply says.
 //!
-//! Not yet done here (each is logged or documented where it matters):
-//! - system power IRPs are passed down without the device power IRP upstream requests around
-//!   them (so no S4 re-unplug); device power IRPs are handled (D0 and D3);
-//! - a PDO's `BUS_INTERFACE_STANDARD` is the platform device's own, referenced again (its DMA
-//!   adapter is not intercepted as upstream's `dma.c` does).
+//! A child PDO's `BUS_INTERFACE_STANDARD` forwards to the platform device's, which the FDO holds
+//! from `AddDevice` to removal (`super::bus`).
 
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
@@ -32,12 +29,14 @@ use platform_windows::{WindowsInterrupts, WindowsPlatform};
 
 use super::compose::{self, Active};
 use super::device::{self, DevicePtr, DriverPtr, Owner};
+use super::log_mirror::Mirrors;
 use super::pdo::PdoDevice;
 use crate::interface::GUID_BUS_INTERFACE_STANDARD;
 use crate::pdo_identity::Bus;
 use crate::pnp::active::{self, Activation, EmulatedAnswer, Record};
 use crate::pnp::core::BusGlue;
 use crate::pnp::fdo::{Effect, Fdo};
+use crate::pnp::log_mirror::LogMirror;
 use crate::pnp::pdo::{PdoId, PdoSettings};
 use ntddk::runtime::irp::{self as lower, Lower};
 
@@ -88,10 +87,11 @@ pub struct FdoDevice {
     lower_bus: IrqlLock<WindowsPlatform, Option<LowerBus>>,
 }
 
-/// The glue the FDO core calls back (its scan thread creates PDOs and applies effects).
-#[derive(Default)]
+/// The glue the FDO core calls back (its scan thread creates PDOs and applies effects; D0
+/// and D3 register and remove the console log mirror).
 struct WinBus {
     fdo: spin::Once<Weak<FdoDevice>>,
+    mirrors: Mirrors,
 }
 
 impl BusGlue for WinBus {
@@ -104,6 +104,10 @@ impl BusGlue for WinBus {
         if let Some(fdo) = self.fdo.get().and_then(Weak::upgrade) {
             fdo.apply(effect);
         }
+    }
+
+    fn mirror_log(&self, mirror: Option<LogMirror>) {
+        self.mirrors.set(mirror);
     }
 }
 
@@ -266,7 +270,10 @@ pub unsafe fn add_device(
         if active { "active" } else { "inactive" }
     );
     let interrupts = WindowsInterrupts::empty();
-    let glue = Arc::new(WinBus::default());
+    let glue = Arc::new(WinBus {
+        fdo: spin::Once::new(),
+        mirrors: Mirrors::new(platform),
+    });
     let state = Fdo::new(bus, active);
     let bus_state = if active {
         match compose::compose(
@@ -523,15 +530,10 @@ impl FdoDevice {
             .map(|&(_, device)| device)
     }
 
-    /// The platform device's bus interface, referenced again for a child (`None` once
-    /// released).
-    pub fn reference_bus_interface(&self) -> Option<BUS_INTERFACE_STANDARD> {
-        let interface = self.lower_bus.lock().as_ref().map(|bus| bus.0)?;
-        if let Some(reference) = interface.InterfaceReference {
-            // SAFETY: the interface's own method and context.
-            unsafe { reference(interface.Context) };
-        }
-        Some(interface)
+    /// The platform device's bus interface (a copy, not referenced: a child PDO's interface
+    /// forwards to it; `None` once released).
+    pub fn lower_bus_interface(&self) -> Option<BUS_INTERFACE_STANDARD> {
+        self.lower_bus.lock().as_ref().map(|bus| bus.0)
     }
 
     /// Creates PDO `id` for `class` (the scan thread, PASSIVE_LEVEL).
@@ -557,7 +559,11 @@ impl FdoDevice {
             self.platform.read_dword(&key, "AllowPdoRemove").ok(),
             self.platform.read_dword(&key, "AllowPdoEject").ok(),
         );
-        let pdo = PdoDevice::new(id, device, Arc::clone(self));
+        let intercept = self
+            .platform
+            .read_dword(crate::unplug::PARAMETERS_KEY, "InterceptDmaAdapter")
+            .unwrap_or(0);
+        let pdo = PdoDevice::new(id, device, Arc::clone(self), intercept);
         self.pdos.lock().push((id, device));
         // SAFETY: made just above, no owner yet.
         unsafe { device::attach_owner(device, Owner::Pdo(pdo)) };

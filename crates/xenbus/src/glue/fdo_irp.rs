@@ -55,8 +55,19 @@ pub fn dispatch_pnp(fdo: &Arc<FdoDevice>, mut irp: HeldIrp) -> NTSTATUS {
         IRP_MN_FILTER_RESOURCE_REQUIREMENTS => filter_requirements(fdo, irp),
         IRP_MN_QUERY_STOP_DEVICE | IRP_MN_QUERY_REMOVE_DEVICE => {
             let balloon = fdo.active().and_then(|a| a.core.balloon_size());
+            let held = fdo.active().and_then(|a| a.provider.held_by_children());
             let remove = minor == IRP_MN_QUERY_REMOVE_DEVICE;
-            let completion = fdo.with_fdo(|f| f.query_stop_or_remove(remove, balloon));
+            let completion =
+                fdo.with_fdo(|f| f.query_stop_or_remove(remove, balloon, held.map(|(n, _)| n)));
+            if !remove
+                && let (Some((name, count)), FdoCompletion::Complete(_)) = (held, &completion)
+            {
+                plog!(
+                    fdo.platform,
+                    Warning,
+                    "xenbus|FDO: stop vetoed: a child holds {name} ({count} reference(s))"
+                );
+            }
             finish(fdo, irp, completion)
         }
         IRP_MN_CANCEL_STOP_DEVICE | IRP_MN_CANCEL_REMOVE_DEVICE => {

@@ -21,10 +21,12 @@
 //! platform on a real Windows before the FDO uses it.
 
 mod balloon;
+mod bus;
 mod compose;
 mod device;
 mod fdo;
 mod fdo_irp;
+mod log_mirror;
 mod pdo;
 
 use ntddk::registry::Key;
@@ -57,6 +59,14 @@ fn xen_log_sink(level: LogLevel, line: &LogLine) {
 static ALLOCATOR: ntddk::runtime::Allocator =
     ntddk::runtime::Allocator::new(u32::from_ne_bytes(*b"XBUS"));
 
+/// `ConsoleLogLevel`, read at `DriverEntry` (upstream `DriverGetConsoleLogLevel`).
+static CONSOLE_LOG_LEVEL: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// The levels the active FDO mirrors to the PV console.
+fn console_log_level() -> u32 {
+    CONSOLE_LOG_LEVEL.load(core::sync::atomic::Ordering::SeqCst)
+}
+
 /// The `Parameters` key, held from `DriverEntry` to `DriverUnload` (PASSIVE_LEVEL only).
 static PARAMETERS: spin::Mutex<Option<Key>> = spin::Mutex::new(None);
 
@@ -84,6 +94,10 @@ pub unsafe extern "system" fn driver_entry(
         Ok(key) => key,
         Err(status) => return status,
     };
+    CONSOLE_LOG_LEVEL.store(
+        log_mirror::console_log_level(parameters.raw()),
+        core::sync::atomic::Ordering::SeqCst,
+    );
     let touched = xen_services::imports::touch(c"xenbus");
     if !nt_success(touched) {
         ntddk::runtime::print_fmt(

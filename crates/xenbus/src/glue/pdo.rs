@@ -22,6 +22,7 @@ use ntddk::{
 use platform_port::{IrqlLock, plog};
 use platform_windows::WindowsPlatform;
 
+use super::bus::PdoBus;
 use super::device::DevicePtr;
 use super::fdo::{FdoDevice, set_power_state};
 use super::fdo_irp::POOL_TAG;
@@ -55,17 +56,22 @@ pub struct PdoDevice {
     pub fdo: Arc<FdoDevice>,
     /// The SUSPEND LATE callback registered while in D0 (upstream's `PdoSuspendCallbackLate`).
     late: IrqlLock<WindowsPlatform, Option<Arc<SuspendCallback>>>,
+    /// The context of the `BUS_INTERFACE_STANDARD` it hands out.
+    pub bus: PdoBus,
 }
 
 impl PdoDevice {
     /// A PDO of `fdo`.
-    pub fn new(id: PdoId, device: DevicePtr, fdo: Arc<FdoDevice>) -> Arc<Self> {
+    /// `intercept` is `InterceptDmaAdapter` (see [`crate::pnp::bus`]).
+    pub fn new(id: PdoId, device: DevicePtr, fdo: Arc<FdoDevice>, intercept: u32) -> Arc<Self> {
         let platform = fdo.platform;
+        let bus = PdoBus::new(Arc::downgrade(&fdo), intercept, platform);
         Arc::new(Self {
             id,
             device,
             fdo,
             late: IrqlLock::dispatch(platform, None),
+            bus,
         })
     }
 
@@ -286,10 +292,7 @@ fn serve_interface(pdo: &PdoDevice, irp: HeldIrp) -> NTSTATUS {
     match outcome {
         QueryOutcome::Complete(status) => irp.complete(status, information),
         QueryOutcome::BusInterface => {
-            let Some(mut copy) = pdo.fdo.reference_bus_interface() else {
-                return irp.complete_as_is();
-            };
-            copy.Size = BUS_INTERFACE_SIZE;
+            let copy = pdo.bus.interface();
             // SAFETY: the caller's buffer holds at least a version-1 bus interface (the
             // provider checked its size); written unaligned.
             unsafe {

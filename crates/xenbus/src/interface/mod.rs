@@ -512,6 +512,24 @@ impl Provider {
         Some(unsafe { served.get_interface(version, buffer, size) })
     }
 
+    /// The first interface, of those that run on the FDO's resources (`SHARED_INFO` and
+    /// `GNTTAB` in its memory, `EVTCHN` on its interrupts, `STORE` and `CONSOLE` over EVTCHN),
+    /// that a child still holds, with the child's references: a stop would pull the resources
+    /// from under it (see [`crate::pnp::fdo::Fdo::query_stop_or_remove`]).
+    #[must_use]
+    pub fn held_by_children(&self) -> Option<(&'static str, u32)> {
+        let held: [(&'static str, &dyn Served); 5] = [
+            ("SHARED_INFO", &*self.shared_info),
+            ("EVTCHN", &*self.evtchn),
+            ("STORE", &*self.store),
+            ("CONSOLE", &*self.console),
+            ("GNTTAB", &*self.gnttab),
+        ];
+        held.into_iter()
+            .map(|(name, served)| (name, served.references().count()))
+            .find(|&(_, count)| count != 0)
+    }
+
     /// The reference count of the context serving `guid` (children's Acquires minus
     /// Releases), or `None` for a GUID without a context.
     #[must_use]

@@ -26,6 +26,7 @@ use xen_services::XenServices;
 
 use super::distribution::Version;
 use super::fdo::{Effect, Fdo};
+use super::log_mirror::{ConsoleSink, LogMirror};
 use super::pdo::{PdoId, PdoSettings};
 use super::state::{DevicePnpState, DevicePower};
 use super::toolstack::{self, ScanSettings, SuspendPass};
@@ -35,6 +36,7 @@ use crate::debug::Origin;
 use crate::evtchn::{Channel, OpenKind};
 use crate::mutex::EventMutex;
 
+use crate::debug::DebugCallback;
 use crate::store::link::StoreLink;
 use crate::store::{Watch, WatchEvent};
 use crate::subsystems::Subsystems;
@@ -48,6 +50,10 @@ pub trait BusGlue: Send + Sync {
     fn create_pdo(&self, id: PdoId, class: &str) -> Option<PdoSettings>;
     /// Applies an effect the bus state asked for (destroying a PDO, invalidating relations).
     fn apply(&self, effect: &Effect);
+    /// Registers `mirror` with xen.sys's log (`LogAddDisposition`), or with `None` removes
+    /// the one registered (`LogRemoveDisposition`; no line reaches the old sink after it).
+    /// `PASSIVE_LEVEL`.
+    fn mirror_log(&self, mirror: Option<LogMirror>);
 }
 
 /// The FDO's settings, read once at `AddDevice`.
@@ -66,12 +72,19 @@ pub struct FdoConfig {
     /// The domain watchdog in seconds (`XEN:WATCHDOG=`, already rounded up to its minimum by
     /// the option parser); 0 disables it.
     pub watchdog: u32,
+    /// The log levels mirrored to the PV console while in D0 (`ConsoleLogLevel`, xen.sys's
+    /// `LOG_LEVEL` bits); 0 mirrors nothing.
+    pub console_log_level: u32,
 }
 
 /// What D0 holds in xenstore.
 struct InD0 {
     watches: Vec<Watch>,
     late: Option<Arc<SuspendCallback>>,
+    /// Whether a log mirror was registered.
+    mirrored: bool,
+    /// The `xenbus|FDO` debug callback (the VIRQs and their counts).
+    dump: Option<Arc<DebugCallback>>,
 }
 
 /// The active FDO's running parts.
@@ -432,6 +445,8 @@ where
         }
         let watches = self.announce();
         self.open_timers();
+        let mirrored = self.start_mirror();
+        let dump = self.register_dump();
         let weak: Weak<Self> = Arc::downgrade(self);
         let late = self
             .subsystems
@@ -446,7 +461,12 @@ where
                 FDO,
             )
             .ok();
-        let previous = self.in_d0.lock().replace(InD0 { watches, late });
+        let previous = self.in_d0.lock().replace(InD0 {
+            watches,
+            late,
+            mirrored,
+            dump,
+        });
         drop(previous);
         self.fdo.lock().device_up_done(true);
         Ok(())
@@ -518,9 +538,21 @@ where
             while !self.suspend_done.wait(None) {}
         }
         let held = self.in_d0.lock().take();
-        if let Some(InD0 { watches, late }) = held {
+        if let Some(InD0 {
+            watches,
+            late,
+            mirrored,
+            dump,
+        }) = held
+        {
             if let Some(late) = late {
                 let _ = self.subsystems.suspend.deregister(&late);
+            }
+            if let Some(dump) = dump {
+                let _ = self.subsystems.debug.deregister(&dump);
+            }
+            if mirrored {
+                self.glue.mirror_log(None);
             }
             self.withdraw(watches);
             self.close_timers();
@@ -577,6 +609,58 @@ where
         }
         toolstack::announce_features(&store, balloon);
         watches
+    }
+
+    /// The `xenbus|FDO` debug callback (upstream `FdoDebugCallback`): `VIRQS:`, then each VIRQ
+    /// channel with its processor (`group:number`) and events, `VIRQ_DEBUG` on processor 0 and
+    /// the watchdog's `VIRQ_TIMER`s. Runs at any IRQL up to `HIGH_LEVEL`: reads counters and
+    /// the timers' `HIGH_LEVEL` lock, allocates nothing. A processor index is shown as group
+    /// `index / 64`, number `index % 64` (upstream asks Windows, which numbers them so while
+    /// every group is full).
+    fn register_dump(self: &Arc<Self>) -> Option<Arc<DebugCallback>> {
+        let weak: Weak<Self> = Arc::downgrade(self);
+        let function = Arc::new(move |_crashing: bool| {
+            if let Some(core) = weak.upgrade() {
+                core.dump_virqs();
+            }
+        });
+        self.subsystems
+            .debug
+            .register(b"xenbus|FDO", function, FDO)
+            .ok()
+    }
+
+    fn dump_virqs(&self) {
+        let debug = &self.subsystems.debug;
+        let platform = &self.subsystems.platform;
+        let virq_debug = self.subsystems.virq_debug_events();
+        let rounds = self.rounds.lock(platform);
+        if virq_debug.is_none() && rounds.counts().next().is_none() {
+            return;
+        }
+        debug.printf(format_args!("VIRQS:"));
+        if let Some(count) = virq_debug {
+            debug.printf(format_args!("- DEBUG: (0:0) Count = {count}"));
+        }
+        for (cpu, count) in rounds.counts() {
+            let (group, number) = (cpu / 64, cpu % 64);
+            debug.printf(format_args!("- TIMER: ({group}:{number}) Count = {count}"));
+        }
+    }
+
+    /// The console log mirror (upstream adds its disposition once CONSOLE is acquired; a mask
+    /// of 0 registers nothing there either). Whether one was registered.
+    fn start_mirror(&self) -> bool {
+        let mask = self.config.console_log_level;
+        if mask == 0 || !self.subsystems.console_acquired() {
+            return false;
+        }
+        let sink = ConsoleSink::new(Arc::clone(&self.subsystems.console));
+        self.glue.mirror_log(Some(LogMirror {
+            mask,
+            sink: Arc::new(sink),
+        }));
+        true
     }
 
     fn withdraw(&self, watches: Vec<Watch>) {

@@ -382,12 +382,23 @@ impl Fdo {
     /// `IRP_MN_QUERY_STOP_DEVICE` (and, with `remove`, `IRP_MN_QUERY_REMOVE_DEVICE`).
     /// `balloon_size` is the balloon's size in pages when the balloon is enabled: a non-empty
     /// balloon vetoes, since its pages cannot be handed back without the FDO.
+    ///
+    /// `held_by_children` names an interface a child still holds that runs on the FDO's
+    /// resources (interrupts, memory): a stop (a resource rebalance; the PnP manager stops the
+    /// FDO and not its children) would take them away under it, so this build vetoes the
+    /// query. Upstream lets it through and its checked build then asserts on the interrupt
+    /// still in use (`FdoDestroyInterrupt`). A removal is not vetoed for it: the PnP manager
+    /// removes the children, which release their interfaces, before the FDO.
     pub fn query_stop_or_remove(
         &mut self,
         remove: bool,
         balloon_size: Option<u64>,
+        held_by_children: Option<&str>,
     ) -> FdoCompletion {
         if balloon_size.is_some_and(|pages| pages != 0) {
+            return FdoCompletion::Complete(STATUS_UNSUCCESSFUL);
+        }
+        if !remove && held_by_children.is_some() {
             return FdoCompletion::Complete(STATUS_UNSUCCESSFUL);
         }
         self.state.set(if remove {

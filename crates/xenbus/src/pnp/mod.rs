@@ -13,18 +13,22 @@
 //! - [`fdo`]: the FDO and its bus of PDOs: scan results, bus relations, removal, every PnP IRP.
 //! - [`power`]: the FDO's system and device power IRPs.
 //! - [`core`]: the active FDO's threads and its D0 entry and exit over the subsystems.
+//! - [`bus`]: a child PDO's `BUS_INTERFACE_STANDARD` (its DMA adapter's interface type).
 //! - [`active`]: which platform device's FDO is the active one.
 //! - [`distribution`]: the `drivers/<N>` entries a toolstack reads.
 //! - [`toolstack`]: the FDO's xenstore protocol: the scan, `control/shutdown`, the feature flags
 //!   and the `drivers/<N>` entry.
+//! - [`log_mirror`]: log lines at `ConsoleLogLevel` copied to the PV console.
 //! - [`watchdog`]: when the per-processor timer ticks pat the domain watchdog.
 //! - [`resources`]: the resource lists of `FILTER_RESOURCE_REQUIREMENTS`, `START` and a PDO's
 //!   requirements.
 
 pub mod active;
+pub mod bus;
 pub mod core;
 pub mod distribution;
 pub mod fdo;
+pub mod log_mirror;
 pub mod pdo;
 pub mod power;
 pub mod resources;

@@ -259,7 +259,7 @@ fn removal_after_a_stop_still_frees_the_pdos_and_tears_down_once() {
     let (ids, _, _) = scan(&mut fdo, &["VIF"]);
     fdo.bus_relations();
     assert_eq!(
-        fdo.query_stop_or_remove(false, None),
+        fdo.query_stop_or_remove(false, None, None),
         FdoCompletion::PassDown(STATUS_SUCCESS)
     );
     let stop = fdo.stop();
@@ -275,7 +275,7 @@ fn removal_after_a_stop_still_frees_the_pdos_and_tears_down_once() {
     assert_eq!(fdo.state(), DevicePnpState::Stopped);
     // The PnP manager removes the child first, then the FDO.
     pnp(&mut fdo, ids[0], PdoRequest::Remove);
-    fdo.query_stop_or_remove(true, None);
+    fdo.query_stop_or_remove(true, None, None);
     assert!(!fdo.remove_waits_for_scan());
     let reply = fdo.remove();
     assert_eq!(
@@ -286,19 +286,40 @@ fn removal_after_a_stop_still_frees_the_pdos_and_tears_down_once() {
 }
 
 #[test]
+fn an_interface_a_child_holds_vetoes_a_stop_but_not_a_removal() {
+    let mut fdo = started();
+    assert_eq!(
+        fdo.query_stop_or_remove(false, Some(0), Some("STORE")),
+        FdoCompletion::Complete(STATUS_UNSUCCESSFUL)
+    );
+    assert_eq!(fdo.state(), DevicePnpState::Started, "nothing changed");
+    assert_eq!(
+        fdo.query_stop_or_remove(true, Some(0), Some("STORE")),
+        FdoCompletion::PassDown(STATUS_SUCCESS)
+    );
+    assert_eq!(fdo.state(), DevicePnpState::RemovePending);
+    fdo.cancel_stop_or_remove(true);
+    assert_eq!(
+        fdo.query_stop_or_remove(false, Some(0), None),
+        FdoCompletion::PassDown(STATUS_SUCCESS)
+    );
+    assert_eq!(fdo.state(), DevicePnpState::StopPending);
+}
+
+#[test]
 fn a_non_empty_balloon_vetoes_stop_and_removal() {
     let mut fdo = started();
     assert_eq!(
-        fdo.query_stop_or_remove(false, Some(3)),
+        fdo.query_stop_or_remove(false, Some(3), None),
         FdoCompletion::Complete(STATUS_UNSUCCESSFUL)
     );
     assert_eq!(
-        fdo.query_stop_or_remove(true, Some(1)),
+        fdo.query_stop_or_remove(true, Some(1), None),
         FdoCompletion::Complete(STATUS_UNSUCCESSFUL)
     );
     assert_eq!(fdo.state(), DevicePnpState::Started);
     assert_eq!(
-        fdo.query_stop_or_remove(true, Some(0)),
+        fdo.query_stop_or_remove(true, Some(0), None),
         FdoCompletion::PassDown(STATUS_SUCCESS)
     );
     assert_eq!(fdo.state(), DevicePnpState::RemovePending);

@@ -35,6 +35,14 @@ impl Rounds {
         }
     }
 
+    /// `(processor, ticks)` of every processor with a timer VIRQ (the debug dump's counts).
+    pub fn counts(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter_map(|(cpu, count)| count.map(|count| (cpu, count)))
+    }
+
     /// A tick on `cpu`: whether to pat the watchdog now. A tick on a processor without a timer
     /// (a stray event) pats nothing.
     pub fn tick(&mut self, cpu: usize) -> bool {

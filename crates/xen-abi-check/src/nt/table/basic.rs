@@ -93,7 +93,6 @@ pub fn items(t: &mut NtTable) {
         "ETHREAD",
         "EPROCESS",
         "DMA_ADAPTER",
-        "DEVICE_DESCRIPTION",
         "IO_TIMER",
         "VPB",
         "DEVOBJ_EXTENSION",

@@ -85,6 +85,27 @@ pub fn items(t: &mut NtTable) {
     );
     layout!(
         t,
+        DEVICE_DESCRIPTION {
+            Version,
+            Master,
+            ScatterGather,
+            DemandMode,
+            AutoInitialize,
+            Dma32BitAddresses,
+            IgnoreCount,
+            Reserved1,
+            Dma64BitAddresses,
+            BusNumber,
+            DmaChannel,
+            InterfaceType,
+            DmaWidth,
+            DmaSpeed,
+            MaximumLength,
+            DmaPort,
+        }
+    );
+    layout!(
+        t,
         PNP_BUS_INFORMATION {
             BusTypeGuid,
             LegacyBusType,

@@ -198,6 +198,7 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
         .and_then(|&c| store_end_to_end(c));
     if let Some(c) = &child {
         child_ran(c, &children);
+        dma_adapter_asked(pdo);
     }
     if let Some(mut store) = store {
         toolstack_rounds(&mut store, pdo);
@@ -309,6 +310,23 @@ pub(super) fn child_ran(c: &Child, children: &[usize]) {
         "nt.xenbus.child.holds_store",
         lines.iter().any(|l| l == "xenchild: holding STORE"),
         format_args!("STORE acquired after the checks, held while started"),
+    );
+}
+
+/// The child's `GetDmaAdapter` through its PDO's `BUS_INTERFACE_STANDARD` reached the
+/// platform device's bus (PCI's `pdo`) with the description's interface type set to `PCIBus`
+/// (the child asked for `Internal`), as upstream's `DmaGetAdapter` sets it.
+pub(super) fn dma_adapter_asked(pdo: usize) {
+    let asked = pci_bus::dma_requests(pdo);
+    check(
+        "nt.xenbus.child.dma_adapter_for_pci_bus",
+        !asked.is_empty() && asked.iter().all(|&t| t == ntddk::PCIBus),
+        format_args!(
+            "GetDmaAdapter reached the platform device's bus {} time(s), interface types \
+             {asked:?} (PCIBus = {})",
+            asked.len(),
+            ntddk::PCIBus
+        ),
     );
 }
 
@@ -470,6 +488,7 @@ const HOTPLUG_LIMIT: u64 = 600_000_000;
 fn toolstack_rounds(store: &mut Store, pdo: usize) {
     hotplug(store, pdo, "");
     sleep_and_wake(store, pdo);
+    rebalance(store, pdo);
     balloon(store);
     checkpoint(store);
     child_round(store, pdo, "-c", "checkpoint");
@@ -569,6 +588,57 @@ fn sleep_and_wake(store: &mut Store, pdo: usize) {
         status == 0 && name == "xtk-hvm" && claimed_after > claimed_before,
         format_args!(
             "name = {name:?} (status {status:#x}), {} interrupts claimed, after the wake",
+            claimed_after.saturating_sub(claimed_before)
+        ),
+    );
+}
+
+/// A resource rebalance of the platform device while the C child driver holds STORE: the PnP
+/// manager's `QUERY_STOP` is vetoed (a stop would disconnect the interrupts EVTCHN delivers the
+/// child's events on; upstream lets it through and then asserts, or loses the interrupt), so
+/// no `STOP` follows, the PnP manager cancels, and the FDO stays in D0 with every child
+/// started and the store answering through the interrupt.
+fn rebalance(store: &mut Store, pdo: usize) {
+    let fdo = routines::io::attached_top(pdo);
+    let device_state = || routines::io::device(fdo).map_or(0, |d| d.power.1);
+    let children_before = started_children(pdo);
+    let stops_before = pnp::sent()
+        .get(&ntddk::IRP_MN_STOP_DEVICE)
+        .copied()
+        .unwrap_or(0);
+    let r = pnp::rebalance(pdo);
+    let stops = pnp::sent()
+        .get(&ntddk::IRP_MN_STOP_DEVICE)
+        .copied()
+        .unwrap_or(0)
+        .saturating_sub(stops_before);
+    let powered = device_state();
+    check(
+        "nt.xenbus.rebalance.vetoed_while_a_child_holds_store",
+        r.query_stop.status == ntstatus::STATUS_UNSUCCESSFUL
+            && r.stop.is_none()
+            && r.start.is_none()
+            && stops == 0
+            && powered == POWER_DEVICE_D0,
+        format_args!(
+            "QUERY_STOP {:#x} (want STATUS_UNSUCCESSFUL), {stops} STOP sent, the FDO in \
+             device state {powered} (D0 is {POWER_DEVICE_D0})",
+            r.query_stop.status.cast_unsigned()
+        ),
+    );
+    let (_, claimed_before, _) = routines::interrupt::counts();
+    let (status, name) = store.read("name");
+    let (_, claimed_after, _) = routines::interrupt::counts();
+    let children_after = started_children(pdo);
+    check(
+        "nt.xenbus.rebalance.working_after",
+        status == 0
+            && name == "xtk-hvm"
+            && claimed_after > claimed_before
+            && children_after == children_before,
+        format_args!(
+            "name = {name:?} (status {status:#x}), {} interrupts claimed; started children \
+             {children_after:x?}, before {children_before:x?}",
             claimed_after.saturating_sub(claimed_before)
         ),
     );

@@ -896,12 +896,111 @@ fn hostile_to_stacks(root: usize, platform: usize) -> Vec<Answer> {
     ]
 }
 
+/// A device power IRP (`IRP_MN_SET_POWER` or `IRP_MN_QUERY_POWER` for device state `state`) to
+/// the top of `device`'s stack; its status.
+fn device_power_irp(device: usize, minor: u8, state: i32) -> i32 {
+    pnp::send_major(
+        device,
+        ntddk::IRP_MJ_POWER,
+        minor,
+        ntstatus::STATUS_NOT_SUPPORTED,
+        0,
+        |l| {
+            l.set(
+                offset_of!(ntddk::IO_STACK_LOCATION, Parameters),
+                ntddk::IO_STACK_LOCATION_POWER {
+                    SystemContext: 0,
+                    Padding0: 0,
+                    Type: ntddk::DevicePowerState,
+                    Padding1: 0,
+                    State: ntddk::POWER_STATE { DeviceState: state },
+                    Padding2: 0,
+                    ShutdownType: 0,
+                },
+            );
+        },
+    )
+    .status
+}
+
+/// Power IRPs to the platform device's stack (xenbus.sys's FDO above xenfilt's filter) in the
+/// system and device states the power manager does not send it in this boot's order: queries
+/// for S1, S2 and S4, a sleep through S2 and the wake, S0 again while in S0, the shutdown (S5:
+/// passed down, the FDO stays in D0) and the wake from it (upstream's return from S4 or
+/// above: the emulated devices are unplugged again), a device query for D3, a device D2 (not
+/// a state xenbus.sys enters: passed down) and back to D0. Each is answered as upstream's
+/// `FdoDispatchPower` answers.
+fn power_in_every_state(platform: usize) -> Vec<Answer> {
+    use ntstatus::STATUS_SUCCESS as OK;
+    let system = |minor, state| xb::system_power_irp(platform, minor, state);
+    let device = |minor, state| device_power_irp(platform, minor, state);
+    let (query, set) = (ntddk::IRP_MN_QUERY_POWER, ntddk::IRP_MN_SET_POWER);
+    alloc::vec![
+        (
+            "platform: query S1",
+            system(query, ntddk::PowerSystemSleeping1),
+            OK
+        ),
+        (
+            "platform: query S2",
+            system(query, ntddk::PowerSystemSleeping2),
+            OK
+        ),
+        (
+            "platform: query S4",
+            system(query, ntddk::PowerSystemHibernate),
+            OK
+        ),
+        (
+            "platform: set S2",
+            system(set, ntddk::PowerSystemSleeping2),
+            OK
+        ),
+        (
+            "platform: set S0 from S2",
+            system(set, ntddk::PowerSystemWorking),
+            OK
+        ),
+        (
+            "platform: set S0 in S0",
+            system(set, ntddk::PowerSystemWorking),
+            OK
+        ),
+        (
+            "platform: set S5",
+            system(set, ntddk::PowerSystemShutdown),
+            OK
+        ),
+        (
+            "platform: set S0 from S5",
+            system(set, ntddk::PowerSystemWorking),
+            OK
+        ),
+        (
+            "platform: device query D3",
+            device(query, ntddk::PowerDeviceD3),
+            OK
+        ),
+        (
+            "platform: device set D2",
+            device(set, ntddk::PowerDeviceD2),
+            OK
+        ),
+        (
+            "platform: device set D0",
+            device(set, ntddk::PowerDeviceD0),
+            OK
+        ),
+    ]
+}
+
 /// Plug and Play and power IRPs out of order or of kinds nobody handles, as a hostile or buggy
 /// sender would send them ([`hostile_to_pdo`], [`hostile_to_stacks`]), each answered with the
 /// status upstream's code gives; then the PDO and the filters still work.
 fn hostile_irps(root: usize, platform: usize, vbd: usize) {
     let mut answers = hostile_to_pdo(vbd);
     answers.extend(hostile_to_stacks(root, platform));
+    answers.extend(power_in_every_state(platform));
     let wrong: Vec<String> = answers
         .iter()
         .filter(|(_, got, want)| got != want)
