@@ -313,7 +313,8 @@ fn bit_op(view: &SharedInfo, world: &World, port: u32, op: u8) {
 }
 
 /// Seeds: one vCPU with pending ports in several words (the unit tests' fairness case), a
-/// registered `vcpu_info`, and hostile selectors.
+/// registered `vcpu_info`, and hostile selectors; then the `peer-xen-*` seeds, one per 2-level
+/// state real Xen 4.17 left in the recording guest's memory (`peer_xen_seeds`).
 #[must_use]
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let mut fair = Writer::new();
@@ -377,9 +378,133 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         hostile.u8(0).u8(cpu);
     }
     hostile.u8(3).u8(0).u32(u32::MAX).u8(2);
-    vec![
+    let mut out = vec![
         ("fair", fair.finish()),
         ("registered", registered.finish()),
         ("hostile", hostile.finish()),
-    ]
+    ];
+    out.extend(peer_xen_seeds());
+    out
+}
+
+/// One seed per `2l` state of the real-Xen transcripts (`XEN_STATES`): the processors are the
+/// recording guest's vCPUs, each with its `vcpu_info` where the kernel had it (the legacy slot
+/// of its vCPU id in `shared_info`, or the registered one at its offset in the registered
+/// page); before the view is made, one patch writes the recorded bytes where Xen left them (the
+/// first 32 bytes of the pending and mask bitmaps, ports 0 to 255, and the first 16 bytes of
+/// each `vcpu_info`: `evtchn_upcall_pending`, `evtchn_upcall_mask`, padding and
+/// `evtchn_pending_sel`); the rest of both pages stays 0, as the recorder did not keep it. Then
+/// each vCPU polls (the scan over the real selector, pending and mask words) and takes its
+/// upcall flag.
+fn peer_xen_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    for state in xen_states("2l") {
+        let pending = state.bytes("pending").expect("pending");
+        let mask = state.bytes("mask").expect("mask");
+        let vcpus: Vec<_> = (0..)
+            .map_while(|v| state.located(&format!("vcpu{v}")))
+            .collect();
+        assert!((1..=4).contains(&vcpus.len()), "{}: vCPUs", state.seed);
+        let mut w = Writer::new();
+        w.u8(vcpus.len() as u8 - 1);
+        for (v, &(place, offset, _)) in vcpus.iter().enumerate() {
+            match place {
+                "legacy" => {
+                    assert_eq!(offset, VCPU + v * VCPU_SIZE, "{}", state.seed);
+                    w.u8(1).u8(v as u8);
+                }
+                "registered" => {
+                    assert!(
+                        offset.is_multiple_of(64) && offset / 64 < 60,
+                        "{}",
+                        state.seed
+                    );
+                    w.u8(3).u8((offset / 64) as u8).u8(1).u8(v as u8);
+                }
+                other => panic!("{}: a vcpu_info {other}", state.seed),
+            }
+        }
+        w.u8(2 + vcpus.len() as u8);
+        w.u8(6).u16(PENDING as u16).short_bytes(&pending);
+        w.u8(6).u16(MASK as u16).short_bytes(&mask);
+        for &(place, offset, ref bytes) in &vcpus {
+            let pages = if place == "legacy" { 6 } else { 7 };
+            w.u8(pages).u16(offset as u16).short_bytes(bytes);
+        }
+        for v in 0..vcpus.len() as u8 {
+            w.u8(0).u8(v);
+        }
+        for v in 0..vcpus.len() as u8 {
+            w.u8(4).u8(v);
+        }
+        out.push((state.seed, w.finish()));
+    }
+    out
+}
+
+/// The event-channel and grant-table state real Xen 4.17 left in the recording guest's memory
+/// after its hypercalls, one state a line, extracted from the golden transcripts
+/// (`crates/xen-diff/data/*.xtr`) by `crates/xen-diff/examples/fuzz_seed_states.rs` (the file's
+/// header says which frames and how to regenerate it). `evtchn_2l`, `evtchn_fifo` and
+/// `gnttab_entry` build their `peer-xen-*` seeds from it.
+const XEN_STATES: &str = include_str!("../../peer/xen-transcript-states.txt");
+
+/// One state line of `XEN_STATES`: `<kind> <seed> <transcript>#<record> <call>` and its
+/// `<field>=<bytes>` fields.
+pub(crate) struct XenState {
+    /// The seed's name (`peer-xen-<transcript>-<record>-<call>`).
+    pub(crate) seed: &'static str,
+    fields: Vec<(&'static str, &'static str)>,
+}
+
+impl XenState {
+    /// The bytes of a plain field (`name=<hex>`).
+    pub(crate) fn bytes(&self, name: &str) -> Option<Vec<u8>> {
+        let (_, value) = self.fields.iter().find(|(n, _)| *n == name)?;
+        Some(unhex(value))
+    }
+
+    /// A located field (`name=<place>@<offset>:<hex>`): the place, the offset and the bytes.
+    pub(crate) fn located(&self, name: &str) -> Option<(&'static str, usize, Vec<u8>)> {
+        let (_, value) = self.fields.iter().find(|(n, _)| *n == name)?;
+        let (at, bytes) = value.split_once(':').expect("place@offset:bytes");
+        let (place, offset) = at.split_once('@').expect("place@offset");
+        let offset = offset.strip_prefix("0x").expect("a hex offset");
+        let offset = usize::from_str_radix(offset, 16).expect("a hex offset");
+        Some((place, offset, unhex(bytes)))
+    }
+}
+
+/// Bytes spelled as hex, two digits a byte.
+fn unhex(text: &str) -> Vec<u8> {
+    assert!(text.len().is_multiple_of(2), "odd hex {text}");
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digits"))
+        .collect()
+}
+
+/// The states of `kind` (`2l`, `fifo`, `grant`) in `XEN_STATES`, in file order (at least one).
+pub(crate) fn xen_states(kind: &str) -> Vec<XenState> {
+    let states: Vec<XenState> = XEN_STATES
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .filter_map(|line| {
+            let mut words = line.split(' ');
+            let (k, seed, _source, _call) =
+                (words.next()?, words.next()?, words.next()?, words.next()?);
+            assert!(seed.starts_with("peer-xen-"), "seed {seed}");
+            (k == kind).then(|| XenState {
+                seed,
+                fields: words
+                    .map(|f| f.split_once('=').expect("field=bytes"))
+                    .collect(),
+            })
+        })
+        .collect();
+    assert!(
+        !states.is_empty(),
+        "no {kind} state in the transcript states"
+    );
+    states
 }

@@ -251,7 +251,8 @@ pub fn run(data: &[u8]) {
 }
 
 /// Seeds: the unit tests' queues (link order, masked and idle words, a link outside the array,
-/// a cycle) and a well-formed multi-queue drain.
+/// a cycle) and a well-formed multi-queue drain; then the `peer-xen-*` seeds, one per FIFO
+/// state real Xen 4.17 left in the recording guest's memory (`peer_xen_seeds`).
 #[must_use]
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let enable = |w: &mut Writer, p: u16| {
@@ -310,9 +311,63 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     busy.u8(7).u8(2).u16(8).u8(0);
     busy.u8(0).u8(0).u32(EVTCHN_FIFO_NR_CHANNELS).u8(1);
     busy.u8(0).u8(2).u16(2000).u8(0);
-    vec![
+    let mut out = vec![
         ("queues", queue.finish()),
         ("drain", drain.finish()),
         ("ops", busy.finish()),
-    ]
+    ];
+    out.extend(peer_xen_seeds());
+    out
+}
+
+/// One seed per `fifo` state of the real-Xen transcripts (`evtchn_2l`'s `xen_states`): one
+/// processor per vCPU that had a control block; the array grown to its first page (1024 ports,
+/// as the kernel's one `EVTCHNOP_expand_array`); the recorded event words of ports 0 to 15
+/// written as Xen left them (the rest of the page keeps the driver's `MASKED`, as the recorder
+/// did not keep it); each control block's 16 heads and `ready` written as recorded; then each
+/// processor walks its queues.
+fn peer_xen_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let le = |bytes: &[u8], at: usize| {
+        u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+    };
+    let mut out = Vec::new();
+    for state in super::evtchn_2l::xen_states("fifo") {
+        let words = state.bytes("words").expect("words");
+        let blocks: Vec<Vec<u8>> = (0..)
+            .map_while(|v| state.bytes(&format!("control{v}")))
+            .collect();
+        assert!((1..=3).contains(&blocks.len()), "{}: vCPUs", state.seed);
+        assert_eq!(words.len() % 4, 0, "{}", state.seed);
+        let ports = (words.len() / 4) as u16;
+        assert!((1..=1024).contains(&ports), "{}", state.seed);
+        let mut w = Writer::new();
+        w.u8(blocks.len() as u8 - 1);
+        w.u8(0).u8(2).u16(ports - 1).u8(1);
+        for port in 0..ports {
+            w.u8(1)
+                .u8(2)
+                .u16(port)
+                .u8(0)
+                .u32(le(&words, usize::from(port) * 4));
+        }
+        for (cpu, block) in blocks.iter().enumerate() {
+            assert_eq!(block.len(), 72, "{}", state.seed);
+            assert_eq!(le(block, 4), 0, "{}: the reserved word", state.seed);
+            for q in 0..16u8 {
+                let head = le(block, 8 + usize::from(q) * 4);
+                assert!(head < 1024, "{}: head {head}", state.seed);
+                w.u8(3).u8(cpu as u8).u8(q).u8(2).u16(head as u16);
+                if q == 15 {
+                    w.u8(1).u8(1).u32(le(block, 0));
+                } else {
+                    w.u8(0);
+                }
+            }
+        }
+        for cpu in 0..blocks.len() as u8 {
+            w.u8(4).u8(cpu);
+        }
+        out.push((state.seed, w.finish()));
+    }
+    out
 }

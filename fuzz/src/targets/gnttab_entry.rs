@@ -281,7 +281,8 @@ pub fn run(data: &[u8]) {
 }
 
 /// Seeds: the scenario tests' grant life cycle (permit, a peer mapping it, a failed and a
-/// successful revoke, queries of reserved references).
+/// successful revoke, queries of reserved references); then the `peer-xen-*` seeds, one per
+/// grant state real Xen 4.17 left in the recording guest's table (`peer_xen_seeds`).
 #[must_use]
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let mut cycle = Writer::new();
@@ -318,5 +319,61 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         .u8(1)
         .u32(0xABCD);
     full.u8(5).u8(5).u8(7).u8(1);
-    vec![("cycle", cycle.finish()), ("full", full.finish())]
+    let mut out = vec![("cycle", cycle.finish()), ("full", full.finish())];
+    out.extend(peer_xen_seeds());
+    out
+}
+
+/// One seed per `grant` state of the real-Xen transcripts (`evtchn_2l`'s `xen_states`): a
+/// one-frame table; each non-zero recorded v1 entry (of entries 0 to 15) written whole at its
+/// own reference, as Xen left it, and queried there (the kernel's references are below
+/// `RESERVED_ENTRIES`, which only Query reads); then, for each, a grant permitted with the
+/// entry's domain, frame and read-only bit, the entry's recorded flags, domain and frame
+/// written over it (Xen's `GTF_reading` or `GTF_writing` with them), and a revoke, refused
+/// while either is set (the teardown then clears them and revokes).
+fn peer_xen_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    for state in super::evtchn_2l::xen_states("grant") {
+        let bytes = state.bytes("entries").expect("entries");
+        assert_eq!(bytes.len() % 8, 0, "{}", state.seed);
+        let entries: Vec<(u16, u16, u16, u32)> = bytes
+            .chunks_exact(8)
+            .enumerate()
+            .filter(|(_, e)| e.iter().any(|&b| b != 0))
+            .map(|(reference, e)| {
+                (
+                    reference as u16,
+                    u16::from_le_bytes([e[0], e[1]]),
+                    u16::from_le_bytes([e[2], e[3]]),
+                    u32::from_le_bytes([e[4], e[5], e[6], e[7]]),
+                )
+            })
+            .collect();
+        assert!(!entries.is_empty(), "{}", state.seed);
+        let mut w = Writer::new();
+        w.u8(0).u8(0);
+        for &(reference, flags, domid, frame) in &entries {
+            w.u8(2).u16(reference).u8(3).u16(flags);
+            w.u8(1).u16(domid).u8(1).u32(frame);
+        }
+        for &(reference, ..) in &entries {
+            w.u8(6).u8(1).u16(reference);
+        }
+        let mut live = 0u8;
+        for &(_, flags, domid, frame) in &entries {
+            w.u8(0)
+                .u16(domid)
+                .u8(1)
+                .u32(frame)
+                .u8(u8::from(flags & GTF_READONLY != 0));
+            w.u8(2).u8(1).u8(live).u8(3).u16(flags);
+            w.u8(1).u16(domid).u8(1).u32(frame);
+            w.u8(4).u8(live);
+            if flags & (GTF_READING | GTF_WRITING) != 0 {
+                live += 1;
+            }
+        }
+        out.push((state.seed, w.finish()));
+    }
+    out
 }
