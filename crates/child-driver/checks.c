@@ -1263,11 +1263,12 @@ static void check_evtchn(void)
     CHECK(refused(&ev, XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_FIXED, evtchn_callback,
                                      &fired_fixed, port, (BOOLEAN)0)));
 
-    /* VIRQ: v9 takes Group and Number, v8 only the index. */
+    /* VIRQ: v9 takes Group and Number, v8 only the index. Not VIRQ_TIMER: with the domain
+       watchdog on (XEN:WATCHDOG) the FDO holds it on every processor. */
     int fired_virq = 0;
     PXENBUS_EVTCHN_CHANNEL virq9 =
         XENBUS_EVTCHN(Open, &ev, XENBUS_EVTCHN_TYPE_VIRQ, evtchn_callback, &fired_virq,
-                      (ULONG)0 /* VIRQ_TIMER */, (USHORT)0, (UCHAR)0);
+                      (ULONG)13 /* VIRQ_XENPMU */, (USHORT)0, (UCHAR)0);
     CHECK(virq9 != NULL);
     /* VIRQ_DEBUG is held by the FDO itself (a second bind is refused), so use XENOPROF. */
     CHECK(refused(&ev, ev8.EvtchnOpen((PINTERFACE)&ev8, XENBUS_EVTCHN_TYPE_VIRQ,

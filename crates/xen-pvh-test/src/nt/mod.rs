@@ -139,13 +139,15 @@ pub const CONTROL_KEY: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Contr
 /// What `SystemStartOptions` holds in the export checks (Windows stores the loader options
 /// without their slashes, with a leading space).
 pub const START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:BALLOON=OFF XEN:WATCHDOG=0x1e";
-/// What it holds in the xenbus.sys scenario (the balloon on, as by default; no domain
-/// watchdog: the stand-in delivers the timer's interrupts only at its poll points; no
-/// `DbgPrint` capture: the child driver's
-/// several hundred lines would each cross to QEMU's log port byte by byte, minutes under
-/// nested emulation, and reach the console anyway; the capture is checked in the export
-/// boot).
-pub const XENBUS_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:DBG_PRINT=OFF";
+/// What it holds in the xenbus.sys scenario (the balloon on, as by default; the domain
+/// watchdog at 20 s, so xenbus.sys's timer VIRQs tick every 10 s and pat it (the stand-in
+/// delivers their interrupts at its poll points, its routine entries and idle loop); no
+/// `DbgPrint` capture: the child driver's several hundred lines would each cross to QEMU's log
+/// port byte by byte, minutes under nested emulation, and reach the console anyway; the
+/// capture is checked in the export boot).
+pub const XENBUS_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:DBG_PRINT=OFF XEN:WATCHDOG=20";
+/// What it holds in the xenfilt.sys scenario (as the xenbus one, without the watchdog).
+pub const XENFILT_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:DBG_PRINT=OFF";
 /// What it holds in the watchdog scenario (10 s, xenbus.sys's minimum).
 pub const WATCHDOG_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:WATCHDOG=10";
 /// A `REG_MULTI_SZ` log level the checks read back through `LogReadLogLevel`.
@@ -498,7 +500,8 @@ pub fn run(start_info: u64, scenario: Scenario) {
     routines::ke::set_processors(vcpus);
     let options = match scenario {
         Scenario::Watchdog => WATCHDOG_START_OPTIONS,
-        Scenario::Xenbus | Scenario::Xenfilt => XENBUS_START_OPTIONS,
+        Scenario::Xenbus => XENBUS_START_OPTIONS,
+        Scenario::Xenfilt => XENFILT_START_OPTIONS,
         _ => START_OPTIONS,
     };
     let hvm = crate::boot::is_hvm();

@@ -689,7 +689,11 @@ where
             &self.subsystems.services,
             &self.subsystems.evtchn,
         );
-        *self.rounds.lock(platform) = Rounds::new();
+        // Allocated and freed here, outside the ticks' HIGH_LEVEL lock.
+        let processors = usize::try_from(platform.processor_count()).unwrap_or(0);
+        let fresh = Rounds::for_processors(processors);
+        let old = core::mem::replace(&mut *self.rounds.lock(platform), fresh);
+        drop(old);
         let period = u64::from(seconds / 2).saturating_mul(10_000_000);
         let mut timers = Vec::new();
         for cpu in 0..platform.processor_count() {
@@ -719,7 +723,7 @@ where
             let Ok(channel) = opened else {
                 continue;
             };
-            self.rounds.lock(platform).add_timer(index);
+            let _ = self.rounds.lock(platform).add_timer(index);
             if services
                 .vcpu_set_periodic_timer(vcpu, Some(period))
                 .is_err()

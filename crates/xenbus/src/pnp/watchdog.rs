@@ -19,20 +19,28 @@ pub struct Rounds {
 }
 
 impl Rounds {
-    /// No timers yet.
+    /// No timers and no room for any.
     #[must_use]
     pub const fn new() -> Self {
         Self { counts: Vec::new() }
     }
 
-    /// A timer VIRQ was opened on `cpu`.
-    pub fn add_timer(&mut self, cpu: usize) {
-        if self.counts.len() <= cpu {
-            self.counts.resize(cpu.saturating_add(1), None);
+    /// Room for timers on processors `0..processors`, none added yet. The only allocation:
+    /// the glue makes it before taking the `HIGH_LEVEL` lock the ticks use.
+    #[must_use]
+    pub fn for_processors(processors: usize) -> Self {
+        Self {
+            counts: alloc::vec![None; processors],
         }
-        if let Some(slot) = self.counts.get_mut(cpu) {
+    }
+
+    /// A timer VIRQ was opened on `cpu`. Never allocates (it runs under the ticks'
+    /// `HIGH_LEVEL` lock): false for a processor without room ([`Rounds::for_processors`]).
+    pub fn add_timer(&mut self, cpu: usize) -> bool {
+        self.counts.get_mut(cpu).is_some_and(|slot| {
             *slot = Some(0);
-        }
+            true
+        })
     }
 
     /// `(processor, ticks)` of every processor with a timer VIRQ (the debug dump's counts).
@@ -76,16 +84,16 @@ mod tests {
 
     #[test]
     fn one_processor_pats_on_every_tick() {
-        let mut rounds = Rounds::new();
-        rounds.add_timer(0);
+        let mut rounds = Rounds::for_processors(1);
+        assert!(rounds.add_timer(0));
         assert!((0..10).all(|_| rounds.tick(0)));
     }
 
     #[test]
     fn the_pat_comes_when_the_slowest_processor_catches_up() {
-        let mut rounds = Rounds::new();
+        let mut rounds = Rounds::for_processors(3);
         for cpu in 0..3 {
-            rounds.add_timer(cpu);
+            assert!(rounds.add_timer(cpu));
         }
         assert!(!rounds.tick(0));
         assert!(!rounds.tick(1));
@@ -99,7 +107,7 @@ mod tests {
 
     #[test]
     fn a_stalled_processor_stops_the_patting() {
-        let mut rounds = Rounds::new();
+        let mut rounds = Rounds::for_processors(2);
         rounds.add_timer(0);
         rounds.add_timer(1);
         rounds.tick(1);
@@ -110,7 +118,7 @@ mod tests {
 
     #[test]
     fn a_stray_tick_pats_nothing() {
-        let mut rounds = Rounds::new();
+        let mut rounds = Rounds::for_processors(2);
         rounds.add_timer(1);
         assert!(!rounds.tick(0));
         assert!(!rounds.tick(usize::MAX));
@@ -118,11 +126,20 @@ mod tests {
 
     #[test]
     fn a_wrapped_counter_pats() {
-        let mut rounds = Rounds::new();
+        let mut rounds = Rounds::for_processors(2);
         rounds.add_timer(0);
         rounds.add_timer(1);
         rounds.counts[0] = Some(u32::MAX);
         assert!(rounds.tick(0));
+    }
+
+    #[test]
+    fn a_timer_beyond_the_room_made_is_refused_without_growing() {
+        let mut rounds = Rounds::for_processors(1);
+        assert!(!rounds.add_timer(1));
+        assert!(!Rounds::new().add_timer(0));
+        assert_eq!(rounds.counts.capacity(), 1, "nothing allocated");
+        assert_eq!(rounds.counts().count(), 0);
     }
 
     #[test]

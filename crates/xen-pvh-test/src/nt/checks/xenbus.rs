@@ -644,6 +644,9 @@ fn rebalance(store: &mut Store, pdo: usize) {
     );
 }
 
+/// How long the balloon must hold back while memory is low (5 s: five of its retries).
+const LOW_MEMORY_HOLD: u64 = 50_000_000;
+
 /// Pages the toolstack's `xl mem-set xtk-hvm 62` (from 64 MiB) asks the balloon for.
 const BALLOON_PAGES: u64 = 512;
 /// How long the balloon may take to follow a target (60 s).
@@ -663,12 +666,33 @@ fn reservation() -> u64 {
 fn balloon(store: &mut Store) {
     let before = reservation();
     let (removed_before, added_before) = routines::mm::hot_removed_total();
+    // Memory is low when the toolstack asks: the balloon holds back (retrying every second)
+    // until the memory manager clears the condition.
+    routines::event::set_low_memory(true);
+    let (_, target_before) = store.read("memory/target");
     let status = ask_dom0(store, "data/xtk-go-balloon-down");
     check(
         "nt.xenbus.balloon.down_asked",
         status == 0,
         format_args!("data/xtk-go-balloon-down removed through STORE (status {status:#x})"),
     );
+    let mut target = target_before.clone();
+    let (lowered, _) = wait_until(BALLOON_LIMIT, || {
+        target = store.read("memory/target").1;
+        target != target_before
+    });
+    let (moved, _) = wait_until(LOW_MEMORY_HOLD, || routines::mm::hot_removed() != 0);
+    let held_back = routines::mm::hot_removed();
+    check(
+        "nt.xenbus.balloon.held_back_while_memory_is_low",
+        lowered && !moved && held_back == 0,
+        format_args!(
+            "memory/target {target_before:?} -> {target:?} with \
+             \\KernelObjects\\LowMemoryCondition signalled: {held_back} pages taken in {} s",
+            LOW_MEMORY_HOLD / 10_000_000
+        ),
+    );
+    routines::event::set_low_memory(false);
     let (inflated, waited) = wait_until(BALLOON_LIMIT, || {
         u64::try_from(routines::mm::hot_removed()).unwrap_or(0) >= BALLOON_PAGES
     });

@@ -22,8 +22,8 @@
 //! object namespace (names compared without regard to ASCII case, as Windows' object manager
 //! does by default), creating it if there is none: signalled, as Windows creates it
 //! (`ZwCreateEvent` with `InitialState = TRUE`), except the events the kernel itself owns —
-//! `\KernelObjects\LowMemoryCondition`, created unsignalled on first use (the stand-in's
-//! memory is never low). The `KEVENT` is the stand-in's memory, registered with the scheduler
+//! `\KernelObjects\LowMemoryCondition`, created unsignalled on first use and signalled only
+//! when a check makes memory low ([`set_low_memory`]). The `KEVENT` is the stand-in's memory, registered with the scheduler
 //! as `KeInitializeEvent` registers one, so every event and wait routine takes it; it lives as
 //! long as the kernel (closing its last handle does not free it). The call also opens a
 //! handle to it, in the table of the thread handles (`0xFFFFFFFF84...`): `ZwClose` closes it,
@@ -238,6 +238,16 @@ fn named(name: Vec<u16>, signalled: bool, by: u64) -> Option<usize> {
     })?;
     NAMED.lock().insert(name, e);
     Some(e)
+}
+
+/// The memory manager's low-memory condition: `\KernelObjects\LowMemoryCondition` signalled
+/// (`low`) or not, as Windows sets it when available memory falls below its threshold and
+/// clears it when memory recovers. Creates the event if no driver opened it yet.
+pub fn set_low_memory(low: bool) {
+    let name = fold(&KERNEL_EVENTS[0].encode_utf16().collect::<Vec<_>>());
+    if let Some(e) = named(name, false, 0) {
+        objects::set_signal_state(e, i32::from(low));
+    }
 }
 
 /// `PKEVENT IoCreateNotificationEvent(PUNICODE_STRING EventName, PHANDLE EventHandle)`: the
