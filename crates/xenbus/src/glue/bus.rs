@@ -14,7 +14,9 @@ use alloc::sync::Weak;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use ntddk::{BUS_INTERFACE_STANDARD, DEVICE_DESCRIPTION, DMA_ADAPTER, PHYSICAL_ADDRESS};
+use ntddk::{
+    BUS_INTERFACE_STANDARD, DEVICE_DESCRIPTION, DMA_ADAPTER, GET_SET_DEVICE_DATA, PHYSICAL_ADDRESS,
+};
 use platform_port::plog;
 use platform_windows::WindowsPlatform;
 
@@ -168,6 +170,27 @@ unsafe extern "system" fn bus_get_dma_adapter(
     unsafe { get(lower.Context, description, registers) }
 }
 
+/// `SetBusData` or `GetBusData` (`pick`) of the platform device's bus interface, with the
+/// caller's arguments; 0 bytes once it is gone.
+///
+/// # Safety
+/// As the routines': `ctx` the interface's own context, `buffer` the caller's.
+unsafe fn bus_data(
+    ctx: *mut c_void,
+    pick: fn(&BUS_INTERFACE_STANDARD) -> Option<GET_SET_DEVICE_DATA>,
+    (space, buffer, offset, length): (u32, *mut c_void, u32, u32),
+) -> u32 {
+    // SAFETY: the interface's own context.
+    let Some(lower) = (unsafe { context(ctx) }).and_then(PdoBus::lower) else {
+        return 0;
+    };
+    let Some(routine) = pick(&lower) else {
+        return 0;
+    };
+    // SAFETY: the platform device's routine with its context; the caller's buffer.
+    unsafe { routine(lower.Context, space, buffer, offset, length) }
+}
+
 unsafe extern "system" fn bus_set_data(
     ctx: *mut c_void,
     space: u32,
@@ -175,15 +198,8 @@ unsafe extern "system" fn bus_set_data(
     offset: u32,
     length: u32,
 ) -> u32 {
-    // SAFETY: the interface's own context.
-    let Some(lower) = (unsafe { context(ctx) }).and_then(PdoBus::lower) else {
-        return 0;
-    };
-    let Some(set) = lower.SetBusData else {
-        return 0;
-    };
-    // SAFETY: the platform device's routine with its context; the caller's buffer.
-    unsafe { set(lower.Context, space, buffer, offset, length) }
+    // SAFETY: forwarded from the caller.
+    unsafe { bus_data(ctx, |bus| bus.SetBusData, (space, buffer, offset, length)) }
 }
 
 unsafe extern "system" fn bus_get_data(
@@ -193,13 +209,6 @@ unsafe extern "system" fn bus_get_data(
     offset: u32,
     length: u32,
 ) -> u32 {
-    // SAFETY: the interface's own context.
-    let Some(lower) = (unsafe { context(ctx) }).and_then(PdoBus::lower) else {
-        return 0;
-    };
-    let Some(get) = lower.GetBusData else {
-        return 0;
-    };
-    // SAFETY: the platform device's routine with its context; the caller's buffer.
-    unsafe { get(lower.Context, space, buffer, offset, length) }
+    // SAFETY: forwarded from the caller.
+    unsafe { bus_data(ctx, |bus| bus.GetBusData, (space, buffer, offset, length)) }
 }
