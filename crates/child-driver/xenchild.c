@@ -19,7 +19,11 @@
  *   "xenchild: interfaces: N passed, M failed". Then the driver holds STORE (acquired), as a
  *   child does while started;
  * - STOP, SURPRISE_REMOVAL and REMOVE release STORE; REMOVE then passes the IRP down, detaches
- *   and deletes the FDO.
+ *   and deletes the FDO;
+ * - power: the driver owns its stack's power policy. A system set-power to a sleeping state
+ *   requests D3 down its stack first (PoRequestPowerIrp), S0 requests D0 after the system IRP
+ *   came back; D3 gives STORE back, D0 re-acquires it, so a sleeping child holds no interface
+ *   (what lets xenbus.sys enter hibernation); query-power is succeeded before it goes down.
  *
  * The start never fails because a check did: the result is in the log. Side effects of the
  * checks on the machine: nodes under our xenstore home's data/, a reboot request for
@@ -31,7 +35,7 @@
  *   IoDeleteDevice IoDetachDevice IofCallDriver IofCompleteRequest KeClearEvent
  *   KeDelayExecutionThread KeFlushQueuedDpcs KeInitializeEvent KeQueryActiveProcessorCountEx
  *   KeReadStateEvent KeSetEvent KeWaitForSingleObject MmGetSystemRoutineAddress PoCallDriver
- *   RtlInitUnicodeString _vsnprintf memcpy memset strcmp strlen
+ *   PoRequestPowerIrp RtlInitUnicodeString _vsnprintf memcpy memset strcmp strlen
  * (and, looked up at run time for the dom0 peer round: MmAllocateContiguousMemory
  * MmFreeContiguousMemory MmGetPhysicalAddress MmMapIoSpace MmUnmapIoSpace)
  * (IoCallDriver and IoCompleteRequest are the WDK's macros for IofCallDriver and
@@ -54,8 +58,13 @@ typedef struct _XC_FDO {
     PDEVICE_OBJECT Self;
     PDEVICE_OBJECT Pdo;
     PDEVICE_OBJECT Lower;
-    /* STORE, held (acquired) from a successful start until stop or removal. */
+    /* STORE, held (acquired) from a successful start until stop or removal, and given back
+       while the device sleeps (D3). */
     BOOLEAN HoldingStore;
+    /* Whether STORE was held when the device went to sleep (re-acquired at D0). */
+    BOOLEAN StoreBeforeSleep;
+    /* The device power state this driver, the stack's power policy owner, put it in. */
+    DEVICE_POWER_STATE DevicePower;
     struct _XENBUS_STORE_INTERFACE_V2 Store;
     struct xc_result Result;
 } XC_FDO, *PXC_FDO;
@@ -386,11 +395,121 @@ static NTSTATUS XcDispatchPnp(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     }
 }
 
-/* Windows Vista and later: no PoStartNextPowerIrp, PoCallDriver passes the IRP down. */
+/* ---- power (Windows Vista and later: no PoStartNextPowerIrp, PoCallDriver passes down) --- */
+
+struct xc_power_request {
+    KEVENT Done;
+    NTSTATUS Status;
+};
+
+static VOID XcPowerDone(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction, POWER_STATE PowerState,
+                        PVOID Context, PIO_STATUS_BLOCK IoStatus)
+{
+    struct xc_power_request *Request = Context;
+
+    (void)DeviceObject;
+    (void)MinorFunction;
+    (void)PowerState;
+    Request->Status = IoStatus->Status;
+    (void)KeSetEvent(&Request->Done, IO_NO_INCREMENT, FALSE);
+}
+
+/* As the stack's power policy owner: asks the power manager for a device power IRP to `State`
+   down our own stack and waits until it completed. PASSIVE_LEVEL. */
+static NTSTATUS XcRequestDevicePower(PXC_FDO Fdo, DEVICE_POWER_STATE State)
+{
+    struct xc_power_request Request;
+    POWER_STATE Power;
+    NTSTATUS status;
+
+    KeInitializeEvent(&Request.Done, NotificationEvent, FALSE);
+    Request.Status = STATUS_UNSUCCESSFUL;
+    Power.DeviceState = State;
+    status = PoRequestPowerIrp(Fdo->Pdo, IRP_MN_SET_POWER, Power, XcPowerDone, &Request, NULL);
+    if (!NT_SUCCESS(status)) {
+        XcLog("PoRequestPowerIrp(D%u) failed: %08x", (unsigned)State - 1, (unsigned)status);
+        return status;
+    }
+    (void)KeWaitForSingleObject(&Request.Done, Executive, KernelMode, FALSE, NULL);
+    return Request.Status;
+}
+
+/* A device power IRP: going to sleep gives STORE back first (a child holds no interface in D3,
+   which is what lets the machine hibernate); waking re-acquires it once the PDO is in D0. */
+static NTSTATUS XcSetDevicePower(PXC_FDO Fdo, PIRP Irp, DEVICE_POWER_STATE State)
+{
+    NTSTATUS status;
+
+    if (State == PowerDeviceD0 && Fdo->DevicePower != PowerDeviceD0) {
+        status = XcForwardAndWait(Fdo, Irp);
+        if (NT_SUCCESS(status)) {
+            Fdo->DevicePower = PowerDeviceD0;
+            XcLog("D0");
+            if (Fdo->StoreBeforeSleep) {
+                status = Fdo->Store.StoreAcquire((PINTERFACE)&Fdo->Store);
+                Fdo->HoldingStore = NT_SUCCESS(status);
+                XcLog(Fdo->HoldingStore ? "holding STORE again" : "STORE not held again: %08x",
+                      (unsigned)status);
+                status = STATUS_SUCCESS;
+            }
+        }
+        Irp->IoStatus.Status = status;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return status;
+    }
+    if (State != PowerDeviceD0 && Fdo->DevicePower == PowerDeviceD0) {
+        Fdo->StoreBeforeSleep = Fdo->HoldingStore;
+        XcStop(Fdo);
+        Fdo->DevicePower = State;
+        XcLog("D%u", (unsigned)State - 1);
+    }
+    IoSkipCurrentIrpStackLocation(Irp);
+    return PoCallDriver(Fdo->Lower, Irp);
+}
+
+/* A system power IRP: this driver owns its stack's power policy, so it asks for the device
+   power state that goes with it (D3 in every sleeping state, D0 in S0; nothing at shutdown),
+   the device IRP before the system IRP goes down when sleeping, after it came back when
+   waking. */
+static NTSTATUS XcSetSystemPower(PXC_FDO Fdo, PIRP Irp, SYSTEM_POWER_STATE State)
+{
+    NTSTATUS status;
+
+    if (State == PowerSystemWorking) {
+        status = XcForwardAndWait(Fdo, Irp);
+        if (NT_SUCCESS(status) && Fdo->DevicePower != PowerDeviceD0)
+            (void)XcRequestDevicePower(Fdo, PowerDeviceD0);
+        Irp->IoStatus.Status = status;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return status;
+    }
+    if (State > PowerSystemWorking && State < PowerSystemShutdown &&
+        Fdo->DevicePower == PowerDeviceD0)
+        (void)XcRequestDevicePower(Fdo, PowerDeviceD3);
+    IoSkipCurrentIrpStackLocation(Irp);
+    return PoCallDriver(Fdo->Lower, Irp);
+}
+
 static NTSTATUS XcDispatchPower(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PXC_FDO Fdo = DeviceObject->DeviceExtension;
+    PIO_STACK_LOCATION StackLocation = IoGetCurrentIrpStackLocation(Irp);
 
+    switch (StackLocation->MinorFunction) {
+    case IRP_MN_SET_POWER:
+        if (StackLocation->Parameters.Power.Type == DevicePowerState)
+            return XcSetDevicePower(Fdo, Irp, StackLocation->Parameters.Power.State.DeviceState);
+        if (StackLocation->Parameters.Power.Type == SystemPowerState)
+            return XcSetSystemPower(Fdo, Irp, StackLocation->Parameters.Power.State.SystemState);
+        break;
+    case IRP_MN_QUERY_POWER:
+        /* Nothing here vetoes a sleep: say so, as a function driver does, before the PDO
+           answers. */
+        Irp->IoStatus.Status = STATUS_SUCCESS;
+        break;
+    default:
+        break;
+    }
     IoSkipCurrentIrpStackLocation(Irp);
     return PoCallDriver(Fdo->Lower, Irp);
 }
@@ -418,6 +537,7 @@ static NTSTATUS XcAddDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Pdo)
     RtlZeroMemory(Fdo, sizeof(*Fdo));
     Fdo->Self = Self;
     Fdo->Pdo = Pdo;
+    Fdo->DevicePower = PowerDeviceD0;
     Fdo->Lower = IoAttachDeviceToDeviceStack(Self, Pdo);
     if (Fdo->Lower == NULL) {
         XcLog("AddDevice: IoAttachDeviceToDeviceStack failed");

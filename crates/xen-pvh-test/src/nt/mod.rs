@@ -140,12 +140,15 @@ pub const CONTROL_KEY: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Contr
 /// without their slashes, with a leading space).
 pub const START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:BALLOON=OFF XEN:WATCHDOG=0x1e";
 /// What it holds in the xenbus.sys scenario (the balloon on, as by default; the domain
-/// watchdog at 20 s, so xenbus.sys's timer VIRQs tick every 10 s and pat it (the stand-in
-/// delivers their interrupts at its poll points, its routine entries and idle loop); no
+/// watchdog at 60 s, so xenbus.sys's timer VIRQs tick every 30 s and pat it (the stand-in
+/// delivers their interrupts at its poll points, its routine entries and idle loop; a full
+/// debug dump, which runs under a `HIGH_LEVEL` lock as upstream's, writes hundreds of lines
+/// byte by byte to the log ports and, under nested emulation on a loaded machine, has kept
+/// the interrupts away for more than 20 s); no
 /// `DbgPrint` capture: the child driver's several hundred lines would each cross to QEMU's log
 /// port byte by byte, minutes under nested emulation, and reach the console anyway; the
 /// capture is checked in the export boot).
-pub const XENBUS_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:DBG_PRINT=OFF XEN:WATCHDOG=20";
+pub const XENBUS_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:DBG_PRINT=OFF XEN:WATCHDOG=60";
 /// What it holds in the xenfilt.sys scenario (as the xenbus one, without the watchdog).
 pub const XENFILT_START_OPTIONS: &str = " NOEXECUTE=OPTOUT XEN:DBG_PRINT=OFF";
 /// What it holds in the watchdog scenario (10 s, xenbus.sys's minimum).

@@ -492,6 +492,7 @@ fn toolstack_rounds(store: &mut Store, pdo: usize) {
     balloon(store);
     checkpoint(store);
     child_round(store, pdo, "-c", "checkpoint");
+    hibernate(store, pdo);
     resumed_elsewhere(store, pdo, "save");
     child_round(store, pdo, "-s", "save");
     resumed_elsewhere(store, pdo, "migrate");
@@ -588,6 +589,123 @@ fn sleep_and_wake(store: &mut Store, pdo: usize) {
         status == 0 && name == "xtk-hvm" && claimed_after > claimed_before,
         format_args!(
             "name = {name:?} (status {status:#x}), {} interrupts claimed, after the wake",
+            claimed_after.saturating_sub(claimed_before)
+        ),
+    );
+}
+
+/// Hibernation (S4) and the return from it, as the power manager drives a machine with
+/// xenbus.sys's children: the query for S4 to every child stack a function driver owns (the C
+/// child driver) and the platform device's, then the set-power for S4 to the children first,
+/// the platform device last; each child's driver, its stack's power policy owner, requests D3
+/// and gives STORE back, and so does this check's own STORE user, so xenbus.sys finds no
+/// interface still referenced entering S4 (upstream's `FdoS3ToS4`, which stops the machine
+/// otherwise). Then S0 to the platform device first (xenbus.sys's return from S4 unplugs the
+/// emulated devices again, upstream's `FdoS4ToS3`: the NIC leaves the bus; and requests D0),
+/// the children after, which request D0 and acquire STORE again. STORE and
+/// interrupt-delivered events work after. Run after the checkpoint, whose check needs the NIC
+/// still on the bus.
+fn hibernate(store: &mut Store, pdo: usize) {
+    let fdo = routines::io::attached_top(pdo);
+    let device_state = || routines::io::device(fdo).map_or(0, |d| d.power.1);
+    let children: Vec<usize> = started_children(pdo)
+        .into_iter()
+        .filter(|&c| routines::io::attached_top(c) != c)
+        .collect();
+    let lines = |text: &str| {
+        routines::debug::kept()
+            .iter()
+            .filter(|l| l.as_str() == text)
+            .count()
+    };
+    let (released, again) = (
+        lines("xenchild: released STORE"),
+        lines("xenchild: holding STORE again"),
+    );
+    let (query, set) = (ntddk::IRP_MN_QUERY_POWER, ntddk::IRP_MN_SET_POWER);
+    let hibernate_state = ntddk::PowerSystemHibernate;
+    let nic_before = crate::hvm::scan().iter().any(Function::is_network);
+    store.give_back();
+    let mut answers: Vec<(&str, usize, i32)> = Vec::new();
+    for &c in &children {
+        answers.push((
+            "child query S4",
+            c,
+            system_power_irp(c, query, hibernate_state),
+        ));
+    }
+    answers.push((
+        "query S4",
+        pdo,
+        system_power_irp(pdo, query, hibernate_state),
+    ));
+    for &c in &children {
+        answers.push(("child set S4", c, system_power_irp(c, set, hibernate_state)));
+    }
+    answers.push(("set S4", pdo, system_power_irp(pdo, set, hibernate_state)));
+    let asleep = device_state();
+    answers.push((
+        "set S0",
+        pdo,
+        system_power_irp(pdo, set, POWER_SYSTEM_WORKING),
+    ));
+    let awake = device_state();
+    for &c in &children {
+        answers.push((
+            "child set S0",
+            c,
+            system_power_irp(c, set, POWER_SYSTEM_WORKING),
+        ));
+    }
+    let refused: Vec<&(&str, usize, i32)> = answers.iter().filter(|a| a.2 != 0).collect();
+    check(
+        "nt.xenbus.hibernate.entered_and_left",
+        !children.is_empty()
+            && refused.is_empty()
+            && asleep == POWER_DEVICE_D3
+            && awake == POWER_DEVICE_D0,
+        format_args!(
+            "{} system power IRPs to {} child stacks and the platform device, refused: \
+             {refused:x?}; the FDO in device state {asleep} in S4, {awake} after",
+            answers.len(),
+            children.len()
+        ),
+    );
+    let (released, again) = (
+        lines("xenchild: released STORE").saturating_sub(released),
+        lines("xenchild: holding STORE again").saturating_sub(again),
+    );
+    check(
+        "nt.xenbus.hibernate.children_slept",
+        released == children.len() && again == children.len(),
+        format_args!(
+            "of {} child drivers, {released} gave STORE back going to D3 and {again} took it \
+             again in D0",
+            children.len()
+        ),
+    );
+    // Back from S4 the device model is a fresh one as far as Windows knows: xenbus.sys unplugs
+    // the emulated devices again (here the NIC this boot asked for, still on the bus since
+    // nothing in this domain had unplugged it).
+    let nic_after = crate::hvm::scan().iter().any(Function::is_network);
+    check(
+        "nt.xenbus.hibernate.nic_unplugged_on_return",
+        nic_before && !nic_after,
+        format_args!(
+            "the emulated NIC on the bus before S4: {nic_before}, after the return to S0: \
+             {nic_after}"
+        ),
+    );
+    let taken = store.take_again();
+    let (_, claimed_before, _) = routines::interrupt::counts();
+    let (status, name) = store.read("name");
+    let (_, claimed_after, _) = routines::interrupt::counts();
+    check(
+        "nt.xenbus.hibernate.store_after",
+        taken == 0 && status == 0 && name == "xtk-hvm" && claimed_after > claimed_before,
+        format_args!(
+            "STORE acquired again ({taken:#x}), name = {name:?} (status {status:#x}), {} \
+             interrupts claimed",
             claimed_after.saturating_sub(claimed_before)
         ),
     );
@@ -1220,13 +1338,18 @@ pub(super) fn method_at(table: &[u8], offset: usize) -> usize {
 struct Store {
     /// The table (boxed: it stays where Acquire saw it).
     table: alloc::boxed::Box<[u8; TABLE_BUFFER]>,
+    /// Whether the reference is held ([`Store::give_back`], [`Store::take_again`]).
+    held: bool,
+    acquire: StoreAcquire,
     release: StoreRelease,
     read: StoreRead,
     free: StoreFree,
     remove: StoreRemove,
 }
 
-/// `StoreRelease` in the Microsoft x64 convention.
+/// `StoreAcquire` in the Microsoft x64 convention.
+type StoreAcquire = unsafe extern "win64" fn(*mut c_void) -> i32;
+/// `StoreRelease`.
 type StoreRelease = unsafe extern "win64" fn(*mut c_void);
 /// `StoreRead`.
 type StoreRead =
@@ -1240,7 +1363,6 @@ impl Store {
     /// STORE v2 from `pdo`'s `IRP_MN_QUERY_INTERFACE`, acquired (`nt.xenbus.store.table` and
     /// `nt.xenbus.store.acquire`).
     fn acquire(pdo: usize) -> Option<Self> {
-        type Acquire = unsafe extern "win64" fn(*mut c_void) -> i32;
         use xenbus_interface::store as s;
         let mut table = alloc::boxed::Box::new([0u8; TABLE_BUFFER]);
         let status = query(
@@ -1268,7 +1390,7 @@ impl Store {
         }
         // SAFETY: each address is code of xenbus.sys (checked above), the table's method of
         // that type in the Microsoft x64 convention (so for the four below).
-        let acquire = unsafe { core::mem::transmute::<usize, Acquire>(acquire) };
+        let acquire = unsafe { core::mem::transmute::<usize, StoreAcquire>(acquire) };
         let interface = table.as_mut_ptr().cast::<c_void>();
         // SAFETY: PASSIVE_LEVEL; the table the PDO filled, as a child passes it.
         let acquired = crate::nt::call_driver("StoreAcquire", || unsafe { acquire(interface) });
@@ -1289,6 +1411,8 @@ impl Store {
         let remove = unsafe { core::mem::transmute::<usize, StoreRemove>(remove) };
         Some(Self {
             table,
+            held: true,
+            acquire,
             release,
             read,
             free,
@@ -1298,6 +1422,28 @@ impl Store {
 
     fn interface(&mut self) -> *mut c_void {
         self.table.as_mut_ptr().cast()
+    }
+
+    /// `StoreRelease`, keeping the table for [`Store::take_again`] (a child that sleeps).
+    fn give_back(&mut self) {
+        if !core::mem::replace(&mut self.held, false) {
+            return;
+        }
+        let (interface, release) = (self.interface(), self.release);
+        // SAFETY: the Acquire this value holds, released once.
+        crate::nt::call_driver("StoreRelease", || unsafe { release(interface) });
+    }
+
+    /// `StoreAcquire` again after [`Store::give_back`]: its status.
+    fn take_again(&mut self) -> i32 {
+        if self.held {
+            return 0;
+        }
+        let (interface, acquire) = (self.interface(), self.acquire);
+        // SAFETY: PASSIVE_LEVEL; the table the PDO filled, as a child passes it again.
+        let status = crate::nt::call_driver("StoreAcquire", || unsafe { acquire(interface) });
+        self.held = status == 0;
+        status
     }
 
     /// `StoreRead` of `node` (relative to the domain's home): the status and the value.
@@ -1354,9 +1500,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let (interface, release) = (self.interface(), self.release);
-        // SAFETY: the Acquire of `Store::acquire`, released once.
-        crate::nt::call_driver("StoreRelease", || unsafe { release(interface) });
+        self.give_back();
     }
 }
 
