@@ -19,15 +19,16 @@ use core::ffi::{c_char, c_void};
 
 use crate::consts::BufferEmpty;
 use crate::types::{
-    ACCESS_MASK, BOOLEAN, CCHAR, CLIENT_ID, DEVICE_OBJECT, DEVICE_RELATION_TYPE, DRIVER_OBJECT,
-    EVENT_TYPE, HANDLE, IO_CONNECT_INTERRUPT_PARAMETERS, IO_DISCONNECT_INTERRUPT_PARAMETERS,
-    IO_REMOVE_LOCK, IO_WORKITEM, IO_WORKITEM_ROUTINE, IRP, KBUGCHECK_CALLBACK_RECORD,
-    KBUGCHECK_CALLBACK_ROUTINE, KDPC, KEVENT, KEY_INFORMATION_CLASS, KEY_VALUE_INFORMATION_CLASS,
-    KINTERRUPT, KIRQL, KPRIORITY, KPROCESSOR_MODE, KSTART_ROUTINE, KSYNCHRONIZE_ROUTINE, KTIMER,
-    KWAIT_REASON, LARGE_INTEGER, LONG, LONG_PTR, MDL, MEMORY_CACHING_TYPE, NTSTATUS,
-    OBJECT_ATTRIBUTES, OBJECT_TYPE, PHYSICAL_ADDRESS, POOL_TYPE, POWER_STATE, POWER_STATE_TYPE,
-    PROCESSOR_NUMBER, PVOID, REQUEST_POWER_COMPLETE, SIZE_T, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR,
-    UNICODE_STRING, USHORT, WORK_QUEUE_TYPE,
+    ACCESS_MASK, BOOLEAN, CCHAR, CLIENT_ID, CREATE_PROCESS_NOTIFY_ROUTINE, DEVICE_OBJECT,
+    DEVICE_RELATION_TYPE, DRIVER_OBJECT, EVENT_TYPE, HANDLE, IO_CONNECT_INTERRUPT_PARAMETERS,
+    IO_DISCONNECT_INTERRUPT_PARAMETERS, IO_REMOVE_LOCK, IO_WORKITEM, IO_WORKITEM_ROUTINE, IRP,
+    KBUGCHECK_CALLBACK_RECORD, KBUGCHECK_CALLBACK_ROUTINE, KDPC, KEVENT, KEY_INFORMATION_CLASS,
+    KEY_VALUE_INFORMATION_CLASS, KINTERRUPT, KIRQL, KPRIORITY, KPROCESSOR_MODE, KSTART_ROUTINE,
+    KSYNCHRONIZE_ROUTINE, KTIMER, KWAIT_REASON, LARGE_INTEGER, LOAD_IMAGE_NOTIFY_ROUTINE, LONG,
+    LONG_PTR, MDL, MEMORY_CACHING_TYPE, NTSTATUS, OBJECT_ATTRIBUTES, OBJECT_TYPE, PHYSICAL_ADDRESS,
+    POOL_TYPE, POWER_STATE, POWER_STATE_TYPE, PROCESSOR_NUMBER, PVOID, REQUEST_POWER_COMPLETE,
+    SIZE_T, SYSTEM_INFORMATION_CLASS, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR, UNICODE_STRING, USHORT,
+    WORK_QUEUE_TYPE,
 };
 
 #[cfg_attr(
@@ -109,6 +110,33 @@ unsafe extern "system" {
     // ---- System routines (PASSIVE_LEVEL). ----
     /// `MmGetSystemRoutineAddress`.
     pub fn MmGetSystemRoutineAddress(name: *mut UNICODE_STRING) -> PVOID;
+
+    /// `ZwQuerySystemInformation` (`PASSIVE_LEVEL`): with [`crate::SystemModuleInformation`],
+    /// the loaded kernel modules as an `RTL_PROCESS_MODULES` (what the WDK's
+    /// `AuxKlibQueryModuleInformation` asks for). A buffer too small for the answer gives
+    /// `STATUS_INFO_LENGTH_MISMATCH` and, in `return_length` (optional), the bytes needed.
+    pub fn ZwQuerySystemInformation(
+        class: SYSTEM_INFORMATION_CLASS,
+        info: PVOID,
+        length: ULONG,
+        return_length: *mut ULONG,
+    ) -> NTSTATUS;
+
+    // ---- Process and image notifications (PASSIVE_LEVEL). ----
+    /// `PsSetLoadImageNotifyRoutine`: `routine` is called for every image mapped from now on
+    /// (drivers included) until [`PsRemoveLoadImageNotifyRoutine`], which a driver must call
+    /// before it unloads.
+    pub fn PsSetLoadImageNotifyRoutine(routine: LOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS;
+    /// `PsRemoveLoadImageNotifyRoutine`: `STATUS_PROCEDURE_NOT_FOUND` if `routine` is not
+    /// registered. Returns after every running call of the routine has returned.
+    pub fn PsRemoveLoadImageNotifyRoutine(routine: LOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS;
+    /// `PsSetCreateProcessNotifyRoutine`: registers `routine` (`remove` FALSE) for every
+    /// process creation and exit, or removes it (`remove` TRUE; `STATUS_PROCEDURE_NOT_FOUND` if
+    /// it is not registered). A driver must remove it before it unloads.
+    pub fn PsSetCreateProcessNotifyRoutine(
+        routine: CREATE_PROCESS_NOTIFY_ROUTINE,
+        remove: BOOLEAN,
+    ) -> NTSTATUS;
 
     // ---- Registry (PASSIVE_LEVEL). ----
     /// `ZwOpenKey`.

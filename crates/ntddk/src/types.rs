@@ -31,6 +31,7 @@ mod io;
 mod ke;
 mod mm;
 mod pnp;
+mod ps;
 mod registry;
 mod resources;
 
@@ -39,5 +40,6 @@ pub use io::*;
 pub use ke::*;
 pub use mm::*;
 pub use pnp::*;
+pub use ps::*;
 pub use registry::*;
 pub use resources::*;

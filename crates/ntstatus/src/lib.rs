@@ -39,6 +39,11 @@ pub const STATUS_UNSUCCESSFUL: NtStatus = nt(0xC000_0001);
 pub const STATUS_MORE_PROCESSING_REQUIRED: NtStatus = nt(0xC000_0016);
 /// `STATUS_NOT_IMPLEMENTED` (0xC0000002).
 pub const STATUS_NOT_IMPLEMENTED: NtStatus = nt(0xC000_0002);
+/// `STATUS_INVALID_INFO_CLASS` (0xC0000003): an information class the routine does not know.
+pub const STATUS_INVALID_INFO_CLASS: NtStatus = nt(0xC000_0003);
+/// `STATUS_INFO_LENGTH_MISMATCH` (0xC0000004): the buffer is too small for the information; the
+/// length returned says how much is needed.
+pub const STATUS_INFO_LENGTH_MISMATCH: NtStatus = nt(0xC000_0004);
 /// `STATUS_INVALID_HANDLE` (0xC0000008).
 pub const STATUS_INVALID_HANDLE: NtStatus = nt(0xC000_0008);
 /// `STATUS_NO_SUCH_DEVICE` (0xC000000E).
@@ -59,6 +64,9 @@ pub const STATUS_OBJECT_NAME_NOT_FOUND: NtStatus = nt(0xC000_0034);
 pub const STATUS_OBJECT_PATH_NOT_FOUND: NtStatus = nt(0xC000_003A);
 /// `STATUS_QUOTA_EXCEEDED` (0xC0000044).
 pub const STATUS_QUOTA_EXCEEDED: NtStatus = nt(0xC000_0044);
+/// `STATUS_PROCEDURE_NOT_FOUND` (0xC000007A): a routine that is not there (a notify routine
+/// never registered, for the routines that remove one).
+pub const STATUS_PROCEDURE_NOT_FOUND: NtStatus = nt(0xC000_007A);
 /// `STATUS_INSUFFICIENT_RESOURCES` (0xC000009A).
 pub const STATUS_INSUFFICIENT_RESOURCES: NtStatus = nt(0xC000_009A);
 /// `STATUS_MEDIA_WRITE_PROTECTED` (0xC00000A2).

@@ -14,6 +14,9 @@
 //! nothing provides refuses the image with the DLL and the routine's name; so does any other
 //! defect the checks find, with the field at fault.
 //!
+//! Once mapped, and before anything of it runs, the image is reported to the load-image notify
+//! routines drivers registered (`routines::ps::image_loaded`).
+//!
 //! [`unload`] unmaps the image; its record stays so that addresses inside it can still be named
 //! in messages ([`Where`]) and the leak checks can tell what an unloaded image left behind.
 
@@ -236,6 +239,8 @@ pub fn load(name: &str, bytes: &[u8]) -> Result<usize, Refused> {
         imports,
         loaded: true,
     });
+    // Mapped, nothing of it run yet: the load-image notify routines hear of it now.
+    routines::ps::image_loaded(index);
     Ok(index)
 }
 
@@ -319,6 +324,11 @@ pub fn unload(index: usize) {
 /// A copy of image `index`'s record.
 pub fn image(index: usize) -> Option<Image> {
     IMAGES.read().get(index).cloned()
+}
+
+/// Copies of the records of the images still loaded, in load order.
+pub fn loaded_images() -> Vec<Image> {
+    IMAGES.read().iter().filter(|i| i.loaded).cloned().collect()
 }
 
 /// The address of export `name` of image `index`.

@@ -17,6 +17,11 @@
 //!   documented rules as Driver Verifier does ([`verifier`]) and failing the run with the
 //!   routine and the caller on a broken one. The registry is an in-memory hive ([`hive`]) with
 //!   the service keys and `SystemStartOptions` Windows has at boot.
+//! * **Images and processes** ([`routines::ps`]): the loaded-module list
+//!   (`ZwQuerySystemInformation(SystemModuleInformation)`: the stand-in as `ntoskrnl.exe`, then
+//!   each image still loaded), each image the loader maps reported to the load-image notify
+//!   routines, and one process's creation and exit played to the process notify routines after
+//!   `DllInitialize`.
 //! * **The run** ([`run`]): `DllInitialize` with the service key's path (as the kernel calls
 //!   it when an importer loads xen.sys), the export checks ([`checks`]: every export family,
 //!   through the Microsoft x64 convention, against the real hypervisor), `DllUnload`, then the
@@ -68,7 +73,9 @@
 //! vCPUs the second exists for Xen and for the processor queries, but is not started; DPC
 //! targets are recorded, not honoured), DPC delivery at the exact moment a driver lowers `cr8`
 //! itself (it happens at its next kernel call, see [`verifier`]), paging (all pool is
-//! resident), and registry write times (they read 0). Each gap is named where it would show.
+//! resident), registry write times (they read 0), and processes (one creation and exit are
+//! played to the notify routines, in the stand-in's own address space). Each gap is named where
+//! it would show.
 
 pub mod buses;
 pub mod checks;
@@ -421,11 +428,22 @@ pub fn call_driver<T>(what: &str, f: impl FnOnce() -> T) -> T {
     value
 }
 
-// SAFETY: the linker script defines both symbols around the kernel's `.text` output section;
-// only their addresses are used.
+// SAFETY: the linker script defines the first two around the kernel's `.text` output section and
+// the last two around its whole image; only their addresses are used.
 unsafe extern "C" {
     safe static pvh_text_start: [u8; 0];
     safe static pvh_text_end: [u8; 0];
+    safe static pvh_image_start: [u8; 0];
+    safe static pvh_image_end: [u8; 0];
+}
+
+/// The stand-in's own image (`ntoskrnl.exe` in the module list): its first address and the one
+/// past its end (text, data and bss).
+pub fn own_image() -> (u64, u64) {
+    (
+        (&raw const pvh_image_start).addr() as u64,
+        (&raw const pvh_image_end).addr() as u64,
+    )
 }
 
 /// Whether `address` is code a driver may hand the kernel as a routine: in an executable
@@ -587,8 +605,8 @@ pub fn run(start_info: u64, scenario: Scenario) {
     ) {
         return;
     }
-    checks::after_initialize(!options.contains("XEN:DBG_PRINT=OFF"));
-    run_scenario(scenario, &exports, &functions, &images);
+    checks::after_initialize(index, !options.contains("XEN:DBG_PRINT=OFF"));
+    run_scenario(scenario, &exports, index, &functions, &images);
     // SAFETY: the image's DllUnload, called once at PASSIVE_LEVEL after DllInitialize succeeded
     // and nothing imports it any more.
     let status = call_driver("DllUnload", || unsafe { (exports.dll_unload)() });
@@ -602,17 +620,18 @@ pub fn run(start_info: u64, scenario: Scenario) {
     summary();
 }
 
-/// The scenario's part between `DllInitialize` and `DllUnload`; `functions` is the HVM
-/// guest's PCI bus as enumerated before the load (empty as PVH dom0).
+/// The scenario's part between `DllInitialize` and `DllUnload`; `xen` is xen.sys's image,
+/// `functions` the HVM guest's PCI bus as enumerated before the load (empty as PVH dom0).
 fn run_scenario(
     scenario: Scenario,
     exports: &xen_sys::Exports,
+    xen: usize,
     functions: &[xen_pvh_test::pci::Function],
     images: &[(String, &'static [u8])],
 ) {
     match scenario {
         Scenario::Exports => {
-            checks::exports(exports);
+            checks::exports(exports, xen);
             // The kernel routines xen.sys does not use but xenbus.sys does: threads, events,
             // timers, waits, time, physical memory.
             checks::kernel_objects();

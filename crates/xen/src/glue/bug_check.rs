@@ -16,14 +16,17 @@
 //! into fixed lines (no allocation), and the log is behind its `HIGH_LEVEL` lock (upstream's
 //! `HIGH_LOCK`, as upstream's `LogPrintf`).
 //!
-//! What the dump may read: nothing. Upstream reads the parameters' memory under
+//! What the dump may read: almost nothing. Upstream reads the parameters' memory under
 //! `__try`/`__except`, which our images do not have, and `MmIsAddressValid`, the only probe the
 //! kernel offers, is documented for `IRQL <= DISPATCH_LEVEL`. So [`Crash::read`] answers every
 //! read as unreadable: the dump prints the code, its parameters and the lines that decode the
 //! parameters' values (memory referenced, IRQL, access, addresses), and the steps that would
-//! follow a pointer end there. The registers are captured here (no `RtlCaptureContext`
-//! import); without `RtlLookupFunctionEntry`/`RtlVirtualUnwind` and `ModuleLookup` there is
-//! no stack walk and no module names yet.
+//! follow a pointer end there. Addresses are named `module + offset` from xen.sys's module list
+//! ([`super::module::lookup`], which takes its lock at `HIGH_LEVEL` and allocates nothing), and
+//! `CRITICAL_PROCESS_DIED`'s process is named through `PsGetProcessImageFileName`
+//! ([`super::process::image_file_name`]: the kernel's own object, read by the kernel's own
+//! accessor). The registers are captured here (no `RtlCaptureContext` import); without
+//! `RtlLookupFunctionEntry`/`RtlVirtualUnwind` there is no stack walk yet.
 
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
@@ -138,8 +141,13 @@ impl CrashEnvironment for Crash {
         false
     }
 
-    fn module(&self, _address: u64) -> Option<(&[u8], u64)> {
-        None
+    fn module(&self, address: u64) -> Option<(&[u8], u64)> {
+        let (name, offset) = super::module::lookup(usize::try_from(address).ok()?)?;
+        // SAFETY: the module list's NUL-terminated name, which stays where it is until its
+        // module is replaced by a load notification or the list freed by `DllUnload`; neither
+        // runs during a bug check, when every other processor is stopped.
+        let name = unsafe { core::ffi::CStr::from_ptr(name.cast()) };
+        Some((name.to_bytes(), u64::try_from(offset).ok()?))
     }
 
     fn capture_context(&self, context: &mut ContextRecord) {
@@ -150,8 +158,8 @@ impl CrashEnvironment for Crash {
         false
     }
 
-    fn process_image_name(&self, _process: u64) -> Option<[u8; 16]> {
-        None
+    fn process_image_name(&self, process: u64) -> Option<[u8; 16]> {
+        super::process::image_file_name(process)
     }
 
     fn current_irql(&self) -> u8 {

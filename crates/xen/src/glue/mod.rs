@@ -16,14 +16,21 @@
 //!    `STATUS_NOT_SUPPORTED` (a machine without Xen);
 //! 5. `RealTimeIsUniversal` ([`crate::system::real_time_is_universal`]);
 //! 6. the bug-check callback ([`bug_check`], upstream's `BugCheckInitialize`);
-//! 7. the unplug decisions ([`crate::export::unplug::initialize`]).
+//! 7. the loaded-module list and its load-image notify routine ([`module`], upstream's
+//!    `ModuleInitialize`);
+//! 8. the process notify routine ([`process`], upstream's `ProcessInitialize`);
+//! 9. the unplug decisions ([`crate::export::unplug::initialize`]).
+//!
+//! `DllUnload` undoes them in the reverse order.
 //!
 //! What xen.sys holds when it fails or unloads is released, and the counts of pool blocks and
 //! registry handles still held are logged, so a leak shows.
 
 mod bug_check;
 mod capture;
+mod module;
 mod platform;
+mod process;
 mod processors;
 
 use ntddk::registry::Key;
@@ -45,6 +52,8 @@ static ALLOCATOR: ntddk::runtime::Allocator =
 struct Loaded {
     log: LogLoaded,
     bug_check: bug_check::Registered,
+    modules: module::Registered,
+    process: process::Registered,
 }
 
 /// The state between `DllInitialize` and `DllUnload` (PASSIVE_LEVEL only: both run there).
@@ -99,6 +108,8 @@ pub unsafe extern "system" fn dll_initialize(registry_path: *mut UNICODE_STRING)
 pub unsafe extern "system" fn dll_unload() -> NTSTATUS {
     if let Some(loaded) = LOADED.lock().take() {
         export::unplug::teardown();
+        loaded.process.deregister();
+        loaded.modules.teardown();
         loaded.bug_check.deregister();
         platform::forget_real_time();
         processors::forget();
@@ -124,7 +135,7 @@ fn enable_debug_output() {
     }
 }
 
-/// Steps 2 to 7 of the module docs.
+/// Steps 2 to 9 of the module docs.
 ///
 /// # Safety
 /// `registry_path` is NULL or a valid `UNICODE_STRING`.
@@ -180,17 +191,57 @@ unsafe fn initialize(registry_path: *mut UNICODE_STRING) -> Result<Loaded, NTSTA
                 b"fail1 (%08x)\n",
                 &[LogArg::Int(u64::from(status.cast_unsigned()))],
             );
-            platform::forget_real_time();
-            processors::forget();
-            export::remove_hypervisor();
-            unwind_log(&log);
+            unwind_system(&log);
             return Err(status);
         }
     };
-    // Nothing after this step fails today; a step that can must deregister the callback
-    // (`Registered::deregister`) in its unwind, as upstream's `fail12` does.
+    let modules = match module::initialize() {
+        Ok(registered) => registered,
+        Err(status) => {
+            export::debug_message(
+                DebugLevel::Error,
+                "ModuleInitialize",
+                b"fail1 (%08x)\n",
+                &[LogArg::Int(u64::from(status.cast_unsigned()))],
+            );
+            bug_check.deregister();
+            unwind_system(&log);
+            return Err(status);
+        }
+    };
+    let process = match process::register() {
+        Ok(registered) => registered,
+        Err(status) => {
+            export::debug_message(
+                DebugLevel::Error,
+                "ProcessInitialize",
+                b"fail2 (%08x)\n",
+                &[LogArg::Int(u64::from(status.cast_unsigned()))],
+            );
+            modules.teardown();
+            bug_check.deregister();
+            unwind_system(&log);
+            return Err(status);
+        }
+    };
+    // Nothing after this step fails today; a step that can must undo the steps above in its
+    // unwind, as upstream's `fail14` does.
     let _unplug = export::unplug::initialize(&PLATFORM);
-    Ok(Loaded { log, bug_check })
+    Ok(Loaded {
+        log,
+        bug_check,
+        modules,
+        process,
+    })
+}
+
+/// Undoes steps 5 and 4 (and the processor table), then the log: the unwind of any step from
+/// the bug-check callback's on.
+fn unwind_system(log: &LogLoaded) {
+    platform::forget_real_time();
+    processors::forget();
+    export::remove_hypervisor();
+    unwind_log(log);
 }
 
 /// Undoes the log step and closes the keys.

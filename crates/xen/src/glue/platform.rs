@@ -12,11 +12,10 @@
 //! decided by [`crate::filters`] and [`crate::config`]. `RealTimeIsUniversal` is read once at
 //! load and decided by [`crate::system::real_time_is_universal`].
 //!
-//! The services whose glue is not written yet (the MADT's vCPU ids and `vcpu_info` registration,
-//! which need `MmMapIoSpace` and targeted DPCs (bound in `crates/ntddk` now) and
-//! processor-change callbacks (not bound); the physical memory map: `MmGetPhysicalMemoryRanges`;
-//! the module list: a module query and image-load notifications) have no glue yet. Each says so explicitly below: a failure
-//! (`STATUS_NOT_SUPPORTED`, no module, 0 for "unknown"); none claims work it did not do.
+//! The module list is [`super::module`]'s. The services whose glue is not written yet
+//! (`vcpu_info` registration, which needs processor-change callbacks (not bound); the physical
+//! memory map: `MmGetPhysicalMemoryRanges`) say so explicitly below: a failure
+//! (`STATUS_NOT_SUPPORTED`, 0 for "unknown"); none claims work it did not do.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -331,9 +330,8 @@ impl Platform for WindowsPlatform {
         REAL_TIME_IS_UNIVERSAL.load(Ordering::Relaxed)
     }
 
-    fn module_lookup(&self, _address: usize) -> Option<(*const u8, usize)> {
-        // The loaded-module list is not walked yet: every address is outside a known module.
-        None
+    fn module_lookup(&self, address: usize) -> Option<(*const u8, usize)> {
+        super::module::lookup(address)
     }
 }
 

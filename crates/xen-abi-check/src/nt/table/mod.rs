@@ -26,6 +26,7 @@ mod io;
 mod ke;
 mod mm;
 mod pnp;
+mod ps;
 mod registry;
 mod resources;
 
@@ -435,6 +436,7 @@ pub fn all() -> NtTable {
     resources::items(&mut t);
     ke::items(&mut t);
     mm::items(&mut t);
+    ps::items(&mut t);
     registry::items(&mut t);
     constants::items(&mut t);
     t

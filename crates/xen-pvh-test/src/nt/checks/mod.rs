@@ -7,11 +7,12 @@
 //! * [`loaded`]: what the loader made of the image (base, relocations, every import slot bound
 //!   to the right routine, section rights, exports);
 //! * [`after_initialize`]: what `DllInitialize` did to the kernel's state (registry keys,
-//!   debugger filter, capture callback, pool routine resolved at run time);
+//!   debugger filter, capture callback, pool routine resolved at run time, notify routines,
+//!   with a process exit played to them: [`modules`]);
 //! * [`exports`]: every export family called through the Microsoft x64 convention against the
 //!   real hypervisor, in the spirit of `crates/xen-host/tests/c/xen_abi.c` (which makes the same
 //!   calls against a fake), the results compared with what Xen itself reports
-//!   ([`hypercalls`], [`log`], [`services`]);
+//!   ([`hypercalls`], [`log`], [`services`], the module list: [`modules`]);
 //! * [`kernel_objects`]: the kernel routines xenbus.sys needs beyond xen.sys's — system threads,
 //!   events, waits ([`threads`]), timers and time ([`timers`]), physical memory ([`memory`]) —
 //!   called as a driver calls them, with callbacks in a synthetic driver image ([`ktest`]);
@@ -26,6 +27,7 @@ mod iomgr;
 mod ktest;
 mod log;
 mod memory;
+mod modules;
 pub mod rules;
 mod services;
 mod threads;
@@ -260,9 +262,9 @@ pub fn loaded(index: usize, bytes: &[u8]) {
     );
 }
 
-/// What `DllInitialize` left in the kernel; `capture`: whether the start options leave
-/// xen.sys's `DbgPrint` capture on.
-pub fn after_initialize(capture: bool) {
+/// What `DllInitialize` left in the kernel (`xen`: xen.sys's image); `capture`: whether the
+/// start options leave xen.sys's `DbgPrint` capture on.
+pub fn after_initialize(xen: usize, capture: bool) {
     let keys = registry::with(|r| {
         let service = r.hive.find(super::SERVICE_KEY);
         let sub = |name: &str| service.and_then(|s| r.hive.subkey(s, &hive::wide(name)));
@@ -324,6 +326,7 @@ pub fn after_initialize(capture: bool) {
             count("ExAllocatePoolWithTag")
         ),
     );
+    modules::after_initialize(xen);
 }
 
 /// `MmGetSystemRoutineAddress` as a driver would call it.
@@ -440,12 +443,13 @@ fn init_safe_boot_mode() {
     );
 }
 
-/// Every export family against the real hypervisor.
-pub fn exports(e: &Exports) {
+/// Every export family against the real hypervisor (`xen`: xen.sys's image).
+pub fn exports(e: &Exports, xen: usize) {
     kernel_routines(routines::ke::processors());
     hypercalls::run(e);
     log::run(e);
     services::run(e);
+    modules::run(e, xen);
 }
 
 /// The kernel-object checks: threads, events, waits, timers, time, physical memory and remove
@@ -490,8 +494,10 @@ pub fn watchdog(e: &Exports) {
 /// The bug-check scenario's code: `DRIVER_IRQL_NOT_LESS_OR_EQUAL`, which xen.sys's callback
 /// decodes (so its dump shows that the parameters reached it through `KiBugCheckData`).
 const BUG_CHECK_CODE: u32 = 0xD1;
-/// Its parameters: memory referenced, IRQL, access (write), faulting address.
-const BUG_CHECK_PARAMETERS: [usize; 4] = [0xFFFF_8000_0BAD_F00D, 2, 1, 0xFFFF_F806_1234_5678];
+/// Its parameters: memory referenced, IRQL, access (write), faulting address: `0x1234` bytes
+/// into xen.sys (the first image, at `vm::IMAGE_REGION`), which the dump names from xen.sys's
+/// module list (`ADDRESS: xen.sys + 0000000000001234`).
+const BUG_CHECK_PARAMETERS: [usize; 4] = [0xFFFF_8000_0BAD_F00D, 2, 1, 0xFFFF_F806_1000_1234];
 
 /// The bug-check scenario: a bug check with xen.sys's callbacks registered.
 pub fn bug_check() {

@@ -12,7 +12,8 @@
 //! wait, a pool block freed with a timer still queued in it, a thread object dereferenced once
 //! more than referenced, contiguous memory freed twice, a thread created at `DISPATCH_LEVEL`, and
 //! a wait nothing can ever end (the deadlock report); the I/O manager's include a remove lock
-//! released with a `Tag` that never acquired it.
+//! released with a `Tag` that never acquired it; the notify routines', a routine registered
+//! twice and the removal of one never registered.
 
 use super::drv;
 use crate::harness::check;
@@ -32,6 +33,16 @@ pub const RULES: &[(&str, &str, &str)] = &[
     ("dpc-uninitialised", "KeInsertQueueDpc", "not initialised"),
     ("memcpy-overlap", "memcpy", "overlap"),
     ("kernel-handle", "ZwOpenKey", "OBJ_KERNEL_HANDLE"),
+    (
+        "notify-registered-twice",
+        "PsSetLoadImageNotifyRoutine",
+        "registered twice",
+    ),
+    (
+        "notify-never-registered",
+        "PsSetCreateProcessNotifyRoutine",
+        "never registered",
+    ),
     (
         "wait-at-dispatch",
         "KeWaitForSingleObject",
@@ -177,6 +188,7 @@ pub fn break_rule(name: &str) {
             let _ = drv(|| unsafe { f(p.wrapping_add(4), p, 16) });
         }
         "kernel-handle" => open_without_kernel_handle(),
+        "notify-registered-twice" | "notify-never-registered" => notify_rule(name),
         other => scheduler_rule(other, tag),
     }
     check(
@@ -184,6 +196,39 @@ pub fn break_rule(name: &str) {
         false,
         format_args!("breaking rule {name:?} did not stop the run"),
     );
+}
+
+/// Breaks a notify routine's rule, with xen.sys's entry point as the routine (code of a loaded
+/// image): registered twice as a load-image notify routine, or removed as a process notify
+/// routine without having been registered.
+fn notify_rule(name: &str) {
+    let routine = crate::nt::loader::loaded_images()
+        .iter()
+        .find(|i| i.name == "xen.sys")
+        .map_or(0, |i| usize::try_from(i.entry).unwrap_or(0));
+    if name == "notify-registered-twice" {
+        // SAFETY: the stand-in's PsSetLoadImageNotifyRoutine entry.
+        let f = unsafe {
+            core::mem::transmute::<usize, unsafe extern "win64" fn(usize) -> i32>(entry(
+                "PsSetLoadImageNotifyRoutine",
+            ))
+        };
+        for _ in 0..2 {
+            // SAFETY: a routine in a loaded image's code, never called (the second
+            // registration ends the run).
+            let _ = drv(|| unsafe { f(routine) });
+        }
+    } else {
+        // SAFETY: the stand-in's PsSetCreateProcessNotifyRoutine entry.
+        let f = unsafe {
+            core::mem::transmute::<usize, unsafe extern "win64" fn(usize, u8) -> i32>(entry(
+                "PsSetCreateProcessNotifyRoutine",
+            ))
+        };
+        // SAFETY: a removal (Remove = TRUE) of a routine never registered (the routine checks
+        // it).
+        let _ = drv(|| unsafe { f(routine, 1) });
+    }
 }
 
 /// Breaks one of the scheduler's and physical memory's rules (`wait-at-dispatch` and after).

@@ -3,21 +3,22 @@
 
 //! xen.sys's service exports that live on the kernel rather than on Xen: the unplug counters in
 //! the registry, the `SystemStartOptions` token lookup, the `System*` processor queries, module
-//! lookup and the class filters; and the watchdog scenario.
+//! lookup with NULL outputs (its answers are `super::modules`') and the class filters; and the
+//! watchdog scenario.
 //!
 //! Where an export writes the registry, the check reads the stand-in's hive itself. Where
-//! another engineer's work is still landing (the `System*` processor queries, module lookup,
-//! class filters, the active-device store), the checks hold xen.sys to the contract of
+//! another engineer's work is still landing (the `System*` processor queries, class filters,
+//! the active-device store), the checks hold xen.sys to the contract of
 //! `crates/xen/include/xen.h` whichever way it answers today (a documented failure, or an
 //! answer that must then be right), rather than to one implementation.
 
 use super::{drv, eq, status};
 use crate::harness::check;
 use crate::kprintln;
+use crate::nt::SERVICE_KEY;
 use crate::nt::hive::{self, REG_DWORD};
 use crate::nt::routines::{pool, registry};
 use crate::nt::xen_sys::Exports;
-use crate::nt::{SERVICE_KEY, loader};
 use ntddk::ANSI_STRING;
 use ntstatus::{
     STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_SUCCESS,
@@ -225,32 +226,6 @@ fn system(e: &Exports) {
         "nt.system.maximum_physical_address",
         top == 0 || top >= 64 << 20,
         format_args!("{top:#x} (0: not known; else at least dom0's 64 MiB)"),
-    );
-    let me = loader::export(0, "ModuleLookup").unwrap_or(0);
-    let mut name = core::ptr::null::<u8>();
-    let mut offset = usize::MAX;
-    // SAFETY: both outputs are ours.
-    drv(|| unsafe {
-        (e.module_lookup)(
-            usize::try_from(me).unwrap_or(0),
-            &raw mut name,
-            &raw mut offset,
-        );
-    });
-    let named = if name.is_null() {
-        None
-    } else {
-        // SAFETY: a non-NULL name points at xen.sys's stored NUL-terminated module name.
-        Some(
-            unsafe { core::ffi::CStr::from_ptr(name.cast()) }
-                .to_bytes()
-                .to_vec(),
-        )
-    };
-    check(
-        "nt.system.module_lookup_contract",
-        (named.is_none() && offset == 0) || named.as_deref() == Some(b"xen"),
-        format_args!("name {named:?}, offset {offset:#x}"),
     );
     // SAFETY: NULL outputs are skipped.
     drv(|| unsafe { (e.module_lookup)(0, core::ptr::null_mut(), core::ptr::null_mut()) });

@@ -25,7 +25,7 @@
 //! | [`debug`] | `DbgPrint`, `DbgPrintEx`, `DbgSetDebugFilterState`, `DbgSetDebugPrintCallback` |
 //! | [`bugcheck`] | `KeBugCheckEx`, `KeRegisterBugCheckCallback`, `KeDeregisterBugCheckCallback`, `KeRegisterBugCheckReasonCallback`, `KeDeregisterBugCheckReasonCallback`; the variable `KiBugCheckData` |
 //! | [`ke`] | `KeQueryActiveProcessorCountEx`, `KeQueryMaximumProcessorCountEx`, `KeGetCurrentProcessorNumberEx`, `KeGetProcessorNumberFromIndex`, `KeGetProcessorIndexFromNumber`, `KeSetImportanceDpc`, `KeSetTargetProcessorDpcEx`, `RtlGetVersion` |
-//! | [`ps`] | `PsSetCreateProcessNotifyRoutine`, `PsSetLoadImageNotifyRoutine`, `PsRemoveLoadImageNotifyRoutine` |
+//! | [`ps`] | `PsSetCreateProcessNotifyRoutine`, `PsSetLoadImageNotifyRoutine`, `PsRemoveLoadImageNotifyRoutine`, `PsGetProcessImageFileName`, `ZwQuerySystemInformation` (the loaded-module list) |
 //! | [`registry`] | `ZwOpenKey`, `ZwCreateKey`, `ZwClose` (key, thread and named-event handles), `ZwQueryValueKey`, `ZwSetValueKey`, `ZwDeleteValueKey`, `ZwEnumerateKey`, `ZwEnumerateValueKey`, `ZwQueryKey`, `ZwDeleteKey` |
 //! | [`thread`] | `PsCreateSystemThread`, `PsTerminateSystemThread`, `KeGetCurrentThread`, `PsGetCurrentThread`, `KeDelayExecutionThread`, `ObReferenceObjectByHandle`, `ObfReferenceObject`, `ObfDereferenceObject`; the variable `PsThreadType` |
 //! | [`event`] | `KeInitializeEvent`, `KeSetEvent`, `KeClearEvent`, `KeResetEvent`, `KeReadStateEvent`, `KePulseEvent`, `IoCreateNotificationEvent` |
@@ -211,6 +211,7 @@ table! {
     "ntoskrnl.exe": PoStartNextPowerIrp => po::po_start_next_power_irp;
     "ntoskrnl.exe": PsCreateSystemThread => thread::ps_create_system_thread;
     "ntoskrnl.exe": PsGetCurrentThread => thread::ps_get_current_thread;
+    "ntoskrnl.exe": PsGetProcessImageFileName => ps::ps_get_process_image_file_name;
     "ntoskrnl.exe": PsRemoveLoadImageNotifyRoutine => ps::ps_remove_load_image_notify_routine;
     "ntoskrnl.exe": PsSetCreateProcessNotifyRoutine => ps::ps_set_create_process_notify_routine;
     "ntoskrnl.exe": PsSetLoadImageNotifyRoutine => ps::ps_set_load_image_notify_routine;
@@ -224,6 +225,7 @@ table! {
     "ntoskrnl.exe": ZwEnumerateValueKey => registry::zw_enumerate_value_key;
     "ntoskrnl.exe": ZwOpenKey => registry::zw_open_key;
     "ntoskrnl.exe": ZwQueryKey => registry::zw_query_key;
+    "ntoskrnl.exe": ZwQuerySystemInformation => ps::zw_query_system_information;
     "ntoskrnl.exe": ZwQueryValueKey => registry::zw_query_value_key;
     "ntoskrnl.exe": ZwSetValueKey => registry::zw_set_value_key;
     "ntoskrnl.exe": memcmp => crt::memcmp;
@@ -360,6 +362,15 @@ pub unsafe fn unicode(s: *const UNICODE_STRING) -> Option<alloc::vec::Vec<u16>> 
     Some(units)
 }
 
+/// The names `MmGetSystemRoutineAddress` was asked for, found or not.
+static ASKED: spin::Mutex<alloc::vec::Vec<alloc::string::String>> =
+    spin::Mutex::new(alloc::vec::Vec::new());
+
+/// Whether a driver (or a check) asked `MmGetSystemRoutineAddress` for `name`.
+pub fn asked(name: &str) -> bool {
+    ASKED.lock().iter().any(|n| n == name)
+}
+
 /// `PVOID MmGetSystemRoutineAddress(PUNICODE_STRING SystemRoutineName)`: the routine's entry
 /// from the same table the loader binds imports to, or NULL. PASSIVE_LEVEL.
 ///
@@ -380,6 +391,12 @@ pub unsafe extern "win64" fn mm_get_system_routine_address(
     let text: alloc::string::String = char::decode_utf16(units)
         .map(|c| c.unwrap_or('\u{fffd}'))
         .collect();
+    {
+        let mut asked = ASKED.lock();
+        if !asked.contains(&text) {
+            asked.push(text.clone());
+        }
+    }
     lookup(&text).map_or(core::ptr::null_mut(), |r| {
         core::ptr::with_exposed_provenance_mut(usize::try_from(r.address).unwrap_or(0))
     })
