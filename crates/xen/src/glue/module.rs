@@ -202,27 +202,8 @@ unsafe extern "system" fn load_image(
         );
         return;
     };
-    let module = match Module::new(info.ImageBase.addr(), info.ImageSize, &name) {
-        Ok(module) => module,
-        Err(e) => {
-            debug_message(
-                DebugLevel::Error,
-                "ModuleLoad",
-                b"%p [%s] not recorded (%s)\n",
-                &[
-                    LogArg::Int(info.ImageBase.addr() as u64),
-                    LogArg::Str(Some(&name)),
-                    LogArg::Str(Some(error_text(e))),
-                ],
-            );
-            return;
-        }
-    };
-    log_module(&module);
-    match insert(module) {
-        // What it replaced (images unloaded since) is freed here, after the lock.
-        Ok(reservation) => drop(reservation),
-        Err(e) => debug_message(
+    let not_recorded = |e| {
+        debug_message(
             DebugLevel::Error,
             "ModuleLoad",
             b"%p [%s] not recorded (%s)\n",
@@ -231,7 +212,20 @@ unsafe extern "system" fn load_image(
                 LogArg::Str(Some(&name)),
                 LogArg::Str(Some(error_text(e))),
             ],
-        ),
+        );
+    };
+    let module = match Module::new(info.ImageBase.addr(), info.ImageSize, &name) {
+        Ok(module) => module,
+        Err(e) => {
+            not_recorded(e);
+            return;
+        }
+    };
+    log_module(&module);
+    match insert(module) {
+        // What it replaced (images unloaded since) is freed here, after the lock.
+        Ok(reservation) => drop(reservation),
+        Err(e) => not_recorded(e),
     }
 }
 

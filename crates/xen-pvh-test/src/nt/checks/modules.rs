@@ -72,16 +72,8 @@ pub fn after_initialize(xen: usize) {
     let system = (&raw const ps::SYSTEM_PROCESS).addr();
     // SAFETY: the System process object.
     let name = drv(|| unsafe { f(system) });
-    let text = if name.is_null() {
-        None
-    } else {
-        // SAFETY: a NUL-terminated name inside the process object.
-        Some(
-            unsafe { core::ffi::CStr::from_ptr(name.cast()) }
-                .to_bytes()
-                .to_vec(),
-        )
-    };
+    // SAFETY: NULL or a NUL-terminated name inside the process object.
+    let text = unsafe { c_text(name.cast()) };
     check(
         "nt.process.image_file_name",
         text.as_deref() == Some(b"System"),
@@ -92,22 +84,30 @@ pub fn after_initialize(xen: usize) {
     );
 }
 
+/// A copy of the NUL-terminated text at `text`, `None` for NULL.
+///
+/// # Safety
+/// `text` is NULL or points at a NUL-terminated string readable for the call.
+unsafe fn c_text(text: *const u8) -> Option<Vec<u8>> {
+    if text.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and NUL-terminated (the caller's contract).
+    Some(
+        unsafe { core::ffi::CStr::from_ptr(text.cast()) }
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
 /// `ModuleLookup(address)` through the Microsoft x64 convention: the name (copied) and offset.
 fn lookup(e: &Exports, address: usize) -> (Option<Vec<u8>>, usize) {
     let mut name = core::ptr::null::<u8>();
     let mut offset = usize::MAX;
     // SAFETY: both outputs are ours.
     unsafe { (e.module_lookup)(address, &raw mut name, &raw mut offset) };
-    let named = if name.is_null() {
-        None
-    } else {
-        // SAFETY: a non-NULL name points at xen.sys's stored NUL-terminated module name.
-        Some(
-            unsafe { core::ffi::CStr::from_ptr(name.cast()) }
-                .to_bytes()
-                .to_vec(),
-        )
-    };
+    // SAFETY: NULL or xen.sys's stored NUL-terminated module name.
+    let named = unsafe { c_text(name) };
     (named, offset)
 }
 
