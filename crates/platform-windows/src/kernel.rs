@@ -44,8 +44,14 @@ type KeQuerySystemTimePreciseFn = unsafe extern "system" fn(*mut i64);
 /// `IoDisconnectInterruptEx`, likewise.
 static DISCONNECT_INTERRUPT: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
 
-/// `MmGetSystemRoutineAddress(name)`, or NULL.
-fn system_routine(name: &str) -> *mut c_void {
+/// `MmGetSystemRoutineAddress(name)`, or NULL (a name that cannot be converted included).
+/// `PASSIVE_LEVEL`, enforced.
+#[must_use]
+pub fn system_routine(name: &str) -> *mut c_void {
+    require_at_most(
+        IrqlLevel::PASSIVE,
+        c"MmGetSystemRoutineAddress above PASSIVE_LEVEL",
+    );
     let Ok(mut wide) = WideName::new(name) else {
         return ptr::null_mut();
     };

@@ -70,7 +70,7 @@ pub use event::WindowsEvent;
 #[cfg(windows)]
 pub use interrupt::{InterruptService, WindowsInterrupt, WindowsInterrupts};
 #[cfg(windows)]
-pub use kernel::{Kernel, require_at_most, resolve_routines};
+pub use kernel::{Kernel, require_at_most, resolve_routines, system_routine};
 #[cfg(windows)]
 pub use platform::{LogSink, WindowsPlatform, debugger_sink};
 #[cfg(windows)]

@@ -19,9 +19,7 @@
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use ntddk::{
-    BOOLEAN, EPROCESS, HANDLE, NTSTATUS, PS_GET_PROCESS_IMAGE_FILE_NAME, UCHAR, UNICODE_STRING,
-};
+use ntddk::{BOOLEAN, EPROCESS, HANDLE, NTSTATUS, PS_GET_PROCESS_IMAGE_FILE_NAME, UCHAR};
 use platform_port::{Irql, IrqlLevel};
 use platform_windows::Kernel;
 
@@ -45,7 +43,7 @@ pub(super) fn register() -> Result<Registered, NTSTATUS> {
     if !ntddk::nt_success(status) {
         return Err(status);
     }
-    let found = resolve(b"PsGetProcessImageFileName");
+    let found = platform_windows::system_routine("PsGetProcessImageFileName");
     if found.is_null() {
         debug_message(
             DebugLevel::Warning,
@@ -72,26 +70,6 @@ impl Drop for Registered {
         // only); the routine `register` registered, which this token proves.
         let _removed = unsafe { ntddk::routines::PsSetCreateProcessNotifyRoutine(notify, 1) };
     }
-}
-
-/// `MmGetSystemRoutineAddress` of the ASCII `name` (PASSIVE_LEVEL), or NULL.
-fn resolve(name: &[u8]) -> *mut c_void {
-    let mut units = [0u16; 32];
-    for (slot, &byte) in units.iter_mut().zip(name) {
-        *slot = u16::from(byte);
-    }
-    let length = name.len().min(units.len()).saturating_mul(2);
-    let Ok(length) = u16::try_from(length) else {
-        return core::ptr::null_mut();
-    };
-    let mut string = UNICODE_STRING {
-        Length: length,
-        MaximumLength: length,
-        Buffer: units.as_mut_ptr(),
-    };
-    // SAFETY: PASSIVE_LEVEL; `string` describes `length` bytes of `units`, which the routine
-    // only reads.
-    unsafe { ntddk::routines::MmGetSystemRoutineAddress(&raw mut string) }
 }
 
 /// `PCREATE_PROCESS_NOTIFY_ROUTINE` (upstream's `ProcessNotify`), at PASSIVE_LEVEL.
