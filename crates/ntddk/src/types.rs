@@ -27,6 +27,7 @@
 //!   ([`FILE_OBJECT`], [`KINTERRUPT`], [`ETHREAD`], ...).
 
 mod basic;
+mod dma;
 mod io;
 mod ke;
 mod mm;
@@ -36,6 +37,7 @@ mod registry;
 mod resources;
 
 pub use basic::*;
+pub use dma::*;
 pub use io::*;
 pub use ke::*;
 pub use mm::*;

@@ -200,8 +200,6 @@ opaque! {
     ETHREAD;
     /// `EPROCESS`/`KPROCESS` (opaque).
     EPROCESS;
-    /// `DMA_ADAPTER` (opaque here: the drivers do no DMA).
-    DMA_ADAPTER;
     /// `IO_TIMER` (opaque).
     IO_TIMER;
     /// `VPB` (opaque: file systems only).

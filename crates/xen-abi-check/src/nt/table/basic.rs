@@ -92,7 +92,6 @@ pub fn items(t: &mut NtTable) {
         "KINTERRUPT",
         "ETHREAD",
         "EPROCESS",
-        "DMA_ADAPTER",
         "IO_TIMER",
         "VPB",
         "DEVOBJ_EXTENSION",

@@ -22,6 +22,7 @@
 
 mod basic;
 mod constants;
+mod dma;
 mod io;
 mod ke;
 mod mm;
@@ -433,6 +434,7 @@ pub fn all() -> NtTable {
     basic::items(&mut t);
     io::items(&mut t);
     pnp::items(&mut t);
+    dma::items(&mut t);
     resources::items(&mut t);
     ke::items(&mut t);
     mm::items(&mut t);
