@@ -383,17 +383,16 @@ pub struct DMA_OPERATIONS {
     pub CancelMappedTransfer: Option<CANCEL_MAPPED_TRANSFER>,
 }
 
-/// `Size` of a version 1 table: up to `PutScatterGatherList` (104 on x64).
-pub const DMA_OPERATIONS_SIZE1: ULONG =
-    offset_of!(DMA_OPERATIONS, CalculateScatterGatherList) as ULONG;
-/// `Size` of a version 2 table: up to `BuildMdlFromScatterGatherList` (128 on x64).
-pub const DMA_OPERATIONS_SIZE2: ULONG = offset_of!(DMA_OPERATIONS, GetDmaAdapterInfo) as ULONG;
-/// `Size` of a version 3 table: all of [`DMA_OPERATIONS`] (232 on x64).
-pub const DMA_OPERATIONS_SIZE3: ULONG = size_of::<DMA_OPERATIONS>() as ULONG;
+/// `Size` of a version 1 table: up to `PutScatterGatherList`.
+pub const DMA_OPERATIONS_SIZE1: ULONG = 104;
+/// `Size` of a version 2 table: up to `BuildMdlFromScatterGatherList`.
+pub const DMA_OPERATIONS_SIZE2: ULONG = 128;
+/// `Size` of a version 3 table: all of [`DMA_OPERATIONS`].
+pub const DMA_OPERATIONS_SIZE3: ULONG = 232;
 
-const _: () = assert!(DMA_OPERATIONS_SIZE1 == 104);
-const _: () = assert!(DMA_OPERATIONS_SIZE2 == 128);
-const _: () = assert!(DMA_OPERATIONS_SIZE3 == 232);
+const _: () = assert!(offset_of!(DMA_OPERATIONS, CalculateScatterGatherList) == 104);
+const _: () = assert!(offset_of!(DMA_OPERATIONS, GetDmaAdapterInfo) == 128);
+const _: () = assert!(size_of::<DMA_OPERATIONS>() == 232);
 const _: () = assert!(size_of::<DMA_ADAPTER>() == 16);
 const _: () = assert!(size_of::<SCATTER_GATHER_ELEMENT>() == 24);
 const _: () = assert!(offset_of!(SCATTER_GATHER_LIST, Elements) == 16);

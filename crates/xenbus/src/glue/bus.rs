@@ -7,12 +7,12 @@
 //! routines forward to the platform device's bus interface, which the FDO holds from
 //! `AddDevice` to removal; once that is gone they answer as a bus with nothing there (0 bytes,
 //! no translation, no adapter). `GetDmaAdapter` first sets the caller's description to
-//! `PCIBus` ([`crate::pnp::bus`] says why and what `InterceptDmaAdapter` does). The routines
-//! run at the IRQL their callers may use: up to `DISPATCH_LEVEL`.
+//! `PCIBus` ([`crate::pnp::bus`] says why), then intercepts the adapter when
+//! `InterceptDmaAdapter` asks for it ([`super::dma`]). The routines run at the IRQL their
+//! callers may use: up to `DISPATCH_LEVEL` (`GetDmaAdapter`: `PASSIVE_LEVEL`).
 
 use alloc::sync::Weak;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use ntddk::{
     BUS_INTERFACE_STANDARD, DEVICE_DESCRIPTION, DMA_ADAPTER, GET_SET_DEVICE_DATA, PHYSICAL_ADDRESS,
@@ -22,27 +22,29 @@ use platform_windows::WindowsPlatform;
 
 use super::fdo::FdoDevice;
 use super::pdo::BUS_INTERFACE_SIZE;
-use crate::pnp::bus::{BusReferences, DMA_INTERFACE_TYPE, DmaAdapter, dma_adapter};
+use crate::pnp::bus::{BusReferences, DMA_INTERFACE_TYPE};
+use crate::pnp::dma::Interception;
 
 /// The context of a PDO's bus interface.
 pub struct PdoBus {
     references: BusReferences,
     fdo: Weak<FdoDevice>,
-    /// `InterceptDmaAdapter` when the PDO was created.
-    intercept: u32,
-    /// Whether the unsupported interception was logged.
-    said: AtomicBool,
+    /// The interception `InterceptDmaAdapter` asked for when the PDO was created.
+    interception: Interception,
     platform: WindowsPlatform,
 }
 
 impl PdoBus {
     /// The context of a PDO of `fdo`.
-    pub const fn new(fdo: Weak<FdoDevice>, intercept: u32, platform: WindowsPlatform) -> Self {
+    pub const fn new(
+        fdo: Weak<FdoDevice>,
+        interception: Interception,
+        platform: WindowsPlatform,
+    ) -> Self {
         Self {
             references: BusReferences::new(),
             fdo,
-            intercept,
-            said: AtomicBool::new(false),
+            interception,
             platform,
         }
     }
@@ -150,24 +152,36 @@ unsafe extern "system" fn bus_get_dma_adapter(
     // SAFETY: a field of the caller's description (every version has it), written in place
     // as upstream writes it.
     unsafe { interface_type.write_unaligned(DMA_INTERFACE_TYPE) };
-    if dma_adapter(bus.intercept) == DmaAdapter::LowerNotIntercepted
-        && !bus.said.swap(true, Ordering::SeqCst)
-    {
-        plog!(
-            bus.platform,
-            Warning,
-            "xenbus|PDO: InterceptDmaAdapter = {} is not supported: the platform device's adapter is returned unchanged",
-            bus.intercept
-        );
-    }
-    let Some(lower) = bus.lower() else {
+    let Some(fdo) = bus.fdo.upgrade() else {
+        return core::ptr::null_mut();
+    };
+    let Some(lower) = fdo.lower_bus_interface() else {
         return core::ptr::null_mut();
     };
     let Some(get) = lower.GetDmaAdapter else {
         return core::ptr::null_mut();
     };
     // SAFETY: the platform device's routine with its context; the caller's arguments.
-    unsafe { get(lower.Context, description, registers) }
+    let adapter = unsafe { get(lower.Context, description, registers) };
+    if adapter.is_null() || bus.interception == Interception::None {
+        return adapter;
+    }
+    // SAFETY: a live adapter of the platform device's bus, just made for this call; the
+    // platform device's PDO outlives every child (the FDO on it removes them first).
+    match unsafe { super::dma::intercept(adapter, bus.interception, fdo.physical.0, bus.platform) }
+    {
+        Ok(ours) => ours,
+        Err(why) => {
+            plog!(
+                bus.platform,
+                Warning,
+                "xenbus|PDO: DMA adapter {:p} given out unchanged, not intercepted: {:?}",
+                adapter,
+                why
+            );
+            adapter
+        }
+    }
 }
 
 /// `SetBusData` or `GetBusData` (`pick`) of the platform device's bus interface, with the

@@ -563,7 +563,17 @@ impl FdoDevice {
             .platform
             .read_dword(crate::unplug::PARAMETERS_KEY, "InterceptDmaAdapter")
             .unwrap_or(0);
-        let pdo = PdoDevice::new(id, device, Arc::clone(self), intercept);
+        let (major, minor) = if intercept == 0 {
+            (0, 0)
+        } else {
+            super::dma::windows_version()
+        };
+        let pdo = PdoDevice::new(
+            id,
+            device,
+            Arc::clone(self),
+            crate::pnp::dma::interception(intercept, major, minor),
+        );
         self.pdos.lock().push((id, device));
         // SAFETY: made just above, no owner yet.
         unsafe { device::attach_owner(device, Owner::Pdo(pdo)) };

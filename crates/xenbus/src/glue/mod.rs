@@ -24,6 +24,7 @@ mod balloon;
 mod bus;
 mod compose;
 mod device;
+mod dma;
 mod fdo;
 mod fdo_irp;
 mod log_mirror;

@@ -28,6 +28,7 @@ use super::fdo::{FdoDevice, set_power_state};
 use super::fdo_irp::POOL_TAG;
 use crate::debug::Origin;
 use crate::interface::QueryOutcome;
+use crate::pnp::dma::Interception;
 use crate::pnp::fdo::Effect;
 use crate::pnp::fdo::PowerRequest;
 use crate::pnp::pdo::{PdoCompletion, PdoId, PdoInfo, PdoRequest};
@@ -62,10 +63,15 @@ pub struct PdoDevice {
 
 impl PdoDevice {
     /// A PDO of `fdo`.
-    /// `intercept` is `InterceptDmaAdapter` (see [`crate::pnp::bus`]).
-    pub fn new(id: PdoId, device: DevicePtr, fdo: Arc<FdoDevice>, intercept: u32) -> Arc<Self> {
+    /// `interception` is what `InterceptDmaAdapter` asks for (see [`crate::pnp::dma`]).
+    pub fn new(
+        id: PdoId,
+        device: DevicePtr,
+        fdo: Arc<FdoDevice>,
+        interception: Interception,
+    ) -> Arc<Self> {
         let platform = fdo.platform;
-        let bus = PdoBus::new(Arc::downgrade(&fdo), intercept, platform);
+        let bus = PdoBus::new(Arc::downgrade(&fdo), interception, platform);
         Arc::new(Self {
             id,
             device,

@@ -10,37 +10,13 @@
 //! races seen on Windows Server 2008; the caller's description is changed in place, as
 //! upstream changes it), then asks the platform device's bus for the adapter.
 //!
-//! `InterceptDmaAdapter` (xenbus's `Parameters`, DWORD, default 0): upstream then wraps the
-//! adapter's `DMA_OPERATIONS` in a private table of the lower table's size (versions 1 to 3 of
-//! the Windows 8 DDK). This package does not intercept: the platform device's adapter is
-//! returned unchanged whatever the value, and a non-zero value is logged once per PDO. (On
-//! later Windows the lower table is larger than any upstream knows, which upstream's checked
-//! build asserts on and its free build copies past; the option is a debugging aid.)
+//! `InterceptDmaAdapter` (xenbus's `Parameters`, DWORD, default 0) decides whether the adapter
+//! is intercepted: [`crate::pnp::dma`].
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
 /// `PCIBus`: the interface type every child's DMA adapter is asked for.
 pub const DMA_INTERFACE_TYPE: i32 = 5;
-
-/// How `GetDmaAdapter` answers, by `InterceptDmaAdapter`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DmaAdapter {
-    /// The platform device's adapter, as upstream's default.
-    Lower,
-    /// The platform device's adapter, unchanged although interception was asked for
-    /// (not supported here: say so once).
-    LowerNotIntercepted,
-}
-
-/// The answer for an `InterceptDmaAdapter` value.
-#[must_use]
-pub const fn dma_adapter(intercept: u32) -> DmaAdapter {
-    if intercept == 0 {
-        DmaAdapter::Lower
-    } else {
-        DmaAdapter::LowerNotIntercepted
-    }
-}
 
 /// A dereference without a reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,10 +63,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn interception_is_never_done_and_said_when_asked() {
-        assert_eq!(dma_adapter(0), DmaAdapter::Lower);
-        assert_eq!(dma_adapter(1), DmaAdapter::LowerNotIntercepted);
-        assert_eq!(dma_adapter(u32::MAX), DmaAdapter::LowerNotIntercepted);
+    fn the_dma_interface_type_is_pci_bus() {
         assert_eq!(DMA_INTERFACE_TYPE, 5, "PCIBus in INTERFACE_TYPE");
     }
 

@@ -27,6 +27,7 @@ pub mod active;
 pub mod bus;
 pub mod core;
 pub mod distribution;
+pub mod dma;
 pub mod fdo;
 pub mod log_mirror;
 pub mod pdo;
