@@ -14,6 +14,8 @@
 //! - [`power`]: the FDO's system and device power IRPs.
 //! - [`core`]: the active FDO's threads and its D0 entry and exit over the subsystems.
 //! - [`bus`]: a child PDO's `BUS_INTERFACE_STANDARD` (its DMA adapter's interface type).
+//! - [`dma`]: the DMA adapter interception (`InterceptDmaAdapter`): when, which table version,
+//!   the adapter table and the execution routines still owed a call.
 //! - [`active`]: which platform device's FDO is the active one.
 //! - [`distribution`]: the `drivers/<N>` entries a toolstack reads.
 //! - [`toolstack`]: the FDO's xenstore protocol: the scan, `control/shutdown`, the feature flags
