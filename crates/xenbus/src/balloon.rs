@@ -7,7 +7,7 @@
 //! Upstream (`balloon.c` + the FDO's balloon thread, spec §5.10, §5.9 and §1.11):
 //! - [`Balloon::adjust`] reads the fault-injection knobs `FIST/balloon/inflation` and
 //!   `FIST/balloon/deflation` (base-2 numbers; non-zero forbids that direction:
-//!   `STATUS_UNSUCCESSFUL`, logged "[FIST]"), then inflates or deflates until the balloon holds
+//!   `STATUS_UNSUCCESSFUL`, logged `"[FIST]"`), then inflates or deflates until the balloon holds
 //!   the requested number of pages or a step fails.
 //! - Inflate fails with `STATUS_NO_MEMORY` while the low-memory condition is signalled.
 //!   Otherwise, in chunks of at most [`PFN_ARRAY_SIZE`] pages: allocate pages from the OS
