@@ -545,67 +545,28 @@ pub(super) fn system_power_irp(pdo: usize, minor: u8, state: i32) -> i32 {
     reply.status
 }
 
-/// The machine sleeps (S3) and wakes (S0), as the power manager drives the platform device's
-/// stack: `IRP_MN_QUERY_POWER` and `IRP_MN_SET_POWER` for S3, then `IRP_MN_SET_POWER` for S0.
-/// xenbus.sys answers each through a device power IRP it requests from its own stack (D3 before
-/// the lower stack sleeps, D0 after it woke), and works after.
-fn sleep_and_wake(store: &mut Store, pdo: usize) {
-    let fdo = routines::io::attached_top(pdo);
-    let device_state = || routines::io::device(fdo).map_or(0, |d| d.power.1);
-    let (requested, _) = routines::po::requests();
-    let query = system_power_irp(pdo, ntddk::IRP_MN_QUERY_POWER, POWER_SYSTEM_SLEEPING3);
-    let sleep = system_power_irp(pdo, ntddk::IRP_MN_SET_POWER, POWER_SYSTEM_SLEEPING3);
-    let asleep = device_state();
-    check(
-        "nt.xenbus.power.sleep",
-        query == 0 && sleep == 0 && asleep == POWER_DEVICE_D3,
-        format_args!(
-            "S3: query {query:#x}, set {sleep:#x}, the FDO reported device state {asleep} \
-             (D3 is {POWER_DEVICE_D3})"
-        ),
-    );
-    let wake = system_power_irp(pdo, ntddk::IRP_MN_SET_POWER, POWER_SYSTEM_WORKING);
-    let awake = device_state();
-    let (after, completed) = routines::po::requests();
-    check(
-        "nt.xenbus.power.wake",
-        wake == 0 && awake == POWER_DEVICE_D0,
-        format_args!("S0: set {wake:#x}, the FDO reported device state {awake}"),
-    );
-    check(
-        "nt.xenbus.power.device_irps_requested",
-        after.saturating_sub(requested) == 3 && completed >= after,
-        format_args!(
-            "{} device power IRPs requested by xenbus.sys for the three system IRPs (query D3, \
-             set D3, set D0), {completed} of {after} completed",
-            after.saturating_sub(requested)
-        ),
-    );
-    let (_, claimed_before, _) = routines::interrupt::counts();
-    let (status, name) = store.read("name");
-    let (_, claimed_after, _) = routines::interrupt::counts();
-    check(
-        "nt.xenbus.power.store_after",
-        status == 0 && name == "xtk-hvm" && claimed_after > claimed_before,
-        format_args!(
-            "name = {name:?} (status {status:#x}), {} interrupts claimed, after the wake",
-            claimed_after.saturating_sub(claimed_before)
-        ),
-    );
+/// What one sleep round did ([`power_round`]).
+struct PowerRound {
+    /// The child stacks a function driver owns.
+    children: usize,
+    /// Every system power IRP: what, to which PDO, its status.
+    answers: Vec<(&'static str, usize, i32)>,
+    /// The FDO's device state asleep and after the wake.
+    asleep: u32,
+    awake: u32,
+    /// Child drivers that gave STORE back going to D3, and took it again in D0.
+    released: usize,
+    again: usize,
 }
 
-/// Hibernation (S4) and the return from it, as the power manager drives a machine with
-/// xenbus.sys's children: the query for S4 to every child stack a function driver owns (the C
-/// child driver) and the platform device's, then the set-power for S4 to the children first,
+/// One sleep to system state `state` and back to S0, as the power manager drives a machine
+/// with xenbus.sys's children: the query to every child stack a function driver owns (the C
+/// child driver) and to the platform device's, then the set-power to the children first and
 /// the platform device last; each child's driver, its stack's power policy owner, requests D3
-/// and gives STORE back, and so does this check's own STORE user, so xenbus.sys finds no
-/// interface still referenced entering S4 (upstream's `FdoS3ToS4`, which stops the machine
-/// otherwise). Then S0 to the platform device first (xenbus.sys's return from S4 unplugs the
-/// emulated devices again, upstream's `FdoS4ToS3`: the NIC leaves the bus; and requests D0),
-/// the children after, which request D0 and acquire STORE again. STORE and
-/// interrupt-delivered events work after. Run after the checkpoint, whose check needs the NIC
-/// still on the bus.
-fn hibernate(store: &mut Store, pdo: usize) {
+/// and gives STORE back, and so does this check's own STORE user (`store`, acquired again by
+/// the caller). Then S0 to the platform device first, the children after, which request D0 and
+/// acquire STORE again.
+fn power_round(store: &mut Store, pdo: usize, state: i32) -> PowerRound {
     let fdo = routines::io::attached_top(pdo);
     let device_state = || routines::io::device(fdo).map_or(0, |d| d.power.1);
     let children: Vec<usize> = started_children(pdo)
@@ -623,26 +584,16 @@ fn hibernate(store: &mut Store, pdo: usize) {
         lines("xenchild: holding STORE again"),
     );
     let (query, set) = (ntddk::IRP_MN_QUERY_POWER, ntddk::IRP_MN_SET_POWER);
-    let hibernate_state = ntddk::PowerSystemHibernate;
-    let nic_before = crate::hvm::scan().iter().any(Function::is_network);
     store.give_back();
-    let mut answers: Vec<(&str, usize, i32)> = Vec::new();
+    let mut answers: Vec<(&'static str, usize, i32)> = Vec::new();
     for &c in &children {
-        answers.push((
-            "child query S4",
-            c,
-            system_power_irp(c, query, hibernate_state),
-        ));
+        answers.push(("child query", c, system_power_irp(c, query, state)));
     }
-    answers.push((
-        "query S4",
-        pdo,
-        system_power_irp(pdo, query, hibernate_state),
-    ));
+    answers.push(("query", pdo, system_power_irp(pdo, query, state)));
     for &c in &children {
-        answers.push(("child set S4", c, system_power_irp(c, set, hibernate_state)));
+        answers.push(("child set", c, system_power_irp(c, set, state)));
     }
-    answers.push(("set S4", pdo, system_power_irp(pdo, set, hibernate_state)));
+    answers.push(("set", pdo, system_power_irp(pdo, set, state)));
     let asleep = device_state();
     answers.push((
         "set S0",
@@ -657,33 +608,93 @@ fn hibernate(store: &mut Store, pdo: usize) {
             system_power_irp(c, set, POWER_SYSTEM_WORKING),
         ));
     }
-    let refused: Vec<&(&str, usize, i32)> = answers.iter().filter(|a| a.2 != 0).collect();
+    PowerRound {
+        children: children.len(),
+        answers,
+        asleep,
+        awake,
+        released: lines("xenchild: released STORE").saturating_sub(released),
+        again: lines("xenchild: holding STORE again").saturating_sub(again),
+    }
+}
+
+impl PowerRound {
+    /// Checks `<prefix>.entered_and_left` and `<prefix>.children_slept`.
+    fn check(&self, prefix: &str, state: &str) {
+        let refused: Vec<&(&str, usize, i32)> = self.answers.iter().filter(|a| a.2 != 0).collect();
+        check(
+            &alloc::format!("{prefix}.entered_and_left"),
+            self.children > 0
+                && refused.is_empty()
+                && self.asleep == POWER_DEVICE_D3
+                && self.awake == POWER_DEVICE_D0,
+            format_args!(
+                "{} system power IRPs ({state} and S0) to {} child stacks and the platform \
+                 device, refused: {refused:x?}; the FDO in device state {} in {state}, {} after",
+                self.answers.len(),
+                self.children,
+                self.asleep,
+                self.awake
+            ),
+        );
+        check(
+            &alloc::format!("{prefix}.children_slept"),
+            self.released == self.children && self.again == self.children,
+            format_args!(
+                "of {} child drivers, {} gave STORE back going to D3 and {} took it again in D0",
+                self.children, self.released, self.again
+            ),
+        );
+    }
+}
+
+/// The machine sleeps (S3) and wakes (S0) ([`power_round`]): xenbus.sys answers the platform
+/// device's system IRPs through device power IRPs it requests from its own stack (D3 before the
+/// lower stack sleeps, D0 after it woke), the child drivers request theirs (D3, then D0), and
+/// everything works after.
+fn sleep_and_wake(store: &mut Store, pdo: usize) {
+    let (requested, _) = routines::po::requests();
+    let round = power_round(store, pdo, POWER_SYSTEM_SLEEPING3);
+    round.check("nt.xenbus.power.sleep", "S3");
+    let (after, completed) = routines::po::requests();
+    let expected = round.children.saturating_mul(2).saturating_add(3);
     check(
-        "nt.xenbus.hibernate.entered_and_left",
-        !children.is_empty()
-            && refused.is_empty()
-            && asleep == POWER_DEVICE_D3
-            && awake == POWER_DEVICE_D0,
+        "nt.xenbus.power.device_irps_requested",
+        after.saturating_sub(requested) == u64::try_from(expected).unwrap_or(u64::MAX)
+            && completed >= after,
         format_args!(
-            "{} system power IRPs to {} child stacks and the platform device, refused: \
-             {refused:x?}; the FDO in device state {asleep} in S4, {awake} after",
-            answers.len(),
-            children.len()
+            "{} device power IRPs requested for the system IRPs, {expected} expected (xenbus.sys: \
+             query D3, set D3, set D0; each of {} child drivers: D3, D0), {completed} of {after} \
+             completed",
+            after.saturating_sub(requested),
+            round.children
         ),
     );
-    let (released, again) = (
-        lines("xenchild: released STORE").saturating_sub(released),
-        lines("xenchild: holding STORE again").saturating_sub(again),
-    );
+    let taken = store.take_again();
+    let (_, claimed_before, _) = routines::interrupt::counts();
+    let (status, name) = store.read("name");
+    let (_, claimed_after, _) = routines::interrupt::counts();
     check(
-        "nt.xenbus.hibernate.children_slept",
-        released == children.len() && again == children.len(),
+        "nt.xenbus.power.store_after",
+        taken == 0 && status == 0 && name == "xtk-hvm" && claimed_after > claimed_before,
         format_args!(
-            "of {} child drivers, {released} gave STORE back going to D3 and {again} took it \
-             again in D0",
-            children.len()
+            "STORE acquired again ({taken:#x}), name = {name:?} (status {status:#x}), {} \
+             interrupts claimed, after the wake",
+            claimed_after.saturating_sub(claimed_before)
         ),
     );
+}
+
+/// Hibernation (S4) and the return from it ([`power_round`]): with the children in D3 and
+/// STORE given back, xenbus.sys finds no interface still referenced entering S4 (upstream's
+/// `FdoS3ToS4`, which stops the machine otherwise); its return from S4 unplugs the emulated
+/// devices again (upstream's `FdoS4ToS3`: the NIC leaves the bus) before the children come
+/// back. STORE and interrupt-delivered events work after. Run after the checkpoint, whose check
+/// needs the NIC still on the bus.
+fn hibernate(store: &mut Store, pdo: usize) {
+    let nic_before = crate::hvm::scan().iter().any(Function::is_network);
+    let round = power_round(store, pdo, ntddk::PowerSystemHibernate);
+    round.check("nt.xenbus.hibernate", "S4");
     // Back from S4 the device model is a fresh one as far as Windows knows: xenbus.sys unplugs
     // the emulated devices again (here the NIC this boot asked for, still on the bus since
     // nothing in this domain had unplugged it).
