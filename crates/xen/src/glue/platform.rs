@@ -12,10 +12,9 @@
 //! decided by [`crate::filters`] and [`crate::config`]. `RealTimeIsUniversal` is read once at
 //! load and decided by [`crate::system::real_time_is_universal`].
 //!
-//! The module list is [`super::module`]'s. The services whose glue is not written yet
-//! (`vcpu_info` registration, which needs processor-change callbacks (not bound); the physical
-//! memory map: `MmGetPhysicalMemoryRanges`) say so explicitly below: a failure
-//! (`STATUS_NOT_SUPPORTED`, 0 for "unknown"); none claims work it did not do.
+//! The module list is [`super::module`]'s, the memory map [`super::memory_map`]'s. The service
+//! whose glue is not written yet (`vcpu_info` registration) says so explicitly below: a failure
+//! (`STATUS_NOT_SUPPORTED`); none claims work it did not do.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -322,8 +321,7 @@ impl Platform for WindowsPlatform {
     }
 
     fn maximum_physical_address(&self) -> i64 {
-        // The physical memory map is not read yet: 0, "unknown".
-        0
+        super::memory_map::maximum()
     }
 
     fn real_time_is_universal(&self) -> bool {

@@ -293,6 +293,19 @@ pub fn after_initialize(xen: usize, capture: bool) {
         keys.4,
         format_args!("XEN\\Memory created with REG_OPTION_VOLATILE"),
     );
+    // Upstream's SystemInitialize registers one processor-change callback with
+    // KE_PROCESSOR_CHANGE_ADD_EXISTING, which the kernel calls back for every processor.
+    eq(
+        "nt.init.processor_change_callback",
+        (
+            routines::ke::change_callbacks_in(xen),
+            verifier::calls()
+                .get("KeSetImportanceDpc")
+                .copied()
+                .unwrap_or(0),
+        ),
+        (1, u64::from(routines::ke::processors())),
+    );
     eq(
         "nt.init.debug_filter_ihvdriver",
         debug::component_mask(IHVDRIVER) & 0xf,
@@ -558,6 +571,23 @@ fn io_leaks(index: usize) {
     }
 }
 
+/// The kernel callbacks image `index` may not leave registered: bug-check and processor-change
+/// callbacks.
+fn callback_leaks(index: usize) {
+    let records = bugcheck::records_in(index);
+    check(
+        "nt.unload.no_bug_check_callback",
+        records.is_empty(),
+        format_args!("{} registered", records.len()),
+    );
+    let changes = routines::ke::change_callbacks_in(index);
+    check(
+        "nt.unload.no_processor_change_callback",
+        changes == 0,
+        format_args!("{changes} registered"),
+    );
+}
+
 /// After `DllUnload`: nothing of image `index` left behind.
 pub fn leaks(index: usize) {
     let blocks = pool::outstanding(index);
@@ -617,12 +647,7 @@ pub fn leaks(index: usize) {
         notify.is_empty(),
         format_args!("{} registered", notify.len()),
     );
-    let records = bugcheck::records_in(index);
-    check(
-        "nt.unload.no_bug_check_callback",
-        records.is_empty(),
-        format_args!("{} registered", records.len()),
-    );
+    callback_leaks(index);
     io_leaks(index);
     let names = [
         "nt.unload.no_thread_running",

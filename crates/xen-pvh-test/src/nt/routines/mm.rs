@@ -3,7 +3,9 @@
 
 //! Physical memory: `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`,
 //! `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`,
-//! `MmUnmapIoSpace`; hot-removed pages: `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`.
+//! `MmUnmapIoSpace`; hot-removed pages: `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`; the
+//! memory map: `MmGetPhysicalMemoryRanges` (the domain's RAM from Xen's E820 map, in a pool
+//! array the caller frees, [`mm_get_physical_memory_ranges`]).
 //!
 //! Contiguous memory comes from the kernel's allocator, page-aligned, in the boot identity map:
 //! physically contiguous, its physical (guest-physical, what a driver hands Xen) address equal
@@ -689,4 +691,118 @@ pub fn leftovers_in(index: usize) -> [(&'static str, Vec<String>); 2] {
 pub fn counts() -> (usize, usize, u64) {
     let mm = MM.lock();
     (mm.live.len(), mm.maps.len(), mm.allocations)
+}
+
+/// The pool tag of the arrays `MmGetPhysicalMemoryRanges` builds.
+const RANGES_TAG: u32 = u32::from_le_bytes(*b"MmPh");
+/// `E820_RAM`.
+const E820_RAM: u32 = 1;
+/// The most E820 entries asked of Xen.
+const MAX_E820: u32 = 128;
+
+/// One BIOS `INT 15h, E820h` entry as `XENMEM_memory_map` stores it (20 bytes, packed).
+#[repr(C, packed)]
+#[derive(Clone, Copy, Default)]
+struct E820Entry {
+    addr: u64,
+    size: u64,
+    kind: u32,
+}
+
+/// The highest inclusive end address of RAM `MmGetPhysicalMemoryRanges` last reported (0:
+/// never called).
+static REPORTED_MAXIMUM: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// The domain's RAM as Xen describes it (`XENMEM_memory_map`: the E820 map of the PVH dom0 or
+/// the HVM guest): the `E820_RAM` entries cut to whole pages, sorted and merged, as
+/// `(base, bytes)`; empty when Xen gives no map.
+pub fn ram_ranges() -> Vec<(u64, u64)> {
+    let mut entries = [E820Entry::default(); MAX_E820 as usize];
+    let mut map = xen_headers::memory::XenMemoryMap {
+        nr_entries: MAX_E820,
+        buffer: xen_headers::xen::GuestHandle::new(entries.as_mut_ptr().cast()),
+    };
+    // SAFETY: XENMEM_memory_map writes at most `nr_entries` entries into `entries`, which
+    // outlives the call, and updates `map`.
+    let rc = unsafe {
+        xen::hypercall::Hypervisor::hypercall(
+            crate::suite::hv(),
+            xen_headers::xen::HYPERVISOR_MEMORY_OP,
+            &[
+                xen_headers::memory::XENMEM_MEMORY_MAP as usize,
+                (&raw mut map).addr(),
+            ],
+        )
+    };
+    if rc < 0 {
+        return Vec::new();
+    }
+    let count = usize::try_from(map.nr_entries.min(MAX_E820)).unwrap_or(0);
+    let mut ranges: Vec<(u64, u64)> = entries
+        .iter()
+        .take(count)
+        .filter(|e| e.kind == E820_RAM)
+        .filter_map(|e| {
+            let start = e.addr.checked_next_multiple_of(PAGE as u64)?;
+            let end = e.addr.checked_add(e.size)? & !(PAGE as u64 - 1);
+            (end > start).then_some((start, end))
+        })
+        .collect();
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::new();
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some((_, last_end)) if start <= *last_end => *last_end = (*last_end).max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(start, end)| (start, end.saturating_sub(start)))
+        .collect()
+}
+
+/// What the last `MmGetPhysicalMemoryRanges` reported as the highest RAM address (inclusive),
+/// if it was called.
+pub fn reported_maximum() -> Option<u64> {
+    let top = REPORTED_MAXIMUM.load(core::sync::atomic::Ordering::SeqCst);
+    (top != 0).then_some(top)
+}
+
+/// `PPHYSICAL_MEMORY_RANGE MmGetPhysicalMemoryRanges(void)`: the domain's RAM ([`ram_ranges`])
+/// as a pool array ended by an all-zero entry, built on the caller's behalf (tag `MmPh`; the
+/// caller frees it with `ExFreePool`, and the pool's leak audit names it at unload if not), or
+/// NULL when Xen gives no memory map. `PASSIVE_LEVEL`.
+pub extern "win64" fn mm_get_physical_memory_ranges() -> *mut ntddk::PHYSICAL_MEMORY_RANGE {
+    let call = verifier::enter("MmGetPhysicalMemoryRanges");
+    call.at_most(PASSIVE_LEVEL);
+    let ranges = ram_ranges();
+    if ranges.is_empty() {
+        return core::ptr::null_mut();
+    }
+    let entry = size_of::<ntddk::PHYSICAL_MEMORY_RANGE>();
+    let Some(size) = ranges
+        .len()
+        .checked_add(1)
+        .and_then(|n| n.checked_mul(entry))
+    else {
+        return core::ptr::null_mut();
+    };
+    let array = pool::allocate_for(&call, size, RANGES_TAG).cast::<ntddk::PHYSICAL_MEMORY_RANGE>();
+    if array.is_null() {
+        return core::ptr::null_mut();
+    }
+    let mut top = 0u64;
+    for (i, &(base, bytes)) in ranges.iter().enumerate() {
+        top = top.max(base.saturating_add(bytes).saturating_sub(1));
+        let range = ntddk::PHYSICAL_MEMORY_RANGE {
+            BaseAddress: base.cast_signed(),
+            NumberOfBytes: bytes.cast_signed(),
+        };
+        // SAFETY: entry `i` of the `ranges.len() + 1` entries the zeroed block holds; the last
+        // one stays zero, the terminator.
+        unsafe { array.wrapping_add(i).write_unaligned(range) };
+    }
+    REPORTED_MAXIMUM.store(top, core::sync::atomic::Ordering::SeqCst);
+    array
 }
