@@ -405,6 +405,19 @@ unsafe extern "system" {
     /// knows, as a non-paged pool array ended by an all-zero entry (the caller frees it with
     /// [`ExFreePool`]), or NULL.
     pub fn MmGetPhysicalMemoryRanges() -> *mut PHYSICAL_MEMORY_RANGE;
+    /// `MmMapLockedPagesSpecifyCache` (<= `DISPATCH_LEVEL` for `KernelMode`): maps the pages an
+    /// MDL with `MDL_PAGES_LOCKED` describes at a system address (`MappedSystemVa`, flag
+    /// `MDL_MAPPED_TO_SYSTEM_VA`), or NULL; undone with [`MmUnmapLockedPages`].
+    pub fn MmMapLockedPagesSpecifyCache(
+        mdl: *mut MDL,
+        mode: KPROCESSOR_MODE,
+        cache: MEMORY_CACHING_TYPE,
+        requested: PVOID,
+        bug_check_on_failure: ULONG,
+        priority: ULONG,
+    ) -> PVOID;
+    /// `MmUnmapLockedPages` (<= `DISPATCH_LEVEL`): undoes [`MmMapLockedPagesSpecifyCache`].
+    pub fn MmUnmapLockedPages(base: PVOID, mdl: *mut MDL);
     /// `MmAddPhysicalMemory` (`PASSIVE_LEVEL`): gives a physical range to the memory manager
     /// (hot add); `*bytes` becomes what was added.
     pub fn MmAddPhysicalMemory(start: *mut PHYSICAL_ADDRESS, bytes: *mut LARGE_INTEGER)
@@ -506,6 +519,21 @@ pub type KeRegisterProcessorChangeCallbackFn = unsafe extern "system" fn(
 /// `KeDeregisterProcessorChangeCallback` (`PASSIVE_LEVEL`): removes a registration made with
 /// [`KeRegisterProcessorChangeCallbackFn`]. Resolved at run time.
 pub type KeDeregisterProcessorChangeCallbackFn = unsafe extern "system" fn(handle: PVOID);
+
+/// `MmAllocatePagesForMdlEx` (<= `DISPATCH_LEVEL`), resolved at run time by xen.sys, which
+/// Wine's kernel must load (xenbus.sys imports it as [`MmAllocatePagesForMdlEx`]).
+pub type MmAllocatePagesForMdlExFn = unsafe extern "system" fn(
+    low: PHYSICAL_ADDRESS,
+    high: PHYSICAL_ADDRESS,
+    skip: PHYSICAL_ADDRESS,
+    bytes: SIZE_T,
+    cache: MEMORY_CACHING_TYPE,
+    flags: ULONG,
+) -> *mut MDL;
+/// `MmFreePagesFromMdl` (<= `DISPATCH_LEVEL`): gives back the pages of an MDL
+/// [`MmAllocatePagesForMdlExFn`] built (the MDL itself is then freed with `ExFreePool`).
+/// Resolved at run time.
+pub type MmFreePagesFromMdlFn = unsafe extern "system" fn(mdl: *mut MDL);
 
 /// `KeInitializeCallbackRecord` (a `wdm.h` macro, not a routine): readies a record for
 /// [`KeRegisterBugCheckCallback`] by setting its state to `BufferEmpty`.

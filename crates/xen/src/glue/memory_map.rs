@@ -112,6 +112,12 @@ pub(super) fn maximum() -> i64 {
     MAXIMUM.load(Ordering::Relaxed)
 }
 
+/// The highest page frame of RAM, if the map was read and held RAM.
+pub(super) fn maximum_pfn() -> Option<u64> {
+    let maximum = maximum();
+    (maximum > 0).then(|| maximum.cast_unsigned() >> system::PAGE_SHIFT)
+}
+
 /// Forgets the map (`DllUnload`, and a failed `DllInitialize`).
 pub(super) fn forget() {
     MAXIMUM.store(0, Ordering::Relaxed);

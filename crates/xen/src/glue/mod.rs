@@ -15,8 +15,9 @@
 //! 4. hypercall set-up: Xen's CPUID leaves; without them the load fails with
 //!    `STATUS_NOT_SUPPORTED` (a machine without Xen);
 //! 5. `RealTimeIsUniversal` ([`crate::system::real_time_is_universal`]), the physical memory
-//!    map ([`memory_map`]: a failure fails the load, as upstream's `SystemInitialize`) and the
-//!    processor table ([`processors`]);
+//!    map ([`memory_map`]: a failure fails the load, as upstream's `SystemInitialize`), the
+//!    `vcpu_info` policy and pages ([`vcpu_info`]) and the processor table with its
+//!    processor-change callback ([`processors`]);
 //! 6. the bug-check callback ([`bug_check`], upstream's `BugCheckInitialize`);
 //! 7. the loaded-module list and its load-image notify routine ([`module`], upstream's
 //!    `ModuleInitialize`);
@@ -35,6 +36,7 @@ mod module;
 mod platform;
 mod process;
 mod processors;
+mod vcpu_info;
 
 use ntddk::registry::Key;
 use ntddk::{

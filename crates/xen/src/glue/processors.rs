@@ -1,33 +1,42 @@
-//! The processor table behind `SystemProcessorVcpuId` (upstream `SystemInitialize`'s MADT
-//! fetch, its processor-change callback and the per-processor DPC, `src/xen/system.c`).
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The processor table behind `SystemProcessorVcpuId`, `SystemProcessorVcpuInfo` and
+//! `SystemProcessorRegisterVcpuInfo` (upstream `SystemInitialize`'s MADT fetch, its
+//! processor-change callback and the per-processor DPC, `src/xen/system.c`).
 //!
 //! * The MADT: the BIOS area `0xE0000..=0xFFFFF` is mapped and scanned for the RSDP, the XSDT
 //!   and the MADT are read through short `MmMapIoSpace` mappings ([`crate::acpi`] decides and
 //!   validates every step).
 //! * The table is sized by `KeQueryMaximumProcessorCountEx` (hot-pluggable processors
-//!   included) and published before the processor-change callback is registered with
-//!   `KE_PROCESSOR_CHANGE_ADD_EXISTING` (both resolved at run time: Wine lacks them), so the
-//!   callback runs for every active processor before registration returns, and later for each
-//!   hot-added one.
+//!   included) and published, and the `vcpu_info` policy and pages are set up
+//!   ([`super::vcpu_info`]), before the processor-change callback is registered with
+//!   `KE_PROCESSOR_CHANGE_ADD_EXISTING` (register and deregister resolved at run time: Wine
+//!   lacks them), so the callback runs for every active processor before registration returns,
+//!   and later for each hot-added one.
 //! * Each `KeProcessorAddCompleteNotify` is decided by [`ProcessorTable::on_change`]: the
-//!   processor is marked added and a high-importance DPC targeted at it reads `CPUID` there
-//!   and records the APIC id under the index of the processor it actually ran on (so a
-//!   processor is only identified by code that ran there); the callback waits for it
-//!   (`KeFlushQueuedDpcs`, where upstream waits on a per-processor event), maps the APIC id to
-//!   the vCPU id through the MADT and records how the processor's initialisation ended.
-//!   Start and failure notifications are ignored, as upstream.
+//!   processor is marked added and a high-importance DPC targeted at it reads `CPUID` there,
+//!   maps the APIC id to the vCPU id through the MADT, registers the processor's `vcpu_info`
+//!   when registration is on (upstream's `SystemProcessorRegisterVcpuInfo`: the hypercall
+//!   `VCPUOP_register_vcpu_info` for its slot of the named pages, or the slot a previous load
+//!   registered, its flag set, kept) and records the outcome under the index of the processor
+//!   it actually ran on (so a processor is only identified by code that ran there, and Xen
+//!   accepts the registration only from the vCPU itself); the callback waits for it
+//!   (`KeFlushQueuedDpcs`, where upstream waits on a per-processor event). Start and failure
+//!   notifications are ignored, as upstream.
 //! * After registration every added processor must have finished well
 //!   ([`ProcessorTable::check`], upstream's `SystemCheckProcessors`), else `DllInitialize`
 //!   fails. A processor whose APIC id has no MADT entry fails it (upstream bug-checks); without
 //!   any MADT (a PVH domain has no BIOS area) the vCPU ids stay unknown, logged, and the load
-//!   goes on; a DPC that did not run on its processor (a kernel that ignores the target) leaves
-//!   that processor unidentified, logged.
+//!   goes on unless `vcpu_info` registration is on; a DPC that did not run on its processor (a
+//!   kernel that ignores the target) leaves that processor unidentified, logged.
+//! * `SystemProcessorRegisterVcpuInfo` does the DPC's registration step for its caller's
+//!   processor; `SystemProcessorVcpuInfo` answers the registered slot's mapped address.
 //! * The table is changed only with the IRQL raised to `HIGH_LEVEL` around its lock, so a
 //!   reader at any IRQL (SUSPEND asks at `HIGH_LEVEL`) can never spin on a holder it
 //!   interrupted on the same processor.
-//! * `DllUnload` (and a failed `DllInitialize`) deregisters the callback before the table goes.
-//!
-//! Not done yet (issue 12's rest): `vcpu_info` registration in the DPC.
+//! * `DllUnload` (and a failed `DllInitialize`) deregisters the callback before the table and
+//!   the `vcpu_info` mapping go.
 
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
@@ -42,7 +51,9 @@ use crate::export::{self, DebugLevel};
 use crate::log::LogArg;
 
 use crate::acpi::{self, Madt, PhysicalMemory};
-use crate::system::{self, ChangeAction, ProcessorChangeState, ProcessorTable};
+use crate::system::{self, ChangeAction, ProcessorChangeState, ProcessorTable, Registration};
+
+use super::vcpu_info;
 
 /// The BIOS area the RSDP is searched in.
 const BIOS_AREA: u64 = 0xE_0000;
@@ -113,8 +124,10 @@ fn bios_area() -> Option<Vec<u8>> {
     Some(area)
 }
 
-/// The DPC that records the APIC id of the processor it runs on.
-unsafe extern "system" fn record_apic_id(
+/// The DPC run on each added processor (upstream's `SystemProcessorDpc`): records the APIC
+/// id of the processor it runs on, identifies it in the table and registers its `vcpu_info`
+/// there (registration must run on the processor itself), recording how it ended.
+unsafe extern "system" fn processor_dpc(
     _dpc: *mut c_void,
     _context: *mut c_void,
     _a: *mut c_void,
@@ -129,9 +142,95 @@ unsafe extern "system" fn record_apic_id(
     });
     let apic = system::apic_id(leaf1.ebx, leaf_0b);
     let cpu = Kernel.current_processor();
+    let madt = MADT.read();
+    let found = update(|t| t.identify(cpu, apic, madt.as_ref()));
+    let no_madt = madt.is_none();
+    drop(madt);
+    let status = match found {
+        Some(Ok(_)) => register(cpu, false),
+        // No MADT at all leaves the id unknown without failing the processor, unless its
+        // `vcpu_info` has to be registered (which needs the id).
+        Some(Err(system::ProcessorError::NoMadtEntry { .. }))
+            if no_madt && !vcpu_info::policy().register =>
+        {
+            Ok(())
+        }
+        Some(Err(e)) => Err(e),
+        None => Err(system::ProcessorError::NotInitialized),
+    };
+    let _ = update(|t| t.finish(cpu, status));
     if let Some(slot) = usize::try_from(cpu).ok().and_then(|i| APIC_IDS.get(i)) {
         slot.store(apic, Ordering::SeqCst);
     }
+}
+
+/// Registers processor `cpu`'s `vcpu_info` as upstream's `SystemProcessorRegisterVcpuInfo`
+/// (on that processor: Xen accepts it only from the vCPU itself): nothing when registration is
+/// off; the hypercall when the slot's flag is clear or `force`; otherwise the slot registered
+/// earlier (by this or a previous load of xen.sys) is taken as it is.
+fn register(cpu: u32, force: bool) -> Result<(), system::ProcessorError> {
+    let policy = vcpu_info::policy();
+    let flag = system::vcpu_info_slot(cpu).is_some_and(vcpu_info::flag);
+    let decision = TABLE
+        .read()
+        .as_ref()
+        .ok_or(system::ProcessorError::NotInitialized)
+        .and_then(|t| t.registration(cpu, &policy, force, flag))?;
+    let (slot, outcome) = match decision {
+        Registration::Disabled => return Ok(()),
+        Registration::Keep { slot } => (slot, Ok(())),
+        Registration::Register { vcpu_id, slot } => {
+            let pfn = vcpu_info::pfn(slot.page).ok_or(system::ProcessorError::NoVcpuInfoSlot)?;
+            let xen = super::XEN
+                .get()
+                .ok_or(system::ProcessorError::NotInitialized)?;
+            // SAFETY: the page is one of the named pages, kept (never freed) for the life of
+            // the domain; the 64 bytes at the slot are used only as `vcpu_info`.
+            let rc =
+                unsafe { crate::vcpu::register_vcpu_info(xen, vcpu_id, pfn, slot.page_offset) };
+            let outcome = rc.map_err(crate::status::Error::ntstatus);
+            if outcome.is_ok() {
+                vcpu_info::set_flag(slot);
+                export::debug_message(
+                    DebugLevel::Info,
+                    "SystemProcessorRegisterVcpuInfo",
+                    b"XEN: REGISTER vcpu_info[%u]\n",
+                    &[LogArg::Int(u64::from(cpu))],
+                );
+            }
+            (slot, outcome)
+        }
+    };
+    let recorded = update(|t| t.registered(cpu, slot, outcome))
+        .unwrap_or(Err(system::ProcessorError::NotInitialized));
+    match recorded {
+        Ok(()) => {
+            let address = vcpu_info::pfn(slot.page)
+                .unwrap_or(0)
+                .wrapping_shl(system::PAGE_SHIFT)
+                .wrapping_add(u64::from(slot.page_offset));
+            export::debug_message(
+                DebugLevel::Info,
+                "SystemProcessorRegisterVcpuInfo",
+                b"XEN: vcpu_info[%u] @ %08x.%08x\n",
+                &[
+                    LogArg::Int(u64::from(cpu)),
+                    LogArg::Int(address >> 32),
+                    LogArg::Int(address & 0xFFFF_FFFF),
+                ],
+            );
+        }
+        Err(e) => export::debug_message(
+            DebugLevel::Error,
+            "SystemProcessorRegisterVcpuInfo",
+            b"processor %u: fail2 (%08x)\n",
+            &[
+                LogArg::Int(u64::from(cpu)),
+                LogArg::Int(u64::from(e.ntstatus().cast_unsigned())),
+            ],
+        ),
+    }
+    recorded
 }
 
 /// Runs `f` on the published table with the IRQL at `HIGH_LEVEL` (see the module docs).
@@ -186,7 +285,7 @@ fn initialize_processor(cpu: u32) {
         .cast::<c_void>();
     // SAFETY: our static KDPC storage for this processor; the callback runs one notification
     // at a time and flushes the DPC before returning, so it is not queued.
-    unsafe { ntddk::routines::KeInitializeDpc(dpc, record_apic_id, core::ptr::null_mut()) };
+    unsafe { ntddk::routines::KeInitializeDpc(dpc, processor_dpc, core::ptr::null_mut()) };
     // SAFETY: an initialised, unqueued DPC.
     unsafe { ntddk::routines::KeSetImportanceDpc(dpc.cast(), ntddk::HighImportance) };
     // SAFETY: as above, and a processor the kernel named.
@@ -211,32 +310,20 @@ fn initialize_processor(cpu: u32) {
         let _ = update(|t| t.finish(cpu, Ok(())));
         return;
     }
-    let madt = MADT.read();
-    let identified = update(|t| {
-        let found = t.identify(cpu, apic, madt.as_ref());
-        // No MADT at all leaves the id unknown without failing the processor.
-        let status = match found {
-            Err(system::ProcessorError::NoMadtEntry { .. }) if madt.is_none() => Ok(()),
-            other => other.map(|_| ()),
-        };
-        t.finish(cpu, status);
-        found
-    });
-    drop(madt);
     export::debug_message(
         DebugLevel::Info,
         "SystemProcessorDpc",
         b"processor %u: APIC ID: %02X\n",
         &[LogArg::Int(u64::from(cpu)), LogArg::Int(u64::from(apic))],
     );
-    match identified {
-        Some(Ok(vcpu)) => export::debug_message(
+    match vcpu_id(cpu) {
+        Ok(vcpu) => export::debug_message(
             DebugLevel::Info,
             "SystemProcessorDpc",
             b"processor %u: PROCESSOR ID: %02X\n",
             &[LogArg::Int(u64::from(cpu)), LogArg::Int(u64::from(vcpu))],
         ),
-        _ => export::debug_message(
+        Err(_) => export::debug_message(
             DebugLevel::Error,
             "SystemProcessorDpc",
             b"processor %u (APIC id %u): no vCPU id\n",
@@ -320,6 +407,10 @@ pub(super) fn initialize() -> Result<(), ntstatus::NtStatus> {
     };
     *MADT.write() = madt;
     drop(publish(Some(table)));
+    if let Err(status) = vcpu_info::initialize(count, super::memory_map::maximum_pfn()) {
+        forget();
+        return Err(status);
+    }
     let register = platform_windows::system_routine("KeRegisterProcessorChangeCallback");
     let deregister = platform_windows::system_routine("KeDeregisterProcessorChangeCallback");
     if register.is_null() || deregister.is_null() {
@@ -394,6 +485,26 @@ pub(super) fn forget() {
     drop(publish(None));
     let madt = MADT.write().take();
     drop(madt);
+    vcpu_info::teardown();
+}
+
+/// `SystemProcessorRegisterVcpuInfo`'s answer (run on processor `cpu`).
+pub(super) fn register_vcpu_info(cpu: u32, force: bool) -> Result<(), ntstatus::NtStatus> {
+    register(cpu, force).map_err(system::ProcessorError::ntstatus)
+}
+
+/// `SystemProcessorVcpuInfo`'s answer: the registered `vcpu_info` in the mapped area.
+pub(super) fn vcpu_info(cpu: u32) -> Result<*mut c_void, ntstatus::NtStatus> {
+    let slot = TABLE
+        .read()
+        .as_ref()
+        .ok_or(ntstatus::STATUS_NOT_SUPPORTED)
+        .and_then(|table| {
+            table
+                .vcpu_info(cpu)
+                .map_err(system::ProcessorError::ntstatus)
+        })?;
+    vcpu_info::vcpu_info(slot).ok_or(ntstatus::STATUS_NOT_SUPPORTED)
 }
 
 /// `SystemProcessorVcpuId`'s answer.

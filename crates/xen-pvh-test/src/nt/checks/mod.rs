@@ -32,6 +32,7 @@ pub mod rules;
 mod services;
 mod threads;
 mod timers;
+pub mod vcpu_info;
 pub mod xenbus;
 pub mod xenfilt;
 
@@ -571,8 +572,8 @@ fn io_leaks(index: usize) {
     }
 }
 
-/// The kernel callbacks image `index` may not leave registered: bug-check and processor-change
-/// callbacks.
+/// What image `index` may not leave registered or mapped: bug-check and processor-change
+/// callbacks, locked-page mappings.
 fn callback_leaks(index: usize) {
     let records = bugcheck::records_in(index);
     check(
@@ -585,6 +586,12 @@ fn callback_leaks(index: usize) {
         "nt.unload.no_processor_change_callback",
         changes == 0,
         format_args!("{changes} registered"),
+    );
+    let locked = routines::mm::locked_mappings_in(index);
+    check(
+        "nt.unload.no_locked_pages_mapped",
+        locked == 0,
+        format_args!("{locked} MmMapLockedPagesSpecifyCache mappings left"),
     );
 }
 

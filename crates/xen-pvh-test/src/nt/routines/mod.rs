@@ -32,7 +32,7 @@
 //! | [`timer`] | `KeInitializeTimer`, `KeInitializeTimerEx`, `KeSetTimer`, `KeSetTimerEx`, `KeCancelTimer`, `KeReadStateTimer` |
 //! | [`wait`] | `KeWaitForSingleObject`, `KeWaitForMultipleObjects` |
 //! | [`time`] | `KeQueryInterruptTime`, `KeQuerySystemTimePrecise`, `KeQueryPerformanceCounter`, `KeStallExecutionProcessor` (HAL) |
-//! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace`, `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`, `MmGetPhysicalMemoryRanges` |
+//! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace`, `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`, `MmGetPhysicalMemoryRanges`, `MmMapLockedPagesSpecifyCache`, `MmUnmapLockedPages` |
 //! | [`io`] | `IoCreateDevice`, `IoDeleteDevice`, `IoAttachDeviceToDeviceStack`, `IoDetachDevice`, `IoGetAttachedDeviceReference`, `IoInvalidateDeviceRelations`, `IoInvalidateDeviceState` (and, through [`ob`], references on device and driver objects) |
 //! | [`irp`] | `IoAllocateIrp`, `IoBuildSynchronousFsdRequest`, `IoFreeIrp`, `IofCallDriver`, `IofCompleteRequest`, `PoCallDriver` |
 //! | [`work`] | `IoAllocateWorkItem`, `IoQueueWorkItem`, `IoFreeWorkItem` |
@@ -204,7 +204,9 @@ table! {
     "ntoskrnl.exe": MmGetSystemRoutineAddress => mm_get_system_routine_address;
     "ntoskrnl.exe": MmMapIoSpace => mm::mm_map_io_space;
     "ntoskrnl.exe": MmMapIoSpaceEx => mm::mm_map_io_space_ex;
+    "ntoskrnl.exe": MmMapLockedPagesSpecifyCache => mm::mm_map_locked_pages_specify_cache;
     "ntoskrnl.exe": MmUnmapIoSpace => mm::mm_unmap_io_space;
+    "ntoskrnl.exe": MmUnmapLockedPages => mm::mm_unmap_locked_pages;
     "ntoskrnl.exe": ObReferenceObjectByHandle => thread::ob_reference_object_by_handle;
     "ntoskrnl.exe": ObfDereferenceObject => thread::obf_dereference_object;
     "ntoskrnl.exe": ObfReferenceObject => thread::obf_reference_object;
