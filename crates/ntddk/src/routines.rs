@@ -22,13 +22,14 @@ use crate::types::{
     ACCESS_MASK, BOOLEAN, CCHAR, CLIENT_ID, CREATE_PROCESS_NOTIFY_ROUTINE, DEVICE_OBJECT,
     DEVICE_RELATION_TYPE, DRIVER_OBJECT, EVENT_TYPE, HANDLE, IO_CONNECT_INTERRUPT_PARAMETERS,
     IO_DISCONNECT_INTERRUPT_PARAMETERS, IO_REMOVE_LOCK, IO_WORKITEM, IO_WORKITEM_ROUTINE, IRP,
-    KBUGCHECK_CALLBACK_RECORD, KBUGCHECK_CALLBACK_ROUTINE, KDPC, KEVENT, KEY_INFORMATION_CLASS,
-    KEY_VALUE_INFORMATION_CLASS, KINTERRUPT, KIRQL, KPRIORITY, KPROCESSOR_MODE, KSTART_ROUTINE,
-    KSYNCHRONIZE_ROUTINE, KTIMER, KWAIT_REASON, LARGE_INTEGER, LOAD_IMAGE_NOTIFY_ROUTINE, LONG,
-    LONG_PTR, MDL, MEMORY_CACHING_TYPE, NTSTATUS, OBJECT_ATTRIBUTES, OBJECT_TYPE, PHYSICAL_ADDRESS,
-    POOL_TYPE, POWER_STATE, POWER_STATE_TYPE, PROCESSOR_NUMBER, PVOID, REQUEST_POWER_COMPLETE,
-    SIZE_T, SYSTEM_INFORMATION_CLASS, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR, UNICODE_STRING, USHORT,
-    WORK_QUEUE_TYPE,
+    KBUGCHECK_CALLBACK_RECORD, KBUGCHECK_CALLBACK_ROUTINE, KDPC, KDPC_IMPORTANCE, KEVENT,
+    KEY_INFORMATION_CLASS, KEY_VALUE_INFORMATION_CLASS, KINTERRUPT, KIRQL, KPRIORITY,
+    KPROCESSOR_MODE, KSTART_ROUTINE, KSYNCHRONIZE_ROUTINE, KTIMER, KWAIT_REASON, LARGE_INTEGER,
+    LOAD_IMAGE_NOTIFY_ROUTINE, LONG, LONG_PTR, MDL, MEMORY_CACHING_TYPE, NTSTATUS,
+    OBJECT_ATTRIBUTES, OBJECT_TYPE, PHYSICAL_ADDRESS, PHYSICAL_MEMORY_RANGE, POOL_TYPE,
+    POWER_STATE, POWER_STATE_TYPE, PROCESSOR_CALLBACK_FUNCTION, PROCESSOR_NUMBER, PVOID,
+    REQUEST_POWER_COMPLETE, SIZE_T, SYSTEM_INFORMATION_CLASS, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR,
+    UNICODE_STRING, USHORT, WORK_QUEUE_TYPE,
 };
 
 #[cfg_attr(
@@ -305,6 +306,10 @@ unsafe extern "system" {
     /// `KeQueryActiveProcessorCountEx`: processors active now in the group (or
     /// `ALL_PROCESSOR_GROUPS`).
     pub fn KeQueryActiveProcessorCountEx(group: USHORT) -> ULONG;
+    /// `KeSetImportanceDpc` (any IRQL): where `KeInsertQueueDpc` puts the DPC in its
+    /// processor's queue, and whether it interrupts that processor at once; the DPC must not be
+    /// queued.
+    pub fn KeSetImportanceDpc(dpc: *mut KDPC, importance: KDPC_IMPORTANCE);
     /// `KeSetTargetProcessorDpcEx` (any IRQL): the processor a DPC runs on; the DPC must not
     /// be queued.
     pub fn KeSetTargetProcessorDpcEx(dpc: *mut KDPC, number: *mut PROCESSOR_NUMBER) -> NTSTATUS;
@@ -396,6 +401,23 @@ unsafe extern "system" {
         cache: MEMORY_CACHING_TYPE,
         flags: ULONG,
     ) -> *mut MDL;
+    /// `MmGetPhysicalMemoryRanges` (`PASSIVE_LEVEL`): the physical memory the memory manager
+    /// knows, as a non-paged pool array ended by an all-zero entry (the caller frees it with
+    /// [`ExFreePool`]), or NULL.
+    pub fn MmGetPhysicalMemoryRanges() -> *mut PHYSICAL_MEMORY_RANGE;
+    /// `MmMapLockedPagesSpecifyCache` (<= `DISPATCH_LEVEL` for `KernelMode`): maps the pages an
+    /// MDL with `MDL_PAGES_LOCKED` describes at a system address (`MappedSystemVa`, flag
+    /// `MDL_MAPPED_TO_SYSTEM_VA`), or NULL; undone with [`MmUnmapLockedPages`].
+    pub fn MmMapLockedPagesSpecifyCache(
+        mdl: *mut MDL,
+        mode: KPROCESSOR_MODE,
+        cache: MEMORY_CACHING_TYPE,
+        requested: PVOID,
+        bug_check_on_failure: ULONG,
+        priority: ULONG,
+    ) -> PVOID;
+    /// `MmUnmapLockedPages` (<= `DISPATCH_LEVEL`): undoes [`MmMapLockedPagesSpecifyCache`].
+    pub fn MmUnmapLockedPages(base: PVOID, mdl: *mut MDL);
     /// `MmAddPhysicalMemory` (`PASSIVE_LEVEL`): gives a physical range to the memory manager
     /// (hot add); `*bytes` becomes what was added.
     pub fn MmAddPhysicalMemory(start: *mut PHYSICAL_ADDRESS, bytes: *mut LARGE_INTEGER)
@@ -481,6 +503,37 @@ pub type IoConnectInterruptExFn =
 /// [`KeGetProcessorNumberFromIndexFn`]).
 pub type IoDisconnectInterruptExFn =
     unsafe extern "system" fn(parameters: *mut IO_DISCONNECT_INTERRUPT_PARAMETERS);
+
+/// `KeRegisterProcessorChangeCallback` (`PASSIVE_LEVEL`), resolved at run time.
+///
+/// Registers `routine` for processor hot-add notifications; with
+/// `KE_PROCESSOR_CHANGE_ADD_EXISTING` it is first called (at `PASSIVE_LEVEL`, before this
+/// returns) with `KeProcessorAddCompleteNotify` for every active processor. Returns a handle for
+/// [`KeDeregisterProcessorChangeCallbackFn`], or NULL. Wine lacks it (see
+/// [`KeGetProcessorNumberFromIndexFn`]).
+pub type KeRegisterProcessorChangeCallbackFn = unsafe extern "system" fn(
+    routine: PROCESSOR_CALLBACK_FUNCTION,
+    context: PVOID,
+    flags: ULONG,
+) -> PVOID;
+/// `KeDeregisterProcessorChangeCallback` (`PASSIVE_LEVEL`): removes a registration made with
+/// [`KeRegisterProcessorChangeCallbackFn`]. Resolved at run time.
+pub type KeDeregisterProcessorChangeCallbackFn = unsafe extern "system" fn(handle: PVOID);
+
+/// `MmAllocatePagesForMdlEx` (<= `DISPATCH_LEVEL`), resolved at run time by xen.sys, which
+/// Wine's kernel must load (xenbus.sys imports it as [`MmAllocatePagesForMdlEx`]).
+pub type MmAllocatePagesForMdlExFn = unsafe extern "system" fn(
+    low: PHYSICAL_ADDRESS,
+    high: PHYSICAL_ADDRESS,
+    skip: PHYSICAL_ADDRESS,
+    bytes: SIZE_T,
+    cache: MEMORY_CACHING_TYPE,
+    flags: ULONG,
+) -> *mut MDL;
+/// `MmFreePagesFromMdl` (<= `DISPATCH_LEVEL`): gives back the pages of an MDL
+/// [`MmAllocatePagesForMdlExFn`] built (the MDL itself is then freed with `ExFreePool`).
+/// Resolved at run time.
+pub type MmFreePagesFromMdlFn = unsafe extern "system" fn(mdl: *mut MDL);
 
 /// `KeInitializeCallbackRecord` (a `wdm.h` macro, not a routine): readies a record for
 /// [`KeRegisterBugCheckCallback`] by setting its state to `BufferEmpty`.

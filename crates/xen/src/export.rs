@@ -281,10 +281,15 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T) -> Result<(), NtStatus> {
 pub(crate) enum DebugLevel {
     Error = 0,
     Warning = 1,
+    #[cfg_attr(
+        not(windows),
+        expect(dead_code, reason = "only the Windows glue traces")
+    )]
+    Trace = 2,
     Info = 3,
 }
 
-/// Writes one of xen.sys's own messages as upstream's `Info`/`Warning`/`Error` macros do: as
+/// Writes one of xen.sys's own messages as upstream's `Info`/`Trace`/`Warning`/`Error` macros do: as
 /// `DbgPrint` output prefixed `xen|<function>: ` (formatted with the log's printf), which the
 /// capture then forwards to the log.
 pub(crate) fn debug_message(

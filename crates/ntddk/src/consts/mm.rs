@@ -90,6 +90,8 @@ pub const IoModifyAccess: LOCK_OPERATION = 2;
 // MmAllocatePagesForMdlEx flags.
 /// `MM_DONT_ZERO_ALLOCATION`.
 pub const MM_DONT_ZERO_ALLOCATION: ULONG = 0x1;
+/// `MM_ALLOCATE_FULLY_REQUIRED`: all the pages asked for, or none.
+pub const MM_ALLOCATE_FULLY_REQUIRED: ULONG = 0x4;
 /// `MM_ALLOCATE_PREFER_CONTIGUOUS`.
 pub const MM_ALLOCATE_PREFER_CONTIGUOUS: ULONG = 0x10;
 /// `MM_ALLOCATE_AND_HOT_REMOVE` (Windows 8 and later; not in mingw-w64's headers): the pages

@@ -116,6 +116,10 @@ pub enum Scenario {
     /// with xenbus.sys on the platform device (`xtk.mode=nt-xenfilt`): where it attaches, the
     /// boot-time unplug, the active device, `XENFILT_EMULATED` ([`checks::xenfilt`]).
     Xenfilt,
+    /// `vcpu_info` registration on (`XEN\Parameters\RegisterVcpuInfo` = 1), on the HVM guest
+    /// (`xtk.mode=nt-vcpu-info`): the named pages, the registration Xen saw, then a second load
+    /// of xen.sys that must reuse them ([`checks::vcpu_info`]).
+    VcpuInfo,
     /// Break kernel rule `checks::rules::RULES[n]` after `DllInitialize`
     /// (`xtk.mode=nt-rule=NAME`): the run must end with the verifier's message.
     Rule(usize),
@@ -129,6 +133,7 @@ pub fn scenario(cmdline: &[u8]) -> Option<Scenario> {
         b"xtk.mode=nt-bugcheck" => Some(Scenario::BugCheck),
         b"xtk.mode=nt-xenbus" => Some(Scenario::Xenbus),
         b"xtk.mode=nt-xenfilt" => Some(Scenario::Xenfilt),
+        b"xtk.mode=nt-vcpu-info" => Some(Scenario::VcpuInfo),
         _ => {
             let name = word.strip_prefix(b"xtk.mode=nt-rule=")?;
             checks::rules::RULES
@@ -552,11 +557,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
     {
         xenfilt_keys(&mut hive, platform);
     }
-    // The xenbus boot has no xenfilt to unplug at boot, but xenbus.sys unplugs again in each new
-    // domain after a restore or a migration (the new device model has the NIC back).
-    if scenario == Scenario::Xenbus {
-        nic_unplug_request(&mut hive);
-    }
+    scenario_keys(scenario, &mut hive);
     routines::registry::install(hive);
     // Time (and KUSER_SHARED_DATA) and the boot thread, before any driver code runs.
     clock::init();
@@ -606,7 +607,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
         return;
     }
     checks::after_initialize(index, !options.contains("XEN:DBG_PRINT=OFF"));
-    run_scenario(scenario, &exports, index, &functions, &images);
+    let vcpu_info_pages = run_scenario(scenario, &exports, index, &functions, &images);
     // SAFETY: the image's DllUnload, called once at PASSIVE_LEVEL after DllInitialize succeeded
     // and nothing imports it any more.
     let status = call_driver("DllUnload", || unsafe { (exports.dll_unload)() });
@@ -617,18 +618,85 @@ pub fn run(start_info: u64, scenario: Scenario) {
     );
     loader::unload(index);
     checks::leaks(index);
+    reload(bytes, vcpu_info_pages);
     summary();
 }
 
+/// What one scenario's hive has besides [`boot_hive`]'s. The xenbus boot has no xenfilt to
+/// unplug at boot, but xenbus.sys unplugs again in each new domain after a restore or a
+/// migration (the new device model has the NIC back): a NIC unplug request. The `vcpu_info`
+/// boot: `XEN\Parameters\RegisterVcpuInfo` = 1.
+fn scenario_keys(scenario: Scenario, h: &mut Hive) {
+    if scenario == Scenario::Xenbus {
+        nic_unplug_request(h);
+    }
+    if scenario != Scenario::VcpuInfo {
+        return;
+    }
+    if let Some(parameters) = h.create_path(&alloc::format!(r"{SERVICE_KEY}\Parameters")) {
+        h.set_value(
+            parameters,
+            &hive::wide("RegisterVcpuInfo"),
+            hive::REG_DWORD,
+            &1u32.to_le_bytes(),
+        );
+    }
+}
+
+/// The `vcpu_info` scenario's second load of xen.sys (as after an importer unloaded it and
+/// another loaded it again), when the first load left named pages `pfns`: `DllInitialize`, the
+/// reuse checks, `DllUnload`, the leak audit.
+fn reload(bytes: &'static [u8], pfns: Option<[u64; 3]>) {
+    let Some(pfns) = pfns else {
+        return;
+    };
+    let index = match loader::load("xen.sys", bytes) {
+        Ok(index) => index,
+        Err(refused) => {
+            check("nt.reload", false, format_args!("refused: {refused}"));
+            return;
+        }
+    };
+    let Ok(exports) = xen_sys::Exports::resolve(index) else {
+        check("nt.reload", false, format_args!("exports not resolved"));
+        return;
+    };
+    let mut path: alloc::vec::Vec<u16> = SERVICE_KEY.encode_utf16().collect();
+    let mut registry_path = unicode_string(&mut path);
+    // SAFETY: the new image's DllInitialize, called once at PASSIVE_LEVEL with the service
+    // key's path.
+    let status = call_driver("DllInitialize", || unsafe {
+        (exports.dll_initialize)(&raw mut registry_path)
+    });
+    if !check(
+        "nt.reload.dll_initialize",
+        status == 0,
+        format_args!("status {:#010x}", status.cast_unsigned()),
+    ) {
+        return;
+    }
+    checks::vcpu_info::second(&exports, pfns);
+    // SAFETY: the new image's DllUnload, once, after its DllInitialize succeeded.
+    let status = call_driver("DllUnload", || unsafe { (exports.dll_unload)() });
+    check(
+        "nt.reload.dll_unload",
+        status == 0,
+        format_args!("status {:#010x}", status.cast_unsigned()),
+    );
+    loader::unload(index);
+    checks::leaks(index);
+}
+
 /// The scenario's part between `DllInitialize` and `DllUnload`; `xen` is xen.sys's image,
-/// `functions` the HVM guest's PCI bus as enumerated before the load (empty as PVH dom0).
+/// `functions` the HVM guest's PCI bus as enumerated before the load (empty as PVH dom0). The
+/// `vcpu_info` scenario returns the named pages the load took, for the second load.
 fn run_scenario(
     scenario: Scenario,
     exports: &xen_sys::Exports,
     xen: usize,
     functions: &[xen_pvh_test::pci::Function],
     images: &[(String, &'static [u8])],
-) {
+) -> Option<[u64; 3]> {
     match scenario {
         Scenario::Exports => {
             checks::exports(exports, xen);
@@ -656,6 +724,11 @@ fn run_scenario(
         }
         Scenario::Watchdog => checks::watchdog(exports),
         Scenario::BugCheck => checks::bug_check(),
+        Scenario::VcpuInfo => {
+            let pages = checks::vcpu_info::first(exports);
+            checks::xenbus::reboot_code(exports);
+            return pages;
+        }
         Scenario::Rule(n) => {
             if let Some(&(name, routine, text)) = checks::rules::RULES.get(n) {
                 kprintln!("NT-RULE: {name}: expect {routine}: {text}");
@@ -663,6 +736,7 @@ fn run_scenario(
             }
         }
     }
+    None
 }
 
 /// What the run exercised, per routine.

@@ -14,7 +14,10 @@
 //!    the version line), then the `DbgPrint` capture callback if capture is on;
 //! 4. hypercall set-up: Xen's CPUID leaves; without them the load fails with
 //!    `STATUS_NOT_SUPPORTED` (a machine without Xen);
-//! 5. `RealTimeIsUniversal` ([`crate::system::real_time_is_universal`]);
+//! 5. `RealTimeIsUniversal` ([`crate::system::real_time_is_universal`]), the physical memory
+//!    map ([`memory_map`]: a failure fails the load, as upstream's `SystemInitialize`), the
+//!    `vcpu_info` policy and pages ([`vcpu_info`]) and the processor table with its
+//!    processor-change callback ([`processors`]);
 //! 6. the bug-check callback ([`bug_check`], upstream's `BugCheckInitialize`);
 //! 7. the loaded-module list and its load-image notify routine ([`module`], upstream's
 //!    `ModuleInitialize`);
@@ -28,10 +31,12 @@
 
 mod bug_check;
 mod capture;
+mod memory_map;
 mod module;
 mod platform;
 mod process;
 mod processors;
+mod vcpu_info;
 
 use ntddk::registry::Key;
 use ntddk::{
@@ -113,6 +118,7 @@ pub unsafe extern "system" fn dll_unload() -> NTSTATUS {
         loaded.bug_check.deregister();
         platform::forget_real_time();
         processors::forget();
+        memory_map::forget();
         export::remove_hypervisor();
         unwind_log(&loaded.log);
     }
@@ -181,7 +187,14 @@ unsafe fn initialize(registry_path: *mut UNICODE_STRING) -> Result<Loaded, NTSTA
         export::install_hypervisor(xen);
     }
     platform::read_real_time();
-    processors::identify();
+    if let Err(status) = memory_map::read() {
+        unwind_system(&log);
+        return Err(status);
+    }
+    if let Err(status) = processors::initialize() {
+        unwind_system(&log);
+        return Err(status);
+    }
     let bug_check = match bug_check::register() {
         Ok(registered) => registered,
         Err(status) => {
@@ -235,11 +248,12 @@ unsafe fn initialize(registry_path: *mut UNICODE_STRING) -> Result<Loaded, NTSTA
     })
 }
 
-/// Undoes steps 5 and 4 (and the processor table), then the log: the unwind of any step from
+/// Undoes steps 5 and 4, then the log: the unwind of any step from
 /// the bug-check callback's on.
 fn unwind_system(log: &LogLoaded) {
     platform::forget_real_time();
     processors::forget();
+    memory_map::forget();
     export::remove_hypervisor();
     unwind_log(log);
 }

@@ -12,10 +12,8 @@
 //! decided by [`crate::filters`] and [`crate::config`]. `RealTimeIsUniversal` is read once at
 //! load and decided by [`crate::system::real_time_is_universal`].
 //!
-//! The module list is [`super::module`]'s. The services whose glue is not written yet
-//! (`vcpu_info` registration, which needs processor-change callbacks (not bound); the physical
-//! memory map: `MmGetPhysicalMemoryRanges`) say so explicitly below: a failure
-//! (`STATUS_NOT_SUPPORTED`, 0 for "unknown"); none claims work it did not do.
+//! The module list is [`super::module`]'s, the memory map [`super::memory_map`]'s, the
+//! processors and their `vcpu_info` [`super::processors`]' and [`super::vcpu_info`]'s.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -27,13 +25,12 @@ use platform_windows::Kernel;
 
 use crate::config::{self, ConfigRegistry, RebootRequest};
 use crate::export::{
-    DebugLevel, NtStatus, Platform, STATUS_NOT_SUPPORTED, STATUS_OBJECT_NAME_NOT_FOUND, UnplugKey,
-    debug_message,
+    DebugLevel, NtStatus, Platform, STATUS_OBJECT_NAME_NOT_FOUND, UnplugKey, debug_message,
 };
 use crate::filters::{self, ClassRegistry, DeviceClass};
 use crate::log::{LogArg, StoredLevel};
 use crate::registry::{RegistryError, Value};
-use crate::system::{self, RtcSource};
+use crate::system::{self, MemoryKey, RtcSource};
 
 /// The keys `DllInitialize` holds open until `DllUnload`.
 pub(super) struct Keys {
@@ -43,12 +40,7 @@ pub(super) struct Keys {
     pub unplug: Key,
     /// `XEN\ForceUnplug`.
     pub force_unplug: Key,
-    /// `XEN\Memory` (volatile): held open as upstream does; the `vcpu_info` pages' numbers go
-    /// there once processor set-up exists.
-    #[expect(
-        dead_code,
-        reason = "held for its handle until the vcpu_info glue reads it"
-    )]
+    /// `XEN\Memory` (volatile): the named pages' frame numbers ([`MemoryKey`]).
     pub memory: Key,
 }
 
@@ -129,6 +121,44 @@ fn class_path(class: DeviceClass) -> alloc::string::String {
     path.push('\\');
     path.push_str(class.key_name());
     path
+}
+
+/// Calls `visit` with `XEN\Parameters\<name>` (PASSIVE_LEVEL).
+///
+/// # Errors
+/// As the registry reports it; [`RegistryError::NotFound`] without the keys.
+pub(super) fn read_parameter(
+    name: &str,
+    visit: &mut dyn FnMut(Value<'_>),
+) -> Result<(), RegistryError> {
+    let keys = KEYS.read();
+    let keys = keys.as_ref().ok_or(RegistryError::NotFound)?;
+    query_value(&keys.parameters, name, visit)
+}
+
+/// `XEN\Memory` through the keys `DllInitialize` opened (PASSIVE_LEVEL).
+pub(super) struct MemoryRegistry;
+
+impl MemoryKey for MemoryRegistry {
+    fn read(&self, name: &str, visit: &mut dyn FnMut(Value<'_>)) -> Result<(), RegistryError> {
+        let keys = KEYS.read();
+        let keys = keys.as_ref().ok_or(RegistryError::NotFound)?;
+        query_value(&keys.memory, name, visit)
+    }
+
+    fn write_binary(&self, name: &str, data: &[u8]) -> Result<(), RegistryError> {
+        let keys = KEYS.read();
+        let keys = keys.as_ref().ok_or(RegistryError::NotFound)?;
+        keys.memory
+            .set(name, ntddk::REG_BINARY, data)
+            .map_err(registry_error)
+    }
+
+    fn delete(&self, name: &str) -> Result<(), RegistryError> {
+        let keys = KEYS.read();
+        let keys = keys.as_ref().ok_or(RegistryError::NotFound)?;
+        keys.memory.delete_value(name).map_err(registry_error)
+    }
 }
 
 /// The Windows platform.
@@ -310,20 +340,16 @@ impl Platform for WindowsPlatform {
         super::processors::vcpu_id(cpu)
     }
 
-    fn processor_vcpu_info(&self, _cpu: u32) -> Result<*mut c_void, NtStatus> {
-        // Nothing is registered (see `register_vcpu_info`): callers use `shared_info`'s copy.
-        Err(STATUS_NOT_SUPPORTED)
+    fn processor_vcpu_info(&self, cpu: u32) -> Result<*mut c_void, NtStatus> {
+        super::processors::vcpu_info(cpu)
     }
 
-    fn register_vcpu_info(&self, _cpu: u32, _force: bool) -> Result<(), NtStatus> {
-        // No per-processor `vcpu_info` pages yet: refuse rather than report a registration Xen
-        // never saw.
-        Err(STATUS_NOT_SUPPORTED)
+    fn register_vcpu_info(&self, cpu: u32, force: bool) -> Result<(), NtStatus> {
+        super::processors::register_vcpu_info(cpu, force)
     }
 
     fn maximum_physical_address(&self) -> i64 {
-        // The physical memory map is not read yet: 0, "unknown".
-        0
+        super::memory_map::maximum()
     }
 
     fn real_time_is_universal(&self) -> bool {

@@ -491,7 +491,14 @@ pub fn items(t: &mut NtTable) {
     );
     // MmAllocatePagesForMdlEx's flags mingw-w64 has; MM_ALLOCATE_AND_HOT_REMOVE (Windows 8) it
     // has not.
-    consts!(t, [MM_DONT_ZERO_ALLOCATION, MM_ALLOCATE_PREFER_CONTIGUOUS]);
+    consts!(
+        t,
+        [
+            MM_DONT_ZERO_ALLOCATION,
+            MM_ALLOCATE_FULLY_REQUIRED,
+            MM_ALLOCATE_PREFER_CONTIGUOUS
+        ]
+    );
     t.documented(
         "MM_ALLOCATE_AND_HOT_REMOVE",
         format!("{:#x}", ntddk::MM_ALLOCATE_AND_HOT_REMOVE),

@@ -32,6 +32,7 @@ pub mod rules;
 mod services;
 mod threads;
 mod timers;
+pub mod vcpu_info;
 pub mod xenbus;
 pub mod xenfilt;
 
@@ -292,6 +293,19 @@ pub fn after_initialize(xen: usize, capture: bool) {
         "nt.init.memory_key_volatile",
         keys.4,
         format_args!("XEN\\Memory created with REG_OPTION_VOLATILE"),
+    );
+    // Upstream's SystemInitialize registers one processor-change callback with
+    // KE_PROCESSOR_CHANGE_ADD_EXISTING, which the kernel calls back for every processor.
+    eq(
+        "nt.init.processor_change_callback",
+        (
+            routines::ke::change_callbacks_in(xen),
+            verifier::calls()
+                .get("KeSetImportanceDpc")
+                .copied()
+                .unwrap_or(0),
+        ),
+        (1, u64::from(routines::ke::processors())),
     );
     eq(
         "nt.init.debug_filter_ihvdriver",
@@ -558,6 +572,29 @@ fn io_leaks(index: usize) {
     }
 }
 
+/// What image `index` may not leave registered or mapped: bug-check and processor-change
+/// callbacks, locked-page mappings.
+fn callback_leaks(index: usize) {
+    let records = bugcheck::records_in(index);
+    check(
+        "nt.unload.no_bug_check_callback",
+        records.is_empty(),
+        format_args!("{} registered", records.len()),
+    );
+    let changes = routines::ke::change_callbacks_in(index);
+    check(
+        "nt.unload.no_processor_change_callback",
+        changes == 0,
+        format_args!("{changes} registered"),
+    );
+    let locked = routines::mm::locked_mappings_in(index);
+    check(
+        "nt.unload.no_locked_pages_mapped",
+        locked == 0,
+        format_args!("{locked} MmMapLockedPagesSpecifyCache mappings left"),
+    );
+}
+
 /// After `DllUnload`: nothing of image `index` left behind.
 pub fn leaks(index: usize) {
     let blocks = pool::outstanding(index);
@@ -617,12 +654,7 @@ pub fn leaks(index: usize) {
         notify.is_empty(),
         format_args!("{} registered", notify.len()),
     );
-    let records = bugcheck::records_in(index);
-    check(
-        "nt.unload.no_bug_check_callback",
-        records.is_empty(),
-        format_args!("{} registered", records.len()),
-    );
+    callback_leaks(index);
     io_leaks(index);
     let names = [
         "nt.unload.no_thread_running",

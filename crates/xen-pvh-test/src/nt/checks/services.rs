@@ -17,7 +17,7 @@ use crate::harness::check;
 use crate::kprintln;
 use crate::nt::SERVICE_KEY;
 use crate::nt::hive::{self, REG_DWORD};
-use crate::nt::routines::{pool, registry};
+use crate::nt::routines::{mm, pool, registry};
 use crate::nt::xen_sys::Exports;
 use ntddk::ANSI_STRING;
 use ntstatus::{
@@ -222,10 +222,16 @@ fn system(e: &Exports) {
     );
     // SAFETY: no pointers.
     let top = drv(|| unsafe { (e.system_maximum_physical_address)() });
+    // xen.sys read the memory map at DllInitialize: its answer is the highest RAM address the
+    // stand-in's MmGetPhysicalMemoryRanges reported (from Xen's E820 map).
+    let reported = mm::reported_maximum();
     check(
         "nt.system.maximum_physical_address",
-        top == 0 || top >= 64 << 20,
-        format_args!("{top:#x} (0: not known; else at least dom0's 64 MiB)"),
+        reported.is_some_and(|r| u64::try_from(top).ok() == Some(r)),
+        format_args!(
+            "{top:#x}; MmGetPhysicalMemoryRanges reported RAM up to {reported:#x?} ({:x?})",
+            mm::ram_ranges()
+        ),
     );
     // SAFETY: NULL outputs are skipped.
     drv(|| unsafe { (e.module_lookup)(0, core::ptr::null_mut(), core::ptr::null_mut()) });

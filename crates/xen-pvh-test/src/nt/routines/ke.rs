@@ -4,7 +4,9 @@
 //! Processors, DPC targeting and the OS version: `KeQueryActiveProcessorCountEx`,
 //! `KeQueryMaximumProcessorCountEx`, `KeGetCurrentProcessorNumberEx`,
 //! `KeGetProcessorNumberFromIndex`, `KeGetProcessorIndexFromNumber`, `KeSetImportanceDpc`,
-//! `KeSetTargetProcessorDpcEx`, `RtlGetVersion`.
+//! `KeSetTargetProcessorDpcEx`, `RtlGetVersion`; `KeRegisterProcessorChangeCallback` and
+//! `KeDeregisterProcessorChangeCallback` (a callback still registered when its image unloads
+//! is a leak, [`change_callbacks_in`]).
 //!
 //! The stand-in's processors are the vCPUs Xen gave the domain ([`set_processors`], one group);
 //! drivers run on vCPU 0. The version is Windows 10 22H2 (10.0.19045), a workstation.
@@ -230,4 +232,115 @@ pub unsafe extern "win64" fn rtl_get_version(info: *mut RTL_OSVERSIONINFOW) -> N
         o.set(offset_of!(RTL_OSVERSIONINFOEXW, wReserved), 0u8);
     }
     STATUS_SUCCESS
+}
+
+/// `KE_PROCESSOR_CHANGE_ADD_EXISTING`, the one flag `KeRegisterProcessorChangeCallback` knows.
+const KE_PROCESSOR_CHANGE_ADD_EXISTING: u32 = 1;
+/// `KeProcessorAddCompleteNotify`.
+const KE_PROCESSOR_ADD_COMPLETE_NOTIFY: i32 = 1;
+/// Where the opaque registration handles point (never mapped: a driver that reads through one
+/// faults).
+const CHANGE_HANDLES: usize = 0xffff_f80c_0000_0000;
+
+/// A registered processor-change callback.
+#[derive(Debug, Clone, Copy)]
+struct ChangeCallback {
+    /// The handle given out.
+    handle: usize,
+    /// The routine.
+    routine: usize,
+}
+
+/// The registered processor-change callbacks, and the next handle's number.
+static CHANGE_CALLBACKS: spin::Mutex<(alloc::vec::Vec<ChangeCallback>, usize)> =
+    spin::Mutex::new((alloc::vec::Vec::new(), 0));
+
+/// `PVOID KeRegisterProcessorChangeCallback(PPROCESSOR_CALLBACK_FUNCTION CallbackFunction,
+/// PVOID CallbackContext, ULONG Flags)`: registers the callback; with
+/// `KE_PROCESSOR_CHANGE_ADD_EXISTING` calls it first, before returning, at `PASSIVE_LEVEL`, with
+/// `KeProcessorAddCompleteNotify` for each active processor in index order (the stand-in's
+/// processors never change afterwards). Returns an opaque handle. `PASSIVE_LEVEL`.
+///
+/// Checked: the IRQL, a routine outside every loaded image's code, unknown flags; the callback
+/// must return at `PASSIVE_LEVEL`.
+pub extern "win64" fn ke_register_processor_change_callback(
+    routine: usize,
+    context: *mut core::ffi::c_void,
+    flags: u32,
+) -> *mut core::ffi::c_void {
+    type Callback = unsafe extern "win64" fn(
+        *mut core::ffi::c_void,
+        *mut ntddk::KE_PROCESSOR_CHANGE_NOTIFY_CONTEXT,
+        *mut NtStatus,
+    );
+    let call = verifier::enter("KeRegisterProcessorChangeCallback");
+    call.at_most(verifier::PASSIVE_LEVEL);
+    call.require(
+        crate::nt::loader::is_loaded_code(u64::try_from(routine).unwrap_or(0)),
+        format_args!(
+            "CallbackFunction {} is not in a loaded image's code",
+            crate::nt::loader::Where(u64::try_from(routine).unwrap_or(0))
+        ),
+    );
+    call.require(
+        flags & !KE_PROCESSOR_CHANGE_ADD_EXISTING == 0,
+        format_args!("Flags {flags:#x} holds unknown bits"),
+    );
+    let handle = {
+        let mut callbacks = CHANGE_CALLBACKS.lock();
+        callbacks.1 = callbacks.1.wrapping_add(1);
+        let handle = CHANGE_HANDLES.wrapping_add(callbacks.1.wrapping_mul(16));
+        callbacks.0.push(ChangeCallback { handle, routine });
+        handle
+    };
+    if flags & KE_PROCESSOR_CHANGE_ADD_EXISTING != 0 {
+        // SAFETY: a routine in a loaded image's code (checked above), of this signature in the
+        // Microsoft x64 convention (the routine's contract).
+        let f = unsafe { core::mem::transmute::<usize, Callback>(routine) };
+        for cpu in 0..processors() {
+            let mut change = ntddk::KE_PROCESSOR_CHANGE_NOTIFY_CONTEXT {
+                State: KE_PROCESSOR_ADD_COMPLETE_NOTIFY,
+                NtNumber: cpu,
+                Status: STATUS_SUCCESS,
+                ProcNumber: PROCESSOR_NUMBER {
+                    Group: 0,
+                    Number: u8::try_from(cpu).unwrap_or(u8::MAX),
+                    Reserved: 0,
+                },
+            };
+            let mut status = STATUS_SUCCESS;
+            // SAFETY: as above; the notification and the status live across the call.
+            crate::nt::call_driver("processor-change callback", || unsafe {
+                f(context, &raw mut change, &raw mut status);
+            });
+        }
+    }
+    core::ptr::with_exposed_provenance_mut(handle)
+}
+
+/// `VOID KeDeregisterProcessorChangeCallback(PVOID CallbackHandle)`. `PASSIVE_LEVEL`.
+///
+/// Checked: the IRQL, a handle no registration gave out (or one deregistered already).
+pub extern "win64" fn ke_deregister_processor_change_callback(handle: *mut core::ffi::c_void) {
+    let call = verifier::enter("KeDeregisterProcessorChangeCallback");
+    call.at_most(verifier::PASSIVE_LEVEL);
+    let mut callbacks = CHANGE_CALLBACKS.lock();
+    let Some(at) = callbacks.0.iter().position(|c| c.handle == handle.addr()) else {
+        drop(callbacks);
+        call.fail(format_args!(
+            "CallbackHandle {:#x} is not a registered processor-change callback",
+            handle.addr()
+        ));
+    };
+    callbacks.0.remove(at);
+}
+
+/// The processor-change callbacks still registered whose routine lies in image `index`.
+pub fn change_callbacks_in(index: usize) -> usize {
+    CHANGE_CALLBACKS
+        .lock()
+        .0
+        .iter()
+        .filter(|c| crate::nt::loader::containing(c.routine as u64) == Some(index))
+        .count()
 }

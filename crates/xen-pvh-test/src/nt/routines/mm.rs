@@ -3,7 +3,9 @@
 
 //! Physical memory: `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`,
 //! `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`,
-//! `MmUnmapIoSpace`; hot-removed pages: `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`.
+//! `MmUnmapIoSpace`; hot-removed pages: `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`; the
+//! memory map: `MmGetPhysicalMemoryRanges` (the domain's RAM from Xen's E820 map, in a pool
+//! array the caller frees, [`mm_get_physical_memory_ranges`]).
 //!
 //! Contiguous memory comes from the kernel's allocator, page-aligned, in the boot identity map:
 //! physically contiguous, its physical (guest-physical, what a driver hands Xen) address equal
@@ -40,13 +42,20 @@
 //! leaves them out; [`hot_removed`] and [`hot_removed_total`] count them for the checks.
 //!
 //! Checked there: the IRQL (`PASSIVE_LEVEL` for `MM_ALLOCATE_AND_HOT_REMOVE`, `APC_LEVEL` at
-//! most for `MmAddPhysicalMemory`), unknown flag bits, a call without
-//! `MM_ALLOCATE_AND_HOT_REMOVE` (pages an MDL owns, freed with `MmFreePagesFromMdl`, are not
-//! implemented), `MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS` and `MM_ALLOCATE_FAST_LARGE_PAGES`
+//! most for `MmAddPhysicalMemory`), unknown flag bits, `MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS` and `MM_ALLOCATE_FAST_LARGE_PAGES`
 //! (not implemented), an unknown caching type, a `TotalBytes` that is zero or not whole pages,
 //! a `SkipBytes` that is not whole pages; NULL pointers, a range that is not page-aligned whole
 //! pages, or that holds a frame that was not hot-removed or was added back already (told
 //! apart, naming the first such frame), and a frame the domain does not have.
+//!
+//! Without `MM_ALLOCATE_AND_HOT_REMOVE` the pages are simply the caller's ([`owned`]); the
+//! stand-in has no `MmFreePagesFromMdl`, so they are never given back (what xen.sys's named
+//! `vcpu_info` pages need: Xen writes to them for the life of the domain).
+//! `MmMapLockedPagesSpecifyCache` maps an MDL's pages at a fresh system address as
+//! `MmMapIoSpace` maps I/O space (`KernelMode` only, no requested address, an MDL with
+//! `MDL_PAGES_LOCKED` and not mapped yet), sets `MappedSystemVa` and `MDL_MAPPED_TO_SYSTEM_VA`;
+//! `MmUnmapLockedPages` takes exactly such a mapping and its MDL; a mapping left at unload is a
+//! leak ([`locked_mappings_in`]).
 
 use super::pool;
 use crate::nt::loader::{self, Where};
@@ -167,6 +176,23 @@ static HOT: spin::Mutex<Hot> = spin::Mutex::new(Hot {
     removed_total: 0,
     added_total: 0,
 });
+
+/// Pages `MmAllocatePagesForMdlEx` gave without `MM_ALLOCATE_AND_HOT_REMOVE`, by frame number:
+/// who took them. The stand-in has no `MmFreePagesFromMdl`, so they are never given back
+/// (xen.sys's named pages, which Xen writes to for the life of the domain, are never freed).
+static OWNED: spin::Mutex<BTreeMap<u64, u64>> = spin::Mutex::new(BTreeMap::new());
+/// The most pages given that way.
+const MAX_OWNED: usize = 64;
+
+/// How many pages `MmAllocatePagesForMdlEx` gave without hot removal.
+pub fn owned_count() -> usize {
+    OWNED.lock().len()
+}
+
+/// Whether frame `pfn` was given by `MmAllocatePagesForMdlEx` without hot removal.
+pub fn owned(pfn: u64) -> bool {
+    OWNED.lock().contains_key(&pfn)
+}
 
 /// The allocator layout of one page.
 fn page_layout() -> Option<Layout> {
@@ -425,7 +451,7 @@ fn take_pages(wanted: usize, low: u64, high: u64) -> Option<Vec<*mut u8>> {
 
 /// `PMDL MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress, PHYSICAL_ADDRESS HighAddress,
 /// PHYSICAL_ADDRESS SkipBytes, SIZE_T TotalBytes, MEMORY_CACHING_TYPE CacheType, ULONG Flags)`:
-/// only with `MM_ALLOCATE_AND_HOT_REMOVE` (see the module documentation). <= DISPATCH_LEVEL,
+/// see the module documentation. <= DISPATCH_LEVEL,
 /// `PASSIVE_LEVEL` with `MM_ALLOCATE_AND_HOT_REMOVE`. The three `PHYSICAL_ADDRESS` arrive by
 /// value as 64-bit integers (RCX, RDX, R8); `TotalBytes` in R9, `CacheType` and `Flags` on the
 /// stack.
@@ -447,20 +473,14 @@ pub extern "win64" fn mm_allocate_pages_for_mdl_ex(
         ),
     );
     call.require(
-        flags & MM_ALLOCATE_AND_HOT_REMOVE != 0,
-        format_args!(
-            "Flags {flags:#x} without MM_ALLOCATE_AND_HOT_REMOVE: only MM_ALLOCATE_AND_HOT_REMOVE \
-             allocations are implemented by the stand-in (it has no MmFreePagesFromMdl)"
-        ),
-    );
-    call.require(
         flags & (MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS | MM_ALLOCATE_FAST_LARGE_PAGES) == 0,
         format_args!(
             "Flags {flags:#x}: MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS and \
              MM_ALLOCATE_FAST_LARGE_PAGES are not implemented by the stand-in"
         ),
     );
-    if call.irql > PASSIVE_LEVEL {
+    let hot_remove = flags & MM_ALLOCATE_AND_HOT_REMOVE != 0;
+    if hot_remove && call.irql > PASSIVE_LEVEL {
         call.fail(format_args!(
             "called at IRQL {} with MM_ALLOCATE_AND_HOT_REMOVE, which is PASSIVE_LEVEL only",
             call.irql
@@ -479,7 +499,11 @@ pub extern "win64" fn mm_allocate_pages_for_mdl_ex(
         format_args!("SkipBytes {skip:#x} is not a multiple of PAGE_SIZE"),
     );
     let wanted = bytes / PAGE;
-    let room = MAX_HOT_REMOVED.saturating_sub(HOT.lock().removed.len());
+    let room = if hot_remove {
+        MAX_HOT_REMOVED.saturating_sub(HOT.lock().removed.len())
+    } else {
+        MAX_OWNED.saturating_sub(OWNED.lock().len())
+    };
     let Some(pages) = take_pages(wanted.min(room), low.cast_unsigned(), high.cast_unsigned())
     else {
         return core::ptr::null_mut();
@@ -525,19 +549,26 @@ pub extern "win64" fn mm_allocate_pages_for_mdl_ex(
     // SAFETY: the block's first bytes (it holds `size` bytes, more than the header), 16-byte
     // aligned, the kernel's until returned.
     unsafe { mdl.write(described) };
+    record_given(&pages, call.caller, hot_remove);
+    mdl
+}
+
+/// Records pages `MmAllocatePagesForMdlEx` gave `caller`: hot-removed, or simply owned.
+fn record_given(pages: &[*mut u8], caller: u64, hot_remove: bool) {
+    if !hot_remove {
+        let mut owned = OWNED.lock();
+        for &p in pages {
+            owned.insert(p.addr() as u64 / PAGE as u64, caller);
+        }
+        return;
+    }
     let mut hot = HOT.lock();
-    for &p in &pages {
+    for &p in pages {
         let pfn = p.addr() as u64 / PAGE as u64;
         hot.added.remove(&pfn);
-        hot.removed.insert(
-            pfn,
-            HotPage {
-                caller: call.caller,
-            },
-        );
+        hot.removed.insert(pfn, HotPage { caller });
     }
-    hot.removed_total += n as u64;
-    mdl
+    hot.removed_total += pages.len() as u64;
 }
 
 /// The first frame of `first..end` that is not hot-removed now, and who added it back if it
@@ -689,4 +720,290 @@ pub fn leftovers_in(index: usize) -> [(&'static str, Vec<String>); 2] {
 pub fn counts() -> (usize, usize, u64) {
     let mm = MM.lock();
     (mm.live.len(), mm.maps.len(), mm.allocations)
+}
+
+/// The pool tag of the arrays `MmGetPhysicalMemoryRanges` builds.
+const RANGES_TAG: u32 = u32::from_le_bytes(*b"MmPh");
+/// `E820_RAM`.
+const E820_RAM: u32 = 1;
+/// The most E820 entries asked of Xen.
+const MAX_E820: u32 = 128;
+
+/// One BIOS `INT 15h, E820h` entry as `XENMEM_memory_map` stores it (20 bytes, packed).
+#[repr(C, packed)]
+#[derive(Clone, Copy, Default)]
+struct E820Entry {
+    addr: u64,
+    size: u64,
+    kind: u32,
+}
+
+/// The highest inclusive end address of RAM `MmGetPhysicalMemoryRanges` last reported (0:
+/// never called).
+static REPORTED_MAXIMUM: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// The domain's RAM as Xen describes it (`XENMEM_memory_map`: the E820 map of the PVH dom0 or
+/// the HVM guest): the `E820_RAM` entries cut to whole pages, sorted and merged, as
+/// `(base, bytes)`; empty when Xen gives no map.
+pub fn ram_ranges() -> Vec<(u64, u64)> {
+    let mut entries = [E820Entry::default(); MAX_E820 as usize];
+    let mut map = xen_headers::memory::XenMemoryMap {
+        nr_entries: MAX_E820,
+        buffer: xen_headers::xen::GuestHandle::new(entries.as_mut_ptr().cast()),
+    };
+    // SAFETY: XENMEM_memory_map writes at most `nr_entries` entries into `entries`, which
+    // outlives the call, and updates `map`.
+    let rc = unsafe {
+        xen::hypercall::Hypervisor::hypercall(
+            crate::suite::hv(),
+            xen_headers::xen::HYPERVISOR_MEMORY_OP,
+            &[
+                xen_headers::memory::XENMEM_MEMORY_MAP as usize,
+                (&raw mut map).addr(),
+            ],
+        )
+    };
+    if rc < 0 {
+        return Vec::new();
+    }
+    let count = usize::try_from(map.nr_entries.min(MAX_E820)).unwrap_or(0);
+    let mut ranges: Vec<(u64, u64)> = entries
+        .iter()
+        .take(count)
+        .filter(|e| e.kind == E820_RAM)
+        .filter_map(|e| {
+            let start = e.addr.checked_next_multiple_of(PAGE as u64)?;
+            let end = e.addr.checked_add(e.size)? & !(PAGE as u64 - 1);
+            (end > start).then_some((start, end))
+        })
+        .collect();
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::new();
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some((_, last_end)) if start <= *last_end => *last_end = (*last_end).max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(start, end)| (start, end.saturating_sub(start)))
+        .collect()
+}
+
+/// What the last `MmGetPhysicalMemoryRanges` reported as the highest RAM address (inclusive),
+/// if it was called.
+pub fn reported_maximum() -> Option<u64> {
+    let top = REPORTED_MAXIMUM.load(core::sync::atomic::Ordering::SeqCst);
+    (top != 0).then_some(top)
+}
+
+/// `PPHYSICAL_MEMORY_RANGE MmGetPhysicalMemoryRanges(void)`: the domain's RAM ([`ram_ranges`])
+/// as a pool array ended by an all-zero entry, built on the caller's behalf (tag `MmPh`; the
+/// caller frees it with `ExFreePool`, and the pool's leak audit names it at unload if not), or
+/// NULL when Xen gives no memory map. `PASSIVE_LEVEL`.
+pub extern "win64" fn mm_get_physical_memory_ranges() -> *mut ntddk::PHYSICAL_MEMORY_RANGE {
+    let call = verifier::enter("MmGetPhysicalMemoryRanges");
+    call.at_most(PASSIVE_LEVEL);
+    let ranges = ram_ranges();
+    if ranges.is_empty() {
+        return core::ptr::null_mut();
+    }
+    let entry = size_of::<ntddk::PHYSICAL_MEMORY_RANGE>();
+    let Some(size) = ranges
+        .len()
+        .checked_add(1)
+        .and_then(|n| n.checked_mul(entry))
+    else {
+        return core::ptr::null_mut();
+    };
+    let array = pool::allocate_for(&call, size, RANGES_TAG).cast::<ntddk::PHYSICAL_MEMORY_RANGE>();
+    if array.is_null() {
+        return core::ptr::null_mut();
+    }
+    let mut top = 0u64;
+    for (i, &(base, bytes)) in ranges.iter().enumerate() {
+        top = top.max(base.saturating_add(bytes).saturating_sub(1));
+        let range = ntddk::PHYSICAL_MEMORY_RANGE {
+            BaseAddress: base.cast_signed(),
+            NumberOfBytes: bytes.cast_signed(),
+        };
+        // SAFETY: entry `i` of the `ranges.len() + 1` entries the zeroed block holds; the last
+        // one stays zero, the terminator.
+        unsafe { array.wrapping_add(i).write_unaligned(range) };
+    }
+    REPORTED_MAXIMUM.store(top, core::sync::atomic::Ordering::SeqCst);
+    array
+}
+
+/// `MDL_MAPPED_TO_SYSTEM_VA`.
+const MDL_MAPPED_TO_SYSTEM_VA: i16 = 0x1;
+/// `KernelMode`.
+const KERNEL_MODE: i8 = 0;
+
+/// A live `MmMapLockedPagesSpecifyCache` mapping.
+#[derive(Debug, Clone, Copy)]
+struct LockedMapping {
+    /// The MDL mapped.
+    mdl: usize,
+    /// Pages mapped.
+    pages: u64,
+    /// Who mapped it.
+    caller: u64,
+}
+
+/// Live locked-page mappings, by the address returned.
+static LOCKED: spin::Mutex<BTreeMap<u64, LockedMapping>> = spin::Mutex::new(BTreeMap::new());
+
+/// The caller's MDL at `mdl` (its header), after checking it is not NULL.
+fn mdl_header(call: &Call, mdl: *mut MDL) -> MDL {
+    call.require(!mdl.is_null(), format_args!("MemoryDescriptorList is NULL"));
+    // SAFETY: non-NULL; the routine's contract makes it a readable MDL.
+    unsafe { mdl.read_unaligned() }
+}
+
+/// `PVOID MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
+/// MEMORY_CACHING_TYPE CacheType, PVOID RequestedAddress, ULONG BugCheckOnFailure, ULONG
+/// Priority)`. <= `DISPATCH_LEVEL` (see the module documentation).
+///
+/// # Safety
+/// Called by driver code with a valid MDL whose PFN array follows its header.
+pub unsafe extern "win64" fn mm_map_locked_pages_specify_cache(
+    mdl: *mut MDL,
+    mode: i8,
+    cache: i32,
+    requested: *mut c_void,
+    _bug_check_on_failure: u32,
+    _priority: u32,
+) -> *mut c_void {
+    let call = verifier::enter("MmMapLockedPagesSpecifyCache");
+    call.at_most(DISPATCH_LEVEL);
+    let header = mdl_header(&call, mdl);
+    call.require(
+        mode == KERNEL_MODE,
+        format_args!("AccessMode {mode}: only KernelMode mappings are implemented"),
+    );
+    call.require(
+        requested.is_null(),
+        format_args!("RequestedAddress {:#x} is not NULL", requested.addr()),
+    );
+    call.require(
+        matches!(cache, MM_NON_CACHED | MM_CACHED | MM_WRITE_COMBINED),
+        format_args!("CacheType {cache} is not a MEMORY_CACHING_TYPE"),
+    );
+    call.require(
+        header.MdlFlags & MDL_PAGES_LOCKED != 0,
+        format_args!(
+            "the MDL's pages are not locked (MdlFlags {:#x})",
+            header.MdlFlags
+        ),
+    );
+    call.require(
+        header.MdlFlags & MDL_MAPPED_TO_SYSTEM_VA == 0,
+        format_args!(
+            "the MDL is mapped already (MdlFlags {:#x})",
+            header.MdlFlags
+        ),
+    );
+    let offset = u64::from(header.ByteOffset);
+    let pages = offset
+        .saturating_add(u64::from(header.ByteCount))
+        .div_ceil(PAGE as u64);
+    let room = usize::try_from(header.Size)
+        .unwrap_or(0)
+        .saturating_sub(size_of::<MDL>())
+        / 8;
+    call.require(
+        header.ByteCount != 0 && usize::try_from(pages).is_ok_and(|p| p <= room),
+        format_args!(
+            "ByteCount {:#x} at offset {offset:#x} needs {pages} PFNs, the MDL of Size {} holds {room}",
+            header.ByteCount, header.Size
+        ),
+    );
+    let array = mdl.wrapping_add(1).cast::<u64>();
+    let mut mm = MM.lock();
+    let virt = mm.next_io;
+    let Some(next) = pages
+        .checked_add(1)
+        .and_then(|p| p.checked_mul(PAGE as u64))
+        .and_then(|b| virt.checked_add(b))
+    else {
+        return core::ptr::null_mut();
+    };
+    for page in 0..pages {
+        let index = usize::try_from(page).unwrap_or(usize::MAX);
+        // SAFETY: entry `index` of the PFN array, inside the MDL's `Size` (checked above).
+        let pfn = unsafe { array.wrapping_add(index).read_unaligned() };
+        let at = virt + page * PAGE as u64;
+        if !vm::map_io(at, pfn * PAGE as u64, 1, false, cache == MM_CACHED) {
+            vm::unmap(virt, page);
+            return core::ptr::null_mut();
+        }
+    }
+    mm.next_io = next;
+    drop(mm);
+    let address = virt + offset;
+    LOCKED.lock().insert(
+        address,
+        LockedMapping {
+            mdl: mdl.addr(),
+            pages,
+            caller: call.caller,
+        },
+    );
+    let mapped =
+        core::ptr::with_exposed_provenance_mut::<c_void>(usize::try_from(address).unwrap_or(0));
+    let updated = MDL {
+        MdlFlags: header.MdlFlags | MDL_MAPPED_TO_SYSTEM_VA,
+        MappedSystemVa: mapped,
+        ..header
+    };
+    // SAFETY: the caller's MDL header (readable above, writable by the routine's contract).
+    unsafe { mdl.write_unaligned(updated) };
+    mapped
+}
+
+/// `VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList)`: exactly one
+/// earlier `MmMapLockedPagesSpecifyCache` mapping of that MDL. <= `DISPATCH_LEVEL`.
+///
+/// # Safety
+/// Called by driver code with the MDL it mapped.
+pub unsafe extern "win64" fn mm_unmap_locked_pages(base: *mut c_void, mdl: *mut MDL) {
+    let call = verifier::enter("MmUnmapLockedPages");
+    call.at_most(DISPATCH_LEVEL);
+    let header = mdl_header(&call, mdl);
+    let a = base.addr() as u64;
+    let mapping = LOCKED.lock().get(&a).copied();
+    let Some(m) = mapping else {
+        call.fail(format_args!(
+            "{a:#x} is not an address MmMapLockedPagesSpecifyCache returned (or it was unmapped already)"
+        ));
+    };
+    call.require(
+        m.mdl == mdl.addr(),
+        format_args!(
+            "the MDL {:#x} is not the {:#x} mapped at {a:#x} (mapped from {})",
+            mdl.addr(),
+            m.mdl,
+            Where(m.caller)
+        ),
+    );
+    vm::unmap(a - a % PAGE as u64, m.pages);
+    LOCKED.lock().remove(&a);
+    let updated = MDL {
+        MdlFlags: header.MdlFlags & !MDL_MAPPED_TO_SYSTEM_VA,
+        MappedSystemVa: core::ptr::null_mut(),
+        ..header
+    };
+    // SAFETY: the caller's MDL header (readable above, writable by the routine's contract).
+    unsafe { mdl.write_unaligned(updated) };
+}
+
+/// The locked-page mappings image `index` still holds.
+pub fn locked_mappings_in(index: usize) -> usize {
+    LOCKED
+        .lock()
+        .values()
+        .filter(|m| loader::containing(m.caller) == Some(index))
+        .count()
 }

@@ -24,7 +24,7 @@
 //! | [`dpc`] | `KeInitializeDpc`, `KeInsertQueueDpc`, `KeRemoveQueueDpc`, `KeFlushQueuedDpcs` |
 //! | [`debug`] | `DbgPrint`, `DbgPrintEx`, `DbgSetDebugFilterState`, `DbgSetDebugPrintCallback` |
 //! | [`bugcheck`] | `KeBugCheckEx`, `KeRegisterBugCheckCallback`, `KeDeregisterBugCheckCallback`, `KeRegisterBugCheckReasonCallback`, `KeDeregisterBugCheckReasonCallback`; the variable `KiBugCheckData` |
-//! | [`ke`] | `KeQueryActiveProcessorCountEx`, `KeQueryMaximumProcessorCountEx`, `KeGetCurrentProcessorNumberEx`, `KeGetProcessorNumberFromIndex`, `KeGetProcessorIndexFromNumber`, `KeSetImportanceDpc`, `KeSetTargetProcessorDpcEx`, `RtlGetVersion` |
+//! | [`ke`] | `KeQueryActiveProcessorCountEx`, `KeQueryMaximumProcessorCountEx`, `KeGetCurrentProcessorNumberEx`, `KeGetProcessorNumberFromIndex`, `KeGetProcessorIndexFromNumber`, `KeSetImportanceDpc`, `KeSetTargetProcessorDpcEx`, `RtlGetVersion`, `KeRegisterProcessorChangeCallback`, `KeDeregisterProcessorChangeCallback` |
 //! | [`ps`] | `PsSetCreateProcessNotifyRoutine`, `PsSetLoadImageNotifyRoutine`, `PsRemoveLoadImageNotifyRoutine`, `PsGetProcessImageFileName`, `ZwQuerySystemInformation` (the loaded-module list) |
 //! | [`registry`] | `ZwOpenKey`, `ZwCreateKey`, `ZwClose` (key, thread and named-event handles), `ZwQueryValueKey`, `ZwSetValueKey`, `ZwDeleteValueKey`, `ZwEnumerateKey`, `ZwEnumerateValueKey`, `ZwQueryKey`, `ZwDeleteKey` |
 //! | [`thread`] | `PsCreateSystemThread`, `PsTerminateSystemThread`, `KeGetCurrentThread`, `PsGetCurrentThread`, `KeDelayExecutionThread`, `ObReferenceObjectByHandle`, `ObfReferenceObject`, `ObfDereferenceObject`; the variable `PsThreadType` |
@@ -32,7 +32,7 @@
 //! | [`timer`] | `KeInitializeTimer`, `KeInitializeTimerEx`, `KeSetTimer`, `KeSetTimerEx`, `KeCancelTimer`, `KeReadStateTimer` |
 //! | [`wait`] | `KeWaitForSingleObject`, `KeWaitForMultipleObjects` |
 //! | [`time`] | `KeQueryInterruptTime`, `KeQuerySystemTimePrecise`, `KeQueryPerformanceCounter`, `KeStallExecutionProcessor` (HAL) |
-//! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace`, `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory` |
+//! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace`, `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`, `MmGetPhysicalMemoryRanges`, `MmMapLockedPagesSpecifyCache`, `MmUnmapLockedPages` |
 //! | [`io`] | `IoCreateDevice`, `IoDeleteDevice`, `IoAttachDeviceToDeviceStack`, `IoDetachDevice`, `IoGetAttachedDeviceReference`, `IoInvalidateDeviceRelations`, `IoInvalidateDeviceState` (and, through [`ob`], references on device and driver objects) |
 //! | [`irp`] | `IoAllocateIrp`, `IoBuildSynchronousFsdRequest`, `IoFreeIrp`, `IofCallDriver`, `IofCompleteRequest`, `PoCallDriver` |
 //! | [`work`] | `IoAllocateWorkItem`, `IoQueueWorkItem`, `IoFreeWorkItem` |
@@ -160,6 +160,7 @@ table! {
     "ntoskrnl.exe": KeDelayExecutionThread => thread::ke_delay_execution_thread;
     "ntoskrnl.exe": KeDeregisterBugCheckCallback => bugcheck::ke_deregister_bug_check_callback;
     "ntoskrnl.exe": KeDeregisterBugCheckReasonCallback => bugcheck::ke_deregister_bug_check_reason_callback;
+    "ntoskrnl.exe": KeDeregisterProcessorChangeCallback => ke::ke_deregister_processor_change_callback;
     "ntoskrnl.exe": KeFlushQueuedDpcs => dpc::ke_flush_queued_dpcs;
     "ntoskrnl.exe": KeGetCurrentProcessorNumberEx => ke::ke_get_current_processor_number_ex;
     "ntoskrnl.exe": KeGetCurrentThread => thread::ke_get_current_thread;
@@ -180,6 +181,7 @@ table! {
     "ntoskrnl.exe": KeReadStateTimer => timer::ke_read_state_timer;
     "ntoskrnl.exe": KeRegisterBugCheckCallback => bugcheck::ke_register_bug_check_callback;
     "ntoskrnl.exe": KeRegisterBugCheckReasonCallback => bugcheck::ke_register_bug_check_reason_callback;
+    "ntoskrnl.exe": KeRegisterProcessorChangeCallback => ke::ke_register_processor_change_callback;
     "ntoskrnl.exe": KeReleaseInterruptSpinLock => interrupt::ke_release_interrupt_spin_lock;
     "ntoskrnl.exe": KeRemoveQueueDpc => dpc::ke_remove_queue_dpc;
     "ntoskrnl.exe": KeResetEvent => event::ke_reset_event;
@@ -198,10 +200,13 @@ table! {
     "ntoskrnl.exe": MmAllocatePagesForMdlEx => mm::mm_allocate_pages_for_mdl_ex;
     "ntoskrnl.exe": MmFreeContiguousMemory => mm::mm_free_contiguous_memory;
     "ntoskrnl.exe": MmGetPhysicalAddress => mm::mm_get_physical_address;
+    "ntoskrnl.exe": MmGetPhysicalMemoryRanges => mm::mm_get_physical_memory_ranges;
     "ntoskrnl.exe": MmGetSystemRoutineAddress => mm_get_system_routine_address;
     "ntoskrnl.exe": MmMapIoSpace => mm::mm_map_io_space;
     "ntoskrnl.exe": MmMapIoSpaceEx => mm::mm_map_io_space_ex;
+    "ntoskrnl.exe": MmMapLockedPagesSpecifyCache => mm::mm_map_locked_pages_specify_cache;
     "ntoskrnl.exe": MmUnmapIoSpace => mm::mm_unmap_io_space;
+    "ntoskrnl.exe": MmUnmapLockedPages => mm::mm_unmap_locked_pages;
     "ntoskrnl.exe": ObReferenceObjectByHandle => thread::ob_reference_object_by_handle;
     "ntoskrnl.exe": ObfDereferenceObject => thread::obf_dereference_object;
     "ntoskrnl.exe": ObfReferenceObject => thread::obf_reference_object;

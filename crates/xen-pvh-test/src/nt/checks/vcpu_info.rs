@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// Copyright (c) 2026 The XenBus-rs Authors
+
+//! The `vcpu_info` registration scenario (`xtk.mode=nt-vcpu-info`, an HVM guest: its firmware
+//! has the MADT that maps processors to vCPU ids): `XEN\Parameters\RegisterVcpuInfo` = 1, so
+//! xen.sys takes three named pages, stores their frame numbers in the volatile `XEN\Memory`
+//! key, and registers processor 0's slot with Xen from its DPC.
+//!
+//! First load ([`first`]): the PFNs are in the key as 8-byte `REG_BINARY` values, distinct and
+//! given to xen.sys by `MmAllocatePagesForMdlEx`; `SystemProcessorVcpuInfo(0)` answers the
+//! mapping of slot 0 (page 0, offset 0) and the slot's "registered" flag (byte 8192, page 2) is
+//! set; Xen has written the time info there (the page was zeroed and only Xen writes it; the
+//! version does not necessarily move within the check, an HVM vCPU's time is refreshed when
+//! Xen sees fit); an event sent on a bound port sets `evtchn_upcall_pending` there. Second load ([`second`], after `DllUnload`): the same pages
+//! are reused (Xen refuses a second registration of a vCPU, so a load that registered again
+//! would fail) and no page is taken again.
+
+use super::{drv, eq, status};
+use crate::harness::check;
+use crate::nt::hive;
+use crate::nt::routines::{mm, registry};
+use crate::nt::xen_sys::Exports;
+use crate::nt::{SERVICE_KEY, vm};
+use alloc::vec::Vec;
+use core::mem::offset_of;
+use ntstatus::STATUS_SUCCESS;
+use xen_headers::xen::{DOMID_SELF, VcpuInfo, VcpuTimeInfo};
+
+/// `REG_BINARY`.
+const REG_BINARY: u32 = 3;
+/// Where the "registered" flags start in the area (after 128 `vcpu_info`s).
+const FLAGS_OFFSET: u64 = 64 * 128;
+
+/// The PFNs in `XEN\Memory\VCPU_INFO_0..2`, each if it is an 8-byte `REG_BINARY`.
+pub fn stored_pfns() -> [Option<u64>; 3] {
+    let mut out = [None; 3];
+    for (index, slot) in out.iter_mut().enumerate() {
+        *slot = registry::with(|r| {
+            let key = r.hive.find(&alloc::format!(r"{SERVICE_KEY}\Memory"))?;
+            let v = r
+                .hive
+                .value(key, &hive::wide(&alloc::format!("VCPU_INFO_{index}")))?;
+            let bytes: [u8; 8] = v.data.as_slice().try_into().ok()?;
+            (v.kind == REG_BINARY).then_some(u64::from_le_bytes(bytes))
+        })
+        .flatten();
+    }
+    out
+}
+
+/// `SystemProcessorVcpuInfo(0)`: the status and the pointer.
+fn vcpu_info_of_cpu0(e: &Exports) -> (i32, *mut u8) {
+    let mut p = core::ptr::null_mut();
+    // SAFETY: `p` is ours.
+    let s = drv(|| unsafe { (e.system_processor_vcpu_info)(0, &raw mut p) });
+    (s, p.cast())
+}
+
+/// Reads the `T` at byte `offset` of the `vcpu_info` at `p` (mapped by xen.sys, in the
+/// stand-in's page tables).
+fn read<T: Copy>(p: *mut u8, offset: usize) -> T {
+    // SAFETY: `p` is the mapped slot xen.sys answered (checked to translate to the named page
+    // before any read), `offset` lies inside its 64 bytes.
+    unsafe { p.wrapping_add(offset).cast::<T>().read_volatile() }
+}
+
+/// Writes the `T` at byte `offset` of the `vcpu_info` at `p` (as a guest does with its own
+/// `vcpu_info`: clearing what it consumed).
+fn write<T>(p: *mut u8, offset: usize, value: T) {
+    // SAFETY: as in `read`.
+    unsafe { p.wrapping_add(offset).cast::<T>().write_volatile(value) };
+}
+
+/// The first load's checks; returns the PFNs stored (for [`second`]).
+pub fn first(e: &Exports) -> Option<[u64; 3]> {
+    let stored = stored_pfns();
+    let pfns: Option<[u64; 3]> = stored
+        .iter()
+        .copied()
+        .collect::<Option<Vec<u64>>>()
+        .and_then(|v| v.try_into().ok());
+    let distinct = pfns.is_some_and(|[a, b, c]| a != b && b != c && a != c);
+    let owned = pfns.is_some_and(|p| p.iter().all(|&pfn| mm::owned(pfn)));
+    check(
+        "nt.vcpu_info.named_pages_stored",
+        distinct && owned,
+        format_args!(
+            "XEN\\Memory VCPU_INFO_0..2 = {stored:x?}: 8-byte REG_BINARY, distinct {distinct}, \
+             given by MmAllocatePagesForMdlEx {owned}"
+        ),
+    );
+    let (s, p) = vcpu_info_of_cpu0(e);
+    let physical = vm::translate(p.addr() as u64);
+    let at_slot = pfns.is_some_and(|[pfn0, _, _]| physical == Some(pfn0 * 4096));
+    check(
+        "nt.vcpu_info.cpu0_slot",
+        s == STATUS_SUCCESS && at_slot,
+        format_args!(
+            "status {:#x}, {:#x} maps {physical:#x?}: slot 0 is page 0 offset 0",
+            s.cast_unsigned(),
+            p.addr()
+        ),
+    );
+    let [_, _, flags_page] = pfns.filter(|_| at_slot && s == STATUS_SUCCESS)?;
+    // The flags' page comes from the stand-in's allocator, in the identity map.
+    let flag_at = usize::try_from(flags_page * 4096 + (FLAGS_OFFSET - 2 * 4096)).unwrap_or(0);
+    // SAFETY: a page the stand-in gave xen.sys, identity-mapped; a byte of it read.
+    let flag = unsafe { core::ptr::with_exposed_provenance::<u8>(flag_at).read_volatile() };
+    eq("nt.vcpu_info.registered_flag", flag, 1);
+    let time = offset_of!(VcpuInfo, time);
+    let version = |p| read::<u32>(p, time + offset_of!(VcpuTimeInfo, version));
+    let system_time = |p| read::<u64>(p, time + offset_of!(VcpuTimeInfo, system_time));
+    let mul = read::<u32>(p, time + offset_of!(VcpuTimeInfo, tsc_to_system_mul));
+    let (v0, t0) = (version(p), system_time(p));
+    for _ in 0..50 {
+        // SAFETY: no pointers; the vCPU is descheduled and scheduled again.
+        drv(|| unsafe { (e.sched_yield)() });
+    }
+    let (v1, t1) = (version(p), system_time(p));
+    check(
+        "nt.vcpu_info.xen_writes_time",
+        v0 != 0 && v0 % 2 == 0 && mul != 0 && t0 != 0,
+        format_args!(
+            "time.version {v0} -> {v1}, system_time {t0} -> {t1}, tsc_to_system_mul {mul:#x} \
+             in the registered vcpu_info (the page was zeroed; only Xen writes it)"
+        ),
+    );
+    event(e, p);
+    pfns
+}
+
+/// An event on a port bound to vCPU 0 (an interdomain pair within the domain) sets
+/// `evtchn_upcall_pending` and `evtchn_pending_sel` in the registered `vcpu_info`.
+fn event(e: &Exports, p: *mut u8) {
+    let mut remote = 0u32;
+    // SAFETY: `remote` is ours.
+    let s = drv(|| unsafe { (e.event_channel_allocate_unbound)(DOMID_SELF, &raw mut remote) });
+    if !status("nt.vcpu_info.event_port_allocated", s, STATUS_SUCCESS) {
+        return;
+    }
+    let mut local = 0u32;
+    // SAFETY: `local` is ours.
+    let s =
+        drv(|| unsafe { (e.event_channel_bind_inter_domain)(DOMID_SELF, remote, &raw mut local) });
+    if status("nt.vcpu_info.event_port_bound", s, STATUS_SUCCESS) {
+        // Binding marked the local end pending (so no event before the bind is lost), and
+        // registration marked everything pending: consume that, as a guest's upcall handler
+        // does, then send from the local end to the other, whose pending bit is clear.
+        write::<u8>(p, offset_of!(VcpuInfo, evtchn_upcall_pending), 0);
+        write::<u64>(p, offset_of!(VcpuInfo, evtchn_pending_sel), 0);
+        // SAFETY: no pointers.
+        let unmasked = drv(|| unsafe { (e.event_channel_unmask)(remote) });
+        let before = read::<u8>(p, offset_of!(VcpuInfo, evtchn_upcall_pending));
+        // SAFETY: no pointers.
+        let sent = drv(|| unsafe { (e.event_channel_send)(local) });
+        let after = read::<u8>(p, offset_of!(VcpuInfo, evtchn_upcall_pending));
+        let sel = read::<u64>(p, offset_of!(VcpuInfo, evtchn_pending_sel));
+        check(
+            "nt.vcpu_info.event_sets_upcall_pending",
+            sent == STATUS_SUCCESS && before == 0 && after == 1 && sel != 0,
+            format_args!(
+                "port {local} sent to {remote}: unmask {:#x}, send {:#x}; upcall_pending \
+                 {before} -> {after}, pending_sel {sel:#x}",
+                unmasked.cast_unsigned(),
+                sent.cast_unsigned()
+            ),
+        );
+        // SAFETY: no pointers.
+        drv(|| unsafe { (e.event_channel_close)(local) });
+    }
+    // SAFETY: no pointers.
+    drv(|| unsafe { (e.event_channel_close)(remote) });
+}
+
+/// The second load's checks: the pages of the first are reused, nothing is taken again.
+pub fn second(e: &Exports, first: [u64; 3]) {
+    let stored = stored_pfns();
+    let (s, p) = vcpu_info_of_cpu0(e);
+    let physical = vm::translate(p.addr() as u64);
+    let taken = mm::owned_count();
+    check(
+        "nt.vcpu_info.reload_reuses_pages",
+        stored == first.map(Some)
+            && s == STATUS_SUCCESS
+            && physical == Some(first[0] * 4096)
+            && taken == 3,
+        format_args!(
+            "first load {first:x?}, now {stored:x?}; SystemProcessorVcpuInfo(0) status {:#x} at \
+             {physical:#x?}; {taken} pages ever given without hot removal",
+            s.cast_unsigned()
+        ),
+    );
+}
