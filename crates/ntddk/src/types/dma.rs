@@ -384,11 +384,23 @@ pub struct DMA_OPERATIONS {
 }
 
 /// `Size` of a version 1 table: up to `PutScatterGatherList` (104 on x64).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a table is far smaller than 4 GiB (the sizes are asserted below)"
+)]
 pub const DMA_OPERATIONS_SIZE1: ULONG =
     offset_of!(DMA_OPERATIONS, CalculateScatterGatherList) as ULONG;
 /// `Size` of a version 2 table: up to `BuildMdlFromScatterGatherList` (128 on x64).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a table is far smaller than 4 GiB (the sizes are asserted below)"
+)]
 pub const DMA_OPERATIONS_SIZE2: ULONG = offset_of!(DMA_OPERATIONS, GetDmaAdapterInfo) as ULONG;
 /// `Size` of a version 3 table: all of [`DMA_OPERATIONS`] (232 on x64).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a table is far smaller than 4 GiB (the sizes are asserted below)"
+)]
 pub const DMA_OPERATIONS_SIZE3: ULONG = size_of::<DMA_OPERATIONS>() as ULONG;
 
 const _: () = assert!(DMA_OPERATIONS_SIZE1 == 104);
