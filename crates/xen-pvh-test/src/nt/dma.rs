@@ -69,12 +69,12 @@
 //! routines received, each with the `DmaOperations` the adapter had at that call (a driver
 //! above may have replaced the table), and every execution routine call with its arguments.
 //!
-//! The routines are reached through the tables, not the kernel's export table, so a message
-//! cannot name the driver's return address (it says `caller 0`).
+//! The tables point at entry thunks like the kernel routines' (`crate::nt::routines`), so a
+//! message names the driver's return address.
 
 use crate::nt::routines::{DriverObject, io};
 use crate::nt::verifier::{self, Call, DISPATCH_LEVEL, PASSIVE_LEVEL};
-use crate::nt::{kcall, loader, vm};
+use crate::nt::{loader, vm};
 use alloc::alloc::{Layout, alloc};
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -232,123 +232,89 @@ static DMA: spin::Mutex<Dma> = spin::Mutex::new(Dma {
 /// The three tables (versions 1 to 3), filled once.
 static TABLES: spin::Once<[[usize; TABLE_WORDS]; 3]> = spin::Once::new();
 
-#[expect(clippy::too_many_lines, reason = "one entry per routine of the table")]
+/// Declares the routines of the tables: for each `Field => implementation;` an entry thunk
+/// `nt_dma_Field` that records the driver's return address in this CPU's slot of
+/// [`verifier::CALLERS`] and jumps to the implementation (as the kernel routines' thunks do,
+/// `crate::nt::routines`), so a message names the caller; `DMA_OFFSETS` holds each field's
+/// offset in `DMA_OPERATIONS`, `nt_dma_entries` each thunk's address, in the same order.
+macro_rules! thunks {
+    ($($name:ident => $target:path;)*) => {
+        core::arch::global_asm!(
+            ".pushsection .text.nt_dma, \"ax\"",
+            $(
+                ".p2align 4",
+                concat!("nt_dma_", stringify!($name), ":"),
+                // As `routines::table!`'s thunks: RAX, R10 and R11 carry no argument.
+                "mov r10, qword ptr [rsp]",
+                "str r11d",
+                "sub r11d, 0x18",
+                "shr r11d, 1",
+                "and r11d, 8",
+                "lea rax, [rip + {callers}]",
+                "mov qword ptr [rax + r11], r10",
+                "jmp {}",
+            )*
+            ".popsection",
+            ".pushsection .rodata.nt_dma, \"a\"",
+            ".p2align 3",
+            ".globl nt_dma_entries",
+            ".hidden nt_dma_entries",
+            "nt_dma_entries:",
+            $(concat!(".quad nt_dma_", stringify!($name)),)*
+            ".popsection",
+            $(sym $target,)*
+            callers = sym verifier::CALLERS,
+        );
+
+        /// Each routine's offset in `DMA_OPERATIONS`, in thunk order.
+        const DMA_OFFSETS: &[usize] = &[$(offset_of!(DMA_OPERATIONS, $name)),*];
+
+        // SAFETY: `nt_dma_entries` is defined by the assembly above as one quadword (an entry
+        // thunk's address) per routine, in the order of `DMA_OFFSETS`, in read-only data.
+        unsafe extern "C" {
+            safe static nt_dma_entries: [usize; DMA_OFFSETS.len()];
+        }
+    };
+}
+
+thunks! {
+    PutDmaAdapter => put_dma_adapter;
+    AllocateCommonBuffer => allocate_common_buffer;
+    FreeCommonBuffer => free_common_buffer;
+    AllocateAdapterChannel => allocate_adapter_channel;
+    FlushAdapterBuffers => flush_adapter_buffers;
+    FreeAdapterChannel => free_adapter_channel;
+    FreeMapRegisters => free_map_registers;
+    MapTransfer => map_transfer;
+    GetDmaAlignment => get_dma_alignment;
+    ReadDmaCounter => read_dma_counter;
+    GetScatterGatherList => get_scatter_gather_list;
+    PutScatterGatherList => put_scatter_gather_list;
+    CalculateScatterGatherList => calculate_scatter_gather_list;
+    BuildScatterGatherList => build_scatter_gather_list;
+    BuildMdlFromScatterGatherList => build_mdl_from_scatter_gather_list;
+    GetDmaAdapterInfo => get_dma_adapter_info;
+    GetDmaTransferInfo => get_dma_transfer_info;
+    InitializeDmaTransferContext => initialize_dma_transfer_context;
+    AllocateCommonBufferEx => allocate_common_buffer_ex;
+    AllocateAdapterChannelEx => allocate_adapter_channel_ex;
+    ConfigureAdapterChannel => configure_adapter_channel;
+    CancelAdapterChannel => cancel_adapter_channel;
+    MapTransferEx => map_transfer_ex;
+    GetScatterGatherListEx => get_scatter_gather_list_ex;
+    BuildScatterGatherListEx => build_scatter_gather_list_ex;
+    FlushAdapterBuffersEx => flush_adapter_buffers_ex;
+    FreeAdapterObject => free_adapter_object;
+    CancelMappedTransfer => cancel_mapped_transfer;
+}
+
 fn tables() -> &'static [[usize; TABLE_WORDS]; 3] {
     TABLES.call_once(|| {
-        let routines = [
-            (
-                offset_of!(DMA_OPERATIONS, PutDmaAdapter),
-                kcall::code_address!(put_dma_adapter),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, AllocateCommonBuffer),
-                kcall::code_address!(allocate_common_buffer),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, FreeCommonBuffer),
-                kcall::code_address!(free_common_buffer),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, AllocateAdapterChannel),
-                kcall::code_address!(allocate_adapter_channel),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, FlushAdapterBuffers),
-                kcall::code_address!(flush_adapter_buffers),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, FreeAdapterChannel),
-                kcall::code_address!(free_adapter_channel),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, FreeMapRegisters),
-                kcall::code_address!(free_map_registers),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, MapTransfer),
-                kcall::code_address!(map_transfer),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, GetDmaAlignment),
-                kcall::code_address!(get_dma_alignment),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, ReadDmaCounter),
-                kcall::code_address!(read_dma_counter),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, GetScatterGatherList),
-                kcall::code_address!(get_scatter_gather_list),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, PutScatterGatherList),
-                kcall::code_address!(put_scatter_gather_list),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, CalculateScatterGatherList),
-                kcall::code_address!(calculate_scatter_gather_list),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, BuildScatterGatherList),
-                kcall::code_address!(build_scatter_gather_list),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, BuildMdlFromScatterGatherList),
-                kcall::code_address!(build_mdl_from_scatter_gather_list),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, GetDmaAdapterInfo),
-                kcall::code_address!(get_dma_adapter_info),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, GetDmaTransferInfo),
-                kcall::code_address!(get_dma_transfer_info),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, InitializeDmaTransferContext),
-                kcall::code_address!(initialize_dma_transfer_context),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, AllocateCommonBufferEx),
-                kcall::code_address!(allocate_common_buffer_ex),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, AllocateAdapterChannelEx),
-                kcall::code_address!(allocate_adapter_channel_ex),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, ConfigureAdapterChannel),
-                kcall::code_address!(configure_adapter_channel),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, CancelAdapterChannel),
-                kcall::code_address!(cancel_adapter_channel),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, MapTransferEx),
-                kcall::code_address!(map_transfer_ex),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, GetScatterGatherListEx),
-                kcall::code_address!(get_scatter_gather_list_ex),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, BuildScatterGatherListEx),
-                kcall::code_address!(build_scatter_gather_list_ex),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, FlushAdapterBuffersEx),
-                kcall::code_address!(flush_adapter_buffers_ex),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, FreeAdapterObject),
-                kcall::code_address!(free_adapter_object),
-            ),
-            (
-                offset_of!(DMA_OPERATIONS, CancelMappedTransfer),
-                kcall::code_address!(cancel_mapped_transfer),
-            ),
-        ];
+        let routines: Vec<(usize, usize)> = DMA_OFFSETS
+            .iter()
+            .copied()
+            .zip(nt_dma_entries.iter().copied())
+            .collect();
         let mut out = [[0usize; TABLE_WORDS]; 3];
         for (table, size) in out.iter_mut().zip([
             DMA_OPERATIONS_SIZE1,
@@ -429,9 +395,7 @@ pub fn get_adapter(pdo: usize, description: usize, registers: *mut u32) -> *mut 
 /// Starts a DMA routine's checks: counted as `DMA_OPERATIONS.Name`, its IRQL at most `max`,
 /// `adapter` a live adapter. Returns the call and the adapter's index.
 fn enter(routine: &'static str, adapter: *mut c_void, max: u8) -> (Call, usize) {
-    let mut call = verifier::enter(routine);
-    // Reached through a table, not an entry thunk: the recorded caller is another routine's.
-    call.caller = 0;
+    let call = verifier::enter(routine);
     call.at_most(max);
     let a = adapter.addr();
     let found = DMA

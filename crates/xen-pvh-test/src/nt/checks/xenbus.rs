@@ -352,7 +352,7 @@ pub(super) fn dma_used(pdo: usize, c: &Child, children: &[usize], intercept: boo
         "nt.xenbus.child.dma_adapter_versions",
         [1, 2, 3].iter().all(|v| versions.contains(v)) && adapters.iter().all(|a| a.put),
         format_args!(
-            "{} adapters {:x?}, table versions {versions:?}, put: {}",
+            "{} adapters (hex) {:x?}, table versions {versions:?}, put: {}",
             adapters.len(),
             adapters.iter().map(|a| a.address).collect::<Vec<_>>(),
             adapters.iter().filter(|a| a.put).count()
@@ -386,7 +386,7 @@ pub(super) fn dma_used(pdo: usize, c: &Child, children: &[usize], intercept: boo
             && uses.iter().all(|u| expected(u.1)),
         format_args!(
             "{} calls with a DeviceObject, each with {} ({pdo:#x} is the platform PDO, the \
-             child's FDOs {fdos:x?}): {:x?}",
+             child's FDOs {fdos:x?}; hex): {:x?}",
             uses.len(),
             if intercept {
                 "the platform device's PDO (InterceptDmaAdapter = 1)"
@@ -403,7 +403,7 @@ pub(super) fn dma_used(pdo: usize, c: &Child, children: &[usize], intercept: boo
                 .iter()
                 .all(|u| if intercept { u.2 != u.3 } else { u.2 == u.3 }),
         format_args!(
-            "the adapter's DmaOperations while the child used it: {} (tables seen {:x?})",
+            "the adapter's DmaOperations while the child used it: {} (tables seen, hex, and the stand-in's: {:x?})",
             if intercept {
                 "xenbus.sys's, not the stand-in's"
             } else {
@@ -445,7 +445,7 @@ fn dma_executions(
                 }
             }),
         format_args!(
-            "{} execution routine calls, each {}: {:x?}",
+            "{} execution routine calls, each {} (hex): {:x?}",
             executions.len(),
             if intercept {
                 "xenbus.sys's wrapper with the platform device's PDO"
