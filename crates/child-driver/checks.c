@@ -66,7 +66,7 @@ DEFINE_GUID(XC_GUID_UNKNOWN_INTERFACE,
 /* sizeof(BUS_INTERFACE_STANDARD) on x64: INTERFACE and four routines. */
 #define XC_BUS_INTERFACE_SIZE 64
 
-/* BUS_INTERFACE_STANDARD and the start of DEVICE_DESCRIPTION as <wdm.h> lays them out on x64,
+/* BUS_INTERFACE_STANDARD and DEVICE_DESCRIPTION (version 3) as <wdm.h> lays them out on x64,
    spelled out for the host build, which has no <wdm.h>. */
 struct xc_bus_interface {
     uint16_t Size;
@@ -91,13 +91,93 @@ struct xc_device_description {
     int32_t DmaSpeed;
     uint32_t MaximumLength;
     uint32_t DmaPort;
+    /* Version 3. */
+    uint32_t DmaAddressWidth;
+    uint32_t DmaControllerInstance;
+    uint32_t DmaRequestLine;
+    int64_t DeviceAddress;
 };
 
-/* DMA_ADAPTER's head and DMA_OPERATIONS' first routine, to give an adapter back. */
+/* DMA_ADAPTER's head and DMA_OPERATIONS (versions 1 to 3) as <wdm.h> lays them out on x64,
+   with the scatter/gather list and the execution routines' types. */
+typedef int32_t (*xc_driver_control)(void *DeviceObject, void *Irp, void *MapRegisterBase,
+                                     void *Context);
+typedef void (*xc_driver_list_control)(void *DeviceObject, void *Irp, void *ScatterGather,
+                                       void *Context);
+
 struct xc_dma_operations {
     uint32_t Size;
     void (*PutDmaAdapter)(void *);
+    void *(*AllocateCommonBuffer)(void *, uint32_t, int64_t *, uint8_t);
+    void (*FreeCommonBuffer)(void *, uint32_t, int64_t, void *, uint8_t);
+    NTSTATUS (*AllocateAdapterChannel)(void *, void *, uint32_t, xc_driver_control, void *);
+    uint8_t (*FlushAdapterBuffers)(void *, void *, void *, void *, uint32_t, uint8_t);
+    void (*FreeAdapterChannel)(void *);
+    void (*FreeMapRegisters)(void *, void *, uint32_t);
+    int64_t (*MapTransfer)(void *, void *, void *, void *, uint32_t *, uint8_t);
+    uint32_t (*GetDmaAlignment)(void *);
+    uint32_t (*ReadDmaCounter)(void *);
+    NTSTATUS (*GetScatterGatherList)(void *, void *, void *, void *, uint32_t,
+                                     xc_driver_list_control, void *, uint8_t);
+    void (*PutScatterGatherList)(void *, void *, uint8_t);
+    /* Version 2. */
+    NTSTATUS (*CalculateScatterGatherList)(void *, void *, void *, uint32_t, uint32_t *,
+                                           uint32_t *);
+    NTSTATUS (*BuildScatterGatherList)(void *, void *, void *, void *, uint32_t,
+                                       xc_driver_list_control, void *, uint8_t, void *, uint32_t);
+    NTSTATUS (*BuildMdlFromScatterGatherList)(void *, void *, void *, void **);
+    /* Version 3. */
+    NTSTATUS (*GetDmaAdapterInfo)(void *, void *);
+    NTSTATUS (*GetDmaTransferInfo)(void *, void *, uint64_t, uint32_t, uint8_t, void *);
+    NTSTATUS (*InitializeDmaTransferContext)(void *, void *);
+    void *(*AllocateCommonBufferEx)(void *, int64_t *, uint32_t, int64_t *, uint8_t, uint32_t);
+    NTSTATUS (*AllocateAdapterChannelEx)(void *, void *, void *, uint32_t, uint32_t,
+                                         xc_driver_control, void *, void **);
+    NTSTATUS (*ConfigureAdapterChannel)(void *, uint32_t, void *);
+    uint8_t (*CancelAdapterChannel)(void *, void *, void *);
+    void *MapTransferEx;
+    NTSTATUS (*GetScatterGatherListEx)(void *, void *, void *, void *, uint64_t, uint32_t,
+                                       uint32_t, xc_driver_list_control, void *, uint8_t, void *,
+                                       void *, void **);
+    void *BuildScatterGatherListEx;
+    void *FlushAdapterBuffersEx;
+    void (*FreeAdapterObject)(void *, int32_t);
+    void *CancelMappedTransfer;
 };
+
+/* DMA_OPERATIONS' Size for versions 1, 2, 3 (x64). */
+#define XC_DMA_OPERATIONS_SIZE1 104
+#define XC_DMA_OPERATIONS_SIZE2 128
+#define XC_DMA_OPERATIONS_SIZE3 232
+_Static_assert(__builtin_offsetof(struct xc_dma_operations, CalculateScatterGatherList) ==
+                   XC_DMA_OPERATIONS_SIZE1,
+               "DMA_OPERATIONS version 1");
+_Static_assert(__builtin_offsetof(struct xc_dma_operations, GetDmaAdapterInfo) ==
+                   XC_DMA_OPERATIONS_SIZE2,
+               "DMA_OPERATIONS version 2");
+_Static_assert(sizeof(struct xc_dma_operations) == XC_DMA_OPERATIONS_SIZE3,
+               "DMA_OPERATIONS version 3");
+
+struct xc_sg_element {
+    int64_t Address;
+    uint32_t Length;
+    uintptr_t Reserved;
+};
+
+struct xc_sg_list {
+    uint32_t NumberOfElements;
+    uintptr_t Reserved;
+    struct xc_sg_element Elements[];
+};
+
+/* IO_ALLOCATION_ACTION. */
+#define XC_KEEP_OBJECT 1
+#define XC_DEALLOCATE_OBJECT 2
+#define XC_DEALLOCATE_OBJECT_KEEP_REGISTERS 3
+#define XC_DISPATCH_LEVEL 2
+#define XC_DMA_SYNCHRONOUS_CALLBACK 1
+#define XC_DMA_TRANSFER_CONTEXT_SIZE_V1 128
+#define XC_PAGE_SIZE 4096
 
 struct xc_dma_adapter {
     uint16_t Version;
@@ -232,6 +312,262 @@ static int grows(int *counter, int before)
         env->sleep_ms(env->context, 1);
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* DMA                                                                                  */
+
+/* What an execution routine was called with. */
+struct xc_dma_seen {
+    int calls;
+    void *device;
+    void *irp;
+    void *argument;
+    void *context;
+    unsigned irql;
+    /* Adapter-control routines: what to return. */
+    int32_t action;
+    /* List-control routines: the transfer the list must describe, and what it held. */
+    uint8_t *va;
+    uint32_t length;
+    uint32_t elements;
+    uint32_t total;
+    int addresses_ok;
+};
+
+static int32_t xc_dma_control(void *DeviceObject, void *Irp, void *MapRegisterBase,
+                              void *Context)
+{
+    struct xc_dma_seen *seen = Context;
+
+    seen->calls++;
+    seen->device = DeviceObject;
+    seen->irp = Irp;
+    seen->argument = MapRegisterBase;
+    seen->context = Context;
+    seen->irql = env->irql(env->context);
+    return seen->action;
+}
+
+static void xc_dma_list_control(void *DeviceObject, void *Irp, void *ScatterGather,
+                                void *Context)
+{
+    struct xc_dma_seen *seen = Context;
+    struct xc_sg_list *list = ScatterGather;
+    uint32_t offset = 0;
+
+    seen->calls++;
+    seen->device = DeviceObject;
+    seen->irp = Irp;
+    seen->argument = ScatterGather;
+    seen->context = Context;
+    seen->irql = env->irql(env->context);
+    seen->addresses_ok = list != NULL && list->NumberOfElements != 0;
+    if (list == NULL)
+        return;
+    seen->elements = list->NumberOfElements;
+    /* Each element starts at the physical address of the transfer's byte it begins with. */
+    for (uint32_t i = 0; i < list->NumberOfElements && seen->addresses_ok; i++) {
+        struct xc_sg_element *e = &list->Elements[i];
+
+        if (e->Length == 0 || offset + e->Length > seen->length ||
+            e->Address != env->physical_address(env->context, seen->va + offset).QuadPart)
+            seen->addresses_ok = 0;
+        offset += e->Length;
+    }
+    seen->total = offset;
+}
+
+/* The checks on what a list-control routine saw. */
+#define CHECK_LIST_SEEN(seen)                                                              \
+    do {                                                                                   \
+        CHECK((seen).calls == 1 && (seen).context == &(seen));                             \
+        CHECK((seen).device == env->device && (seen).irp == (void *)xc_marker_irp);        \
+        CHECK((seen).irql == XC_DISPATCH_LEVEL);                                           \
+        CHECK((seen).addresses_ok && (seen).total == (seen).length);                       \
+    } while (0)
+
+/* A recognisable IRP: the driver's DeviceObject->CurrentIrp while it asks for DMA. */
+static char xc_marker_irp[64];
+
+/* One adapter of description version `version`: its table, common buffers, the adapter
+   channel (both ways of keeping map registers), scatter/gather lists over `mdl` (`length`
+   bytes at `va`), the version 2 and 3 routines, then PutDmaAdapter. */
+static void check_dma_adapter(struct xc_bus_interface *bus, uint32_t version, void *mdl,
+                              uint8_t *va, uint32_t length)
+{
+    static const uint32_t sizes[] = {XC_DMA_OPERATIONS_SIZE1, XC_DMA_OPERATIONS_SIZE2,
+                                     XC_DMA_OPERATIONS_SIZE2, XC_DMA_OPERATIONS_SIZE3};
+    struct xc_device_description description;
+    struct xc_dma_operations *ops;
+    struct xc_dma_seen keep_registers, keep_object, list, built, channel_ex, list_ex;
+    uint64_t context[XC_DMA_TRANSFER_CONTEXT_SIZE_V1 / 8];
+    uint32_t info[6];
+    uint8_t buffer[256];
+    uint32_t registers = 0, list_size = 0, list_registers = 0, alignment;
+    NTSTATUS keep_registers_status, keep_object_status, list_status, built_status = 0;
+    NTSTATUS channel_ex_status = 0, list_ex_status = 0, calculated = 0;
+    uint8_t cancelled = 1;
+    int64_t logical = 0;
+    unsigned char irql;
+    void *adapter, *previous, *common;
+
+    memset(&description, 0, sizeof(description));
+    description.Version = version;
+    description.Master = 1;
+    description.ScatterGather = 1;
+    description.Dma64BitAddresses = 1;
+    description.InterfaceType = XC_INTERNAL;
+    description.MaximumLength = 0x10000;
+    if (version >= 3)
+        description.DmaAddressWidth = 64;
+    adapter = bus->GetDmaAdapter(bus->Context, &description, &registers);
+    CHECK(adapter != NULL);
+    if (adapter == NULL)
+        return;
+    ops = ((struct xc_dma_adapter *)adapter)->DmaOperations;
+    CHECK(ops != NULL && ops->Size == sizes[version]);
+    CHECK(registers >= 3);
+    if (ops == NULL || ops->Size != sizes[version] || registers < 3)
+        return;
+    alignment = ops->GetDmaAlignment(adapter);
+    CHECK(alignment >= 1);
+
+    /* A common buffer: its logical address is its physical address. */
+    common = ops->AllocateCommonBuffer(adapter, 2 * XC_PAGE_SIZE, &logical, 1);
+    CHECK(common != NULL);
+    if (common != NULL) {
+        CHECK(logical == env->physical_address(env->context, common).QuadPart);
+        CHECK(logical + XC_PAGE_SIZE ==
+              env->physical_address(env->context, (uint8_t *)common + XC_PAGE_SIZE).QuadPart);
+        ops->FreeCommonBuffer(adapter, 2 * XC_PAGE_SIZE, logical, common, 1);
+    }
+
+    memset(&keep_registers, 0, sizeof(keep_registers));
+    keep_registers.action = XC_DEALLOCATE_OBJECT_KEEP_REGISTERS;
+    memset(&keep_object, 0, sizeof(keep_object));
+    keep_object.action = XC_KEEP_OBJECT;
+    memset(&list, 0, sizeof(list));
+    list.va = va;
+    list.length = length;
+    built = list;
+    list_ex = list;
+    memset(&channel_ex, 0, sizeof(channel_ex));
+    channel_ex.action = XC_DEALLOCATE_OBJECT;
+    if (version >= 2)
+        calculated = ops->CalculateScatterGatherList(adapter, mdl, va, length, &list_size,
+                                                     &list_registers);
+    if (version >= 3) {
+        memset(context, 0xA5, sizeof(context));
+        CHECK_STATUS(ops->InitializeDmaTransferContext(adapter, context), XC_STATUS_SUCCESS);
+    }
+
+    /* At DISPATCH_LEVEL, with a recognisable CurrentIrp: nothing printed until it is back. */
+    irql = env->raise_to_dispatch(env->context);
+    previous = env->set_current_irp(env->context, xc_marker_irp);
+    keep_registers_status = ops->AllocateAdapterChannel(adapter, env->device, 2, xc_dma_control,
+                                                        &keep_registers);
+    if (keep_registers.calls == 1)
+        ops->FreeMapRegisters(adapter, keep_registers.argument, 2);
+    keep_object_status = ops->AllocateAdapterChannel(adapter, env->device, 1, xc_dma_control,
+                                                     &keep_object);
+    if (keep_object.calls == 1)
+        ops->FreeAdapterChannel(adapter);
+    list_status = ops->GetScatterGatherList(adapter, env->device, mdl, va, length,
+                                            xc_dma_list_control, &list, 0);
+    if (list.calls == 1)
+        ops->PutScatterGatherList(adapter, list.argument, 0);
+    if (version >= 2 && calculated == XC_STATUS_SUCCESS && list_size <= sizeof(buffer)) {
+        built_status = ops->BuildScatterGatherList(adapter, env->device, mdl, va, length,
+                                                   xc_dma_list_control, &built, 0, buffer,
+                                                   sizeof(buffer));
+        if (built.calls == 1)
+            ops->PutScatterGatherList(adapter, built.argument, 0);
+    }
+    if (version >= 3) {
+        channel_ex_status = ops->AllocateAdapterChannelEx(adapter, env->device, context, 1, 0,
+                                                          xc_dma_control, &channel_ex, NULL);
+        list_ex_status = ops->GetScatterGatherListEx(adapter, env->device, context, mdl, 0,
+                                                     length, 0, xc_dma_list_control, &list_ex,
+                                                     0, NULL, NULL, NULL);
+        if (list_ex.calls == 1)
+            ops->PutScatterGatherList(adapter, list_ex.argument, 0);
+        cancelled = ops->CancelAdapterChannel(adapter, env->device, context);
+    }
+    (void)env->set_current_irp(env->context, previous);
+    env->lower_irql(env->context, irql);
+
+    /* AllocateAdapterChannel: the routine at once, with the driver's own DeviceObject, its
+       CurrentIrp and the context; DeallocateObjectKeepRegisters, then KeepObject. */
+    CHECK_STATUS(keep_registers_status, XC_STATUS_SUCCESS);
+    CHECK(keep_registers.calls == 1 && keep_registers.context == &keep_registers);
+    CHECK(keep_registers.device == env->device && keep_registers.irp == (void *)xc_marker_irp);
+    CHECK(keep_registers.irql == XC_DISPATCH_LEVEL && keep_registers.argument != NULL);
+    CHECK_STATUS(keep_object_status, XC_STATUS_SUCCESS);
+    CHECK(keep_object.calls == 1 && keep_object.context == &keep_object);
+    CHECK(keep_object.device == env->device && keep_object.irp == (void *)xc_marker_irp);
+    /* GetScatterGatherList: the pages' physical addresses, Length bytes in all. */
+    CHECK_STATUS(list_status, XC_STATUS_SUCCESS);
+    CHECK_LIST_SEEN(list);
+    if (version >= 2) {
+        CHECK_STATUS(calculated, XC_STATUS_SUCCESS);
+        CHECK(list_size >= sizeof(struct xc_sg_list) + sizeof(struct xc_sg_element) &&
+              list_size <= sizeof(buffer) && list_registers >= 2);
+        CHECK_STATUS(built_status, XC_STATUS_SUCCESS);
+        CHECK_LIST_SEEN(built);
+        CHECK(built.argument == (void *)buffer);
+    }
+    if (version >= 3) {
+        CHECK_STATUS(channel_ex_status, XC_STATUS_SUCCESS);
+        CHECK(channel_ex.calls == 1 && channel_ex.context == &channel_ex);
+        CHECK(channel_ex.device == env->device && channel_ex.irp == (void *)xc_marker_irp);
+        CHECK_STATUS(list_ex_status, XC_STATUS_SUCCESS);
+        CHECK_LIST_SEEN(list_ex);
+        CHECK(cancelled == 0);
+        memset(info, 0, sizeof(info));
+        info[0] = 1; /* DMA_ADAPTER_INFO_VERSION1 */
+        CHECK_STATUS(ops->GetDmaAdapterInfo(adapter, info), XC_STATUS_SUCCESS);
+        /* ScatterGatherLimit, DmaAddressWidth (a 64-bit bus master). */
+        CHECK(info[2] >= 1 && info[3] == 64);
+    }
+    ops->PutDmaAdapter(adapter);
+}
+
+/* The DMA adapters the PDO's BUS_INTERFACE_STANDARD (`bus`, referenced) gives, for description
+   versions 0, 2 and 3. A section of its own, inside QUERY's (whose counts it leaves alone). */
+static void check_dma(struct xc_bus_interface *bus)
+{
+    const char *outer = section;
+    unsigned outer_passed = section_passed, outer_failed = section_failed;
+    static const uint32_t versions[] = {0, 2, 3};
+    uint8_t *buffer;
+    void *mdl;
+
+    if (env->device == NULL || env->set_current_irp == NULL || env->raise_to_dispatch == NULL ||
+        env->lower_irql == NULL || env->irql == NULL || env->physical_address == NULL ||
+        env->alloc_contiguous == NULL || env->free_contiguous == NULL ||
+        env->build_mdl == NULL || env->free_mdl == NULL) {
+        skip("DMA");
+        return;
+    }
+    begin("DMA");
+    /* Two pages' worth of a three-page buffer, starting inside the first page. */
+    buffer = env->alloc_contiguous(env->context, 3 * XC_PAGE_SIZE);
+    CHECK(buffer != NULL);
+    if (buffer != NULL) {
+        mdl = env->build_mdl(env->context, buffer + 0x80, 2 * XC_PAGE_SIZE);
+        CHECK(mdl != NULL);
+        if (mdl != NULL) {
+            for (unsigned i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+                check_dma_adapter(bus, versions[i], mdl, buffer + 0x80, 2 * XC_PAGE_SIZE);
+            env->free_mdl(env->context, mdl);
+        }
+        env->free_contiguous(env->context, buffer);
+    }
+    end();
+    section = outer;
+    section_passed = outer_passed;
+    section_failed = outer_failed;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -406,6 +742,8 @@ static void check_queries(void)
 
                 if (dma->DmaOperations != NULL && dma->DmaOperations->PutDmaAdapter != NULL)
                     dma->DmaOperations->PutDmaAdapter(adapter);
+                /* The bus gives adapters: use them (a section of its own). */
+                check_dma(bus);
             }
             /* The interface counts its own references. */
             bus->InterfaceReference(bus->Context);

@@ -67,6 +67,23 @@ struct xc_env {
     void (*free_page)(void *context, void *page);
     void *(*map_physical)(void *context, PHYSICAL_ADDRESS address);
     void (*unmap_physical)(void *context, void *address);
+    /* For the DMA section, run with the DMA adapter the PDO's BUS_INTERFACE_STANDARD gives
+       (NULL: the section is skipped): the driver's own DEVICE_OBJECT; setting its CurrentIrp
+       (the previous value returned); raising the IRQL to DISPATCH_LEVEL (the old IRQL
+       returned), lowering it back, reading it; MmGetPhysicalAddress; `bytes` of physically
+       contiguous non-paged memory, freed by free_contiguous; an MDL describing `length` bytes
+       of non-paged memory at `va` (IoAllocateMdl, MmBuildMdlForNonPagedPool), freed by
+       free_mdl (IoFreeMdl). */
+    void *device;
+    void *(*set_current_irp)(void *context, void *irp);
+    unsigned char (*raise_to_dispatch)(void *context);
+    void (*lower_irql)(void *context, unsigned char irql);
+    unsigned char (*irql)(void *context);
+    PHYSICAL_ADDRESS (*physical_address)(void *context, void *va);
+    void *(*alloc_contiguous)(void *context, ULONG bytes);
+    void (*free_contiguous)(void *context, void *va);
+    void *(*build_mdl)(void *context, void *va, ULONG length);
+    void (*free_mdl)(void *context, void *mdl);
 };
 
 /* Outcomes of xc_host.query_interface_ex. */

@@ -36,8 +36,10 @@
  *   KeDelayExecutionThread KeFlushQueuedDpcs KeInitializeEvent KeQueryActiveProcessorCountEx
  *   KeReadStateEvent KeSetEvent KeWaitForSingleObject MmGetSystemRoutineAddress PoCallDriver
  *   PoRequestPowerIrp RtlInitUnicodeString _vsnprintf memcpy memset strcmp strlen
- * (and, looked up at run time for the dom0 peer round: MmAllocateContiguousMemory
- * MmFreeContiguousMemory MmGetPhysicalAddress MmMapIoSpace MmUnmapIoSpace)
+ * (and, looked up at run time for the dom0 peer round and the DMA section:
+ * MmAllocateContiguousMemory MmFreeContiguousMemory MmGetPhysicalAddress MmMapIoSpace
+ * MmUnmapIoSpace; for the DMA section's MDL: IoAllocateMdl MmBuildMdlForNonPagedPool IoFreeMdl;
+ * KeRaiseIrql, KeLowerIrql and KeGetCurrentIrql are inline cr8 accesses on x64)
  * (IoCallDriver and IoCompleteRequest are the WDK's macros for IofCallDriver and
  * IofCompleteRequest; IoGetCurrentIrpStackLocation, IoSkipCurrentIrpStackLocation,
  * IoCopyCurrentIrpStackLocationToNext and IoSetCompletionRoutine are inline.)
@@ -258,6 +260,96 @@ static void XcUnmapPhysical(void *Context, void *Address)
     XcMm.Unmap(Address, PAGE_SIZE);
 }
 
+/* ---- the DMA section's powers ----------------------------------------------------------- */
+
+/* The MDL routines, looked up when the checks run (as XcMm, so the image loads where they are
+   missing or stubs). */
+typedef PMDL (*XC_ALLOCATE_MDL)(PVOID, ULONG, BOOLEAN, BOOLEAN, PIRP);
+typedef VOID (*XC_BUILD_MDL)(PMDL);
+typedef VOID (*XC_FREE_MDL)(PMDL);
+
+static struct {
+    XC_ALLOCATE_MDL Allocate;
+    XC_BUILD_MDL Build;
+    XC_FREE_MDL Free;
+} XcMdl;
+
+/* Whether every routine of XcMdl is there. */
+static BOOLEAN XcMdlFound(void)
+{
+    XcMdl.Allocate = (XC_ALLOCATE_MDL)XcRoutine(L"IoAllocateMdl");
+    XcMdl.Build = (XC_BUILD_MDL)XcRoutine(L"MmBuildMdlForNonPagedPool");
+    XcMdl.Free = (XC_FREE_MDL)XcRoutine(L"IoFreeMdl");
+    return XcMdl.Allocate != NULL && XcMdl.Build != NULL && XcMdl.Free != NULL;
+}
+
+static void *XcSetCurrentIrp(void *Context, void *Irp)
+{
+    PXC_FDO Fdo = Context;
+    PIRP Previous = Fdo->Self->CurrentIrp;
+
+    Fdo->Self->CurrentIrp = Irp;
+    return Previous;
+}
+
+static unsigned char XcRaiseToDispatch(void *Context)
+{
+    KIRQL Irql;
+
+    (void)Context;
+    KeRaiseIrql(DISPATCH_LEVEL, &Irql);
+    return Irql;
+}
+
+static void XcLowerIrql(void *Context, unsigned char Irql)
+{
+    (void)Context;
+    KeLowerIrql(Irql);
+}
+
+static unsigned char XcIrql(void *Context)
+{
+    (void)Context;
+    return KeGetCurrentIrql();
+}
+
+static PHYSICAL_ADDRESS XcPhysicalAddress(void *Context, void *Va)
+{
+    (void)Context;
+    return XcMm.Physical(Va);
+}
+
+static void *XcAllocContiguous(void *Context, ULONG Bytes)
+{
+    PHYSICAL_ADDRESS Highest = { .QuadPart = -1 };
+
+    (void)Context;
+    return XcMm.Allocate(Bytes, Highest);
+}
+
+static void XcFreeContiguous(void *Context, void *Va)
+{
+    (void)Context;
+    XcMm.Free(Va);
+}
+
+static void *XcBuildMdl(void *Context, void *Va, ULONG Length)
+{
+    PMDL Mdl;
+
+    (void)Context;
+    Mdl = XcMdl.Allocate(Va, Length, FALSE, FALSE, NULL);
+    if (Mdl != NULL)
+        XcMdl.Build(Mdl);
+    return Mdl;
+}
+
+static void XcFreeMdl(void *Context, void *Mdl)
+{
+    (void)Context;
+    XcMdl.Free(Mdl);
+}
+
 /* ---- start and stop ------------------------------------------------------------------- */
 
 /* Runs the checks, then holds STORE. PASSIVE_LEVEL, the PDO started. */
@@ -287,6 +379,18 @@ static void XcStart(PXC_FDO Fdo)
         env.free_page = XcFreePage;
         env.map_physical = XcMapPhysical;
         env.unmap_physical = XcUnmapPhysical;
+        if (XcMdlFound()) {
+            env.device = Fdo->Self;
+            env.set_current_irp = XcSetCurrentIrp;
+            env.raise_to_dispatch = XcRaiseToDispatch;
+            env.lower_irql = XcLowerIrql;
+            env.irql = XcIrql;
+            env.physical_address = XcPhysicalAddress;
+            env.alloc_contiguous = XcAllocContiguous;
+            env.free_contiguous = XcFreeContiguous;
+            env.build_mdl = XcBuildMdl;
+            env.free_mdl = XcFreeMdl;
+        }
     }
     XcLog("checks start (PDO %p, %u processors)", (void *)Fdo->Pdo, (unsigned)env.processors);
     xc_run(&env, &Fdo->Result);

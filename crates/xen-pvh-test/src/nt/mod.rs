@@ -81,6 +81,7 @@ pub mod buses;
 pub mod checks;
 pub mod clock;
 pub mod cr8;
+pub mod dma;
 pub mod hive;
 pub mod kcall;
 pub mod loader;
@@ -171,11 +172,14 @@ pub const TEST_LEVEL_VALUE: &str = "NtTestLogLevel";
 /// The registry Windows has when xen.sys loads: its service key with `Parameters`, the
 /// `Control` key with `SystemStartOptions`; with `force_unplug` (the HVM guest) also
 /// `XEN\ForceUnplug` asking for disks and NICs, as an administrator sets it to have the
-/// emulated devices unplugged on every boot.
-fn boot_hive(options: &str, force_unplug: bool, xenbus: bool) -> Hive {
+/// emulated devices unplugged on every boot. The xenbus and xenfilt boots add xenbus.sys's
+/// keys and `InterceptDmaAdapter`: 1 in the xenbus boot, 0 in the xenfilt boot, so the checks
+/// prove both paths (`checks::xenbus::dma_used`).
+fn boot_hive(options: &str, force_unplug: bool, scenario: Scenario) -> Hive {
     let mut h = Hive::new();
-    if xenbus {
+    if matches!(scenario, Scenario::Xenbus | Scenario::Xenfilt) {
         xenbus_keys(&mut h);
+        intercept_dma_adapter(&mut h, u32::from(scenario == Scenario::Xenbus));
     }
     if force_unplug
         && let Some(force) = h.create_path(&alloc::format!(r"{SERVICE_KEY}\ForceUnplug"))
@@ -262,6 +266,21 @@ fn xenbus_keys(h: &mut Hive) {
         );
     }
     h.create_path(&alloc::format!(r"{services}\XENFILT\Parameters"));
+}
+
+/// `InterceptDmaAdapter` (a `REG_DWORD` under xenbus.sys's `Parameters`, as an administrator
+/// sets it): non-zero has xenbus.sys hand its children the platform device's DMA adapter with
+/// its own `DMA_OPERATIONS` (upstream's `dma.c`), 0 the adapter as it is.
+fn intercept_dma_adapter(h: &mut Hive, value: u32) {
+    let services = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services";
+    if let Some(parameters) = h.create_path(&alloc::format!(r"{services}\xenbus\Parameters")) {
+        h.set_value(
+            parameters,
+            &hive::wide("InterceptDmaAdapter"),
+            hive::REG_DWORD,
+            &value.to_le_bytes(),
+        );
+    }
 }
 
 /// What an earlier boot leaves for xenfilt.sys on a machine with the package installed and a PV
@@ -551,7 +570,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
     // child driver's UNPLUG checks expect no disk request); the export boot's unplug checks need
     // both, forced.
     let xenbus = matches!(scenario, Scenario::Xenbus | Scenario::Xenfilt);
-    let mut hive = boot_hive(options, hvm && !xenbus, xenbus);
+    let mut hive = boot_hive(options, hvm && !xenbus, scenario);
     if scenario == Scenario::Xenfilt
         && let Some(platform) = functions.iter().find(|f| f.is_xen_platform())
     {

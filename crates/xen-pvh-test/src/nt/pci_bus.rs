@@ -37,9 +37,9 @@
 //! * `QUERY_INTERFACE` for `GUID_BUS_INTERFACE_STANDARD` version 1: `GetBusData`/`SetBusData` on
 //!   the function's configuration space (`PCI_WHICHSPACE_CONFIG`), `TranslateBusAddress`
 //!   (identity: bus and CPU addresses are the same here), `GetDmaAdapter` (the description's
-//!   interface type recorded, [`dma_requests`]; no adapter: nothing does DMA here), reference
-//!   counting checked (an interface still referenced when the PDO is deleted
-//!   is reported by [`delete`]).
+//!   interface type recorded, [`dma_requests`]; a new adapter of the HAL's, [`crate::nt::dma`],
+//!   whose leftovers fail the run when the PDO is deleted), reference counting checked (an
+//!   interface still referenced when the PDO is deleted is reported by [`delete`]).
 //! * `QUERY_DEVICE_RELATIONS(TargetDeviceRelation)`: the PDO, referenced.
 //! * `READ_CONFIG`/`WRITE_CONFIG`: configuration space.
 //! * Power: `SET_POWER` records the device state (`PoSetPowerState`), `QUERY_POWER` succeeds,
@@ -350,6 +350,7 @@ pub fn delete(pdo: usize) -> i64 {
         p.deleted = true;
         p.interface_references
     };
+    crate::nt::dma::pdo_deleted(pdo);
     // SAFETY: the stand-in's own PDO, removed by the PnP manager, deleted once.
     unsafe { kcall::io_delete_device(core::ptr::with_exposed_provenance_mut(pdo)) };
     held
@@ -509,8 +510,7 @@ extern "win64" fn bus_get_dma_adapter(
         .get::<i32>(offset_of!(DEVICE_DESCRIPTION, InterfaceType))
         .unwrap_or(-1);
     let _ = with_pdo(pdo, |p| p.dma_requests.push(interface_type));
-    // No DMA here: no adapter.
-    core::ptr::null_mut()
+    crate::nt::dma::get_adapter(pdo, description.addr(), registers)
 }
 
 /// The `InterfaceType` of every `GetDmaAdapter` description PDO `pdo`'s bus interface got.

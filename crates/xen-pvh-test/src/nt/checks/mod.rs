@@ -595,6 +595,20 @@ fn callback_leaks(index: usize) {
     );
 }
 
+/// The unload audit's DMA part: nothing outstanding on any adapter (`crate::nt::dma`).
+fn dma_leaks() {
+    let dma = crate::nt::dma::outstanding();
+    check(
+        "nt.unload.no_dma_outstanding",
+        dma.is_empty(),
+        format_args!(
+            "{} DMA adapters, common buffers, scatter/gather lists, channels or map registers \
+             held (any driver's): {dma:?}",
+            dma.len()
+        ),
+    );
+}
+
 /// After `DllUnload`: nothing of image `index` left behind.
 pub fn leaks(index: usize) {
     let blocks = pool::outstanding(index);
@@ -636,6 +650,7 @@ pub fn leaks(index: usize) {
                 .collect::<Vec<_>>()
         ),
     );
+    dma_leaks();
     let dpcs = dpc::queued_in(index);
     check(
         "nt.unload.no_dpc_queued",

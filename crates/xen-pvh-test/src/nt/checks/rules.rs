@@ -13,7 +13,9 @@
 //! more than referenced, contiguous memory freed twice, a thread created at `DISPATCH_LEVEL`, and
 //! a wait nothing can ever end (the deadlock report); the I/O manager's include a remove lock
 //! released with a `Tag` that never acquired it; the notify routines', a routine registered
-//! twice and the removal of one never registered.
+//! twice and the removal of one never registered; the DMA adapter's, a second
+//! `PutDmaAdapter`, a put of what is not an adapter, `AllocateAdapterChannel` at
+//! `PASSIVE_LEVEL`, `FreeCommonBuffer` of memory the adapter never gave; and `IoFreeMdl` twice.
 
 use super::drv;
 use crate::harness::check;
@@ -90,6 +92,28 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "IoReleaseRemoveLockEx",
         "holds no acquisition",
     ),
+    // The DMA adapter's (`crate::nt::dma`) and the MDLs'.
+    (
+        "dma-put-twice",
+        "DMA_OPERATIONS.PutDmaAdapter",
+        "put already",
+    ),
+    (
+        "dma-not-adapter",
+        "DMA_OPERATIONS.PutDmaAdapter",
+        "is not an adapter",
+    ),
+    (
+        "dma-channel-passive",
+        "DMA_OPERATIONS.AllocateAdapterChannel",
+        "must be called at DISPATCH_LEVEL",
+    ),
+    (
+        "dma-common-unallocated",
+        "DMA_OPERATIONS.FreeCommonBuffer",
+        "is not a common buffer",
+    ),
+    ("mdl-double-free", "IoFreeMdl", "freed twice"),
 ];
 
 /// The address of the stand-in's routine `name`, as a driver's import slot would hold it.
@@ -328,6 +352,26 @@ fn scheduler_rule(name: &str, tag: u32) {
         | "device-delete-attached"
         | "workitem-free-queued" => super::iodrv::break_rule(name),
         "remove-lock-unacquired-tag" => remove_lock_unacquired_tag(tag),
+        "dma-put-twice" | "dma-not-adapter" | "dma-channel-passive" | "dma-common-unallocated" => {
+            dma_rule(name, tag);
+        }
+        "mdl-double-free" => {
+            let p = allocate_bytes(tag, 64);
+            let allocate: unsafe extern "win64" fn(
+                *mut u8,
+                u32,
+                u8,
+                u8,
+                *mut c_void,
+            ) -> *mut c_void = routine("IoAllocateMdl");
+            let free: unsafe extern "win64" fn(*mut c_void) = routine("IoFreeMdl");
+            // SAFETY: an MDL for 64 bytes of a live pool block, no IRP.
+            let mdl = unsafe { allocate(p, 64, 0, 0, core::ptr::null_mut()) };
+            // SAFETY: the MDL, freed once...
+            unsafe { free(mdl) };
+            // SAFETY: ...and twice (the kernel checks it).
+            unsafe { free(mdl) };
+        }
         _ => {}
     }
 }
@@ -416,4 +460,79 @@ fn remove_lock_unacquired_tag(tag: u32) {
         unsafe { kcall::io_acquire_remove_lock_ex(lock, held, c"rules.rs".as_ptr(), 0, FREE_SIZE) };
     // SAFETY: the lock, released with a tag that holds no acquisition (the kernel checks it).
     unsafe { kcall::io_release_remove_lock_ex(lock, never, FREE_SIZE) };
+}
+
+/// Breaks one of the DMA adapter's rules on an adapter the stand-in's HAL makes as the PCI bus's
+/// `GetDmaAdapter` would (for no PDO: this run has none): `PutDmaAdapter` twice or of what is
+/// not an adapter, `AllocateAdapterChannel` at `PASSIVE_LEVEL`, `FreeCommonBuffer` of memory
+/// the adapter never gave.
+fn dma_rule(name: &str, tag: u32) {
+    use core::mem::offset_of;
+    use ntddk::DMA_OPERATIONS;
+    let description = ntddk::DEVICE_DESCRIPTION {
+        Version: 0,
+        Master: 1,
+        ScatterGather: 1,
+        DemandMode: 0,
+        AutoInitialize: 0,
+        Dma32BitAddresses: 0,
+        IgnoreCount: 0,
+        Reserved1: 0,
+        Dma64BitAddresses: 1,
+        BusNumber: 0,
+        DmaChannel: 0,
+        InterfaceType: ntddk::PCIBus,
+        DmaWidth: 0,
+        DmaSpeed: 0,
+        MaximumLength: 0x1_0000,
+        DmaPort: 0,
+    };
+    let mut registers = 0u32;
+    let adapter =
+        crate::nt::dma::get_adapter(0, (&raw const description).addr(), &raw mut registers);
+    let table = crate::nt::dma::table_address(1);
+    // SAFETY: the stand-in's own version 1 table (static, `DMA_OPERATIONS_SIZE1` bytes).
+    let t = unsafe { routines::DriverObject::new(table, ntddk::DMA_OPERATIONS_SIZE1 as usize) };
+    let slot = |offset: usize| t.get::<usize>(offset).unwrap_or(0);
+    let put = slot(offset_of!(DMA_OPERATIONS, PutDmaAdapter));
+    // SAFETY: the table's PutDmaAdapter, PUT_DMA_ADAPTER in the Microsoft x64 convention.
+    let put = unsafe { core::mem::transmute::<usize, unsafe extern "win64" fn(*mut c_void)>(put) };
+    match name {
+        "dma-put-twice" => {
+            // SAFETY: the adapter, put once...
+            drv(|| unsafe { put(adapter) });
+            // SAFETY: ...and twice (the adapter checks it).
+            drv(|| unsafe { put(adapter) });
+        }
+        "dma-not-adapter" => {
+            let p = allocate_bytes(tag, 16);
+            // SAFETY: a pool block, not an adapter (the routine checks it).
+            drv(|| unsafe { put(p.cast()) });
+        }
+        "dma-channel-passive" => {
+            let channel = slot(offset_of!(DMA_OPERATIONS, AllocateAdapterChannel));
+            // SAFETY: the table's AllocateAdapterChannel, in the Microsoft x64 convention.
+            let channel = unsafe {
+                core::mem::transmute::<
+                    usize,
+                    unsafe extern "win64" fn(*mut c_void, *mut c_void, u32, usize, usize) -> i32,
+                >(channel)
+            };
+            // SAFETY: the adapter, at PASSIVE_LEVEL (the routine checks the IRQL first).
+            let _ = drv(|| unsafe { channel(adapter, core::ptr::null_mut(), 1, 0, 0) });
+        }
+        _ => {
+            let free = slot(offset_of!(DMA_OPERATIONS, FreeCommonBuffer));
+            // SAFETY: the table's FreeCommonBuffer, in the Microsoft x64 convention.
+            let free = unsafe {
+                core::mem::transmute::<
+                    usize,
+                    unsafe extern "win64" fn(*mut c_void, u32, i64, *mut c_void, u8),
+                >(free)
+            };
+            let p = allocate_bytes(tag, 64);
+            // SAFETY: the adapter and pool memory it never gave (the routine checks it).
+            drv(|| unsafe { free(adapter, 64, 0, p.cast(), 1) });
+        }
+    }
 }

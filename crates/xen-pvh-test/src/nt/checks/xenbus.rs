@@ -198,7 +198,9 @@ pub fn run(functions: &[Function], images: &[(String, &'static [u8])]) {
         .and_then(|&c| store_end_to_end(c));
     if let Some(c) = &child {
         child_ran(c, &children);
-        dma_adapter_asked(pdo);
+        // This boot's xenbus.sys intercepts its children's DMA adapters (`InterceptDmaAdapter`
+        // = 1 in the hive).
+        dma_adapter_asked(pdo, c, &children, true);
     }
     if let Some(mut store) = store {
         toolstack_rounds(&mut store, pdo);
@@ -315,8 +317,9 @@ pub(super) fn child_ran(c: &Child, children: &[usize]) {
 
 /// The child's `GetDmaAdapter` through its PDO's `BUS_INTERFACE_STANDARD` reached the
 /// platform device's bus (PCI's `pdo`) with the description's interface type set to `PCIBus`
-/// (the child asked for `Internal`), as upstream's `DmaGetAdapter` sets it.
-pub(super) fn dma_adapter_asked(pdo: usize) {
+/// (the child asked for `Internal`), as upstream's `DmaGetAdapter` sets it; then what the
+/// child's DMA section did with the adapters ([`dma_used`]).
+pub(super) fn dma_adapter_asked(pdo: usize, c: &Child, children: &[usize], intercept: bool) {
     let asked = pci_bus::dma_requests(pdo);
     check(
         "nt.xenbus.child.dma_adapter_for_pci_bus",
@@ -326,6 +329,133 @@ pub(super) fn dma_adapter_asked(pdo: usize) {
              {asked:?} (PCIBus = {})",
             asked.len(),
             ntddk::PCIBus
+        ),
+    );
+    dma_used(pdo, c, children, intercept);
+}
+
+/// The stand-in's records of the adapters PCI PDO `pdo` made (`crate::nt::dma`), after the
+/// child's DMA section ran on each of its PDOs. `intercept`: xenbus.sys runs with
+/// `InterceptDmaAdapter` non-zero, so the lower routines must get the platform device's PDO
+/// (`pdo`) and the adapter's `DmaOperations` must be xenbus.sys's table; otherwise the child's
+/// own FDO and the stand-in's table.
+pub(super) fn dma_used(pdo: usize, c: &Child, children: &[usize], intercept: bool) {
+    use crate::nt::dma;
+    let adapters = dma::adapters_of(pdo);
+    let fdos: Vec<usize> = children
+        .iter()
+        .map(|&p| routines::io::attached_top(p))
+        .filter(|&top| routines::io::device(top).map(|d| d.driver) == Some(c.driver))
+        .collect();
+    let versions: Vec<u32> = adapters.iter().map(|a| a.version).collect();
+    check(
+        "nt.xenbus.child.dma_adapter_versions",
+        [1, 2, 3].iter().all(|v| versions.contains(v)) && adapters.iter().all(|a| a.put),
+        format_args!(
+            "{} adapters (hex) {:x?}, table versions {versions:?}, put: {}",
+            adapters.len(),
+            adapters.iter().map(|a| a.address).collect::<Vec<_>>(),
+            adapters.iter().filter(|a| a.put).count()
+        ),
+    );
+    let uses: Vec<(&'static str, usize, usize, usize)> = adapters
+        .iter()
+        .flat_map(|a| {
+            a.uses
+                .iter()
+                .map(move |u| (u.routine, u.device, u.table, a.table))
+        })
+        .collect();
+    let routines_used = [
+        "DMA_OPERATIONS.AllocateAdapterChannel",
+        "DMA_OPERATIONS.GetScatterGatherList",
+        "DMA_OPERATIONS.AllocateAdapterChannelEx",
+        "DMA_OPERATIONS.GetScatterGatherListEx",
+    ];
+    let expected = |device: usize| {
+        if intercept {
+            device == pdo
+        } else {
+            fdos.contains(&device)
+        }
+    };
+    check(
+        "nt.xenbus.child.dma_device_objects",
+        !fdos.is_empty()
+            && routines_used.iter().all(|r| uses.iter().any(|u| u.0 == *r))
+            && uses.iter().all(|u| expected(u.1)),
+        format_args!(
+            "{} calls with a DeviceObject, each with {} ({pdo:#x} is the platform PDO, the \
+             child's FDOs {fdos:x?}; hex): {:x?}",
+            uses.len(),
+            if intercept {
+                "the platform device's PDO (InterceptDmaAdapter = 1)"
+            } else {
+                "the child's own FDO (InterceptDmaAdapter = 0)"
+            },
+            uses.iter().map(|u| (u.0, u.1)).collect::<Vec<_>>()
+        ),
+    );
+    check(
+        "nt.xenbus.child.dma_operations_table",
+        !uses.is_empty()
+            && uses
+                .iter()
+                .all(|u| if intercept { u.2 != u.3 } else { u.2 == u.3 }),
+        format_args!(
+            "the adapter's DmaOperations while the child used it: {} (tables seen, hex, and the stand-in's: {:x?})",
+            if intercept {
+                "xenbus.sys's, not the stand-in's"
+            } else {
+                "the stand-in's own"
+            },
+            uses.iter().map(|u| (u.2, u.3)).collect::<Vec<_>>()
+        ),
+    );
+    dma_executions(pdo, c, &fdos, &adapters, intercept);
+    let left = dma::outstanding();
+    check(
+        "nt.xenbus.child.dma_nothing_outstanding",
+        left.is_empty(),
+        format_args!("{} left: {left:?}", left.len()),
+    );
+}
+
+/// The execution routines the stand-in's adapters called (see [`dma_used`]).
+fn dma_executions(
+    pdo: usize,
+    c: &Child,
+    fdos: &[usize],
+    adapters: &[crate::nt::dma::Summary],
+    intercept: bool,
+) {
+    let executions: Vec<crate::nt::dma::Execution> = adapters
+        .iter()
+        .flat_map(|a| a.executions.iter().copied())
+        .collect();
+    let in_child = |f: usize| loader::containing(f as u64) == Some(c.index);
+    check(
+        "nt.xenbus.child.dma_execution_routines",
+        !executions.is_empty()
+            && executions.iter().all(|e| {
+                if intercept {
+                    e.device == pdo && !in_child(e.function)
+                } else {
+                    fdos.contains(&e.device) && in_child(e.function) && e.irp != 0
+                }
+            }),
+        format_args!(
+            "{} execution routine calls, each {} (hex): {:x?}",
+            executions.len(),
+            if intercept {
+                "xenbus.sys's wrapper with the platform device's PDO"
+            } else {
+                "the child's own routine with its FDO and that FDO's CurrentIrp"
+            },
+            executions
+                .iter()
+                .map(|e| (e.routine, e.function, e.device, e.irp, e.action))
+                .collect::<Vec<_>>()
         ),
     );
 }

@@ -245,6 +245,9 @@ fn over_platform(
     }
     if let Some(c) = child {
         xb::child_ran(c, &children);
+        // This boot's xenbus.sys leaves its children's DMA adapters alone
+        // (`InterceptDmaAdapter` = 0 in the hive).
+        xb::dma_adapter_asked(platform, c, &children, false);
         let lines = routines::debug::kept();
         let answers: Vec<&String> = lines
             .iter()

@@ -33,6 +33,7 @@
 //! | [`wait`] | `KeWaitForSingleObject`, `KeWaitForMultipleObjects` |
 //! | [`time`] | `KeQueryInterruptTime`, `KeQuerySystemTimePrecise`, `KeQueryPerformanceCounter`, `KeStallExecutionProcessor` (HAL) |
 //! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace`, `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`, `MmGetPhysicalMemoryRanges`, `MmMapLockedPagesSpecifyCache`, `MmUnmapLockedPages` |
+//! | [`mdl`] | `IoAllocateMdl`, `MmBuildMdlForNonPagedPool`, `IoFreeMdl` |
 //! | [`io`] | `IoCreateDevice`, `IoDeleteDevice`, `IoAttachDeviceToDeviceStack`, `IoDetachDevice`, `IoGetAttachedDeviceReference`, `IoInvalidateDeviceRelations`, `IoInvalidateDeviceState` (and, through [`ob`], references on device and driver objects) |
 //! | [`irp`] | `IoAllocateIrp`, `IoBuildSynchronousFsdRequest`, `IoFreeIrp`, `IofCallDriver`, `IofCompleteRequest`, `PoCallDriver` |
 //! | [`work`] | `IoAllocateWorkItem`, `IoQueueWorkItem`, `IoFreeWorkItem` |
@@ -50,6 +51,7 @@ pub mod interrupt;
 pub mod io;
 pub mod irp;
 pub mod ke;
+pub mod mdl;
 pub mod mm;
 pub mod ob;
 pub mod po;
@@ -134,6 +136,7 @@ table! {
     "ntoskrnl.exe": ExFreePoolWithTag => pool::ex_free_pool_with_tag;
     "ntoskrnl.exe": IoAcquireRemoveLockEx => remove_lock::io_acquire_remove_lock_ex;
     "ntoskrnl.exe": IoAllocateIrp => irp::io_allocate_irp;
+    "ntoskrnl.exe": IoAllocateMdl => mdl::io_allocate_mdl;
     "ntoskrnl.exe": IoAllocateWorkItem => work::io_allocate_work_item;
     "ntoskrnl.exe": IoAttachDeviceToDeviceStack => io::io_attach_device_to_device_stack;
     "ntoskrnl.exe": IoConnectInterruptEx => interrupt::io_connect_interrupt_ex;
@@ -143,6 +146,7 @@ table! {
     "ntoskrnl.exe": IoDetachDevice => io::io_detach_device;
     "ntoskrnl.exe": IoDisconnectInterruptEx => interrupt::io_disconnect_interrupt_ex;
     "ntoskrnl.exe": IoFreeIrp => irp::io_free_irp;
+    "ntoskrnl.exe": IoFreeMdl => mdl::io_free_mdl;
     "ntoskrnl.exe": IoFreeWorkItem => work::io_free_work_item;
     "ntoskrnl.exe": IoGetAttachedDeviceReference => io::io_get_attached_device_reference;
     "ntoskrnl.exe": IoInitializeRemoveLockEx => remove_lock::io_initialize_remove_lock_ex;
@@ -198,6 +202,7 @@ table! {
     "ntoskrnl.exe": MmAllocateContiguousMemory => mm::mm_allocate_contiguous_memory;
     "ntoskrnl.exe": MmAllocateContiguousMemorySpecifyCache => mm::mm_allocate_contiguous_memory_specify_cache;
     "ntoskrnl.exe": MmAllocatePagesForMdlEx => mm::mm_allocate_pages_for_mdl_ex;
+    "ntoskrnl.exe": MmBuildMdlForNonPagedPool => mdl::mm_build_mdl_for_non_paged_pool;
     "ntoskrnl.exe": MmFreeContiguousMemory => mm::mm_free_contiguous_memory;
     "ntoskrnl.exe": MmGetPhysicalAddress => mm::mm_get_physical_address;
     "ntoskrnl.exe": MmGetPhysicalMemoryRanges => mm::mm_get_physical_memory_ranges;

@@ -275,6 +275,12 @@ pub fn allocate_for(call: &Call, size: usize, tag: u32) -> *mut c_void {
     allocate(call, size, tag, false, true)
 }
 
+/// Frees block `p` that [`allocate_for`] made for the driver that called `call`'s routine (the
+/// MDL `IoFreeMdl` frees), with every check of `ExFreePoolWithTag` (`tag`).
+pub fn free_for(call: &Call, p: *mut c_void, tag: u32) {
+    free(call, p, Some(tag));
+}
+
 /// `PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)`.
 pub extern "win64" fn ex_allocate_pool_with_tag(
     pool_type: u32,
