@@ -465,22 +465,43 @@ unsafe extern "system" fn list_control(
     forget(context, control);
 }
 
-/// The channel routine and argument to hand the lower adapter.
-fn channel_args(
-    control: Option<*mut Control>,
-    routine: Option<DRIVER_CONTROL>,
-    argument: PVOID,
-) -> (Option<DRIVER_CONTROL>, PVOID) {
-    control.map_or((routine, argument), |c| (Some(channel_control), c.cast()))
+/// Calls lower routine `call` with the child's `DRIVER_CONTROL` `routine` wrapped (or as it is,
+/// see [`wrap`]) and its argument: its status; a failed call's wrapper is freed.
+fn with_channel(
+    c: &Context,
+    device: *mut DEVICE_OBJECT,
+    (routine, argument, transfer): (Option<DRIVER_CONTROL>, PVOID, PVOID),
+    call: impl FnOnce(Option<DRIVER_CONTROL>, PVOID) -> NTSTATUS,
+) -> NTSTATUS {
+    let control = match wrap(c, device, routine.map(Routine::Channel), argument, transfer) {
+        Ok(control) => control,
+        Err(status) => return status,
+    };
+    let status = match control {
+        Some(wrapper) => call(Some(channel_control), wrapper.cast()),
+        None => call(routine, argument),
+    };
+    settle(c, control, status);
+    status
 }
 
-/// The scatter/gather routine and argument to hand the lower adapter.
-fn list_args(
-    control: Option<*mut Control>,
-    routine: Option<DRIVER_LIST_CONTROL>,
-    argument: PVOID,
-) -> (Option<DRIVER_LIST_CONTROL>, PVOID) {
-    control.map_or((routine, argument), |c| (Some(list_control), c.cast()))
+/// [`with_channel`] for a `DRIVER_LIST_CONTROL`.
+fn with_list(
+    c: &Context,
+    device: *mut DEVICE_OBJECT,
+    (routine, argument, transfer): (Option<DRIVER_LIST_CONTROL>, PVOID, PVOID),
+    call: impl FnOnce(Option<DRIVER_LIST_CONTROL>, PVOID) -> NTSTATUS,
+) -> NTSTATUS {
+    let control = match wrap(c, device, routine.map(Routine::List), argument, transfer) {
+        Ok(control) => control,
+        Err(status) => return status,
+    };
+    let status = match control {
+        Some(wrapper) => call(Some(list_control), wrapper.cast()),
+        None => call(routine, argument),
+    };
+    settle(c, control, status);
+    status
 }
 
 unsafe extern "system" fn put_dma_adapter(adapter: *mut DMA_ADAPTER) {
@@ -557,30 +578,24 @@ unsafe extern "system" fn allocate_adapter_channel(
     }) else {
         return STATUS_INVALID_PARAMETER;
     };
-    let control = match wrap(
+    with_channel(
         c,
         device,
-        routine.map(Routine::Channel),
-        argument,
-        core::ptr::null_mut(),
-    ) {
-        Ok(control) => control,
-        Err(status) => return status,
-    };
-    let (routine, argument) = channel_args(control, routine, argument);
-    // SAFETY: the platform device's routine, for its own PDO, with the caller's arguments or
-    // our wrapper.
-    let status = unsafe {
-        f(
-            c.lower_adapter,
-            c.platform_pdo,
-            registers,
-            routine,
-            argument,
-        )
-    };
-    settle(c, control, status);
-    status
+        (routine, argument, core::ptr::null_mut()),
+        |routine, argument| {
+            // SAFETY: the platform device's routine, for its own PDO, with the caller's
+            // arguments or our wrapper.
+            unsafe {
+                f(
+                    c.lower_adapter,
+                    c.platform_pdo,
+                    registers,
+                    routine,
+                    argument,
+                )
+            }
+        },
+    )
 }
 
 unsafe extern "system" fn flush_adapter_buffers(
@@ -658,33 +673,27 @@ unsafe extern "system" fn get_scatter_gather_list(
     let Some((c, f)) = lower(adapter, "GetScatterGatherList", |o| o.GetScatterGatherList) else {
         return STATUS_INVALID_PARAMETER;
     };
-    let control = match wrap(
+    with_list(
         c,
         device,
-        routine.map(Routine::List),
-        argument,
-        core::ptr::null_mut(),
-    ) {
-        Ok(control) => control,
-        Err(status) => return status,
-    };
-    let (routine, argument) = list_args(control, routine, argument);
-    // SAFETY: the platform device's routine, for its own PDO, with the caller's arguments or
-    // our wrapper.
-    let status = unsafe {
-        f(
-            c.lower_adapter,
-            c.platform_pdo,
-            mdl,
-            va,
-            length,
-            routine,
-            argument,
-            write,
-        )
-    };
-    settle(c, control, status);
-    status
+        (routine, argument, core::ptr::null_mut()),
+        |routine, argument| {
+            // SAFETY: the platform device's routine, for its own PDO, with the caller's
+            // arguments or our wrapper.
+            unsafe {
+                f(
+                    c.lower_adapter,
+                    c.platform_pdo,
+                    mdl,
+                    va,
+                    length,
+                    routine,
+                    argument,
+                    write,
+                )
+            }
+        },
+    )
 }
 
 unsafe extern "system" fn put_scatter_gather_list(
@@ -733,35 +742,29 @@ unsafe extern "system" fn build_scatter_gather_list(
     }) else {
         return STATUS_INVALID_PARAMETER;
     };
-    let control = match wrap(
+    with_list(
         c,
         device,
-        routine.map(Routine::List),
-        argument,
-        core::ptr::null_mut(),
-    ) {
-        Ok(control) => control,
-        Err(status) => return status,
-    };
-    let (routine, argument) = list_args(control, routine, argument);
-    // SAFETY: the platform device's routine, for its own PDO, with the caller's arguments or
-    // our wrapper.
-    let status = unsafe {
-        f(
-            c.lower_adapter,
-            c.platform_pdo,
-            mdl,
-            va,
-            length,
-            routine,
-            argument,
-            write,
-            buffer,
-            buffer_length,
-        )
-    };
-    settle(c, control, status);
-    status
+        (routine, argument, core::ptr::null_mut()),
+        |routine, argument| {
+            // SAFETY: the platform device's routine, for its own PDO, with the caller's
+            // arguments or our wrapper.
+            unsafe {
+                f(
+                    c.lower_adapter,
+                    c.platform_pdo,
+                    mdl,
+                    va,
+                    length,
+                    routine,
+                    argument,
+                    write,
+                    buffer,
+                    buffer_length,
+                )
+            }
+        },
+    )
 }
 
 unsafe extern "system" fn build_mdl_from_scatter_gather_list(
@@ -850,27 +853,27 @@ unsafe extern "system" fn allocate_adapter_channel_ex(
     }) else {
         return STATUS_INVALID_PARAMETER;
     };
-    let control = match wrap(c, device, routine.map(Routine::Channel), argument, transfer) {
-        Ok(control) => control,
-        Err(status) => return status,
-    };
-    let (routine, argument) = channel_args(control, routine, argument);
-    // SAFETY: the platform device's routine, for its own PDO, with the caller's arguments or
-    // our wrapper.
-    let status = unsafe {
-        f(
-            c.lower_adapter,
-            c.platform_pdo,
-            transfer,
-            registers,
-            flags,
-            routine,
-            argument,
-            base,
-        )
-    };
-    settle(c, control, status);
-    status
+    with_channel(
+        c,
+        device,
+        (routine, argument, transfer),
+        |routine, argument| {
+            // SAFETY: the platform device's routine, for its own PDO, with the caller's
+            // arguments or our wrapper.
+            unsafe {
+                f(
+                    c.lower_adapter,
+                    c.platform_pdo,
+                    transfer,
+                    registers,
+                    flags,
+                    routine,
+                    argument,
+                    base,
+                )
+            }
+        },
+    )
 }
 
 unsafe extern "system" fn configure_adapter_channel(
@@ -964,32 +967,32 @@ unsafe extern "system" fn get_scatter_gather_list_ex(
     }) else {
         return STATUS_INVALID_PARAMETER;
     };
-    let control = match wrap(c, device, routine.map(Routine::List), argument, transfer) {
-        Ok(control) => control,
-        Err(status) => return status,
-    };
-    let (routine, argument) = list_args(control, routine, argument);
-    // SAFETY: the platform device's routine, for its own PDO, with the caller's arguments or
-    // our wrapper.
-    let status = unsafe {
-        f(
-            c.lower_adapter,
-            c.platform_pdo,
-            transfer,
-            mdl,
-            offset,
-            length,
-            flags,
-            routine,
-            argument,
-            write,
-            completion,
-            completion_context,
-            list,
-        )
-    };
-    settle(c, control, status);
-    status
+    with_list(
+        c,
+        device,
+        (routine, argument, transfer),
+        |routine, argument| {
+            // SAFETY: the platform device's routine, for its own PDO, with the caller's
+            // arguments or our wrapper.
+            unsafe {
+                f(
+                    c.lower_adapter,
+                    c.platform_pdo,
+                    transfer,
+                    mdl,
+                    offset,
+                    length,
+                    flags,
+                    routine,
+                    argument,
+                    write,
+                    completion,
+                    completion_context,
+                    list,
+                )
+            }
+        },
+    )
 }
 
 unsafe extern "system" fn build_scatter_gather_list_ex(
@@ -1014,34 +1017,34 @@ unsafe extern "system" fn build_scatter_gather_list_ex(
     }) else {
         return STATUS_INVALID_PARAMETER;
     };
-    let control = match wrap(c, device, routine.map(Routine::List), argument, transfer) {
-        Ok(control) => control,
-        Err(status) => return status,
-    };
-    let (routine, argument) = list_args(control, routine, argument);
-    // SAFETY: the platform device's routine, for its own PDO, with the caller's arguments or
-    // our wrapper.
-    let status = unsafe {
-        f(
-            c.lower_adapter,
-            c.platform_pdo,
-            transfer,
-            mdl,
-            offset,
-            length,
-            flags,
-            routine,
-            argument,
-            write,
-            buffer,
-            buffer_length,
-            completion,
-            completion_context,
-            list,
-        )
-    };
-    settle(c, control, status);
-    status
+    with_list(
+        c,
+        device,
+        (routine, argument, transfer),
+        |routine, argument| {
+            // SAFETY: the platform device's routine, for its own PDO, with the caller's
+            // arguments or our wrapper.
+            unsafe {
+                f(
+                    c.lower_adapter,
+                    c.platform_pdo,
+                    transfer,
+                    mdl,
+                    offset,
+                    length,
+                    flags,
+                    routine,
+                    argument,
+                    write,
+                    buffer,
+                    buffer_length,
+                    completion,
+                    completion_context,
+                    list,
+                )
+            }
+        },
+    )
 }
 
 unsafe extern "system" fn flush_adapter_buffers_ex(
