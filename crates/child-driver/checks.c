@@ -407,8 +407,11 @@ static void check_dma_adapter(struct xc_bus_interface *bus, uint32_t version, vo
     uint32_t registers = 0, list_size = 0, list_registers = 0, alignment;
     NTSTATUS keep_registers_status, keep_object_status, list_status, built_status = 0;
     NTSTATUS channel_ex_status = 0, list_ex_status = 0, calculated = 0;
-    uint8_t cancelled = 1;
-    int64_t logical = 0;
+    uint8_t cancelled = 1, flushed = 0;
+    uint32_t mapped_length = 0, counter = 1;
+    int64_t logical = 0, mapped = 0;
+    NTSTATUS sync_status = 0;
+    void *sync_base = NULL;
     unsigned char irql;
     void *adapter, *previous, *common;
 
@@ -442,6 +445,17 @@ static void check_dma_adapter(struct xc_bus_interface *bus, uint32_t version, vo
               env->physical_address(env->context, (uint8_t *)common + XC_PAGE_SIZE).QuadPart);
         ops->FreeCommonBuffer(adapter, 2 * XC_PAGE_SIZE, logical, common, 1);
     }
+    if (version >= 3) {
+        /* AllocateCommonBufferEx, anywhere, any node (MM_ANY_NODE_OK): the same answer. */
+        logical = 0;
+        common = ops->AllocateCommonBufferEx(adapter, NULL, XC_PAGE_SIZE, &logical, 1,
+                                             0x80000000u);
+        CHECK(common != NULL);
+        if (common != NULL) {
+            CHECK(logical == env->physical_address(env->context, common).QuadPart);
+            ops->FreeCommonBuffer(adapter, XC_PAGE_SIZE, logical, common, 1);
+        }
+    }
 
     memset(&keep_registers, 0, sizeof(keep_registers));
     keep_registers.action = XC_DEALLOCATE_OBJECT_KEEP_REGISTERS;
@@ -467,8 +481,15 @@ static void check_dma_adapter(struct xc_bus_interface *bus, uint32_t version, vo
     previous = env->set_current_irp(env->context, xc_marker_irp);
     keep_registers_status = ops->AllocateAdapterChannel(adapter, env->device, 2, xc_dma_control,
                                                         &keep_registers);
-    if (keep_registers.calls == 1)
+    if (keep_registers.calls == 1) {
+        /* The registers kept: MapTransfer maps the first run of the buffer through them. */
+        mapped_length = length;
+        mapped = ops->MapTransfer(adapter, mdl, keep_registers.argument, va, &mapped_length, 1);
+        flushed = ops->FlushAdapterBuffers(adapter, mdl, keep_registers.argument, va,
+                                           mapped_length, 1);
         ops->FreeMapRegisters(adapter, keep_registers.argument, 2);
+    }
+    counter = ops->ReadDmaCounter(adapter);
     keep_object_status = ops->AllocateAdapterChannel(adapter, env->device, 1, xc_dma_control,
                                                      &keep_object);
     if (keep_object.calls == 1)
@@ -493,6 +514,15 @@ static void check_dma_adapter(struct xc_bus_interface *bus, uint32_t version, vo
         if (list_ex.calls == 1)
             ops->PutScatterGatherList(adapter, list_ex.argument, 0);
         cancelled = ops->CancelAdapterChannel(adapter, env->device, context);
+        /* No execution routine: allocated at once, the registers returned; the adapter object
+           freed keeping them, then the registers. The adapter stays usable (PutDmaAdapter). */
+        sync_status = ops->AllocateAdapterChannelEx(adapter, env->device, context, 1,
+                                                    XC_DMA_SYNCHRONOUS_CALLBACK, NULL, NULL,
+                                                    &sync_base);
+        if (sync_status == XC_STATUS_SUCCESS && sync_base != NULL) {
+            ops->FreeAdapterObject(adapter, XC_DEALLOCATE_OBJECT_KEEP_REGISTERS);
+            ops->FreeMapRegisters(adapter, sync_base, 1);
+        }
     }
     (void)env->set_current_irp(env->context, previous);
     env->lower_irql(env->context, irql);
@@ -503,6 +533,9 @@ static void check_dma_adapter(struct xc_bus_interface *bus, uint32_t version, vo
     CHECK(keep_registers.calls == 1 && keep_registers.context == &keep_registers);
     CHECK(keep_registers.device == env->device && keep_registers.irp == (void *)xc_marker_irp);
     CHECK(keep_registers.irql == XC_DISPATCH_LEVEL && keep_registers.argument != NULL);
+    CHECK(mapped_length >= 1 && mapped_length <= length &&
+          mapped == env->physical_address(env->context, va).QuadPart && flushed == 1);
+    CHECK(counter == 0);
     CHECK_STATUS(keep_object_status, XC_STATUS_SUCCESS);
     CHECK(keep_object.calls == 1 && keep_object.context == &keep_object);
     CHECK(keep_object.device == env->device && keep_object.irp == (void *)xc_marker_irp);
@@ -524,6 +557,8 @@ static void check_dma_adapter(struct xc_bus_interface *bus, uint32_t version, vo
         CHECK_STATUS(list_ex_status, XC_STATUS_SUCCESS);
         CHECK_LIST_SEEN(list_ex);
         CHECK(cancelled == 0);
+        CHECK_STATUS(sync_status, XC_STATUS_SUCCESS);
+        CHECK(sync_base != NULL);
         memset(info, 0, sizeof(info));
         info[0] = 1; /* DMA_ADAPTER_INFO_VERSION1 */
         CHECK_STATUS(ops->GetDmaAdapterInfo(adapter, info), XC_STATUS_SUCCESS);
