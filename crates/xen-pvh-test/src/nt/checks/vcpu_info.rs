@@ -23,7 +23,7 @@ use crate::nt::xen_sys::Exports;
 use crate::nt::{SERVICE_KEY, vm};
 use alloc::vec::Vec;
 use core::mem::offset_of;
-use ntstatus::STATUS_SUCCESS;
+use ntstatus::{STATUS_SUCCESS, STATUS_UNSUCCESSFUL};
 use xen_headers::xen::{DOMID_SELF, VcpuInfo, VcpuTimeInfo};
 
 /// `REG_BINARY`.
@@ -126,7 +126,35 @@ pub fn first(e: &Exports) -> Option<[u64; 3]> {
         ),
     );
     event(e, p);
+    register_again(e, p);
     pfns
+}
+
+/// `SystemProcessorRegisterVcpuInfo` without force on processor 0, whose slot is registered
+/// (its flag set): nothing is asked of Xen and the same `vcpu_info` stays; a processor beyond
+/// the table is refused.
+fn register_again(e: &Exports, p: *mut u8) {
+    // SAFETY: no pointers; processor 0 is the one this thread runs on.
+    let again = drv(|| unsafe { (e.system_processor_register_vcpu_info)(0, 0) });
+    let (s, after) = vcpu_info_of_cpu0(e);
+    // SAFETY: no pointers; an index beyond every processor.
+    let beyond = drv(|| unsafe { (e.system_processor_register_vcpu_info)(999, 0) });
+    check(
+        "nt.vcpu_info.register_again_keeps_slot",
+        again == STATUS_SUCCESS
+            && s == STATUS_SUCCESS
+            && after == p
+            && beyond == STATUS_UNSUCCESSFUL,
+        format_args!(
+            "SystemProcessorRegisterVcpuInfo(0, FALSE) {:#x}, then SystemProcessorVcpuInfo(0) \
+             {:#x} at {:#x} (was {:#x}); processor 999: {:#x}",
+            again.cast_unsigned(),
+            s.cast_unsigned(),
+            after.addr(),
+            p.addr(),
+            beyond.cast_unsigned()
+        ),
+    );
 }
 
 /// An event on a port bound to vCPU 0 (an interdomain pair within the domain) sets
