@@ -23,7 +23,9 @@ use crate::nt::xen_sys::Exports;
 use crate::nt::{SERVICE_KEY, vm};
 use alloc::vec::Vec;
 use core::mem::offset_of;
-use ntstatus::{STATUS_SUCCESS, STATUS_UNSUCCESSFUL};
+use ntstatus::{
+    STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS, STATUS_UNSUCCESSFUL,
+};
 use xen_headers::xen::{DOMID_SELF, VcpuInfo, VcpuTimeInfo};
 
 /// `REG_BINARY`.
@@ -127,6 +129,7 @@ pub fn first(e: &Exports) -> Option<[u64; 3]> {
     );
     event(e, p);
     register_again(e, p);
+    register_forced(e, p, version);
     pfns
 }
 
@@ -153,6 +156,35 @@ fn register_again(e: &Exports, p: *mut u8) {
             after.addr(),
             p.addr(),
             beyond.cast_unsigned()
+        ),
+    );
+}
+
+/// `SystemProcessorRegisterVcpuInfo` with force on processor 0, whose `vcpu_info` Xen already
+/// has: the hypercall is made again and Xen refuses a second registration of a live vCPU
+/// (`-EINVAL`, `STATUS_INVALID_PARAMETER`); as upstream's failed registration, xen.sys forgets
+/// the processor's slot (`SystemProcessorVcpuInfo` then answers `STATUS_NOT_SUPPORTED`) but not
+/// its "registered" flag, while Xen goes on writing the time into the slot it registered. The
+/// second load takes that slot back through the flag ([`second`]).
+fn register_forced(e: &Exports, p: *mut u8, version: impl Fn(*mut u8) -> u32) {
+    // SAFETY: no pointers; processor 0 is the one this thread runs on.
+    let forced = drv(|| unsafe { (e.system_processor_register_vcpu_info)(0, 1) });
+    let (s, _) = vcpu_info_of_cpu0(e);
+    let v0 = version(p);
+    for _ in 0..50 {
+        // SAFETY: no pointers; the vCPU is descheduled and scheduled again.
+        drv(|| unsafe { (e.sched_yield)() });
+    }
+    let v1 = version(p);
+    check(
+        "nt.vcpu_info.register_forced_asks_xen",
+        forced == STATUS_INVALID_PARAMETER && s == STATUS_NOT_SUPPORTED && v0 % 2 == 0 && v0 != 0,
+        format_args!(
+            "SystemProcessorRegisterVcpuInfo(0, TRUE) {:#x} (Xen keeps the first registration), \
+             then SystemProcessorVcpuInfo(0) {:#x}; the registered slot's time.version {v0} -> \
+             {v1}",
+            forced.cast_unsigned(),
+            s.cast_unsigned()
         ),
     );
 }
