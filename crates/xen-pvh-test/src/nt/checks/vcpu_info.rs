@@ -178,7 +178,10 @@ fn register_forced(e: &Exports, p: *mut u8, version: impl Fn(*mut u8) -> u32) {
     let v1 = version(p);
     check(
         "nt.vcpu_info.register_forced_asks_xen",
-        forced == STATUS_INVALID_PARAMETER && s == STATUS_NOT_SUPPORTED && v0 % 2 == 0 && v0 != 0,
+        forced == STATUS_INVALID_PARAMETER
+            && s == STATUS_NOT_SUPPORTED
+            && v0.is_multiple_of(2)
+            && v0 != 0,
         format_args!(
             "SystemProcessorRegisterVcpuInfo(0, TRUE) {:#x} (Xen keeps the first registration), \
              then SystemProcessorVcpuInfo(0) {:#x}; the registered slot's time.version {v0} -> \
