@@ -70,6 +70,7 @@ mod relocs;
 mod resource;
 mod unwind;
 pub mod version;
+pub mod virtual_unwind;
 
 #[cfg(test)]
 mod resource_tests;
