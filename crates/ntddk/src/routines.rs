@@ -29,7 +29,7 @@ use crate::types::{
     OBJECT_ATTRIBUTES, OBJECT_TYPE, PHYSICAL_ADDRESS, PHYSICAL_MEMORY_RANGE, POOL_TYPE,
     POWER_STATE, POWER_STATE_TYPE, PROCESSOR_CALLBACK_FUNCTION, PROCESSOR_NUMBER, PVOID,
     REQUEST_POWER_COMPLETE, SIZE_T, SYSTEM_INFORMATION_CLASS, TIMER_TYPE, UCHAR, ULONG, ULONG_PTR,
-    UNICODE_STRING, USHORT, WORK_QUEUE_TYPE,
+    ULONG64, UNICODE_STRING, USHORT, WORK_QUEUE_TYPE,
 };
 
 #[cfg_attr(
@@ -534,6 +534,38 @@ pub type MmAllocatePagesForMdlExFn = unsafe extern "system" fn(
 /// [`MmAllocatePagesForMdlExFn`] built (the MDL itself is then freed with `ExFreePool`).
 /// Resolved at run time.
 pub type MmFreePagesFromMdlFn = unsafe extern "system" fn(mdl: *mut MDL);
+
+/// `RtlLookupFunctionEntry` (any IRQL: the exception dispatcher's own lookup), resolved at run
+/// time.
+///
+/// Used by xen.sys's bug-check callback: the `RUNTIME_FUNCTION` covering `control_pc` in a loaded
+/// image's exception directory, that image's base written to `image_base`; NULL for a leaf
+/// function or an address outside every image. `history` may be NULL.
+pub type RtlLookupFunctionEntryFn = unsafe extern "system" fn(
+    control_pc: ULONG64,
+    image_base: *mut ULONG64,
+    history: PVOID,
+) -> PVOID;
+/// `RtlVirtualUnwind` (any IRQL), resolved at run time.
+///
+/// Unwinds `context` by the one frame of
+/// `function` (found by [`RtlLookupFunctionEntryFn`]), reading the saved registers from the
+/// stack; returns the frame's handler (none asked for with `UNW_FLAG_NHANDLER`).
+pub type RtlVirtualUnwindFn = unsafe extern "system" fn(
+    handler_type: ULONG,
+    image_base: ULONG64,
+    control_pc: ULONG64,
+    function: PVOID,
+    context: PVOID,
+    handler_data: *mut PVOID,
+    establisher_frame: *mut ULONG64,
+    context_pointers: PVOID,
+) -> PVOID;
+/// `IoGetStackLimits` (any IRQL since Windows Server 2003 SP1), resolved at run time: the
+/// bounds of the current thread's stack, `low <= RSP < high`, resident while the thread runs.
+pub type IoGetStackLimitsFn = unsafe extern "system" fn(low: *mut ULONG_PTR, high: *mut ULONG_PTR);
+/// `UNW_FLAG_NHANDLER`: no handler wanted from [`RtlVirtualUnwindFn`].
+pub const UNW_FLAG_NHANDLER: ULONG = 0;
 
 /// `KeInitializeCallbackRecord` (a `wdm.h` macro, not a routine): readies a record for
 /// [`KeRegisterBugCheckCallback`] by setting its state to `BufferEmpty`.

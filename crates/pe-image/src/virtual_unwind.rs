@@ -126,6 +126,11 @@ pub struct Unwound {
     pub handler: Option<(u8, u32, u32)>,
     /// Whether a machine frame (`UWOP_PUSH_MACHFRAME`) gave `RIP` and `RSP`.
     pub machine_frame: bool,
+    /// Where each integer register restored was read from (what the kernel reports through
+    /// `KNONVOLATILE_CONTEXT_POINTERS.IntegerContext`).
+    pub gpr_from: [Option<u64>; 16],
+    /// Where each `XMM` register restored was read from (`FloatingContext`).
+    pub xmm_from: [Option<u64>; 16],
 }
 
 /// One parsed `UNWIND_INFO`.
@@ -242,6 +247,8 @@ pub fn virtual_unwind(
         establisher_frame: frame,
         handler: None,
         machine_frame: false,
+        gpr_from: [None; 16],
+        xmm_from: [None; 16],
     };
     for _ in 0..MAX_CHAIN {
         let info = Info::read(memory, entry.unwind_info)?;
@@ -251,20 +258,8 @@ pub fn virtual_unwind(
             .checked_sub(entry.begin)
             .filter(|&offset| primary && offset < u32::from(info.prolog));
         let ran = |code_offset: u8| in_prolog.is_none_or(|o| u32::from(code_offset) <= o);
-        if info.frame_register != 0 {
-            let set_fpreg = (0..info.count)
-                .filter_map(|i| info.code(i))
-                .find(|&(_, op, _)| op == op::SET_FPREG);
-            if set_fpreg.is_some_and(|(offset, _, _)| ran(offset)) {
-                let reg = registers
-                    .gpr
-                    .get(info.frame_register)
-                    .copied()
-                    .ok_or(UnwindError::Truncated)?;
-                frame = reg
-                    .checked_sub(info.frame_offset)
-                    .ok_or(UnwindError::Overflow)?;
-            }
+        if let Some(base) = frame_base(&info, registers, ran)? {
+            frame = base;
         }
         if primary {
             unwound.establisher_frame = frame;
@@ -330,6 +325,33 @@ pub fn virtual_unwind(
     Err(UnwindError::ChainTooLong)
 }
 
+/// The frame register's base (its value less the scaled offset) once the prologue has set it
+/// up; `None` when the function has none or it is not set up yet.
+fn frame_base(
+    info: &Info,
+    registers: &Registers,
+    ran: impl Fn(u8) -> bool,
+) -> Result<Option<u64>, UnwindError> {
+    if info.frame_register == 0 {
+        return Ok(None);
+    }
+    let set_fpreg = (0..info.count)
+        .filter_map(|i| info.code(i))
+        .find(|&(_, op, _)| op == op::SET_FPREG);
+    if !set_fpreg.is_some_and(|(offset, _, _)| ran(offset)) {
+        return Ok(None);
+    }
+    let value = registers
+        .gpr
+        .get(info.frame_register)
+        .copied()
+        .ok_or(UnwindError::Truncated)?;
+    value
+        .checked_sub(info.frame_offset)
+        .map(Some)
+        .ok_or(UnwindError::Overflow)
+}
+
 /// Undoes code `i` (operation `op`, info `op_info`); `frame` is the base `SAVE_*` offsets are
 /// counted from.
 #[allow(clippy::too_many_arguments)]
@@ -368,6 +390,7 @@ fn apply(
         op::PUSH_NONVOL => {
             let value = read(rsp)?;
             set(&mut registers.gpr, register, value)?;
+            set(&mut unwound.gpr_from, register, Some(rsp))?;
             registers.set_rsp(at(rsp, 8)?);
         }
         op::ALLOC_LARGE => {
@@ -383,21 +406,25 @@ fn apply(
             u64::from(op_info).saturating_add(1).saturating_mul(8),
         )?),
         op::SET_FPREG => registers.set_rsp(frame),
-        op::SAVE_NONVOL => {
-            let value = read(at(frame, operand16()?.saturating_mul(8))?)?;
-            set(&mut registers.gpr, register, value)?;
+        op::SAVE_NONVOL | op::SAVE_NONVOL_FAR => {
+            let offset = if op == op::SAVE_NONVOL {
+                operand16()?.saturating_mul(8)
+            } else {
+                operand32()?
+            };
+            let address = at(frame, offset)?;
+            set(&mut registers.gpr, register, read(address)?)?;
+            set(&mut unwound.gpr_from, register, Some(address))?;
         }
-        op::SAVE_NONVOL_FAR => {
-            let value = read(at(frame, operand32()?)?)?;
-            set(&mut registers.gpr, register, value)?;
-        }
-        op::SAVE_XMM128 => {
-            let value = read128(at(frame, operand16()?.saturating_mul(16))?)?;
-            set(&mut registers.xmm, register, value)?;
-        }
-        op::SAVE_XMM128_FAR => {
-            let value = read128(at(frame, operand32()?)?)?;
-            set(&mut registers.xmm, register, value)?;
+        op::SAVE_XMM128 | op::SAVE_XMM128_FAR => {
+            let offset = if op == op::SAVE_XMM128 {
+                operand16()?.saturating_mul(16)
+            } else {
+                operand32()?
+            };
+            let address = at(frame, offset)?;
+            set(&mut registers.xmm, register, read128(address)?)?;
+            set(&mut unwound.xmm_from, register, Some(address))?;
         }
         op::PUSH_MACHFRAME => {
             // RIP, CS, EFLAGS, RSP, SS above an optional error code.
@@ -552,6 +579,9 @@ mod tests {
         assert_eq!((r.rip, r.rsp()), (0x1234_5678, 0x9040));
         assert_eq!(out.establisher_frame, 0x9000);
         assert_eq!((out.handler, out.machine_frame), (None, false));
+        assert_eq!(out.gpr_from[usize::from(RBX)], Some(0x9028));
+        assert_eq!(out.gpr_from[usize::from(RBP)], Some(0x9030));
+        assert_eq!(out.gpr_from[usize::from(RSI)], None);
     }
 
     #[test]
@@ -605,6 +635,8 @@ mod tests {
         assert_eq!(out.establisher_frame, frame);
         assert_eq!(r.gpr[usize::from(RSI)], 0x5151);
         assert_eq!(r.xmm[6], 0x7777_u128 << 64 | 0x6666);
+        assert_eq!(out.xmm_from[6], Some(frame + 0x40));
+        assert_eq!(out.gpr_from[usize::from(RSI)], Some(frame + 0x30));
         assert_eq!(r.gpr[usize::from(RBP)], 0xBBBB);
         assert_eq!((r.rip, r.rsp()), (0xCAFE, frame + 0x1010));
     }

@@ -261,6 +261,24 @@ pub fn control_registers() -> [u64; 4] {
     [cr0, cr3, cr4, u64::from(hi) << 32 | u64::from(lo)]
 }
 
+/// The stack `cpu` runs its thread on outside the stand-in's scheduler, `low..high`: the boot
+/// stack for vCPU 0, its own stack for a secondary CPU.
+pub fn cpu_stack(cpu: usize) -> Option<(u64, u64)> {
+    if cpu == 0 {
+        // SAFETY: labels of entry.S (the boot stack's two ends); only their addresses are used.
+        unsafe extern "C" {
+            safe static pvh_bsp_stack: [u8; 0];
+            safe static pvh_bsp_stack_top: [u8; 0];
+        }
+        return Some((
+            (&raw const pvh_bsp_stack).addr() as u64,
+            (&raw const pvh_bsp_stack_top).addr() as u64,
+        ));
+    }
+    let top = AP_STACKS.get(cpu)?.top();
+    Some((top.saturating_sub(32768), top))
+}
+
 /// Where a secondary CPU starts, and the top of its stack.
 pub fn ap_entry(cpu: usize) -> Option<(u64, u64)> {
     let stack = AP_STACKS.get(cpu)?;

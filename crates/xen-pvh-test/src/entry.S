@@ -245,6 +245,8 @@ pvh_pdpt:
 pvh_pd:
         .skip   4 * 4096
         .p2align 4
+        .globl pvh_bsp_stack
 pvh_bsp_stack:
         .skip   65536
+        .globl pvh_bsp_stack_top
 pvh_bsp_stack_top:

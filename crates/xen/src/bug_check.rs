@@ -8,9 +8,9 @@
 //! formatting every line into a fixed [`Line`] (no allocation: a bug-check callback runs at
 //! `HIGH_LEVEL` and may not allocate) and reading memory only through a [`CrashEnvironment`].
 //! The Windows glue (`glue::bug_check`) registers the callback and implements the environment
-//! with what is safe at `HIGH_LEVEL` today: the hypercall, its own register capture, module
-//! names from xen.sys's module list and `PsGetProcessImageFileName`, and no memory reads or
-//! unwinding yet (`docs/xen-services.md`).
+//! with what is safe at `HIGH_LEVEL`: the hypercall, its own register capture, module names
+//! from xen.sys's module list, `PsGetProcessImageFileName`, reads of the running thread's
+//! stack only, and the kernel's unwinder (`docs/xen-services.md`).
 //!
 //! # What upstream does (`src/xen/bug_check.c`)
 //!

@@ -23,10 +23,11 @@
 use super::{routines, vm};
 use alloc::alloc::{Layout, alloc_zeroed};
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use pe_image::PeImage;
 use pe_image::load::{self as pe_load, BindError};
+use pe_image::{PeImage, RuntimeFunction};
 
 /// One section's memory range and rights.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +63,12 @@ pub struct Image {
     pub imports: usize,
     /// Whether it is still mapped.
     pub loaded: bool,
+    /// Where its exception directory (`.pdata`) is mapped (0: none).
+    pub pdata: u64,
+    /// The directory's `RUNTIME_FUNCTION`s, checked at load: each non-empty, inside the image,
+    /// its unwind data too, in ascending order without overlap (what `RtlLookupFunctionEntry`
+    /// searches).
+    pub functions: Arc<[RuntimeFunction]>,
 }
 
 /// Every image loaded so far, in load order.
@@ -214,6 +221,8 @@ pub fn load(name: &str, bytes: &[u8]) -> Result<usize, Refused> {
     let imports =
         pe_load::bind_imports(&image, dest, resolve).map_err(|e: BindError<'_>| refuse(name, e))?;
     let exports = exports(&image, base, info.size_of_image).map_err(|e| refuse(name, e))?;
+    let (pdata, functions) =
+        runtime_functions(&image, info.size_of_image).map_err(|e| refuse(name, e))?;
     let export_name = image
         .exports()
         .ok()
@@ -238,6 +247,8 @@ pub fn load(name: &str, bytes: &[u8]) -> Result<usize, Refused> {
         relocations,
         imports,
         loaded: true,
+        pdata: pdata.map_or(0, |rva| base.saturating_add(u64::from(rva))),
+        functions,
     });
     // Mapped, nothing of it run yet: the load-image notify routines hear of it now.
     routines::ps::image_loaded(index);
@@ -269,6 +280,105 @@ fn exports(image: &PeImage<'_>, base: u64, size: u32) -> Result<Vec<(String, u64
         }
     }
     Ok(out)
+}
+
+/// The exception directory's RVA and entries, checked as [`Image::functions`] says.
+fn runtime_functions(
+    image: &PeImage<'_>,
+    size: u32,
+) -> Result<(Option<u32>, Arc<[RuntimeFunction]>), String> {
+    let Some(dir) = image.exception_directory() else {
+        return Ok((None, Arc::from(Vec::new())));
+    };
+    if dir.size % 12 != 0 || dir.rva.checked_add(dir.size).is_none_or(|end| end > size) {
+        return Err(alloc::format!(
+            "exception directory at RVA {:#x}, {} bytes: not whole RUNTIME_FUNCTIONs inside the image",
+            dir.rva,
+            dir.size
+        ));
+    }
+    let mut out = Vec::new();
+    let mut previous_end = 0u32;
+    for f in image.runtime_functions().map_err(|e| e.to_string())? {
+        let f = f.map_err(|e| e.to_string())?;
+        let unwind_inside = f.unwind_info.checked_add(4).is_some_and(|end| end <= size);
+        if f.begin >= f.end || f.end > size || !unwind_inside || f.begin < previous_end {
+            return Err(alloc::format!(
+                "RUNTIME_FUNCTION {:#x}..{:#x} (unwind data at {:#x}): empty, outside the \
+                 image, or out of order",
+                f.begin,
+                f.end,
+                f.unwind_info
+            ));
+        }
+        previous_end = f.end;
+        out.push(f);
+    }
+    Ok((Some(dir.rva), Arc::from(out)))
+}
+
+/// The function entry of a loaded image covering `address`: the image's base, the entry's
+/// mapped address and the entry. Takes the images' read lock only (any IRQL).
+pub fn function_entry(address: u64) -> Option<(u64, u64, RuntimeFunction)> {
+    let images = IMAGES.read();
+    let image = images
+        .iter()
+        .find(|i| i.loaded && address >= i.base && address.saturating_sub(i.base) < i.size)?;
+    let rva = u32::try_from(address.saturating_sub(image.base)).ok()?;
+    let index = image.functions.partition_point(|f| f.end <= rva);
+    let f = *image.functions.get(index)?;
+    if rva < f.begin {
+        return None;
+    }
+    let offset = u64::try_from(index).ok()?.checked_mul(12)?;
+    Some((image.base, image.pdata.checked_add(offset)?, f))
+}
+
+/// Whether `entry` is the mapped address of a function entry of the loaded image at `base`,
+/// and which.
+pub fn entry_at(base: u64, entry: u64) -> Option<RuntimeFunction> {
+    let images = IMAGES.read();
+    let image = images.iter().find(|i| i.loaded && i.base == base)?;
+    let offset = entry.checked_sub(image.pdata)?;
+    if image.pdata == 0 || offset % 12 != 0 {
+        return None;
+    }
+    image
+        .functions
+        .get(usize::try_from(offset / 12).ok()?)
+        .copied()
+}
+
+/// Copies `out.len()` bytes at `rva` of the loaded image at `base`, if they lie in one of its
+/// mapped regions.
+pub fn read_image(base: u64, rva: u32, out: &mut [u8]) -> bool {
+    let images = IMAGES.read();
+    let Some(image) = images.iter().find(|i| i.loaded && i.base == base) else {
+        return false;
+    };
+    let Some(start) = base.checked_add(u64::from(rva)) else {
+        return false;
+    };
+    let Some(end) = u64::try_from(out.len())
+        .ok()
+        .and_then(|l| start.checked_add(l))
+    else {
+        return false;
+    };
+    if !image
+        .regions
+        .iter()
+        .any(|r| start >= r.start && end <= r.end)
+    {
+        return false;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        let at = usize::try_from(start).unwrap_or(0).wrapping_add(i);
+        // SAFETY: inside a mapped region of a loaded image (checked above, under the lock that
+        // unloading takes to unmap it).
+        *byte = unsafe { core::ptr::with_exposed_provenance::<u8>(at).read_volatile() };
+    }
+    true
 }
 
 /// Maps the headers and each section with its rights; returns the regions. The sizes were

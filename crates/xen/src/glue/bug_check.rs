@@ -16,21 +16,30 @@
 //! into fixed lines (no allocation), and the log is behind its `HIGH_LEVEL` lock (upstream's
 //! `HIGH_LOCK`, as upstream's `LogPrintf`).
 //!
-//! What the dump may read: almost nothing. Upstream reads the parameters' memory under
-//! `__try`/`__except`, which our images do not have, and `MmIsAddressValid`, the only probe the
-//! kernel offers, is documented for `IRQL <= DISPATCH_LEVEL`. So [`Crash::read`] answers every
-//! read as unreadable: the dump prints the code, its parameters and the lines that decode the
-//! parameters' values (memory referenced, IRQL, access, addresses), and the steps that would
-//! follow a pointer end there. Addresses are named `module + offset` from xen.sys's module list
-//! ([`super::module::lookup`], which takes its lock at `HIGH_LEVEL` and allocates nothing), and
-//! `CRITICAL_PROCESS_DIED`'s process is named through `PsGetProcessImageFileName`
-//! ([`super::process::image_file_name`]: the kernel's own object, read by the kernel's own
-//! accessor). The registers are captured here (no `RtlCaptureContext` import); without
-//! `RtlLookupFunctionEntry`/`RtlVirtualUnwind` there is no stack walk yet.
+//! What the dump may read: the current thread's stack, and nothing else. Upstream reads the
+//! parameters' memory under `__try`/`__except`, which our images do not have, and
+//! `MmIsAddressValid`, the only probe the kernel offers, is documented for
+//! `IRQL <= DISPATCH_LEVEL`. But the stack the callback runs on is resident, and
+//! `IoGetStackLimits` (any IRQL) bounds it: [`Crash::read`] copies what lies wholly inside those
+//! bounds and answers every other read as unreadable. So the dump prints the code, its
+//! parameters, the lines that decode the parameters' values (memory referenced, IRQL, access,
+//! addresses) and what they point at on the stack (an exception's records usually live there);
+//! the steps that would follow a pointer elsewhere end there. Addresses are named
+//! `module + offset` from xen.sys's module list ([`super::module::lookup`], which takes its lock
+//! at `HIGH_LEVEL` and allocates nothing), and `CRITICAL_PROCESS_DIED`'s process is named
+//! through `PsGetProcessImageFileName` ([`super::process::image_file_name`]: the kernel's own
+//! object, read by the kernel's own accessor). The registers are captured here (no
+//! `RtlCaptureContext` import), and the stack is walked as upstream's `BugCheckStackDump` does,
+//! with the kernel's unwinder (`RtlLookupFunctionEntry` over the images' exception directories,
+//! `RtlVirtualUnwind`), a frame at a time and only while the frame's `RSP` lies inside the stack
+//! bounds. The three routines are resolved by [`register`] at `PASSIVE_LEVEL` (Wine's kernel,
+//! which loads the image in a test, lacks some of them); without them the dump has no stack
+//! reads and no walk, as before.
 
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::mem::offset_of;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use ntddk::{
     CONTEXT, CONTEXT_CONTROL, CONTEXT_INTEGER, CONTEXT_SEGMENTS, KBUGCHECK_CALLBACK_RECORD,
@@ -62,6 +71,47 @@ static RECORD: RecordStorage = RecordStorage(UnsafeCell::new(KBUGCHECK_CALLBACK_
     State: 0,
 }));
 
+/// `IoGetStackLimits`, resolved by [`register`] (NULL: no stack reads).
+static STACK_LIMITS: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+/// `RtlLookupFunctionEntry`, resolved by [`register`] (NULL: no stack walk).
+static LOOKUP_FUNCTION_ENTRY: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+/// `RtlVirtualUnwind`, resolved by [`register`] (NULL: no stack walk).
+static VIRTUAL_UNWIND: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Resolves the routines the dump reads the stack and unwinds with (PASSIVE_LEVEL).
+fn resolve_routines() {
+    for (slot, name) in [
+        (&STACK_LIMITS, "IoGetStackLimits"),
+        (&LOOKUP_FUNCTION_ENTRY, "RtlLookupFunctionEntry"),
+        (&VIRTUAL_UNWIND, "RtlVirtualUnwind"),
+    ] {
+        slot.store(platform_windows::system_routine(name), Ordering::Release);
+    }
+}
+
+/// The current thread's stack bounds (`low..high`), if `IoGetStackLimits` was resolved.
+fn stack_limits() -> Option<core::ops::Range<u64>> {
+    let routine = STACK_LIMITS.load(Ordering::Acquire);
+    if routine.is_null() {
+        return None;
+    }
+    // SAFETY: the kernel's `IoGetStackLimits`, resolved by name (its documented signature).
+    let get: ntddk::routines::IoGetStackLimitsFn = unsafe { core::mem::transmute(routine) };
+    let (mut low, mut high) = (0usize, 0usize);
+    // SAFETY: any IRQL; two writable locals.
+    unsafe { get(&raw mut low, &raw mut high) };
+    let range = u64::try_from(low).ok()?..u64::try_from(high).ok()?;
+    (!range.is_empty()).then_some(range)
+}
+
+/// Whether `len` bytes at `address` lie wholly inside `stack`.
+fn inside(stack: &core::ops::Range<u64>, address: u64, len: usize) -> bool {
+    let Some(end) = u64::try_from(len).ok().and_then(|l| address.checked_add(l)) else {
+        return false;
+    };
+    stack.start <= address && end <= stack.end
+}
+
 /// The component name the kernel records (upstream's `__MODULE__`).
 const COMPONENT: &core::ffi::CStr = c"xen";
 
@@ -75,6 +125,7 @@ pub(super) struct Registered(());
 /// # Errors
 /// `STATUS_UNSUCCESSFUL` when the kernel refuses the record, as upstream.
 pub(super) fn register() -> Result<Registered, NTSTATUS> {
+    resolve_routines();
     let record = RECORD.0.get();
     // SAFETY: not registered (DllInitialize runs once before any registration, and a failed or
     // unloaded load deregistered it), so the record is ours to initialise.
@@ -137,8 +188,23 @@ impl CrashEnvironment for Crash {
         }
     }
 
-    fn read(&self, _address: u64, _buffer: &mut [u8]) -> bool {
-        false
+    fn read(&self, address: u64, buffer: &mut [u8]) -> bool {
+        let Some(stack) = stack_limits() else {
+            return false;
+        };
+        if !inside(&stack, address, buffer.len()) {
+            return false;
+        }
+        let Ok(start) = usize::try_from(address) else {
+            return false;
+        };
+        let source = core::ptr::with_exposed_provenance::<u8>(start);
+        for (i, byte) in buffer.iter_mut().enumerate() {
+            // SAFETY: inside the current thread's stack (checked above), which is resident
+            // while the thread runs; read bytewise, volatile, as memory others wrote.
+            *byte = unsafe { source.wrapping_add(i).read_volatile() };
+        }
+        true
     }
 
     fn module(&self, address: u64) -> Option<(&[u8], u64)> {
@@ -154,8 +220,49 @@ impl CrashEnvironment for Crash {
         capture(context);
     }
 
-    fn unwind(&self, _context: &mut ContextRecord) -> bool {
-        false
+    fn unwind(&self, context: &mut ContextRecord) -> bool {
+        let (lookup, unwind) = (
+            LOOKUP_FUNCTION_ENTRY.load(Ordering::Acquire),
+            VIRTUAL_UNWIND.load(Ordering::Acquire),
+        );
+        if lookup.is_null() || unwind.is_null() {
+            return false;
+        }
+        // The unwinder reads the frame's saved registers above RSP: only a frame on this
+        // thread's stack is unwound.
+        if !stack_limits().is_some_and(|stack| inside(&stack, context.rsp(), 8)) {
+            return false;
+        }
+        // SAFETY: the kernel's `RtlLookupFunctionEntry`, resolved by name.
+        let lookup: ntddk::routines::RtlLookupFunctionEntryFn =
+            unsafe { core::mem::transmute(lookup) };
+        // SAFETY: the kernel's `RtlVirtualUnwind`, resolved by name.
+        let unwind: ntddk::routines::RtlVirtualUnwindFn = unsafe { core::mem::transmute(unwind) };
+        let rip = context.rip();
+        let mut base = 0u64;
+        // SAFETY: any IRQL; a writable local; no history table.
+        let function = unsafe { lookup(rip, &raw mut base, core::ptr::null_mut()) };
+        if function.is_null() {
+            return false;
+        }
+        let mut handler_data = core::ptr::null_mut();
+        let mut establisher = 0u64;
+        // SAFETY: the entry the kernel found for `rip` in the image at `base`; `context` holds a
+        // whole, 16-byte aligned `CONTEXT` image whose `RSP` lies on this thread's stack; the
+        // outputs are locals; no context pointers.
+        let _handler = unsafe {
+            unwind(
+                ntddk::routines::UNW_FLAG_NHANDLER,
+                base,
+                rip,
+                function,
+                context.bytes.as_mut_ptr().cast(),
+                &raw mut handler_data,
+                &raw mut establisher,
+                core::ptr::null_mut(),
+            )
+        };
+        true
     }
 
     fn process_image_name(&self, process: u64) -> Option<[u8; 16]> {

@@ -114,6 +114,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "is not a common buffer",
     ),
     ("mdl-double-free", "IoFreeMdl", "freed twice"),
+    (
+        "unwind-off-stack",
+        "RtlVirtualUnwind",
+        "outside the running thread's stack",
+    ),
 ];
 
 /// The address of the stand-in's routine `name`, as a driver's import slot would hold it.
@@ -355,6 +360,7 @@ fn scheduler_rule(name: &str, tag: u32) {
         "dma-put-twice" | "dma-not-adapter" | "dma-channel-passive" | "dma-common-unallocated" => {
             dma_rule(name, tag);
         }
+        "unwind-off-stack" => unwind_off_stack(tag),
         "mdl-double-free" => {
             let p = allocate_bytes(tag, 64);
             let allocate: unsafe extern "win64" fn(
@@ -375,6 +381,73 @@ fn scheduler_rule(name: &str, tag: u32) {
         _ => {}
     }
 }
+
+/// `RtlVirtualUnwind` of a frame of xen.sys whose `RSP` is a pool block, not the thread's
+/// stack: the unwinder's first stack read is refused.
+fn unwind_off_stack(tag: u32) {
+    let Some(pc) = crate::nt::loader::loaded_images()
+        .into_iter()
+        .find(|i| i.name == "xen.sys")
+        .and_then(|i| i.base.checked_add(u64::from(i.functions.first()?.begin)))
+    else {
+        crate::harness::fatal(format_args!("xen.sys has no function entries"));
+    };
+    let lookup: unsafe extern "win64" fn(u64, *mut u64, *mut c_void) -> *mut c_void =
+        routine("RtlLookupFunctionEntry");
+    #[allow(clippy::type_complexity)]
+    let unwind: unsafe extern "win64" fn(
+        u32,
+        u64,
+        u64,
+        *mut c_void,
+        *mut c_void,
+        *mut *mut c_void,
+        *mut u64,
+        *mut c_void,
+    ) -> *mut c_void = routine("RtlVirtualUnwind");
+    let mut image_base = 0u64;
+    // SAFETY: an address of xen.sys's code; `image_base` is ours.
+    let entry = unsafe { lookup(pc, &raw mut image_base, core::ptr::null_mut()) };
+    let mut context = alloc::boxed::Box::new(ContextImage([0; 77]));
+    let bytes = context.0.as_mut_ptr().cast::<u8>();
+    let off_stack = allocate_bytes(tag, 64).addr() as u64;
+    // SAFETY: a whole CONTEXT image of ours; RIP and RSP at their offsets.
+    unsafe {
+        bytes
+            .wrapping_add(core::mem::offset_of!(ntddk::CONTEXT, Rip))
+            .cast::<u64>()
+            .write_unaligned(pc);
+    };
+    // SAFETY: as above.
+    unsafe {
+        bytes
+            .wrapping_add(core::mem::offset_of!(ntddk::CONTEXT, Rsp))
+            .cast::<u64>()
+            .write_unaligned(off_stack);
+    };
+    let mut handler_data = core::ptr::null_mut();
+    let mut establisher = 0u64;
+    // SAFETY: the entry the kernel gave for `pc`, a whole CONTEXT, outputs of ours; the
+    // frame's RSP is not on the stack (the kernel checks it).
+    unsafe {
+        unwind(
+            0,
+            image_base,
+            pc,
+            entry,
+            bytes.cast(),
+            &raw mut handler_data,
+            &raw mut establisher,
+            core::ptr::null_mut(),
+        );
+    }
+}
+
+/// A `CONTEXT`'s 1,232 bytes, 16-byte aligned.
+#[repr(C, align(16))]
+struct ContextImage([u128; 77]);
+
+const _: () = assert!(size_of::<ContextImage>() == size_of::<ntddk::CONTEXT>());
 
 /// The stand-in's routine `name` as the function-pointer type `F` (its signature in the
 /// Microsoft x64 convention).

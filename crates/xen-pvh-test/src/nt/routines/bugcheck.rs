@@ -37,8 +37,32 @@ const BUFFER_INSERTED: u8 = 1;
 /// `BufferEmpty`.
 const BUFFER_EMPTY: u8 = 0;
 
-/// `KBUGCHECK_CALLBACK_ROUTINE`: `VOID (PVOID Buffer, ULONG Length)`.
-type Callback = unsafe extern "win64" fn(*mut c_void, u32);
+// A plain callback (`KBUGCHECK_CALLBACK_ROUTINE`: `VOID (PVOID Buffer, ULONG Length)`) is
+// called through this trampoline, whose return address is a label: a stack walk the callback
+// makes must arrive exactly there.
+core::arch::global_asm!(
+    ".pushsection .text.nt_bugcheck_call, \"ax\"",
+    ".p2align 4",
+    ".globl nt_bugcheck_call",
+    "nt_bugcheck_call:",
+    "sub rsp, 40",
+    "call r8",
+    ".globl nt_bugcheck_callback_return",
+    "nt_bugcheck_callback_return:",
+    "add rsp, 40",
+    "ret",
+    ".popsection",
+);
+
+unsafe extern "win64" {
+    /// Calls `routine(buffer, length)`.
+    fn nt_bugcheck_call(buffer: *mut c_void, length: u32, routine: usize);
+}
+
+unsafe extern "C" {
+    /// The instruction after the trampoline's call.
+    safe static nt_bugcheck_callback_return: [u8; 0];
+}
 /// `KBUGCHECK_REASON_CALLBACK_ROUTINE`.
 type ReasonCallback = unsafe extern "win64" fn(u32, *mut c_void, *mut c_void, u32);
 
@@ -304,12 +328,25 @@ pub extern "win64" fn ke_bug_check_ex(code: u32, p1: usize, p2: usize, p3: usize
             );
         };
     }
+    // Where a plain callback returns to, named as the module list names it (the stand-in is
+    // `ntoskrnl.exe` there): a stack walk from inside the callback reaches it once it has
+    // unwound every frame of the driver's.
+    let (own, _) = crate::nt::own_image();
+    let back = (&raw const nt_bugcheck_callback_return).addr() as u64;
+    kprintln!(
+        "NT-BUGCHECK-RETURN: ntoskrnl.exe + {:016X}",
+        back.saturating_sub(own)
+    );
     for r in records.iter().filter(|r| r.reason.is_none()) {
         // SAFETY: registered and checked to be code of a loaded image; plain callbacks take
-        // (Buffer, Length).
-        let f = unsafe { core::mem::transmute::<usize, Callback>(r.routine) };
-        // SAFETY: as above, with the buffer the driver registered.
-        unsafe { f(core::ptr::with_exposed_provenance_mut(r.buffer), r.length) };
+        // (Buffer, Length); the trampoline calls it with the Microsoft x64 convention.
+        unsafe {
+            nt_bugcheck_call(
+                core::ptr::with_exposed_provenance_mut(r.buffer),
+                r.length,
+                r.routine,
+            );
+        };
     }
     kprintln!("NT-BUGCHECK: {} callbacks called", records.len());
     if EXPECTED.load(Ordering::SeqCst) {

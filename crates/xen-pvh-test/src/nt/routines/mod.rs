@@ -26,6 +26,7 @@
 //! | [`bugcheck`] | `KeBugCheckEx`, `KeRegisterBugCheckCallback`, `KeDeregisterBugCheckCallback`, `KeRegisterBugCheckReasonCallback`, `KeDeregisterBugCheckReasonCallback`; the variable `KiBugCheckData` |
 //! | [`ke`] | `KeQueryActiveProcessorCountEx`, `KeQueryMaximumProcessorCountEx`, `KeGetCurrentProcessorNumberEx`, `KeGetProcessorNumberFromIndex`, `KeGetProcessorIndexFromNumber`, `KeSetImportanceDpc`, `KeSetTargetProcessorDpcEx`, `RtlGetVersion`, `KeRegisterProcessorChangeCallback`, `KeDeregisterProcessorChangeCallback` |
 //! | [`ps`] | `PsSetCreateProcessNotifyRoutine`, `PsSetLoadImageNotifyRoutine`, `PsRemoveLoadImageNotifyRoutine`, `PsGetProcessImageFileName`, `ZwQuerySystemInformation` (the loaded-module list) |
+//! | [`unwind`] | `IoGetStackLimits`, `RtlCaptureContext`, `RtlLookupFunctionEntry`, `RtlVirtualUnwind` |
 //! | [`registry`] | `ZwOpenKey`, `ZwCreateKey`, `ZwClose` (key, thread and named-event handles), `ZwQueryValueKey`, `ZwSetValueKey`, `ZwDeleteValueKey`, `ZwEnumerateKey`, `ZwEnumerateValueKey`, `ZwQueryKey`, `ZwDeleteKey` |
 //! | [`thread`] | `PsCreateSystemThread`, `PsTerminateSystemThread`, `KeGetCurrentThread`, `PsGetCurrentThread`, `KeDelayExecutionThread`, `ObReferenceObjectByHandle`, `ObfReferenceObject`, `ObfDereferenceObject`; the variable `PsThreadType` |
 //! | [`event`] | `KeInitializeEvent`, `KeSetEvent`, `KeClearEvent`, `KeResetEvent`, `KeReadStateEvent`, `KePulseEvent`, `IoCreateNotificationEvent` |
@@ -62,6 +63,7 @@ pub mod remove_lock;
 pub mod thread;
 pub mod time;
 pub mod timer;
+pub mod unwind;
 pub mod wait;
 pub mod work;
 
@@ -236,6 +238,10 @@ table! {
     "ntoskrnl.exe": ZwOpenKey => registry::zw_open_key;
     "ntoskrnl.exe": ZwQueryKey => registry::zw_query_key;
     "ntoskrnl.exe": ZwQuerySystemInformation => ps::zw_query_system_information;
+    "ntoskrnl.exe": IoGetStackLimits => unwind::io_get_stack_limits;
+    "ntoskrnl.exe": RtlCaptureContext => unwind::rtl_capture_context;
+    "ntoskrnl.exe": RtlLookupFunctionEntry => unwind::rtl_lookup_function_entry;
+    "ntoskrnl.exe": RtlVirtualUnwind => unwind::rtl_virtual_unwind;
     "ntoskrnl.exe": ZwQueryValueKey => registry::zw_query_value_key;
     "ntoskrnl.exe": ZwSetValueKey => registry::zw_set_value_key;
     "ntoskrnl.exe": memcmp => crt::memcmp;
