@@ -89,6 +89,7 @@ pub mod pci_bus;
 pub mod pnp;
 pub mod routines;
 pub mod sched;
+pub mod smp;
 pub mod verifier;
 pub mod vm;
 pub mod xen_sys;
@@ -542,7 +543,11 @@ pub fn run(start_info: u64, scenario: Scenario) {
     } else {
         1
     };
-    routines::ke::set_processors(vcpus);
+    // A second vCPU is a processor added after load (`smp`): only processor 0 is active at
+    // `DllInitialize`.
+    routines::ke::set_processors(1, vcpus);
+    // xen.sys's processor identification and vcpu_info registration lines, for the checks.
+    routines::debug::keep("xen|SystemProcessor");
     let options = match scenario {
         Scenario::Watchdog => WATCHDOG_START_OPTIONS,
         Scenario::Xenbus => XENBUS_START_OPTIONS,
@@ -624,6 +629,11 @@ pub fn run(start_info: u64, scenario: Scenario) {
         format_args!("status {:#010x}", status.cast_unsigned()),
     ) {
         return;
+    }
+    if vcpus == 2 {
+        checks::smp::before_hot_add();
+        smp::add_second_processor();
+        checks::smp::after_hot_add(&exports, index);
     }
     checks::after_initialize(index, !options.contains("XEN:DBG_PRINT=OFF"));
     let vcpu_info_pages = run_scenario(scenario, &exports, index, &functions, &images);
