@@ -538,16 +538,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
         return;
     };
     vm::enable_nx();
-    let vcpus = if xen::vcpu::is_up(crate::suite::hv(), 1).is_ok() {
-        2
-    } else {
-        1
-    };
-    // A second vCPU is a processor added after load (`smp`): only processor 0 is active at
-    // `DllInitialize`.
-    routines::ke::set_processors(1, vcpus);
-    // xen.sys's processor identification and vcpu_info registration lines, for the checks.
-    routines::debug::keep("xen|SystemProcessor");
+    let vcpus = processors();
     let options = match scenario {
         Scenario::Watchdog => WATCHDOG_START_OPTIONS,
         Scenario::Xenbus => XENBUS_START_OPTIONS,
@@ -631,9 +622,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
         return;
     }
     if vcpus == 2 {
-        checks::smp::before_hot_add();
-        smp::add_second_processor();
-        checks::smp::after_hot_add(&exports, index);
+        hot_add(&exports, index);
     }
     checks::after_initialize(index, !options.contains("XEN:DBG_PRINT=OFF"));
     let vcpu_info_pages = run_scenario(scenario, &exports, index, &functions, &images);
@@ -649,6 +638,27 @@ pub fn run(start_info: u64, scenario: Scenario) {
     checks::leaks(index);
     reload(bytes, vcpu_info_pages);
     summary();
+}
+
+/// The vCPUs Xen gave the domain (1 or 2). A second one is a processor added after load
+/// ([`smp`]): only processor 0 is active at `DllInitialize`.
+fn processors() -> u32 {
+    let vcpus = if xen::vcpu::is_up(crate::suite::hv(), 1).is_ok() {
+        2
+    } else {
+        1
+    };
+    routines::ke::set_processors(1, vcpus);
+    // xen.sys's processor identification and vcpu_info registration lines, for the checks.
+    routines::debug::keep("xen|SystemProcessor");
+    vcpus
+}
+
+/// Adds processor 1 after `DllInitialize` of xen.sys (image `index`), with the checks around.
+fn hot_add(exports: &xen_sys::Exports, index: usize) {
+    checks::smp::before_hot_add();
+    smp::add_second_processor();
+    checks::smp::after_hot_add(exports, index);
 }
 
 /// What one scenario's hive has besides [`boot_hive`]'s. The xenbus boot has no xenfilt to
