@@ -69,9 +69,9 @@
 //! thread runs until it waits: a driver thread that spins waiting for another thread without
 //! calling a wait never lets it run, where Windows would preempt it; timers expire and DPCs run
 //! only at kernel entries and in the idle loop, not in the middle of driver code), thread
-//! priorities and APCs (alertable waits are never alerted), a second running processor (with 2
-//! vCPUs the second exists for Xen and for the processor queries, but is not started; DPC
-//! targets are recorded, not honoured), DPC delivery at the exact moment a driver lowers `cr8`
+//! priorities and APCs (alertable waits are never alerted), threads, timers and interrupts on
+//! a second processor (with 2 vCPUs the second is added after `DllInitialize` as a hot-added
+//! processor, [`smp`], and runs only the DPCs targeted at it), DPC delivery at the exact moment a driver lowers `cr8`
 //! itself (it happens at its next kernel call, see [`verifier`]), paging (all pool is
 //! resident), registry write times (they read 0), and processes (one creation and exit are
 //! played to the notify routines, in the stand-in's own address space). Each gap is named where
