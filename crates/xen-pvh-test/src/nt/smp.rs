@@ -13,10 +13,10 @@
 //!   callbacks, [`start`] brings vCPU 1 up, the processor becomes active and the callbacks get
 //!   `KeProcessorAddCompleteNotify`. vCPU 1 is started with `VCPUOP_initialise` in long mode
 //!   with vCPU 0's control registers (so with its page tables, `EFER.NXE` included) at the
-//!   kernel's secondary entry (`arch::ap_entry`), then `VCPUOP_up`. On an HVM guest the
-//!   firmware (hvmloader) started the vCPU once and sent it an INIT; should Xen still call it
-//!   initialised (`EEXIST`), the stand-in sends it an INIT through the local APIC, which resets
-//!   it, and initialises it again.
+//!   kernel's secondary entry (`arch::ap_entry`), then `VCPUOP_up`. On the HVM guest the
+//!   firmware leaves the vCPU reset (measured: `VCPUOP_initialise` succeeds at once); should
+//!   Xen call it initialised (`EEXIST`), the stand-in sends it an INIT through the local APIC,
+//!   which resets it, and initialises it again (untested: no boot has needed it).
 //! * **On vCPU 1** the kernel's secondary entry comes here ([`ap_loop`]): with interrupts off
 //!   (as on vCPU 0, see `crate::nt::cr8`), it runs the DPCs queued for it
 //!   (`routines::dpc::run_due`, at `DISPATCH_LEVEL` in its own `cr8`, the verifier's rules
