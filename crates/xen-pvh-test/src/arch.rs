@@ -310,3 +310,16 @@ pub fn enable_lapic() {
 pub fn lapic_eoi() {
     lapic_write(LAPIC_EOI, 0);
 }
+
+/// Interrupt command register, low and high halves.
+const LAPIC_ICR_LOW: usize = 0x300;
+const LAPIC_ICR_HIGH: usize = 0x310;
+/// An INIT IPI, asserted (edge-triggered, fixed destination).
+const ICR_INIT_ASSERT: u32 = 0x4500;
+
+/// Sends an INIT IPI to the local APIC with id `apic_id` (Xen resets that vCPU: it is down and
+/// no longer initialised).
+pub fn lapic_send_init(apic_id: u8) {
+    lapic_write(LAPIC_ICR_HIGH, u32::from(apic_id) << 24);
+    lapic_write(LAPIC_ICR_LOW, ICR_INIT_ASSERT);
+}

@@ -69,9 +69,9 @@
 //! thread runs until it waits: a driver thread that spins waiting for another thread without
 //! calling a wait never lets it run, where Windows would preempt it; timers expire and DPCs run
 //! only at kernel entries and in the idle loop, not in the middle of driver code), thread
-//! priorities and APCs (alertable waits are never alerted), a second running processor (with 2
-//! vCPUs the second exists for Xen and for the processor queries, but is not started; DPC
-//! targets are recorded, not honoured), DPC delivery at the exact moment a driver lowers `cr8`
+//! priorities and APCs (alertable waits are never alerted), threads, timers and interrupts on
+//! a second processor (with 2 vCPUs the second is added after `DllInitialize` as a hot-added
+//! processor, [`smp`], and runs only the DPCs targeted at it), DPC delivery at the exact moment a driver lowers `cr8`
 //! itself (it happens at its next kernel call, see [`verifier`]), paging (all pool is
 //! resident), registry write times (they read 0), and processes (one creation and exit are
 //! played to the notify routines, in the stand-in's own address space). Each gap is named where
@@ -89,6 +89,7 @@ pub mod pci_bus;
 pub mod pnp;
 pub mod routines;
 pub mod sched;
+pub mod smp;
 pub mod verifier;
 pub mod vm;
 pub mod xen_sys;
@@ -537,12 +538,7 @@ pub fn run(start_info: u64, scenario: Scenario) {
         return;
     };
     vm::enable_nx();
-    let vcpus = if xen::vcpu::is_up(crate::suite::hv(), 1).is_ok() {
-        2
-    } else {
-        1
-    };
-    routines::ke::set_processors(vcpus);
+    let vcpus = processors();
     let options = match scenario {
         Scenario::Watchdog => WATCHDOG_START_OPTIONS,
         Scenario::Xenbus => XENBUS_START_OPTIONS,
@@ -625,6 +621,9 @@ pub fn run(start_info: u64, scenario: Scenario) {
     ) {
         return;
     }
+    if vcpus == 2 {
+        hot_add(&exports, index);
+    }
     checks::after_initialize(index, !options.contains("XEN:DBG_PRINT=OFF"));
     let vcpu_info_pages = run_scenario(scenario, &exports, index, &functions, &images);
     // SAFETY: the image's DllUnload, called once at PASSIVE_LEVEL after DllInitialize succeeded
@@ -639,6 +638,27 @@ pub fn run(start_info: u64, scenario: Scenario) {
     checks::leaks(index);
     reload(bytes, vcpu_info_pages);
     summary();
+}
+
+/// The vCPUs Xen gave the domain (1 or 2). A second one is a processor added after load
+/// ([`smp`]): only processor 0 is active at `DllInitialize`.
+fn processors() -> u32 {
+    let vcpus = if xen::vcpu::is_up(crate::suite::hv(), 1).is_ok() {
+        2
+    } else {
+        1
+    };
+    routines::ke::set_processors(1, vcpus);
+    // xen.sys's processor identification and vcpu_info registration lines, for the checks.
+    routines::debug::keep("xen|SystemProcessor");
+    vcpus
+}
+
+/// Adds processor 1 after `DllInitialize` of xen.sys (image `index`), with the checks around.
+fn hot_add(exports: &xen_sys::Exports, index: usize) {
+    checks::smp::before_hot_add();
+    smp::add_second_processor();
+    checks::smp::after_hot_add(exports, index);
 }
 
 /// What one scenario's hive has besides [`boot_hive`]'s. The xenbus boot has no xenfilt to

@@ -18,6 +18,11 @@
 //!   that queued one at `DISPATCH_LEVEL` and lowered `cr8` itself would have had it run at the
 //!   lowering on Windows; the stand-in runs it at the driver's next kernel call or when the
 //!   driver returns to the kernel, whichever comes first). See `routines::dpc`.
+//! * **Processors.** Everything a call checks is the calling processor's: its caller slot, its
+//!   `cr8`, its DPC queue. Only processor 0 runs threads, timers and interrupt delivery, so a
+//!   call on another processor (a DPC targeted there, `routines::dpc`) neither lets the
+//!   scheduler see the time nor polls interrupts nor runs processor 0's DPCs: those belong to
+//!   whatever processor 0 is doing meanwhile.
 //! * **A broken rule** ([`violation`]) prints the routine, the rule and the caller
 //!   (`xen.sys+0x1234`), counts as a failed check and reboots: the run fails, as a Driver
 //!   Verifier bug check would stop Windows.
@@ -102,11 +107,21 @@ pub struct Call {
 /// scheduler see the time (`sched::on_enter`), and runs the DPCs that became due if the IRQL
 /// is below `DISPATCH_LEVEL`.
 pub fn enter(routine: &'static str) -> Call {
+    let cpu = arch::cpu_id();
     let caller = CALLERS
-        .get(arch::cpu_id())
+        .get(cpu)
         .map_or(0, |slot| slot.load(Ordering::SeqCst));
     let irql = irql();
     *CALLS.lock().entry(routine).or_insert(0) += 1;
+    if cpu != 0 {
+        // Lets Xen retire an interrupt-window request before the driver's next `cr8` write.
+        super::cr8::interrupt_window();
+        return Call {
+            routine,
+            caller,
+            irql,
+        };
+    }
     // Time passes (timers fire, timeouts end) and a pending KeSetEvent(Wait = TRUE) is held to
     // its promise.
     super::sched::on_enter(routine, irql);

@@ -15,7 +15,7 @@ mod memory;
 mod peer;
 mod sched;
 pub mod shm;
-mod smp;
+pub mod smp;
 mod subsystems;
 mod throughput;
 mod xenstore;
@@ -173,6 +173,10 @@ pub fn finish() -> ! {
 /// The secondary vCPU: enable its LAPIC, report, then sleep; work arrives through its upcall
 /// handler.
 pub fn ap_main(cpu: usize) -> ! {
+    if crate::nt::smp::owns_secondary() {
+        // The stand-in kernel's processor 1 (`nt::smp`): interrupts stay off there.
+        crate::nt::smp::ap_loop(cpu);
+    }
     arch::enable_lapic();
     if cpu == 1 {
         AP_ALIVE.store(true, Ordering::SeqCst);

@@ -157,7 +157,9 @@ fn ap_register_vcpu_info() {
     AP_RESULT.store(code, Ordering::SeqCst);
 }
 
-fn ap_context() -> Option<VcpuHvmContext> {
+/// The long-mode start state of vCPU 1: the kernel's secondary entry on its own stack, with
+/// this vCPU's control registers (page tables, `EFER` included).
+pub fn ap_context() -> Option<VcpuHvmContext> {
     let (rip, rsp) = arch::ap_entry(1)?;
     let [cr0, cr3, cr4, efer] = arch::control_registers();
     Some(VcpuHvmContext {

@@ -30,6 +30,7 @@ mod memory;
 mod modules;
 pub mod rules;
 mod services;
+pub mod smp;
 mod threads;
 mod timers;
 pub mod vcpu_info;

@@ -11,14 +11,24 @@
 //! mapping of slot 0 (page 0, offset 0) and the slot's "registered" flag (byte 8192, page 2) is
 //! set; Xen has written the time info there (the page was zeroed and only Xen writes it; the
 //! version does not necessarily move within the check, an HVM vCPU's time is refreshed when
-//! Xen sees fit); an event sent on a bound port sets `evtchn_upcall_pending` there. Second load ([`second`], after `DllUnload`): the same pages
-//! are reused (Xen refuses a second registration of a vCPU, so a load that registered again
-//! would fail) and no page is taken again.
+//! Xen sees fit); an event sent on a bound port sets `evtchn_upcall_pending` there.
+//!
+//! The guest has two vCPUs: the stand-in adds the second after `DllInitialize` as a hot-added
+//! processor (`crate::nt::smp`, checked in `checks::smp`), and xen.sys's DPC on vCPU 1
+//! registers processor 1's slot: `SystemProcessorVcpuInfo(1)` answers slot 1 (page 0, offset
+//! 64), its flag (byte 8193) is set, Xen writes vCPU 1's time info there, and xen.sys asked Xen
+//! once (its `XEN: REGISTER vcpu_info[1]` line).
+//!
+//! Second load ([`second`], after `DllUnload`): the same pages are reused and no page is taken
+//! again; processor 1 (active from the start now) is identified again by a DPC on vCPU 1, which
+//! finds its slot's flag set and keeps the registration: the same slot, and no second
+//! `XEN: REGISTER` line for either processor (Xen refuses a second registration of a vCPU, so a
+//! load that registered again would fail).
 
 use super::{drv, eq, status};
 use crate::harness::check;
 use crate::nt::hive;
-use crate::nt::routines::{mm, registry};
+use crate::nt::routines::{debug, dpc, ke, mm, registry};
 use crate::nt::xen_sys::Exports;
 use crate::nt::{SERVICE_KEY, vm};
 use alloc::vec::Vec;
@@ -52,10 +62,30 @@ pub fn stored_pfns() -> [Option<u64>; 3] {
 
 /// `SystemProcessorVcpuInfo(0)`: the status and the pointer.
 fn vcpu_info_of_cpu0(e: &Exports) -> (i32, *mut u8) {
+    vcpu_info_of(e, 0)
+}
+
+/// `SystemProcessorVcpuInfo(cpu)`: the status and the pointer.
+fn vcpu_info_of(e: &Exports, cpu: u32) -> (i32, *mut u8) {
     let mut p = core::ptr::null_mut();
     // SAFETY: `p` is ours.
-    let s = drv(|| unsafe { (e.system_processor_vcpu_info)(0, &raw mut p) });
+    let s = drv(|| unsafe { (e.system_processor_vcpu_info)(cpu, &raw mut p) });
     (s, p.cast())
+}
+
+/// How many `XEN: REGISTER vcpu_info[cpu]` lines xen.sys logged (one per hypercall that
+/// succeeded), over both loads.
+fn registrations(cpu: u32) -> usize {
+    let line = alloc::format!("XEN: REGISTER vcpu_info[{cpu}]");
+    debug::kept().iter().filter(|l| l.ends_with(&line)).count()
+}
+
+/// The "registered" flag of slot `cpu`, in the flags' page `flags_page` (the stand-in's
+/// allocator's page, identity-mapped).
+fn registered_flag(flags_page: u64, cpu: u64) -> u8 {
+    let flag_at = usize::try_from(flags_page * 4096 + (FLAGS_OFFSET - 2 * 4096) + cpu).unwrap_or(0);
+    // SAFETY: a page the stand-in gave xen.sys, identity-mapped; a byte of it read.
+    unsafe { core::ptr::with_exposed_provenance::<u8>(flag_at).read_volatile() }
 }
 
 /// Reads the `T` at byte `offset` of the `vcpu_info` at `p` (mapped by xen.sys, in the
@@ -103,12 +133,12 @@ pub fn first(e: &Exports) -> Option<[u64; 3]> {
             p.addr()
         ),
     );
-    let [_, _, flags_page] = pfns.filter(|_| at_slot && s == STATUS_SUCCESS)?;
-    // The flags' page comes from the stand-in's allocator, in the identity map.
-    let flag_at = usize::try_from(flags_page * 4096 + (FLAGS_OFFSET - 2 * 4096)).unwrap_or(0);
-    // SAFETY: a page the stand-in gave xen.sys, identity-mapped; a byte of it read.
-    let flag = unsafe { core::ptr::with_exposed_provenance::<u8>(flag_at).read_volatile() };
-    eq("nt.vcpu_info.registered_flag", flag, 1);
+    let [first_page, _, flags_page] = pfns.filter(|_| at_slot && s == STATUS_SUCCESS)?;
+    eq(
+        "nt.vcpu_info.registered_flag",
+        registered_flag(flags_page, 0),
+        1,
+    );
     let time = offset_of!(VcpuInfo, time);
     let version = |p| read::<u32>(p, time + offset_of!(VcpuTimeInfo, version));
     let system_time = |p| read::<u64>(p, time + offset_of!(VcpuTimeInfo, system_time));
@@ -129,8 +159,59 @@ pub fn first(e: &Exports) -> Option<[u64; 3]> {
     );
     event(e, p);
     register_again(e, p);
+    cpu1(e, first_page, flags_page);
+    // Last: it leaves processor 0 without a slot until the second load.
     register_forced(e, p, version);
     pfns
+}
+
+/// Processor 1, added after `DllInitialize`: its slot, its flag, Xen's time info there, one
+/// registration.
+fn cpu1(e: &Exports, first_page: u64, flags_page: u64) {
+    if !check(
+        "nt.vcpu_info.second_processor",
+        ke::processors() == 2,
+        format_args!(
+            "{} active processors (the boot has two vCPUs)",
+            ke::processors()
+        ),
+    ) {
+        return;
+    }
+    let (s, p) = vcpu_info_of(e, 1);
+    let physical = vm::translate(p.addr() as u64);
+    let at_slot = s == STATUS_SUCCESS && physical == Some(first_page * 4096 + 64);
+    check(
+        "nt.vcpu_info.cpu1_slot",
+        at_slot,
+        format_args!(
+            "SystemProcessorVcpuInfo(1): status {:#x}, {:#x} maps {physical:#x?}: slot 1 is page \
+             0 offset 64",
+            s.cast_unsigned(),
+            p.addr()
+        ),
+    );
+    eq(
+        "nt.vcpu_info.cpu1_registered_flag",
+        registered_flag(flags_page, 1),
+        1,
+    );
+    eq("nt.vcpu_info.cpu1_registered_once", registrations(1), 1);
+    if !at_slot {
+        return;
+    }
+    let time = offset_of!(VcpuInfo, time);
+    let version = read::<u32>(p, time + offset_of!(VcpuTimeInfo, version));
+    let system_time = read::<u64>(p, time + offset_of!(VcpuTimeInfo, system_time));
+    let mul = read::<u32>(p, time + offset_of!(VcpuTimeInfo, tsc_to_system_mul));
+    check(
+        "nt.vcpu_info.cpu1_xen_writes_time",
+        version != 0 && version.is_multiple_of(2) && mul != 0 && system_time != 0,
+        format_args!(
+            "time.version {version}, system_time {system_time}, tsc_to_system_mul {mul:#x} in \
+             vCPU 1's registered vcpu_info (the page was zeroed; only Xen writes it)"
+        ),
+    );
 }
 
 /// `SystemProcessorRegisterVcpuInfo` without force on processor 0, whose slot is registered
@@ -241,6 +322,7 @@ pub fn second(e: &Exports, first: [u64; 3]) {
     let (s, p) = vcpu_info_of_cpu0(e);
     let physical = vm::translate(p.addr() as u64);
     let taken = mm::owned_count();
+    second_cpu1(e, first);
     check(
         "nt.vcpu_info.reload_reuses_pages",
         stored == first.map(Some)
@@ -250,6 +332,33 @@ pub fn second(e: &Exports, first: [u64; 3]) {
         format_args!(
             "first load {first:x?}, now {stored:x?}; SystemProcessorVcpuInfo(0) status {:#x} at \
              {physical:#x?}; {taken} pages ever given without hot removal",
+            s.cast_unsigned()
+        ),
+    );
+}
+
+/// The second load's processor 1: identified again on vCPU 1, its registered slot kept.
+fn second_cpu1(e: &Exports, first: [u64; 3]) {
+    if ke::processors() != 2 {
+        return;
+    }
+    let (s, p) = vcpu_info_of(e, 1);
+    let physical = vm::translate(p.addr() as u64);
+    let on_vcpu1 = dpc::targeted_runs()
+        .iter()
+        .filter(|r| r.target == 1 && r.ran_on == 1)
+        .count();
+    let (zero, one) = (registrations(0), registrations(1));
+    check(
+        "nt.vcpu_info.reload_keeps_cpu1_slot",
+        s == STATUS_SUCCESS
+            && physical == Some(first[0] * 4096 + 64)
+            && on_vcpu1 == 2
+            && (zero, one) == (1, 1),
+        format_args!(
+            "SystemProcessorVcpuInfo(1): status {:#x} at {physical:#x?}; DPCs for processor 1 \
+             run on vCPU 1 over both loads: {on_vcpu1}; XEN: REGISTER lines for processors 0 \
+             and 1 over both loads: {zero}, {one} (the second load kept both registrations)",
             s.cast_unsigned()
         ),
     );

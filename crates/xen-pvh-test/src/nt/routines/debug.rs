@@ -69,8 +69,10 @@ static DEBUGGER: spin::Mutex<Debugger> = spin::Mutex::new(Debugger {
     delivered: 0,
 });
 
-/// Set while callbacks run (a nested `DbgPrint` is not passed to them again).
-static IN_CALLBACK: AtomicBool = AtomicBool::new(false);
+/// Set on a processor while callbacks run there (a nested `DbgPrint` is not passed to them
+/// again; another processor's messages still are).
+static IN_CALLBACK: [AtomicBool; crate::arch::MAX_CPUS] =
+    [const { AtomicBool::new(false) }; crate::arch::MAX_CPUS];
 
 /// The most lines [`keep`] holds (the rest are only printed).
 const KEPT_MAX: usize = 4096;
@@ -209,7 +211,10 @@ unsafe fn print(
             kept.1.push(alloc::string::String::from(line));
         }
     }
-    if IN_CALLBACK.swap(true, Ordering::SeqCst) {
+    let Some(in_callback) = IN_CALLBACK.get(crate::arch::cpu_id()) else {
+        return 0;
+    };
+    if in_callback.swap(true, Ordering::SeqCst) {
         return 0;
     }
     let callbacks: Vec<usize> = DEBUGGER.lock().callbacks.iter().map(|&(c, _)| c).collect();
@@ -227,7 +232,7 @@ unsafe fn print(
         unsafe { f(&raw mut output, component, level) };
         DEBUGGER.lock().delivered += 1;
     }
-    IN_CALLBACK.store(false, Ordering::SeqCst);
+    in_callback.store(false, Ordering::SeqCst);
     0
 }
 

@@ -39,8 +39,9 @@
 //! for the lock routines), NULL or unknown parameters, a synchronize IRQL below the interrupt's
 //! IRQL, a service routine that is not code, a PDO the PnP manager does not know, a version the
 //! connection did not return, disconnecting twice, acquiring an interrupt lock already held
-//! (the service routine holds it), releasing one not held or at another IRQL, a service routine
-//! that returns at another IRQL, and (at unload, [`connected_in`]) interrupts left connected.
+//! on the same processor (the service routine holds it; another processor's hold is waited
+//! for, as a spin lock spins), releasing one not held, held by another processor or at
+//! another IRQL, a service routine that returns at another IRQL, and (at unload, [`connected_in`]) interrupts left connected.
 
 use super::DriverObject;
 use super::io::status::STATUS_NOT_FOUND;
@@ -92,8 +93,8 @@ struct Connection {
     context: usize,
     caller: u64,
     connected: bool,
-    /// The IRQL to go back to while the lock is held.
-    held: Option<u8>,
+    /// While the lock is held: the IRQL to go back to, and the processor holding it.
+    held: Option<(u8, usize)>,
 }
 
 /// Connections by interrupt object, in connection order (objects are allocated upwards).
@@ -418,14 +419,24 @@ fn acquire(call: &Call, object: usize, c: &Connection) -> u8 {
             call.irql, c.sync_irql
         ),
     );
+    let cpu = crate::arch::cpu_id();
     call.require(
-        c.held.is_none(),
+        c.held.is_none_or(|(_, holder)| holder != cpu),
         format_args!("the interrupt {object:#x}'s lock is already held"),
     );
-    if let Some(r) = CONNECTIONS.lock().get_mut(&object) {
-        r.held = Some(call.irql);
-    }
     verifier::set_irql(c.sync_irql);
+    // Held by another processor: spin until it lets go, as a spin lock does.
+    loop {
+        match CONNECTIONS.lock().get_mut(&object) {
+            Some(r) if r.held.is_some() => {}
+            Some(r) => {
+                r.held = Some((call.irql, cpu));
+                break;
+            }
+            None => break,
+        }
+        crate::arch::pause();
+    }
     call.irql
 }
 
@@ -451,6 +462,14 @@ pub extern "win64" fn ke_release_interrupt_spin_lock(interrupt: *mut c_void, old
     call.require(
         c.held.is_some(),
         format_args!("the interrupt {:#x}'s lock is not held", interrupt.addr()),
+    );
+    call.require(
+        c.held
+            .is_none_or(|(_, holder)| holder == crate::arch::cpu_id()),
+        format_args!(
+            "the interrupt {:#x}'s lock is held by another processor",
+            interrupt.addr()
+        ),
     );
     call.require(
         call.irql == c.sync_irql,
@@ -570,11 +589,15 @@ pub fn poll() -> usize {
 
 /// Calls one service routine as the interrupt dispatcher does; whether it claimed the interrupt.
 fn service(object: usize, c: &Connection, start: u8) -> bool {
-    if CONNECTIONS
-        .lock()
-        .get(&object)
-        .is_none_or(|r| !r.connected || r.held.is_some())
-    {
+    // Connected and not held (by another processor's KeAcquireInterruptSpinLock): take it.
+    let taken = match CONNECTIONS.lock().get_mut(&object) {
+        Some(r) if r.connected && r.held.is_none() => {
+            r.held = Some((start, crate::arch::cpu_id()));
+            true
+        }
+        _ => false,
+    };
+    if !taken {
         return false;
     }
     if !crate::nt::is_driver_code(c.routine as u64) {
@@ -583,9 +606,6 @@ fn service(object: usize, c: &Connection, start: u8) -> bool {
             c.routine as u64,
             format_args!("the service routine of the interrupt {object:#x} is not code"),
         );
-    }
-    if let Some(r) = CONNECTIONS.lock().get_mut(&object) {
-        r.held = Some(start);
     }
     verifier::set_irql(c.sync_irql);
     CALLS.fetch_add(1, Ordering::SeqCst);

@@ -8,8 +8,14 @@
 //! `KeDeregisterProcessorChangeCallback` (a callback still registered when its image unloads
 //! is a leak, [`change_callbacks_in`]).
 //!
-//! The stand-in's processors are the vCPUs Xen gave the domain ([`set_processors`], one group);
-//! drivers run on vCPU 0. The version is Windows 10 22H2 (10.0.19045), a workstation.
+//! The stand-in's processors are the vCPUs Xen gave the domain (one group): the maximum is
+//! their number, the active ones start as processor 0 alone when the stand-in will add the
+//! second one after load ([`set_processors`]); [`add_processor`] then plays Windows' hot-add to
+//! the processor-change callbacks (`KeProcessorAddStartNotify`, the processor becomes active,
+//! `KeProcessorAddCompleteNotify`, at `PASSIVE_LEVEL`). Drivers' entry points and threads run on
+//! vCPU 0; a DPC targeted at another processor runs there (`routines::dpc`), where
+//! `KeGetCurrentProcessorNumberEx` answers that processor (`arch::cpu_id()`). The version is
+//! Windows 10 22H2 (10.0.19045), a workstation.
 //!
 //! Checked: NULL outputs, an uninitialised or queued DPC for the DPC routines, an importance
 //! outside `LowImportance..=MediumHighImportance`, an `RTL_OSVERSIONINFOW` whose size field is
@@ -34,17 +40,26 @@ pub const VERSION: (u32, u32, u32) = (10, 0, 19045);
 const VER_PLATFORM_WIN32_NT: u32 = 2;
 const VER_NT_WORKSTATION: u8 = 1;
 
-/// The processors (vCPUs) of the machine.
-static PROCESSORS: AtomicU32 = AtomicU32::new(1);
+/// The active processors (indexes `0..ACTIVE`).
+static ACTIVE: AtomicU32 = AtomicU32::new(1);
+/// The processors the machine can have (the vCPUs Xen gave the domain).
+static MAXIMUM: AtomicU32 = AtomicU32::new(1);
 
-/// Records how many processors the machine has.
-pub fn set_processors(count: u32) {
-    PROCESSORS.store(count.max(1), Ordering::SeqCst);
+/// Records how many processors are active and how many the machine can have.
+pub fn set_processors(active: u32, maximum: u32) {
+    let maximum = maximum.max(1);
+    MAXIMUM.store(maximum, Ordering::SeqCst);
+    ACTIVE.store(active.clamp(1, maximum), Ordering::SeqCst);
 }
 
-/// How many processors the machine has.
+/// How many processors are active.
 pub fn processors() -> u32 {
-    PROCESSORS.load(Ordering::SeqCst)
+    ACTIVE.load(Ordering::SeqCst)
+}
+
+/// How many processors the machine can have.
+pub fn maximum_processors() -> u32 {
+    MAXIMUM.load(Ordering::SeqCst)
 }
 
 /// `ULONG KeQueryActiveProcessorCountEx(USHORT GroupNumber)`.
@@ -61,7 +76,7 @@ pub extern "win64" fn ke_query_active_processor_count_ex(group: u16) -> u32 {
 pub extern "win64" fn ke_query_maximum_processor_count_ex(group: u16) -> u32 {
     let _call = verifier::enter("KeQueryMaximumProcessorCountEx");
     if group == 0 || group == ALL_PROCESSOR_GROUPS {
-        processors()
+        maximum_processors()
     } else {
         0
     }
@@ -101,7 +116,7 @@ pub unsafe extern "win64" fn ke_get_processor_number_from_index(
     call.require(!number.is_null(), format_args!("ProcNumber is NULL"));
     let Some(cpu) = u8::try_from(index)
         .ok()
-        .filter(|&c| u32::from(c) < processors())
+        .filter(|&c| u32::from(c) < maximum_processors())
     else {
         return STATUS_INVALID_PARAMETER;
     };
@@ -126,7 +141,7 @@ pub unsafe extern "win64" fn ke_get_processor_index_from_number(
     call.require(!number.is_null(), format_args!("ProcNumber is NULL"));
     // SAFETY: non-NULL (checked); readable by the routine's contract.
     let n = unsafe { number.read_unaligned() };
-    if n.Group == 0 && u32::from(n.Number) < processors() {
+    if n.Group == 0 && u32::from(n.Number) < maximum_processors() {
         u32::from(n.Number)
     } else {
         INVALID_PROCESSOR_INDEX
@@ -167,7 +182,9 @@ pub extern "win64" fn ke_set_importance_dpc(d: *mut core::ffi::c_void, importanc
 }
 
 /// `NTSTATUS KeSetTargetProcessorDpcEx(PKDPC Dpc, PPROCESSOR_NUMBER ProcNumber)`: recorded in
-/// the `KDPC`; the stand-in's one DPC queue does not model targets.
+/// the `KDPC`'s `Number` (the index plus `dpc::TARGET_BIAS`); the DPC then runs on that
+/// processor (`routines::dpc`). Any processor the machine can have is accepted; queuing the DPC
+/// while its target is not active fails the run (`KeInsertQueueDpc`).
 ///
 /// # Safety
 /// `number` is readable (the routine's contract; NULL is checked).
@@ -180,10 +197,13 @@ pub unsafe extern "win64" fn ke_set_target_processor_dpc_ex(
     call.require(!number.is_null(), format_args!("ProcNumber is NULL"));
     // SAFETY: non-NULL (checked); readable by the routine's contract.
     let n = unsafe { number.read_unaligned() };
-    if n.Group != 0 || u32::from(n.Number) >= processors() {
+    if n.Group != 0 || u32::from(n.Number) >= maximum_processors() {
         return STATUS_INVALID_PARAMETER;
     }
-    k.set(offset_of!(KDPC, Number), u16::from(n.Number));
+    k.set(
+        offset_of!(KDPC, Number),
+        u16::from(n.Number).saturating_add(super::dpc::TARGET_BIAS),
+    );
     STATUS_SUCCESS
 }
 
@@ -236,11 +256,20 @@ pub unsafe extern "win64" fn rtl_get_version(info: *mut RTL_OSVERSIONINFOW) -> N
 
 /// `KE_PROCESSOR_CHANGE_ADD_EXISTING`, the one flag `KeRegisterProcessorChangeCallback` knows.
 const KE_PROCESSOR_CHANGE_ADD_EXISTING: u32 = 1;
-/// `KeProcessorAddCompleteNotify`.
+/// `KeProcessorAddStartNotify`, `KeProcessorAddCompleteNotify`, `KeProcessorAddFailureNotify`.
+const KE_PROCESSOR_ADD_START_NOTIFY: i32 = 0;
 const KE_PROCESSOR_ADD_COMPLETE_NOTIFY: i32 = 1;
+const KE_PROCESSOR_ADD_FAILURE_NOTIFY: i32 = 2;
 /// Where the opaque registration handles point (never mapped: a driver that reads through one
 /// faults).
 const CHANGE_HANDLES: usize = 0xffff_f80c_0000_0000;
+
+/// A processor-change callback, in the Microsoft x64 convention.
+type ChangeRoutine = unsafe extern "win64" fn(
+    *mut core::ffi::c_void,
+    *mut ntddk::KE_PROCESSOR_CHANGE_NOTIFY_CONTEXT,
+    *mut NtStatus,
+);
 
 /// A registered processor-change callback.
 #[derive(Debug, Clone, Copy)]
@@ -249,17 +278,93 @@ struct ChangeCallback {
     handle: usize,
     /// The routine.
     routine: usize,
+    /// Its context.
+    context: usize,
 }
 
 /// The registered processor-change callbacks, and the next handle's number.
 static CHANGE_CALLBACKS: spin::Mutex<(alloc::vec::Vec<ChangeCallback>, usize)> =
     spin::Mutex::new((alloc::vec::Vec::new(), 0));
 
+/// The notifications played so far: (state, processor index), oldest first (the first 64).
+static NOTIFIED: spin::Mutex<alloc::vec::Vec<(i32, u32)>> =
+    spin::Mutex::new(alloc::vec::Vec::new());
+
+/// Calls the processor-change callback `c` with notification `state` for processor `cpu`, at
+/// `PASSIVE_LEVEL` (checked to return there); the status it left.
+fn notify(c: ChangeCallback, state: i32, cpu: u32) -> NtStatus {
+    // SAFETY: a routine checked to be in a loaded image's code at registration, of this
+    // signature in the Microsoft x64 convention (the routine's contract).
+    let f = unsafe { core::mem::transmute::<usize, ChangeRoutine>(c.routine) };
+    let mut change = ntddk::KE_PROCESSOR_CHANGE_NOTIFY_CONTEXT {
+        State: state,
+        NtNumber: cpu,
+        Status: STATUS_SUCCESS,
+        ProcNumber: PROCESSOR_NUMBER {
+            Group: 0,
+            Number: u8::try_from(cpu).unwrap_or(u8::MAX),
+            Reserved: 0,
+        },
+    };
+    let mut status = STATUS_SUCCESS;
+    {
+        let mut notified = NOTIFIED.lock();
+        if notified.len() < 64 {
+            notified.push((state, cpu));
+        }
+    }
+    // SAFETY: as above; the notification and the status live across the call.
+    crate::nt::call_driver("processor-change callback", || unsafe {
+        f(
+            core::ptr::with_exposed_provenance_mut(c.context),
+            &raw mut change,
+            &raw mut status,
+        );
+    });
+    status
+}
+
+/// The notifications played to processor-change callbacks so far: (`State`, `NtNumber`).
+pub fn notified() -> alloc::vec::Vec<(i32, u32)> {
+    NOTIFIED.lock().clone()
+}
+
+/// Adds processor `cpu` (the next index, below the maximum) as Windows does on a hot-add, at
+/// `PASSIVE_LEVEL`: every registered callback gets `KeProcessorAddStartNotify`, then `start`
+/// brings the processor up; if it did and no callback failed the start (its status), the
+/// processor becomes active and every callback gets `KeProcessorAddCompleteNotify`, else
+/// `KeProcessorAddFailureNotify` and the processor stays inactive. Whether it was added.
+pub fn add_processor(cpu: u32, start: impl FnOnce() -> bool) -> bool {
+    if cpu != processors() || cpu >= maximum_processors() {
+        return false;
+    }
+    let callbacks = || CHANGE_CALLBACKS.lock().0.clone();
+    let vetoed = callbacks()
+        .into_iter()
+        .map(|c| notify(c, KE_PROCESSOR_ADD_START_NOTIFY, cpu))
+        .filter(|s| *s < 0)
+        .count();
+    let added = vetoed == 0 && start();
+    if added {
+        ACTIVE.store(cpu + 1, Ordering::SeqCst);
+    }
+    let state = if added {
+        KE_PROCESSOR_ADD_COMPLETE_NOTIFY
+    } else {
+        KE_PROCESSOR_ADD_FAILURE_NOTIFY
+    };
+    for c in callbacks() {
+        notify(c, state, cpu);
+    }
+    added
+}
+
 /// `PVOID KeRegisterProcessorChangeCallback(PPROCESSOR_CALLBACK_FUNCTION CallbackFunction,
 /// PVOID CallbackContext, ULONG Flags)`: registers the callback; with
 /// `KE_PROCESSOR_CHANGE_ADD_EXISTING` calls it first, before returning, at `PASSIVE_LEVEL`, with
-/// `KeProcessorAddCompleteNotify` for each active processor in index order (the stand-in's
-/// processors never change afterwards). Returns an opaque handle. `PASSIVE_LEVEL`.
+/// `KeProcessorAddCompleteNotify` for each active processor in index order; it is called again
+/// for each processor added later ([`add_processor`]). Returns an opaque handle.
+/// `PASSIVE_LEVEL`.
 ///
 /// Checked: the IRQL, a routine outside every loaded image's code, unknown flags; the callback
 /// must return at `PASSIVE_LEVEL`.
@@ -268,11 +373,6 @@ pub extern "win64" fn ke_register_processor_change_callback(
     context: *mut core::ffi::c_void,
     flags: u32,
 ) -> *mut core::ffi::c_void {
-    type Callback = unsafe extern "win64" fn(
-        *mut core::ffi::c_void,
-        *mut ntddk::KE_PROCESSOR_CHANGE_NOTIFY_CONTEXT,
-        *mut NtStatus,
-    );
     let call = verifier::enter("KeRegisterProcessorChangeCallback");
     call.at_most(verifier::PASSIVE_LEVEL);
     call.require(
@@ -286,36 +386,24 @@ pub extern "win64" fn ke_register_processor_change_callback(
         flags & !KE_PROCESSOR_CHANGE_ADD_EXISTING == 0,
         format_args!("Flags {flags:#x} holds unknown bits"),
     );
-    let handle = {
+    let callback = {
         let mut callbacks = CHANGE_CALLBACKS.lock();
         callbacks.1 = callbacks.1.wrapping_add(1);
         let handle = CHANGE_HANDLES.wrapping_add(callbacks.1.wrapping_mul(16));
-        callbacks.0.push(ChangeCallback { handle, routine });
-        handle
+        let callback = ChangeCallback {
+            handle,
+            routine,
+            context: context.addr(),
+        };
+        callbacks.0.push(callback);
+        callback
     };
     if flags & KE_PROCESSOR_CHANGE_ADD_EXISTING != 0 {
-        // SAFETY: a routine in a loaded image's code (checked above), of this signature in the
-        // Microsoft x64 convention (the routine's contract).
-        let f = unsafe { core::mem::transmute::<usize, Callback>(routine) };
         for cpu in 0..processors() {
-            let mut change = ntddk::KE_PROCESSOR_CHANGE_NOTIFY_CONTEXT {
-                State: KE_PROCESSOR_ADD_COMPLETE_NOTIFY,
-                NtNumber: cpu,
-                Status: STATUS_SUCCESS,
-                ProcNumber: PROCESSOR_NUMBER {
-                    Group: 0,
-                    Number: u8::try_from(cpu).unwrap_or(u8::MAX),
-                    Reserved: 0,
-                },
-            };
-            let mut status = STATUS_SUCCESS;
-            // SAFETY: as above; the notification and the status live across the call.
-            crate::nt::call_driver("processor-change callback", || unsafe {
-                f(context, &raw mut change, &raw mut status);
-            });
+            notify(callback, KE_PROCESSOR_ADD_COMPLETE_NOTIFY, cpu);
         }
     }
-    core::ptr::with_exposed_provenance_mut(handle)
+    core::ptr::with_exposed_provenance_mut(callback.handle)
 }
 
 /// `VOID KeDeregisterProcessorChangeCallback(PVOID CallbackHandle)`. `PASSIVE_LEVEL`.

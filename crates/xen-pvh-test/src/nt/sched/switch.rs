@@ -397,6 +397,11 @@ fn idle() {
             WAITING_SINCE.store(0, Ordering::Relaxed);
             due
         }
+        // Another processor's DPC may still signal what a thread waits for.
+        None if dpc::pending_elsewhere() => {
+            WAITING_SINCE.store(0, Ordering::Relaxed);
+            now.saturating_add(1_000)
+        }
         None if crate::nt::routines::interrupt::any_connected() => {
             let since = WAITING_SINCE.load(Ordering::Relaxed);
             if since == 0 {
