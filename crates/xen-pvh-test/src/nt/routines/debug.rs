@@ -109,14 +109,35 @@ unsafe extern "win64" fn dbg_print_ex_va(
 ) -> u32 {
     let call = verifier::enter("DbgPrintEx");
     // SAFETY: the caller's contract: the format matches the arguments.
-    unsafe { print(&call, component, level, format, args) }
+    unsafe { print(&call, b"", component, level, format, args) }
+}
+
+/// `ULONG vDbgPrintExWithPrefix(PCCH Prefix, ULONG ComponentId, ULONG Level, PCCH Format,
+/// va_list arglist)`: `DbgPrintEx` with a `va_list` and `Prefix` printed before the message
+/// (upstream's `Error`, `Warning`, `Info` and `Trace` print through it).
+///
+/// # Safety
+/// `prefix` is NUL-terminated (NULL is checked); the format matches the arguments at `args`.
+pub unsafe extern "win64" fn v_dbg_print_ex_with_prefix(
+    prefix: *const c_char,
+    component: u32,
+    level: u32,
+    format: *const c_char,
+    args: RawWin64VaList,
+) -> u32 {
+    let call = verifier::enter("vDbgPrintExWithPrefix");
+    call.require(!prefix.is_null(), format_args!("Prefix is NULL"));
+    // SAFETY: the caller's contract: a NUL-terminated string (NULL checked).
+    let prefix = unsafe { core::ffi::CStr::from_ptr(prefix) }.to_bytes();
+    // SAFETY: the caller's contract: the format matches the arguments.
+    unsafe { print(&call, prefix, component, level, format, args) }
 }
 
 /// `DbgPrint` with its `va_list`: `DbgPrintEx(DPFLTR_DEFAULT_ID, DPFLTR_INFO_LEVEL, ...)`.
 unsafe extern "win64" fn dbg_print_va(format: *const c_char, args: RawWin64VaList) -> u32 {
     let call = verifier::enter("DbgPrint");
     // SAFETY: the caller's contract: the format matches the arguments.
-    unsafe { print(&call, DEFAULT_ID, INFO_LEVEL, format, args) }
+    unsafe { print(&call, b"", DEFAULT_ID, INFO_LEVEL, format, args) }
 }
 
 /// Whether `format` holds a Unicode conversion (only allowed at `PASSIVE_LEVEL`).
@@ -150,6 +171,7 @@ pub(super) fn has_unicode_conversion(format: &[u8]) -> bool {
 /// `format` is a NUL-terminated string whose conversions match the arguments at `args`.
 unsafe fn print(
     call: &Call,
+    prefix: &[u8],
     component: u32,
     level: u32,
     format: *const c_char,
@@ -172,11 +194,15 @@ unsafe fn print(
     let mut buf = [0u8; MESSAGE_MAX + 1];
     // SAFETY: the caller's contract covers every slot and string the format consumes.
     let mut va = unsafe { Win64VaList::new(args) };
-    let len = {
-        let room = buf.get_mut(..MESSAGE_MAX).unwrap_or_default();
+    let start = prefix.len().min(MESSAGE_MAX);
+    if let Some(head) = buf.get_mut(..start) {
+        head.copy_from_slice(prefix.get(..start).unwrap_or_default());
+    }
+    let len = start + {
+        let room = buf.get_mut(start..MESSAGE_MAX).unwrap_or_default();
         match kprintf::format_to_buf(room, fmt, &mut va) {
             Ok(text) => text.len(),
-            Err(kprintf::FormatError::Overflow) => MESSAGE_MAX,
+            Err(kprintf::FormatError::Overflow) => MESSAGE_MAX - start,
             Err(e) => call.fail(format_args!(
                 "bad format {:?}: {e:?}",
                 core::str::from_utf8(fmt).unwrap_or("?")
