@@ -31,8 +31,8 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ffi::c_char;
 use core::sync::atomic::{AtomicBool, Ordering};
-use kprintf::spec::{self, Conversion, Count};
 use kprintf::ArgSource;
+use kprintf::spec::{self, Conversion, Count};
 use kprintf::{RawWin64VaList, Win64VaList};
 use ntddk::{ANSI_STRING, UNICODE_STRING};
 
@@ -172,7 +172,11 @@ fn counted_spec(fmt: &[u8], at: usize) -> Option<CountedSpec> {
         i += 1;
         Count::Arg
     } else {
-        let digits = fmt.get(i..)?.iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = fmt
+            .get(i..)?
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
         if digits == 0 {
             Count::None
         } else {
@@ -359,7 +363,11 @@ unsafe fn format_counted(
         .into_iter()
         .flat_map(|n| core::iter::repeat_n(pad, n))
         .chain(text.iter().copied())
-        .chain(left.then_some(fill).into_iter().flat_map(|n| core::iter::repeat_n(b' ', n)));
+        .chain(
+            left.then_some(fill)
+                .into_iter()
+                .flat_map(|n| core::iter::repeat_n(b' ', n)),
+        );
     let mut written = 0usize;
     for (slot, byte) in room.iter_mut().zip(bytes) {
         *slot = byte;
@@ -422,8 +430,9 @@ unsafe fn print(
                 }
             }
             // SAFETY: the caller's contract covers the counted string the format names.
-            Piece::Counted(c) => unsafe { format_counted(call, c, &mut va, room) }
-                .unwrap_or_else(|e| bad(e)),
+            Piece::Counted(c) => {
+                unsafe { format_counted(call, c, &mut va, room) }.unwrap_or_else(|e| bad(e))
+            }
         };
         len += written;
         if len >= MESSAGE_MAX {
