@@ -429,9 +429,10 @@ unsafe fn print(
                     Err(e) => bad(e),
                 }
             }
-            // SAFETY: the caller's contract covers the counted string the format names.
             Piece::Counted(c) => {
-                unsafe { format_counted(call, c, &mut va, room) }.unwrap_or_else(|e| bad(e))
+                // SAFETY: the caller's contract covers the counted string the format names.
+                let counted = unsafe { format_counted(call, c, &mut va, room) };
+                counted.unwrap_or_else(|e| bad(e))
             }
         };
         len += written;
