@@ -573,8 +573,8 @@ fn io_leaks(index: usize) {
     }
 }
 
-/// What image `index` may not leave registered or mapped: bug-check and processor-change
-/// callbacks, locked-page mappings.
+/// What image `index` may not leave registered or mapped: bug-check, processor-change and
+/// callback-object callbacks, locked-page mappings.
 fn callback_leaks(index: usize) {
     let records = bugcheck::records_in(index);
     check(
@@ -587,6 +587,12 @@ fn callback_leaks(index: usize) {
         "nt.unload.no_processor_change_callback",
         changes == 0,
         format_args!("{changes} registered"),
+    );
+    let registered = routines::callback::registered_in(index);
+    check(
+        "nt.unload.no_callback_object_registration",
+        registered == 0,
+        format_args!("{registered} ExRegisterCallback registrations left"),
     );
     let locked = routines::mm::locked_mappings_in(index);
     check(

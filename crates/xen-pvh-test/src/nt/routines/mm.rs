@@ -48,8 +48,8 @@
 //! pages, or that holds a frame that was not hot-removed or was added back already (told
 //! apart, naming the first such frame), and a frame the domain does not have.
 //!
-//! Without `MM_ALLOCATE_AND_HOT_REMOVE` the pages are simply the caller's ([`owned`]); the
-//! stand-in has no `MmFreePagesFromMdl`, so they are never given back (what xen.sys's named
+//! Without `MM_ALLOCATE_AND_HOT_REMOVE` the pages are simply the caller's ([`owned`]) until
+//! `MmFreePagesFromMdl` gives them back ([`mm_free_pages_from_mdl`]; our xen.sys never does: its named
 //! `vcpu_info` pages need: Xen writes to them for the life of the domain).
 //! `MmMapLockedPagesSpecifyCache` maps an MDL's pages at a fresh system address as
 //! `MmMapIoSpace` maps I/O space (`KernelMode` only, no requested address, an MDL with
@@ -1006,4 +1006,59 @@ pub fn locked_mappings_in(index: usize) -> usize {
         .values()
         .filter(|m| loader::containing(m.caller) == Some(index))
         .count()
+}
+
+/// `VOID MmFreePagesFromMdl(PMDL MemoryDescriptorList)`: gives back the pages an
+/// `MmAllocatePagesForMdlEx` without `MM_ALLOCATE_AND_HOT_REMOVE` handed out (the caller then
+/// frees the MDL itself with `ExFreePool`). <= DISPATCH_LEVEL.
+///
+/// Checked: the IRQL, a NULL MDL, an MDL still mapped by `MmMapLockedPagesSpecifyCache` (it
+/// must be unmapped first), a frame that is not one such allocation gave (or was freed
+/// already), and hot-removed frames (those go back through `MmAddPhysicalMemory`; freeing
+/// them here is not modelled).
+///
+/// # Safety
+/// Called by driver code: `mdl` is an MDL `MmAllocatePagesForMdlEx` returned (checked).
+pub unsafe extern "win64" fn mm_free_pages_from_mdl(mdl: *mut MDL) {
+    let call = verifier::enter("MmFreePagesFromMdl");
+    call.at_most(DISPATCH_LEVEL);
+    let header = mdl_header(&call, mdl);
+    call.require(
+        !LOCKED.lock().values().any(|m| m.mdl == mdl.addr()),
+        format_args!(
+            "the MDL {:#x} is still mapped: MmUnmapLockedPages first",
+            mdl.addr()
+        ),
+    );
+    let pages = header.ByteCount as usize / PAGE;
+    let array = mdl.wrapping_add(1).cast::<u64>();
+    let mut frames = Vec::new();
+    for i in 0..pages {
+        // SAFETY: the PFN array follows the header of an MDL of `pages` pages (the contract).
+        let pfn = unsafe { array.wrapping_add(i).read_unaligned() };
+        call.require(
+            !HOT.lock().removed.contains_key(&pfn),
+            format_args!(
+                "frame {pfn:#x} was hot-removed (MM_ALLOCATE_AND_HOT_REMOVE): not modelled here"
+            ),
+        );
+        call.require(
+            OWNED.lock().contains_key(&pfn),
+            format_args!(
+                "frame {pfn:#x} is not one MmAllocatePagesForMdlEx gave (or it was freed already)"
+            ),
+        );
+        frames.push(pfn);
+    }
+    let mut owned = OWNED.lock();
+    let mut freed = Vec::new();
+    for pfn in frames {
+        if owned.remove(&pfn).is_some() {
+            freed.push(core::ptr::with_exposed_provenance_mut::<u8>(
+                usize::try_from(pfn).unwrap_or(0) * PAGE,
+            ));
+        }
+    }
+    drop(owned);
+    give_back(&freed);
 }

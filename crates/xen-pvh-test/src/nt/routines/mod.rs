@@ -22,7 +22,7 @@
 //! | [`crt`] | `memcmp`, `memcpy`, `memmove`, `memset`, `strlen`, `strcmp`, `_vsnprintf`, `RtlInitUnicodeString` |
 //! | [`pool`] | `ExAllocatePoolWithTag`, `ExAllocatePool2`, `ExFreePoolWithTag`, `ExFreePool` |
 //! | [`dpc`] | `KeInitializeDpc`, `KeInsertQueueDpc`, `KeRemoveQueueDpc`, `KeFlushQueuedDpcs` |
-//! | [`debug`] | `DbgPrint`, `DbgPrintEx`, `DbgSetDebugFilterState`, `DbgSetDebugPrintCallback` |
+//! | [`debug`] | `DbgPrint`, `DbgPrintEx`, `vDbgPrintExWithPrefix`, `DbgSetDebugFilterState`, `DbgSetDebugPrintCallback` |
 //! | [`bugcheck`] | `KeBugCheckEx`, `KeRegisterBugCheckCallback`, `KeDeregisterBugCheckCallback`, `KeRegisterBugCheckReasonCallback`, `KeDeregisterBugCheckReasonCallback`; the variable `KiBugCheckData` |
 //! | [`ke`] | `KeQueryActiveProcessorCountEx`, `KeQueryMaximumProcessorCountEx`, `KeGetCurrentProcessorNumberEx`, `KeGetProcessorNumberFromIndex`, `KeGetProcessorIndexFromNumber`, `KeSetImportanceDpc`, `KeSetTargetProcessorDpcEx`, `RtlGetVersion`, `KeRegisterProcessorChangeCallback`, `KeDeregisterProcessorChangeCallback` |
 //! | [`ps`] | `PsSetCreateProcessNotifyRoutine`, `PsSetLoadImageNotifyRoutine`, `PsRemoveLoadImageNotifyRoutine`, `PsGetProcessImageFileName`, `ZwQuerySystemInformation` (the loaded-module list) |
@@ -33,7 +33,7 @@
 //! | [`timer`] | `KeInitializeTimer`, `KeInitializeTimerEx`, `KeSetTimer`, `KeSetTimerEx`, `KeCancelTimer`, `KeReadStateTimer` |
 //! | [`wait`] | `KeWaitForSingleObject`, `KeWaitForMultipleObjects` |
 //! | [`time`] | `KeQueryInterruptTime`, `KeQuerySystemTimePrecise`, `KeQueryPerformanceCounter`, `KeStallExecutionProcessor` (HAL) |
-//! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace`, `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`, `MmGetPhysicalMemoryRanges`, `MmMapLockedPagesSpecifyCache`, `MmUnmapLockedPages` |
+//! | [`mm`] | `MmAllocateContiguousMemory`, `MmAllocateContiguousMemorySpecifyCache`, `MmFreeContiguousMemory`, `MmGetPhysicalAddress`, `MmMapIoSpace`, `MmMapIoSpaceEx`, `MmUnmapIoSpace`, `MmAllocatePagesForMdlEx`, `MmAddPhysicalMemory`, `MmGetPhysicalMemoryRanges`, `MmMapLockedPagesSpecifyCache`, `MmUnmapLockedPages`, `MmFreePagesFromMdl` |
 //! | [`mdl`] | `IoAllocateMdl`, `MmBuildMdlForNonPagedPool`, `IoFreeMdl` |
 //! | [`io`] | `IoCreateDevice`, `IoDeleteDevice`, `IoAttachDeviceToDeviceStack`, `IoDetachDevice`, `IoGetAttachedDeviceReference`, `IoInvalidateDeviceRelations`, `IoInvalidateDeviceState` (and, through [`ob`], references on device and driver objects) |
 //! | [`irp`] | `IoAllocateIrp`, `IoBuildSynchronousFsdRequest`, `IoFreeIrp`, `IofCallDriver`, `IofCompleteRequest`, `PoCallDriver` |
@@ -41,9 +41,13 @@
 //! | [`remove_lock`] | `IoInitializeRemoveLockEx`, `IoAcquireRemoveLockEx`, `IoReleaseRemoveLockEx`, `IoReleaseRemoveLockAndWaitEx` |
 //! | [`po`] | `PoRequestPowerIrp`, `PoSetPowerState`, `PoStartNextPowerIrp` |
 //! | [`interrupt`] | `IoConnectInterruptEx`, `IoDisconnectInterruptEx` (drivers reach them through `MmGetSystemRoutineAddress`), `KeAcquireInterruptSpinLock`, `KeReleaseInterruptSpinLock`, `KeSynchronizeExecution` |
+//! | [`rtl`] | `strchr`, `strrchr`, `strstr`, `strncmp`, `_stricmp`, `isdigit`, `wcslen`, `wcschr`, `wcsrchr`, `_wcsnicmp`, `RtlInitAnsiString`, `RtlAnsiStringToUnicodeString`, `RtlUnicodeStringToAnsiString`, `RtlUpcaseUnicodeString`, `RtlFreeAnsiString`, `RtlFreeUnicodeString`, `RtlStringFromGUID`, `RtlIsNtDdiVersionAvailable`, `RtlQueryModuleInformation` (what upstream's C xen.sys imports) |
+//! | [`callback`] | `ExCreateCallback`, `ExRegisterCallback`, `ExUnregisterCallback` |
+//! | [`unmodelled`] | `IoOpenDeviceRegistryKey`: bound, failing the run if called |
 //! | this module | `MmGetSystemRoutineAddress`; the variable `InitSafeBootMode` ([`set_safe_boot_mode`]) |
 
 pub mod bugcheck;
+pub mod callback;
 pub mod crt;
 pub mod debug;
 pub mod dpc;
@@ -60,9 +64,11 @@ pub mod pool;
 pub mod ps;
 pub mod registry;
 pub mod remove_lock;
+pub mod rtl;
 pub mod thread;
 pub mod time;
 pub mod timer;
+pub mod unmodelled;
 pub mod unwind;
 pub mod wait;
 pub mod work;
@@ -253,6 +259,31 @@ table! {
     "ntoskrnl.exe": RtlInitUnicodeString => crt::rtl_init_unicode_string;
     "ntoskrnl.exe": _vsnprintf => crt::vsnprintf;
     "ntoskrnl.exe": IoBuildSynchronousFsdRequest => irp::io_build_synchronous_fsd_request;
+    "ntoskrnl.exe": ExCreateCallback => callback::ex_create_callback;
+    "ntoskrnl.exe": ExRegisterCallback => callback::ex_register_callback;
+    "ntoskrnl.exe": ExUnregisterCallback => callback::ex_unregister_callback;
+    "ntoskrnl.exe": MmFreePagesFromMdl => mm::mm_free_pages_from_mdl;
+    "ntoskrnl.exe": vDbgPrintExWithPrefix => debug::v_dbg_print_ex_with_prefix;
+    "ntoskrnl.exe": RtlInitAnsiString => rtl::rtl_init_ansi_string;
+    "ntoskrnl.exe": RtlAnsiStringToUnicodeString => rtl::rtl_ansi_string_to_unicode_string;
+    "ntoskrnl.exe": RtlUnicodeStringToAnsiString => rtl::rtl_unicode_string_to_ansi_string;
+    "ntoskrnl.exe": RtlUpcaseUnicodeString => rtl::rtl_upcase_unicode_string;
+    "ntoskrnl.exe": RtlFreeAnsiString => rtl::rtl_free_ansi_string;
+    "ntoskrnl.exe": RtlFreeUnicodeString => rtl::rtl_free_unicode_string;
+    "ntoskrnl.exe": RtlStringFromGUID => rtl::rtl_string_from_guid;
+    "ntoskrnl.exe": RtlIsNtDdiVersionAvailable => rtl::rtl_is_nt_ddi_version_available;
+    "ntoskrnl.exe": RtlQueryModuleInformation => rtl::rtl_query_module_information;
+    "ntoskrnl.exe": strchr => rtl::strchr;
+    "ntoskrnl.exe": strrchr => rtl::strrchr;
+    "ntoskrnl.exe": strstr => rtl::strstr;
+    "ntoskrnl.exe": strncmp => rtl::strncmp;
+    "ntoskrnl.exe": _stricmp => rtl::stricmp;
+    "ntoskrnl.exe": isdigit => rtl::isdigit;
+    "ntoskrnl.exe": wcslen => rtl::wcslen;
+    "ntoskrnl.exe": wcschr => rtl::wcschr;
+    "ntoskrnl.exe": wcsrchr => rtl::wcsrchr;
+    "ntoskrnl.exe": _wcsnicmp => rtl::wcsnicmp;
+    "ntoskrnl.exe": IoOpenDeviceRegistryKey => unmodelled::io_open_device_registry_key;
 }
 
 /// `ULONG InitSafeBootMode`: 0 for a normal boot, otherwise the Safe Mode the machine started in

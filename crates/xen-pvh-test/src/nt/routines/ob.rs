@@ -8,7 +8,7 @@
 //! The stand-in has no object manager; each kind of object that can be referenced keeps its
 //! own count: device objects ([`super::io::reference_device`]: a deleted device is freed with
 //! its last reference, and more dereferences than references is a broken rule) and driver
-//! objects (counted, never freed).
+//! objects (counted, never freed) and callback objects ([`super::callback::adjust`]).
 
 use crate::nt::verifier::Call;
 use alloc::vec::Vec;
@@ -41,6 +41,7 @@ fn driver(call: &Call, address: usize, delta: i64) -> Option<i64> {
 pub fn adjust(call: &Call, object: *mut c_void, delta: i64) -> Option<isize> {
     let address = object.addr();
     let count = super::io::reference_device(call, address, delta)
-        .or_else(|| driver(call, address, delta))?;
+        .or_else(|| driver(call, address, delta))
+        .or_else(|| super::callback::adjust(call, address, delta))?;
     Some(isize::try_from(count).unwrap_or(isize::MAX))
 }

@@ -273,7 +273,7 @@ pub fn image_loaded(index: usize) {
 }
 
 /// One module of the list: path, base, size.
-fn listing() -> Vec<(String, u64, u64)> {
+pub(super) fn listing() -> Vec<(String, u64, u64)> {
     let (start, end) = crate::nt::own_image();
     let mut modules = alloc::vec![(String::from(NTOSKRNL), start, end.saturating_sub(start))];
     for image in loader::loaded_images() {

@@ -238,6 +238,11 @@ unsafe fn parse_attributes(
     if absolute {
         parts.remove(0);
     }
+    // One trailing separator names the same key (`\Registry\Machine\`, which upstream's C
+    // `RegistryOpenRoot` opens on every load); an empty component elsewhere is invalid.
+    if parts.len() > 1 && parts.last().is_some_and(Vec::is_empty) {
+        parts.pop();
+    }
     if parts.iter().any(Vec::is_empty) {
         return Err(STATUS_OBJECT_NAME_INVALID);
     }
