@@ -43,6 +43,10 @@ macro_rules! routines {
 }
 
 routines! {
+    zw_open_key = "ZwOpenKey":
+        fn(handle: *mut *mut c_void, access: u32, attributes: *mut ntddk::OBJECT_ATTRIBUTES)
+            -> NtStatus;
+    zw_close = "ZwClose": fn(handle: *mut c_void) -> NtStatus;
     io_create_device = "IoCreateDevice": fn(
         driver: *mut c_void, extension: u32, name: *const UNICODE_STRING, kind: u32,
         characteristics: u32, exclusive: u8, out: *mut *mut c_void

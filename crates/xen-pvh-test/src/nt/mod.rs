@@ -127,8 +127,24 @@ pub enum Scenario {
     Rule(usize),
 }
 
+/// Whether the xen.sys image is not ours (`xtk.image=upstream`: upstream's own, built by hand,
+/// docs/upstream-xen-sys.md): the few checks of our documented extensions are then skipped,
+/// saying so.
+static FOREIGN_IMAGE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Whether the command line said the xen.sys image is not ours.
+pub fn foreign_image() -> bool {
+    FOREIGN_IMAGE.load(core::sync::atomic::Ordering::SeqCst)
+}
+
 /// The scenario `cmdline` names, if any.
 pub fn scenario(cmdline: &[u8]) -> Option<Scenario> {
+    if cmdline
+        .split(|&b| b == b' ')
+        .any(|w| w == b"xtk.image=upstream")
+    {
+        FOREIGN_IMAGE.store(true, core::sync::atomic::Ordering::SeqCst);
+    }
     cmdline.split(|&b| b == b' ').find_map(|word| match word {
         b"xtk.mode=nt" => Some(Scenario::Exports),
         b"xtk.mode=nt-watchdog" => Some(Scenario::Watchdog),

@@ -241,33 +241,7 @@ pub fn run(e: &Exports) {
         ),
     );
 
-    let mut level = 0xdead_beef_u32;
-    // SAFETY: NULL key means xen.sys's Parameters key; the name is NUL-terminated.
-    let s = drv(|| unsafe {
-        (e.log_read_log_level)(
-            core::ptr::null_mut(),
-            c"NtTestLogLevel".as_ptr().cast(),
-            &raw mut level,
-        )
-    });
-    check(
-        "nt.log.read_log_level_multi_sz",
-        s == STATUS_SUCCESS && level == LOG_LEVEL_ERROR | LOG_LEVEL_WARNING | LOG_LEVEL_CRITICAL,
-        format_args!("status {:#x}, level {level:#x}", s.cast_unsigned()),
-    );
-    // SAFETY: as above.
-    let s = drv(|| unsafe {
-        (e.log_read_log_level)(
-            core::ptr::null_mut(),
-            c"NoSuchLevel".as_ptr().cast(),
-            &raw mut level,
-        )
-    });
-    check(
-        "nt.log.read_log_level_missing",
-        s == STATUS_OBJECT_NAME_NOT_FOUND && level == LOG_LEVEL_NONE,
-        format_args!("status {:#x}, level {level:#x}", s.cast_unsigned()),
-    );
+    read_log_level(e);
 
     // SAFETY: the handle came from LogAddDisposition.
     drv(|| unsafe { (e.log_remove_disposition)(info) });
@@ -296,9 +270,93 @@ pub fn run(e: &Exports) {
         s == STATUS_SUCCESS && none.is_null(),
         format_args!("status {:#x}, handle {none:p}", s.cast_unsigned()),
     );
+    if crate::nt::foreign_image() {
+        // Upstream's LogAddDisposition takes a NULL function and calls it with the next line.
+        crate::kprintln!("XTK-SKIP: nt.log.null_function_refused (our check; not this image's)");
+        return;
+    }
     // SAFETY: a NULL function is refused.
     let s = drv(|| unsafe {
         (e.log_add_disposition)(LOG_LEVEL_INFO, None, core::ptr::null_mut(), &raw mut none)
     });
     status("nt.log.null_function_refused", s, STATUS_INVALID_PARAMETER);
+}
+
+/// `LogReadLogLevel` on xen.sys's `Parameters` key, opened as a driver opens it; then, for our
+/// image only, with a NULL key (our extension: xen.sys's own `Parameters` key; upstream's
+/// `LogReadLogLevel` queries the handle it is given, so NULL is refused by the kernel).
+fn read_log_level(e: &Exports) {
+    let params = open_parameters();
+    let mut level = 0xdead_beef_u32;
+    // SAFETY: a key handle of ours, open until closed below; the name is NUL-terminated.
+    let s = drv(|| unsafe {
+        (e.log_read_log_level)(params, c"NtTestLogLevel".as_ptr().cast(), &raw mut level)
+    });
+    check(
+        "nt.log.read_log_level_multi_sz",
+        s == STATUS_SUCCESS && level == LOG_LEVEL_ERROR | LOG_LEVEL_WARNING | LOG_LEVEL_CRITICAL,
+        format_args!("status {:#x}, level {level:#x}", s.cast_unsigned()),
+    );
+    // SAFETY: as above.
+    let s = drv(|| unsafe {
+        (e.log_read_log_level)(params, c"NoSuchLevel".as_ptr().cast(), &raw mut level)
+    });
+    check(
+        "nt.log.read_log_level_missing",
+        s == STATUS_OBJECT_NAME_NOT_FOUND && level == LOG_LEVEL_NONE,
+        format_args!("status {:#x}, level {level:#x}", s.cast_unsigned()),
+    );
+    close(params);
+    if crate::nt::foreign_image() {
+        crate::kprintln!(
+            "XTK-SKIP: nt.log.read_log_level_null_key (our extension; not this image's)"
+        );
+        return;
+    }
+    let mut level = 0xdead_beef_u32;
+    // SAFETY: NULL key means xen.sys's Parameters key; the name is NUL-terminated.
+    let s = drv(|| unsafe {
+        (e.log_read_log_level)(
+            core::ptr::null_mut(),
+            c"NtTestLogLevel".as_ptr().cast(),
+            &raw mut level,
+        )
+    });
+    check(
+        "nt.log.read_log_level_null_key",
+        s == STATUS_SUCCESS && level == LOG_LEVEL_ERROR | LOG_LEVEL_WARNING | LOG_LEVEL_CRITICAL,
+        format_args!("status {:#x}, level {level:#x}", s.cast_unsigned()),
+    );
+}
+
+/// `ZwOpenKey` of xen.sys's `Parameters` key (kernel handle, case-insensitive), through the
+/// stand-in's own entry.
+fn open_parameters() -> *mut c_void {
+    let mut path: alloc::vec::Vec<u16> = alloc::format!(r"{}\Parameters", crate::nt::SERVICE_KEY)
+        .encode_utf16()
+        .collect();
+    let mut name = crate::nt::unicode_string(&mut path);
+    let mut oa = ntddk::OBJECT_ATTRIBUTES {
+        Length: u32::try_from(size_of::<ntddk::OBJECT_ATTRIBUTES>()).unwrap_or(0),
+        RootDirectory: core::ptr::null_mut(),
+        ObjectName: &raw mut name,
+        Attributes: 0x240,
+        SecurityDescriptor: core::ptr::null_mut(),
+        SecurityQualityOfService: core::ptr::null_mut(),
+    };
+    let mut handle = core::ptr::null_mut();
+    // SAFETY: valid arguments at PASSIVE_LEVEL; KEY_READ.
+    let s = unsafe { crate::nt::kcall::zw_open_key(&raw mut handle, 0x2_0019, &raw mut oa) };
+    check(
+        "nt.log.parameters_key_opened",
+        s == STATUS_SUCCESS && !handle.is_null(),
+        format_args!("ZwOpenKey status {:#x}", s.cast_unsigned()),
+    );
+    handle
+}
+
+/// `ZwClose` through the stand-in's own entry.
+fn close(handle: *mut c_void) {
+    // SAFETY: a handle `open_parameters` opened, closed once.
+    let _ = unsafe { crate::nt::kcall::zw_close(handle) };
 }
