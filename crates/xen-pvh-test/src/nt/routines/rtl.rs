@@ -73,6 +73,18 @@ fn at<T>(base: *const T, index: Option<usize>) -> *mut T {
     index.map_or(core::ptr::null_mut(), |i| base.wrapping_add(i).cast_mut())
 }
 
+/// Where `c` is in the string `units` (its terminator excluded), first or `last`, as the
+/// `strchr` family finds it: `c == 0` finds the terminator.
+fn find<T: Copy + PartialEq + Default>(units: &[T], c: T, last: bool) -> Option<usize> {
+    if c == T::default() {
+        Some(units.len())
+    } else if last {
+        units.iter().rposition(|&x| x == c)
+    } else {
+        units.iter().position(|&x| x == c)
+    }
+}
+
 /// `char *strchr(const char *s, int c)`: the first `c` (the NUL itself for `c == 0`).
 ///
 /// # Safety
@@ -82,14 +94,7 @@ pub unsafe extern "win64" fn strchr(s: *const u8, c: i32) -> *mut u8 {
     // SAFETY: the C contract.
     let b = unsafe { c_bytes(&call, s, "the string") };
     let c = c.to_le_bytes()[0];
-    at(
-        s,
-        if c == 0 {
-            Some(b.len())
-        } else {
-            b.iter().position(|&x| x == c)
-        },
-    )
+    at(s, find(b, c, false))
 }
 
 /// `char *strrchr(const char *s, int c)`: the last `c`.
@@ -101,14 +106,7 @@ pub unsafe extern "win64" fn strrchr(s: *const u8, c: i32) -> *mut u8 {
     // SAFETY: the C contract.
     let b = unsafe { c_bytes(&call, s, "the string") };
     let c = c.to_le_bytes()[0];
-    at(
-        s,
-        if c == 0 {
-            Some(b.len())
-        } else {
-            b.iter().rposition(|&x| x == c)
-        },
-    )
+    at(s, find(b, c, true))
 }
 
 /// `char *strstr(const char *s, const char *find)`: the first occurrence (`s` for "").
@@ -205,14 +203,7 @@ pub unsafe extern "win64" fn wcschr(s: *const u16, c: u16) -> *mut u16 {
     let call = verifier::enter("wcschr");
     // SAFETY: the C contract.
     let u = unsafe { w_units(&call, s, "the string") };
-    at(
-        s,
-        if c == 0 {
-            Some(u.len())
-        } else {
-            u.iter().position(|&x| x == c)
-        },
-    )
+    at(s, find(u, c, false))
 }
 
 /// `wchar_t *wcsrchr(const wchar_t *s, wchar_t c)`.
@@ -223,14 +214,7 @@ pub unsafe extern "win64" fn wcsrchr(s: *const u16, c: u16) -> *mut u16 {
     let call = verifier::enter("wcsrchr");
     // SAFETY: the C contract.
     let u = unsafe { w_units(&call, s, "the string") };
-    at(
-        s,
-        if c == 0 {
-            Some(u.len())
-        } else {
-            u.iter().rposition(|&x| x == c)
-        },
-    )
+    at(s, find(u, c, true))
 }
 
 /// ASCII lower case of a UTF-16 unit (others unchanged).

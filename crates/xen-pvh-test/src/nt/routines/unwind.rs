@@ -12,7 +12,7 @@
 //!   has none, so an address there is a leaf to the caller, as code without unwind data is.
 //! * `RtlVirtualUnwind` undoes one frame with [`pe_image::virtual_unwind`]. Its rules: the
 //!   entry is one `RtlLookupFunctionEntry` gives for that image (a pointer into its mapped
-//!   `.pdata`), `ControlPc` is the context's `Rip` and lies in the function, the outputs are
+//!   `.pdata`), `ControlPc` lies in the function (the unwind starts there), the outputs are
 //!   there (the context pointers, when given, get where each restored register was read
 //!   from), and every stack read lies inside the running thread's
 //!   stack: Windows would fault on a frame elsewhere, the stand-in ends the run naming the
@@ -202,13 +202,9 @@ pub unsafe extern "win64" fn rtl_virtual_unwind(
     };
     let c = context.cast::<u8>();
     let mut registers = registers_of(c);
-    call.require(
-        registers.rip == control_pc,
-        format_args!(
-            "ControlPc {control_pc:#x} is not the context's Rip {:#x}",
-            registers.rip
-        ),
-    );
+    // The unwind starts where control left the function (ControlPc), which the caller usually
+    // copies from the context's Rip; the unwound Rip is written back either way.
+    registers.rip = control_pc;
     let memory = Memory {
         base: image_base,
         stack,
